@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages dolor needs to build and test. Idempotent; run as root.
+#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh --tools  also the references used by tools/ (PyTorch, R, pydicom, nibabel)
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev libomp-dev
+      libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libnifti2-dev
+      libopenjp2-7-dev libcharls-dev libgsl-dev r-mathlib libcjson-dev)
+if [[ "${1:-}" == "--tools" ]]; then
+  pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-nibabel python3-pil
+         r-base-core r-cran-proc r-cran-psych r-cran-car)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#pkgs[@]} packages present"
