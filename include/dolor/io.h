@@ -65,18 +65,60 @@ dolor_status dolor_jpeg_decode(const uint8_t *buf, size_t len, const char *name,
 
 /* ======================= NIfTI ======================= */
 
-/* NIfTI-1 or NIfTI-2 (.nii, .nii.gz, .hdr/.img) via libnifti. Voxels keep
- * the file's datatype (scl_slope/scl_inter are NOT applied here; see
- * dolor_nifti_read_scaled); geometry from sform if sform_code > 0, else
- * qform, else pixdim, converted from NIfTI's RAS to LPS. 2D files (nz=1,
- * dim[0]=2) give ndim 2; a 4th dimension gives ndim 4 (spacing[3] in ms).
- * RGB24/RGBA32 give ncomp 3/4. Errors: DOLOR_EIO, DOLOR_EFORMAT,
- * DOLOR_EUNSUPPORTED (complex types, > 4 dimensions). */
+/* NIfTI-1 or NIfTI-2 (.nii, .nii.gz, .hdr/.img, byte-swapped or not) via
+ * libnifti, after our own validation of the header (dim[0] 1..7, extents
+ * >= 1, datatype, vox_offset, extension sizes) and, for single-file .nii /
+ * .nii.gz, of the voxel-data length, so a malformed or truncated file is an
+ * error naming the field, never a crash.
+ * Voxels keep the file's datatype: uint8/int8/uint16/int16/uint32/int32/
+ * uint64/int64/float32/float64, RGB24 -> uint8 x3, RGBA32 -> uint8 x4
+ * (scl_slope/scl_inter are NOT applied here; see dolor_nifti_read_scaled).
+ * dim[0] <= 2 gives ndim 2; dim[0] = 3 gives ndim 3 (even when nz = 1);
+ * dim[0] >= 4 gives ndim 4 (spacing[3] = pixdim[4] in ms, converted from
+ * the time units s/us). Dimensions 5..7 must be 1.
+ * Geometry (NIfTI-1 spec, nifti1.h "methods" 1-3), in this order:
+ *   sform_code > 0: the srow affine;  else qform_code > 0: the quaternion
+ *   affine (qfac in pixdim[0] gives a negative determinant);  else
+ *   "method 1" (also Analyze 7.5): RAS = diag(pixdim[1..3]) * ijk, origin 0.
+ * The chosen RAS affine A becomes LPS by negating its first two rows;
+ * spacing[a] = norm of column a, direction column a = column a / spacing[a],
+ * origin = translation. Any scaling/shear in an sform is therefore kept
+ * exactly (direction is then not orthogonal). Spatial units metre/micron
+ * are converted to mm. ITK (NiftiImageIO, >= 5.2) differs: it takes spacing
+ * from pixdim, uses the sform only when sform_code is SCANNER_ANAT (1) or
+ * the sform agrees with the qform, and only when it decomposes into a
+ * rotation (else the qform); with both codes 0 it uses Analyze orientation.
+ * For files written by scanners/ITK/nibabel (sform = qform) the results
+ * agree. Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not NIfTI, bad
+ * field named, truncated: "header says 400x400x29 int16 (9.3 MB) but only
+ * 1.2 MB of voxel data", corrupt gzip), DOLOR_EUNSUPPORTED (complex,
+ * float128, binary datatypes; > 4 dimensions such as CIFTI), DOLOR_ENOMEM. */
 dolor_status dolor_nifti_read(const char *path, dolor_image **out);
 
-/* Write NIfTI-1 (NIfTI-2 if a dimension exceeds 32767) with qform and sform
- * (codes 1 = scanner) from the image's LPS geometry converted to RAS.
- * .nii.gz is gzip-compressed. Atomic. Errors: DOLOR_EINVAL, DOLOR_EIO. */
+/* As dolor_nifti_read, then applied the NIfTI scaling: float32 voxels =
+ * stored * scl_slope + scl_inter when scl_slope is finite and non-zero
+ * (nifti1.h: scl_slope = 0 means no scaling); otherwise the stored values
+ * converted to float32. RGB images are converted without scaling (the
+ * standard does not scale RGB). Same geometry and errors. */
+dolor_status dolor_nifti_read_scaled(const char *path, dolor_image **out);
+
+/* Parse NIfTI bytes held in memory (plain or gzip-compressed; name is used
+ * in messages): written to a temporary file in /tmp and read with
+ * dolor_nifti_read (libnifti only reads files). Used by the fuzzer.
+ * Errors: those of dolor_nifti_read, DOLOR_EIO (temporary file). */
+dolor_status dolor_nifti_read_mem(const void *buf, size_t len, const char *name, dolor_image **out);
+
+/* Write NIfTI-1 (NIfTI-2 if a dimension exceeds 32767), single file, with
+ * qform and sform (codes 1 = scanner) from the image's LPS geometry
+ * converted to RAS: sform = F * [direction * diag(spacing) | origin] with
+ * F = diag(-1, -1, 1); qform = the same through nifti_dmat44_to_quatern
+ * (a direction with negative determinant gives qfac = -1; a non-orthogonal
+ * direction is kept exactly only in the sform). pixdim = spacing, units mm
+ * (and ms for a 4th dimension), scl_slope 0. ncomp 1 any dtype; ncomp 3/4
+ * only uint8 (RGB24/RGBA32). .nii.gz is gzip-compressed. Atomic.
+ * Errors: DOLOR_EINVAL (extension not .nii/.nii.gz, ncomp/dtype NIfTI
+ * cannot hold), DOLOR_EIO (cannot create/write, checked by size after
+ * libnifti's write), DOLOR_ENOMEM. */
 dolor_status dolor_nifti_write(const char *path, const dolor_image *img);
 
 /* ======================= MetaImage (formats helper) ======================= */
