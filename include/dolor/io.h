@@ -38,29 +38,52 @@ dolor_status dolor_image_write(const char *path, const dolor_image *img);
 
 /* ======================= PNG and JPEG ======================= */
 
-/* PNG: 8/16-bit grey -> uint8/uint16 x1; grey+alpha -> x2; RGB -> x3;
- * RGBA -> x4; 1/2/4-bit grey expanded to 8-bit values 0..2^bits-1 unscaled
- * only for palette images. Palette images are read as their palette
- * INDICES (uint8 x1): LabelMe/usgra masks store label values that way.
- * Spacing from pHYs if present in metres, else 1 mm. ndim 2.
- * Errors: DOLOR_EIO, DOLOR_EFORMAT (not a PNG, truncated, CRC error). */
+/* PNG (libpng 1.6): 8/16-bit grey -> uint8/uint16 x1; grey+alpha -> x2;
+ * RGB -> x3; RGBA -> x4 (16-bit samples in host byte order; the file's
+ * big-endian order is swapped on read). 1/2/4-bit grey and palette images
+ * are unpacked to one uint8 per pixel with the values as stored
+ * (0..2^bits-1, NOT scaled to 0..255). Palette images are read as their
+ * palette INDICES (uint8 x1), never as colours: LabelMe/usgra masks store
+ * label values that way. tRNS transparency is ignored (no alpha is added).
+ * Interlaced (Adam7) files are de-interlaced. Spacing (mm) from pHYs if its
+ * unit is the metre (1000 / pixels-per-metre), else 1 mm. ndim 2, origin 0,
+ * identity direction. Width and height up to 65536.
+ * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not a PNG, truncated, CRC
+ * error, bad zlib data, invalid header; the message names the file and
+ * quotes libpng: "x.png: corrupt or truncated PNG: IDAT: CRC error"),
+ * DOLOR_ENOMEM. Never crashes or leaks on a corrupt file. */
 dolor_status dolor_png_read(const char *path, dolor_image **out);
 
-/* Write a 2D uint8/uint16 image with 1 (grey), 2, 3 (RGB) or 4 (RGBA)
- * components. Other dtypes: DOLOR_EINVAL. Atomic. */
+/* Write a 2D uint8/uint16 image with 1 (grey), 2 (grey+alpha), 3 (RGB) or
+ * 4 (RGBA) components (ndim 3/4 accepted when the extra extents are 1).
+ * Spacing other than 1 mm x 1 mm is stored in pHYs (pixels per metre,
+ * rounded: reads back within 0.05%). Atomic (temporary file + rename).
+ * Errors: DOLOR_EINVAL (other dtype, ncomp, a 3D image, larger than 65536),
+ * DOLOR_EIO (cannot create or write; no partial file is left). */
 dolor_status dolor_png_write(const char *path, const dolor_image *img);
 
-/* Write a 2D uint8 label map (1 component) as a palette PNG whose indices
- * are the label values and whose palette gives each label a colour
- * (palette[3*v..3*v+2] for value v; ncolors <= 256; NULL = a default
- * colour table with 0 = black). Viewers show colours, readers get labels. */
+/* Write a 2D label map (1 component; uint8, or any integer dtype whose
+ * values lie in 0..255) as an 8-bit palette PNG whose indices are the label
+ * values, so dolor_png_read gives the labels back. palette[3*v..3*v+2] is
+ * the RGB colour of value v for v < ncolors (1..256); values without a
+ * colour (or all, with palette NULL) get a default table: 0 black, 1 red,
+ * 2 green, 3 blue, 4 yellow, 5 cyan, 6 magenta, ... The PLTE chunk holds
+ * max(max label + 1, ncolors) entries. Viewers show colours, readers get
+ * labels. Atomic. Errors: DOLOR_EINVAL (ncomp != 1, float dtype, value out
+ * of 0..255 named with its pixel, ncolors out of 1..256), DOLOR_EIO. */
 dolor_status dolor_png_write_labels(const char *path, const dolor_image *labels,
                                     const uint8_t *palette, int ncolors);
 
-/* JPEG (baseline/progressive, libjpeg-turbo): grey -> uint8 x1, colour ->
- * uint8 x3 RGB (CMYK: DOLOR_EUNSUPPORTED). Errors: DOLOR_EIO, DOLOR_EFORMAT. */
+/* JPEG (baseline/progressive, libjpeg-turbo, islow IDCT as PIL): grey ->
+ * uint8 x1, YCbCr/RGB -> uint8 x3 RGB. Spacing from a JFIF density in dots
+ * per cm (10 / density mm), else 1 mm (dots per inch are ignored).
+ * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not a JPEG, corrupt, or
+ * truncated: libjpeg's "Premature end of JPEG file" warning is an error
+ * here, never a grey-padded image), DOLOR_EUNSUPPORTED (CMYK/YCCK),
+ * DOLOR_ENOMEM. */
 dolor_status dolor_jpeg_read(const char *path, dolor_image **out);
-/* Decode a JPEG held in memory (used by DICOM); name is used in messages. */
+/* Decode a JPEG held in memory (len bytes; used by DICOM); name is used in
+ * messages (NULL: "JPEG data"). Same output and errors as dolor_jpeg_read. */
 dolor_status dolor_jpeg_decode(const uint8_t *buf, size_t len, const char *name, dolor_image **out);
 
 /* ======================= NIfTI ======================= */

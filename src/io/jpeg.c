@@ -1,0 +1,139 @@
+/* JPEG decoding with libjpeg-turbo; fatal errors caught with setjmp/longjmp.
+ *
+ * libjpeg's default error_exit() calls exit(); ours formats the message and
+ * longjmps back to the decoder, which releases everything and returns
+ * DOLOR_EFORMAT naming the file. The "Premature end of JPEG file" warning
+ * (libjpeg pads a truncated file with grey and carries on) is an error here
+ * too: a truncated file must not silently give a half-grey image. */
+#include "dolor/io.h"
+
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+typedef struct jpeg_ctx {
+    struct jpeg_error_mgr pub; /* first member: libjpeg casts cinfo->err to this */
+    jmp_buf jb;
+    char msg[JMSG_LENGTH_MAX];
+    int truncated;
+} jpeg_ctx;
+
+static void ctx_error_exit(j_common_ptr cinfo)
+{
+    jpeg_ctx *c = (jpeg_ctx *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, c->msg);
+    longjmp(c->jb, 1);
+}
+
+static void ctx_emit_message(j_common_ptr cinfo, int level)
+{
+    jpeg_ctx *c = (jpeg_ctx *)cinfo->err;
+    if (level < 0) {
+        cinfo->err->num_warnings++;
+        if (cinfo->err->msg_code == JWRN_JPEG_EOF)
+            c->truncated = 1;
+    }
+}
+
+static void ctx_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+/* Decode from a stdio stream (fp != NULL) or from memory. */
+static dolor_status decode(FILE *fp, const uint8_t *buf, size_t len, const char *name, dolor_image **out)
+{
+    *out = NULL;
+    struct jpeg_decompress_struct cinfo;
+    jpeg_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    cinfo.err = jpeg_std_error(&ctx.pub);
+    ctx.pub.error_exit = ctx_error_exit;
+    ctx.pub.emit_message = ctx_emit_message;
+    ctx.pub.output_message = ctx_output_message;
+    dolor_image *volatile img = NULL;
+    if (setjmp(ctx.jb)) {
+        jpeg_destroy_decompress(&cinfo);
+        dolor_image_free(img);
+        return dolor_error(DOLOR_EFORMAT, "%s: corrupt or truncated JPEG: %s", name, ctx.msg);
+    }
+    jpeg_create_decompress(&cinfo);
+    if (fp)
+        jpeg_stdio_src(&cinfo, fp);
+    else
+        jpeg_mem_src(&cinfo, buf, (unsigned long)len);
+    jpeg_read_header(&cinfo, TRUE);
+    int ncomp;
+    switch (cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo.out_color_space = JCS_GRAYSCALE;
+        ncomp = 1;
+        break;
+    case JCS_YCbCr:
+    case JCS_RGB:
+        cinfo.out_color_space = JCS_RGB;
+        ncomp = 3;
+        break;
+    default: {
+        int cs = (int)cinfo.jpeg_color_space;
+        jpeg_destroy_decompress(&cinfo);
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: JPEG colour space %s is not supported (grey and RGB/YCbCr are)",
+                           name, cs == JCS_CMYK ? "CMYK" : cs == JCS_YCCK ? "YCCK" : "unknown");
+    }
+    }
+    jpeg_start_decompress(&cinfo);
+    if (cinfo.output_components != ncomp) {
+        snprintf(ctx.msg, sizeof ctx.msg, "decoder gives %d components, expected %d", cinfo.output_components, ncomp);
+        longjmp(ctx.jb, 1);
+    }
+    dolor_image *im = NULL;
+    if (dolor_image_create2d(&im, DOLOR_U8, ncomp, cinfo.output_width, cinfo.output_height) != DOLOR_OK) {
+        jpeg_destroy_decompress(&cinfo);
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory for a %ux%u JPEG", name, cinfo.output_width,
+                           cinfo.output_height);
+    }
+    img = im;
+    size_t stride = (size_t)cinfo.output_width * (size_t)ncomp;
+    while (cinfo.output_scanline < cinfo.output_height) {
+        JSAMPROW row = (JSAMPROW)((uint8_t *)im->data + (size_t)cinfo.output_scanline * stride);
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (ctx.truncated)
+            break;
+    }
+    if (ctx.truncated) {
+        unsigned got = cinfo.output_scanline, total = cinfo.output_height;
+        jpeg_destroy_decompress(&cinfo);
+        dolor_image_free(im);
+        return dolor_error(DOLOR_EFORMAT, "%s: truncated JPEG: data ends near row %u of %u", name, got, total);
+    }
+    /* JFIF density in dots per cm gives the pixel spacing; dots per inch is usually a screen setting: ignored. */
+    if (cinfo.saw_JFIF_marker && cinfo.density_unit == 2 && cinfo.X_density > 0 && cinfo.Y_density > 0) {
+        im->spacing[0] = 10.0 / cinfo.X_density;
+        im->spacing[1] = 10.0 / cinfo.Y_density;
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    *out = im;
+    return DOLOR_OK;
+}
+
+dolor_status dolor_jpeg_read(const char *path, dolor_image **out)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return dolor_error(DOLOR_EIO, "%s: cannot open", path);
+    dolor_status s = decode(fp, NULL, 0, path, out);
+    fclose(fp);
+    return s;
+}
+
+dolor_status dolor_jpeg_decode(const uint8_t *buf, size_t len, const char *name, dolor_image **out)
+{
+    *out = NULL;
+    if (!name)
+        name = "JPEG data";
+    if (!buf || len < 4)
+        return dolor_error(DOLOR_EFORMAT, "%s: JPEG data of %zu bytes is too short", name, len);
+    return decode(NULL, buf, len, name, out);
+}
