@@ -278,8 +278,13 @@ static dolor_status truncated(const char *path, const nhdr *h, int64_t have)
     int p = 0;
     for (int i = 1; i <= h->dim[0] && p < (int)sizeof dims - 24; i++)
         p += snprintf(dims + p, sizeof dims - (size_t)p, "%s%lld", i > 1 ? "x" : "", (long long)h->dim[i]);
+    dolor_dtype t;
+    int nc, nb;
+    const char *tn = "?";
+    if (map_datatype(h->datatype, &t, &nc, &nb) == 0)
+        tn = nc == 3 ? "rgb24" : nc == 4 ? "rgba32" : dolor_dtype_name(t);
     return dolor_error(DOLOR_EFORMAT, "%s: truncated: header says %s %s (%s) but only %s of voxel data", path, dims,
-                       nifti_datatype_to_string(h->datatype), b, a);
+                       tn, b, a);
 }
 
 /* Validate the header (and the data length of a single-file .nii). */
@@ -293,20 +298,16 @@ static dolor_status header_check(const char *path, nhdr *h)
     if ((s = header_parse(buf, got, path, h)))
         return s;
     if (h->onefile) {
+        /* plain .nii: the size must hold the data (a .gz is checked while
+         * its data are read, see read_voxels) */
         int64_t need = h->vox_offset + h->data_bytes;
-        int64_t have;
-        if (ends_with(path, ".gz")) {
-            have = stream_length(path, need);
-            if (have < 0)
-                return dolor_error(DOLOR_EFORMAT, "%s: corrupt gzip stream", path);
-        } else {
+        if (!ends_with(path, ".gz") && got >= 2 && !(buf[0] == 0x1f && buf[1] == 0x8b)) {
             struct stat st;
             if (stat(path, &st) != 0)
                 return dolor_error(DOLOR_EIO, "%s: cannot stat (%s)", path, strerror(errno));
-            have = (int64_t)st.st_size;
+            if ((int64_t)st.st_size < need)
+                return truncated(path, h, (int64_t)st.st_size - h->vox_offset);
         }
-        if (have < need)
-            return truncated(path, h, have - h->vox_offset);
         /* libnifti reads extensions between the header and vox_offset: check
          * their sizes so a bad esize cannot make it read past vox_offset. */
         if (h->version >= 1) {
@@ -344,6 +345,46 @@ static dolor_status header_check(const char *path, nhdr *h)
 }
 
 /* ---------------------------------------------------------------- reading */
+
+/* Read the voxel data of nim (already validated as h) into dst, swapping
+ * bytes to the machine order. */
+static dolor_status read_voxels(const char *path, const nifti_image *nim, const nhdr *h, void *dst)
+{
+    gzFile gz = gzopen(nim->iname, "rb");
+    if (!gz)
+        return dolor_error(DOLOR_EIO, "%s: cannot open the voxel data file %s (%s)", path, nim->iname,
+                           strerror(errno ? errno : ENOENT));
+    gzbuffer(gz, 1 << 17);
+    if (nim->iname_offset > 0 && gzseek(gz, (z_off_t)nim->iname_offset, SEEK_SET) != (z_off_t)nim->iname_offset) {
+        gzclose(gz);
+        return truncated(path, h, 0);
+    }
+    int64_t got = 0;
+    unsigned char *d = dst;
+    while (got < h->data_bytes) {
+        int64_t want = h->data_bytes - got;
+        if (want > (1 << 30))
+            want = 1 << 30;
+        int n = gzread(gz, d + got, (unsigned)want);
+        if (n < 0) {
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            dolor_status s = dolor_error(DOLOR_EFORMAT, "%s: corrupt compressed data after %lld bytes of voxels (%s)",
+                                         path, (long long)got, msg ? msg : "zlib error");
+            gzclose(gz);
+            return s;
+        }
+        if (n == 0)
+            break;
+        got += n;
+    }
+    gzclose(gz);
+    if (got < h->data_bytes)
+        return truncated(path, h, got);
+    if (nim->byteorder != nifti_short_order() && nim->swapsize > 1)
+        nifti_swap_Nbytes(h->data_bytes / nim->swapsize, nim->swapsize, dst);
+    return DOLOR_OK;
+}
 
 /* Fill img geometry from the 4x4 RAS affine (rows 0..2 used). */
 static void geometry_from_ras(dolor_image *img, const double a[3][4], int ncols)
@@ -395,18 +436,15 @@ static dolor_status nifti_read_impl(const char *path, dolor_image **out, double 
     dolor_status s = header_check(path, &h);
     if (s)
         return s;
-    nifti_image *nim = nifti_image_read(path, 1);
-    if (!nim || !nim->data) {
-        if (nim)
-            nifti_image_free(nim);
-        /* diagnose: truncated data is the usual cause (also for .hdr/.img) */
-        return dolor_error(DOLOR_EFORMAT, "%s: libnifti could not read the file (truncated or unreadable voxel data, "
-                           "or a missing .img for a .hdr)", path);
-    }
+    /* libnifti parses the header and computes the affines; the voxels are
+     * read here (libnifti would silently replace NaN/Inf floats by 0). */
+    nifti_image *nim = nifti_image_read(path, 0);
+    if (!nim)
+        return dolor_error(DOLOR_EFORMAT, "%s: libnifti could not read the header", path);
     dolor_dtype t;
     int ncomp, nbyper;
     if (map_datatype(nim->datatype, &t, &ncomp, &nbyper) != 0 || nim->nbyper != nbyper ||
-        nim->nvox != h.nvox) {
+        nim->nvox != h.nvox || !nim->iname) {
         s = dolor_error(DOLOR_EFORMAT, "%s: libnifti's reading of the header disagrees with its content", path);
         nifti_image_free(nim);
         return s;
@@ -420,7 +458,12 @@ static dolor_status nifti_read_impl(const char *path, dolor_image **out, double 
         nifti_image_free(nim);
         return dolor_error_prefix(s, "%s", path);
     }
-    memcpy(img->data, nim->data, (size_t)h.data_bytes);
+    s = read_voxels(path, nim, &h, img->data);
+    if (s) {
+        nifti_image_free(nim);
+        dolor_image_free(img);
+        return s;
+    }
 
     /* geometry */
     double ss = space_scale(nim->xyz_units);
@@ -628,11 +671,15 @@ dolor_status dolor_nifti_write(const char *path, const dolor_image *img)
     snprintf(nim->descrip, sizeof nim->descrip, "dolor %s", DOLOR_VERSION_STRING);
 
     dolor_outfile f;
-    dolor_status s = dolor_outfile_open(&f, path, 0);
+    /* open (create) the temporary file ourselves first, so an unwritable
+     * folder is our error message rather than libnifti's stderr chatter */
+    dolor_status s = dolor_outfile_open(&f, path, 1);
     if (s) {
         nifti_image_free(nim);
         return s;
     }
+    fclose(f.fp);
+    f.fp = NULL;
     free(nim->fname);
     free(nim->iname);
     nim->fname = nifti_strdup(f.tmp);
