@@ -1,0 +1,214 @@
+/*
+ * dolor/data.h - 2D segmentation datasets: listing and loading image/mask
+ * pairs, preprocessing, hold-out splits, augmentation and a prefetching
+ * batch loader.
+ *
+ * Pipeline: dolor_dataset_open() reads every image and mask of two folders
+ * into memory, each image converted to grey, resized to the network input
+ * size (bilinear) and z-scored, each mask resized (nearest) and mapped from
+ * label values to class indices 0..num_classes-1. dolor_dataset_split()
+ * makes a seeded hold-out split; dolor_loader_*() serves shuffled,
+ * augmented batches [N, 1, H, W] from one background thread.
+ */
+#ifndef DOLOR_DATA_H
+#define DOLOR_DATA_H
+
+#include "dolor/core.h"
+#include "dolor/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================= datasets ======================= */
+
+typedef struct dolor_dataset dolor_dataset;
+
+typedef struct dolor_dataset_config {
+    const char *image_dir;           /* images: .png .jpg .jpeg .nii .nii.gz (read with dolor_image_read) */
+    const char *mask_dir;            /* masks matched by file stem ("0001.png" <-> "0001.png"/"0001.nii.gz") */
+    int num_classes;                 /* incl. background (class 0); 2..255 */
+    const char *const *class_names;  /* num_classes names, [0] = "background"; NULL = "background", "class1", ... */
+    const int *label_values;         /* mask value of each class; label_values[0] is usually 0; NULL = 0..num_classes-1 */
+    int height, width;               /* network input size, default (0) 256 x 256 */
+    int mask_threshold;              /* > 0: binarise lossy masks (JPEG): value >= threshold -> label_values[1], else
+                                        label_values[0] (needs num_classes == 2; Kvasir-SEG: 128). 0 = off */
+} dolor_dataset_config;
+
+/* Fill cfg with defaults: no folders, num_classes 2, NULL names/values
+ * (background/class1 with values 0/1), 256 x 256, no threshold. */
+void dolor_dataset_config_default(dolor_dataset_config *cfg);
+
+/* Lists and loads every image and its mask into memory, preprocessed to
+ * height x width (image: dolor_preprocess_image, float z-scored; mask:
+ * dolor_preprocess_mask, class indices uint8), with a dolor_progress bar on
+ * stderr ("loading"). Files are listed from both folders (names starting
+ * with '.' and other extensions are ignored), matched by stem and sorted
+ * by stem (strcmp). Images are decoded in parallel (OpenMP); the result does
+ * not depend on the thread count.
+ * Masks: 1 component (grey or palette indices); a 3/4-component mask whose
+ * pixels are all grey (R == G == B) is read as grey, otherwise each pixel's
+ * value is 0xRRGGBB (so label_values can name colours, e.g. 0xFF0000).
+ * Errors, each naming the file (paths as dir/name):
+ *   DOLOR_EINVAL  bad config (num_classes, height/width, duplicate label values);
+ *                 a mask value not in label_values
+ *                 ("masks/0007.png: label value 3 (120 pixels) is not one of 0,1,2")
+ *   DOLOR_ENOTFOUND a folder that cannot be opened; an empty folder ("X: no images
+ *                 (.png .jpg .jpeg .nii .nii.gz)"); no image with a matching mask
+ *                 ("no image in X has a matching mask in Y"); an image without a mask
+ *                 ("images/0003.png: no mask 0003.* in masks"); a mask without an image
+ *   DOLOR_ESHAPE  a mask whose size differs from its image
+ *                 ("masks/0003.png: 534x512 but image is 512x512"); a 3D image
+ *   DOLOR_EINVAL  two files with the same stem in one folder ("0001.png" and "0001.jpg")
+ *   and any error of dolor_image_read (DOLOR_EIO, DOLOR_EFORMAT, ...), DOLOR_ENOMEM.
+ * When several cases fail, the error of the first one (in stem order) is reported. */
+dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset **out);
+void dolor_dataset_free(dolor_dataset *ds); /* NULL-safe */
+
+size_t dolor_dataset_count(const dolor_dataset *ds);
+/* Stem ("0001"), image path and mask path of case i (0 <= i < count). */
+const char *dolor_dataset_stem(const dolor_dataset *ds, size_t i);
+const char *dolor_dataset_image_path(const dolor_dataset *ds, size_t i);
+const char *dolor_dataset_mask_path(const dolor_dataset *ds, size_t i);
+/* Size of the image file as read (pixels), before resizing. */
+void dolor_dataset_orig_size(const dolor_dataset *ds, size_t i, int *width, int *height);
+const float *dolor_dataset_image(const dolor_dataset *ds, size_t i);   /* [height*width] preprocessed */
+const uint8_t *dolor_dataset_mask(const dolor_dataset *ds, size_t i);  /* [height*width] class indices */
+int dolor_dataset_height(const dolor_dataset *ds);
+int dolor_dataset_width(const dolor_dataset *ds);
+int dolor_dataset_num_classes(const dolor_dataset *ds);
+/* Class name and mask value of class k (0 <= k < num_classes). */
+const char *dolor_dataset_class_name(const dolor_dataset *ds, int k);
+int dolor_dataset_label_value(const dolor_dataset *ds, int k);
+/* Fraction of pixels of each class over the given cases (idx NULL = all cases) in the resized masks;
+   frac: [num_classes], sums to 1 (all 0 when n == 0). For class weights and sanity checks. */
+void dolor_dataset_class_fractions(const dolor_dataset *ds, const size_t *idx, size_t n, double *frac);
+
+/* Seeded hold-out split: fraction val_fraction (0 < f < 1; default 0.2) of
+ * the cases go to validation: n_val = round(f * count), at least 1 and at
+ * most count - 1; chosen by a Fisher-Yates shuffle of 0..count-1 with
+ * dolor_rng seeded by seed (the first n_val shuffled cases). Or, if
+ * val_list_path != NULL (val_fraction then ignored), the stems listed in
+ * that text file (one per line; surrounding blanks, empty lines and lines
+ * starting with '#' ignored; a known extension such as ".png" is removed).
+ * Returns two caller-freed (free()) index arrays, each sorted ascending.
+ * Errors: DOLOR_EINVAL (val_fraction out of (0, 1), fewer than 2 cases, a
+ * list leaving no training or no validation case), DOLOR_EIO (list cannot be
+ * read), DOLOR_ENOTFOUND (a listed stem that is not in the dataset: names
+ * the stem, the list and the line), DOLOR_ENOMEM. */
+dolor_status dolor_dataset_split(const dolor_dataset *ds, double val_fraction, uint64_t seed, const char *val_list_path,
+                                 size_t **train_idx, size_t *n_train, size_t **val_idx, size_t *n_val);
+
+/* ======================= preprocessing ======================= */
+
+/* Preprocessing, also used by predict on new images (2D; ndim 3/4 only with
+ * singleton extra extents):
+ * 1. grey: 1 component as is; 2 (grey+alpha): the grey one; 3/4 (RGB/RGBA):
+ *    ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B (alpha dropped). Any dtype.
+ * 2. bilinear resize to height x width with PyTorch
+ *    F.interpolate(mode='bilinear', align_corners=False) semantics (see
+ *    dolor_resize_bilinear).
+ * 3. z-score over the resized image: (v - mean) / sd with the population sd
+ *    (divide by N); sd < 1e-6 -> divide by 1.
+ * out: [height*width] row-major. Errors: DOLOR_EINVAL (height/width < 1,
+ * ncomp not 1..4), DOLOR_ESHAPE (3D image), DOLOR_ENOMEM. */
+dolor_status dolor_preprocess_image(const dolor_image *img, int height, int width, float *out);
+
+/* Nearest-neighbour resize of a label image to height x width, mapping
+ * label values to class indices (value label_values[k] -> k; NULL
+ * label_values = identity 0..num_classes-1). Nearest follows PyTorch
+ * F.interpolate(mode='nearest'): source index floor(dst * in / out).
+ * Every pixel of the ORIGINAL mask is checked, not only those sampled.
+ * Multi-component masks: see dolor_dataset_open. name is used in messages.
+ * Errors: DOLOR_EINVAL (a value not listed: names name, the smallest such
+ * value, its pixel count and the allowed values, e.g. "masks/0007.png: label
+ * value 3 (120 pixels) is not one of 0,1,2"; float values that are not
+ * integers), DOLOR_ESHAPE (3D), DOLOR_ENOMEM. */
+dolor_status dolor_preprocess_mask(const dolor_image *mask, int num_classes, const int *label_values,
+                                   int height, int width, uint8_t *out, const char *name);
+
+/* Bilinear resize of C planes [C, sh, sw] -> [C, dh, dw] with PyTorch
+ * F.interpolate(mode='bilinear', align_corners=False) semantics: the source
+ * coordinate of output index o is (o + 0.5) * s_in / s_out - 0.5, clamped
+ * below at 0, then linear interpolation between floor() and floor()+1
+ * (the last index repeated at the far edge). Used to bring class
+ * probabilities back to an image's original size. src and dst must not
+ * overlap. */
+void dolor_resize_bilinear(const float *src, int c, int sh, int sw, float *dst, int dh, int dw);
+
+/* ======================= augmentation ======================= */
+
+typedef struct dolor_augment_config {
+    double rotate_deg;     /* uniform in [-rotate_deg, +rotate_deg], default 15 */
+    int hflip;             /* flip left-right with probability 0.5, default 1 */
+    double brightness;     /* add uniform [-b, b] (in z-score units), default 0.1 */
+    double contrast;       /* multiply by uniform [1-c, 1+c], default 0.2 */
+    double gamma;          /* gamma uniform in [1-g, 1+g] applied on the min-max normalised image, then rescaled back,
+                              default 0.2 */
+} dolor_augment_config;
+void dolor_augment_config_default(dolor_augment_config *a);
+
+/* One draw of the random parameters. */
+typedef struct dolor_augment_params {
+    double angle_deg;  /* counter-clockwise on screen (x right, y down), as torchvision rotate */
+    int flip;          /* 1: mirror left-right (after rotating) */
+    double brightness; /* added */
+    double contrast;   /* factor */
+    double gamma;      /* exponent */
+} dolor_augment_params;
+
+/* Draw parameters from rng: exactly five dolor_rng_uniform() calls in the
+ * order angle, flip, brightness, contrast, gamma, whatever the config
+ * (a zero range gives the neutral value), so streams stay aligned. */
+void dolor_augment_draw(const dolor_augment_config *a, dolor_rng *rng, dolor_augment_params *p);
+
+/* Bytes of scratch that dolor_augment_apply needs: h*w*sizeof(float) + h*w. */
+size_t dolor_augment_work_size(int h, int w);
+
+/* Apply given parameters in place on one image [h*w] and its class mask [h*w]
+ * (mask may be NULL). Order: (1) rotation about the centre ((w-1)/2, (h-1)/2)
+ * and flip, one resampling: bilinear for the image, nearest for the mask;
+ * samples from outside the image -> the image minimum / class 0 (background);
+ * (2) gamma: v = mn + (mx - mn) * ((v - mn) / (mx - mn))^gamma with mn, mx the
+ * image's min and max (skipped when mx - mn < 1e-12); (3) contrast: v *= c;
+ * (4) brightness: v += b. work: caller scratch of at least
+ * dolor_augment_work_size(h, w) bytes, aligned for float (h*w floats followed
+ * by h*w bytes). */
+void dolor_augment_apply_params(const dolor_augment_params *p, float *img, uint8_t *mask, int h, int w, void *work);
+
+/* dolor_augment_draw + dolor_augment_apply_params. */
+void dolor_augment_apply(const dolor_augment_config *a, dolor_rng *rng, float *img, uint8_t *mask, int h, int w,
+                         void *work);
+
+/* ======================= batch loader ======================= */
+
+/* Batch loader with ONE background thread preparing the next batch while the
+ * caller trains on the current one. indices: the cases (copied). shuffle:
+ * reshuffle each epoch (Fisher-Yates with dolor_rng seeded from seed and the
+ * epoch number). aug: NULL = no augmentation (copied). drop_last: skip a final
+ * partial batch (training) or not (validation). Deterministic for a given
+ * seed: the augmentation rng of a sample is seeded from (seed, epoch, case),
+ * never from thread timing.
+ * Errors: DOLOR_EINVAL (batch_size < 1, n == 0, an index >= count, drop_last
+ * with n < batch_size: no batch at all), DOLOR_ENOMEM, DOLOR_EBACKEND (thread
+ * creation failed). */
+typedef struct dolor_loader dolor_loader;
+dolor_status dolor_loader_create(const dolor_dataset *ds, const size_t *indices, size_t n, int batch_size, int shuffle,
+                                 int drop_last, const dolor_augment_config *aug, uint64_t seed, dolor_loader **out);
+
+/* Fills images [batch_size, 1, H, W] (caller-allocated dolor_tensor; shape[0]
+ * >= batch_size; only the first *count samples are valid, the rest are set
+ * to 0), labels [batch_size*H*W] class indices, case indices [batch_size]
+ * (may be NULL; dataset indices). *count == 0 marks the end of an epoch; the
+ * next call starts the next epoch. Errors: DOLOR_ESHAPE (tensor shape is not
+ * [>= batch_size, 1, H, W]). */
+dolor_status dolor_loader_next(dolor_loader *ld, dolor_tensor *images, uint8_t *labels, size_t *cases, int *count);
+size_t dolor_loader_batches_per_epoch(const dolor_loader *ld);
+/* Epoch of the batch returned last (0-based). */
+int dolor_loader_epoch(const dolor_loader *ld);
+void dolor_loader_free(dolor_loader *ld); /* NULL-safe; stops and joins the thread */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
