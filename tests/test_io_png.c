@@ -100,6 +100,7 @@ static void test_corrupt(void)
     CHECK_ERR(dolor_png_read(FIX "nonexistent.png", &(dolor_image *){NULL}), DOLOR_EIO, "nonexistent.png");
     CHECK_ERR(dolor_jpeg_read(FIX "grey8.png", &(dolor_image *){NULL}), DOLOR_EFORMAT, "grey8.png");
     CHECK_ERR(dolor_jpeg_read(FIX "bad_truncated.jpg", &(dolor_image *){NULL}), DOLOR_EFORMAT, "truncated");
+    CHECK_ERR(dolor_jpeg_read(FIX "cmyk.jpg", &(dolor_image *){NULL}), DOLOR_EUNSUPPORTED, "CMYK");
     CHECK_ERR(dolor_jpeg_read(FIX "nonexistent.jpg", &(dolor_image *){NULL}), DOLOR_EIO, "nonexistent.jpg");
     CHECK_ERR(dolor_jpeg_decode((const uint8_t *)"\xff\xd8\xff\xe0", 4, "mem.jpg", &(dolor_image *){NULL}),
               DOLOR_EFORMAT, "mem.jpg");

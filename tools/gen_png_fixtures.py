@@ -164,6 +164,9 @@ def main():
     grey = Image.fromarray(np.array([[(x * 16 + y * 3) % 256 for x in range(16)] for y in range(8)], dtype=np.uint8))
     grey.save(os.path.join(OUT, "tiny_grey.jpg"), quality=90)
     tg = np.array(Image.open(os.path.join(OUT, "tiny_grey.jpg"))).astype(np.int64)
+    im.resize((24, 20)).save(os.path.join(OUT, "tiny_progressive.jpg"), quality=90, progressive=True)
+    tp = np.array(Image.open(os.path.join(OUT, "tiny_progressive.jpg")).convert("RGB")).astype(np.int64)
+    Image.new("CMYK", (8, 8), (10, 20, 30, 40)).save(os.path.join(OUT, "cmyk.jpg"))
 
     # real files, decoded by PIL
     real = ["# relpath width height ncomp sum sumsq then x,y:samples for a few pixels (decoded by PIL)"]
@@ -171,6 +174,8 @@ def main():
                 " ".join(f"{x},{y}:" + ",".join(str(v) for v in tj[y, x]) for x, y in [(0, 0), (5, 7), (15, 15)]))
     real.append(f"FIXTURE:tiny_grey.jpg 16 8 1 {tg.sum()} {(tg * tg).sum()} " +
                 " ".join(f"{x},{y}:{tg[y, x]}" for x, y in [(0, 0), (9, 3), (15, 7)]))
+    real.append(f"FIXTURE:tiny_progressive.jpg 24 20 3 {tp.sum()} {(tp * tp).sum()} " +
+                " ".join(f"{x},{y}:" + ",".join(str(v) for v in tp[y, x]) for x, y in [(0, 0), (11, 9), (23, 19)]))
     files = ["usgra-nerve/images/0000.png", "usgra-nerve/masks/0000.png", "usgra-nerve/images/0001.png",
              "usgra-nerve/masks/0001.png"]
     # one 761x632 image and its mask

@@ -53,8 +53,13 @@ static dolor_status decode(FILE *fp, const uint8_t *buf, size_t len, const char 
     ctx.pub.output_message = ctx_output_message;
     dolor_image *volatile img = NULL;
     if (setjmp(ctx.jb)) {
+        int code = ctx.pub.msg_code;
         jpeg_destroy_decompress(&cinfo);
         dolor_image_free(img);
+        /* valid JPEG that this libjpeg build cannot decode (12-bit, lossless, arithmetic, hierarchical) */
+        if (code == JERR_BAD_PRECISION || code == JERR_SOF_UNSUPPORTED || code == JERR_NOT_COMPILED ||
+            code == JERR_ARITH_NOTIMPL)
+            return dolor_error(DOLOR_EUNSUPPORTED, "%s: JPEG not supported: %s", name, ctx.msg);
         return dolor_error(DOLOR_EFORMAT, "%s: corrupt or truncated JPEG: %s", name, ctx.msg);
     }
     jpeg_create_decompress(&cinfo);
