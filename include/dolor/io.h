@@ -146,7 +146,120 @@ dolor_status dolor_nifti_write(const char *path, const dolor_image *img);
 
 /* ======================= MetaImage (formats helper) ======================= */
 
+/* MetaImage (ITK MetaIO "Image" object, our own parser): .mha (header and
+ * data in one file) or .mhd (header) + a data file. Header lines are
+ * "Key = Value" (keys matched without case) up to ElementDataFile, which must
+ * be LOCAL (data follow that line) or one file name (relative to the
+ * header's folder; HeaderSize n skips n bytes of it, -1 takes its last
+ * bytes). Read: NDims 2..4, DimSize, ElementType MET_UCHAR/CHAR/USHORT/
+ * SHORT/UINT/INT/ULONG/LONG (4 bytes, as MetaIO)/ULONG_LONG/LONG_LONG/FLOAT/
+ * DOUBLE (an "_ARRAY" suffix is accepted), ElementNumberOfChannels 1..4
+ * (ncomp), ElementSpacing (else ElementSize, else 1), Offset = Origin =
+ * Position, TransformMatrix = Orientation = Rotation, BinaryDataByteOrderMSB
+ * = ElementByteOrderMSB, CompressedData (zlib or gzip stream, inflated;
+ * CompressedDataSize optional, bounds the input when present). Unknown keys
+ * (Kinds, CenterOfRotation, AnatomicalOrientation, PLUS Seq_Frame* fields
+ * of tracked sequences, ...) are ignored: a PLUS .igs.mha sequence of N
+ * frames reads as a 3D image with size[2] = N.
+ * Geometry: MetaIO coordinates are ITK's LPS, so they are kept as they are:
+ * origin = Offset, spacing = ElementSpacing, and direction from
+ * TransformMatrix read COLUMN-WISE, as ITK writes it (ITK MetaImageIO:
+ * axis i's direction is TransformMatrix[i*NDims .. i*NDims+NDims-1]).
+ * AnatomicalOrientation is informative only (ITK ignores it too). For NDims
+ * 2 the 2x2 matrix fills the upper-left of direction; for NDims 4 the
+ * spatial 3x3 block is used and spacing[3] = ElementSpacing[3].
+ * Errors: DOLOR_EIO (cannot open the header or data file), DOLOR_EFORMAT
+ * (line N: no '=', field with a wrong number of values or a bad value, a
+ * required field missing, truncated or corrupt data: "truncated: header says
+ * ... (N bytes) but only M bytes of voxel data"), DOLOR_EUNSUPPORTED
+ * (ObjectType other than Image, NDims 1 or > 4, more than 4 channels, ASCII
+ * data, ElementDataFile LIST or a file pattern, other ElementTypes),
+ * DOLOR_ENOMEM. */
+dolor_status dolor_metaimage_read(const char *path, dolor_image **out);
+
+/* The same from bytes in memory (LOCAL data only; a data file name gives
+ * DOLOR_EUNSUPPORTED). name is used in messages. Used by the fuzzer. */
+dolor_status dolor_metaimage_read_mem(const void *buf, size_t len, const char *name, dolor_image **out);
+
+/* Write .mha (one file) or .mhd + .raw (.zraw when compressed) next to it,
+ * little endian, ElementType from the dtype (uint64/int64 as
+ * MET_ULONG_LONG/MET_LONG_LONG), ElementNumberOfChannels = ncomp, Offset =
+ * origin, ElementSpacing = spacing, TransformMatrix = direction written
+ * column-wise (as ITK), AnatomicalOrientation from the direction (ITK's
+ * letters: identity = RAI) for 3D. compress != 0: zlib (compress2, default
+ * level) with CompressedDataSize. Numbers are written with 17 significant
+ * digits, so geometry round-trips exactly. Atomic (each file through a
+ * temporary; the data file is renamed first).
+ * Errors: DOLOR_EINVAL (extension not .mha/.mhd, ndim/ncomp out of range),
+ * DOLOR_EIO, DOLOR_ENOMEM. */
+dolor_status dolor_metaimage_write(const char *path, const dolor_image *img, int compress);
+
 /* ======================= ITK-SNAP label descriptions (formats helper) ======================= */
+
+/* One label of an ITK-SNAP label description file (Segmentation > Export
+ * Label Descriptions): a text file of '#' comment lines, then one line per
+ * label:  IDX -R- -G- -B- -A-- VIS MSH "LABEL"
+ * IDX 0..65535 (label value in the segmentation), R/G/B 0..255, A (opacity)
+ * 0..1, VIS and MSH 0/1 (visible in slices / in the 3D mesh view), LABEL the
+ * quoted name (may hold spaces; index 0 is ITK-SNAP's "Clear Label"). */
+typedef struct dolor_label {
+    int index;
+    uint8_t rgb[3];
+    double alpha;
+    int visible;
+    int mesh_visible;
+    char name[256];
+} dolor_label;
+
+typedef struct dolor_label_table {
+    int n;               /* number of labels */
+    dolor_label *labels; /* in file order */
+} dolor_label_table;
+
+/* A zeroed table of n labels (0..65536). Errors: DOLOR_EINVAL, DOLOR_ENOMEM. */
+dolor_status dolor_label_table_create(int n, dolor_label_table **out);
+void dolor_label_table_free(dolor_label_table *t); /* NULL-safe */
+
+/* Read a label description file (blank lines and '#' lines skipped, CRLF
+ * accepted). Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT naming the line
+ * number and the field ("labels.txt: line 17: field -G- is 300 (must be
+ * 0..255)"; missing field, unquoted LABEL, duplicate IDX, no label lines,
+ * NUL bytes), DOLOR_ENOMEM. */
+dolor_status dolor_label_table_read(const char *path, dolor_label_table **out);
+/* The same from memory (name used in messages). Used by the fuzzer. */
+dolor_status dolor_label_table_read_mem(const void *buf, size_t len, const char *name, dolor_label_table **out);
+
+/* Write in ITK-SNAP's layout (its comment header, then
+ * "%5d %5d %4d %4d %8.6g %2d %2d    \"name\"" per label, file order).
+ * Atomic. Errors: DOLOR_EINVAL (index out of range, alpha outside 0..1, a
+ * name with '"' or a newline), DOLOR_EIO. */
+dolor_status dolor_label_table_write(const char *path, const dolor_label_table *t);
+
+/* The label with this index, or NULL. */
+const dolor_label *dolor_label_table_find(const dolor_label_table *t, int index);
+
+/* Table for a segmentation task whose class c (0..n-1) has label value c:
+ * names[0] is the background (alpha 0, hidden, black), classes 1..6 get
+ * ITK-SNAP's default colours (red, green, blue, yellow, cyan, magenta),
+ * later ones golden-ratio hues. Errors: DOLOR_EINVAL (n < 1, a NULL, too long
+ * or quoted name), DOLOR_ENOMEM. */
+dolor_status dolor_label_table_from_classes(const char *const *names, int n, dolor_label_table **out);
+
+/* Class names and label values of a table, sorted by label value; the
+ * "Clear Label" (index 0) is left out unless include_clear. names is
+ * NULL-terminated (free with dolor_label_names_free), values has *n entries
+ * (free()). Errors: DOLOR_EINVAL, DOLOR_ENOMEM. */
+dolor_status dolor_label_table_classes(const dolor_label_table *t, int include_clear, char ***names, int **values,
+                                       int *n);
+void dolor_label_names_free(char **names); /* NULL-safe */
+
+/* Write the table next to a label map: "<dir>/<stem>_labels.txt" for
+ * "<dir>/<stem>.nii.gz" (.nii, .mha, .mhd, .png, .jpg, .dcm stripped the
+ * same way), so ITK-SNAP can load it with the prediction. The path written
+ * is copied to written (cap bytes) when written is not NULL. Atomic.
+ * Errors: those of dolor_label_table_write. */
+dolor_status dolor_label_table_write_beside(const char *image_path, const dolor_label_table *t, char *written,
+                                            size_t cap);
 
 /* ======================= DICOM (DICOM helper) ======================= */
 

@@ -2,6 +2,7 @@
  * Each format's owner adds its branch here when its reader lands. */
 #include "dolor/io.h"
 
+#include <dirent.h>
 #include <string.h>
 #include <strings.h>
 
@@ -31,13 +32,22 @@ dolor_status dolor_image_read(const char *path, dolor_image **out)
     if (!fp)
         return dolor_error(DOLOR_EIO, "%s: cannot open", path);
     fclose(fp);
+    /* DICOM (DICOM helper): a folder (one series), .dcm, or "DICM" at offset 128 */
+    DIR *dirp = opendir(path);
+    if (dirp)
+        closedir(dirp);
+    if (dirp || ends_with(path, ".dcm") || magic(path, (const unsigned char *)"DICM", 4, 128))
+        return dolor_dicom_read(path, out);
     if (magic(path, png_sig, 8, 0))
         return dolor_png_read(path, out);
     if (magic(path, jpg_sig, 3, 0))
         return dolor_jpeg_read(path, out);
     if (ends_with(path, ".nii") || ends_with(path, ".nii.gz") || ends_with(path, ".hdr"))
         return dolor_nifti_read(path, out);
-    return dolor_error(DOLOR_EUNSUPPORTED, "%s: unknown image format (supported: PNG, JPEG, NIfTI)", path);
+    if (ends_with(path, ".mha") || ends_with(path, ".mhd"))
+        return dolor_metaimage_read(path, out);
+    /* (DICOM branch: added by the DICOM helper) */
+    return dolor_error(DOLOR_EUNSUPPORTED, "%s: unknown image format (supported: PNG, JPEG, NIfTI, MetaImage)", path);
 }
 
 dolor_status dolor_image_write(const char *path, const dolor_image *img)
@@ -46,6 +56,9 @@ dolor_status dolor_image_write(const char *path, const dolor_image *img)
         return dolor_png_write(path, img);
     if (ends_with(path, ".nii") || ends_with(path, ".nii.gz"))
         return dolor_nifti_write(path, img);
-    return dolor_error(DOLOR_EINVAL, "%s: cannot tell the output format from the extension (use .png, .nii, .nii.gz)",
+    if (ends_with(path, ".mha") || ends_with(path, ".mhd"))
+        return dolor_metaimage_write(path, img, 1); /* zlib-compressed, as 3D Slicer writes */
+    return dolor_error(DOLOR_EINVAL,
+                       "%s: cannot tell the output format from the extension (use .png, .nii, .nii.gz, .mha, .mhd)",
                        path);
 }
