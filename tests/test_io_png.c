@@ -97,6 +97,7 @@ static void test_corrupt(void)
     CHECK_ERR(dolor_png_read(FIX "bad_truncated.png", &(dolor_image *){NULL}), DOLOR_EFORMAT, "truncated");
     CHECK_ERR(dolor_png_read(FIX "bad_crc.png", &(dolor_image *){NULL}), DOLOR_EFORMAT, "CRC");
     CHECK_ERR(dolor_png_read(FIX "bad_signature.png", &(dolor_image *){NULL}), DOLOR_EFORMAT, "not a PNG");
+    CHECK_ERR(dolor_png_read(FIX "big_unsupported.png", &(dolor_image *){NULL}), DOLOR_EUNSUPPORTED, "limit");
     CHECK_ERR(dolor_png_read(FIX "nonexistent.png", &(dolor_image *){NULL}), DOLOR_EIO, "nonexistent.png");
     CHECK_ERR(dolor_jpeg_read(FIX "grey8.png", &(dolor_image *){NULL}), DOLOR_EFORMAT, "grey8.png");
     CHECK_ERR(dolor_jpeg_read(FIX "bad_truncated.jpg", &(dolor_image *){NULL}), DOLOR_EFORMAT, "truncated");

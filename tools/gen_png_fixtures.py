@@ -150,6 +150,10 @@ def main():
     huge = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 0x7FFFFF00, 1, 8, 0, 0, 0, 0))
     huge += chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
     open(os.path.join(OUT, "bad_huge.png"), "wb").write(huge)
+    # within the extent limit but 32 GB of samples (65536 x 65536 RGBA16): refused before allocating
+    big = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 65536, 65536, 16, 6, 0, 0, 0))
+    big += chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    open(os.path.join(OUT, "big_unsupported.png"), "wb").write(big)
     # bad zlib stream inside IDAT with a correct CRC
     ihdr_end = good.index(b"IDAT") - 4
     garbage = b"\x78\x9c" + bytes(rng.randint(0, 255) for _ in range(40))

@@ -47,7 +47,8 @@ dolor_status dolor_image_write(const char *path, const dolor_image *img);
  * label values that way. tRNS transparency is ignored (no alpha is added).
  * Interlaced (Adam7) files are de-interlaced. Spacing (mm) from pHYs if its
  * unit is the metre (1000 / pixels-per-metre), else 1 mm. ndim 2, origin 0,
- * identity direction. Width and height up to 65536.
+ * identity direction. Width and height up to 65536, decoded size up to 4 GB
+ * (larger: DOLOR_EUNSUPPORTED).
  * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not a PNG, truncated, CRC
  * error, bad zlib data, invalid header; the message names the file and
  * quotes libpng: "x.png: corrupt or truncated PNG: IDAT: CRC error"),

@@ -50,6 +50,8 @@ static int host_little_endian(void)
 
 /* Largest width or height accepted (guards memory against hostile headers). */
 #define PNG_MAX_EXTENT 65536u
+/* Largest decoded size accepted (bytes of samples). */
+#define PNG_MAX_BYTES 4e9
 
 dolor_status dolor_png_read(const char *path, dolor_image **out)
 {
@@ -118,6 +120,12 @@ dolor_status dolor_png_read(const char *path, dolor_image **out)
     if (rowbytes != want) {
         snprintf(ctx.msg, sizeof ctx.msg, "unexpected row size %zu (expected %zu)", rowbytes, want);
         longjmp(ctx.jb, 1);
+    }
+    if ((double)rowbytes * (double)h > PNG_MAX_BYTES) {
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(fp);
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: %ux%u PNG needs %.1f GB (limit %.0f GB)", path, (unsigned)w,
+                           (unsigned)h, (double)rowbytes * h / 1e9, PNG_MAX_BYTES / 1e9);
     }
     dolor_image *im = NULL;
     if (dolor_image_create2d(&im, dt, ncomp, (int64_t)w, (int64_t)h) != DOLOR_OK) {
