@@ -437,6 +437,29 @@ static void test_roc_oracle(const otable *out, const otable *in)
                 oget(out, "roc_delong", cs, "paired_delong_test.p_value"));
         check_stat(cs, "paired_delong_test.auc1", t.auc1, oget(out, "roc_delong", cs, "paired_delong_test.auc1"));
         check_stat(cs, "paired_delong_test.auc2", t.auc2, oget(out, "roc_delong", cs, "paired_delong_test.auc2"));
+        if (!strcmp(cs, "ordinal_5point_reader_n100")) {
+            /* pROC 1.18.0 on this case (tools/stats_b_reference.R):
+             * roc(y, marker1, levels = c(0, 1), direction = "<") and
+             * roc(y, marker2, levels = c(0, 1), direction = ">"), auc 0.36875 */
+            static const double th[6] = {-INFINITY, 1.5, 2.5, 3.5, 4.5, INFINITY};
+            static const double se1[6] = {1, 1, 0.925, 0.625, 0.25, 0};
+            static const double sp1[6] = {0, 7.0 / 60, 0.4, 44.0 / 60, 58.0 / 60, 1};
+            static const double se2[6] = {1, 0.825, 0.6, 0.275, 0.05, 0};
+            static const double sp2[6] = {0, 0, 11.0 / 60, 0.65, 50.0 / 60, 1};
+            dolor_roc *g2 = NULL;
+            CHECK_OK(dolor_roc_create(y, m2, n, DOLOR_ROC_GT, &g2));
+            CHECK(a->n_thresholds == 6 && g2 && g2->n_thresholds == 6);
+            for (int i = 0; g2 && i < 6 && a->n_thresholds == 6 && g2->n_thresholds == 6; i++) {
+                CHECKF(a->thresholds[i] == th[i] && g2->thresholds[i] == th[5 - i], "%s: threshold %d", cs, i);
+                check_stat(cs, "pROC sensitivity '<'", a->sensitivity[i], se1[i]);
+                check_stat(cs, "pROC specificity '<'", a->specificity[i], sp1[i]);
+                check_stat(cs, "pROC sensitivity '>'", g2->sensitivity[i], se2[i]);
+                check_stat(cs, "pROC specificity '>'", g2->specificity[i], sp2[i]);
+            }
+            if (g2)
+                check_stat(cs, "pROC auc '>' marker2", g2->auc, 0.36875);
+            dolor_roc_free(g2);
+        }
         /* direction: ">" on the negated marker is the same curve; auto picks "<" here */
         for (size_t i = 0; i < n; i++)
             m1[i] = -m1[i];

@@ -22,3 +22,14 @@ if (requireNamespace("pROC", quietly = TRUE)) {
   print(cbind(threshold = r$thresholds, se = r$sensitivities, sp = r$specificities)); print(auc(r))
   r <- roc(y, -x, levels = c(0, 1), quiet = TRUE); cat("auto direction:", r$direction, "\n")
 }
+# ROC curves on the oracle's ordinal case (../shared/oracle/roc_delong.json,
+# case ordinal_5point_reader_n100), as pasted into test_roc_oracle:
+if (requireNamespace("pROC", quietly = TRUE) && requireNamespace("jsonlite", quietly = TRUE)) {
+  cs <- jsonlite::fromJSON("../shared/oracle/roc_delong.json")$cases
+  inp <- cs$inputs[cs$name == "ordinal_5point_reader_n100", ]
+  y <- unlist(inp$y); m1 <- unlist(inp$marker1); m2 <- unlist(inp$marker2)
+  r <- pROC::roc(y, m1, levels = c(0, 1), direction = "<", quiet = TRUE)
+  print(cbind(r$thresholds, r$sensitivities, r$specificities))
+  r <- pROC::roc(y, m2, levels = c(0, 1), direction = ">", quiet = TRUE)
+  print(cbind(r$thresholds, r$sensitivities, r$specificities)); print(pROC::auc(r))
+}

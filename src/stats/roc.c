@@ -217,10 +217,9 @@ dolor_status dolor_roc_create(const double *truth, const double *score, size_t n
             ia++;
         while (ib < k && ys[ib] <= th)
             ib++;
-        double case_above = (double)(m - ia), ctrl_above = (double)(k - ib);
         if (direction == DOLOR_ROC_LT) {
-            r->sensitivity[t] = case_above / (double)m;
-            r->specificity[t] = 1.0 - ctrl_above / (double)k;
+            r->sensitivity[t] = (double)(m - ia) / (double)m;
+            r->specificity[t] = (double)ib / (double)k;
         } else { /* ">": positive when score < threshold */
             r->sensitivity[t] = (double)ia / (double)m;
             r->specificity[t] = (double)(k - ib) / (double)k;
