@@ -329,6 +329,9 @@ static void test_kappa_errors(void)
               "rater2: row 4 is 4");
     r2[3] = NAN;
     CHECK_ERR(dolor_kappa_ratings(r1, r2, 5, cat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_ENUMERIC, "rater2: row 4");
+    double dupcat[3] = {1, 2, 1};
+    CHECK_ERR(dolor_kappa_ratings(r1, r1, 5, dupcat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_EINVAL,
+              "category 1 is listed twice");
     double same[4] = {2, 2, 2, 2};
     CHECK_ERR(dolor_kappa_ratings(same, same, 4, NULL, 0, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_ENUMERIC,
               "single category");

@@ -162,8 +162,9 @@ dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, siz
         for (int i = 0; i < k; i++)
             for (int j = 0; j < i; j++)
                 if (cats[i] == cats[j]) {
+                    double dup = cats[i];
                     free(cats);
-                    return dolor_error(DOLOR_EINVAL, "kappa: category %g is listed twice", cats[i]);
+                    return dolor_error(DOLOR_EINVAL, "kappa: category %g is listed twice", dup);
                 }
     } else {
         cats = malloc(2 * n * sizeof *cats);
