@@ -497,6 +497,13 @@ static void test_dataset_good(dolor_dataset *ds)
         maxc = mi[k] > maxc ? mi[k] : maxc;
     CHECK(maxc == 2); /* values 10/20 became indices 1/2 */
     dolor_image_free(img);
+    /* the original-size mask as class indices */
+    uint8_t full[10 * 7];
+    CHECK_OK(dolor_dataset_mask_orig(ds, 7, full));
+    int same = 1;
+    for (int k = 0; k < w * h; k++)
+        same &= lv[full[k]] == ((uint8_t *)m->data)[k];
+    CHECK(same);
     dolor_image_free(m);
     double fr[3];
     dolor_dataset_class_fractions(ds, NULL, 0, fr);
@@ -790,6 +797,21 @@ static void test_usgra(void)
             dolor_time_ms() - t0, fr[1]);
     CHECK(dolor_dataset_count(ds) == 60);
     CHECK(fr[1] > 0.03 && fr[1] < 0.5);
+    {
+        /* full-resolution mask of a case, thresholded like the dataset */
+        int w, h;
+        dolor_dataset_orig_size(ds, 0, &w, &h);
+        uint8_t *full = malloc((size_t)w * h);
+        CHECK_OK(dolor_dataset_mask_orig(ds, 0, full));
+        dolor_image *m = NULL;
+        CHECK_OK(dolor_image_read(dolor_dataset_mask_path(ds, 0), &m));
+        size_t bad = 0;
+        for (size_t k = 0; m && k < (size_t)w * h; k++)
+            bad += full[k] != (((uint8_t *)m->data)[k] >= 128);
+        CHECK(m && bad == 0);
+        dolor_image_free(m);
+        free(full);
+    }
     CHECK(strcmp(dolor_dataset_class_name(ds, 1), "class1") == 0);
     dolor_dataset_free(ds);
 }

@@ -80,6 +80,10 @@ int dolor_dataset_num_classes(const dolor_dataset *ds);
 /* Class name and mask value of class k (0 <= k < num_classes). */
 const char *dolor_dataset_class_name(const dolor_dataset *ds, int k);
 int dolor_dataset_label_value(const dolor_dataset *ds, int k);
+/* Mask of case i at its ORIGINAL size as class indices (read again from its file, mapped with the dataset's
+   label values or mask_threshold), for evaluating predictions at full resolution. out: [orig_h*orig_w].
+   Errors: as dolor_image_read and dolor_preprocess_mask; DOLOR_ESHAPE if the file changed size. */
+dolor_status dolor_dataset_mask_orig(const dolor_dataset *ds, size_t i, uint8_t *out);
 /* Fraction of pixels of each class over the given cases (idx NULL = all cases) in the resized masks;
    frac: [num_classes], sums to 1 (all 0 when n == 0). For class weights and sanity checks. */
 void dolor_dataset_class_fractions(const dolor_dataset *ds, const size_t *idx, size_t n, double *frac);

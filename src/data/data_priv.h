@@ -15,7 +15,7 @@ void dolor_data_resize_nearest_u8(const uint8_t *src, int sh, int sw, uint8_t *d
 
 struct dolor_dataset {
     size_t n;
-    int height, width, num_classes;
+    int height, width, num_classes, mask_threshold;
     char **stems, **image_paths, **mask_paths;
     int *orig_w, *orig_h;
     float *images;   /* [n, height*width] */

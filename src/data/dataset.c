@@ -141,8 +141,52 @@ void dolor_dataset_free(dolor_dataset *ds)
     free(ds);
 }
 
+/* Mask image -> class indices at height x width, with the dataset's label values or threshold. */
+static dolor_status mask_to_classes(const dolor_dataset *ds, const dolor_image *mask, int height, int width,
+                                    uint8_t *out, const char *mp)
+{
+    if (ds->mask_threshold <= 0)
+        return dolor_preprocess_mask(mask, ds->num_classes, ds->label_values, height, width, out, mp);
+    for (int a = 2; a < mask->ndim; a++)
+        if (mask->size[a] != 1)
+            return dolor_error(DOLOR_ESHAPE, "%s: mask is not 2D", mp);
+    size_t n = (size_t)mask->size[0] * mask->size[1];
+    int64_t *vals = malloc(sizeof(int64_t) * n);
+    dolor_image *bin = NULL;
+    if (!vals)
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", mp);
+    dolor_status s = dolor_data_mask_values(mask, vals, mp);
+    if (!s)
+        s = dolor_image_create2d(&bin, DOLOR_U8, 1, mask->size[0], mask->size[1]);
+    if (!s) {
+        uint8_t *b = bin->data;
+        for (size_t k = 0; k < n; k++)
+            b[k] = vals[k] >= ds->mask_threshold;
+        s = dolor_preprocess_mask(bin, 2, NULL, height, width, out, mp);
+    }
+    free(vals);
+    dolor_image_free(bin);
+    return s;
+}
+
+dolor_status dolor_dataset_mask_orig(const dolor_dataset *ds, size_t i, uint8_t *out)
+{
+    dolor_image *mask = NULL;
+    const char *mp = ds->mask_paths[i];
+    dolor_status s = dolor_image_read(mp, &mask);
+    if (s)
+        return s;
+    if (mask->size[0] != ds->orig_w[i] || mask->size[1] != ds->orig_h[i])
+        s = dolor_error(DOLOR_ESHAPE, "%s: %lldx%lld but image is %dx%d (changed since the dataset was opened?)", mp,
+                        (long long)mask->size[0], (long long)mask->size[1], ds->orig_w[i], ds->orig_h[i]);
+    else
+        s = mask_to_classes(ds, mask, ds->orig_h[i], ds->orig_w[i], out, mp);
+    dolor_image_free(mask);
+    return s;
+}
+
 /* Loads case i into ds; errors are left in this thread's message. */
-static dolor_status load_case(dolor_dataset *ds, size_t i, int threshold)
+static dolor_status load_case(dolor_dataset *ds, size_t i)
 {
     dolor_image *img = NULL, *mask = NULL;
     const char *ip = ds->image_paths[i], *mp = ds->mask_paths[i];
@@ -161,7 +205,7 @@ static dolor_status load_case(dolor_dataset *ds, size_t i, int threshold)
     s = dolor_image_read(mp, &mask);
     if (s)
         goto done;
-    if (mask->ndim != img->ndim || mask->size[0] != img->size[0] || mask->size[1] != img->size[1] ||
+    if (mask->size[0] != img->size[0] || mask->size[1] != img->size[1] ||
         mask->size[2] != 1 || mask->size[3] != 1) {
         if (mask->size[2] != 1 || mask->size[3] != 1)
             s = dolor_error(DOLOR_ESHAPE, "%s: mask is %lldx%lldx%lld but image is %lldx%lld", mp,
@@ -177,29 +221,7 @@ static dolor_status load_case(dolor_dataset *ds, size_t i, int threshold)
         dolor_error_prefix(s, "%s", ip);
         goto done;
     }
-    if (threshold > 0) {
-        size_t n = (size_t)mask->size[0] * mask->size[1];
-        int64_t *vals = malloc(sizeof(int64_t) * n);
-        dolor_image *bin = NULL;
-        if (!vals) {
-            s = dolor_error(DOLOR_ENOMEM, "%s: out of memory", mp);
-            goto done;
-        }
-        s = dolor_data_mask_values(mask, vals, mp);
-        if (!s)
-            s = dolor_image_create2d(&bin, DOLOR_U8, 1, mask->size[0], mask->size[1]);
-        if (!s) {
-            uint8_t *b = bin->data;
-            for (size_t k = 0; k < n; k++)
-                b[k] = vals[k] >= threshold;
-            s = dolor_preprocess_mask(bin, 2, NULL, ds->height, ds->width, ds->masks + i * hw, mp);
-        }
-        free(vals);
-        dolor_image_free(bin);
-    } else {
-        s = dolor_preprocess_mask(mask, ds->num_classes, ds->label_values, ds->height, ds->width, ds->masks + i * hw,
-                                  mp);
-    }
+    s = mask_to_classes(ds, mask, ds->height, ds->width, ds->masks + i * hw, mp);
 done:
     dolor_image_free(img);
     dolor_image_free(mask);
@@ -287,6 +309,7 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
     ds->height = H;
     ds->width = W;
     ds->num_classes = nc;
+    ds->mask_threshold = cfg->mask_threshold;
     ds->stems = calloc(n, sizeof(char *));
     ds->image_paths = calloc(n, sizeof(char *));
     ds->mask_paths = calloc(n, sizeof(char *));
@@ -334,10 +357,9 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
     }
     dolor_progress *pb = dolor_progress_create("loading", (int64_t)n);
     long done = 0;
-    int thr = cfg->mask_threshold;
 #pragma omp parallel for schedule(dynamic, 1)
     for (long i = 0; i < (long)n; i++) {
-        dolor_status si = load_case(ds, (size_t)i, thr);
+        dolor_status si = load_case(ds, (size_t)i);
         if (si) {
             st[i] = si;
             msg[i] = strdup(dolor_errmsg());
