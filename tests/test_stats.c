@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ */
@@ -610,6 +611,407 @@ static void test_oracle_fisher(void)
     jfree(root);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Tests beyond the shared oracle: reference values from R written by
+ * examples/table1/r_reference.R into examples/table1/r_reference.csv. */
+
+static const char *src_dir(void)
+{
+    const char *d = getenv("DOLOR_SOURCE_DIR");
+    return d ? d : "..";
+}
+
+typedef struct {
+    char key[128], test[64];
+    double p, p1;
+} refrow;
+
+static int load_ref(refrow *rows, int max)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/table1/r_reference.csv", src_dir());
+    FILE *fp = fopen(path, "r");
+    CHECKF(fp != NULL, "cannot open %s", path);
+    if (!fp)
+        return 0;
+    char line[512];
+    int n = 0;
+    if (!fgets(line, sizeof line, fp)) {
+        fclose(fp);
+        return 0;
+    }
+    while (n < max && fgets(line, sizeof line, fp)) {
+        char *q1 = strchr(line, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL;
+        if (!q2)
+            continue;
+        *q2 = 0;
+        snprintf(rows[n].key, sizeof rows[n].key, "%s", q1 + 1);
+        char *t = q2 + 2, *c = strchr(t, ',');
+        if (!c)
+            continue;
+        *c = 0;
+        snprintf(rows[n].test, sizeof rows[n].test, "%s", t);
+        char *e;
+        rows[n].p = strtod(c + 1, &e);
+        rows[n].p1 = (*e == ',' && e[1] != '\n' && e[1] != 0) ? strtod(e + 1, NULL) : NAN;
+        n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+static double ref_value(const refrow *r, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(r[i].key, key))
+            return r[i].p;
+    CHECKF(0, "reference key '%s' missing", key);
+    return NAN;
+}
+
+static dolor_csv *load_trial(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/table1/trial.csv", src_dir());
+    dolor_csv *t = NULL;
+    CHECK_OK(dolor_csv_read(path, &t));
+    return t;
+}
+
+static void test_table1_vs_r(void)
+{
+    refrow ref[128];
+    int nref = load_ref(ref, 128);
+    CHECK(nref > 30);
+    dolor_csv *csv = load_trial();
+    if (!csv || !nref) {
+        dolor_csv_free(csv);
+        return;
+    }
+    CHECK(csv->nrow == 82 && csv->ncol == 14);
+    const dolor_table1_var vars[] = {
+        {"age", NULL, DOLOR_VAR_CONTINUOUS},          {"sex", NULL, DOLOR_VAR_CATEGORICAL},
+        {"bmi", NULL, DOLOR_VAR_CONTINUOUS},          {"duration_months", NULL, DOLOR_VAR_CONTINUOUS},
+        {"vas_0", NULL, DOLOR_VAR_CONTINUOUS},        {"odi_0", NULL, DOLOR_VAR_CONTINUOUS},
+        {"vas_1m", NULL, DOLOR_VAR_CONTINUOUS},       {"vas_6m", NULL, DOLOR_VAR_CONTINUOUS},
+        {"odi_1m", NULL, DOLOR_VAR_CONTINUOUS},       {"odi_6m", NULL, DOLOR_VAR_CONTINUOUS},
+        {"complication", NULL, DOLOR_VAR_CATEGORICAL}, {"pfirrmann", NULL, DOLOR_VAR_ORDINAL}};
+    const char *fv[] = {"vas_1m", "vas_6m"}, *fo[] = {"odi_1m", "odi_6m"};
+    const dolor_table1_change ch[] = {{"vas_0", fv, 2}, {"odi_0", fo, 2}};
+    dolor_table1_spec sp = {.group = "arm", .vars = vars, .nvars = 12, .changes = ch, .nchanges = 2, .digits = -1};
+    dolor_table *mt = NULL, *ct = NULL;
+    dolor_table1_row *rows = NULL;
+    int nrows = 0;
+    CHECK_OK(dolor_table1_build(csv, &sp, &mt, &ct, &rows, &nrows));
+    CHECK(nrows == 12 + 8);
+    int matched = 0;
+    for (int i = 0; i < nrows; i++) {
+        int found = 0;
+        for (int j = 0; j < nref; j++) {
+            if (strcmp(ref[j].key, rows[i].label))
+                continue;
+            found = 1;
+            matched++;
+            CHECKF(!strcmp(ref[j].test, dolor_test_kind_name(rows[i].test)), "table1 %s: test '%s', R chose '%s'",
+                   rows[i].label, dolor_test_kind_name(rows[i].test), ref[j].test);
+            cmp_p("table1", rows[i].label, "p", rows[i].p, ref[j].p);
+            if (!isnan(ref[j].p1))
+                cmp_p("table1", rows[i].label, "p_one_sided", rows[i].p_one_sided, ref[j].p1);
+        }
+        CHECKF(found, "table1 row '%s' has no R reference", rows[i].label);
+    }
+    CHECK(matched == nrows);
+    /* table layout: header + rows; categorical levels; notes and warnings */
+    CHECK(mt && mt->ncol == 6);
+    CHECK(mt && !strcmp(mt->cells[1], "ESI (n = 41)") && !strcmp(mt->cells[2], "PRF (n = 41)"));
+    int saw_fisher_note = 0, saw_one_sided = 0, saw_level = 0;
+    for (int i = 0; mt && i < mt->nrow; i++) {
+        const char *note = mt->cells[i * mt->ncol + 5];
+        saw_fisher_note |= strstr(note, "expected count < 5: Fisher exact used") != NULL;
+        saw_one_sided |= strstr(note, "only the one-sided p (greater, p = 0.043) is below 0.05") != NULL &&
+                         strstr(mt->cells[i * mt->ncol], "vas_1m") != NULL;
+        saw_level |= !strcmp(mt->cells[i * mt->ncol], "  F") && !strcmp(mt->cells[i * mt->ncol + 1], "24 (58.5%)");
+        if (!strcmp(mt->cells[i * mt->ncol], "age, mean \xC2\xB1 SD")) {
+            CHECKF(!strcmp(mt->cells[i * mt->ncol + 1], "52.8 \xC2\xB1 11.7"), "age ESI cell '%s'",
+                   mt->cells[i * mt->ncol + 1]);
+            CHECK(!strcmp(mt->cells[i * mt->ncol + 3], "0.477"));
+        }
+        if (!strncmp(mt->cells[i * mt->ncol], "duration_months", 15))
+            CHECKF(strstr(mt->cells[i * mt->ncol], "median [P25, P75]") != NULL, "duration row '%s'",
+                   mt->cells[i * mt->ncol]);
+    }
+    CHECK(saw_fisher_note);
+    CHECK(saw_one_sided);
+    CHECK(saw_level);
+    CHECK(ct && ct->ncol == 9 && ct->nrow == 9);
+    /* renderers */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *ms = open_memstream(&buf, &len);
+    CHECK_OK(dolor_table_write(mt, DOLOR_TABLE_MARKDOWN, ms));
+    fclose(ms);
+    CHECK(buf && strstr(buf, "| Characteristic | ESI (n = 41) | PRF (n = 41) | P value | Test | Note |") != NULL);
+    CHECK(buf && strstr(buf, "|---|---|---|---|---|---|") != NULL);
+    free(buf);
+    ms = open_memstream(&buf, &len);
+    CHECK_OK(dolor_table_write(mt, DOLOR_TABLE_CSV, ms));
+    fclose(ms);
+    CHECK(buf && !strncmp(buf, "Characteristic,ESI (n = 41),PRF (n = 41),P value,Test,Note\n", 58));
+    CHECK(buf && strstr(buf, "\"Categorical: n (% of the group's non-missing values); Pearson chi-square") != NULL);
+    /* CSV output reads back with the same reader: same number of cells */
+    char tmpl[] = "/tmp/dolor_stats_csv_XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd >= 0 && buf) {
+        CHECK(write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf));
+        close(fd);
+        dolor_csv *back = NULL;
+        CHECK_OK(dolor_csv_read(tmpl, &back));
+        CHECK(back && back->ncol == 6 && back->nrow == (size_t)(mt->nrow - 1 + mt->nnotes));
+        dolor_csv_free(back);
+        unlink(tmpl);
+    }
+    free(buf);
+    ms = open_memstream(&buf, &len);
+    CHECK_OK(dolor_table_write(ct, DOLOR_TABLE_TEXT, ms));
+    fclose(ms);
+    CHECK(buf && strstr(buf, "Changes from baseline within groups\n") == buf);
+    CHECK(buf && strstr(buf, "vas_1m vs vas_0  ESI    41  7.3 \xC2\xB1 0.9") != NULL);
+    free(buf);
+    dolor_table_free(mt);
+    dolor_table_free(ct);
+    dolor_table1_rows_free(rows, nrows);
+
+    /* extra values */
+    double *age = NULL, *dur = NULL, q;
+    CHECK_OK(dolor_csv_numeric(csv, "age", &age));
+    CHECK_OK(dolor_csv_numeric(csv, "duration_months", &dur));
+    if (age && dur) {
+        dolor_describe ds;
+        CHECK_OK(dolor_stats_describe(age, csv->nrow, 0, DOLOR_QUANTILE_R7, &ds));
+        cmp_s("r_reference", "age", "p25 type 7", ds.p25, ref_value(ref, nref, "quantile7.age.p25"));
+        cmp_s("r_reference", "age", "p75 type 7", ds.p75, ref_value(ref, nref, "quantile7.age.p75"));
+        cmp_s("r_reference", "age", "sd", ds.sd, ref_value(ref, nref, "sd.age"));
+        CHECK_OK(dolor_stats_describe(age, csv->nrow, 0, DOLOR_QUANTILE_SPSS6, &ds));
+        cmp_s("r_reference", "age", "p25 type 6", ds.p25, ref_value(ref, nref, "quantile6.age.p25"));
+        cmp_s("r_reference", "age", "p75 type 6", ds.p75, ref_value(ref, nref, "quantile6.age.p75"));
+        CHECK_OK(dolor_stats_quantile(dur, csv->nrow, 0.10, DOLOR_QUANTILE_SPSS6, &q));
+        cmp_s("r_reference", "duration", "p10 type 6", q, ref_value(ref, nref, "quantile6.duration.p10"));
+        CHECK_OK(dolor_stats_describe(age, csv->nrow, 1, DOLOR_QUANTILE_R7, &ds));
+        cmp_s("r_reference", "age", "population sd", ds.sd,
+              ref_value(ref, nref, "sd.age") * sqrt((double)(csv->nrow - 1) / (double)csv->nrow));
+        char **lev = NULL;
+        int nl = 0, *code = NULL;
+        CHECK_OK(dolor_csv_factor(csv, "pfirrmann", &lev, &nl, &code));
+        CHECK(nl == 4 && lev && !strcmp(lev[0], "2") && !strcmp(lev[3], "5"));
+        if (nl == 4 && code) {
+            dolor_test_result r;
+            CHECK_OK(dolor_stats_kruskal(age, code, csv->nrow, 4, &r));
+            cmp_s("r_reference", "kruskal", "statistic", r.statistic, ref_value(ref, nref, "kruskal.age.pfirrmann.stat"));
+            cmp_p("r_reference", "kruskal", "p", r.p, ref_value(ref, nref, "kruskal.age.pfirrmann.p"));
+            double p[16];
+            CHECK_OK(dolor_stats_pairwise_t(age, code, csv->nrow, 4, 1, DOLOR_P_ADJUST_HOLM, p, NULL));
+            for (int i = 1; i < 4; i++)
+                for (int j = 0; j < i; j++) {
+                    char key[64];
+                    snprintf(key, sizeof key, "holm.age.pfirrmann.%d.%d", i, j);
+                    cmp_p("r_reference", "pairwise holm", key, p[i * 4 + j], ref_value(ref, nref, key));
+                }
+        }
+        dolor_stats_free_strings(lev);
+        free(code);
+    }
+    free(age);
+    free(dur);
+    double *v0 = NULL, *o0 = NULL;
+    CHECK_OK(dolor_csv_numeric(csv, "vas_0", &v0));
+    CHECK_OK(dolor_csv_numeric(csv, "odi_0", &o0));
+    if (v0 && o0) {
+        dolor_test_result r;
+        CHECK_OK(dolor_stats_spearman(v0, o0, csv->nrow, -1, &r));
+        CHECK(r.exact == 0); /* ties -> t approximation as R */
+        cmp_p("r_reference", "spearman vas_0 odi_0", "p", r.p, ref_value(ref, nref, "spearman.vas0.odi0.p"));
+    }
+    free(v0);
+    free(o0);
+    /* Hodges-Lehmann (exact case) and the n <= 9 Spearman permutation branch */
+    const double hx[] = {0.286, -0.345, 0.326, -1.697, -1.285, -0.075, 0.267, 0.056, -2.304, 0.189, 0.693, 0.224};
+    const double hy[] = {1.198, 1.813, 0.152, 1.448, 1.007, 0.864, 1.469, 0.426, 0.556, -0.188, 2.042, -0.883,
+                         2.243, 0.335, 1.494};
+    dolor_test_result r;
+    CHECK_OK(dolor_stats_mannwhitney(hx, 12, hy, 15, -1, 1, &r));
+    cmp_s("r_reference", "mann_whitney", "hodges_lehmann", r.estimate,
+          ref_value(ref, nref, "hodges_lehmann.exact_n12_n15"));
+    const double sx[] = {3.1, 1.2, 5.5, 4.4, 2.0, 6.7, 7.1}, sy[] = {2.2, 1.0, 4.1, 6.3, 3.3, 5.0, 7.7};
+    CHECK_OK(dolor_stats_spearman(sx, sy, 7, -1, &r));
+    cmp_p("r_reference", "spearman n7", "p", r.p, ref_value(ref, nref, "spearman.n7.p"));
+    cmp_p("r_reference", "spearman n7", "p_greater", r.p_greater, ref_value(ref, nref, "spearman.n7.p_greater"));
+    dolor_csv_free(csv);
+}
+
+static char *write_tmp(const char *content)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/dolor_stats_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return NULL;
+    ssize_t w = write(fd, content, strlen(content));
+    (void)w;
+    close(fd);
+    return path;
+}
+
+static void test_csv_and_bad_input(void)
+{
+    char *p = write_tmp("id,\"group, arm\",score,note\r\n1,A,3.5,\"said \"\"ok\"\"\"\r\n2,A,,x\r\n3,B,4,\r\n4,B,NA,\"multi\nline\"\r\n5,,2,y\r\n");
+    dolor_csv *t = NULL;
+    CHECK_OK(dolor_csv_read(p, &t));
+    if (t) {
+        CHECK(t->ncol == 4 && t->nrow == 5);
+        CHECK(!strcmp(t->names[1], "group, arm"));
+        CHECK(!strcmp(t->cells[0 * 4 + 3], "said \"ok\""));
+        CHECK(t->cells[1 * 4 + 2] == NULL && t->cells[3 * 4 + 2] == NULL && t->cells[2 * 4 + 3] == NULL);
+        CHECK(!strcmp(t->cells[3 * 4 + 3], "multi\nline"));
+        CHECK(t->line[4] == 7); /* the quoted newline moves row 5 to line 7 */
+        double *v = NULL;
+        CHECK_OK(dolor_csv_numeric(t, "score", &v));
+        CHECK(v && v[0] == 3.5 && isnan(v[1]) && v[2] == 4 && isnan(v[3]) && v[4] == 2);
+        free(v);
+        CHECK_ERR(dolor_csv_numeric(t, "note", &v), DOLOR_EFORMAT, "column 'note', row 1 (line 2): 'said \"ok\"'");
+        CHECK_ERR(dolor_csv_numeric(t, "nope", &v), DOLOR_ENOTFOUND, "no column 'nope'");
+        char **lev = NULL;
+        int nl = 0, *code = NULL;
+        CHECK_OK(dolor_csv_factor(t, "group, arm", &lev, &nl, &code));
+        CHECK(nl == 2 && code && code[0] == 0 && code[2] == 1 && code[4] == -1);
+        dolor_stats_free_strings(lev);
+        free(code);
+        /* a group with no values of the variable -> error naming column and group */
+        dolor_table1_var var = {"score", NULL, DOLOR_VAR_CONTINUOUS};
+        dolor_table1_spec sp = {.group = "group, arm", .vars = &var, .nvars = 1};
+        dolor_table *mt = NULL;
+        dolor_table1_var bad = {"missing_col", NULL, DOLOR_VAR_CONTINUOUS};
+        sp.vars = &bad;
+        CHECK_ERR(dolor_table1_build(t, &sp, &mt, NULL, NULL, NULL), DOLOR_ENOTFOUND, "no column 'missing_col'");
+        dolor_csv_free(t);
+    }
+    unlink(p);
+    p = write_tmp("g,y\nA,1\nA,2\nB,\nB,\n");
+    t = NULL;
+    CHECK_OK(dolor_csv_read(p, &t));
+    if (t) {
+        dolor_table1_var var = {"y", NULL, DOLOR_VAR_CONTINUOUS};
+        dolor_table1_spec sp = {.group = "g", .vars = &var, .nvars = 1};
+        dolor_table *mt = NULL;
+        CHECK_ERR(dolor_table1_build(t, &sp, &mt, NULL, NULL, NULL), DOLOR_ENUMERIC,
+                  "column 'y' has no values in group 'B'");
+        dolor_csv_free(t);
+    }
+    unlink(p);
+    p = write_tmp("a,b\n1,2\n3\n");
+    CHECK_ERR(dolor_csv_read(p, &t), DOLOR_EFORMAT, "line 3 has 1 fields but the header has 2");
+    unlink(p);
+    p = write_tmp("a,b\n1,\"2\n");
+    CHECK_ERR(dolor_csv_read(p, &t), DOLOR_EFORMAT, "line 2: unterminated or misplaced quote");
+    unlink(p);
+    CHECK_ERR(dolor_csv_read("/nonexistent/x.csv", &t), DOLOR_EIO, "/nonexistent/x.csv");
+
+    /* tests refuse what R refuses */
+    const double x1[] = {1.0}, x3[] = {1, 2, 3}, c5[] = {2, 2, 2, 2, 2}, nanv[] = {1, NAN, 3};
+    dolor_test_result r;
+    CHECK_ERR(dolor_stats_ttest(x1, 1, x3, 3, 0, 0.95, &r), DOLOR_ENUMERIC, "need at least 2");
+    CHECK_ERR(dolor_stats_ttest(c5, 5, c5, 5, 1, 0.95, &r), DOLOR_ENUMERIC, "essentially constant");
+    CHECK_ERR(dolor_stats_ttest(x3, 3, x3, 3, 1, 1.5, &r), DOLOR_EINVAL, "confidence level");
+    CHECK_ERR(dolor_stats_shapiro(x3, 2, &r), DOLOR_ENUMERIC, "outside 3..5000");
+    CHECK_ERR(dolor_stats_shapiro(c5, 5, &r), DOLOR_ENUMERIC, "identical");
+    CHECK_ERR(dolor_stats_shapiro(nanv, 3, &r), DOLOR_ENUMERIC, "x[1]");
+    CHECK_ERR(dolor_stats_wilcoxon_signed(c5, c5, 5, -1, 1, &r), DOLOR_ENUMERIC, "all differences are zero");
+    CHECK_ERR(dolor_stats_mannwhitney(x3, 3, x3, 0, -1, 1, &r), DOLOR_ENUMERIC, "need at least 1");
+    CHECK_ERR(dolor_stats_pearson(x3, x3, 2, 0.95, &r), DOLOR_ENUMERIC, "need at least 3");
+    const double zr[] = {3, 0, 4, 0}, neg[] = {3, -1, 4, 2}, ok22[] = {3, 1, 1, 3};
+    CHECK_ERR(dolor_stats_chisq(zr, 2, 2, 0, &r, NULL), DOLOR_ENUMERIC, "column 2 has a zero margin");
+    CHECK_ERR(dolor_stats_fisher(zr, 2, 2, 0.95, &r), DOLOR_ENUMERIC, "zero margin");
+    CHECK_ERR(dolor_stats_chisq(neg, 2, 2, 0, &r, NULL), DOLOR_EINVAL, "cell [1,2] is -1");
+    CHECK_ERR(dolor_stats_chisq(ok22, 1, 4, 0, &r, NULL), DOLOR_EINVAL, "need at least 2x2");
+    const double yy[] = {1, 2, 3, 4, 5, 6};
+    const int g1[] = {0, 0, 0, 1, 1, 1}, gbad[] = {0, 0, 0, 2, 2, 2}, gempty[] = {0, 0, 0, 0, 2, 2};
+    CHECK_ERR(dolor_stats_levene(yy, gbad, 6, 2, DOLOR_LEVENE_MEAN, &r), DOLOR_EINVAL, "g[3] is 2");
+    CHECK_ERR(dolor_stats_kruskal(yy, gempty, 6, 3, &r), DOLOR_ENUMERIC, "group 1 has 0 observations");
+    CHECK_OK(dolor_stats_kruskal(yy, g1, 6, 2, &r));
+    double padj[4];
+    const double praw[4] = {0.01, NAN, 0.04, 0.03};
+    CHECK_OK(dolor_stats_p_adjust(praw, 4, DOLOR_P_ADJUST_HOLM, padj));
+    CHECK_NEAR(padj[0], 0.03, 1e-15); /* m = 3 non-missing; holm: 3*.01, max(2*.03, .03), max(1*.04, .06) */
+    CHECK_NEAR(padj[3], 0.06, 1e-15);
+    CHECK_NEAR(padj[2], 0.06, 1e-15);
+    CHECK(isnan(padj[1]));
+    double qv;
+    CHECK_ERR(dolor_stats_quantile(x3, 3, 1.5, DOLOR_QUANTILE_R7, &qv), DOLOR_EINVAL, "outside [0, 1]");
+    CHECK_OK(dolor_stats_quantile(x3, 3, 0.5, DOLOR_QUANTILE_R7, &qv));
+    CHECK(qv == 2);
+    dolor_describe ds;
+    CHECK_ERR(dolor_stats_describe(nanv + 1, 1, 0, DOLOR_QUANTILE_R7, &ds), DOLOR_ENUMERIC, "no non-missing");
+    CHECK_OK(dolor_stats_describe(nanv, 3, 0, DOLOR_QUANTILE_R7, &ds));
+    CHECK(ds.n == 2 && ds.n_missing == 1 && ds.mean == 2 && ds.median == 2 && ds.min == 1 && ds.max == 3);
+}
+
+/* the dolor program: exit codes and messages (skipped when not built) */
+static int run_cli(const char *args, char *out, size_t outsz)
+{
+    const char *bin = getenv("DOLOR_BIN");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
+    FILE *pp = popen(cmd, "r");
+    if (!pp)
+        return -1;
+    size_t n = fread(out, 1, outsz - 1, pp);
+    out[n] = 0;
+    int st = pclose(pp);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli(void)
+{
+    const char *bin = getenv("DOLOR_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "SKIP: dolor program not built (DOLOR_BIN)\n");
+        dolor_test_skipped++;
+        return;
+    }
+    static char out[1 << 16];
+    char trial[1024], args[4096];
+    snprintf(trial, sizeof trial, "%s/examples/table1/trial.csv", src_dir());
+    CHECK(run_cli("stats --help", out, sizeof out) == 0 && strstr(out, "mannwhitney") && strstr(out, "delong") &&
+          strstr(out, "randomise"));
+    snprintf(args, sizeof args, "stats ttest '%s' --col vas_1m --by arm", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "Two Sample t-test") && strstr(out, "p-value = 0.08513"));
+    snprintf(args, sizeof args, "stats ttest '%s' --col age --by sex --welch", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "Welch Two Sample t-test"));
+    snprintf(args, sizeof args, "stats ttest '%s' --col vas_1m --vs vas_0 --paired", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "Paired t-test") && strstr(out, "82 complete pairs"));
+    snprintf(args, sizeof args, "stats mannwhitney '%s' --col duration_months --by arm", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "p-value = 0.4925"));
+    snprintf(args, sizeof args, "stats table '%s' --group arm --vars age:c,sex:cat --format md", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "| age, mean \xC2\xB1 SD | 52.8 \xC2\xB1 11.7 |"));
+    snprintf(args, sizeof args, "stats fisher --table '1,37;7,32'");
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "p-value = 0.05642"));
+    /* bad input: exit 2 and a message naming the column / row */
+    snprintf(args, sizeof args, "stats ttest '%s' --col nope --by arm", trial);
+    CHECK(run_cli(args, out, sizeof out) == 2 && strstr(out, "no column 'nope'"));
+    snprintf(args, sizeof args, "stats ttest '%s' --col arm --by sex", trial);
+    CHECK(run_cli(args, out, sizeof out) == 2 && strstr(out, "column 'arm', row 1 (line 2): 'ESI' is not a number"));
+    snprintf(args, sizeof args, "stats chisq --table '3,0;4,0'");
+    CHECK(run_cli(args, out, sizeof out) == 2 && strstr(out, "zero margin"));
+    snprintf(args, sizeof args, "stats shapiro --table x");
+    CHECK(run_cli(args, out, sizeof out) == 2);
+    snprintf(args, sizeof args, "stats nosuchtest x.csv");
+    CHECK(run_cli(args, out, sizeof out) == 2 && strstr(out, "unknown test 'nosuchtest'"));
+    char *p = write_tmp("g,y\nA,1\nA,2\nB,3\n");
+    snprintf(args, sizeof args, "stats ttest '%s' --col y --by g", p);
+    CHECK(run_cli(args, out, sizeof out) == 2 && strstr(out, "need at least 2"));
+    unlink(p);
+}
+
 int main(void)
 {
     test_oracle_ttests();
@@ -621,6 +1023,9 @@ int main(void)
     test_oracle_correlation();
     test_oracle_chisq();
     test_oracle_fisher();
+    test_table1_vs_r();
+    test_csv_and_bad_input();
+    test_cli();
     printf("%d oracle values compared\n", n_compared);
     return dolor_test_finish();
 }

@@ -217,6 +217,7 @@ typedef struct dolor_csv {
     size_t nrow;     /* data rows (header excluded) */
     char **names;    /* [ncol] */
     char **cells;    /* [nrow * ncol], row-major; NULL = missing */
+    size_t *line;    /* [nrow] file line (1-based) where each data row starts */
 } dolor_csv;
 
 /* Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (no header, a row with a
