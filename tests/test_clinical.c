@@ -296,6 +296,26 @@ static void test_cli(void)
         CHECK(run_cli("score", "sf36", sf, NULL) == 0);
         CHECKF(strstr(cli_out, "1,70,66.66666667,100,40,80,75,45,56.25,\n") != NULL, "stdout: %s", cli_out);
     }
+    /* JOA: the hand-scored patient of test_joa (total 14), bladder column absent */
+    write_file(bad, "id,low_back_pain,leg_pain,gait,slr,sensory,motor,adl_turn_over,adl_standing,adl_washing,"
+                    "adl_leaning_forward,adl_sitting,adl_lifting,adl_walking\nJ1,1,2,2,1,2,2,1,2,1,0,1,0,2\n");
+    CHECK(run_cli("score", "joa", bad, "--id", "id", NULL) == 0);
+    CHECKF(strstr(cli_out, "J1,5,5,7,,17\n") != NULL, "stdout: %s", cli_out);
+    write_file(bad, "low_back_pain,leg_pain,gait,slr,sensory,motor,adl_turn_over,adl_standing,adl_washing,"
+                    "adl_leaning_forward,adl_sitting,adl_lifting,adl_walking,bladder\n1,2,2,1,2,2,1,2,1,0,1,0,2,-3\n"
+                    "1,2,2,3,2,2,1,2,1,0,1,0,2,0\n");
+    CHECK(run_cli("score", "joa", bad, NULL) == DOLOR_EXIT_INPUT);
+    CHECKF(strstr(cli_out, "1,5,5,7,-3,14\n") && strstr(cli_err, "row 2") && strstr(cli_err, "item 4 (slr): 3"),
+           "stdout: %s stderr: %s", cli_out, cli_err);
+    /* VAS in mm */
+    write_file(bad, "vas\n73\n0\n100\n");
+    CHECK(run_cli("score", "vas", bad, "--col", "vas", "--scale-max", "100", NULL) == 0);
+    CHECKF(strstr(cli_out, "1,7.3\n2,0\n3,10\n") != NULL, "stdout: %s", cli_out);
+    write_file(bad, "vas\n7\n\n");
+    CHECK(run_cli("score", "vas", bad, "--col", "vas", NULL) == 0); /* trailing blank line ignored */
+    write_file(bad, "vas,x\n7,1\n,2\n");
+    CHECK(run_cli("score", "vas", bad, "--col", "vas", NULL) == DOLOR_EXIT_INPUT);
+    CHECKF(strstr(cli_err, "column 'vas', row 2 is empty") != NULL, "stderr: %s", cli_err);
     /* MacNab */
     write_file(mac, "grade\nexcellent\ngood\nGood\nfair\npoor\nexcellent\ngood\n");
     CHECK(run_cli("score", "macnab", mac, "--col", "grade", NULL) == 0);

@@ -343,6 +343,18 @@ static void test_kappa_errors(void)
     double t2[4] = {25, 10, 5, 10};
     CHECK_OK(dolor_kappa_table(t2, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k));
     CHECK_NEAR(k.kappa, (0.7 - (35.0 * 30 + 15.0 * 20) / 2500) / (1 - (35.0 * 30 + 15.0 * 20) / 2500), 1e-15);
+    /* null SE of the simple kappa in its textbook closed form (Fleiss, Cohen &
+     * Everitt 1969; SAS PROC FREQ documentation):
+     * var0 = [pe + pe^2 - sum_i p_i. p_.i (p_i. + p_.i)] / (n (1 - pe)^2) */
+    {
+        double pr[2] = {0.7, 0.3}, pc[2] = {0.6, 0.4}, pe = 0.54, sum = 0;
+        for (int i = 0; i < 2; i++)
+            sum += pr[i] * pc[i] * (pr[i] + pc[i]);
+        double var0 = (pe + pe * pe - sum) / (50 * (1 - pe) * (1 - pe));
+        CHECK_NEAR(k.se0, sqrt(var0), 1e-14);
+        CHECK_NEAR(k.z, k.kappa / sqrt(var0), 1e-12);
+        CHECK_NEAR(k.p_value, 2 * (1 - 0.5 * erfc(-(k.kappa / sqrt(var0)) / sqrt(2.0))), 1e-12);
+    }
 }
 
 /* ------------------------------------------------------------ ICC */
@@ -572,9 +584,9 @@ static void test_samplesize(void)
     CHECK_OK(dolor_samplesize_two_proportions(0.2, 0.35, 0.05, 0.8, 1, 0, &s));
     CHECK_NEAR(s.n, 108.517365949289, 1e-7);
     CHECK(s.n_ceil == 109);
-    /* Fleiss continuity correction: Fleiss, Levin & Paik (2003) Table/eq 4.14
-     * example p1 = 0.3, p2 = 0.45 (alpha .05 two-sided, power .80):
-     * n' = 162.68... -> n = n'/4 (1 + sqrt(1 + 4/(n' 0.15)))^2 */
+    /* Fleiss continuity correction (Fleiss, Tytun & Ury 1980; Fleiss, Levin &
+     * Paik 2003, eq. 4.14) for p1 = 0.3, p2 = 0.45 (alpha .05 two-sided, power
+     * .80): n' = 162.34 uncorrected -> n = n'/4 (1 + sqrt(1 + 4/(n' |p1-p2|)))^2 */
     CHECK_OK(dolor_samplesize_two_proportions(0.3, 0.45, 0.05, 0.8, 2, 0, &s));
     double n0 = s.n;
     CHECK_OK(dolor_samplesize_two_proportions(0.3, 0.45, 0.05, 0.8, 2, 1, &s));
