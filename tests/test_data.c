@@ -422,6 +422,31 @@ static void test_dataset_errors(void)
     fwrite("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 1, 16, fp);
     fclose(fp);
     CHECK_ERR(open_dirs("h/images", "h/masks", 3, lv, &ds), DOLOR_EFORMAT, "h/images/0002.png");
+    /* masks as NIfTI (.nii.gz) match images by stem */
+    mk("n/images");
+    mk("n/masks");
+    write_case("n/images", NULL, "0001", 8, 6, 8, 6, lv, -1);
+    write_case("n/images", NULL, "0002", 8, 6, 8, 6, lv, -1);
+    for (int i = 1; i <= 2; i++) {
+        dolor_image *m = NULL;
+        CHECK_OK(dolor_image_create2d(&m, DOLOR_I16, 1, 8, 6));
+        for (int k = 0; k < 48; k++)
+            ((int16_t *)m->data)[k] = (int16_t)lv[(k + i) % 3];
+        char name[32];
+        snprintf(name, sizeof name, "000%d.nii.gz", i);
+        path_in(p, sizeof p, "n/masks", name);
+        CHECK_OK(dolor_image_write(p, m));
+        dolor_image_free(m);
+    }
+    CHECK_OK(open_dirs("n/images", "n/masks", 3, lv, &ds));
+    if (ds) {
+        CHECK(dolor_dataset_count(ds) == 2 && strstr(dolor_dataset_mask_path(ds, 1), "0002.nii.gz") != NULL);
+        /* 8x6 -> 8x8: rows repeat, columns are kept: column x of the mask holds class (x + 6 * row + 2) % 3 */
+        const uint8_t *m = dolor_dataset_mask(ds, 1);
+        CHECK(m[0] == 2 && m[1] == 0 && m[2] == 1);
+        dolor_dataset_free(ds);
+        ds = NULL;
+    }
     /* config errors */
     CHECK_ERR(open_dirs("a/images", "a/masks", 1, lv, &ds), DOLOR_EINVAL, "num_classes");
     static const int dup[3] = {0, 10, 10};
@@ -546,6 +571,27 @@ static void test_split(dolor_dataset *ds)
     free(va);
     CHECK_ERR(dolor_dataset_split(ds, 1.0, 1, NULL, &tr, &nt, &va, &nv), DOLOR_EINVAL, "fraction");
     CHECK_ERR(dolor_dataset_split(ds, 0.0, 1, NULL, &tr, &nt, &va, &nv), DOLOR_EINVAL, "fraction");
+    /* k-fold: every case validated exactly once over the folds; 7 folds of 40 cases hold 6 or 5 */
+    {
+        int seen[NCASE] = {0}, sizes_ok = 1, disjoint_ok = 1;
+        for (int f = 0; f < 7; f++) {
+            CHECK_OK(dolor_dataset_kfold(ds, 7, f, 9, &tr, &nt, &va, &nv));
+            sizes_ok &= (nv == 6 || nv == 5) && nt + nv == NCASE;
+            for (size_t i = 0; i < nv; i++)
+                seen[va[i]]++;
+            for (size_t i = 0; i < nt; i++)
+                for (size_t j = 0; j < nv; j++)
+                    disjoint_ok &= tr[i] != va[j];
+            free(tr);
+            free(va);
+        }
+        int once = 1;
+        for (int i = 0; i < NCASE; i++)
+            once &= seen[i] == 1;
+        CHECK(sizes_ok && disjoint_ok && once);
+        CHECK_ERR(dolor_dataset_kfold(ds, 1, 0, 9, &tr, &nt, &va, &nv), DOLOR_EINVAL, "k = 1");
+        CHECK_ERR(dolor_dataset_kfold(ds, 5, 5, 9, &tr, &nt, &va, &nv), DOLOR_EINVAL, "fold 5");
+    }
     /* --val-list */
     char p[512];
     snprintf(p, sizeof p, "%s/val.txt", root);

@@ -103,6 +103,13 @@ void dolor_dataset_class_fractions(const dolor_dataset *ds, const size_t *idx, s
 dolor_status dolor_dataset_split(const dolor_dataset *ds, double val_fraction, uint64_t seed, const char *val_list_path,
                                  size_t **train_idx, size_t *n_train, size_t **val_idx, size_t *n_val);
 
+/* Seeded k-fold cross-validation: cases are shuffled (Fisher-Yates, dolor_rng seeded by seed) and case at
+ * shuffled position p goes to fold p % k, so fold sizes differ by at most 1 and every case is validated in
+ * exactly one fold. Returns fold `fold` (0..k-1) as validation and the rest as training; caller-freed sorted
+ * arrays. Errors: DOLOR_EINVAL (k < 2, k > count, fold out of 0..k-1), DOLOR_ENOMEM. */
+dolor_status dolor_dataset_kfold(const dolor_dataset *ds, int k, int fold, uint64_t seed, size_t **train_idx,
+                                 size_t *n_train, size_t **val_idx, size_t *n_val);
+
 /* ======================= preprocessing ======================= */
 
 /* Preprocessing, also used by predict on new images (2D; ndim 3/4 only with

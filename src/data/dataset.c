@@ -561,3 +561,50 @@ dolor_status dolor_dataset_split(const dolor_dataset *ds, double val_fraction, u
     *n_val = b;
     return DOLOR_OK;
 }
+
+dolor_status dolor_dataset_kfold(const dolor_dataset *ds, int k, int fold, uint64_t seed, size_t **train_idx,
+                                 size_t *n_train, size_t **val_idx, size_t *n_val)
+{
+    *train_idx = *val_idx = NULL;
+    *n_train = *n_val = 0;
+    size_t n = ds->n;
+    if (k < 2 || (size_t)k > n)
+        return dolor_error(DOLOR_EINVAL, "k-fold: k = %d with %zu cases (need 2 <= k <= cases)", k, n);
+    if (fold < 0 || fold >= k)
+        return dolor_error(DOLOR_EINVAL, "k-fold: fold %d is not in 0..%d", fold, k - 1);
+    int *perm = malloc(sizeof(int) * n);
+    char *is_val = calloc(n, 1);
+    size_t nv = 0;
+    for (size_t p = 0; p < n; p++)
+        nv += (p % (size_t)k) == (size_t)fold;
+    size_t *tr = malloc(sizeof(size_t) * (n - nv)), *va = malloc(sizeof(size_t) * nv);
+    if (!perm || !is_val || !tr || !va) {
+        free(perm);
+        free(is_val);
+        free(tr);
+        free(va);
+        return dolor_error(DOLOR_ENOMEM, "k-fold: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        perm[i] = (int)i;
+    dolor_rng r;
+    dolor_rng_seed(&r, seed);
+    dolor_rng_shuffle_int(&r, perm, n);
+    for (size_t p = 0; p < n; p++)
+        if ((p % (size_t)k) == (size_t)fold)
+            is_val[perm[p]] = 1;
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_val[i])
+            va[b++] = i;
+        else
+            tr[a++] = i;
+    }
+    free(perm);
+    free(is_val);
+    *train_idx = tr;
+    *n_train = a;
+    *val_idx = va;
+    *n_val = b;
+    return DOLOR_OK;
+}
