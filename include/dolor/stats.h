@@ -450,7 +450,8 @@ dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, siz
  * approximation with Satterthwaite degrees of freedom, as coded in psych.
  * ICC(2,1) (two-way random, absolute agreement, single rater) is icc[DOLOR_ICC2].
  * Errors: DOLOR_EINVAL (n < 2 or k < 2, conf outside (0, 1)); DOLOR_ENUMERIC
- * (a NaN/Inf rating, named by 1-based row and column; all ratings equal). */
+ * (a NaN/Inf rating, named by 1-based row and rater; no within-subject
+ * variation, MSE or MSW = 0, where the F ratios are undefined). */
 typedef enum dolor_icc_type {
     DOLOR_ICC1 = 0, DOLOR_ICC2 = 1, DOLOR_ICC3 = 2, DOLOR_ICC1K = 3, DOLOR_ICC2K = 4, DOLOR_ICC3K = 5
 } dolor_icc_type;
