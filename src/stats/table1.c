@@ -330,8 +330,11 @@ static dolor_status row_numeric(builder *b, const dolor_csv *csv, const dolor_ta
                 continue;
             }
             dolor_test_result sw;
-            size_t nn = s.cnt[j] > 5000 ? 5000 : s.cnt[j];
-            if (dolor_stats_shapiro(s.by[j], nn, &sw)) {
+            if (s.cnt[j] > 5000) { /* beyond Shapiro-Wilk's range; the mean is normal by the CLT */
+                note_add(&nb, "n > 5000 in %s: normality not tested", glev[j]);
+                continue;
+            }
+            if (dolor_stats_shapiro(s.by[j], s.cnt[j], &sw)) {
                 normal = 0;
                 note_add(&nb, "constant in %s", glev[j]);
                 continue;
@@ -416,7 +419,7 @@ static dolor_status row_numeric(builder *b, const dolor_csv *csv, const dolor_ta
                     cells = calloc((size_t)b->t->ncol, sizeof *cells);
                     if (!cells)
                         break;
-                    cells[0] = xfmt(b, "  %g, n (%%)", lv[q]);
+                    cells[0] = xfmt(b, "  %g", lv[q]);
                     for (int j = 0; j < k; j++) {
                         size_t c = 0;
                         for (size_t i = 0; i < s.cnt[j]; i++)
@@ -613,7 +616,9 @@ static dolor_status rows_change(builder *b, const dolor_csv *csv, const dolor_ta
             char pb[32];
             dolor_test_result sw, r;
             int normal = 1;
-            if (dolor_stats_shapiro(dx, m > 5000 ? 5000 : m, &sw)) {
+            if (m > 5000) {
+                note_add(&nb, "n > 5000: normality not tested");
+            } else if (dolor_stats_shapiro(dx, m, &sw)) {
                 normal = 0;
                 note_add(&nb, "differences constant");
             } else if (sw.p < alpha) {
@@ -875,7 +880,10 @@ dolor_status dolor_table_write(const dolor_table *t, dolor_table_format fmt, FIL
             fputc('|', fp);
             for (int j = 0; j < nc; j++) {
                 fputc(' ', fp);
-                for (const char *s = t->cells[i * nc + j]; *s; s++) {
+                const char *s = t->cells[i * nc + j];
+                for (; *s == ' '; s++) /* keep the indent of level rows */
+                    fputs("&nbsp;", fp);
+                for (; *s; s++) {
                     if (*s == '|')
                         fputc('\\', fp);
                     fputc(*s, fp);
