@@ -1,0 +1,432 @@
+/* dolor train: train a U-Net on a folder of images and a folder of masks. */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/data.h"
+#include "dolor/eval.h"
+#include "dolor/io.h"
+#include "dolor/nn.h"
+#include "dolor/train.h"
+#include "opts.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *images, *masks, *data, *out, *val_list, *resume;
+    char **classes;
+    int nclasses;
+    int labels[DOLOR_MAX_CLASSES];
+    int nlabels;
+    long size, base, depth, threads;
+    double val_fraction;
+    dolor_upsample upsample;
+    dolor_train_config tc;
+    int final_eval;
+} train_opts;
+
+static const dolor_opt_spec specs[] = {
+    {"data", 'd', OPT_STR, "dataset folder holding images/ and masks/ (sets --images and --masks)"},
+    {"images", 0, OPT_STR, "folder of images (PNG, JPEG, NIfTI)"},
+    {"masks", 0, OPT_STR, "folder of label maps matched to images by file stem"},
+    {"classes", 'c', OPT_LIST, "foreground class names, e.g. nerve,vessel (background is class 0)"},
+    {"labels", 'l', OPT_LIST, "mask value of each class, e.g. 1,2 (default 1..n)"},
+    {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
+    {"size", 0, OPT_INT, "network input size in pixels, square (default 256)"},
+    {"epochs", 'e', OPT_INT, "epochs (default 50)"},
+    {"batch", 'b', OPT_INT, "mini-batch size (default 8)"},
+    {"lr", 0, OPT_NUM, "peak learning rate for AdamW (default 1e-3)"},
+    {"wd", 0, OPT_NUM, "AdamW weight decay (default 1e-4)"},
+    {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant (default cosine)"},
+    {"warmup", 0, OPT_INT, "warm-up epochs (default 1)"},
+    {"base", 0, OPT_INT, "U-Net channels at the first level (default 16)"},
+    {"depth", 0, OPT_INT, "U-Net number of downsamplings (default 4)"},
+    {"upsample", 0, OPT_STR, "decoder upsampling: transposed or bilinear (default transposed)"},
+    {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation (default 0.2)"},
+    {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)"},
+    {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights (default 42)"},
+    {"augment", 0, OPT_FLAG, "augmentation on (default); --no-augment turns it off"},
+    {"rotate", 0, OPT_NUM, "augmentation: max rotation in degrees (default 15)"},
+    {"hflip", 0, OPT_FLAG, "augmentation: random horizontal flip (default on; --no-hflip)"},
+    {"brightness", 0, OPT_NUM, "augmentation: brightness shift, z-score units (default 0.1)"},
+    {"contrast", 0, OPT_NUM, "augmentation: contrast factor range 1 +/- c (default 0.2)"},
+    {"gamma", 0, OPT_NUM, "augmentation: gamma range 1 +/- g (default 0.2)"},
+    {"ce-weight", 0, OPT_NUM, "weight of cross-entropy in the loss (default 1)"},
+    {"dice-weight", 0, OPT_NUM, "weight of soft Dice in the loss (default 1)"},
+    {"time-limit", 0, OPT_NUM, "stop after the epoch that passes this many minutes (default none)"},
+    {"resume", 'r', OPT_STR, "continue from a checkpoint (e.g. OUT/last.safetensors)"},
+    {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
+    {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)"},
+    {"quiet", 'q', OPT_FLAG, "no progress bar"},
+    {"config", 0, OPT_STR, "JSON file with any of these options as keys (command line overrides it)"},
+};
+#define NSPECS ((int)(sizeof specs / sizeof *specs))
+
+static dolor_status set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+}
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
+{
+    train_opts *o = ctx;
+    const char *n = sp->name;
+    char opt[80];
+    snprintf(opt, sizeof opt, "--%s", n);
+    long iv;
+    double dv;
+    dolor_status s = DOLOR_OK;
+    int on = v == NULL; /* flags */
+    if (!strcmp(n, "data")) return set_str(&o->data, v);
+    if (!strcmp(n, "images")) return set_str(&o->images, v);
+    if (!strcmp(n, "masks")) return set_str(&o->masks, v);
+    if (!strcmp(n, "out")) return set_str(&o->out, v);
+    if (!strcmp(n, "val-list")) return set_str(&o->val_list, v);
+    if (!strcmp(n, "resume")) return set_str(&o->resume, v);
+    if (!strcmp(n, "classes")) {
+        dolor_cli_free_list(o->classes);
+        s = dolor_cli_split_list(opt, v, &o->classes, &o->nclasses);
+        if (!s && o->nclasses >= DOLOR_MAX_CLASSES)
+            s = dolor_error(DOLOR_EINVAL, "--classes: %d classes (at most %d)", o->nclasses, DOLOR_MAX_CLASSES - 1);
+        return s;
+    }
+    if (!strcmp(n, "labels")) {
+        char **items;
+        int cnt;
+        s = dolor_cli_split_list(opt, v, &items, &cnt);
+        if (s)
+            return s;
+        if (cnt >= DOLOR_MAX_CLASSES)
+            s = dolor_error(DOLOR_EINVAL, "--labels: %d values (at most %d)", cnt, DOLOR_MAX_CLASSES - 1);
+        for (int i = 0; !s && i < cnt; i++) {
+            s = dolor_cli_parse_int(opt, items[i], 1, 65535, &iv);
+            o->labels[i + 1] = (int)iv;
+        }
+        o->nlabels = cnt;
+        dolor_cli_free_list(items);
+        return s;
+    }
+    if (!strcmp(n, "schedule")) return dolor_lr_schedule_parse(v, &o->tc.schedule);
+    if (!strcmp(n, "upsample")) {
+        if (!strcmp(v, "transposed")) o->upsample = DOLOR_UP_TRANSPOSED;
+        else if (!strcmp(v, "bilinear")) o->upsample = DOLOR_UP_BILINEAR;
+        else return dolor_error(DOLOR_EINVAL, "--upsample: '%s' is not transposed or bilinear", v);
+        return DOLOR_OK;
+    }
+    if (!strcmp(n, "augment")) { o->tc.augment = on; return DOLOR_OK; }
+    if (!strcmp(n, "hflip")) { o->tc.aug.hflip = on; return DOLOR_OK; }
+    if (!strcmp(n, "quiet")) { o->tc.quiet = on; return DOLOR_OK; }
+    if (!strcmp(n, "final-eval")) { o->final_eval = on; return DOLOR_OK; }
+    struct { const char *name; long lo, hi; long *dst; int *idst; } ints[] = {
+        {"size", 16, 4096, &o->size, NULL}, {"epochs", 1, 100000, NULL, &o->tc.epochs},
+        {"batch", 1, 1024, NULL, &o->tc.batch_size}, {"warmup", 0, 1000, NULL, &o->tc.warmup_epochs},
+        {"base", 1, 512, &o->base, NULL}, {"depth", 1, 7, &o->depth, NULL},
+        {"threads", 1, 1024, &o->threads, NULL}};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        if (strcmp(n, ints[i].name))
+            continue;
+        s = dolor_cli_parse_int(opt, v, ints[i].lo, ints[i].hi, &iv);
+        if (!s) {
+            if (ints[i].dst) *ints[i].dst = iv;
+            else *ints[i].idst = (int)iv;
+        }
+        return s;
+    }
+    if (!strcmp(n, "seed")) {
+        s = dolor_cli_parse_int(opt, v, 0, 0x7fffffffL, &iv);
+        o->tc.seed = (uint64_t)iv;
+        return s;
+    }
+    struct { const char *name; double lo, hi; double *dst; } nums[] = {
+        {"lr", 1e-8, 10, &o->tc.lr}, {"wd", 0, 10, &o->tc.weight_decay},
+        {"val-fraction", 0, 0.9, &o->val_fraction}, {"rotate", 0, 180, &o->tc.aug.rotate_deg},
+        {"brightness", 0, 10, &o->tc.aug.brightness}, {"contrast", 0, 0.99, &o->tc.aug.contrast},
+        {"gamma", 0, 0.99, &o->tc.aug.gamma}, {"ce-weight", 0, 100, &o->tc.ce_weight},
+        {"dice-weight", 0, 100, &o->tc.dice_weight}, {"time-limit", 0, 1e6, &o->tc.time_limit_min}};
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        if (strcmp(n, nums[i].name))
+            continue;
+        s = dolor_cli_parse_double(opt, v, nums[i].lo, nums[i].hi, &dv);
+        if (!s)
+            *nums[i].dst = dv;
+        return s;
+    }
+    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
+}
+
+static void help(void)
+{
+    printf("usage: dolor train [--data DIR | --images DIR --masks DIR] --classes A,B [--labels 1,2] -o OUT [options]\n\n"
+           "Trains a 2D U-Net (oneDNN, CPU) with AdamW on images and label maps matched by file stem, validating\n"
+           "every epoch on a seeded hold-out split (mean Dice over foreground classes). Writes OUT/best.safetensors,\n"
+           "OUT/last.safetensors, OUT/log.csv (per-epoch loss, Dice per class, lr, seconds), OUT/split.csv and,\n"
+           "at the end, OUT/val_eval/ (per-case and summary metrics of best.safetensors on the validation images\n"
+           "at their original size) and OUT/val_pred/ (predicted label maps).\n\noptions:\n");
+    dolor_opts_print_help(stdout, specs, NSPECS);
+    printf("\nexample (usgra-nerve):\n  dolor train --data ../shared/data/usgra-nerve --classes nerve,vessel --labels 1,2 "
+           "-o runs/usgra --epochs 40\n");
+}
+
+/* Evaluate the best checkpoint on validation images at full size. */
+static dolor_status final_eval(const char *out, dolor_dataset *ds, const size_t *val, size_t nval)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/best.safetensors", out);
+    dolor_net *net = NULL;
+    dolor_model_meta meta;
+    dolor_status s = dolor_checkpoint_load(path, &net, NULL, &meta);
+    if (s)
+        return s;
+    const char *names[DOLOR_MAX_CLASSES];
+    for (int c = 0; c < meta.num_classes; c++)
+        names[c] = meta.class_names[c];
+    dolor_seg_eval *ev = NULL;
+    dolor_segment_scratch *scratch = NULL;
+    s = dolor_seg_eval_create(meta.num_classes, names, &ev);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/val_pred", out);
+    if (!s)
+        s = dolor_mkdir_p(dir);
+    double ms = 0;
+    for (size_t i = 0; !s && i < nval; i++) {
+        dolor_image *img = NULL, *cls = NULL, *lab = NULL;
+        uint8_t *truth = NULL;
+        s = dolor_image_read(dolor_dataset_image_path(ds, val[i]), &img);
+        double t0 = dolor_time_ms();
+        if (!s)
+            s = dolor_segment_image(net, &meta, img, &scratch, &cls);
+        ms += dolor_time_ms() - t0;
+        if (!s) {
+            truth = malloc(dolor_image_nvox(cls));
+            if (!truth)
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        }
+        /* the mask at the image's original size, by the dataset's own label rules */
+        if (!s)
+            s = dolor_dataset_mask_orig(ds, val[i], truth);
+        if (!s)
+            s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, val[i]), truth, cls->data, dolor_image_nvox(cls));
+        if (!s)
+            s = dolor_classes_to_labels(cls, &meta, &lab);
+        if (!s) {
+            snprintf(path, sizeof path, "%s/%s.png", dir, dolor_dataset_stem(ds, val[i]));
+            s = dolor_png_write_labels(path, lab, NULL, 0);
+        }
+        free(truth);
+        dolor_image_free(img);
+        dolor_image_free(cls);
+        dolor_image_free(lab);
+    }
+    if (!s) {
+        snprintf(dir, sizeof dir, "%s/val_eval", out);
+        s = dolor_seg_eval_write_csv(ev, dir);
+    }
+    if (!s) {
+        printf("\nvalidation (%zu images, original size, best.safetensors epoch %d, %.1f ms/image):\n", nval, meta.epoch,
+               nval ? ms / (double)nval : 0.0);
+        dolor_seg_eval_print(ev, stdout);
+        printf("mean foreground Dice: %.4f\nwritten: %s/val_eval/ and %s/val_pred/\n", dolor_seg_eval_mean_fg_dice(ev),
+               out, out);
+    }
+    dolor_segment_scratch_free(scratch);
+    dolor_seg_eval_free(ev);
+    dolor_net_free(net);
+    return s;
+}
+
+static dolor_status write_split(const char *out, dolor_dataset *ds, const size_t *tr, size_t ntr, const size_t *va,
+                                size_t nva)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/split.csv", out);
+    dolor_outfile f;
+    dolor_status s = dolor_outfile_open(&f, path, 1);
+    if (s)
+        return s;
+    fprintf(f.fp, "case,set\n");
+    for (size_t i = 0; i < ntr; i++)
+        fprintf(f.fp, "%s,train\n", dolor_dataset_stem(ds, tr[i]));
+    for (size_t i = 0; i < nva; i++)
+        fprintf(f.fp, "%s,val\n", dolor_dataset_stem(ds, va[i]));
+    s = dolor_outfile_commit(&f);
+    if (s)
+        return s;
+    snprintf(path, sizeof path, "%s/val_list.txt", out);
+    s = dolor_outfile_open(&f, path, 1);
+    if (s)
+        return s;
+    for (size_t i = 0; i < nva; i++)
+        fprintf(f.fp, "%s\n", dolor_dataset_stem(ds, va[i]));
+    return dolor_outfile_commit(&f);
+}
+
+int dolor_cmd_train(int argc, char **argv)
+{
+    train_opts o;
+    memset(&o, 0, sizeof o);
+    dolor_train_config_default(&o.tc);
+    o.size = 256;
+    o.base = 16;
+    o.depth = 4;
+    o.val_fraction = 0.2;
+    o.final_eval = 1;
+    o.upsample = DOLOR_UP_TRANSPOSED;
+    int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
+    char **pos = NULL;
+    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+    dolor_dataset *ds = NULL;
+    dolor_net *net = NULL;
+    dolor_adamw *opt = NULL;
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    char imgdir[4096], maskdir[4096];
+    if (s) {
+        rc = dolor_cli_usage_error("train", "%s", dolor_errmsg());
+        goto out;
+    }
+    if (want_help) {
+        help();
+        goto out;
+    }
+    if (npos > 0) {
+        rc = dolor_cli_usage_error("train", "unexpected argument '%s'", pos[0]);
+        goto out;
+    }
+    if (o.data) {
+        snprintf(imgdir, sizeof imgdir, "%s/images", o.data);
+        snprintf(maskdir, sizeof maskdir, "%s/masks", o.data);
+    }
+    if (o.images)
+        snprintf(imgdir, sizeof imgdir, "%s", o.images);
+    if (o.masks)
+        snprintf(maskdir, sizeof maskdir, "%s", o.masks);
+    if (!o.data && (!o.images || !o.masks)) {
+        rc = dolor_cli_usage_error("train", "give --data DIR or both --images DIR and --masks DIR");
+        goto out;
+    }
+    if (!o.out) {
+        rc = dolor_cli_usage_error("train", "give an output folder with -o OUT");
+        goto out;
+    }
+    if (!o.classes && !o.resume) {
+        rc = dolor_cli_usage_error("train", "give the foreground classes, e.g. --classes nerve,vessel --labels 1,2");
+        goto out;
+    }
+    if (o.classes && o.nlabels && o.nlabels != o.nclasses) {
+        rc = dolor_cli_usage_error("train", "--classes has %d names but --labels has %d values", o.nclasses,
+                                   o.nlabels);
+        goto out;
+    }
+    if (o.size % (1L << o.depth)) {
+        rc = dolor_cli_usage_error("train", "--size %ld is not divisible by 2^depth = %ld", o.size, 1L << o.depth);
+        goto out;
+    }
+    if (o.threads)
+        omp_set_num_threads((int)o.threads);
+
+    dolor_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    double best = -1.0;
+    if (o.resume) {
+        s = dolor_checkpoint_load(o.resume, &net, &opt, &meta);
+        if (s)
+            goto fail;
+        if (meta.epoch >= o.tc.epochs) {
+            fprintf(stderr, "dolor train: %s already completed %d epochs (--epochs %d); raise --epochs to continue\n",
+                    o.resume, meta.epoch, o.tc.epochs);
+            rc = DOLOR_EXIT_INPUT;
+            goto out;
+        }
+        char bp[4096];
+        snprintf(bp, sizeof bp, "%s/best.safetensors", o.out);
+        dolor_net *bn = NULL;
+        dolor_model_meta bm;
+        if (dolor_checkpoint_load(bp, &bn, NULL, &bm) == DOLOR_OK && !isnan(bm.val_dice))
+            best = bm.val_dice;
+        dolor_net_free(bn);
+        dolor_error_clear();
+        fprintf(stderr, "resuming from %s after epoch %d (best mean Dice so far %.4f)\n", o.resume, meta.epoch, best);
+    } else {
+        meta.num_classes = o.nclasses + 1;
+        snprintf(meta.class_names[0], sizeof meta.class_names[0], "background");
+        meta.label_values[0] = 0;
+        for (int c = 1; c < meta.num_classes; c++) {
+            snprintf(meta.class_names[c], sizeof meta.class_names[c], "%s", o.classes[c - 1]);
+            meta.label_values[c] = o.nlabels ? o.labels[c] : c;
+        }
+        meta.height = meta.width = (int)o.size;
+        dolor_unet_config_default(&meta.arch);
+        meta.arch.in_channels = 1;
+        meta.arch.num_classes = meta.num_classes;
+        meta.arch.base_channels = (int)o.base;
+        meta.arch.depth = (int)o.depth;
+        meta.arch.upsample = o.upsample;
+        meta.seed = o.tc.seed;
+        meta.val_dice = NAN;
+        s = dolor_unet_create(&meta.arch, &net);
+        if (!s)
+            s = dolor_net_init(net, o.tc.seed);
+        if (s)
+            goto fail;
+    }
+    snprintf(meta.train_json, sizeof meta.train_json,
+             "{\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"wd\":%g,\"schedule\":\"%s\",\"warmup\":%d,\"augment\":%s,"
+             "\"rotate\":%g,\"ce_weight\":%g,\"dice_weight\":%g,\"seed\":%llu,\"val_fraction\":%g}",
+             o.tc.epochs, o.tc.batch_size, o.tc.lr, o.tc.weight_decay, dolor_lr_schedule_name(o.tc.schedule),
+             o.tc.warmup_epochs, o.tc.augment ? "true" : "false", o.tc.aug.rotate_deg, o.tc.ce_weight,
+             o.tc.dice_weight, (unsigned long long)o.tc.seed, o.val_fraction);
+
+    {
+        const char *names[DOLOR_MAX_CLASSES];
+        for (int c = 0; c < meta.num_classes; c++)
+            names[c] = meta.class_names[c];
+        dolor_dataset_config dc = {imgdir, maskdir, meta.num_classes, names, meta.label_values, meta.height,
+                                   meta.width};
+        s = dolor_dataset_open(&dc, &ds);
+        if (s)
+            goto fail;
+    }
+    s = dolor_dataset_split(ds, o.val_fraction, o.tc.seed, o.val_list, &tr, &ntr, &va, &nva);
+    if (!s)
+        s = dolor_mkdir_p(o.out);
+    if (!s)
+        s = write_split(o.out, ds, tr, ntr, va, nva);
+    if (s)
+        goto fail;
+    o.tc.out_dir = o.out;
+    fprintf(stderr, "model: U-Net depth %d, base %d channels, %zu parameters, input %dx%d, classes:", meta.arch.depth,
+            meta.arch.base_channels, dolor_net_num_params(net), meta.width, meta.height);
+    for (int c = 0; c < meta.num_classes; c++)
+        fprintf(stderr, " %s=%d", meta.class_names[c], meta.label_values[c]);
+    fprintf(stderr, "\n");
+    s = dolor_train_run(&o.tc, net, opt, ds, tr, ntr, va, nva, &meta, &best);
+    if (s)
+        goto fail;
+    printf("best mean foreground Dice (validation, %dx%d): %.4f\ncheckpoints: %s/best.safetensors, %s/last.safetensors\n"
+           "log: %s/log.csv\n",
+           meta.width, meta.height, best, o.out, o.out, o.out);
+    if (o.final_eval && nva) {
+        s = final_eval(o.out, ds, va, nva);
+        if (s)
+            goto fail;
+    }
+    goto out;
+fail:
+    rc = dolor_cli_fail("train", s);
+out:
+    free(pos);
+    dolor_dataset_free(ds);
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    free(tr);
+    free(va);
+    free(o.images);
+    free(o.masks);
+    free(o.data);
+    free(o.out);
+    free(o.val_list);
+    free(o.resume);
+    dolor_cli_free_list(o.classes);
+    return rc;
+}

@@ -1,0 +1,428 @@
+/* Checkpoints as safetensors files (JSON header + raw little-endian float32). */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/train.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* A tensor to write: name and source pointer. */
+typedef struct {
+    char name[160];
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    const float *data;
+} st_entry;
+
+static dolor_status collect(dolor_net *net, const dolor_adamw *opt, st_entry **out, int *count)
+{
+    int nt = dolor_net_num_tensors(net);
+    int total = nt + (opt ? 2 * nt : 0);
+    st_entry *e = calloc((size_t)total, sizeof *e);
+    if (!e)
+        return dolor_error(DOLOR_ENOMEM, "checkpoint: out of memory");
+    int k = 0;
+    const float *params = dolor_net_params(net), *buffers = dolor_net_buffers(net);
+    for (int pass = 0; pass < (opt ? 3 : 1); pass++) {
+        for (int i = 0; i < nt; i++) {
+            dolor_net_tensor t;
+            dolor_status s = dolor_net_tensor_at(net, i, &t);
+            if (s) {
+                free(e);
+                return s;
+            }
+            if (pass > 0 && t.is_buffer)
+                continue;
+            const char *prefix = pass == 0 ? "" : pass == 1 ? "optimizer.exp_avg." : "optimizer.exp_avg_sq.";
+            snprintf(e[k].name, sizeof e[k].name, "%s%s", prefix, t.name);
+            e[k].ndim = t.ndim;
+            memcpy(e[k].shape, t.shape, sizeof e[k].shape);
+            e[k].numel = t.numel;
+            if (pass == 0)
+                e[k].data = (t.is_buffer ? buffers : params) + t.offset;
+            else
+                e[k].data = (pass == 1 ? opt->m : opt->v) + t.offset;
+            k++;
+        }
+    }
+    *out = e;
+    *count = k;
+    return DOLOR_OK;
+}
+
+static char *meta_json_config(const dolor_model_meta *m)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddNumberToObject(c, "in_channels", m->arch.in_channels);
+    cJSON_AddNumberToObject(c, "num_classes", m->arch.num_classes);
+    cJSON_AddNumberToObject(c, "base_channels", m->arch.base_channels);
+    cJSON_AddNumberToObject(c, "depth", m->arch.depth);
+    cJSON_AddStringToObject(c, "upsample", m->arch.upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
+    char *s = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return s;
+}
+
+dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor_adamw *opt,
+                                   const dolor_model_meta *meta)
+{
+    st_entry *e = NULL;
+    int n = 0;
+    dolor_status s = collect(net, opt, &e, &n);
+    if (s)
+        return s;
+    cJSON *root = cJSON_CreateObject();
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddStringToObject(t, "dtype", "F32");
+        cJSON *shape = cJSON_AddArrayToObject(t, "shape");
+        for (int d = 0; d < e[i].ndim; d++)
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)e[i].shape[d]));
+        cJSON *offs = cJSON_AddArrayToObject(t, "data_offsets");
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+        off += e[i].numel * sizeof(float);
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)off));
+        cJSON_AddItemToObject(root, e[i].name, t);
+    }
+    cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
+    char buf[256];
+    cJSON_AddStringToObject(md, "format", "pt");
+    cJSON_AddStringToObject(md, "dolor_version", DOLOR_VERSION_STRING);
+    cJSON_AddStringToObject(md, "architecture", "unet");
+    char *cfg = meta_json_config(meta);
+    cJSON_AddStringToObject(md, "config", cfg);
+    free(cfg);
+    cJSON *names = cJSON_CreateArray(), *values = cJSON_CreateArray();
+    for (int c = 0; c < meta->num_classes; c++) {
+        cJSON_AddItemToArray(names, cJSON_CreateString(meta->class_names[c]));
+        cJSON_AddItemToArray(values, cJSON_CreateNumber(meta->label_values[c]));
+    }
+    char *ns = cJSON_PrintUnformatted(names), *vs = cJSON_PrintUnformatted(values);
+    cJSON_AddStringToObject(md, "class_names", ns);
+    cJSON_AddStringToObject(md, "label_values", vs);
+    free(ns);
+    free(vs);
+    cJSON_Delete(names);
+    cJSON_Delete(values);
+    snprintf(buf, sizeof buf,
+             "{\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"bilinear\",\"normalize\":\"zscore\"}",
+             meta->height, meta->width);
+    cJSON_AddStringToObject(md, "preprocessing", buf);
+    snprintf(buf, sizeof buf, "%d", meta->epoch);
+    cJSON_AddStringToObject(md, "epoch", buf);
+    snprintf(buf, sizeof buf, "%.17g", meta->val_dice);
+    cJSON_AddStringToObject(md, "val_dice", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)(opt ? opt->step : meta->opt_step));
+    cJSON_AddStringToObject(md, "optimizer_step", buf);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)meta->seed);
+    cJSON_AddStringToObject(md, "seed", buf);
+    cJSON_AddStringToObject(md, "train", meta->train_json[0] ? meta->train_json : "{}");
+    if (opt) {
+        snprintf(buf, sizeof buf, "{\"beta1\":%.9g,\"beta2\":%.9g,\"eps\":%.9g,\"weight_decay\":%.9g}", opt->beta1,
+                 opt->beta2, opt->eps, opt->weight_decay);
+        cJSON_AddStringToObject(md, "optimizer", buf);
+    }
+    char *hdr = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!hdr) {
+        free(e);
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory building header", path);
+    }
+    size_t hlen = strlen(hdr);
+    size_t padded = (hlen + 7) & ~(size_t)7;
+    dolor_outfile f;
+    s = dolor_outfile_open(&f, path, 1);
+    if (s) {
+        free(hdr);
+        free(e);
+        return s;
+    }
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f.fp) == 8 && fwrite(hdr, 1, hlen, f.fp) == hlen;
+    for (size_t i = hlen; ok && i < padded; i++)
+        ok = fputc(' ', f.fp) != EOF;
+    for (int i = 0; ok && i < n; i++)
+        ok = fwrite(e[i].data, sizeof(float), e[i].numel, f.fp) == e[i].numel; /* x86-64: little endian */
+    free(hdr);
+    free(e);
+    if (!ok) {
+        s = dolor_error(DOLOR_EIO, "%s: write failed (%s)", path, strerror(errno));
+        dolor_outfile_abort(&f);
+        return s;
+    }
+    return dolor_outfile_commit(&f);
+}
+
+/* ---- loading ---- */
+
+static const char *md_string(cJSON *md, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(md, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->val_dice = NAN;
+    if (!cJSON_IsObject(md))
+        return dolor_error(DOLOR_EFORMAT, "%s: no __metadata__ (not a dolor checkpoint)", path);
+    const char *arch = md_string(md, "architecture");
+    if (!arch)
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.architecture is missing", path);
+    if (strcmp(arch, "unet") != 0)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: architecture '%s' is not supported (unet)", path, arch);
+    const char *cfg = md_string(md, "config");
+    cJSON *c = cfg ? cJSON_Parse(cfg) : NULL;
+    if (!c)
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config is missing or not JSON", path);
+    const char *keys[] = {"in_channels", "num_classes", "base_channels", "depth"};
+    int vals[4];
+    for (int i = 0; i < 4; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(c, keys[i]);
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 4096) {
+            cJSON_Delete(c);
+            return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.%s is missing or out of range", path, keys[i]);
+        }
+        vals[i] = v->valueint;
+    }
+    cJSON *up = cJSON_GetObjectItemCaseSensitive(c, "upsample");
+    meta->arch.in_channels = vals[0];
+    meta->arch.num_classes = vals[1];
+    meta->arch.base_channels = vals[2];
+    meta->arch.depth = vals[3];
+    meta->arch.upsample =
+        (cJSON_IsString(up) && strcmp(up->valuestring, "bilinear") == 0) ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+    cJSON_Delete(c);
+    meta->num_classes = meta->arch.num_classes;
+    if (meta->num_classes > DOLOR_MAX_CLASSES)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: %d classes (at most %d)", path, meta->num_classes,
+                           DOLOR_MAX_CLASSES);
+    const char *ns = md_string(md, "class_names"), *vs = md_string(md, "label_values");
+    cJSON *names = ns ? cJSON_Parse(ns) : NULL, *values = vs ? cJSON_Parse(vs) : NULL;
+    int ok = cJSON_IsArray(names) && cJSON_IsArray(values) && cJSON_GetArraySize(names) == meta->num_classes &&
+             cJSON_GetArraySize(values) == meta->num_classes;
+    for (int i = 0; ok && i < meta->num_classes; i++) {
+        cJSON *n = cJSON_GetArrayItem(names, i), *v = cJSON_GetArrayItem(values, i);
+        ok = cJSON_IsString(n) && cJSON_IsNumber(v);
+        if (ok) {
+            snprintf(meta->class_names[i], sizeof meta->class_names[i], "%s", n->valuestring);
+            meta->label_values[i] = v->valueint;
+        }
+    }
+    cJSON_Delete(names);
+    cJSON_Delete(values);
+    if (!ok)
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.class_names/label_values missing or not %d entries", path,
+                           meta->num_classes);
+    const char *pp = md_string(md, "preprocessing");
+    cJSON *p = pp ? cJSON_Parse(pp) : NULL;
+    cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "height"), *w = cJSON_GetObjectItemCaseSensitive(p, "width");
+    if (!cJSON_IsNumber(h) || !cJSON_IsNumber(w) || h->valueint < 8 || w->valueint < 8 || h->valueint > 8192 ||
+        w->valueint > 8192) {
+        cJSON_Delete(p);
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.preprocessing height/width missing or out of range", path);
+    }
+    meta->height = h->valueint;
+    meta->width = w->valueint;
+    cJSON_Delete(p);
+    const char *s;
+    if ((s = md_string(md, "epoch")))
+        meta->epoch = atoi(s);
+    if ((s = md_string(md, "val_dice")))
+        meta->val_dice = strtod(s, NULL);
+    if ((s = md_string(md, "optimizer_step")))
+        meta->opt_step = strtoll(s, NULL, 10);
+    if ((s = md_string(md, "seed")))
+        meta->seed = strtoull(s, NULL, 10);
+    if ((s = md_string(md, "train")))
+        snprintf(meta->train_json, sizeof meta->train_json, "%s", s);
+    return DOLOR_OK;
+}
+
+/* Find the header entry for `name`, check dtype and shape, return data range. */
+static dolor_status find_tensor(const char *path, cJSON *root, const char *name, int ndim, const int64_t *shape,
+                                size_t numel, uint64_t data_len, uint64_t *begin)
+{
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(root, name);
+    if (!cJSON_IsObject(t))
+        return dolor_error(DOLOR_EFORMAT, "%s: tensor '%s' is missing", path, name);
+    cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
+    if (!cJSON_IsString(dt) || strcmp(dt->valuestring, "F32") != 0)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: tensor '%s' has dtype %s (dolor reads F32)", path, name,
+                           cJSON_IsString(dt) ? dt->valuestring : "?");
+    cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
+    int ok = cJSON_IsArray(sh) && cJSON_GetArraySize(sh) == ndim;
+    for (int d = 0; ok && d < ndim; d++) {
+        cJSON *v = cJSON_GetArrayItem(sh, d);
+        ok = cJSON_IsNumber(v) && (int64_t)v->valuedouble == shape[d];
+    }
+    if (!ok) {
+        char want[96] = "";
+        for (int d = 0; d < ndim; d++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? "," : "", (long long)shape[d]);
+        char *got = cJSON_PrintUnformatted(sh);
+        dolor_status s = dolor_error(DOLOR_EFORMAT, "%s: tensor '%s' has shape %s but the model needs [%s]", path,
+                                     name, got ? got : "?", want);
+        free(got);
+        return s;
+    }
+    cJSON *offs = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+    cJSON *b = cJSON_GetArrayItem(offs, 0), *e = cJSON_GetArrayItem(offs, 1);
+    if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble ||
+        (uint64_t)e->valuedouble - (uint64_t)b->valuedouble != numel * sizeof(float))
+        return dolor_error(DOLOR_EFORMAT, "%s: tensor '%s' has bad data_offsets", path, name);
+    if ((uint64_t)e->valuedouble > data_len)
+        return dolor_error(DOLOR_EFORMAT, "%s: truncated: tensor '%s' ends at byte %.0f of a %llu-byte data section",
+                           path, name, e->valuedouble, (unsigned long long)data_len);
+    *begin = (uint64_t)b->valuedouble;
+    return DOLOR_OK;
+}
+
+dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_adamw **opt_out,
+                                   dolor_model_meta *meta)
+{
+    *net_out = NULL;
+    if (opt_out)
+        *opt_out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return dolor_error(DOLOR_EIO, "%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0) {
+        fclose(fp);
+        return dolor_error(DOLOR_EIO, "%s: cannot stat", path);
+    }
+    uint64_t fsize = (uint64_t)st.st_size;
+    uint8_t len8[8];
+    if (fsize < 10 || fread(len8, 1, 8, fp) != 8) {
+        fclose(fp);
+        return dolor_error(DOLOR_EFORMAT, "%s: not a safetensors file (only %llu bytes)", path,
+                           (unsigned long long)fsize);
+    }
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++)
+        hlen |= (uint64_t)len8[i] << (8 * i);
+    if (hlen < 2 || hlen > 100000000ULL) {
+        fclose(fp);
+        return dolor_error(DOLOR_EFORMAT, "%s: not a safetensors file (header length %llu)", path,
+                           (unsigned long long)hlen);
+    }
+    if (hlen > fsize - 8) {
+        fclose(fp);
+        return dolor_error(DOLOR_EFORMAT, "%s: truncated: header of %llu bytes but file has %llu", path,
+                           (unsigned long long)hlen, (unsigned long long)fsize);
+    }
+    char *hdr = malloc(hlen + 1);
+    if (!hdr) {
+        fclose(fp);
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+    }
+    if (fread(hdr, 1, hlen, fp) != hlen) {
+        free(hdr);
+        fclose(fp);
+        return dolor_error(DOLOR_EIO, "%s: read failed", path);
+    }
+    hdr[hlen] = '\0';
+    cJSON *root = hdr[0] == '{' ? cJSON_Parse(hdr) : NULL;
+    free(hdr);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        fclose(fp);
+        return dolor_error(DOLOR_EFORMAT, "%s: not a safetensors file (header is not a JSON object)", path);
+    }
+    uint64_t data_start = 8 + hlen, data_len = fsize - data_start;
+    /* the data section must hold every tensor the header lists, read or not */
+    {
+        double need = 0;
+        cJSON *it;
+        cJSON_ArrayForEach(it, root)
+        {
+            cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "data_offsets"), 1);
+            if (cJSON_IsNumber(e) && e->valuedouble > need)
+                need = e->valuedouble;
+        }
+        if (need > (double)data_len) {
+            cJSON_Delete(root);
+            fclose(fp);
+            return dolor_error(DOLOR_EFORMAT, "%s: truncated: tensors need %.0f bytes of data but the file has %llu",
+                               path, need, (unsigned long long)data_len);
+        }
+    }
+    dolor_status s = parse_meta(path, cJSON_GetObjectItemCaseSensitive(root, "__metadata__"), meta);
+    dolor_net *net = NULL;
+    dolor_adamw *opt = NULL;
+    if (!s)
+        s = dolor_unet_create(&meta->arch, &net);
+    if (s)
+        goto fail;
+    /* optimizer state is present if the first parameter tensor has an exp_avg entry */
+    int has_opt = 0;
+    for (int i = 0; opt_out && i < dolor_net_num_tensors(net); i++) {
+        dolor_net_tensor t0;
+        dolor_net_tensor_at(net, i, &t0);
+        if (t0.is_buffer)
+            continue;
+        char nm[200];
+        snprintf(nm, sizeof nm, "optimizer.exp_avg.%s", t0.name);
+        has_opt = cJSON_GetObjectItemCaseSensitive(root, nm) != NULL;
+        break;
+    }
+    if (has_opt) {
+        float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f;
+        cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
+        const char *os = md_string(md, "optimizer");
+        cJSON *o = os ? cJSON_Parse(os) : NULL;
+        cJSON *v;
+        if ((v = cJSON_GetObjectItemCaseSensitive(o, "beta1")) && cJSON_IsNumber(v)) b1 = (float)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(o, "beta2")) && cJSON_IsNumber(v)) b2 = (float)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(o, "eps")) && cJSON_IsNumber(v)) eps = (float)v->valuedouble;
+        if ((v = cJSON_GetObjectItemCaseSensitive(o, "weight_decay")) && cJSON_IsNumber(v)) wd = (float)v->valuedouble;
+        cJSON_Delete(o);
+        s = dolor_adamw_create(dolor_net_num_params(net), b1, b2, eps, wd, &opt);
+        if (s)
+            goto fail;
+        opt->step = meta->opt_step;
+    }
+    int nt = dolor_net_num_tensors(net);
+    float *params = dolor_net_params(net), *buffers = dolor_net_buffers(net);
+    for (int pass = 0; pass < (has_opt ? 3 : 1) && !s; pass++) {
+        for (int i = 0; i < nt && !s; i++) {
+            dolor_net_tensor t;
+            dolor_net_tensor_at(net, i, &t);
+            if (pass > 0 && t.is_buffer)
+                continue;
+            char nm[200];
+            const char *prefix = pass == 0 ? "" : pass == 1 ? "optimizer.exp_avg." : "optimizer.exp_avg_sq.";
+            snprintf(nm, sizeof nm, "%s%s", prefix, t.name);
+            uint64_t begin = 0;
+            s = find_tensor(path, root, nm, t.ndim, t.shape, t.numel, data_len, &begin);
+            if (s)
+                break;
+            float *dst = pass == 0 ? (t.is_buffer ? buffers : params) + t.offset : (pass == 1 ? opt->m : opt->v) + t.offset;
+            if (fseeko(fp, (off_t)(data_start + begin), SEEK_SET) != 0 || fread(dst, sizeof(float), t.numel, fp) != t.numel)
+                s = dolor_error(DOLOR_EFORMAT, "%s: truncated while reading tensor '%s'", path, nm);
+        }
+    }
+    if (s)
+        goto fail;
+    cJSON_Delete(root);
+    fclose(fp);
+    *net_out = net;
+    if (opt_out)
+        *opt_out = opt;
+    return DOLOR_OK;
+fail:
+    cJSON_Delete(root);
+    fclose(fp);
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    return s;
+}

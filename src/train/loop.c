@@ -1,0 +1,304 @@
+/* The training loop: epochs of AdamW steps, validation, checkpoints, log.csv. */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/eval.h"
+#include "dolor/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dolor_train_config_default(dolor_train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->epochs = 50;
+    c->batch_size = 8;
+    c->lr = 1e-3;
+    c->weight_decay = 1e-4;
+    c->schedule = DOLOR_LR_COSINE;
+    c->warmup_epochs = 1;
+    c->ce_weight = 1.0;
+    c->dice_weight = 1.0;
+    c->augment = 1;
+    dolor_augment_config_default(&c->aug);
+    c->seed = 42;
+}
+
+/* log.csv kept in memory and rewritten atomically after every epoch. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} strbuf;
+
+static int sb_add(strbuf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
+        char *nb = realloc(b->buf, cap);
+        if (!nb)
+            return -1;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n + 1);
+    b->len += n;
+    return 0;
+}
+
+static dolor_status write_text(const char *path, const char *text)
+{
+    dolor_outfile f;
+    dolor_status s = dolor_outfile_open(&f, path, 1);
+    if (s)
+        return s;
+    if (fputs(text, f.fp) == EOF) {
+        s = dolor_error(DOLOR_EIO, "%s: write failed (%s)", path, strerror(errno));
+        dolor_outfile_abort(&f);
+        return s;
+    }
+    return dolor_outfile_commit(&f);
+}
+
+/* On resume keep the rows of epochs <= done from an existing log. */
+static void load_old_log(const char *path, int done, strbuf *log)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return;
+    char line[4096];
+    int first = 1;
+    while (fgets(line, sizeof line, fp)) {
+        if (first) {
+            first = 0;
+            continue; /* header is rewritten */
+        }
+        if (atoi(line) <= done)
+            sb_add(log, line);
+    }
+    fclose(fp);
+}
+
+dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolor_adamw *opt, dolor_dataset *ds,
+                             const size_t *train_idx, size_t n_train, const size_t *val_idx, size_t n_val,
+                             dolor_model_meta *meta, double *best_dice)
+{
+    const int H = dolor_dataset_height(ds), W = dolor_dataset_width(ds), K = meta->num_classes;
+    if (n_train == 0)
+        return dolor_error(DOLOR_EINVAL, "train: no training cases");
+    int B = cfg->batch_size < (int)n_train ? cfg->batch_size : (int)n_train;
+    dolor_status s = dolor_mkdir_p(cfg->out_dir);
+    if (s)
+        return s;
+    dolor_loader *tl = NULL, *vl = NULL;
+    dolor_tensor *x = NULL, *logits = NULL, *dlogits = NULL, *x1 = NULL, *logits1 = NULL;
+    uint8_t *labels = NULL, *pred = NULL, *label1 = NULL;
+    dolor_seg_eval *ev = NULL;
+    dolor_adamw *own_opt = NULL;
+    strbuf log = {0};
+    char path_last[4096], path_best[4096], path_log[4096];
+    snprintf(path_last, sizeof path_last, "%s/last.safetensors", cfg->out_dir);
+    snprintf(path_best, sizeof path_best, "%s/best.safetensors", cfg->out_dir);
+    snprintf(path_log, sizeof path_log, "%s/log.csv", cfg->out_dir);
+
+    uint64_t loader_seed = cfg->seed + 1000003ULL * (uint64_t)meta->epoch; /* resume continues a fresh sequence */
+    s = dolor_loader_create(ds, train_idx, n_train, B, 1, 1, cfg->augment ? &cfg->aug : NULL, loader_seed, &tl);
+    if (!s && n_val)
+        s = dolor_loader_create(ds, val_idx, n_val, 1, 0, 0, NULL, cfg->seed, &vl);
+    if (!s)
+        s = dolor_tensor_create4(&x, B, 1, H, W);
+    if (!s)
+        s = dolor_tensor_create4(&logits, B, K, H, W);
+    if (!s)
+        s = dolor_tensor_create4(&dlogits, B, K, H, W);
+    if (!s)
+        s = dolor_tensor_create4(&x1, 1, 1, H, W);
+    if (!s)
+        s = dolor_tensor_create4(&logits1, 1, K, H, W);
+    if (s)
+        goto done;
+    labels = malloc((size_t)B * H * W);
+    pred = malloc((size_t)H * W);
+    label1 = malloc((size_t)H * W);
+    if (!labels || !pred || !label1) {
+        s = dolor_error(DOLOR_ENOMEM, "train: out of memory");
+        goto done;
+    }
+    {
+        const char *names[DOLOR_MAX_CLASSES];
+        for (int c = 0; c < K; c++)
+            names[c] = meta->class_names[c];
+        s = dolor_seg_eval_create(K, names, &ev);
+        if (s)
+            goto done;
+    }
+    if (!opt) {
+        s = dolor_adamw_create(dolor_net_num_params(net), 0.9f, 0.999f, 1e-8f, (float)cfg->weight_decay, &own_opt);
+        if (s)
+            goto done;
+        opt = own_opt;
+    }
+
+    int64_t spe = (int64_t)dolor_loader_batches_per_epoch(tl);
+    int64_t total = spe * cfg->epochs, warm = spe * cfg->warmup_epochs;
+    double best = best_dice ? *best_dice : -1.0;
+    if (isnan(best))
+        best = -1.0;
+    /* log header */
+    {
+        char line[2048] = "epoch,train_loss,val_loss";
+        for (int c = 1; c < K; c++)
+            snprintf(line + strlen(line), sizeof line - strlen(line), ",dice_%s", meta->class_names[c]);
+        snprintf(line + strlen(line), sizeof line - strlen(line), ",mean_dice,lr,seconds\n");
+        sb_add(&log, line);
+        if (meta->epoch > 0)
+            load_old_log(path_log, meta->epoch, &log);
+    }
+    double t_start = dolor_time_ms();
+    fprintf(stderr, "training: %zu cases (%zu validation), batch %d, %lld steps/epoch, epochs %d..%d, %s lr %.2g\n",
+            n_train, n_val, B, (long long)spe, meta->epoch + 1, cfg->epochs, dolor_lr_schedule_name(cfg->schedule),
+            cfg->lr);
+    for (int epoch = meta->epoch; epoch < cfg->epochs; epoch++) {
+        double t0 = dolor_time_ms();
+        char label[64], suffix[96];
+        snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
+        dolor_progress *bar = cfg->quiet ? NULL : dolor_progress_create(label, spe);
+        double loss_sum = 0;
+        int64_t nb = 0;
+        double lr = cfg->lr;
+        for (;;) {
+            int count = 0;
+            s = dolor_loader_next(tl, x, labels, NULL, &count);
+            if (s) {
+                dolor_progress_finish(bar, "failed");
+                goto done;
+            }
+            if (count == 0)
+                break;
+            s = dolor_net_forward(net, x, logits, 1);
+            if (s) {
+                dolor_progress_finish(bar, "failed");
+                goto done;
+            }
+            memset(dlogits->data, 0, dlogits->numel * sizeof(float));
+            float ce = 0, dice = 0;
+            s = dolor_loss_cross_entropy(logits, labels, (float)cfg->ce_weight, &ce, dlogits);
+            if (!s && cfg->dice_weight > 0)
+                s = dolor_loss_soft_dice(logits, labels, 0, 1e-5f, (float)cfg->dice_weight, &dice, dlogits);
+            if (!s)
+                s = dolor_net_backward(net, dlogits);
+            if (s) {
+                dolor_progress_finish(bar, "failed");
+                goto done;
+            }
+            double loss = cfg->ce_weight * ce + cfg->dice_weight * dice;
+            if (!isfinite(loss)) {
+                dolor_progress_finish(bar, "diverged");
+                s = dolor_error(DOLOR_ENUMERIC, "train: loss is %g at epoch %d step %lld; lower --lr (now %g)", loss,
+                                epoch + 1, (long long)opt->step, cfg->lr);
+                goto done;
+            }
+            lr = dolor_lr_at(cfg->schedule, cfg->lr, opt->step, total, warm);
+            dolor_adamw_step(opt, dolor_net_params(net), dolor_net_grads(net), (float)lr);
+            loss_sum += loss;
+            nb++;
+            snprintf(suffix, sizeof suffix, "loss %.4f lr %.2e", loss_sum / (double)nb, lr);
+            dolor_progress_update(bar, nb, suffix);
+        }
+        snprintf(suffix, sizeof suffix, "loss %.4f", nb ? loss_sum / (double)nb : NAN);
+        dolor_progress_finish(bar, suffix);
+
+        /* validation at network size */
+        dolor_seg_eval_reset(ev);
+        double vloss = 0;
+        size_t nv = 0;
+        for (; vl;) {
+            int count = 0;
+            size_t case_i = 0;
+            s = dolor_loader_next(vl, x1, label1, &case_i, &count);
+            if (s)
+                goto done;
+            if (count == 0)
+                break;
+            s = dolor_net_forward(net, x1, logits1, 0);
+            if (s)
+                goto done;
+            float ce = 0, dice = 0;
+            s = dolor_loss_cross_entropy(logits1, label1, 1.0f, &ce, NULL);
+            if (!s && cfg->dice_weight > 0)
+                s = dolor_loss_soft_dice(logits1, label1, 0, 1e-5f, 1.0f, &dice, NULL);
+            if (s)
+                goto done;
+            vloss += cfg->ce_weight * ce + cfg->dice_weight * dice;
+            nv++;
+            size_t plane = (size_t)H * W;
+            for (size_t p = 0; p < plane; p++) {
+                int bc = 0;
+                float bv = logits1->data[p];
+                for (int c = 1; c < K; c++)
+                    if (logits1->data[(size_t)c * plane + p] > bv) {
+                        bv = logits1->data[(size_t)c * plane + p];
+                        bc = c;
+                    }
+                pred[p] = (uint8_t)bc;
+            }
+            s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, case_i), label1, pred, plane);
+            if (s)
+                goto done;
+        }
+        double mean = nv ? dolor_seg_eval_mean_fg_dice(ev) : NAN;
+        double secs = (dolor_time_ms() - t0) / 1000.0;
+        meta->epoch = epoch + 1;
+        meta->val_dice = mean;
+        meta->opt_step = opt->step;
+        int improved = nv && !isnan(mean) && mean > best;
+        s = dolor_checkpoint_save(path_last, net, opt, meta);
+        if (!s && (improved || (!nv && epoch + 1 == cfg->epochs)))
+            s = dolor_checkpoint_save(path_best, net, NULL, meta);
+        if (s)
+            goto done;
+        if (improved)
+            best = mean;
+        char line[2048];
+        snprintf(line, sizeof line, "%d,%.6f,%.6f", epoch + 1, nb ? loss_sum / (double)nb : NAN,
+                 nv ? vloss / (double)nv : NAN);
+        char dice_txt[1024] = "";
+        for (int c = 1; c < K; c++) {
+            double d = dolor_seg_eval_mean_dice(ev, c);
+            snprintf(line + strlen(line), sizeof line - strlen(line), ",%.6f", d);
+            snprintf(dice_txt + strlen(dice_txt), sizeof dice_txt - strlen(dice_txt), " %s %.3f",
+                     meta->class_names[c], d);
+        }
+        snprintf(line + strlen(line), sizeof line - strlen(line), ",%.6f,%.6g,%.2f\n", mean, lr, secs);
+        sb_add(&log, line);
+        s = write_text(path_log, log.buf);
+        if (s)
+            goto done;
+        fprintf(stderr, "epoch %d/%d  train loss %.4f  val loss %.4f  Dice%s  mean %.3f  lr %.2e  %.1f s%s\n",
+                epoch + 1, cfg->epochs, nb ? loss_sum / (double)nb : NAN, nv ? vloss / (double)nv : NAN, dice_txt,
+                mean, lr, secs, improved ? "  [best]" : "");
+        if (cfg->time_limit_min > 0 && (dolor_time_ms() - t_start) / 60000.0 >= cfg->time_limit_min &&
+            epoch + 1 < cfg->epochs) {
+            fprintf(stderr, "time limit of %.1f min reached after epoch %d; stopping (resume with --resume %s)\n",
+                    cfg->time_limit_min, epoch + 1, path_last);
+            break;
+        }
+    }
+    if (best_dice)
+        *best_dice = best;
+done:
+    dolor_loader_free(tl);
+    dolor_loader_free(vl);
+    dolor_tensor_free(x);
+    dolor_tensor_free(logits);
+    dolor_tensor_free(dlogits);
+    dolor_tensor_free(x1);
+    dolor_tensor_free(logits1);
+    free(labels);
+    free(pred);
+    free(label1);
+    dolor_seg_eval_free(ev);
+    dolor_adamw_free(own_opt);
+    free(log.buf);
+    return s;
+}

@@ -1,0 +1,193 @@
+/* Whole-image inference (preprocess -> forward -> resize back -> argmax) and overlays. */
+#include "dolor/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dolor_segment_scratch {
+    int h, w, k;
+    dolor_tensor *x, *logits;
+    float *full;        /* [K, oh, ow] logits at the image's size */
+    size_t full_cap;    /* floats */
+};
+
+void dolor_segment_scratch_free(dolor_segment_scratch *s)
+{
+    if (!s)
+        return;
+    dolor_tensor_free(s->x);
+    dolor_tensor_free(s->logits);
+    dolor_free_aligned(s->full);
+    free(s);
+}
+
+static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model_meta *meta, size_t full_floats)
+{
+    dolor_segment_scratch *s = *sp;
+    if (s && (s->h != meta->height || s->w != meta->width || s->k != meta->num_classes)) {
+        dolor_segment_scratch_free(s);
+        s = *sp = NULL;
+    }
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return dolor_error(DOLOR_ENOMEM, "segment: out of memory");
+        s->h = meta->height;
+        s->w = meta->width;
+        s->k = meta->num_classes;
+        dolor_status st = dolor_tensor_create4(&s->x, 1, meta->arch.in_channels, s->h, s->w);
+        if (!st)
+            st = dolor_tensor_create4(&s->logits, 1, s->k, s->h, s->w);
+        if (st) {
+            dolor_segment_scratch_free(s);
+            return st;
+        }
+        *sp = s;
+    }
+    if (s->full_cap < full_floats) {
+        dolor_free_aligned(s->full);
+        s->full = dolor_alloc_aligned(full_floats * sizeof(float));
+        s->full_cap = s->full ? full_floats : 0;
+        if (!s->full)
+            return dolor_error(DOLOR_ENOMEM, "segment: out of memory for %zu floats", full_floats);
+    }
+    return DOLOR_OK;
+}
+
+dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                 dolor_segment_scratch **scratch, dolor_image **classes)
+{
+    *classes = NULL;
+    if (img->ndim > 3 || (img->ndim == 3 && img->size[2] != 1))
+        return dolor_error(DOLOR_EINVAL, "segment: image is %dD (%lldx%lldx%lld); this model segments 2D images",
+                           img->ndim, (long long)img->size[0], (long long)img->size[1], (long long)img->size[2]);
+    if (meta->arch.in_channels != 1)
+        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model expects %d input channels (only 1 is supported)",
+                           meta->arch.in_channels);
+    int ow = (int)img->size[0], oh = (int)img->size[1], k = meta->num_classes;
+    dolor_segment_scratch *local = NULL;
+    dolor_segment_scratch **sp = scratch ? scratch : &local;
+    dolor_status s = scratch_ensure(sp, meta, (size_t)k * (size_t)ow * (size_t)oh);
+    if (s)
+        goto done;
+    dolor_segment_scratch *sc = *sp;
+    s = dolor_preprocess_image(img, meta->height, meta->width, sc->x->data);
+    if (!s)
+        s = dolor_net_forward(net, sc->x, sc->logits, 0);
+    if (s)
+        goto done;
+    dolor_resize_bilinear(sc->logits->data, k, meta->height, meta->width, sc->full, oh, ow);
+    int64_t size[2] = {ow, oh};
+    s = dolor_image_create(classes, DOLOR_U8, 1, 2, size);
+    if (s)
+        goto done;
+    dolor_image_copy_geometry(*classes, img);
+    if (img->ndim == 3) {
+        (*classes)->ndim = 3;
+        (*classes)->size[2] = 1;
+    }
+    uint8_t *out = (*classes)->data;
+    size_t plane = (size_t)ow * (size_t)oh;
+    for (size_t p = 0; p < plane; p++) {
+        int best = 0;
+        float bv = sc->full[p];
+        for (int c = 1; c < k; c++) {
+            float v = sc->full[(size_t)c * plane + p];
+            if (v > bv) {
+                bv = v;
+                best = c;
+            }
+        }
+        out[p] = (uint8_t)best;
+    }
+done:
+    if (!scratch)
+        dolor_segment_scratch_free(local);
+    return s;
+}
+
+dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels)
+{
+    int maxv = 0;
+    for (int c = 0; c < meta->num_classes; c++)
+        maxv = meta->label_values[c] > maxv ? meta->label_values[c] : maxv;
+    dolor_dtype dt = maxv > 255 ? DOLOR_U16 : DOLOR_U8;
+    dolor_status s = dolor_image_create(labels, dt, 1, classes->ndim, classes->size);
+    if (s)
+        return s;
+    dolor_image_copy_geometry(*labels, classes);
+    const uint8_t *src = classes->data;
+    size_t n = dolor_image_nvox(classes);
+    for (size_t i = 0; i < n; i++) {
+        int c = src[i] < meta->num_classes ? src[i] : 0;
+        dolor_image_set(*labels, i, meta->label_values[c]);
+    }
+    return DOLOR_OK;
+}
+
+static const uint8_t default_colours[DOLOR_MAX_CLASSES * 3] = {
+    0, 0, 0,       255, 220, 0,   230, 30, 30,   40, 200, 60,   40, 120, 255,  220, 60, 220,
+    0, 210, 210,   255, 140, 0,   150, 90, 255,  160, 255, 120, 255, 120, 160, 120, 60, 0,
+    0, 128, 128,   128, 128, 0,   128, 0, 128,   200, 200, 200, 90, 160, 255,  255, 200, 120,
+    120, 255, 200, 200, 120, 255, 255, 90, 90,   90, 255, 90,   90, 90, 255,   255, 255, 90,
+    90, 255, 255,  255, 90, 255,  180, 140, 80,  80, 140, 180,  140, 80, 180,  180, 80, 140,
+    80, 180, 140,  255, 255, 255};
+
+const uint8_t *dolor_class_colours(void) { return default_colours; }
+
+dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *classes, int num_classes,
+                                const uint8_t *colours, dolor_image **rgb)
+{
+    *rgb = NULL;
+    if (img->size[0] != classes->size[0] || img->size[1] != classes->size[1])
+        return dolor_error(DOLOR_ESHAPE, "overlay: label map is %lldx%lld but image is %lldx%lld",
+                           (long long)classes->size[0], (long long)classes->size[1], (long long)img->size[0],
+                           (long long)img->size[1]);
+    if (!colours)
+        colours = default_colours;
+    int w = (int)img->size[0], h = (int)img->size[1];
+    dolor_status s = dolor_image_create2d(rgb, DOLOR_U8, 3, w, h);
+    if (s)
+        return s;
+    dolor_image_copy_geometry(*rgb, img);
+    size_t n = (size_t)w * (size_t)h;
+    /* base grey/RGB scaled to 0..255 by the image's range (uint8 kept as is) */
+    double lo = 0, hi = 255;
+    if (img->dtype != DOLOR_U8) {
+        lo = INFINITY;
+        hi = -INFINITY;
+        for (size_t e = 0; e < n * (size_t)img->ncomp; e++) {
+            double v = dolor_image_get(img, e);
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        if (!(hi > lo))
+            hi = lo + 1;
+    }
+    uint8_t *o = (*rgb)->data;
+    const uint8_t *cl = classes->data;
+    for (size_t p = 0; p < n; p++) {
+        for (int c = 0; c < 3; c++) {
+            int ic = img->ncomp >= 3 ? c : 0;
+            double v = (dolor_image_get(img, p * (size_t)img->ncomp + (size_t)ic) - lo) / (hi - lo) * 255.0;
+            o[p * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
+        }
+    }
+    const double alpha = 0.45;
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t p = (size_t)y * (size_t)w + (size_t)x;
+            int c = cl[p];
+            if (c <= 0 || c >= num_classes || c >= DOLOR_MAX_CLASSES)
+                continue;
+            int edge = (x > 0 && cl[p - 1] != c) || (x < w - 1 && cl[p + 1] != c) ||
+                       (y > 0 && cl[p - (size_t)w] != c) || (y < h - 1 && cl[p + (size_t)w] != c);
+            for (int k = 0; k < 3; k++) {
+                double v = edge ? colours[c * 3 + k] : (1 - alpha) * o[p * 3 + k] + alpha * colours[c * 3 + k];
+                o[p * 3 + k] = (uint8_t)(v + 0.5);
+            }
+        }
+    }
+    return DOLOR_OK;
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# CLI contract: bad input -> clear message + exit code 2 + no partial output;
+# and a tiny end-to-end phantom -> train -> predict -> eval run.
+set -u
+BIN=${DOLOR_BIN:-./dolor}
+T=$(mktemp -d /tmp/dolor_cli_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_fail CODE NEEDLE -- command...: exit code and a message containing NEEDLE
+expect_fail() {
+  local code=$1 needle=$2
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
+  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
+  ok
+}
+no_tmp_files() {
+  if find "$1" -name '.*tmp*' 2>/dev/null | grep -q .; then bad "temporary files left in $1"; else ok; fi
+}
+
+# --- a small phantom set ---
+"$BIN" phantom -o "$T/ph" -n 12 --size 64 --seed 3 >/dev/null 2>&1 || bad "phantom failed"
+[[ -f "$T/ph/images/0000.png" && -f "$T/ph/masks/0000.png" ]] && ok || bad "phantom wrote no files"
+
+# --- usage and option values ---
+expect_fail 2 "'abc' is not an integer" -- "$BIN" train --data "$T/ph" --classes nerve,vessel -o "$T/o1" --epochs abc
+expect_fail 2 "is not a number" -- "$BIN" train --data "$T/ph" --classes nerve,vessel -o "$T/o1" --lr fast
+expect_fail 2 "unknown option" -- "$BIN" train --data "$T/ph" --classes nerve -o "$T/o1" --epoch 3
+expect_fail 2 "unknown command" -- "$BIN" trian
+printf '{"classes": ["nerve", "vessel"], "epochs": "ten"}' > "$T/bad.json"
+expect_fail 2 "key 'epochs' must be an integer" -- "$BIN" train --data "$T/ph" -o "$T/o1" --config "$T/bad.json"
+printf '{"classes": ["nerve"], "epocs": 3}' > "$T/bad2.json"
+expect_fail 2 "unknown key 'epocs'" -- "$BIN" train --data "$T/ph" -o "$T/o1" --config "$T/bad2.json"
+printf '{"classes": ["nerve", ' > "$T/bad3.json"
+expect_fail 2 "not a JSON object" -- "$BIN" train --data "$T/ph" -o "$T/o1" --config "$T/bad3.json"
+[[ ! -e "$T/o1" ]] && ok || bad "failed train created its output folder"
+
+# --- dataset problems ---
+mk() { rm -rf "$T/$1"; cp -r "$T/ph" "$T/$1"; }
+mk trunc
+head -c 300 "$T/ph/images/0003.png" > "$T/trunc/images/0003.png"
+expect_fail 2 "0003.png" -- "$BIN" train --data "$T/trunc" --classes nerve,vessel -o "$T/o2" --epochs 1
+mk size
+"$BIN" phantom -o "$T/other" -n 1 --size 96 --seed 9 >/dev/null 2>&1 || bad "phantom --size 96 failed"
+cp "$T/other/masks/0000.png" "$T/size/masks/0005.png"
+expect_fail 2 "0005.png" -- "$BIN" train --data "$T/size" --classes nerve,vessel -o "$T/o2" --epochs 1
+expect_fail 2 "label value 2" -- "$BIN" train --data "$T/ph" --classes nerve --labels 1 -o "$T/o2" --epochs 1
+mkdir -p "$T/nomask/images" "$T/nomask/masks"
+cp "$T/ph/images/0000.png" "$T/nomask/images/a.png"
+cp "$T/ph/masks/0001.png" "$T/nomask/masks/b.png"
+expect_fail 2 "mask" -- "$BIN" train --data "$T/nomask" --classes nerve,vessel -o "$T/o2" --epochs 1
+[[ ! -e "$T/o2" ]] && ok || bad "failed train created its output folder"
+
+# --- tiny end-to-end run ---
+if "$BIN" train --data "$T/ph" --classes nerve,vessel --labels 1,2 -o "$T/run" --size 32 --base 8 --depth 2 \
+     --epochs 2 --batch 4 --quiet > "$T/train.log" 2>&1; then ok; else bad "train failed: $(tail -5 "$T/train.log")"; fi
+for f in best.safetensors last.safetensors log.csv split.csv val_eval/summary.csv; do
+  [[ -s "$T/run/$f" ]] && ok || bad "train did not write $f"
+done
+[[ $(grep -c '^[0-9]' "$T/run/log.csv") -eq 2 ]] && ok || bad "log.csv does not have 2 epoch rows"
+no_tmp_files "$T/run"
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images" -o "$T/pred" --overlay > "$T/pred.log" 2>&1; then ok
+else bad "predict failed: $(tail -3 "$T/pred.log")"; fi
+[[ -f "$T/pred/0000.png" && -f "$T/pred/0000_overlay.png" ]] && ok || bad "predict wrote no label map/overlay"
+grep -q "ms" "$T/pred.log" && ok || bad "predict printed no timing"
+if "$BIN" eval --pred "$T/pred" --truth "$T/ph/masks" --classes nerve,vessel --labels 1,2 -o "$T/ev" > "$T/ev.log" 2>&1
+then ok; else bad "eval failed: $(tail -3 "$T/ev.log")"; fi
+[[ -s "$T/ev/summary.csv" && -s "$T/ev/per_case.csv" && -s "$T/ev/confusion.csv" ]] && ok || bad "eval CSVs missing"
+
+# --- bad checkpoints and images for predict ---
+head -c 2000 "$T/run/best.safetensors" > "$T/trunc.safetensors"
+expect_fail 2 "truncated" -- "$BIN" predict --model "$T/trunc.safetensors" "$T/ph/images/0000.png" -o "$T/p2"
+expect_fail 2 "not a safetensors file" -- "$BIN" predict --model "$T/ph/images/0000.png" "$T/ph/images/0000.png" -o "$T/p2"
+[[ ! -e "$T/p2" ]] && ok || bad "failed predict created output"
+expect_fail 2 "0003.png" -- "$BIN" predict --model "$T/run/best.safetensors" "$T/trunc/images/0003.png" -o "$T/p3"
+no_tmp_files "$T/p3"
+
+# --- eval with mismatched sizes ---
+mkdir -p "$T/predbad"
+cp "$T/pred/"0*.png "$T/predbad/" 2>/dev/null
+rm -f "$T/predbad/"*_overlay.png
+cp "$T/other/masks/0000.png" "$T/predbad/0002.png"
+expect_fail 2 "0002" -- "$BIN" eval --pred "$T/predbad" --truth "$T/ph/masks" --classes nerve,vessel --labels 1,2 -o "$T/ev2"
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]

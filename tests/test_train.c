@@ -1,0 +1,300 @@
+/* train: learning-rate schedules, safetensors checkpoints (round trip and bad
+ * files), a short training run that must learn a toy task, resume, and
+ * whole-image inference geometry. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "dolor/eval.h"
+#include "dolor/io.h"
+#include "dolor/train.h"
+
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/dolor_train_XXXXXX";
+
+static void test_schedule(void)
+{
+    /* torch CosineAnnealingLR(T_max=T, eta_min=0): lr_t = base*(1+cos(pi t/T))/2 */
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 0, 100, 0), 1e-3, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 50, 100, 0), 5e-4, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 25, 100, 0), 1e-3 * (1 + cos(M_PI / 4)) / 2, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 100, 100, 0), 0.0, 1e-15);
+    /* nnU-Net poly: base*(1-t/T)^0.9 */
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_POLY, 1e-2, 30, 100, 0), 1e-2 * pow(0.7, 0.9), 1e-15);
+    /* linear warm-up over 10 steps, then cosine over the remaining 90 */
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 4, 100, 10), 5e-4, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_COSINE, 1e-3, 55, 100, 10), 5e-4, 1e-15);
+    dolor_lr_schedule sch;
+    CHECK_OK(dolor_lr_schedule_parse("poly", &sch));
+    CHECK(sch == DOLOR_LR_POLY);
+    CHECK_ERR(dolor_lr_schedule_parse("step", &sch), DOLOR_EINVAL, "'step'");
+}
+
+static void fill_meta(dolor_model_meta *m, int k, int size)
+{
+    memset(m, 0, sizeof *m);
+    dolor_unet_config_default(&m->arch);
+    m->arch.in_channels = 1;
+    m->arch.num_classes = k;
+    m->arch.base_channels = 8;
+    m->arch.depth = 2;
+    m->num_classes = k;
+    const char *names[] = {"background", "nerve", "vessel"};
+    for (int c = 0; c < k; c++) {
+        snprintf(m->class_names[c], sizeof m->class_names[c], "%s", names[c]);
+        m->label_values[c] = c == 0 ? 0 : 10 * c;
+    }
+    m->height = m->width = size;
+    m->epoch = 3;
+    m->val_dice = 0.625;
+    m->seed = 99;
+}
+
+static void test_checkpoint(void)
+{
+    dolor_model_meta meta, back;
+    fill_meta(&meta, 3, 32);
+    dolor_net *net = NULL, *net2 = NULL;
+    dolor_adamw *opt = NULL, *opt2 = NULL;
+    CHECK_OK(dolor_unet_create(&meta.arch, &net));
+    CHECK_OK(dolor_net_init(net, 5));
+    size_t np = dolor_net_num_params(net), nb = dolor_net_num_buffers(net);
+    CHECK_OK(dolor_adamw_create(np, 0.9f, 0.999f, 1e-8f, 0.01f, &opt));
+    for (size_t i = 0; i < np; i++) {
+        opt->m[i] = (float)i * 1e-6f;
+        opt->v[i] = (float)(np - i) * 1e-7f;
+    }
+    opt->step = 17;
+    for (size_t i = 0; i < nb; i++)
+        dolor_net_buffers(net)[i] = 0.5f + (float)i * 1e-3f;
+    char path[256];
+    snprintf(path, sizeof path, "%s/ck.safetensors", tmpdir);
+    CHECK_OK(dolor_checkpoint_save(path, net, opt, &meta));
+    CHECK_OK(dolor_checkpoint_load(path, &net2, &opt2, &back));
+    if (net2 && opt2) {
+        CHECK(dolor_net_num_params(net2) == np);
+        CHECK(memcmp(dolor_net_params(net), dolor_net_params(net2), np * sizeof(float)) == 0);
+        CHECK(memcmp(dolor_net_buffers(net), dolor_net_buffers(net2), nb * sizeof(float)) == 0);
+        CHECK(memcmp(opt->m, opt2->m, np * sizeof(float)) == 0);
+        CHECK(memcmp(opt->v, opt2->v, np * sizeof(float)) == 0);
+        CHECK(opt2->step == 17);
+        CHECK_NEAR(opt2->weight_decay, 0.01, 1e-9);
+    }
+    CHECK(back.num_classes == 3 && back.epoch == 3 && back.height == 32 && back.arch.depth == 2 &&
+          back.arch.base_channels == 8 && back.seed == 99);
+    CHECK(strcmp(back.class_names[2], "vessel") == 0 && back.label_values[2] == 20);
+    CHECK_NEAR(back.val_dice, 0.625, 1e-15);
+    dolor_net_free(net2);
+    dolor_adamw_free(opt2);
+    net2 = NULL;
+
+    /* header is JSON with the state_dict names PyTorch uses */
+    FILE *fp = fopen(path, "rb");
+    unsigned char len8[8];
+    CHECK(fp && fread(len8, 1, 8, fp) == 8);
+    uint64_t hlen = 0;
+    for (int i = 0; i < 8; i++)
+        hlen |= (uint64_t)len8[i] << (8 * i);
+    char *hdr = calloc(1, hlen + 1);
+    CHECK(fread(hdr, 1, hlen, fp) == hlen);
+    dolor_net_tensor t0;
+    dolor_net_tensor_at(net, 0, &t0);
+    CHECK(strstr(hdr, t0.name) != NULL && strstr(hdr, "\"__metadata__\"") != NULL && strstr(hdr, "\"F32\"") != NULL);
+    free(hdr);
+    fseek(fp, 0, SEEK_END);
+    long full = ftell(fp);
+    fclose(fp);
+
+    /* truncated copy: header intact, data cut */
+    char tpath[256];
+    snprintf(tpath, sizeof tpath, "%s/trunc.safetensors", tmpdir);
+    {
+        FILE *in = fopen(path, "rb"), *out = fopen(tpath, "wb");
+        char *buf = malloc((size_t)full);
+        CHECK(fread(buf, 1, (size_t)full, in) == (size_t)full);
+        fwrite(buf, 1, (size_t)full / 2, out);
+        fclose(in);
+        fclose(out);
+        out = fopen(tpath, "wb");
+        fwrite(buf, 1, 20, out); /* cut inside the header */
+        fclose(out);
+        CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "truncated");
+        out = fopen(tpath, "wb");
+        fwrite(buf, 1, (size_t)full - 100, out); /* cut inside the data */
+        fclose(out);
+        CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "truncated");
+        free(buf);
+    }
+    /* not a safetensors file */
+    fp = fopen(tpath, "wb");
+    fputs("epoch,train_loss\n1,0.5\n", fp);
+    fclose(fp);
+    CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "not a safetensors file");
+    CHECK(net2 == NULL);
+    CHECK_ERR(dolor_checkpoint_load("/nonexistent/x.safetensors", &net2, NULL, &back), DOLOR_EIO, "cannot open");
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    remove(path);
+    remove(tpath);
+}
+
+/* A toy dataset: dark background with a bright disc (class 1, value 10) and a
+ * dark-ringed square (class 2, value 20) at random positions. */
+static void make_toy_dataset(const char *root, int n, int size)
+{
+    char d1[512], d2[512], p[600];
+    snprintf(d1, sizeof d1, "%s/images", root);
+    snprintf(d2, sizeof d2, "%s/masks", root);
+    dolor_mkdir_p(d1);
+    dolor_mkdir_p(d2);
+    dolor_rng r;
+    dolor_rng_seed(&r, 11);
+    for (int i = 0; i < n; i++) {
+        dolor_image *img, *mask;
+        dolor_image_create2d(&img, DOLOR_U8, 1, size, size);
+        dolor_image_create2d(&mask, DOLOR_U8, 1, size, size);
+        uint8_t *a = img->data, *m = mask->data;
+        double cx = 8 + dolor_rng_uniform(&r) * (size - 16), cy = 8 + dolor_rng_uniform(&r) * (size - 16);
+        int sx = (int)(dolor_rng_uniform(&r) * (size - 10)), sy = (int)(dolor_rng_uniform(&r) * (size - 10));
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++) {
+                size_t k = (size_t)y * size + x;
+                a[k] = (uint8_t)(60 + dolor_rng_uniform(&r) * 30);
+                if (x >= sx && x < sx + 8 && y >= sy && y < sy + 8) {
+                    a[k] = 10;
+                    m[k] = 20;
+                } else if ((x - cx) * (x - cx) + (y - cy) * (y - cy) < 25) {
+                    a[k] = 220;
+                    m[k] = 10;
+                }
+            }
+        snprintf(p, sizeof p, "%s/%03d.png", d1, i);
+        dolor_png_write(p, img);
+        snprintf(p, sizeof p, "%s/%03d.png", d2, i);
+        dolor_png_write_labels(p, mask, NULL, 0);
+        dolor_image_free(img);
+        dolor_image_free(mask);
+    }
+}
+
+static double read_last_mean_dice(const char *log, int *rows)
+{
+    FILE *fp = fopen(log, "r");
+    char line[1024];
+    double mean = NAN;
+    *rows = 0;
+    if (!fp)
+        return NAN;
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] < '0' || line[0] > '9')
+            continue;
+        (*rows)++;
+        /* epoch,train_loss,val_loss,dice_nerve,dice_vessel,mean_dice,lr,seconds */
+        double v[8];
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 8)
+            mean = v[5];
+    }
+    fclose(fp);
+    return mean;
+}
+
+static void test_training_run(void)
+{
+    char root[512], out[512], log[600];
+    snprintf(root, sizeof root, "%s/toy", tmpdir);
+    snprintf(out, sizeof out, "%s/run", tmpdir);
+    snprintf(log, sizeof log, "%s/log.csv", out);
+    const int size = 32;
+    make_toy_dataset(root, 24, size);
+    dolor_model_meta meta;
+    fill_meta(&meta, 3, size);
+    meta.epoch = 0;
+    meta.val_dice = NAN;
+    const char *names[3] = {"background", "nerve", "vessel"};
+    char d1[600], d2[600];
+    snprintf(d1, sizeof d1, "%s/images", root);
+    snprintf(d2, sizeof d2, "%s/masks", root);
+    dolor_dataset_config dc = {d1, d2, 3, names, meta.label_values, size, size};
+    dolor_dataset *ds = NULL;
+    CHECK_OK(dolor_dataset_open(&dc, &ds));
+    if (!ds)
+        return;
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    CHECK_OK(dolor_dataset_split(ds, 0.25, 3, NULL, &tr, &ntr, &va, &nva));
+    CHECK(ntr == 18 && nva == 6);
+    dolor_net *net = NULL;
+    CHECK_OK(dolor_unet_create(&meta.arch, &net));
+    CHECK_OK(dolor_net_init(net, 1));
+    dolor_train_config tc;
+    dolor_train_config_default(&tc);
+    tc.out_dir = out;
+    tc.epochs = 10;
+    tc.batch_size = 6;
+    tc.lr = 1e-2;
+    tc.augment = 0;
+    tc.quiet = 1;
+    double best = -1;
+    CHECK_OK(dolor_train_run(&tc, net, NULL, ds, tr, ntr, va, nva, &meta, &best));
+    int rows = 0;
+    double last = read_last_mean_dice(log, &rows);
+    CHECK(rows == 10);
+    CHECKF(best > 0.6, "toy task best mean Dice %.3f (expected > 0.6)", best);
+    CHECK(meta.epoch == 10);
+    (void)last;
+
+    /* resume from last.safetensors for 2 more epochs: log continues at 13, 14 */
+    char lastp[600];
+    snprintf(lastp, sizeof lastp, "%s/last.safetensors", out);
+    dolor_net *net2 = NULL;
+    dolor_adamw *opt2 = NULL;
+    dolor_model_meta m2;
+    CHECK_OK(dolor_checkpoint_load(lastp, &net2, &opt2, &m2));
+    if (net2 && opt2) {
+        CHECK(m2.epoch == 10 && opt2->step == 10 * 3);
+        tc.epochs = 11;
+        CHECK_OK(dolor_train_run(&tc, net2, opt2, ds, tr, ntr, va, nva, &m2, &best));
+        read_last_mean_dice(log, &rows);
+        CHECK(rows == 11 && m2.epoch == 11 && opt2->step == 11 * 3);
+    }
+
+    /* whole-image inference keeps size and geometry; labels map back to values */
+    dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL;
+    dolor_image_create2d(&img, DOLOR_U8, 1, 45, 37);
+    img->spacing[0] = 0.1;
+    img->spacing[1] = 0.2;
+    img->origin[0] = 5;
+    dolor_segment_scratch *sc = NULL;
+    CHECK_OK(dolor_segment_image(net, &meta, img, &sc, &cls));
+    if (cls) {
+        CHECK(cls->size[0] == 45 && cls->size[1] == 37 && cls->spacing[1] == 0.2 && cls->origin[0] == 5);
+        CHECK_OK(dolor_classes_to_labels(cls, &meta, &lab));
+        CHECK_OK(dolor_overlay_make(img, cls, 3, NULL, &ov));
+        CHECK(ov && ov->ncomp == 3 && ov->size[0] == 45);
+    }
+    dolor_segment_scratch_free(sc);
+    dolor_image_free(img);
+    dolor_image_free(cls);
+    dolor_image_free(lab);
+    dolor_image_free(ov);
+    dolor_net_free(net);
+    dolor_net_free(net2);
+    dolor_adamw_free(opt2);
+    dolor_dataset_free(ds);
+    free(tr);
+    free(va);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_schedule();
+    test_checkpoint();
+    test_training_run();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return dolor_test_finish();
+}
