@@ -861,6 +861,69 @@ static void test_table1_vs_r(void)
     dolor_csv_free(csv);
 }
 
+/* rows of a built table against reference keys "<prefix><label>" */
+static void check_rows_vs_ref(const char *what, const dolor_table1_row *rows, int nrows, const refrow *ref, int nref,
+                              const char *prefix)
+{
+    for (int i = 0; i < nrows; i++) {
+        char key[256];
+        snprintf(key, sizeof key, "%s%s", prefix, rows[i].label);
+        int found = 0;
+        for (int j = 0; j < nref; j++)
+            if (!strcmp(ref[j].key, key)) {
+                found = 1;
+                CHECKF(!strcmp(ref[j].test, dolor_test_kind_name(rows[i].test)), "%s %s: test '%s', R chose '%s'",
+                       what, key, dolor_test_kind_name(rows[i].test), ref[j].test);
+                cmp_p(what, key, "p", rows[i].p, ref[j].p);
+            }
+        CHECKF(found, "%s row '%s' has no R reference", what, key);
+    }
+}
+
+static void test_table1_k_groups(void)
+{
+    refrow ref[160];
+    int nref = load_ref(ref, 160);
+    dolor_csv *csv = load_trial();
+    if (!csv || !nref) {
+        dolor_csv_free(csv);
+        return;
+    }
+    const dolor_table1_var vars[] = {
+        {"age", NULL, DOLOR_VAR_CONTINUOUS},    {"bmi", NULL, DOLOR_VAR_CONTINUOUS},
+        {"duration_months", NULL, DOLOR_VAR_CONTINUOUS}, {"vas_0", NULL, DOLOR_VAR_CONTINUOUS},
+        {"vas_1m", NULL, DOLOR_VAR_CONTINUOUS}, {"vas_6m", NULL, DOLOR_VAR_CONTINUOUS},
+        {"odi_0", NULL, DOLOR_VAR_CONTINUOUS},  {"odi_1m", NULL, DOLOR_VAR_CONTINUOUS},
+        {"odi_6m", NULL, DOLOR_VAR_CONTINUOUS}, {"sex", NULL, DOLOR_VAR_CATEGORICAL},
+        {"complication", NULL, DOLOR_VAR_CATEGORICAL}, {"arm", NULL, DOLOR_VAR_CATEGORICAL}};
+    dolor_table1_spec sp = {.group = "pfirrmann", .vars = vars, .nvars = 12, .digits = 2};
+    dolor_table *mt = NULL;
+    dolor_table1_row *rows = NULL;
+    int nrows = 0;
+    CHECK_OK(dolor_table1_build(csv, &sp, &mt, NULL, &rows, &nrows));
+    CHECK(nrows == 12);
+    CHECK(mt && mt->ncol == 4 + 4 && !strcmp(mt->cells[1], "2 (n = 15)"));
+    check_rows_vs_ref("table1 4 groups", rows, nrows, ref, nref, "g4:");
+    dolor_table_free(mt);
+    dolor_table1_rows_free(rows, nrows);
+    dolor_csv_free(csv);
+    /* Welch ANOVA branch */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/table1/welch3.csv", src_dir());
+    CHECK_OK(dolor_csv_read(path, &csv));
+    if (csv) {
+        const dolor_table1_var y = {"y", NULL, DOLOR_VAR_CONTINUOUS};
+        dolor_table1_spec s3 = {.group = "g", .vars = &y, .nvars = 1};
+        CHECK_OK(dolor_table1_build(csv, &s3, &mt, NULL, &rows, &nrows));
+        CHECK(nrows == 1 && rows && rows[0].test == DOLOR_TEST_WELCH_ANOVA);
+        check_rows_vs_ref("table1 Welch ANOVA", rows, nrows, ref, nref, "w3:");
+        CHECK(mt && strstr(mt->cells[1 * mt->ncol + 6], "unequal variances (Levene p ") != NULL);
+        dolor_table_free(mt);
+        dolor_table1_rows_free(rows, nrows);
+        dolor_csv_free(csv);
+    }
+}
+
 static char *write_tmp(const char *content)
 {
     static char path[64];
@@ -1036,6 +1099,7 @@ int main(void)
     test_oracle_chisq();
     test_oracle_fisher();
     test_table1_vs_r();
+    test_table1_k_groups();
     test_csv_and_bad_input();
     test_cli();
     printf("%d reference values compared; largest relative difference: p-values %.3g, "

@@ -59,6 +59,31 @@ for (ch in list(c("vas_0", "vas_1m"), c("vas_0", "vas_6m"), c("odi_0", "odi_1m")
     }
   }
 }
+# the same rules with 4 groups (pfirrmann grade as the group): ANOVA / Welch ANOVA / Kruskal-Wallis, r x c tables
+gp <- factor(d$pfirrmann)
+for (v in c("age", "bmi", "duration_months", "vas_0", "vas_1m", "vas_6m", "odi_0", "odi_1m", "odi_6m")) {
+  ok <- !is.na(d[[v]]); y <- d[[v]][ok]; gg <- droplevels(gp[ok])
+  normal <- all(tapply(y, gg, function(z) shapiro.test(z)$p.value) >= alpha)
+  if (normal) {
+    if (leveneTest(y ~ gg, center = mean)[1, "Pr(>F)"] >= alpha)
+      add(paste0("g4:", v), "one-way ANOVA", summary(aov(y ~ gg))[[1]][1, "Pr(>F)"])
+    else add(paste0("g4:", v), "Welch ANOVA", oneway.test(y ~ gg)$p.value)
+  } else add(paste0("g4:", v), "Kruskal-Wallis", kruskal.test(y, gg)$p.value)
+}
+for (v in c("sex", "complication", "arm")) {
+  tab <- table(gp, d[[v]])
+  e <- suppressWarnings(chisq.test(tab, correct = FALSE))
+  if (min(e$expected) >= 5) add(paste0("g4:", v), "chi-square", e$p.value)
+  else add(paste0("g4:", v), "Fisher exact", fisher.test(tab)$p.value)
+}
+# three normal groups with very different spreads (written to welch3.csv): Welch ANOVA
+here <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
+w3 <- data.frame(g = rep(c("A", "B", "C"), each = 12),
+                 y = round(c(qnorm(ppoints(12)) * 1 + 10, qnorm(ppoints(12)) * 5 + 12, qnorm(ppoints(12)) * 10 + 15), 3))
+write.csv(w3, file.path(here, "welch3.csv"), row.names = FALSE, quote = FALSE)
+stopifnot(all(tapply(w3$y, w3$g, function(z) shapiro.test(z)$p.value) >= alpha),
+          leveneTest(y ~ factor(g), w3, center = mean)[1, "Pr(>F)"] < alpha)
+add("w3:y", "Welch ANOVA", oneway.test(y ~ g, w3)$p.value)
 # extra values
 add("quantile7.age.p25", "value", quantile(d$age, 0.25, type = 7))
 add("quantile7.age.p75", "value", quantile(d$age, 0.75, type = 7))

@@ -114,7 +114,8 @@ dolor_status dolor_stats_ttest_one(const double *x, size_t n, double mu, double 
 
 /* Mann-Whitney U / Wilcoxon rank sum: statistic W = sum of ranks of x -
  * n_x(n_x+1)/2 (U of x); estimate = Hodges-Lehmann shift median(x_i - y_j)
- * (equal to R's estimate when R uses the exact test; no CI). n_x, n_y >= 1.
+ * (equal to R's estimate when R uses the exact test; no CI; NaN when
+ * n_x * n_y > 4e6). n_x, n_y >= 1.
  * Errors: DOLOR_ENUMERIC (NaN/Inf, empty sample), DOLOR_ENOMEM. */
 dolor_status dolor_stats_mannwhitney(const double *x, size_t nx, const double *y, size_t ny, int exact, int correct,
                                      dolor_test_result *out);

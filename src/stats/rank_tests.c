@@ -87,7 +87,7 @@ dolor_status dolor_stats_mannwhitney(const double *x, size_t nx, const double *y
         strcpy(out->method, correct ? "Wilcoxon rank sum test with continuity correction" : "Wilcoxon rank sum test");
     }
     /* Hodges-Lehmann shift: median of the nx*ny differences */
-    if ((double)nx * (double)ny <= 2e7) {
+    if ((double)nx * (double)ny <= 4e6) { /* 32 MB at most */
         double *d = malloc(nx * ny * sizeof *d);
         if (d) {
             size_t q = 0;
