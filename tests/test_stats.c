@@ -4,7 +4,7 @@
  * plus descriptives, CSV reading, bad input and the Table 1 builder.
  * Tolerances: p-values 1e-6 relative (or 1e-12 absolute), statistics, df and
  * CIs 1e-8 relative (or 1e-12 absolute). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "check.h"
 #include "dolor/stats.h"
 
@@ -1068,6 +1068,32 @@ static void test_cli(void)
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "p-value = 0.4925"));
     snprintf(args, sizeof args, "stats table '%s' --group arm --vars age:c,sex:cat --format md", trial);
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "| age, mean \xC2\xB1 SD | 52.8 \xC2\xB1 11.7 |"));
+    snprintf(args, sizeof args, "stats describe '%s' --col age --by arm", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "52.78") && strstr(out, "11.702"));
+    snprintf(args, sizeof args, "stats describe '%s' --col sex --by arm --counts", trial);
+    CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "24 ( 58.5%)"));
+    char outcsv[] = "/tmp/dolor_stats_table_XXXXXX.csv";
+    int fd = mkstemps(outcsv, 4);
+    if (fd >= 0) {
+        close(fd);
+        snprintf(args, sizeof args,
+                 "stats table '%s' --group arm --vars duration_months:c --change vas_0=vas_1m --format csv --out '%s'",
+                 trial, outcsv);
+        CHECK(run_cli(args, out, sizeof out) == 0);
+        dolor_csv *t = NULL;
+        CHECK_OK(dolor_csv_read(outcsv, &t));
+        CHECK(t && t->ncol == 6 && !strcmp(t->cells[0 * 6 + 4], "Mann-Whitney U") &&
+              !strcmp(t->cells[0 * 6 + 3], "0.492"));
+        dolor_csv_free(t);
+        unlink(outcsv);
+        char second[64];
+        snprintf(second, sizeof second, "%.*s_change.csv", (int)strlen(outcsv) - 4, outcsv);
+        t = NULL;
+        CHECK_OK(dolor_csv_read(second, &t));
+        CHECK(t && t->ncol == 9 && t->nrow >= 2 && !strcmp(t->cells[0 * 9 + 7], "paired t"));
+        dolor_csv_free(t);
+        unlink(second);
+    }
     snprintf(args, sizeof args, "stats fisher --table '1,37;7,32'");
     CHECK(run_cli(args, out, sizeof out) == 0 && strstr(out, "p-value = 0.05642"));
     /* bad input: exit 2 and a message naming the column / row */

@@ -25,6 +25,7 @@ static void stats_help(FILE *fp)
             "(paired tests: incomplete pairs).\n\n"
             "descriptives and tests (section A):\n"
             "  describe    --col A[,B..] [--by G] [--population] [--quantile 7|6]\n"
+            "              --col A[,B..] --counts [--by G]   n (%%) of each value (categorical)\n"
             "  ttest       --col Y --by G [--welch]        two-sample t (Student; --welch: Welch)\n"
             "              --col A --vs B --paired         paired t on A - B\n"
             "              --col Y --mu M                  one-sample t\n"
@@ -40,6 +41,7 @@ static void stats_help(FILE *fp)
             "  fisher      --col A --by G | --table '1,37;7,32'\n"
             "  table       --group G --vars age:c,sex:cat,grade:ord [--label col=Text]...\n"
             "              [--change base=fu1,fu2]... [--format text|md|csv] [--out FILE]\n"
+            "              (csv with --change: the changes go to FILE's stem + _change.csv)\n"
             "              [--alpha 0.05] [--digits 1] [--quantile 7|6]\n"
             "agreement, diagnosis, ROC, planning (section B):\n"
             "  kappa, icc, diag, roc, delong, samplesize, randomise, score\n"
@@ -57,13 +59,13 @@ typedef struct {
     char *changes[64];
     int nchanges;
     double conf, mu, alpha;
-    int has_mu, welch, paired, exact, correct, pool, population, quantile, digits, yates;
+    int has_mu, welch, paired, exact, correct, pool, population, quantile, digits, yates, counts;
 } sopts;
 
 enum {
     O_COL = 1000, O_BY, O_VS, O_TABLE, O_METHOD, O_CENTER, O_ADJUST, O_GROUP, O_VARS, O_FORMAT, O_OUT, O_LABEL,
     O_CHANGE, O_CONF, O_MU, O_ALPHA, O_WELCH, O_STUDENT, O_PAIRED, O_EXACT, O_APPROX, O_NOCORRECT, O_NOPOOL,
-    O_POPULATION, O_QUANTILE, O_DIGITS, O_CORRECT, O_HELP
+    O_POPULATION, O_QUANTILE, O_DIGITS, O_CORRECT, O_COUNTS, O_HELP
 };
 
 static const struct option long_opts[] = {
@@ -81,6 +83,7 @@ static const struct option long_opts[] = {
     {"correct", no_argument, 0, O_CORRECT},       {"no-pool", no_argument, 0, O_NOPOOL},
     {"population", no_argument, 0, O_POPULATION}, {"quantile", required_argument, 0, O_QUANTILE},
     {"digits", required_argument, 0, O_DIGITS},   {"help", no_argument, 0, O_HELP},
+    {"counts", no_argument, 0, O_COUNTS},
     {0, 0, 0, 0}};
 
 /* 0 ok, 1 help printed, 2 error (message printed) */
@@ -135,6 +138,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, sopts *o)
         case O_CORRECT: o->yates = 1; break;
         case O_NOPOOL: o->pool = 0; break;
         case O_POPULATION: o->population = 1; break;
+        case O_COUNTS: o->counts = 1; break;
         case O_QUANTILE:
             s = dolor_cli_parse_int("--quantile", optarg, 6, 7, &lv);
             o->quantile = (int)lv;
@@ -354,6 +358,40 @@ static int cmd_describe(const char *cmd, const sopts *o)
         s = dolor_error(DOLOR_EINVAL, "--col is required");
     if (!s)
         s = dolor_cli_split_list("--col", o->col, &cols, &nc);
+    if (!s && o->counts) {
+        for (int c = 0; !s && c < nc; c++) {
+            char **lev = NULL;
+            int nl = 0, *code = NULL;
+            if ((s = dolor_csv_factor(d.csv, cols[c], &lev, &nl, &code)))
+                break;
+            int ng = o->by ? d.k : 1;
+            printf("%s%s\n%-16s", c ? "\n" : "", cols[c], "");
+            for (int j = 0; j < ng; j++)
+                printf(" %18s", o->by ? d.glev[j] : "all");
+            printf("\n");
+            for (int q = -1; q < nl; q++) {
+                printf("%-16s", q < 0 ? "(missing)" : lev[q]);
+                for (int j = 0; j < ng; j++) {
+                    size_t cnt = 0, tot = 0;
+                    for (size_t i = 0; i < d.csv->nrow; i++) {
+                        if (o->by && d.gcode[i] != j)
+                            continue;
+                        cnt += code[i] == q;
+                        tot += code[i] >= 0;
+                    }
+                    if (q < 0)
+                        printf(" %18zu", cnt);
+                    else
+                        printf(" %9zu (%5.1f%%)", cnt, tot ? 100.0 * (double)cnt / (double)tot : 0.0);
+                }
+                printf("\n");
+            }
+            dolor_stats_free_strings(lev);
+            free(code);
+        }
+        dolor_cli_free_list(cols);
+        return finish(cmd, s, &d);
+    }
     if (!s) {
         printf("%-14s %-10s %6s %6s %10s %10s %10s %10s %10s %10s %10s\n", "variable", "group", "n", "miss", "mean",
                o->population ? "SD(pop)" : "SD", "median", o->quantile == 6 ? "P25(SPSS)" : "P25", "P75", "min",
@@ -894,9 +932,11 @@ static int cmd_table(const char *cmd, const sopts *o)
         if (o->out) {
             dolor_outfile of;
             s = dolor_outfile_open(&of, o->out, 1);
+            /* CSV: the change table goes to a second file, <stem>_change.csv */
+            int separate = fmt == DOLOR_TABLE_CSV && ct;
             if (!s) {
                 s = dolor_table_write(mt, fmt, of.fp);
-                if (!s && ct) {
+                if (!s && ct && !separate) {
                     fputc('\n', of.fp);
                     s = dolor_table_write(ct, fmt, of.fp);
                 }
@@ -907,6 +947,22 @@ static int cmd_table(const char *cmd, const sopts *o)
             }
             if (!s)
                 fprintf(stderr, "dolor stats table: wrote %s\n", o->out);
+            if (!s && separate) {
+                char path2[4096];
+                const char *dot = strrchr(o->out, '.'), *slash = strrchr(o->out, '/');
+                int stem = (dot && (!slash || dot > slash)) ? (int)(dot - o->out) : (int)strlen(o->out);
+                snprintf(path2, sizeof path2, "%.*s_change%s", stem, o->out, o->out + stem);
+                s = dolor_outfile_open(&of, path2, 1);
+                if (!s) {
+                    s = dolor_table_write(ct, fmt, of.fp);
+                    if (s)
+                        dolor_outfile_abort(&of);
+                    else
+                        s = dolor_outfile_commit(&of);
+                }
+                if (!s)
+                    fprintf(stderr, "dolor stats table: wrote %s\n", path2);
+            }
         } else {
             s = dolor_table_write(mt, fmt, stdout);
             if (!s && ct) {
