@@ -933,6 +933,11 @@ int dolor_dicom_tag_is_phi(uint32_t tag, const char *vr)
         0x00081070, /* OperatorsName */
         0x00081080, /* AdmittingDiagnosesDescription */
         0x00081120, /* ReferencedPatientSequence */
+        0x00081030, /* StudyDescription */
+        0x0008103E, /* SeriesDescription */
+        0x00081084, /* AdmittingDiagnosesCodeSequence */
+        0x00082111, /* DerivationDescription */
+        0x00180010, /* ContrastBolusAgent */
         0x00181000, /* DeviceSerialNumber */
         0x00181030, /* ProtocolName (may contain names) */
         0x00200010, /* StudyID */

@@ -738,8 +738,14 @@ dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out)
     if (!e) {
         if (dcm_find(&d->ds, 0x7FE00008u) || dcm_find(&d->ds, 0x7FE00009u))
             return dolor_error(DOLOR_EUNSUPPORTED, "%s: Float/Double Float Pixel Data is not supported", d->name);
-        return dolor_error(DOLOR_ENOTFOUND, "%s: no Pixel Data (7FE0,0010) (not an image: SOP class %s)", d->name,
-                           dcm_find(&d->ds, 0x00080016u) ? "see SOPClassUID" : "unknown");
+        char sop[80] = "";
+        const dcm_elem *se = dcm_find(&d->ds, 0x00080016u);
+        if (!se)
+            se = dcm_find(&d->meta, 0x00020002u);
+        if (se)
+            dcm_elem_string(d, se, sop, sizeof sop);
+        return dolor_error(DOLOR_ENOTFOUND, "%s: no Pixel Data (7FE0,0010): not an image (SOP class %s)", d->name,
+                           sop[0] ? sop : "unknown");
     }
     pix p;
     dolor_status s = read_attrs(d, &p);
