@@ -1,0 +1,106 @@
+/*
+ * dolor/phantom.h - synthetic B-mode ultrasound images of a peripheral nerve
+ * block scene, with label maps, for demos, smoke tests and benchmarks that
+ * must run without real data.
+ *
+ * Label convention (the same as the real usgra-nerve data):
+ *   0 background, 1 nerve, 2 vessel (artery).
+ * A bone surface with its acoustic shadow and fascia lines are drawn in the
+ * image but not labelled.
+ *
+ * Image model (per image, positions, sizes and intensities drawn from a
+ * seeded generator):
+ *   - a tissue echogenicity map: layers (subcutis, muscles) separated by
+ *     curved fascia planes, muscle striation and slow texture variation; a
+ *     hyperechoic "honeycomb" nerve (bright oval with dark round fascicles,
+ *     bright epineurium); an anechoic round artery with a bright wall; a
+ *     bone surface;
+ *   - diffuse scatterers as circular complex Gaussian noise scaled by the
+ *     square root of the echogenicity, plus coherent (specular) reflectors
+ *     at fascia, epineurium, artery wall and bone surface;
+ *   - the convolution model of B-mode speckle (Bamber & Dickinson 1980): the
+ *     scatterer field convolved with a separable Gaussian point-spread
+ *     function (axial sigma smaller than lateral, lateral widening away from
+ *     the focal depth), envelope = magnitude, so speckle is Rayleigh
+ *     distributed in homogeneous regions (multiplicative);
+ *   - depth attenuation integrated along each beam (column), with less
+ *     attenuation in blood (posterior acoustic enhancement below the artery)
+ *     and near-total loss below the bone surface (acoustic shadow), then a
+ *     time-gain compensation that undoes the tissue attenuation imperfectly;
+ *   - log compression to 8 bits over a dynamic range of 50 dB (default).
+ * The nerve and artery never overlap and lie above the bone.
+ */
+#ifndef DOLOR_PHANTOM_H
+#define DOLOR_PHANTOM_H
+
+#include "dolor/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Label values in the masks. */
+enum { DOLOR_PHANTOM_BACKGROUND = 0, DOLOR_PHANTOM_NERVE = 1, DOLOR_PHANTOM_VESSEL = 2 };
+
+typedef struct dolor_phantom_config {
+    int width;          /* pixels (lateral), 64..4096; default 256 */
+    int height;         /* pixels (depth), 64..4096; default 256 */
+    double depth_mm;    /* imaging depth (height) in mm, 10..150; default 38.4. Pixels are square,
+                           spacing depth_mm / height, so structures keep their size in mm and a
+                           larger height gives the same scene at a finer resolution */
+    double vessel_prob; /* probability that an image contains the artery, 0..1; default 1 */
+    double bone_prob;   /* probability that an image contains a bone surface, 0..1; default 0.8 */
+    double dynamic_range_db; /* log-compression range in dB, 10..100; default 50 */
+} dolor_phantom_config;
+
+/* Fill cfg with the defaults above. */
+void dolor_phantom_config_default(dolor_phantom_config *cfg);
+
+/* Geometry of the labelled structures of one generated image (pixels, with
+ * x to the right and y down = depth; pixel centres at integer coordinates). */
+typedef struct dolor_phantom_info {
+    double nerve_cx, nerve_cy;   /* centre */
+    double nerve_a, nerve_b;     /* semi-axes along the rotated x and y axes */
+    double nerve_angle;          /* rotation in radians */
+    int nfascicles;              /* dark fascicles drawn inside the nerve */
+    int has_vessel;
+    double vessel_cx, vessel_cy, vessel_r; /* artery centre and radius */
+    int has_bone;
+    double bone_y_min;           /* shallowest depth of the bone surface (NaN without bone) */
+    double bone_x0, bone_x1;     /* lateral extent of the bone (may reach past the image) */
+} dolor_phantom_info;
+
+/* Generate one image and its label map. Deterministic: the same config and
+ * seed give bit-identical output (on a given platform and C library).
+ *   *image: uint8, 1 component, width x height, spacing depth_mm / height (2D).
+ *   *mask:  uint8, 1 component, same size and geometry; values 0, 1, 2.
+ *   info:   optional (NULL) geometry of the labelled structures.
+ * Errors: DOLOR_EINVAL (a config field out of range, naming it and its
+ * value), DOLOR_ENOMEM. On error *image and *mask are NULL. */
+dolor_status dolor_phantom_generate(const dolor_phantom_config *cfg, uint64_t seed, dolor_image **image,
+                                    dolor_image **mask, dolor_phantom_info *info);
+
+/* Seed of image i of a dataset generated with seed (splitmix64 of seed and
+ * i), so image i is the same whatever the count. */
+uint64_t dolor_phantom_image_seed(uint64_t seed, int i);
+
+/* Write a dataset of count images (1..1000000) into dir (created with parents):
+ *   dir/images/NNNN.png  8-bit grey B-mode images (NNNN = 0000.., wider when
+ *                        count > 10000)
+ *   dir/masks/NNNN.png   palette PNG label maps (0 black background,
+ *                        1 nerve red (128,0,0), 2 vessel green (0,128,0): the
+ *                        LabelMe/VOC palette used by usgra-nerve)
+ *   dir/README.txt       the classes, the label values and how it was made
+ *   dir/phantom.csv      per image: file, seed, nerve and artery geometry,
+ *                        bone presence, nerve and vessel pixel counts
+ * Image i uses dolor_phantom_image_seed(seed, i). Images are generated in
+ * parallel (OpenMP); the output does not depend on the thread count. Every
+ * file is written atomically. show_progress != 0 draws a progress bar on stderr.
+ * Errors: DOLOR_EINVAL (count < 1, bad config), DOLOR_EIO, DOLOR_ENOMEM. */
+dolor_status dolor_phantom_write_dataset(const char *dir, int count, const dolor_phantom_config *cfg, uint64_t seed,
+                                         int show_progress);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
