@@ -9,9 +9,11 @@
  * unless a field says otherwise. Every function names the R function (and
  * options) it reproduces.
  *
- * Two sections, kept by different people: (A) descriptives, tests and study
- * tables; (B) agreement, diagnostic accuracy, ROC, sample size and
- * randomisation.
+ * Two sections, kept by different people: (A) descriptives, tests, a small
+ * CSV reader and study tables ("Table 1"); (B) agreement, diagnostic
+ * accuracy, ROC, sample size and randomisation. Distribution functions come
+ * from Rmath (R's own code), so p-values are the numbers R prints; see
+ * docs/stats.md.
  */
 #ifndef DOLOR_STATS_H
 #define DOLOR_STATS_H

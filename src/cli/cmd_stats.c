@@ -846,14 +846,13 @@ static int cmd_table(const char *cmd, const sopts *o)
 {
     data_t d;
     dolor_status s = load(cmd, o, &d, 0);
-    char **items = NULL, **fu = NULL;
+    char **items = NULL;
     int ni = 0;
     dolor_table1_var *vars = NULL;
     dolor_table1_change *ch = NULL;
     char ***fus = NULL;
     dolor_table *mt = NULL, *ct = NULL;
     dolor_table_format fmt = DOLOR_TABLE_TEXT;
-    (void)fu;
     if (!s && !o->group)
         s = dolor_error(DOLOR_EINVAL, "--group COLUMN is required");
     if (!s && !o->vars && !o->nchanges)
