@@ -393,16 +393,320 @@ static void test_crash_regressions(void)
     CHECK(1);
 }
 
+
+/* ---------------- synthetic files built here (features the samples lack) ---------------- */
+
+typedef struct wbuf {
+    uint8_t b[1 << 16];
+    size_t n;
+    int big, impl;
+} wbuf;
+
+static void wbytes(wbuf *w, const void *p, size_t n)
+{
+    memcpy(w->b + w->n, p, n);
+    w->n += n;
+}
+static void w16(wbuf *w, uint16_t v)
+{
+    uint8_t b[2] = {(uint8_t)(w->big ? v >> 8 : v), (uint8_t)(w->big ? v : v >> 8)};
+    wbytes(w, b, 2);
+}
+static void w32(wbuf *w, uint32_t v)
+{
+    if (w->big) {
+        w16(w, (uint16_t)(v >> 16));
+        w16(w, (uint16_t)v);
+    } else {
+        w16(w, (uint16_t)v);
+        w16(w, (uint16_t)(v >> 16));
+    }
+}
+/* element header: explicit (long form for OB/OW/SQ/UN/UT) or implicit */
+static void whdr(wbuf *w, uint16_t g, uint16_t e, const char *vr, uint32_t len)
+{
+    w16(w, g);
+    w16(w, e);
+    if (w->impl) {
+        w32(w, len);
+        return;
+    }
+    wbytes(w, vr, 2);
+    if (!strcmp(vr, "OB") || !strcmp(vr, "OW") || !strcmp(vr, "SQ") || !strcmp(vr, "UN") || !strcmp(vr, "UT")) {
+        w16(w, 0);
+        w32(w, len);
+    } else {
+        w16(w, (uint16_t)len);
+    }
+}
+static void wstr(wbuf *w, uint16_t g, uint16_t e, const char *vr, const char *s)
+{
+    size_t n = strlen(s), m = n + (n & 1);
+    whdr(w, g, e, vr, (uint32_t)m);
+    wbytes(w, s, n);
+    if (m > n)
+        wbytes(w, !strcmp(vr, "UI") ? "\0" : " ", 1);
+}
+static void wus(wbuf *w, uint16_t g, uint16_t e, uint16_t v)
+{
+    whdr(w, g, e, "US", 2);
+    w16(w, v);
+}
+static void wfd(wbuf *w, uint16_t g, uint16_t e, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    whdr(w, g, e, "FD", 8);
+    if (w->big) {
+        w32(w, (uint32_t)(u >> 32));
+        w32(w, (uint32_t)u);
+    } else {
+        w32(w, (uint32_t)u);
+        w32(w, (uint32_t)(u >> 32));
+    }
+}
+static void wmeta(wbuf *w, const char *ts)
+{
+    int big = w->big, impl = w->impl;
+    w->big = w->impl = 0;
+    memset(w->b, 0, 128);
+    w->n = 128;
+    wbytes(w, "DICM", 4);
+    wstr(w, 0x0002, 0x0010, "UI", ts);
+    w->big = big;
+    w->impl = impl;
+}
+static void wimage(wbuf *w, int rows, int cols, int spp, int ba, int bs, int pr, const char *pi)
+{
+    wus(w, 0x0028, 0x0002, (uint16_t)spp);
+    wstr(w, 0x0028, 0x0004, "CS", pi);
+    wus(w, 0x0028, 0x0010, (uint16_t)rows);
+    wus(w, 0x0028, 0x0011, (uint16_t)cols);
+    wus(w, 0x0028, 0x0100, (uint16_t)ba);
+    wus(w, 0x0028, 0x0101, (uint16_t)bs);
+    wus(w, 0x0028, 0x0102, (uint16_t)(bs - 1));
+    wus(w, 0x0028, 0x0103, (uint16_t)pr);
+}
+
+static dolor_status synth_read(const wbuf *w, dolor_dicom **d, dolor_image **img)
+{
+    *d = NULL;
+    *img = NULL;
+    dolor_status s = dolor_dicom_open_memory(w->b, w->n, "synthetic.dcm", d);
+    if (s)
+        return s;
+    return dolor_dicom_read_image(*d, img);
+}
+
+static void test_synthetic(void)
+{
+    static wbuf w;
+    dolor_dicom *d;
+    dolor_image *img;
+    double v;
+    /* ultrasound regions: undefined-length sequence and item, PhysicalDelta in cm -> spacing in mm */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    wstr(&w, 0x0008, 0x0060, "CS", "US");
+    whdr(&w, 0x0018, 0x6011, "SQ", 0xFFFFFFFFu);
+    for (int item = 0; item < 2; item++) {
+        w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 0xFFFFFFFFu);
+        wus(&w, 0x0018, 0x6024, 3);
+        wfd(&w, 0x0018, 0x602C, item ? 0.5 : 0.012);
+        wfd(&w, 0x0018, 0x602E, item ? 0.5 : 0.025);
+        w16(&w, 0xFFFE), w16(&w, 0xE00D), w32(&w, 0);
+    }
+    w16(&w, 0xFFFE), w16(&w, 0xE0DD), w32(&w, 0);
+    wimage(&w, 3, 4, 1, 8, 8, 0, "MONOCHROME1");
+    whdr(&w, 0x7FE0, 0x0010, "OB", 12);
+    for (int i = 0; i < 12; i++)
+        wbytes(&w, (uint8_t[]){(uint8_t)(i * 20)}, 1);
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        CHECK_NEAR(img->spacing[0], 0.12, 1e-12);
+        CHECK_NEAR(img->spacing[1], 0.25, 1e-12);
+        /* MONOCHROME1 kept as stored (no inversion) */
+        CHECK(dolor_image_get(img, 0) == 0 && dolor_image_get(img, 11) == 220);
+        CHECK_OK(dolor_dicom_get_number(d, "SequenceOfUltrasoundRegions[1].PhysicalDeltaX", 0, &v));
+        CHECK(v == 0.5);
+        CHECK(dolor_dicom_vm(d, "SequenceOfUltrasoundRegions") == 2);
+        CHECK_ERR(dolor_dicom_get_number(d, "SequenceOfUltrasoundRegions[2].PhysicalDeltaX", 0, &v), DOLOR_ENOTFOUND,
+                  "item 2");
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* RGB planar configuration 1 -> interleaved */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    wimage(&w, 1, 2, 3, 8, 8, 0, "RGB");
+    wus(&w, 0x0028, 0x0006, 1);
+    whdr(&w, 0x7FE0, 0x0010, "OB", 6);
+    wbytes(&w, (uint8_t[]){10, 11, 20, 21, 30, 31}, 6);
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        static const int want[6] = {10, 20, 30, 11, 21, 31};
+        int ok = 1;
+        for (int i = 0; i < 6; i++)
+            ok &= dolor_image_get(img, (size_t)i) == want[i];
+        CHECK(ok && img->ncomp == 3);
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* 1-bit, 2 frames packed contiguously, least significant bit first */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    wimage(&w, 2, 3, 1, 1, 1, 0, "MONOCHROME2");
+    wstr(&w, 0x0028, 0x0008, "IS", "2");
+    whdr(&w, 0x7FE0, 0x0010, "OB", 2);
+    wbytes(&w, (uint8_t[]){0xA5, 0x0C}, 2); /* bits 0..11: 1,0,1,0,0,1,0,1, 0,0,1,1 */
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        static const int want[12] = {1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1};
+        int ok = img->ndim == 3 && img->size[2] == 2 && img->dtype == DOLOR_U8;
+        for (int i = 0; i < 12 && ok; i++)
+            ok &= dolor_image_get(img, (size_t)i) == want[i];
+        CHECK(ok);
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* 12 of 16 bits, signed, garbage above HighBit, explicit VR big endian */
+    memset(&w, 0, sizeof w);
+    w.big = 1;
+    wmeta(&w, "1.2.840.10008.1.2.2");
+    wimage(&w, 1, 3, 1, 16, 12, 1, "MONOCHROME2");
+    wstr(&w, 0x0028, 0x1053, "DS", "2.5");
+    wstr(&w, 0x0028, 0x1052, "DS", "-10");
+    whdr(&w, 0x7FE0, 0x0010, "OW", 6);
+    w16(&w, 0x0FFF), w16(&w, 0xF7FF), w16(&w, 0x0800);
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        CHECK(img->dtype == DOLOR_I16);
+        CHECK(dolor_image_get(img, 0) == -1 && dolor_image_get(img, 1) == 2047 && dolor_image_get(img, 2) == -2048);
+        dolor_image *f = NULL;
+        CHECK_OK(dolor_dicom_rescale(d, img, &f));
+        if (f)
+            CHECK(dolor_image_get(f, 1) == 2047 * 2.5 - 10);
+        dolor_image_free(f);
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* YBR_FULL_422 uncompressed: Y1 Y2 Cb Cr -> RGB (PS3.3 C.7.6.3.1.2 equations) */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    wimage(&w, 1, 2, 3, 8, 8, 0, "YBR_FULL_422");
+    whdr(&w, 0x7FE0, 0x0010, "OB", 4);
+    wbytes(&w, (uint8_t[]){100, 200, 90, 170}, 4);
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        double Y[2] = {100, 200}, cb = 90 - 128.0, cr = 170 - 128.0;
+        for (int p = 0; p < 2; p++) {
+            double rgb[3] = {Y[p] + 1.402 * cr, Y[p] - 0.114 * 1.772 / 0.587 * cb - 0.299 * 1.402 / 0.587 * cr,
+                             Y[p] + 1.772 * cb};
+            for (int c = 0; c < 3; c++)
+                CHECK_NEAR(dolor_image_get(img, (size_t)(3 * p + c)), fmin(255, fmax(0, floor(rgb[c] + 0.5))), 1);
+        }
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* implicit VR little endian without preamble or meta */
+    memset(&w, 0, sizeof w);
+    w.impl = 1;
+    wstr(&w, 0x0008, 0x0060, "CS", "MR");
+    wimage(&w, 1, 2, 1, 16, 16, 0, "MONOCHROME2");
+    wstr(&w, 0x0028, 0x0030, "DS", "0.7\\0.3");
+    whdr(&w, 0x7FE0, 0x0010, "OW", 4);
+    w16(&w, 65535), w16(&w, 7);
+    CHECK_OK(synth_read(&w, &d, &img));
+    if (img) {
+        CHECK(img->dtype == DOLOR_U16 && dolor_image_get(img, 0) == 65535 && dolor_image_get(img, 1) == 7);
+        CHECK(img->spacing[0] == 0.3 && img->spacing[1] == 0.7); /* PixelSpacing = row spacing \ column spacing */
+        CHECK(!strcmp(dolor_dicom_transfer_syntax(d), "1.2.840.10008.1.2"));
+    }
+    dolor_image_free(img);
+    dolor_dicom_free(d);
+
+    /* a length past the end names tag, offset and length */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    size_t at = w.n;
+    whdr(&w, 0x0008, 0x0060, "CS", 40);
+    wbytes(&w, "MR", 2);
+    char needle[128];
+    snprintf(needle, sizeof needle, "element (0008,0060) at offset %zu: length 40 runs past the end of the file", at);
+    CHECK_ERR(dolor_dicom_open_memory(w.b, w.n, "short.dcm", &d), DOLOR_EFORMAT, needle);
+    /* a fragment length past the end */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.5");
+    wimage(&w, 1, 1, 1, 8, 8, 0, "MONOCHROME2");
+    whdr(&w, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
+    w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 0);
+    w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 1000);
+    CHECK_ERR(dolor_dicom_open_memory(w.b, w.n, "frag.dcm", &d), DOLOR_EFORMAT, "fragment 1");
+    /* an unsupported transfer syntax is named by UID and name */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.4.100");
+    wimage(&w, 1, 1, 1, 8, 8, 0, "MONOCHROME2");
+    whdr(&w, 0x7FE0, 0x0010, "OB", 0xFFFFFFFFu);
+    w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 0);
+    w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 2);
+    wbytes(&w, "\0\0", 2);
+    w16(&w, 0xFFFE), w16(&w, 0xE0DD), w32(&w, 0);
+    CHECK_OK(dolor_dicom_open_memory(w.b, w.n, "mpeg.dcm", &d));
+    img = NULL;
+    CHECK_ERR(dolor_dicom_read_image(d, &img), DOLOR_EUNSUPPORTED,
+              "transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level) is not supported");
+    dolor_dicom_free(d);
+    /* deep nesting is refused, not a stack overflow */
+    memset(&w, 0, sizeof w);
+    wmeta(&w, "1.2.840.10008.1.2.1");
+    for (int k = 0; k < 40; k++) {
+        whdr(&w, 0x0008, 0x1115, "SQ", 0xFFFFFFFFu);
+        w16(&w, 0xFFFE), w16(&w, 0xE000), w32(&w, 0xFFFFFFFFu);
+    }
+    CHECK_ERR(dolor_dicom_open_memory(w.b, w.n, "deep.dcm", &d), DOLOR_EFORMAT, "nested deeper than");
+}
+
+/* dolor info hides patient names/IDs unless --show-phi */
+static void test_info_phi(void)
+{
+    const char *bin = getenv("DOLOR_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "SKIP: DOLOR_BIN not built; dolor info not checked\n");
+        return;
+    }
+    char cmd[8192], out[65536];
+    const char *file = "pydicom/CT_small.dcm"; /* PatientName CompressedSamples^CT1, PatientID 1CT1 */
+    for (int phi = 0; phi < 2; phi++) {
+        snprintf(cmd, sizeof cmd, "'%s' info --all %s '%s/%s' 2>&1", bin, phi ? "--show-phi" : "", data_root, file);
+        FILE *p = popen(cmd, "r");
+        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = 0;
+        int rc = p ? pclose(p) : -1;
+        CHECKF(rc == 0, "%s -> %d", cmd, rc);
+        CHECK(strstr(out, "Modality                   CT") && strstr(out, "spacing mm  0.661468 0.661468 5") &&
+              strstr(out, "RescaleIntercept           -1024"));
+        int has = strstr(out, "CompressedSamples") != NULL || strstr(out, "1CT1") != NULL;
+        CHECKF(has == phi, "info %s: patient name/ID %s", phi ? "--show-phi" : "", has ? "printed" : "missing");
+    }
+}
+
 int main(void)
 {
     snprintf(data_root, sizeof data_root, "%s/formats/dicom", dolor_data_dir());
     test_crash_regressions();
+    test_synthetic();
     if (DOLOR_TEST_NEED_DATA(data_root)) {
         test_reference_files();
         test_series();
         test_attributes();
         test_api_errors();
         test_truncated();
+        test_info_phi();
     }
     return dolor_test_finish();
 }
