@@ -80,6 +80,9 @@ typedef struct scene {
     double lwav[MAX_FASCIA + 1], lwk[MAX_FASCIA + 1], lwp[MAX_FASCIA + 1];
     /* slow texture: plane waves */
     double tkx[4], tky[4], tph[4], tamp;
+    /* blobs: muscle bellies and fat lobules of other echogenicity */
+    int nblob;
+    double bcx[6], bcy[6], bra[6], brb[6], bfac[6];
     /* nerve */
     double ncx, ncy, na, nb, nang, ncos, nsin, nr, nepi, nepiw;
     int nfasc;
@@ -163,7 +166,7 @@ static void build_scene(scene *s, dolor_rng *r, const dolor_phantom_config *cfg,
     s->nsin = sin(s->nang);
     s->nepi = unif(r, 1.4, 2.4);
     s->nepiw = fmax(0.6, 0.12 * mm);
-    s->fasr = unif(r, 0.8, 1.5); /* nerve connective tissue echogenicity */
+    s->fasr = unif(r, 0.4, 1.0); /* nerve connective tissue echogenicity */
     s->periamp = unif(r, 0.2, 0.45);
     s->periw = fmax(0.45, 0.06 * mm);
     /* fascicles: dark discs inside the nerve, not touching each other or the rim */
@@ -261,6 +264,14 @@ static void build_scene(scene *s, dolor_rng *r, const dolor_phantom_config *cfg,
         s->tph[k] = unif(r, 0, 2 * M_PI);
     }
     s->tamp = unif(r, 0.07, 0.14);
+    s->nblob = (int)dolor_rng_below(r, 7);
+    for (int k = 0; k < s->nblob; k++) {
+        s->bra[k] = unif(r, 2.0, 8.0) * mm;
+        s->brb[k] = s->bra[k] * unif(r, 0.3, 0.7);
+        s->bcx[k] = unif(r, 0, w);
+        s->bcy[k] = unif(r, 0.1, 1.0) * h;
+        s->bfac[k] = dolor_rng_uniform(r) < 0.6 ? unif(r, 0.25, 0.6) : unif(r, 1.6, 3.0);
+    }
 
     /* --- acoustics (per pixel, two-way amplitude) --- */
     s->att = unif(r, 0.12, 0.18) * s->px_mm;
@@ -473,6 +484,12 @@ dolor_status dolor_phantom_generate(const dolor_phantom_config *cfg, uint64_t se
                           lxs[(size_t)layer * w + x] * lys[(size_t)layer * h + y];
             double tf = 1 + s.tamp * tex;
             R = s.lr[layer] * (tf > 0.25 ? tf : 0.25) * (1 + s.lst[layer] * stri);
+            for (int k = 0; k < s.nblob; k++) {
+                double bu = (x - s.bcx[k]) / s.bra[k], bv = (y - s.bcy[k]) / s.brb[k];
+                double q = bu * bu + bv * bv;
+                if (q < 1.44)
+                    R *= 1 + (s.bfac[k] - 1) * (1 - smoothstep(0.6, 1.44, q));
+            }
             double keep = 1.0; /* fascia fade near the nerve and the artery */
             /* nerve */
             if (fabs(x - s.ncx) < nbr && fabs(y - s.ncy) < nbr) {
