@@ -651,6 +651,59 @@ static void test_folder_errors(void)
     CHECKF(s != DOLOR_OK && strstr(dolor_errmsg(), "b.png"), "%s: %s", dolor_status_name(s), dolor_errmsg());
     CHECK(ev == NULL);
 
+    /* a non-integer label value (float NIfTI) names the file, value and voxel */
+    remove(g);
+    dolor_image *fl = NULL;
+    CHECK_OK(dolor_image_create2d(&fl, DOLOR_F32, 1, 10, 8));
+    if (fl) {
+        ((float *)fl->data)[13] = 0.5f;
+        snprintf(g, sizeof g, "%s/b.nii", p);
+        CHECK_OK(dolor_nifti_write(g, fl));
+        CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_EINVAL, "b.nii: value 0.5 at voxel 13 is not a label");
+        ((float *)fl->data)[13] = -1.0f;
+        CHECK_OK(dolor_nifti_write(g, fl));
+        CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_EINVAL, "value -1 at voxel 13");
+        /* integral float values are fine */
+        ((float *)fl->data)[13] = 2.0f;
+        CHECK_OK(dolor_nifti_write(g, fl));
+        CHECK_OK(dolor_seg_eval_folders(&o, &ev));
+        if (ev) /* labels found: 1 (truth) and 2 (pred b) */
+            CHECK(dolor_seg_eval_num_classes(ev) == 3 && dolor_seg_eval_confusion(ev, 0, 2) == 1);
+        dolor_seg_eval_free(ev);
+        ev = NULL;
+        remove(g);
+        dolor_image_free(fl);
+    }
+    /* a grey image with more than 256 values is not a label map */
+    dolor_image *grey = NULL;
+    CHECK_OK(dolor_image_create2d(&grey, DOLOR_U16, 1, 10, 8));
+    snprintf(g, sizeof g, "%s/b.png", t); /* replace the truth b (10x8) */
+    if (grey) {
+        for (int i = 0; i < 80; i++)
+            ((uint16_t *)grey->data)[i] = (uint16_t)(i * 300);
+        CHECK_OK(dolor_png_write(g, grey));
+        snprintf(g, sizeof g, "%s/b.png", p);
+        CHECK_OK(dolor_png_write(g, grey));
+        CHECK_OK(dolor_seg_eval_folders(&o, &ev)); /* 80 values up to 23700, plus label 1 of case a: 81 classes */
+        if (ev)
+            CHECK(dolor_seg_eval_num_classes(ev) == 81 && strcmp(dolor_seg_eval_class_name(ev, 80), "class23700") == 0);
+        dolor_seg_eval_free(ev);
+        ev = NULL;
+        dolor_image_free(grey);
+        grey = NULL;
+    }
+    CHECK_OK(dolor_image_create2d(&grey, DOLOR_U16, 1, 20, 15));
+    if (grey) {
+        for (int i = 0; i < 300; i++)
+            ((uint16_t *)grey->data)[i] = (uint16_t)(1000 + i);
+        snprintf(g, sizeof g, "%s/b.png", t);
+        CHECK_OK(dolor_png_write(g, grey));
+        snprintf(g, sizeof g, "%s/b.png", p);
+        CHECK_OK(dolor_png_write(g, grey));
+        CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_EINVAL, "more than 256 distinct values");
+        dolor_image_free(grey);
+    }
+
     /* missing directory */
     o.pred_dir = "/nonexistent/pred";
     CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_ENOTFOUND, "/nonexistent/pred: cannot open directory");
