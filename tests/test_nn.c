@@ -511,8 +511,104 @@ static void test_unet(const char *file)
     fx_free(&f);
 }
 
+/* API behaviour on the default U-Net: names, shapes, init, layouts kept blocked, errors. */
+static void test_unet_api(void)
+{
+    dolor_unet_config cfg;
+    dolor_unet_config_default(&cfg);
+    CHECK(cfg.in_channels == 1 && cfg.num_classes == 2 && cfg.base_channels == 16 && cfg.depth == 4 &&
+          cfg.upsample == DOLOR_UP_TRANSPOSED);
+    dolor_net *net = NULL;
+    dolor_unet_config bad = cfg;
+    bad.depth = 0;
+    CHECK_ERR(dolor_unet_create(&bad, &net), DOLOR_EINVAL, "depth 0");
+    bad = cfg;
+    bad.upsample = (dolor_upsample)7;
+    CHECK_ERR(dolor_unet_create(&bad, &net), DOLOR_EINVAL, "upsample 7");
+    CHECK_OK(dolor_unet_create(&cfg, &net));
+    if (!net)
+        return;
+    CHECK(dolor_net_config(net)->base_channels == 16);
+    dolor_net_tensor t;
+    CHECK_OK(dolor_net_tensor_at(net, 0, &t));
+    CHECK(strcmp(t.name, "enc0.conv1.weight") == 0 && t.ndim == 4 && t.shape[0] == 16 && t.shape[1] == 1 &&
+          t.shape[2] == 3 && t.shape[3] == 3 && !t.is_buffer && t.offset == 0 && t.numel == 144);
+    CHECK_OK(dolor_net_tensor_at(net, 3, &t));
+    CHECK(strcmp(t.name, "enc0.bn1.running_mean") == 0 && t.is_buffer && t.offset == 0 && t.numel == 16);
+    int found = 0;
+    size_t np = 0, nb = 0;
+    for (int i = 0; i < dolor_net_num_tensors(net); i++) {
+        CHECK_OK(dolor_net_tensor_at(net, i, &t));
+        if (t.is_buffer) {
+            CHECK(t.offset == nb);
+            nb += t.numel;
+        } else {
+            CHECK(t.offset == np);
+            np += t.numel;
+        }
+        if (strcmp(t.name, "up3.weight") == 0)
+            found = t.shape[0] == 256 && t.shape[1] == 128 && t.shape[2] == 2;
+        if (strcmp(t.name, "head.bias") == 0)
+            found += t.numel == 2;
+    }
+    CHECK(found == 2);
+    CHECK(np == dolor_net_num_params(net) && nb == dolor_net_num_buffers(net));
+    CHECK(np == 1942306); /* sum(p.numel() for p in UNet(1, 2, 16, 4).parameters()) */
+    /* init: conv weights in +-1/sqrt(fan_in) with ~uniform spread, BN 1/0, running 0/1 */
+    CHECK_OK(dolor_net_init(net, 5));
+    for (int i = 0; i < dolor_net_num_tensors(net); i++) {
+        CHECK_OK(dolor_net_tensor_at(net, i, &t));
+        const float *v = (t.is_buffer ? dolor_net_buffers(net) : dolor_net_params(net)) + t.offset;
+        if (strstr(t.name, "conv") && t.ndim == 4) {
+            double bound = 1.0 / sqrt((double)(t.shape[1] * t.shape[2] * t.shape[3])), mx = 0, ss = 0;
+            for (size_t j = 0; j < t.numel; j++) {
+                mx = fmax(mx, fabs(v[j]));
+                ss += (double)v[j] * v[j];
+            }
+            CHECKF(mx <= bound && mx > 0.9 * bound, "%s: max |w| %g, bound %g", t.name, mx, bound);
+            if (t.numel > 1000) /* uniform(-b, b) has variance b^2/3 */
+                CHECK_NEAR(ss / t.numel, bound * bound / 3, 0.1 * bound * bound / 3);
+        }
+        if (strstr(t.name, ".running_var") || (strstr(t.name, ".bn") && strstr(t.name, ".weight")))
+            for (size_t j = 0; j < t.numel; j++)
+                CHECK(v[j] == 1.f);
+    }
+    dolor_net_free(net);
+    /* a smaller net (channels still multiples of 16) for running */
+    cfg.depth = 2;
+    CHECK_OK(dolor_unet_create(&cfg, &net));
+    CHECK_OK(dolor_net_init(net, 5));
+    dolor_tensor *x = NULL, *y = NULL, *badt = NULL;
+    CHECK_OK(dolor_tensor_create4(&x, 2, 1, 32, 48));
+    CHECK_OK(dolor_tensor_create4(&y, 2, 2, 32, 48));
+    for (size_t i = 0; i < x->numel; i++)
+        x->data[i] = (float)sin(0.37 * (double)i);
+    CHECK_ERR(dolor_net_backward(net, y), DOLOR_EINVAL, "training forward");
+    CHECK_OK(dolor_net_forward(net, x, y, 1));
+    CHECK_OK(dolor_tensor_create4(&badt, 2, 2, 32, 32));
+    CHECK_ERR(dolor_net_backward(net, badt), DOLOR_ESHAPE, "[2, 2, 32, 32]");
+    CHECK_OK(dolor_net_backward(net, y));
+    CHECK_OK(dolor_net_forward(net, x, y, 0));
+    /* activations stay in oneDNN's blocked layouts: no reorders between layers */
+    CHECK(nn_graph_activation_reorders(net, 1) == 0);
+    CHECK(nn_graph_activation_reorders(net, 0) == 0);
+    const dnnl_memory_desc_t *md = nn_graph_value_md(net, 1, net->ops[1].out); /* enc0.bn1 output */
+    CHECKF(md && md->format_desc.blocking.inner_nblks == 1 && md->format_desc.blocking.inner_blks[0] == 16,
+           "training activations are not nChw16c");
+    /* a second call with the same shape plans nothing new */
+    size_t bytes = nn_graph_plan_bytes(net);
+    CHECK_OK(dolor_net_forward(net, x, y, 1));
+    CHECK(nn_graph_plan_bytes(net) == bytes);
+    dolor_tensor_free(badt);
+    dolor_tensor_free(x);
+    dolor_tensor_free(y);
+    dolor_net_free(net);
+    dolor_net_free(NULL);
+}
+
 int main(void)
 {
+    test_unet_api();
     test_unet("unet.bin");
     test_unet("unet_bilinear.bin");
     test_conv(0);

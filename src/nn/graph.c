@@ -39,7 +39,7 @@
 
 /* ------------------------------------------------------------------ plans ---- */
 
-enum { STEP_PRIM = 0, STEP_ADD, STEP_BN_RUNNING };
+enum { STEP_PRIM = 0, STEP_ADD, STEP_BN_RUNNING, STEP_CHUNKS };
 
 typedef struct nn_step {
     int kind;
@@ -50,6 +50,9 @@ typedef struct nn_step {
                              BN_RUNNING: a running_mean, b running_var, c mean, d var */
     size_t n;
     double count;
+    /* CHUNKS: for i < n: a[i*da .. +len] (+)= b[i*db .. +len]; accumulate if add */
+    size_t len, da, db;
+    int add;
 } nn_step;
 
 typedef struct nn_prog {
@@ -103,6 +106,7 @@ typedef struct nn_plan {
     float *accum;
     dnnl_memory_t in_user[NN_MAX_INPUTS], out_user, dout_user;
     nn_prog fwd, bwd;
+    int act_reorders;
 } nn_plan;
 
 #define GROW(arr, n, cap)                                                                          \
@@ -329,7 +333,40 @@ static dolor_status set_value(nn_plan *p, int vid, const dnnl_memory_desc_t *md)
     return DOLOR_OK;
 }
 
+/* Channel block of a dense [N, C, H, W] layout whose channel blocks are outermost after N
+ * (plain nchw: 1, nChw16c: 16, nChw8c: 8); 0 for anything else (nhwc, offsets, ...). In such a
+ * layout the channels [c0, c1) of one sample, c0 and c1 multiples of the block, are one
+ * contiguous run of (c1 - c0) * H * W floats. */
+static int chan_block(const dnnl_memory_desc_t *md)
+{
+    if (md->ndims != 4 || md->format_kind != dnnl_blocked || md->offset0 != 0 || md->data_type != dnnl_f32)
+        return 0;
+    const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
+    int64_t b;
+    if (bd->inner_nblks == 0)
+        b = 1;
+    else if (bd->inner_nblks == 1 && bd->inner_idxs[0] == 1)
+        b = bd->inner_blks[0];
+    else
+        return 0;
+    const dnnl_dim_t *pd = md->padded_dims;
+    if (pd[0] != md->dims[0] || pd[2] != md->dims[2] || pd[3] != md->dims[3] || pd[1] % b)
+        return 0;
+    if (bd->strides[3] != b || bd->strides[2] != pd[3] * b || bd->strides[1] != pd[2] * pd[3] * b ||
+        bd->strides[0] != pd[1] * pd[2] * pd[3])
+        return 0;
+    return (int)b;
+}
+
 /* ---------------------------------------------------------------- conv ---- */
+
+/* a reference (slow, unoptimised) oneDNN implementation */
+static int is_ref(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    return dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           strncmp(impl, "ref", 3) == 0;
+}
 
 static dolor_status init_conv_desc(const nn_op *op, int deconv, dnnl_prop_kind_t prop, const dnnl_memory_desc_t *s,
                                    const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *b,
@@ -386,9 +423,62 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     dnnl_memory_desc_t s_any, w_any, b_md, d_any, w_plain;
     conv_mds(g, p, op, &s_any, &w_any, &b_md, &d_any, &w_plain);
     conv_desc_u cd;
-    TRY(init_conv_desc(op, deconv, p->training ? dnnl_forward_training : dnnl_forward_inference, &s_any, &w_any,
-                       op->has_bias ? &b_md : NULL, &d_any, &cd, 0));
-    TRY(p_pd(p, &po->fpd, &cd, NULL));
+    dnnl_prop_kind_t prop = p->training ? dnnl_forward_training : dnnl_forward_inference;
+    /* Layout choice. oneDNN picks with format_tag_any, but for N = 1 inference it picks nhwc for
+       convolutions while deconvolution has no fast nhwc kernel (ref only), and mixed layouts make
+       concat slow. So first ask for the blocked layout (the producer's, or nChw16c / the skip's
+       for the output), and fall back to format_tag_any for both when that gives a reference
+       (slow) implementation or none. */
+    dnnl_memory_desc_t cand_s[4], cand_d[4];
+    int ncand = 0, cb = chan_block(&vi->md);
+    cand_s[0] = cb > 1 ? vi->md : s_any;
+    if (op->out_like >= 0)
+        cand_d[0] = p->v[op->out_like].md;
+    else
+        md4(&cand_d[0], d_any.dims[0], d_any.dims[1], d_any.dims[2], d_any.dims[3], cb == 8 ? dnnl_aBcd8b : dnnl_aBcd16b);
+    ncand = 1;
+    cand_s[ncand] = s_any;
+    cand_d[ncand++] = d_any;
+    for (int b = 0; b < 2; b++) {
+        dnnl_format_tag_t tag = b ? dnnl_aBcd8b : dnnl_aBcd16b;
+        md4(&cand_s[ncand], s_any.dims[0], s_any.dims[1], s_any.dims[2], s_any.dims[3], tag);
+        md4(&cand_d[ncand++], d_any.dims[0], d_any.dims[1], d_any.dims[2], d_any.dims[3], tag);
+    }
+    po->fpd = NULL;
+    for (int attempt = 0; attempt < ncand && !po->fpd; attempt++) {
+        dnnl_primitive_desc_t pd;
+        TRY(init_conv_desc(op, deconv, prop, &cand_s[attempt], &w_any, op->has_bias ? &b_md : NULL, &cand_d[attempt],
+                           &cd, 0));
+        if (dnnl_primitive_desc_create(&pd, (const_dnnl_op_desc_t)&cd, p->attr, p->eng, NULL) != dnnl_success)
+            continue;
+        int ok = !is_ref(pd);
+        if (ok && p->training) { /* the backward kernels for these layouts must be fast too */
+            dnnl_memory_desc_t sm = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+            dnnl_memory_desc_t dm = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+            for (int which = 1; which <= 2 && ok; which++) {
+                conv_desc_u bd;
+                dnnl_primitive_desc_t bpd;
+                TRY(init_conv_desc(op, deconv, which == 1 ? dnnl_backward_data : dnnl_backward_weights, &sm, &w_any,
+                                   which == 2 && op->has_bias ? &b_md : NULL, &dm, &bd, which));
+                if (dnnl_primitive_desc_create(&bpd, (const_dnnl_op_desc_t)&bd, p->attr, p->eng, pd) != dnnl_success)
+                    ok = 0;
+                else {
+                    ok = !is_ref(bpd);
+                    dnnl_primitive_desc_destroy(bpd);
+                }
+            }
+        }
+        if (!ok) {
+            dnnl_primitive_desc_destroy(pd);
+            continue;
+        }
+        po->fpd = pd;
+        TRY(p_own_pd(p, pd));
+    }
+    if (!po->fpd) { /* only slow kernels: let oneDNN choose */
+        TRY(init_conv_desc(op, deconv, prop, &s_any, &w_any, op->has_bias ? &b_md : NULL, &d_any, &cd, 0));
+        TRY(p_pd(p, &po->fpd, &cd, NULL));
+    }
     po->src_md = *dnnl_primitive_desc_query_md(po->fpd, dnnl_query_src_md, 0);
     po->w_fwd_md = *dnnl_primitive_desc_query_md(po->fpd, dnnl_query_weights_md, 0);
     const dnnl_memory_desc_t *dmd = dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0);
@@ -398,6 +488,7 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         po->src_mem = vi->mem;
     } else {
         po->src_adapted = 1;
+        p->act_reorders++;
         TRY(p_buf_mem(p, &po->src_md, NULL, &po->src_mem));
         TRY(add_reorder(p, &p->fwd, &vi->md, vi->mem, &po->src_md, po->src_mem));
     }
@@ -477,8 +568,10 @@ static dolor_status plan_conv_bwd(dolor_net *g, nn_plan *p, int oi)
     dnnl_memory_t dsrc;
     int accum = 0;
     if (po->src_adapted)
+    {
         TRY(p_buf_mem(p, &po->src_md, NULL, &dsrc));
-    else
+        p->act_reorders++;
+    } else
         TRY(diff_target(p, op->in[0], &dsrc, &accum));
     TRY(prog_prim(&p->bwd, prim, scr, &s));
     step_arg(s, DNNL_ARG_DIFF_DST, vo->dmem);
@@ -665,8 +758,77 @@ static dolor_status plan_simple_bwd(dolor_net *g, nn_plan *p, int oi)
 
 /* -------------------------------------------------------------- concat ---- */
 
+/* concat/split by contiguous runs when the layouts allow it (see chan_block) */
+static int concat_fast(const nn_plan *p, const nn_op *op)
+{
+    const dnnl_memory_desc_t *ma = &p->v[op->in[0]].md, *mb = &p->v[op->in[1]].md, *mo = &p->v[op->out].md;
+    int b = chan_block(mo);
+    return b > 0 && chan_block(ma) == b && chan_block(mb) == b && ma->dims[1] % b == 0 && ma->padded_dims[1] == ma->dims[1] &&
+           mo->padded_dims[1] == ma->dims[1] + mb->padded_dims[1];
+}
+
+static dolor_status add_chunks(nn_prog *g, float *dst, size_t da, const float *src, size_t db, size_t n, size_t len,
+                               int add)
+{
+    nn_step *s = NULL;
+    TRY(prog_add(g, &s));
+    s->kind = STEP_CHUNKS;
+    s->a = dst;
+    s->b = (float *)src;
+    s->da = da;
+    s->db = db;
+    s->n = n;
+    s->len = len;
+    s->add = add;
+    return DOLOR_OK;
+}
+
+static dolor_status plan_concat_fast_fwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const nn_pval *va = &p->v[op->in[0]], *vb = &p->v[op->in[1]];
+    int b = chan_block(&va->md);
+    int64_t ct = va->md.dims[1] + vb->md.dims[1];
+    dnnl_memory_desc_t md = va->md; /* same format, more channels */
+    md.dims[1] = ct;
+    md.padded_dims[1] = (ct + b - 1) / b * b;
+    for (int k = 0; k < 4; k++)
+        md.format_desc.blocking.strides[k] = va->md.format_desc.blocking.strides[k];
+    md.format_desc.blocking.strides[0] = md.padded_dims[1] * md.padded_dims[2] * md.padded_dims[3];
+    TRY(set_value(p, op->out, &md));
+    size_t hw = (size_t)(va->h * va->w), lo = (size_t)md.padded_dims[1] * hw;
+    size_t la = (size_t)va->md.padded_dims[1] * hw, lb = (size_t)vb->md.padded_dims[1] * hw;
+    float *out = p->v[op->out].data;
+    TRY(add_chunks(&p->fwd, out, lo, va->data, la, (size_t)p->N, la, 0));
+    TRY(add_chunks(&p->fwd, out + la, lo, vb->data, lb, (size_t)p->N, lb, 0));
+    return DOLOR_OK;
+}
+
+static dolor_status plan_concat_fast_bwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const nn_pval *vo = &p->v[op->out];
+    size_t hw = (size_t)(vo->h * vo->w), lo = (size_t)vo->md.padded_dims[1] * hw, off = 0;
+    for (int i = 0; i < 2; i++) {
+        nn_pval *vi = &p->v[op->in[i]];
+        size_t li = (size_t)vi->md.padded_dims[1] * hw;
+        if (vi->needs_diff) {
+            TRY(add_chunks(&p->bwd, vi->diff, li, vo->diff + off, lo, (size_t)p->N, li, vi->diff_written));
+            vi->diff_written = 1;
+        }
+        off += li;
+    }
+    return DOLOR_OK;
+}
+
 static dolor_status plan_concat_fwd(dolor_net *g, nn_plan *p, int oi)
 {
+    {
+        const dnnl_memory_desc_t *ma = &p->v[g->ops[oi].in[0]].md, *mb = &p->v[g->ops[oi].in[1]].md;
+        int b = chan_block(ma);
+        if (b > 0 && chan_block(mb) == b && ma->dims[1] % b == 0 && ma->padded_dims[1] == ma->dims[1])
+            return plan_concat_fast_fwd(g, p, oi);
+    }
     const nn_op *op = &g->ops[oi];
     nn_pop *po = &p->ops[oi];
     dnnl_memory_desc_t srcs[2] = {p->v[op->in[0]].md, p->v[op->in[1]].md};
@@ -690,6 +852,9 @@ static dolor_status plan_concat_fwd(dolor_net *g, nn_plan *p, int oi)
 static dolor_status plan_concat_bwd(dolor_net *g, nn_plan *p, int oi)
 {
     const nn_op *op = &g->ops[oi];
+    if (concat_fast(p, op))
+        return plan_concat_fast_bwd(g, p, oi);
+    p->act_reorders += 2;
     nn_pval *vo = &p->v[op->out];
     dnnl_memory_desc_t sub[2];
     int ok = 1;
@@ -821,6 +986,25 @@ static dolor_status run_prog(dolor_net *g, nn_plan *p, nn_prog *prog)
 #pragma omp parallel for simd schedule(static)
             for (ptrdiff_t j = 0; j < n; j++)
                 a[j] += b[j];
+        } else if (s->kind == STEP_CHUNKS) {
+            const ptrdiff_t n = (ptrdiff_t)s->n, len = (ptrdiff_t)s->len;
+            const ptrdiff_t piece = 16384, pieces = (len + piece - 1) / piece;
+            float *a = s->a;
+            const float *b = s->b;
+            const size_t da = s->da, db = s->db;
+            const int add = s->add;
+#pragma omp parallel for schedule(static)
+            for (ptrdiff_t t = 0; t < n * pieces; t++) {
+                ptrdiff_t i = t / pieces, j0 = (t % pieces) * piece, j1 = j0 + piece < len ? j0 + piece : len;
+                float *restrict d = a + (size_t)i * da;
+                const float *restrict q = b + (size_t)i * db;
+                if (add) {
+                    for (ptrdiff_t j = j0; j < j1; j++)
+                        d[j] += q[j];
+                } else {
+                    memcpy(d + j0, q + j0, (size_t)(j1 - j0) * sizeof(float));
+                }
+            }
         } else if (s->kind == STEP_BN_RUNNING) {
             double m = BN_MOMENTUM, cnt = s->count, unb = cnt > 1 ? cnt / (cnt - 1) : 1.0;
             for (size_t c = 0; c < s->n; c++) {
@@ -927,6 +1111,18 @@ const float *nn_graph_input_grad(const dolor_net *g, int i)
     if (!p || i < 0 || i >= g->ninputs)
         return NULL;
     return p->v[g->inputs[i]].diff;
+}
+
+int nn_graph_activation_reorders(const dolor_net *g, int training)
+{
+    const nn_plan *p = g->plan[training ? 1 : 0];
+    return p ? p->act_reorders : -1;
+}
+
+const dnnl_memory_desc_t *nn_graph_value_md(const dolor_net *g, int training, int v)
+{
+    const nn_plan *p = g->plan[training ? 1 : 0];
+    return p && v >= 0 && v < p->nvals ? &p->v[v].md : NULL;
 }
 
 size_t nn_graph_plan_bytes(const dolor_net *g)
@@ -1053,6 +1249,7 @@ static nn_op *new_op(dolor_net *g, nn_op_kind kind, int in0, int in1)
         op->nin = 2;
     }
     op->t_w = op->t_b = op->t_rm = op->t_rv = -1;
+    op->out_like = -1;
     op->cin = g->vals[in0].c;
     op->cout = op->cin;
     return op;
@@ -1164,6 +1361,11 @@ int nn_add_concat(dolor_net *g, int a, int b)
         dolor_error(DOLOR_EINVAL, "nn: concat of values at different resolutions");
         return -1;
     }
+    /* let the op producing b (an up-convolution) write in the layout of a (the skip), so the
+       concat sees one layout */
+    int pb = g->vals[b].producer;
+    if (pb >= 0 && (g->ops[pb].kind == NN_OP_CONV || g->ops[pb].kind == NN_OP_DECONV) && g->vals[b].c == g->vals[a].c)
+        g->ops[pb].out_like = a;
     return finish_op(g, op, g->vals[a].c + g->vals[b].c, g->vals[a].level);
 }
 

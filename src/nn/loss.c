@@ -29,21 +29,40 @@ static dolor_status check_args(const char *who, const dolor_tensor *logits, cons
     return DOLOR_OK;
 }
 
-/* softmax of the K logits at stride hw into p (double); returns log-sum-exp */
-static inline double softmax_px(const float *z, ptrdiff_t hw, int K, double *p)
+/* Pixels are processed in blocks of BLK along the plane; per block the K x BLK softmax lives in a
+ * per-thread buffer, with the loops over pixels innermost (vectorised). */
+#define BLK 256
+
+/* p[k*BLK + j] = softmax over k of z[k*HW + j] (j < nb); lse[j] = log-sum-exp */
+static inline void softmax_blk(const float *z, ptrdiff_t HW, int K, int nb, float *restrict p, float *restrict lse)
 {
-    double m = z[0];
-    for (int k = 1; k < K; k++)
-        if (z[k * hw] > m)
-            m = z[k * hw];
-    double s = 0;
-    for (int k = 0; k < K; k++) {
-        p[k] = exp((double)z[k * hw] - m);
-        s += p[k];
+    float m[BLK], s[BLK];
+    for (int j = 0; j < nb; j++)
+        m[j] = z[j];
+    for (int k = 1; k < K; k++) {
+        const float *zk = z + k * HW;
+        for (int j = 0; j < nb; j++)
+            m[j] = zk[j] > m[j] ? zk[j] : m[j];
     }
-    for (int k = 0; k < K; k++)
-        p[k] /= s;
-    return m + log(s);
+    for (int j = 0; j < nb; j++)
+        s[j] = 0.f;
+    for (int k = 0; k < K; k++) {
+        const float *zk = z + k * HW;
+        float *pk = p + k * BLK;
+        for (int j = 0; j < nb; j++) {
+            pk[j] = expf(zk[j] - m[j]);
+            s[j] += pk[j];
+        }
+    }
+    for (int j = 0; j < nb; j++) {
+        lse[j] = m[j] + logf(s[j]);
+        s[j] = 1.f / s[j];
+    }
+    for (int k = 0; k < K; k++) {
+        float *pk = p + k * BLK;
+        for (int j = 0; j < nb; j++)
+            pk[j] *= s[j];
+    }
 }
 
 dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t *labels, float weight, float *loss,
@@ -52,30 +71,46 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
     dolor_status st = check_args("cross-entropy", logits, labels, dlogits, loss);
     if (st)
         return st;
-    int64_t N = logits->shape[0], K = logits->shape[1], HW = logits->shape[2] * logits->shape[3];
-    double total = 0, inv = 1.0 / (double)(N * HW);
+    const int64_t N = logits->shape[0], K = logits->shape[1], HW = logits->shape[2] * logits->shape[3];
+    const int64_t nblk = (HW + BLK - 1) / BLK;
+    double total = 0;
+    const double inv = 1.0 / (double)(N * HW);
+    const float scale = (float)(weight * inv);
     const float *L = logits->data;
     float *D = dlogits ? dlogits->data : NULL;
-#pragma omp parallel reduction(+ : total)
+    int fail = 0;
+#pragma omp parallel reduction(+ : total) reduction(| : fail)
     {
-        double *p = malloc((size_t)K * sizeof *p);
+        float *p = malloc((size_t)K * BLK * sizeof *p);
+        fail |= p == NULL;
 #pragma omp for schedule(static)
-        for (int64_t i = 0; i < N * HW; i++) {
+        for (int64_t t = 0; t < N * nblk; t++) {
             if (!p)
                 continue;
-            int64_t n = i / HW, x = i % HW;
-            const float *z = L + n * K * HW + x;
-            double lse = softmax_px(z, HW, (int)K, p);
-            int y = labels[i];
-            total += lse - z[y * HW];
+            int64_t n = t / nblk, x0 = (t % nblk) * BLK;
+            int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
+            const float *z = L + n * K * HW + x0;
+            const uint8_t *y = labels + n * HW + x0;
+            float lse[BLK];
+            softmax_blk(z, HW, (int)K, nb, p, lse);
+            double acc = 0;
+            for (int j = 0; j < nb; j++)
+                acc += (double)lse[j] - (double)z[y[j] * HW + j];
+            total += acc;
             if (D) {
-                float *d = D + n * K * HW + x;
-                for (int k = 0; k < K; k++)
-                    d[k * HW] += (float)(weight * ((p[k] - (k == y)) * inv));
+                float *d = D + n * K * HW + x0;
+                for (int k = 0; k < K; k++) {
+                    float *dk = d + k * HW;
+                    const float *pk = p + k * BLK;
+                    for (int j = 0; j < nb; j++)
+                        dk[j] += scale * (pk[j] - (float)(y[j] == k));
+                }
             }
         }
         free(p);
     }
+    if (fail)
+        return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory");
     *loss = (float)(total * inv);
     return DOLOR_OK;
 }
@@ -86,40 +121,60 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
     dolor_status st = check_args("soft Dice", logits, labels, dlogits, loss);
     if (st)
         return st;
-    int64_t N = logits->shape[0], K = logits->shape[1], HW = logits->shape[2] * logits->shape[3];
-    int k0 = include_background ? 0 : 1;
+    const int64_t N = logits->shape[0], K = logits->shape[1], HW = logits->shape[2] * logits->shape[3];
+    const int64_t nblk = (HW + BLK - 1) / BLK;
+    const int k0 = include_background ? 0 : 1;
     if (K - k0 < 1)
         return dolor_error(DOLOR_EINVAL, "soft Dice: K = %lld classes leaves none without the background", (long long)K);
-    /* per (n, k): intersection, sum p, sum g */
+    /* per (n, k): intersection sum(p*g), sum(p), sum(g) */
     double *acc = calloc((size_t)(N * K * 3), sizeof *acc);
     if (!acc)
         return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
     const float *L = logits->data;
-    for (int64_t n = 0; n < N; n++) {
-        double *a = acc + n * K * 3;
-#pragma omp parallel
-        {
-            double *p = malloc((size_t)K * 4 * sizeof *p);
-            if (p) {
-                double *loc = p + K;
-                memset(loc, 0, (size_t)K * 3 * sizeof *loc);
+    int fail = 0;
+#pragma omp parallel reduction(| : fail)
+    {
+        float *p = malloc((size_t)K * BLK * sizeof *p);
+        double *loc = calloc((size_t)(N * K * 3), sizeof *loc);
+        fail |= !p || !loc;
 #pragma omp for schedule(static)
-                for (int64_t x = 0; x < HW; x++) {
-                    softmax_px(L + n * K * HW + x, HW, (int)K, p);
-                    int y = labels[n * HW + x];
-                    for (int k = 0; k < K; k++)
-                        loc[k * 3 + 1] += p[k];
-                    loc[y * 3 + 0] += p[y];
-                    loc[y * 3 + 2] += 1;
+        for (int64_t t = 0; t < N * nblk; t++) {
+            if (!p || !loc)
+                continue;
+            int64_t n = t / nblk, x0 = (t % nblk) * BLK;
+            int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
+            const uint8_t *y = labels + n * HW + x0;
+            float lse[BLK];
+            softmax_blk(L + n * K * HW + x0, HW, (int)K, nb, p, lse);
+            double *a = loc + n * K * 3;
+            for (int k = 0; k < K; k++) {
+                const float *pk = p + k * BLK;
+                float sp = 0.f, si = 0.f, sg = 0.f;
+                for (int j = 0; j < nb; j++) {
+                    float g = (float)(y[j] == k);
+                    sp += pk[j];
+                    si += pk[j] * g;
+                    sg += g;
                 }
-#pragma omp critical
-                for (int k = 0; k < 3 * K; k++)
-                    a[k] += loc[k];
-                free(p);
+                a[k * 3 + 0] += si;
+                a[k * 3 + 1] += sp;
+                a[k * 3 + 2] += sg;
             }
         }
+        if (p && loc) {
+#pragma omp critical
+            for (int64_t k = 0; k < N * K * 3; k++)
+                acc[k] += loc[k];
+        }
+        free(p);
+        free(loc);
     }
-    double total = 0, cnt = (double)N * (double)(K - k0);
+    if (fail) {
+        free(acc);
+        return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
+    }
+    const double cnt = (double)N * (double)(K - k0);
+    double total = 0;
     for (int64_t n = 0; n < N; n++)
         for (int64_t k = k0; k < K; k++) {
             const double *a = acc + (n * K + k) * 3;
@@ -127,34 +182,60 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
         }
     *loss = (float)(total / cnt);
     if (dlogits) {
+        /* dL/dp_k = -(2 g_k S_k - I2_k) / S_k^2 / cnt = A_k g_k + B_k (S = sum p + sum g + smooth,
+           I2 = 2 sum(p g) + smooth); then dz_c = p_c (dp_c - sum_k p_k dp_k) */
+        double *AB = malloc((size_t)(N * K * 2) * sizeof *AB);
+        if (!AB) {
+            free(acc);
+            return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
+        }
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t k = 0; k < K; k++) {
+                const double *a = acc + (n * K + k) * 3;
+                double S = a[1] + a[2] + smooth, I2 = 2 * a[0] + smooth;
+                AB[(n * K + k) * 2 + 0] = k < k0 ? 0 : -2.0 / S / cnt;
+                AB[(n * K + k) * 2 + 1] = k < k0 ? 0 : I2 / (S * S) / cnt;
+            }
         float *D = dlogits->data;
-        for (int64_t n = 0; n < N; n++) {
-            const double *a = acc + n * K * 3;
-#pragma omp parallel
-            {
-                double *p = malloc((size_t)K * 2 * sizeof *p);
-                if (p) {
-                    double *dp = p + K;
+#pragma omp parallel reduction(| : fail)
+        {
+            float *p = malloc((size_t)K * 2 * BLK * sizeof *p);
+            fail |= p == NULL;
 #pragma omp for schedule(static)
-                    for (int64_t x = 0; x < HW; x++) {
-                        softmax_px(L + n * K * HW + x, HW, (int)K, p);
-                        int y = labels[n * HW + x];
-                        double dot = 0;
-                        for (int k = 0; k < K; k++) {
-                            dp[k] = 0;
-                            if (k >= k0) {
-                                double S = a[k * 3 + 1] + a[k * 3 + 2] + smooth, I2 = 2 * a[k * 3] + smooth;
-                                dp[k] = -(2.0 * (k == y) * S - I2) / (S * S) / cnt;
-                            }
-                            dot += p[k] * dp[k];
-                        }
-                        float *d = D + n * K * HW + x;
-                        for (int k = 0; k < K; k++)
-                            d[k * HW] += (float)(weight * p[k] * (dp[k] - dot));
+            for (int64_t t = 0; t < N * nblk; t++) {
+                if (!p)
+                    continue;
+                int64_t n = t / nblk, x0 = (t % nblk) * BLK;
+                int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
+                const uint8_t *y = labels + n * HW + x0;
+                float lse[BLK], dot[BLK];
+                float *dp = p + K * BLK;
+                softmax_blk(L + n * K * HW + x0, HW, (int)K, nb, p, lse);
+                for (int j = 0; j < nb; j++)
+                    dot[j] = 0.f;
+                for (int k = 0; k < K; k++) {
+                    const float A = (float)AB[(n * K + k) * 2], B = (float)AB[(n * K + k) * 2 + 1];
+                    const float *pk = p + k * BLK;
+                    float *dpk = dp + k * BLK;
+                    for (int j = 0; j < nb; j++) {
+                        dpk[j] = A * (float)(y[j] == k) + B;
+                        dot[j] += pk[j] * dpk[j];
                     }
-                    free(p);
+                }
+                float *d = D + n * K * HW + x0;
+                for (int k = 0; k < K; k++) {
+                    const float *pk = p + k * BLK, *dpk = dp + k * BLK;
+                    float *dk = d + k * HW;
+                    for (int j = 0; j < nb; j++)
+                        dk[j] += weight * pk[j] * (dpk[j] - dot[j]);
                 }
             }
+            free(p);
+        }
+        free(AB);
+        if (fail) {
+            free(acc);
+            return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
         }
     }
     free(acc);

@@ -39,6 +39,7 @@ typedef struct nn_op {
     nn_op_kind kind;
     int in[2], nin, out;
     int cin, cout, k, pad, has_bias, relu;
+    int out_like; /* conv/deconv feeding a concat: value whose layout the output should take, or -1 */
     int t_w, t_b, t_rm, t_rv; /* tensor indices, -1 if none */
 } nn_op;
 
@@ -95,5 +96,10 @@ const float *nn_graph_input_grad(const dolor_net *g, int i);
 
 /* Bytes held by the current plans (activations, diffs, workspaces, scratchpad). */
 size_t nn_graph_plan_bytes(const dolor_net *g);
+/* Number of reorders of activations in the current training (1) or inference (0) plan, besides
+ * the input copies and the output / output-gradient reorders; -1 if no such plan. */
+int nn_graph_activation_reorders(const dolor_net *g, int training);
+/* The oneDNN memory descriptor of value v in the current plan (NULL if none). */
+const dnnl_memory_desc_t *nn_graph_value_md(const dolor_net *g, int training, int v);
 
 #endif
