@@ -170,6 +170,59 @@ static void test_series(void)
     dolor_image_free(v);
 }
 
+/* Geometry of every decoded sample file against the script's reading of PS3.3 with pydicom. */
+static void test_geometry(void)
+{
+    char fx[2048];
+    snprintf(fx, sizeof fx, "%s/dicom/geometry.tsv", DOLOR_TEST_FIXTURES);
+    FILE *fp = fopen(fx, "r");
+    CHECK(fp != NULL);
+    if (!fp)
+        return;
+    char line[4096];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, fp)) {
+        if (line[0] == '#')
+            continue;
+        char *f[4];
+        if (split(line, f, 4) < 4)
+            continue;
+        double g[15];
+        int k = 0;
+        for (int c = 1; c < 4; c++) {
+            char *save = NULL;
+            for (char *t = strtok_r(f[c], " ", &save); t && k < 15; t = strtok_r(NULL, " ", &save))
+                g[k++] = strtod(t, NULL);
+        }
+        if (k != 15)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", data_root, f[0]);
+        dolor_image *img = NULL;
+        dolor_status s = dolor_dicom_read(path, &img);
+        CHECKF(s == DOLOR_OK, "%s: %s", f[0], dolor_errmsg());
+        if (!img)
+            continue;
+        double e = 0;
+        for (int i = 0; i < 3; i++) {
+            e = fmax(e, fabs(img->spacing[i] - g[i]));
+            e = fmax(e, fabs(img->origin[i] - g[3 + i]));
+        }
+        for (int i = 0; i < 9; i++)
+            e = fmax(e, fabs(img->direction[i] - g[6 + i]));
+        if (e > 1e-9) {
+            bad++;
+            fprintf(stderr, "%s: geometry differs by %.3g: spacing %g %g %g origin %g %g %g\n", f[0], e, img->spacing[0],
+                    img->spacing[1], img->spacing[2], img->origin[0], img->origin[1], img->origin[2]);
+        }
+        n++;
+        dolor_image_free(img);
+    }
+    fclose(fp);
+    CHECKF(bad == 0, "%d of %d files with a different geometry", bad, n);
+    CHECK(n > 100);
+}
+
 /* Attribute access against values pydicom prints (fixture attrs.tsv). */
 static void test_attributes(void)
 {
@@ -703,6 +756,7 @@ int main(void)
     if (DOLOR_TEST_NEED_DATA(data_root)) {
         test_reference_files();
         test_series();
+        test_geometry();
         test_attributes();
         test_api_errors();
         test_truncated();

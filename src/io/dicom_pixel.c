@@ -613,36 +613,60 @@ static void ybr_to_rgb(uint8_t *a, size_t npix)
     }
 }
 
-static void set_geometry(const dolor_dicom *d, dolor_image *img)
+/* number i of the first of several keys that exists and parses */
+static int num_of(const dolor_dicom *d, const char *const *keys, int i, double *v)
 {
-    double v[6];
-    const dolor_dicom *dd = d;
-    if (!dolor_dicom_get_number(dd, "PixelSpacing", 0, &v[0]) &&
-        !dolor_dicom_get_number(dd, "PixelSpacing", 1, &v[1]) && v[0] > 0 && v[1] > 0) {
+    for (int k = 0; keys[k]; k++)
+        if (dolor_dicom_get_number(d, keys[k], i, v) == DOLOR_OK && isfinite(*v))
+            return 1;
+    return 0;
+}
+
+/* Geometry (PS3.3 C.7.6.2 Image Plane; C.7.6.16 functional groups of enhanced objects; C.8.5.5 US regions). */
+static void set_geometry(const dolor_dicom *d, dolor_image *img, long frames)
+{
+    static const char *const ps[] = {"PixelSpacing", "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing",
+                                     "PerFrameFunctionalGroupsSequence[0].PixelMeasuresSequence[0].PixelSpacing",
+                                     "ImagerPixelSpacing", NULL};
+    static const char *const sbs[] = {"SpacingBetweenSlices",
+                                      "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SpacingBetweenSlices",
+                                      NULL};
+    static const char *const st[] = {"SliceThickness",
+                                     "SharedFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness",
+                                     "PerFrameFunctionalGroupsSequence[0].PixelMeasuresSequence[0].SliceThickness",
+                                     NULL};
+    static const char *const iop[] = {"ImageOrientationPatient",
+                                      "SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient",
+                                      "PerFrameFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient",
+                                      NULL};
+    static const char *const ipp[] = {"ImagePositionPatient",
+                                      "PerFrameFunctionalGroupsSequence[0].PlanePositionSequence[0].ImagePositionPatient",
+                                      NULL};
+    static const char *const ipp1[] = {"PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0].ImagePositionPatient",
+                                       NULL};
+    double v[6], w[3];
+    if (num_of(d, ps, 0, &v[0]) && num_of(d, ps, 1, &v[1]) && v[0] > 0 && v[1] > 0) {
         img->spacing[1] = v[0]; /* row spacing: distance between rows = y */
-        img->spacing[0] = v[1];
-    } else if (!dolor_dicom_get_number(dd, "ImagerPixelSpacing", 0, &v[0]) &&
-               !dolor_dicom_get_number(dd, "ImagerPixelSpacing", 1, &v[1]) && v[0] > 0 && v[1] > 0) {
-        img->spacing[1] = v[0];
-        img->spacing[0] = v[1];
-    } else if (!dolor_dicom_get_number(dd, "SequenceOfUltrasoundRegions[0].PhysicalDeltaX", 0, &v[0]) &&
-               !dolor_dicom_get_number(dd, "SequenceOfUltrasoundRegions[0].PhysicalDeltaY", 0, &v[1]) &&
-               fabs(v[0]) > 0 && fabs(v[1]) > 0) {
-        img->spacing[0] = fabs(v[0]) * 10.0; /* cm -> mm */
+        img->spacing[0] = v[1]; /* column spacing = x */
+    } else if (!dolor_dicom_get_number(d, "SequenceOfUltrasoundRegions[0].PhysicalDeltaX", 0, &v[0]) &&
+               !dolor_dicom_get_number(d, "SequenceOfUltrasoundRegions[0].PhysicalDeltaY", 0, &v[1]) &&
+               fabs(v[0]) > 0 && fabs(v[1]) > 0 && isfinite(v[0]) && isfinite(v[1])) {
+        img->spacing[0] = fabs(v[0]) * 10.0; /* cm -> mm (PhysicalUnits 3 = cm) */
         img->spacing[1] = fabs(v[1]) * 10.0;
     }
-    if (!dolor_dicom_get_number(dd, "SpacingBetweenSlices", 0, &v[0]) && v[0] > 0)
+    if (num_of(d, sbs, 0, &v[0]) && v[0] > 0)
         img->spacing[2] = v[0];
-    else if (!dolor_dicom_get_number(dd, "SliceThickness", 0, &v[0]) && v[0] > 0)
+    else if (num_of(d, st, 0, &v[0]) && v[0] > 0)
         img->spacing[2] = v[0];
     int ok = 1;
     for (int i = 0; i < 3 && ok; i++)
-        ok = !dolor_dicom_get_number(dd, "ImagePositionPatient", i, &v[i]) && isfinite(v[i]);
+        ok = num_of(d, ipp, i, &v[i]);
     if (ok)
         memcpy(img->origin, v, sizeof(double) * 3);
+    int have_pos = ok;
     ok = 1;
     for (int i = 0; i < 6 && ok; i++)
-        ok = !dolor_dicom_get_number(dd, "ImageOrientationPatient", i, &v[i]) && isfinite(v[i]);
+        ok = num_of(d, iop, i, &v[i]);
     if (ok) {
         double *r = v, *c = v + 3;
         double nr = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]), nc = sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]);
@@ -654,6 +678,16 @@ static void set_geometry(const dolor_dicom *d, dolor_image *img)
                     img->direction[3 * i + 0] = r[i] / nr;
                     img->direction[3 * i + 1] = c[i] / nc;
                     img->direction[3 * i + 2] = n[i] / nn;
+                }
+                /* enhanced multi-frame: z spacing from the first two frame positions along the normal */
+                ok = have_pos && frames > 1;
+                for (int i = 0; i < 3 && ok; i++)
+                    ok = num_of(d, ipp1, i, &w[i]);
+                if (ok) {
+                    double dz = ((w[0] - img->origin[0]) * n[0] + (w[1] - img->origin[1]) * n[1] +
+                                 (w[2] - img->origin[2]) * n[2]) / nn;
+                    if (dz > 1e-6)
+                        img->spacing[2] = dz;
                 }
             }
         }
@@ -820,7 +854,7 @@ dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out)
         }
         ybr_to_rgb(img->data, dolor_image_nvox(img));
     }
-    set_geometry(d, img);
+    set_geometry(d, img, p.frames);
     *out = img;
     return DOLOR_OK;
 }
