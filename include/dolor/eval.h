@@ -50,6 +50,9 @@ extern "C" {
 
 /* ======================= segmentation ======================= */
 
+/* An evaluator is not thread-safe: use one per thread (or lock) when adding
+ * cases from several threads; reading functions may run concurrently with
+ * each other but not with dolor_seg_eval_add. */
 typedef struct dolor_seg_eval dolor_seg_eval;
 
 /* Per-case metrics, in the column order of per_case.csv. */

@@ -197,13 +197,15 @@ dolor_status dolor_phantom_write_dataset(const char *dir, int count, const dolor
              "detection, so Rayleigh-distributed and multiplicative), attenuation along each beam\n"
              "with imperfect time-gain compensation, log compression over %.0f dB.\n"
              "\n"
-             "Made with: dolor phantom -o DIR -n %d --width %d --height %d --seed %llu\n"
+             "Made with: dolor phantom -o DIR -n %d --width %d --height %d --depth-mm %g --vessel-prob %g\n"
+             "           --bone-prob %g --dynamic-range %g --seed %llu\n"
              "Image i uses seed dolor_phantom_image_seed(%llu, i): the same seed gives the same\n"
              "files, and image i does not depend on the count.\n"
              "Synthetic data: no patient information; free to use without restriction.\n",
              DOLOR_VERSION_STRING, cfg->width, cfg->height, cfg->depth_mm / cfg->height, cfg->depth_mm,
-             cfg->vessel_prob, cfg->bone_prob, cfg->dynamic_range_db, count, cfg->width, cfg->height,
-             (unsigned long long)seed, (unsigned long long)seed);
+             cfg->vessel_prob, cfg->bone_prob, cfg->dynamic_range_db, count, cfg->width, cfg->height, cfg->depth_mm,
+             cfg->vessel_prob, cfg->bone_prob, cfg->dynamic_range_db, (unsigned long long)seed,
+             (unsigned long long)seed);
     snprintf(p, dl, "%s/README.txt", dir);
     s = write_text(p, text);
     free(p);
