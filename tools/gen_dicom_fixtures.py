@@ -3,6 +3,7 @@
 
     /usr/bin/python3 tools/gen_dicom_fixtures.py            # tests/fixtures/dicom/pydicom_ref.tsv + series
     /usr/bin/python3 tools/gen_dicom_fixtures.py --dict     # src/io/dicom_dict.c (keyword dictionary)
+    /usr/bin/python3 tools/gen_dicom_fixtures.py --seeds    # fuzz/corpus/dicom (tiny synthetic seeds)
 
 Reference: Debian's python3-pydicom 2.3 with its pixel data handlers (numpy,
 Pillow = libjpeg-turbo / OpenJPEG, python3-gdcm for JPEG-LS and JPEG
@@ -362,9 +363,70 @@ def gen_geometry():
     print("wrote", out, n, "files")
 
 
+def gen_seeds():
+    """Tiny synthetic seeds for fuzz/corpus/dicom (made here, not copied from the data folder)."""
+    import pydicom
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian,
+                             DeflatedExplicitVRLittleEndian, RLELossless, generate_uid)
+    out = os.path.join(REPO, "fuzz", "corpus", "dicom")
+    os.makedirs(out, exist_ok=True)
+
+    def base(rows, cols, spp, bits, signed, pi, frames=1):
+        ds = Dataset()
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+        ds.SOPInstanceUID = "1.2.3.4"
+        ds.Modality = "US"
+        ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, spp
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
+        ds.PixelRepresentation = signed
+        ds.PhotometricInterpretation = pi
+        if spp > 1:
+            ds.PlanarConfiguration = 0
+        if frames > 1:
+            ds.NumberOfFrames = frames
+        ds.PixelSpacing = [0.5, 0.25]
+        ds.ImagePositionPatient = [1, 2, 3]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        reg = Dataset()
+        reg.PhysicalUnitsXDirection = 3
+        reg.PhysicalDeltaX = 0.01
+        reg.PhysicalDeltaY = 0.02
+        ds.SequenceOfUltrasoundRegions = Sequence([reg])
+        n = rows * cols * spp * frames
+        dt = {8: np.uint8, 16: np.uint16}[bits]
+        ds.PixelData = (np.arange(n) * 37 % 251).astype(dt).tobytes()
+        return ds
+
+    def save(ds, name, ts):
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ts
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.is_little_endian = ts != ExplicitVRBigEndian
+        ds.is_implicit_VR = ts == ImplicitVRLittleEndian
+        ds.preamble = b"\0" * 128
+        ds.save_as(os.path.join(out, name), write_like_original=False)
+
+    save(base(4, 6, 1, 16, 1, "MONOCHROME2"), "explicit_le_i16.dcm", ExplicitVRLittleEndian)
+    save(base(4, 6, 1, 8, 0, "MONOCHROME1"), "implicit_u8.dcm", ImplicitVRLittleEndian)
+    save(base(4, 6, 1, 16, 0, "MONOCHROME2"), "explicit_be_u16.dcm", ExplicitVRBigEndian)
+    save(base(4, 6, 3, 8, 0, "RGB", frames=2), "deflated_rgb_2frames.dcm", DeflatedExplicitVRLittleEndian)
+    ds = base(4, 6, 3, 8, 0, "RGB")
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.compress(RLELossless, encoding_plugin="pydicom")
+    save(ds, "rle_rgb.dcm", RLELossless)
+    print("wrote", out, sorted(os.listdir(out)))
+
+
 if __name__ == "__main__":
     if "--dict" in sys.argv:
         gen_dict()
+    elif "--seeds" in sys.argv:
+        gen_seeds()
     else:
         gen_reference()
         gen_series()

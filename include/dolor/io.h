@@ -318,8 +318,9 @@ const char *dolor_dicom_keyword_of(uint32_t tag);
  * printed or copied unless the user asks (dolor info --show-phi). */
 int dolor_dicom_tag_is_phi(uint32_t tag, const char *vr);
 
-/* Iterate the top-level attributes: index 0..dolor_dicom_count()-1 gives its
- * tag, VR and (through dolor_dicom_get_string with "(gggg,eeee)") value. */
+/* Iterate the top-level attributes, file meta (group 0002) first, then the
+ * data set: index 0..dolor_dicom_count()-1 gives its tag and VR; read the
+ * value with dolor_dicom_get_string(d, "(gggg,eeee)", ...). */
 int dolor_dicom_count(const dolor_dicom *d);
 void dolor_dicom_attr(const dolor_dicom *d, int index, uint32_t *tag, char vr[3]);
 
@@ -331,8 +332,10 @@ void dolor_dicom_attr(const dolor_dicom *d, int index, uint32_t *tag, char vr[3]
  * BitsStored (bits above HighBit cleared, sign-extended when signed).
  * Transfer syntaxes: uncompressed (implicit/explicit LE, explicit BE,
  * deflated), RLE Lossless (PS3.5 Annex G, own decoder), JPEG baseline and
- * extended 8-bit (libjpeg-turbo through dolor_jpeg_decode), JPEG 2000
- * (OpenJPEG), JPEG-LS (CharLS). Photometric: MONOCHROME1/2 kept as stored
+ * extended 8-bit (libjpeg-turbo, called directly: pydicom leaves RGB-labelled
+ * JPEGs without an Adobe marker untransformed, which dolor_jpeg_decode cannot
+ * do), JPEG 2000 (OpenJPEG), JPEG-LS (CharLS). Lossless JPEG (1.2.4.57/.70)
+ * and 12-bit JPEG are rejected (Debian's libjpeg-turbo cannot decode them). Photometric: MONOCHROME1/2 kept as stored
  * (MONOCHROME1 is NOT inverted), RGB (planar configuration 0 or 1),
  * YBR_FULL / YBR_FULL_422 converted to RGB with pydicom 2.3's
  * convert_color_space formula (PS3.3 C.7.6.3.1.2), PALETTE COLOR kept as
@@ -341,7 +344,10 @@ void dolor_dicom_attr(const dolor_dicom *d, int index, uint32_t *tag, char vr[3]
  * else the first SequenceOfUltrasoundRegions PhysicalDeltaX/Y (cm -> mm);
  * z from SpacingBetweenSlices, else SliceThickness, else 1; origin from
  * ImagePositionPatient and direction from ImageOrientationPatient (LPS),
- * the third axis their cross product. Errors: DOLOR_ENOTFOUND (no pixel
+ * the third axis their cross product; enhanced multi-frame objects (SEG,
+ * enhanced MR) take them from the shared / first per-frame functional groups
+ * and z spacing from the first two frame positions. Frames of a cine
+ * (ultrasound) lie along z with spacing 1 (FrameTime stays an attribute). Errors: DOLOR_ENOTFOUND (no pixel
  * data), DOLOR_EUNSUPPORTED (transfer syntax named by UID and name,
  * photometric interpretation, bit depth), DOLOR_EFORMAT (pixel data shorter
  * than Rows*Columns*..., corrupt codestream), DOLOR_ENOMEM. */
@@ -360,7 +366,7 @@ dolor_status dolor_dicom_rescale(const dolor_dicom *d, const dolor_image *raw, d
  * mean distance between successive positions, origin the first slice's.
  * Errors: those of dolor_dicom_open/read_image, DOLOR_ESHAPE (slices differ
  * in size, orientation or type, or several series in the folder; named),
- * DOLOR_EFORMAT (duplicate positions, uneven spacing beyond 1%: named),
+ * DOLOR_EFORMAT (duplicate positions, uneven spacing beyond 5% of the mean: named),
  * DOLOR_ENOTFOUND (no DICOM file in the folder). */
 dolor_status dolor_dicom_read(const char *path, dolor_image **out);
 dolor_status dolor_dicom_read_series(const char *dir, dolor_image **out);

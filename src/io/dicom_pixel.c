@@ -723,6 +723,10 @@ static dolor_status read_attrs(const dolor_dicom *d, pix *p)
         strcpy(p->pi, p->spp == 3 ? "RGB" : "MONOCHROME2");
     if (p->frames < 1)
         p->frames = 1; /* pydicom: NumberOfFrames 0 or empty means 1 */
+    if (!dcm_find(&d->ds, 0x00280010u) || !dcm_find(&d->ds, 0x00280011u))
+        return dolor_error(DOLOR_EFORMAT, "%s: Pixel Data without Rows (0028,0010) or Columns (0028,0011)", p->name);
+    if (!dcm_find(&d->ds, 0x00280100u))
+        return dolor_error(DOLOR_EFORMAT, "%s: Pixel Data without BitsAllocated (0028,0100)", p->name);
     if (p->rows < 1 || p->cols < 1 || p->rows > 65535 || p->cols > 65535)
         return dolor_error(DOLOR_EFORMAT, "%s: Rows/Columns (0028,0010/0011) are %ld/%ld", p->name, p->rows, p->cols);
     if (p->spp != 1 && p->spp != 3)
