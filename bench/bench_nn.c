@@ -88,6 +88,7 @@ int main(int argc, char **argv)
         }
     }
     report("training step [8,1,256,256]", t, train_iters);
+    printf("  planned memory (training): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
     printf("  mean: forward %.1f, losses %.1f, backward %.1f, AdamW %.1f ms\n", tf / train_iters, tl / train_iters,
            tb / train_iters, to / train_iters);
     for (int it = -2; it < infer_iters; it++) {
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
             t[it] = dolor_time_ms() - t0;
     }
     report("inference [1,1,256,256]", t, infer_iters);
+    printf("  planned memory (training + inference): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
     free(t);
     free(lab);
     dolor_adamw_free(opt);

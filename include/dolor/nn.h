@@ -113,6 +113,10 @@ dolor_status dolor_net_forward(dolor_net *net, const dolor_tensor *x, dolor_tens
  * the last training forward's logits), DOLOR_EBACKEND. */
 dolor_status dolor_net_backward(dolor_net *net, const dolor_tensor *dlogits);
 
+/* Bytes of memory held by the net's current plans (activations, gradients of activations,
+ * workspaces, oneDNN scratchpad; not the parameter buffers). 0 before the first forward. */
+size_t dolor_net_workspace_bytes(const dolor_net *net);
+
 /* ---- Losses ----
  * On logits [N, K, H, W] (plain NCHW) and labels uint8 [N, H, W] (values < K). Each returns the
  * loss in *loss and, if dlogits != NULL, ADDS weight * dLoss/dlogits into dlogits (same shape as

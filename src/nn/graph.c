@@ -328,9 +328,7 @@ static dolor_status set_value(nn_plan *p, int vid, const dnnl_memory_desc_t *md)
     nn_pval *pv = &p->v[vid];
     pv->md = *md;
     TRY(p_buf_mem(p, md, &pv->data, &pv->mem));
-    if (p->training && pv->needs_diff)
-        TRY(p_buf_mem(p, md, &pv->diff, &pv->dmem));
-    return DOLOR_OK;
+    return DOLOR_OK; /* diffs: plan_diffs() */
 }
 
 /* Channel block of a dense [N, C, H, W] layout whose channel blocks are outermost after N
@@ -896,6 +894,92 @@ static dolor_status plan_concat_bwd(dolor_net *g, nn_plan *p, int oi)
 
 /* ---------------------------------------------------------------- plan ---- */
 
+/* Gradients of activations share buffers: in the backward pass (ops in reverse order, step
+ * t = nops-1-op) the gradient of value v is first written at the step of its last consumer and
+ * last read at the step of its producer, so buffers whose value is dead before another's first
+ * write are reused (best fit by size). */
+static dolor_status plan_diffs(dolor_net *g, nn_plan *p)
+{
+    int nv = g->nvals, nops = g->nops;
+    int *tw = malloc((size_t)nv * sizeof *tw), *tr = malloc((size_t)nv * sizeof *tr), *ord = malloc((size_t)nv * sizeof *ord);
+    int *owner = malloc((size_t)nv * sizeof *owner); /* value whose diff lives in slot i */
+    float **slot = malloc((size_t)nv * sizeof *slot);
+    size_t *slot_sz = malloc((size_t)nv * sizeof *slot_sz);
+    dolor_status st = DOLOR_OK;
+    if (!tw || !tr || !ord || !owner || !slot || !slot_sz) {
+        st = dolor_error(DOLOR_ENOMEM, "nn: out of memory");
+        goto out;
+    }
+    for (int v = 0; v < nv; v++) {
+        int last = -1;
+        for (int oi = 0; oi < nops; oi++)
+            for (int k = 0; k < g->ops[oi].nin; k++)
+                if (g->ops[oi].in[k] == v && oi > last)
+                    last = oi;
+        tw[v] = v == g->output ? -1 : last >= 0 ? nops - 1 - last : nops;
+        tr[v] = g->vals[v].producer >= 0 ? nops - 1 - g->vals[v].producer : nops; /* inputs: kept */
+        ord[v] = v;
+    }
+    /* order by first write (insertion sort; graphs are small) */
+    for (int i = 1; i < nv; i++)
+        for (int j = i; j > 0 && tw[ord[j]] < tw[ord[j - 1]]; j--) {
+            int t = ord[j];
+            ord[j] = ord[j - 1];
+            ord[j - 1] = t;
+        }
+    int nslots = 0;
+    for (int i = 0; i < nv; i++) {
+        int v = ord[i];
+        nn_pval *pv = &p->v[v];
+        if (!pv->needs_diff)
+            continue;
+        size_t sz = dnnl_memory_desc_get_size(&pv->md);
+        int best = -1;
+        for (int k = 0; k < nslots; k++)
+            if (owner[k] < 0 || tr[owner[k]] < tw[v]) {
+                if (slot_sz[k] >= sz && (best < 0 || slot_sz[k] < slot_sz[best]))
+                    best = k;
+            }
+        if (best < 0) {
+            /* grow the largest free slot, else a new one */
+            for (int k = 0; k < nslots; k++)
+                if ((owner[k] < 0 || tr[owner[k]] < tw[v]) && (best < 0 || slot_sz[k] > slot_sz[best]))
+                    best = k;
+            if (best < 0)
+                best = nslots++;
+            slot_sz[best] = sz;
+            slot[best] = NULL;
+        }
+        owner[best] = v;
+        if (!slot[best]) {
+            /* allocated below once sizes are final */
+        }
+        pv->diff = (float *)(intptr_t)(best + 1); /* slot id for now */
+    }
+    for (int k = 0; k < nslots; k++) {
+        st = p_alloc(p, slot_sz[k], &slot[k]);
+        if (st)
+            goto out;
+    }
+    for (int v = 0; v < nv; v++) {
+        nn_pval *pv = &p->v[v];
+        if (!pv->needs_diff)
+            continue;
+        pv->diff = slot[(intptr_t)pv->diff - 1];
+        st = p_mem(p, &pv->md, pv->diff, &pv->dmem);
+        if (st)
+            goto out;
+    }
+out:
+    free(tw);
+    free(tr);
+    free(ord);
+    free(owner);
+    free(slot);
+    free(slot_sz);
+    return st;
+}
+
 static dolor_status plan_build(dolor_net *g, nn_plan *p)
 {
     DN(dnnl_primitive_attr_create(&p->attr));
@@ -935,6 +1019,7 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
     TRY(p_mem(p, &plain, DNNL_MEMORY_NONE, &p->out_user));
     TRY(add_reorder(p, &p->fwd, &vo->md, vo->mem, &plain, p->out_user));
     if (p->training) {
+        TRY(plan_diffs(g, p));
         TRY(p_mem(p, &plain, DNNL_MEMORY_NONE, &p->dout_user));
         dnnl_memory_t t;
         int accum;

@@ -159,3 +159,5 @@ dolor_status dolor_net_backward(dolor_net *net, const dolor_tensor *dlogits)
         return dolor_error(DOLOR_EINVAL, "nn: backward: NULL argument");
     return nn_graph_backward(net, dlogits);
 }
+
+size_t dolor_net_workspace_bytes(const dolor_net *net) { return net ? nn_graph_plan_bytes(net) : 0; }
