@@ -166,13 +166,16 @@ static dolor_status frame_ranges(const pix *p, const dcm_elem *e, int *first, in
         /* Basic Offset Table: offsets of each frame's first fragment item, from the first item after the BOT */
         const uint8_t *bot = p->d->buf + e->frag_off[0];
         size_t base = e->frag_off[1] - 8;
+        int j = 1;
         for (long i = 0; i < frames; i++) {
             size_t off = base + dcm_u32(bot + 4 * i, 0);
             int k = -1;
-            for (int j = 1; j <= nf; j++)
-                if (e->frag_off[j] - 8 == off)
-                    k = j;
-            if (k < 0 || (i > 0 && k <= first[i - 1]))
+            /* offsets increase: scan forward from the previous frame's fragment */
+            while (j <= nf && e->frag_off[j] - 8 < off)
+                j++;
+            if (j <= nf && e->frag_off[j] - 8 == off)
+                k = j++;
+            if (k < 0)
                 return dolor_error(DOLOR_EFORMAT, "%s: Basic Offset Table entry %ld (%u) does not point at a fragment",
                                    p->name, i, dcm_u32(bot + 4 * i, 0));
             first[i] = k;
@@ -396,8 +399,7 @@ static dolor_status decode_jpeg(pix *p, const uint8_t *buf, size_t len, uint8_t 
         if (!strcmp(p->pi, "RGB") && !jpeg_has_adobe(buf, len))
             ci.jpeg_color_space = JCS_RGB;
         ci.out_color_space = JCS_RGB;
-        if (ci.jpeg_color_space == JCS_YCbCr)
-            p->converted_rgb = 1;
+        p->converted_rgb = 1; /* as pydicom + Pillow: what libjpeg gives is taken as RGB (PI YBR_* -> RGB) */
     } else if (p->spp == 1) {
         ci.out_color_space = JCS_GRAYSCALE;
     } else {
@@ -805,6 +807,22 @@ dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out)
         return dolor_error(DOLOR_EFORMAT, "%s: Pixel Data has undefined length", d->name);
     if (!native && p.ba == 1)
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: encapsulated 1-bit pixel data", d->name);
+    /* refuse before allocating what the data cannot hold (decompression bombs, truncated files) */
+    size_t out_bytes = p.frame_elems * (size_t)p.frames * p.esize;
+    if (native && p.ba > 1 && !(!strcmp(p.pi, "YBR_FULL_422") && p.spp == 3 && p.ba == 8) && e->len < out_bytes)
+        return dolor_error(DOLOR_EFORMAT, "%s: Pixel Data (7FE0,0010) has %u bytes, %zu needed for %ld x %ld x %ld "
+                           "frames x %ld samples of %ld bits", d->name, e->len, out_bytes, p.cols, p.rows, p.frames,
+                           p.spp, p.ba);
+    if (!native && (rle || jpeg)) {
+        size_t enc = 0;
+        for (int j = 1; j < e->nfrag; j++)
+            enc += e->frag_len[j];
+        size_t ratio = rle ? 65 : 1024; /* PackBits expands at most 64:1; 8-bit JPEG well under 1024:1 */
+        if (out_bytes / ratio > enc)
+            return dolor_error(DOLOR_EFORMAT, "%s: %zu bytes of %s data cannot hold %ld x %ld x %ld frames x %ld "
+                               "samples (%zu bytes)", d->name, enc, dolor_dicom_ts_name(d->ts), p.cols, p.rows,
+                               p.frames, p.spp, out_bytes);
+    }
     int64_t size[3] = {p.cols, p.rows, p.frames};
     dolor_image *img = NULL;
     s = dolor_image_create(&img, p.dtype, (int)p.spp, p.frames > 1 ? 3 : 2, size);
