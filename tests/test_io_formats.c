@@ -6,6 +6,8 @@
 #include "dolor/io.h"
 
 #include <dirent.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -504,6 +506,95 @@ static void test_crash_regressions(const char *fix)
     printf("%d crash regression inputs replayed\n", files);
 }
 
+/* dolor convert, when the program is built (DOLOR_BIN, set by CMake). */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmdline[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmdline, sizeof cmdline, fmt, ap);
+    va_end(ap);
+    int rc = system(cmdline);
+    return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+static void test_convert(const char *fix)
+{
+    const char *bin = getenv("DOLOR_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        printf("SKIP: dolor convert (DOLOR_BIN not built)\n");
+        return;
+    }
+    char in[1024], out[512];
+    snprintf(in, sizeof in, "%s/metaimage/t_int16.mha", fix);
+    snprintf(out, sizeof out, "%s/conv.nii.gz", tmpdir);
+    CHECK(run("'%s' convert -q '%s' '%s'", bin, in, out) == 0);
+    dolor_image *a = NULL, *b = NULL;
+    CHECK_OK(dolor_image_read(in, &a));
+    CHECK_OK(dolor_image_read(out, &b));
+    if (a && b)
+        CHECK(same_voxels(a, b) && same_geometry(a, b, 1e-4));
+    dolor_image_free(b);
+    b = NULL;
+    remove(out);
+    /* NIfTI -> MetaImage (.mhd, uncompressed) */
+    char in2[1024];
+    snprintf(in2, sizeof in2, "%s/nifti/flipped_labels.nii", fix);
+    snprintf(out, sizeof out, "%s/conv.mhd", tmpdir);
+    CHECK(run("'%s' convert -q --no-compress '%s' '%s'", bin, in2, out) == 0);
+    dolor_image *c = NULL;
+    CHECK_OK(dolor_nifti_read(in2, &c));
+    CHECK_OK(dolor_metaimage_read(out, &b));
+    if (b && c)
+        CHECK(same_voxels(c, b) && same_geometry(c, b, 0));
+    dolor_image_free(b);
+    dolor_image_free(c);
+    b = NULL;
+    remove(out);
+    snprintf(out, sizeof out, "%s/conv.raw", tmpdir);
+    remove(out);
+    /* PNG slices with a fixed window: v8 = round(255 (v - LO) / (HI - LO)) clamped */
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/slices/", tmpdir);
+    CHECK(run("'%s' convert -q --window -1000,2000 --prefix s '%s' '%s'", bin, in, dir) == 0);
+    for (int k = 0; a && k < (int)a->size[2]; k++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%ss_%04d.png", dir, k);
+        dolor_image *png = NULL;
+        CHECK_OK(dolor_png_read(p, &png));
+        if (!png)
+            continue;
+        CHECK(png->dtype == DOLOR_U8 && png->size[0] == a->size[0] && png->size[1] == a->size[1]);
+        size_t per = (size_t)(a->size[0] * a->size[1]);
+        int bad = 0;
+        for (size_t e = 0; e < per; e++) {
+            double v = dolor_image_get(a, (size_t)k * per + e);
+            double y = 255.0 * (v + 1000) / 3000.0;
+            double want = y <= 0 ? 0 : y >= 255 ? 255 : round(y);
+            bad += ((uint8_t *)png->data)[e] != want;
+        }
+        CHECKF(bad == 0, "slice %d: %d pixels differ from the window formula", k, bad);
+        dolor_image_free(png);
+        remove(p);
+    }
+    snprintf(out, sizeof out, "%s/slices", tmpdir);
+    rmdir(out);
+    dolor_image_free(a);
+    /* bad input: exit 2 */
+    snprintf(out, sizeof out, "%s/x.nii", tmpdir);
+    CHECK(run("'%s' convert --bogus a b 2>/dev/null", bin) == 2);
+    CHECK(run("'%s' convert /nonexistent/in.nii '%s' 2>/dev/null", bin, out) == 2);
+    snprintf(in, sizeof in, "%s/metaimage/truncated.mha", fix);
+    CHECK(run("'%s' convert '%s' '%s' 2>/dev/null", bin, in, out) == 2);
+    snprintf(in, sizeof in, "%s/metaimage/t_int16.mha", fix);
+    CHECK(run("'%s' convert '%s' '%s/x.png' 2>/dev/null", bin, in, tmpdir) == 2); /* 3D into one PNG */
+    CHECK(run("'%s' convert '%s' '%s/x.xyz' 2>/dev/null", bin, in, tmpdir) == 2);
+    CHECK(run("'%s' convert --window 5,1 '%s' '%s/' 2>/dev/null", bin, in, tmpdir) == 2);
+    CHECK(run("'%s' convert --help >/dev/null", bin) == 0);
+    CHECK(access(out, F_OK) != 0);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dolor_formats_XXXXXX");
@@ -518,6 +609,7 @@ int main(void)
     test_metaimage_header_text();
     test_labels(fix);
     test_crash_regressions(fix);
+    test_convert(fix);
     rmdir(tmpdir);
     return dolor_test_finish();
 }

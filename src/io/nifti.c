@@ -346,6 +346,29 @@ static dolor_status header_check(const char *path, nhdr *h)
 
 /* ---------------------------------------------------------------- reading */
 
+/* Before allocating: the data file must be able to hold the voxels (plain:
+ * its size; gzip: zlib cannot expand more than ~1032:1). */
+static dolor_status check_data_size(const char *path, const nifti_image *nim, const nhdr *h)
+{
+    struct stat st;
+    if (!nim->iname || stat(nim->iname, &st) != 0)
+        return dolor_error(DOLOR_EIO, "%s: cannot open the voxel data file %s", path, nim->iname ? nim->iname : "?");
+    int64_t fsize = (int64_t)st.st_size;
+    unsigned char mg[2] = {0, 0};
+    FILE *fp = fopen(nim->iname, "rb");
+    if (fp) {
+        if (fread(mg, 1, 2, fp) != 2)
+            mg[0] = 0;
+        fclose(fp);
+    }
+    int gz = mg[0] == 0x1f && mg[1] == 0x8b;
+    if (!gz && fsize < nim->iname_offset + h->data_bytes)
+        return truncated(path, h, fsize - nim->iname_offset);
+    if (gz && h->data_bytes / 1100 > fsize + 1024)
+        return truncated(path, h, fsize * 1032);
+    return DOLOR_OK;
+}
+
 /* Read the voxel data of nim (already validated as h) into dst, swapping
  * bytes to the machine order. */
 static dolor_status read_voxels(const char *path, const nifti_image *nim, const nhdr *h, void *dst)
@@ -452,6 +475,11 @@ static dolor_status nifti_read_impl(const char *path, dolor_image **out, double 
     int64_t nd = nim->dim[0];
     int ndim = nd <= 2 ? 2 : (nd == 3 ? 3 : 4);
     int64_t size[4] = {nim->dim[1], nd >= 2 ? nim->dim[2] : 1, nd >= 3 ? nim->dim[3] : 1, nd >= 4 ? nim->dim[4] : 1};
+    s = check_data_size(path, nim, &h);
+    if (s) {
+        nifti_image_free(nim);
+        return s;
+    }
     dolor_image *img = NULL;
     s = dolor_image_create(&img, t, ncomp, ndim, size);
     if (s) {
