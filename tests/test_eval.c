@@ -128,7 +128,7 @@ static void test_hand(void)
     const double e1[6] = {0.5, 6.0 / 9, 0.75, 0.6, 6.0 / 7, 0.75};
     const double e2[6] = {1.0 / 3, 0.5, 0.5, 0.5, 0.9, 10.0 / 12};
     const double e0[6] = {4.0 / 7, 8.0 / 11, 4.0 / 6, 0.8, 5.0 / 7, 0.75};
-    for (int m = 0; m < DOLOR_SEG_NMETRICS; m++) {
+    for (int m = 0; m < DOLOR_SEG_HD95; m++) {
         CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 1, (dolor_seg_metric)m), e1[m], 1e-15);
         CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 2, (dolor_seg_metric)m), e2[m], 1e-15);
         CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 0, (dolor_seg_metric)m), e0[m], 1e-15);
@@ -315,13 +315,14 @@ static void compare_per_case(const table *got, const table *want, double rel)
 {
     CHECKF(got->nrows == want->nrows, "per_case rows %d vs %d", got->nrows, want->nrows);
     int n = got->nrows < want->nrows ? got->nrows : want->nrows;
-    for (int c = 0; c < 12; c++)
-        CHECKF(got->cells[0][c] && strcmp(got->cells[0][c], want->cells[0][c]) == 0, "header column %d", c);
+    for (int c = 0; c < 14; c++)
+        CHECKF(got->cells[0][c] && want->cells[0][c] && strcmp(got->cells[0][c], want->cells[0][c]) == 0,
+               "header column %d", c);
     int bad = 0;
     for (int r = 1; r < n; r++) {
         for (int c = 0; c < 2; c++)
             bad += strcmp(got->cells[r][c], want->cells[r][c]) != 0;
-        for (int c = 2; c < 12; c++) {
+        for (int c = 2; c < 14; c++) {
             double a = num(got->cells[r][c]), b = num(want->cells[r][c]);
             if (!(fabs(a - b) <= rel * (1 + fabs(b)) || (isnan(a) && isnan(b)))) {
                 if (bad < 5)
@@ -383,10 +384,14 @@ static void test_folders(void)
                k.fn != (uint64_t)atoll(wp->cells[r][4]) || k.tn != (uint64_t)atoll(wp->cells[r][5]);
         for (int m = 0; m < DOLOR_SEG_NMETRICS; m++) {
             double a = dolor_seg_eval_case_metric(ev, i, c, (dolor_seg_metric)m), b = num(wp->cells[r][6 + m]);
-            bad += !(fabs(a - b) <= 1e-15 || (isnan(a) && isnan(b)));
+            if (!(fabs(a - b) <= 1e-12 || (isnan(a) && isnan(b)))) {
+                fprintf(stderr, "%s %s %s: %.17g vs %.17g\n", wp->cells[r][0], wp->cells[r][1],
+                        dolor_seg_metric_name((dolor_seg_metric)m), a, b);
+                bad++;
+            }
         }
     }
-    CHECKF(bad == 0, "%d per-case values differ from NumPy", bad);
+    CHECKF(bad == 0, "%d per-case values differ from NumPy/SciPy", bad);
 
     /* summaries against R */
     bad = 0;
@@ -415,7 +420,7 @@ static void test_folders(void)
         bad += s.n != (size_t)atoi(ws->cells[r][2]) || s.n_empty != (size_t)atoi(ws->cells[r][8]);
     }
     CHECKF(bad == 0, "%d summary values differ from R", bad);
-    CHECK(ws->nrows == 1 + 3 * 6);
+    CHECK(ws->nrows == 1 + 3 * DOLOR_SEG_NMETRICS);
     /* the documented empty rules show in the fixture: vessel empty in c06 and c08 */
     CHECK(dolor_seg_eval_summary(ev, 2, DOLOR_SEG_DICE).n_empty == 2);
     CHECK(dolor_seg_eval_summary(ev, 2, DOLOR_SEG_DICE).n == 6);
@@ -427,8 +432,11 @@ static void test_folders(void)
         for (int p = 0; p < 3; p++)
             bad += dolor_seg_eval_confusion(ev, t, p) != (uint64_t)atoll(wc->cells[1 + t][1 + p]);
     CHECKF(bad == 0, "%d confusion cells differ", bad);
-    CHECK_NEAR(dolor_seg_eval_mean_dice(ev, 1), num(ws->cells[8][3]), 1e-12); /* nerve dice row */
-    CHECK_NEAR(dolor_seg_eval_mean_fg_dice(ev), (num(ws->cells[8][3]) + num(ws->cells[14][3])) / 2, 1e-12);
+    const int ndr = 1 + DOLOR_SEG_NMETRICS + DOLOR_SEG_DICE, vdr = 1 + 2 * DOLOR_SEG_NMETRICS + DOLOR_SEG_DICE;
+    CHECK(strcmp(ws->cells[ndr][0], "nerve") == 0 && strcmp(ws->cells[ndr][1], "dice") == 0);
+    CHECK(strcmp(ws->cells[vdr][0], "vessel") == 0 && strcmp(ws->cells[vdr][1], "dice") == 0);
+    CHECK_NEAR(dolor_seg_eval_mean_dice(ev, 1), num(ws->cells[ndr][3]), 1e-12);
+    CHECK_NEAR(dolor_seg_eval_mean_fg_dice(ev), (num(ws->cells[ndr][3]) + num(ws->cells[vdr][3])) / 2, 1e-12);
 
     /* CSV files */
     char dir[] = "/tmp/dolor_eval_XXXXXX";
@@ -561,6 +569,162 @@ static void test_folders(void)
     free_table(wp);
     free_table(ws);
     free_table(wc);
+}
+
+/* Surface distances: by hand, against SciPy (MONAI recipe) in 3D with
+ * anisotropic spacing, and add_image == folder evaluation. */
+static void test_surface(void)
+{
+    /* one voxel each, spacing 0.5 x 2 mm: truth (1,1), pred (4,5) ->
+     * distance sqrt((3*0.5)^2 + (4*2)^2) both ways = HD95 = ASSD */
+    dolor_image *t = NULL, *p = NULL;
+    CHECK_OK(dolor_image_create2d(&t, DOLOR_U8, 1, 6, 7));
+    CHECK_OK(dolor_image_create2d(&p, DOLOR_I16, 1, 6, 7));
+    dolor_seg_eval *ev = NULL;
+    CHECK_OK(dolor_seg_eval_create(3, NULL, &ev));
+    if (!t || !p || !ev)
+        return;
+    t->spacing[0] = 0.5;
+    t->spacing[1] = 2.0;
+    ((uint8_t *)t->data)[1 * 6 + 1] = 1;
+    ((int16_t *)p->data)[5 * 6 + 4] = 1;
+    CHECK_OK(dolor_seg_eval_add_image(ev, "dot", t, p));
+    double want = sqrt(1.5 * 1.5 + 8.0 * 8.0);
+    CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 1, DOLOR_SEG_HD95), want, 1e-12);
+    CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 1, DOLOR_SEG_ASSD), want, 1e-12);
+    CHECK(isnan(dolor_seg_eval_case_metric(ev, 0, 2, DOLOR_SEG_HD95))); /* class 2 absent */
+    CHECK(isnan(dolor_seg_eval_case_metric(ev, 0, 0, DOLOR_SEG_HD95))); /* background */
+    CHECK(dolor_seg_eval_case_counts(ev, 0, 1).fp == 1 && dolor_seg_eval_case_counts(ev, 0, 1).fn == 1);
+    /* 2x2 square truth at x 1..2, y 1..2; pred the same square plus a pixel at
+     * (5, 6): from pred's surface to truth's: 0 (4x) and sqrt(3^2 + 4^2) *
+     * spacing... with spacing 0.5 x 2: (5,6)->(2,2) = sqrt(1.5^2 + 8^2); truth->pred all 0.
+     * P95 of {0,0,0,0,d} = 0.8 * d (type 7: h = 3.8); ASSD = d / 9 */
+    memset(t->data, 0, 42);
+    memset(p->data, 0, 42 * 2);
+    for (int y = 1; y <= 2; y++)
+        for (int x = 1; x <= 2; x++) {
+            ((uint8_t *)t->data)[y * 6 + x] = 1;
+            ((int16_t *)p->data)[y * 6 + x] = 1;
+        }
+    ((int16_t *)p->data)[6 * 6 + 5] = 1;
+    CHECK_OK(dolor_seg_eval_add_image(ev, "square", t, p));
+    double d = sqrt(1.5 * 1.5 + 8.0 * 8.0);
+    CHECK_NEAR(dolor_seg_eval_case_metric(ev, 1, 1, DOLOR_SEG_HD95), 0.8 * d, 1e-12);
+    CHECK_NEAR(dolor_seg_eval_case_metric(ev, 1, 1, DOLOR_SEG_ASSD), d / 9, 1e-12);
+    /* summary over the two cases (R type 7 of two values) */
+    dolor_seg_summary hs = dolor_seg_eval_summary(ev, 1, DOLOR_SEG_HD95);
+    CHECK(hs.n == 2);
+    CHECK_NEAR(hs.median, 0.9 * d, 1e-12);
+    /* errors: bad value, size, components; nothing added */
+    ((int16_t *)p->data)[7] = 3;
+    CHECK_ERR(dolor_seg_eval_add_image(ev, "bad", t, p), DOLOR_EINVAL, "bad: pred value 3 at voxel 7");
+    ((int16_t *)p->data)[7] = -1;
+    CHECK_ERR(dolor_seg_eval_add_image(ev, "bad", t, p), DOLOR_EINVAL, "bad: pred value -1 at voxel 7");
+    dolor_image *small = NULL, *rgb = NULL;
+    CHECK_OK(dolor_image_create2d(&small, DOLOR_U8, 1, 6, 6));
+    CHECK_ERR(dolor_seg_eval_add_image(ev, "sz", t, small), DOLOR_ESHAPE, "sz: pred is 6x6 but truth is 6x7");
+    CHECK_OK(dolor_image_create2d(&rgb, DOLOR_U8, 3, 6, 7));
+    CHECK_ERR(dolor_seg_eval_add_image(ev, "rgb", rgb, t), DOLOR_EUNSUPPORTED, "1 component");
+    CHECK(dolor_seg_eval_count(ev) == 2);
+    dolor_image_free(small);
+    dolor_image_free(rgb);
+    dolor_image_free(t);
+    dolor_image_free(p);
+    dolor_seg_eval_free(ev);
+
+    /* 3D volume, masks in one slice: every voxel of a one-slice square is
+     * surface (z faces). truth = 3x3 square at z 2, pred = its centre voxel;
+     * spacing 1 x 2 x 3 mm. pred->truth: {0}; truth->pred: 0, 1, 1, 2, 2 and
+     * 4x sqrt(5). HD95 = P95 of the nine = sqrt(5) (h = 7.6 between two
+     * sqrt(5)); ASSD = (2 + 4 + 4 sqrt(5)) / 10. */
+    {
+        const int64_t sz[3] = {5, 5, 5};
+        dolor_image *t3 = NULL, *p3 = NULL;
+        dolor_seg_eval *e3 = NULL;
+        CHECK_OK(dolor_image_create(&t3, DOLOR_U8, 1, 3, sz));
+        CHECK_OK(dolor_image_create(&p3, DOLOR_U8, 1, 3, sz));
+        CHECK_OK(dolor_seg_eval_create(2, NULL, &e3));
+        if (t3 && p3 && e3) {
+            t3->spacing[0] = 1;
+            t3->spacing[1] = 2;
+            t3->spacing[2] = 3;
+            for (int y = 1; y <= 3; y++)
+                for (int x = 1; x <= 3; x++)
+                    ((uint8_t *)t3->data)[(2 * 5 + y) * 5 + x] = 1;
+            ((uint8_t *)p3->data)[(2 * 5 + 2) * 5 + 2] = 1;
+            CHECK_OK(dolor_seg_eval_add_image(e3, "slab", t3, p3));
+            CHECK_NEAR(dolor_seg_eval_case_metric(e3, 0, 1, DOLOR_SEG_HD95), sqrt(5.0), 1e-12);
+            CHECK_NEAR(dolor_seg_eval_case_metric(e3, 0, 1, DOLOR_SEG_ASSD), (6 + 4 * sqrt(5.0)) / 10, 1e-12);
+        }
+        dolor_image_free(t3);
+        dolor_image_free(p3);
+        dolor_seg_eval_free(e3);
+    }
+
+    /* 3D, anisotropic, against SciPy */
+    table *w3 = read_table(FIX "/expected_3d.csv");
+    CHECKF(w3 != NULL, "missing %s/expected_3d.csv", FIX);
+    dolor_seg_folder_opts o = {0};
+    o.pred_dir = FIX "/pred3d";
+    o.truth_dir = FIX "/truth3d";
+    o.class_names = fg_names;
+    o.nnames = 2;
+    CHECK_OK(dolor_seg_eval_folders(&o, &ev));
+    if (w3 && ev) {
+        CHECK(dolor_seg_eval_count(ev) == 2);
+        int bad = 0;
+        for (int r = 1; r < w3->nrows; r++) {
+            size_t i = (size_t)(r - 1) / 2;
+            int c = 1 + (r - 1) % 2;
+            dolor_seg_counts k = dolor_seg_eval_case_counts(ev, i, c);
+            bad += strcmp(dolor_seg_eval_case_id(ev, i), w3->cells[r][0]) != 0;
+            bad += k.tp != (uint64_t)atoll(w3->cells[r][2]) || k.fp != (uint64_t)atoll(w3->cells[r][3]) ||
+                   k.fn != (uint64_t)atoll(w3->cells[r][4]) || k.tn != (uint64_t)atoll(w3->cells[r][5]);
+            double hd = dolor_seg_eval_case_metric(ev, i, c, DOLOR_SEG_HD95);
+            double as = dolor_seg_eval_case_metric(ev, i, c, DOLOR_SEG_ASSD);
+            if (fabs(hd - num(w3->cells[r][6])) > 1e-12 || fabs(as - num(w3->cells[r][7])) > 1e-12) {
+                fprintf(stderr, "3d %s %s: hd95 %.17g vs %s, assd %.17g vs %s\n", w3->cells[r][0], w3->cells[r][1],
+                        hd, w3->cells[r][6], as, w3->cells[r][7]);
+                bad++;
+            }
+        }
+        CHECKF(bad == 0, "%d 3D values differ from SciPy", bad);
+    }
+    dolor_seg_eval_free(ev);
+    ev = NULL;
+    free_table(w3);
+
+    /* add_image on the 2D fixture files == folder evaluation */
+    dolor_seg_eval *ref = NULL;
+    o.pred_dir = FIX "/pred";
+    o.truth_dir = FIX "/truth";
+    CHECK_OK(dolor_seg_eval_folders(&o, &ref));
+    const char *names[] = {"background", "nerve", "vessel"};
+    CHECK_OK(dolor_seg_eval_create(3, names, &ev));
+    const char *ids[] = {"c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08"};
+    int bad = 0;
+    for (int i = 0; i < 8 && ev && ref; i++) {
+        char tp[600], pp[600];
+        snprintf(tp, sizeof tp, "%s/truth/%s.png", FIX, ids[i]);
+        snprintf(pp, sizeof pp, i == 6 ? "%s/pred/%s.nii.gz" : "%s/pred/%s.png", FIX, ids[i]);
+        dolor_image *ti = NULL, *pi = NULL;
+        CHECK_OK(dolor_image_read(tp, &ti));
+        CHECK_OK(dolor_image_read(pp, &pi));
+        if (ti && pi) {
+            CHECK_OK(dolor_seg_eval_add_image(ev, ids[i], ti, pi));
+            for (int c = 0; c < 3; c++)
+                for (int m = 0; m < DOLOR_SEG_NMETRICS; m++) {
+                    double a = dolor_seg_eval_case_metric(ev, (size_t)i, c, (dolor_seg_metric)m);
+                    double b = dolor_seg_eval_case_metric(ref, (size_t)i, c, (dolor_seg_metric)m);
+                    bad += !(a == b || (isnan(a) && isnan(b)));
+                }
+        }
+        dolor_image_free(ti);
+        dolor_image_free(pi);
+    }
+    CHECKF(bad == 0, "%d values differ between add_image and the folder evaluation", bad);
+    dolor_seg_eval_free(ev);
+    dolor_seg_eval_free(ref);
 }
 
 /* Write a uint8 label map PNG of w x h filled with v, with pixel 0 = v0. */
@@ -721,7 +885,7 @@ static void test_folder_errors(void)
     CHECK_OK(dolor_seg_eval_write_csv(q, qd));
     snprintf(f, sizeof f, "%s/per_case.csv", qd);
     char *txt = slurp(f);
-    CHECKF(txt && strstr(txt, "\n\"pat,1 \"\"x\"\"\",class1,1,0,0,1,1,1,1,1,1,1\n"), "per_case.csv:\n%s", txt);
+    CHECKF(txt && strstr(txt, "\n\"pat,1 \"\"x\"\"\",class1,1,0,0,1,1,1,1,1,1,1,NA,NA\n"), "per_case.csv:\n%s", txt);
     free(txt);
     rm_rf(qd);
     CHECK_ERR(dolor_seg_eval_write_csv(q, "/proc/dolor-no/such"), DOLOR_EIO, "/proc/dolor-no");
@@ -795,6 +959,7 @@ int main(void)
     test_errors();
     test_quantile7();
     test_folders();
+    test_surface();
     test_folder_errors();
     test_cli();
     return dolor_test_finish();

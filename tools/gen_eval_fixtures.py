@@ -10,9 +10,15 @@ independently of dolor:
   - per-class summaries (n, mean, sample SD, R type-7 median/P25/P75) with R
     (Rscript: mean, sd, quantile(type = 7)),
   - the pixel confusion matrix with NumPy,
+  - HD95 and ASSD (mm) with SciPy following MONAI's recipe: surface = mask XOR
+    scipy.ndimage.binary_erosion(mask) (face connectivity, zero border),
+    distances = distance_transform_edt(~surface_other, sampling=spacing) at
+    the surface voxels, HD95 = max of the two directed numpy.percentile(.., 95),
+    ASSD = mean of both directed sets pooled; NaN when the class is absent
+    from truth or prediction, and for background,
   - quantile7.csv: R quantile(type = 7) of a few vectors at several p.
 Empty-case rules are those documented in include/dolor/eval.h (nnU-Net v2).
-Needs: python3-numpy, python3-pil, python3-nibabel, r-base-core.
+Needs: python3-numpy, python3-scipy, python3-pil, python3-nibabel, r-base-core.
 """
 import csv
 import os
@@ -23,6 +29,7 @@ import tempfile
 import nibabel as nib
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "eval")
@@ -106,7 +113,23 @@ def metrics(tp, fp, fn, tn):
             div(tn, tn + fp), div(tp + tn, tp + fp + fn + tn)]
 
 
-METRICS = ["iou", "dice", "precision", "recall", "specificity", "accuracy"]
+METRICS = ["iou", "dice", "precision", "recall", "specificity", "accuracy", "hd95_mm", "assd_mm"]
+
+
+def surface(m):
+    return m ^ ndimage.binary_erosion(m, border_value=0)
+
+
+def surface_distances(pred, truth, spacing):
+    """MONAI-style HD95 and ASSD between boolean masks (NaN if either is empty)."""
+    if not pred.any() or not truth.any():
+        return float("nan"), float("nan")
+    ep, et = surface(pred), surface(truth)
+    d_pt = ndimage.distance_transform_edt(~et, sampling=spacing)[ep]
+    d_tp = ndimage.distance_transform_edt(~ep, sampling=spacing)[et]
+    hd95 = max(np.percentile(d_pt, 95), np.percentile(d_tp, 95))
+    assd = np.concatenate([d_pt, d_tp]).mean()
+    return float(hd95), float(assd)
 
 
 def fmt(v):
@@ -192,7 +215,9 @@ def main():
                 conf[a, b] += int(np.sum((t == a) & (p == b)))
         for c in range(3):
             k = counts(t, p, c)
-            per_case.append((cid, NAMES[c], k, metrics(*k)))
+            # PNG truth files carry no pHYs: 1 mm pixels; arrays are [y, x]
+            hd = surface_distances(p == c, t == c, (1.0, 1.0)) if c > 0 else (float("nan"), float("nan"))
+            per_case.append((cid, NAMES[c], k, metrics(*k) + list(hd)))
     with open(os.path.join(OUT, "expected_per_case.csv"), "w") as f:
         f.write("case,class,tp,fp,fn,tn," + ",".join(METRICS) + "\n")
         for cid, name, k, m in per_case:
@@ -212,13 +237,42 @@ def main():
         f.write("class,metric,n,mean,sd,median,p25,p75,n_empty\n")
         for name in NAMES:
             for m in METRICS:
-                n, mean, sd, med, p25, p75 = rs["%s/%s" % (name, m)]
+                n, mean, sd, med, p25, p75 = rs.get("%s/%s" % (name, m), (0, "NA", "NA", "NA", "NA", "NA"))
                 f.write("%s,%s,%d,%s,%s,%s,%s,%s,%d\n" % (name, m, n, mean, sd, med, p25, p75, n_empty[name]))
 
     with open(os.path.join(OUT, "expected_confusion.csv"), "w") as f:
         f.write("truth\\pred," + ",".join(NAMES) + "\n")
         for a in range(3):
             f.write(NAMES[a] + "," + ",".join(str(int(v)) for v in conf[a]) + "\n")
+
+    # 3D NIfTI pair with anisotropic spacing (x 0.8, y 1.2, z 2.5 mm): surface distances
+    for sub in ("truth3d", "pred3d"):
+        os.makedirs(os.path.join(OUT, sub))
+    sp3 = (0.8, 1.2, 2.5)
+    zz, yy, xx = np.meshgrid(np.arange(7), np.arange(12), np.arange(14), indexing="ij")
+    rows3 = []
+    for vi in range(2):
+        t = np.zeros((7, 12, 14), np.uint8)  # [z, y, x]
+        t[((xx - 6) * 0.8) ** 2 + ((yy - 5) * 1.2) ** 2 + ((zz - 3) * 2.5) ** 2 <= 16] = 1
+        t[(xx >= 10) & (yy >= 8 - vi) & (zz >= 1) & (zz <= 4)] = 2
+        p = np.zeros_like(t)
+        p[((xx - 7 + vi) * 0.8) ** 2 + ((yy - 5) * 1.2) ** 2 + ((zz - 3) * 2.5) ** 2 <= 20] = 1
+        p[(xx >= 11) & (yy >= 7) & (zz >= 2) & (zz <= 5)] = 2
+        p[0, 0, 0] = 2  # a stray voxel far away
+        aff = np.diag([-sp3[0], -sp3[1], sp3[2], 1.0])  # LPS-aligned axes; spacing is what matters
+        for sub, a in (("truth3d", t), ("pred3d", p)):
+            nib.save(nib.Nifti1Image(np.transpose(a, (2, 1, 0)).astype(np.uint8), aff),
+                     os.path.join(OUT, sub, "v%d.nii.gz" % vi))
+        for c in (1, 2):
+            # arrays are [z, y, x]: sampling (z, y, x); NIfTI stores pixdim as float32
+            spf = [float(np.float32(v)) for v in sp3]
+            hd = surface_distances(p == c, t == c, (spf[2], spf[1], spf[0]))
+            k = counts(t, p, c)
+            rows3.append(("v%d" % vi, NAMES[c], k, hd))
+    with open(os.path.join(OUT, "expected_3d.csv"), "w") as f:
+        f.write("case,class,tp,fp,fn,tn,hd95_mm,assd_mm\n")
+        for cid, name, k, hd in rows3:
+            f.write("%s,%s,%d,%d,%d,%d,%s,%s\n" % (cid, name, *k, fmt(hd[0]), fmt(hd[1])))
 
     # R type-7 quantiles of a few vectors
     vectors = [[0.7], [0.2, 0.9], [3.0, 1.0, 2.0], [0.91, 0.85, 0.62, 0.77, 0.88],

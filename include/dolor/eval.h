@@ -16,6 +16,20 @@
  *   specificity          = TN / (TN + FP)
  *   accuracy             = (TP + TN) / n
  *
+ * Surface distances (MONAI's definitions; only for cases whose geometry is
+ * known: dolor_seg_eval_add_image and dolor_seg_eval_folders), in mm using
+ * the truth's voxel spacing, for foreground classes:
+ *   surface of a mask = its voxels with a face neighbour outside the mask or
+ *     on the array border (MONAI get_mask_edges: mask XOR binary erosion);
+ *   d(A->B) = exact Euclidean distance from each surface voxel of A to the
+ *     nearest surface voxel of B;
+ *   HD95 = max(P95 of d(pred->truth), P95 of d(truth->pred)), P95 as R type 7
+ *     / numpy.percentile (MONAI compute_hausdorff_distance, percentile=95);
+ *   ASSD = mean of d(pred->truth) and d(truth->pred) pooled (MONAI
+ *     compute_average_surface_distance, symmetric=True).
+ *   Both are NaN when the class is absent from the truth or from the
+ *   prediction (MONAI returns inf there), and always NaN for background.
+ *
  * Empty cases (the nnU-Net v2 convention, compute_metrics.py):
  *   - class absent from BOTH truth and prediction: Dice and IoU are undefined
  *     (NaN); the case is excluded from that class's mean/SD/quantiles and
@@ -43,6 +57,7 @@
 #define DOLOR_EVAL_H
 
 #include "dolor/core.h"
+#include "dolor/image.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,11 +78,14 @@ typedef enum dolor_seg_metric {
     DOLOR_SEG_RECALL,
     DOLOR_SEG_SPECIFICITY,
     DOLOR_SEG_ACCURACY,
+    DOLOR_SEG_HD95,        /* mm; only for cases added with dolor_seg_eval_add_image or from folders */
+    DOLOR_SEG_ASSD,        /* mm; idem */
     DOLOR_SEG_NMETRICS
 } dolor_seg_metric;
 
 /* Column name of a metric as in the CSV files ("iou", "dice", "precision",
- * "recall", "specificity", "accuracy"); "?" for an invalid value. */
+ * "recall", "specificity", "accuracy", "hd95_mm", "assd_mm"); "?" for an
+ * invalid value. */
 const char *dolor_seg_metric_name(dolor_seg_metric m);
 
 /* Summary of one metric for one class over the cases (see top of file). */
@@ -113,6 +131,18 @@ dolor_status dolor_seg_eval_add(dolor_seg_eval *ev, const char *case_id, const u
  * Errors: DOLOR_EINVAL (every count is zero), DOLOR_ENOMEM. */
 dolor_status dolor_seg_eval_add_confusion(dolor_seg_eval *ev, const char *case_id, const uint64_t *cm);
 
+/* Add one case from label images, with surface distances. truth and pred:
+ * 2D or 3D (nt == 1), one component, any integer or float dtype holding
+ * integer class indices 0..num_classes-1, the same size; spacing is taken
+ * from truth (mm). Same counts as dolor_seg_eval_add, plus HD95 and ASSD per
+ * foreground class (see top of file).
+ * Errors: DOLOR_ESHAPE (sizes differ, naming both), DOLOR_EUNSUPPORTED
+ * (ncomp != 1, a 4th dimension), DOLOR_EINVAL (a value that is not a class:
+ * names the case, "truth" or "pred", the value and the voxel index),
+ * DOLOR_ENOMEM. */
+dolor_status dolor_seg_eval_add_image(dolor_seg_eval *ev, const char *case_id, const dolor_image *truth,
+                                      const dolor_image *pred);
+
 /* Number of cases added. */
 size_t dolor_seg_eval_count(const dolor_seg_eval *ev);
 int dolor_seg_eval_num_classes(const dolor_seg_eval *ev);
@@ -149,7 +179,8 @@ double dolor_seg_eval_global_dice(const dolor_seg_eval *ev, int c);
 uint64_t dolor_seg_eval_confusion(const dolor_seg_eval *ev, int t, int p);
 
 /* Write into dir (created with parents if needed), each file atomically:
- *   per_case.csv  case,class,tp,fp,fn,tn,iou,dice,precision,recall,specificity,accuracy
+ *   per_case.csv  case,class,tp,fp,fn,tn,iou,dice,precision,recall,specificity,accuracy,
+ *                 hd95_mm,assd_mm
  *                 one row per case and class (background included), in order
  *                 of addition; undefined values are written as NA.
  *   summary.csv   class,metric,n,mean,sd,median,p25,p75,n_empty
@@ -163,8 +194,9 @@ dolor_status dolor_seg_eval_write_csv(const dolor_seg_eval *ev, const char *dir)
 
 /* Print a readable table to fp: per class the number of cases (and empty
  * cases), Dice and IoU as mean +/- SD and median [P25, P75], mean precision,
- * recall and specificity, the mean foreground Dice, then the confusion
- * matrix as counts and as row percentages. */
+ * recall and specificity, HD95 as median [P25, P75] in mm when any case has
+ * it, the mean foreground Dice, then the confusion matrix as counts and as
+ * row percentages. */
 void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp);
 
 /* R type-7 quantile of x[0..n-1] (need not be sorted; not modified) at
@@ -202,7 +234,9 @@ typedef struct dolor_seg_folder_opts {
  * case-insensitively; other files, such as lossy .jpg, and hidden files are
  * ignored); the stem is the file name
  * without that extension, so "case1.png" matches "case1.nii.gz". Cases are
- * added in increasing (strcmp) order of stem. Voxel values must be integers
+ * added in increasing (strcmp) order of stem, with surface distances
+ * (spacing from the truth file) for the label values of the classes (at
+ * most 64 distinct non-zero values per case get distances). Voxel values must be integers
  * (any integer or float dtype, one component).
  * *out receives a new evaluator (free with dolor_seg_eval_free).
  * Errors: DOLOR_ENOTFOUND (a directory is missing, no truth files, a truth

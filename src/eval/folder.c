@@ -8,6 +8,7 @@
 #include "dolor/eval.h"
 #include "dolor/image.h"
 #include "dolor/io.h"
+#include "eval_priv.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 
 #define MAX_DISTINCT 256
+#define MAX_DIST_VALUES 64 /* values per case that get surface distances */
 
 static const char *const label_exts[] = {".nii.gz", ".nii", ".png", ".mha", ".mhd"};
 
@@ -137,6 +139,7 @@ typedef struct case_hist {
     int nv;
     int64_t vals[MAX_DISTINCT];
     uint64_t *hist; /* [nv][nv], rows = truth value index */
+    double hd95[MAX_DISTINCT], assd[MAX_DISTINCT]; /* per value (mm), NaN if absent from one file */
 } case_hist;
 
 /* Value table for one case: value -> local index. */
@@ -264,6 +267,37 @@ static dolor_status read_case(const char *tpath, const char *ppath, value_map *v
     if (!s)
         for (size_t i = 0; i < nvox; i++)
             h->hist[(size_t)tidx[i] * (size_t)h->nv + pidx[i]]++;
+    /* surface distances per non-zero value present in both files */
+    uint8_t *ma = NULL, *mb = NULL;
+    if (!s) {
+        ma = malloc(nvox);
+        mb = malloc(nvox);
+        if (!ma || !mb)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    int ndist = 0;
+    for (int j = 0; !s && j < h->nv; j++) {
+        h->hd95[j] = h->assd[j] = NAN;
+        if (h->vals[j] == 0 || ndist >= MAX_DIST_VALUES || ti->size[3] > 1)
+            continue;
+        uint64_t in_t = 0, in_p = 0;
+        for (int b = 0; b < h->nv; b++) {
+            in_t += h->hist[(size_t)j * (size_t)h->nv + (size_t)b];
+            in_p += h->hist[(size_t)b * (size_t)h->nv + (size_t)j];
+        }
+        if (!in_t || !in_p)
+            continue;
+        for (size_t i = 0; i < nvox; i++) {
+            ma[i] = pidx[i] == j;
+            mb[i] = tidx[i] == j;
+        }
+        const int64_t dims[3] = {ti->size[0], ti->size[1], ti->size[2]};
+        const double sp[3] = {ti->spacing[0], ti->spacing[1], ti->spacing[2]};
+        s = dolor_seg_surface_distances(ma, mb, dims, sp, &h->hd95[j], &h->assd[j]);
+        ndist++;
+    }
+    free(ma);
+    free(mb);
     free(tidx);
     free(pidx);
     dolor_image_free(ti);
@@ -489,6 +523,12 @@ dolor_status dolor_seg_eval_folders(const dolor_seg_folder_opts *o, dolor_seg_ev
                 cm[(size_t)cls[a] * (size_t)k + (size_t)cls[b]] += h->hist[(size_t)a * (size_t)h->nv + (size_t)b];
         if ((s = dolor_seg_eval_add_confusion(ev, h->stem, cm)))
             goto done;
+        for (int j = 0; j < h->nv; j++) {
+            int c = class_of(sorted, nlabels, h->vals[j]);
+            if (c)
+                dolor_seg_eval_set_distances(ev, dolor_seg_eval_count(ev) - 1, order[c - 1], h->hd95[j],
+                                             h->assd[j]);
+        }
     }
 
 done:

@@ -2,6 +2,7 @@
  * output. Definitions and the empty-case rules are documented in eval.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/eval.h"
+#include "eval_priv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,12 +14,13 @@ struct dolor_seg_eval {
     size_t ncases, cap;
     char **ids;         /* [cap] */
     uint64_t *counts;   /* [cap][k][4]: tp, fp, fn, tn */
+    double *dist;       /* [cap][k][2]: hd95, assd (mm), NaN when unknown */
     uint64_t *conf;     /* [k][k] pixel confusion, rows = truth */
     uint64_t *scratch;  /* [k][k] one case's confusion */
 };
 
-static const char *metric_names[DOLOR_SEG_NMETRICS] = {"iou", "dice", "precision", "recall", "specificity",
-                                                       "accuracy"};
+static const char *metric_names[DOLOR_SEG_NMETRICS] = {"iou",         "dice",     "precision", "recall",
+                                                       "specificity", "accuracy", "hd95_mm",   "assd_mm"};
 
 const char *dolor_seg_metric_name(dolor_seg_metric m)
 {
@@ -99,6 +101,7 @@ void dolor_seg_eval_free(dolor_seg_eval *ev)
     free(ev->names);
     free(ev->ids);
     free(ev->counts);
+    free(ev->dist);
     free(ev->conf);
     free(ev->scratch);
     free(ev);
@@ -118,6 +121,10 @@ static dolor_status add_cm(dolor_seg_eval *ev, const char *case_id, const uint64
         if (!cnt)
             return dolor_error(DOLOR_ENOMEM, "out of memory");
         ev->counts = cnt;
+        double *dist = realloc(ev->dist, cap * (size_t)k * 2 * sizeof *dist);
+        if (!dist)
+            return dolor_error(DOLOR_ENOMEM, "out of memory");
+        ev->dist = dist;
         ev->cap = cap;
     }
     char *id = strdup(case_id);
@@ -142,6 +149,9 @@ static dolor_status add_cm(dolor_seg_eval *ev, const char *case_id, const uint64
     }
     for (size_t i = 0; i < kk; i++)
         ev->conf[i] += cm[i];
+    double *dist = ev->dist + ev->ncases * (size_t)k * 2;
+    for (int c = 0; c < 2 * k; c++)
+        dist[c] = NAN;
     ev->ids[ev->ncases++] = id;
     return DOLOR_OK;
 }
@@ -190,6 +200,104 @@ dolor_status dolor_seg_eval_add_confusion(dolor_seg_eval *ev, const char *case_i
     if (n == 0)
         return dolor_error(DOLOR_EINVAL, "%s: empty case (confusion matrix is all zero)", case_id);
     return add_cm(ev, case_id, cm);
+}
+
+static void dims_str(const dolor_image *img, char *buf, size_t n)
+{
+    int len = snprintf(buf, n, "%lld", (long long)img->size[0]);
+    for (int d = 1; d < img->ndim && len > 0 && (size_t)len < n; d++)
+        len += snprintf(buf + len, n - (size_t)len, "x%lld", (long long)img->size[d]);
+}
+
+/* Class-index map of a label image; checks every value. */
+static dolor_status to_classes(const dolor_image *img, int k, const char *id, const char *which, uint8_t *out)
+{
+    size_t n = dolor_image_nvox(img);
+    if (img->dtype == DOLOR_U8) {
+        const uint8_t *p = img->data;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] >= k)
+                return dolor_error(DOLOR_EINVAL, "%s: %s value %d at voxel %zu is not a class (0..%d)", id, which,
+                                   p[i], i, k - 1);
+            out[i] = p[i];
+        }
+        return DOLOR_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double v = dolor_image_get(img, i);
+        if (!(v >= 0 && v < k) || v != floor(v))
+            return dolor_error(DOLOR_EINVAL, "%s: %s value %g at voxel %zu is not a class (0..%d)", id, which, v, i,
+                               k - 1);
+        out[i] = (uint8_t)v;
+    }
+    return DOLOR_OK;
+}
+
+dolor_status dolor_seg_eval_add_image(dolor_seg_eval *ev, const char *case_id, const dolor_image *truth,
+                                      const dolor_image *pred)
+{
+    char idbuf[32];
+    if (!case_id) {
+        snprintf(idbuf, sizeof idbuf, "case%zu", ev->ncases);
+        case_id = idbuf;
+    }
+    if (truth->ncomp != 1 || pred->ncomp != 1)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: label images need 1 component (truth has %d, pred %d)", case_id,
+                           truth->ncomp, pred->ncomp);
+    int same = 1;
+    for (int d = 0; d < DOLOR_IMAGE_MAXDIM; d++)
+        same &= truth->size[d] == pred->size[d];
+    if (!same) {
+        char a[96], b[96];
+        dims_str(pred, a, sizeof a);
+        dims_str(truth, b, sizeof b);
+        return dolor_error(DOLOR_ESHAPE, "%s: pred is %s but truth is %s", case_id, a, b);
+    }
+    if (truth->size[3] > 1)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: a 4D label image (%lld frames) is not supported", case_id,
+                           (long long)truth->size[3]);
+    size_t n = dolor_image_nvox(truth);
+    uint8_t *t = malloc(n), *p = malloc(n), *a = malloc(n), *b = malloc(n);
+    dolor_status s = DOLOR_OK;
+    if (!t || !p || !a || !b)
+        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+    if (!s)
+        s = to_classes(truth, ev->k, case_id, "truth", t);
+    if (!s)
+        s = to_classes(pred, ev->k, case_id, "pred", p);
+    if (!s)
+        s = dolor_seg_eval_add(ev, case_id, t, p, n);
+    if (!s) {
+        size_t ci = ev->ncases - 1;
+        const int64_t dims[3] = {truth->size[0], truth->size[1], truth->size[2]};
+        const double sp[3] = {truth->spacing[0], truth->spacing[1], truth->spacing[2]};
+        for (int c = 1; c < ev->k && !s; c++) {
+            dolor_seg_counts k = dolor_seg_eval_case_counts(ev, ci, c);
+            if (k.tp + k.fn == 0 || k.tp + k.fp == 0)
+                continue; /* absent from truth or prediction: NaN */
+            for (size_t i = 0; i < n; i++) {
+                a[i] = p[i] == c;
+                b[i] = t[i] == c;
+            }
+            double hd, as;
+            s = dolor_seg_surface_distances(a, b, dims, sp, &hd, &as);
+            if (!s)
+                dolor_seg_eval_set_distances(ev, ci, c, hd, as);
+        }
+        if (s) { /* roll the case back */
+            ev->ncases--;
+            free(ev->ids[ev->ncases]);
+            ev->ids[ev->ncases] = NULL;
+            /* the confusion matrix keeps no per-case copy: subtract it again */
+            for (size_t i = 0; i < n; i++)
+                ev->conf[(size_t)t[i] * (size_t)ev->k + p[i]]--;
+        }
+    }
+    free(t);
+    free(p);
+    free(a);
+    free(b);
+    return s;
 }
 
 size_t dolor_seg_eval_count(const dolor_seg_eval *ev)
@@ -244,10 +352,21 @@ double dolor_seg_metric_from_counts(dolor_seg_counts k, dolor_seg_metric m)
     }
 }
 
+void dolor_seg_eval_set_distances(dolor_seg_eval *ev, size_t i, int c, double hd95, double assd)
+{
+    if (!ev || i >= ev->ncases || c < 0 || c >= ev->k)
+        return;
+    double *d = ev->dist + (i * (size_t)ev->k + (size_t)c) * 2;
+    d[0] = hd95;
+    d[1] = assd;
+}
+
 double dolor_seg_eval_case_metric(const dolor_seg_eval *ev, size_t i, int c, dolor_seg_metric m)
 {
     if (!ev || i >= ev->ncases || c < 0 || c >= ev->k)
         return NAN;
+    if (m == DOLOR_SEG_HD95 || m == DOLOR_SEG_ASSD)
+        return ev->dist[(i * (size_t)ev->k + (size_t)c) * 2 + (m == DOLOR_SEG_ASSD)];
     return dolor_seg_metric_from_counts(dolor_seg_eval_case_counts(ev, i, c), m);
 }
 
@@ -295,7 +414,7 @@ dolor_seg_summary dolor_seg_eval_summary(const dolor_seg_eval *ev, int c, dolor_
         dolor_seg_counts k = dolor_seg_eval_case_counts(ev, i, c);
         if (k.tp + k.fp + k.fn == 0)
             s.n_empty++;
-        double x = dolor_seg_metric_from_counts(k, m);
+        double x = dolor_seg_eval_case_metric(ev, i, c, m);
         if (!isnan(x))
             v[n++] = x;
     }
@@ -455,7 +574,7 @@ dolor_status dolor_seg_eval_write_csv(const dolor_seg_eval *ev, const char *dir)
                     (unsigned long long)cnt.fn, (unsigned long long)cnt.tn);
             for (int m = 0; m < DOLOR_SEG_NMETRICS; m++) {
                 fputc(',', f.fp);
-                csv_num(f.fp, dolor_seg_metric_from_counts(cnt, (dolor_seg_metric)m));
+                csv_num(f.fp, dolor_seg_eval_case_metric(ev, i, c, (dolor_seg_metric)m));
             }
             fputc('\n', f.fp);
         }
@@ -545,9 +664,16 @@ void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp)
         w = 24;
     fprintf(fp, "Segmentation: %zu case%s, %d classes (background included)\n", ev->ncases,
             ev->ncases == 1 ? "" : "s", k);
-    fprintf(fp, "%-*s %5s %5s  %-20s %-24s %-20s %-24s %9s %9s %11s\n", w, "class", "n", "empty", "Dice mean +/- SD",
+    int have_hd = 0;
+    for (size_t i = 0; i < ev->ncases && !have_hd; i++)
+        for (int c = 1; c < k && !have_hd; c++)
+            have_hd = !isnan(dolor_seg_eval_case_metric(ev, i, c, DOLOR_SEG_HD95));
+    fprintf(fp, "%-*s %5s %5s  %-20s %-24s %-20s %-24s %9s %9s %11s", w, "class", "n", "empty", "Dice mean +/- SD",
             "Dice median [P25, P75]", "IoU mean +/- SD", "IoU median [P25, P75]", "precision", "recall",
             "specificity");
+    if (have_hd)
+        fprintf(fp, "  %s", "HD95 mm median [P25, P75] (n)");
+    fputc('\n', fp);
     for (int c = 0; c < k; c++) {
         dolor_seg_summary d = dolor_seg_eval_summary(ev, c, DOLOR_SEG_DICE);
         dolor_seg_summary j = dolor_seg_eval_summary(ev, c, DOLOR_SEG_IOU);
@@ -559,14 +685,27 @@ void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp)
         fmt3(pr, sizeof pr, mean_metric(ev, c, DOLOR_SEG_PRECISION));
         fmt3(re, sizeof re, mean_metric(ev, c, DOLOR_SEG_RECALL));
         fmt3(sp, sizeof sp, mean_metric(ev, c, DOLOR_SEG_SPECIFICITY));
-        fprintf(fp, "%-*.*s %5zu %5zu  %-20s %-24s %-20s %-24s %9s %9s %11s\n", w, w, ev->names[c], d.n, d.n_empty,
+        fprintf(fp, "%-*.*s %5zu %5zu  %-20s %-24s %-20s %-24s %9s %9s %11s", w, w, ev->names[c], d.n, d.n_empty,
                 dm, dq, jm, jq, pr, re, sp);
+        if (have_hd && c > 0) {
+            dolor_seg_summary hd = dolor_seg_eval_summary(ev, c, DOLOR_SEG_HD95);
+            char hq[64];
+            if (hd.n) {
+                snprintf(hq, sizeof hq, "%.2f [%.2f, %.2f] (%zu)", hd.median, hd.p25, hd.p75, hd.n);
+            } else {
+                snprintf(hq, sizeof hq, "NA");
+            }
+            fprintf(fp, "  %s", hq);
+        }
+        fputc('\n', fp);
     }
     char fg[16];
     fmt3(fg, sizeof fg, dolor_seg_eval_mean_fg_dice(ev));
     fprintf(fp, "mean foreground Dice (mean of the class means): %s\n", fg);
     fprintf(fp, "(n = cases where Dice is defined; empty = class absent from truth and prediction, excluded;\n"
-                " precision/recall/specificity are means over the cases where each is defined)\n");
+                " precision/recall/specificity are means over the cases where each is defined%s)\n",
+            have_hd ? ";\n HD95 = 95th-percentile Hausdorff distance, over cases with the class in truth and prediction"
+                    : "");
 
     fprintf(fp, "\nPixel confusion matrix (rows = truth, columns = prediction): counts\n");
     fprintf(fp, "%-*s", w, "truth\\pred");
