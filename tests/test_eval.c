@@ -949,6 +949,28 @@ static void test_cli(void)
     so = slurp(path);
     CHECKF(so && strstr(so, "z_extra.png has no prediction"), "stderr: %s", so);
     free(so);
+    /* --allow-missing: skipped with a warning, exit 0 */
+    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s/truth --truth %s/pred --allow-missing -q -o %s/o4 2> %s/err3.txt",
+             bin, FIX, FIX, dir, dir);
+    CHECK(run(cmd) == 0);
+    snprintf(path, sizeof path, "%s/err3.txt", dir);
+    so = slurp(path);
+    CHECKF(so && strstr(so, "z_extra.png has no prediction") && strstr(so, "skipped"), "stderr: %s", so);
+    free(so);
+    /* --labels 2 --classes vessel: two classes, default output folder PRED/eval */
+    char pd[700];
+    snprintf(pd, sizeof pd, "%s/predcopy", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/pred/*.png %s/pred/*.nii.gz %s/", pd, FIX, FIX, pd);
+    CHECK(run(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s --truth %s/truth --labels 2 --classes vessel -q 2>/dev/null", bin,
+             pd, FIX);
+    CHECK(run(cmd) == 0);
+    snprintf(path, sizeof path, "%s/eval/confusion.csv", pd);
+    so = slurp(path);
+    /* vessel row of the expected confusion: 50 + 2 predicted background/nerve -> 52 background, 93 vessel */
+    CHECKF(so && strcmp(so, "truth\\pred,background,vessel\nbackground,3190,55\nvessel,52,93\n") == 0,
+           "confusion.csv: %s", so);
+    free(so);
     rm_rf(dir);
 }
 
