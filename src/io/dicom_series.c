@@ -86,8 +86,8 @@ dolor_status dolor_dicom_read_series(const char *dir, dolor_image **out)
             snprintf(series, sizeof series, "%s", uid);
             snprintf(first_path, sizeof first_path, "%s", path);
         } else if (strcmp(uid, series) != 0) {
-            s = dolor_error(DOLOR_ESHAPE, "%s: holds more than one series (%s has SeriesInstanceUID %s, %s has %s)", dir,
-                            first_path, series, path, uid);
+            s = dolor_error(DOLOR_ESHAPE, "%s: holds more than one series (%s and %s differ in SeriesInstanceUID)", dir,
+                            first_path, path);
             dolor_dicom_free(d);
             break;
         }
