@@ -8,6 +8,7 @@
 #include "dolor/phantom.h"
 
 #include <dirent.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NSEEDS 40
@@ -425,11 +426,68 @@ static void test_dataset(void)
     rm_rf(dir);
 }
 
+static int run(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `dolor phantom` through the program (when DOLOR_BIN points at it). */
+static void test_cli(void)
+{
+    const char *bin = getenv("DOLOR_BIN");
+    if (!bin || access(bin, X_OK) != 0) {
+        fprintf(stderr, "SKIP: DOLOR_BIN not set or not executable; CLI checks skipped\n");
+        dolor_test_skipped++;
+        return;
+    }
+    char dir[] = "/tmp/dolor_phcli_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char cmd[1024], p[700];
+    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/ds -n 3 --size 96 --seed 5 --bone-prob 0 -q", bin, dir);
+    CHECK(run(cmd) == 0);
+    dolor_phantom_config c;
+    dolor_phantom_config_default(&c);
+    c.width = c.height = 96;
+    c.bone_prob = 0;
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        dolor_image *gi = NULL, *gm = NULL, *ri = NULL, *rm = NULL;
+        CHECK_OK(dolor_phantom_generate(&c, dolor_phantom_image_seed(5, i), &gi, &gm, NULL));
+        snprintf(p, sizeof p, "%s/ds/images/%04d.png", dir, i);
+        CHECK_OK(dolor_png_read(p, &ri));
+        snprintf(p, sizeof p, "%s/ds/masks/%04d.png", dir, i);
+        CHECK_OK(dolor_png_read(p, &rm));
+        bad += !same_image(gi, ri) || !same_image(gm, rm);
+        dolor_image_free(gi);
+        dolor_image_free(gm);
+        dolor_image_free(ri);
+        dolor_image_free(rm);
+    }
+    CHECKF(bad == 0, "%d CLI-written pairs differ from the library", bad);
+    snprintf(cmd, sizeof cmd, "'%s' phantom --help > /dev/null", bin);
+    CHECK(run(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' phantom -n 3 2>/dev/null", bin);
+    CHECK(run(cmd) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x -n 0 2>/dev/null", bin, dir);
+    CHECK(run(cmd) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --size 32 2>/dev/null", bin, dir);
+    CHECK(run(cmd) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --vessel-prob 2 2>/dev/null", bin, dir);
+    CHECK(run(cmd) == 2);
+    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --seed abc 2>/dev/null", bin, dir);
+    CHECK(run(cmd) == 2);
+    snprintf(p, sizeof p, "%s/x", dir);
+    CHECK(access(p, F_OK) != 0);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     test_determinism();
     test_structures();
     test_config();
     test_dataset();
+    test_cli();
     return dolor_test_finish();
 }
