@@ -1,6 +1,6 @@
 /* U-Net speed: training step (forward + CE/Dice loss + backward + AdamW) at [8,1,256,256] and
  * inference at [1,1,256,256], base 16, depth 4, 2 classes (dolor_unet_config_default).
- * Usage: bench_nn [train_iters (10)] [infer_iters (30)] [transposed|bilinear]
+ * Usage: bench_nn [train_iters (10; 0 skips training)] [infer_iters (30)] [transposed|bilinear]
  * Prints the median and minimum in ms; compare with bench/bench_torch_unet.py. Set
  * OMP_NUM_THREADS=2 on the 2-core machine. */
 #include "dolor/core.h"
@@ -33,8 +33,8 @@ static void report(const char *what, double *t, int n)
 int main(int argc, char **argv)
 {
     int train_iters = argc > 1 ? atoi(argv[1]) : 10, infer_iters = argc > 2 ? atoi(argv[2]) : 30;
-    if (train_iters < 1)
-        train_iters = 1;
+    if (train_iters < 0)
+        train_iters = 0;
     if (infer_iters < 1)
         infer_iters = 1;
     dolor_unet_config cfg;
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 
     double *t = malloc(sizeof(double) * (size_t)(train_iters + infer_iters + 8));
     double tf = 0, tb = 0, tl = 0, to = 0;
-    for (int it = -2; it < train_iters; it++) { /* 2 warm-up steps (the first plans) */
+    for (int it = train_iters ? -2 : 0; it < train_iters; it++) { /* 2 warm-up steps (the first plans) */
         double t0 = dolor_time_ms();
         OK(dolor_net_forward(net, x, logits, 1));
         double t1 = dolor_time_ms();
@@ -87,10 +87,12 @@ int main(int argc, char **argv)
             to += t4 - t3;
         }
     }
-    report("training step [8,1,256,256]", t, train_iters);
-    printf("  planned memory (training): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
-    printf("  mean: forward %.1f, losses %.1f, backward %.1f, AdamW %.1f ms\n", tf / train_iters, tl / train_iters,
-           tb / train_iters, to / train_iters);
+    if (train_iters) {
+        report("training step [8,1,256,256]", t, train_iters);
+        printf("  planned memory (training): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
+        printf("  mean: forward %.1f, losses %.1f, backward %.1f, AdamW %.1f ms\n", tf / train_iters,
+               tl / train_iters, tb / train_iters, to / train_iters);
+    }
     for (int it = -2; it < infer_iters; it++) {
         double t0 = dolor_time_ms();
         OK(dolor_net_forward(net, x1, l1, 0));
