@@ -169,7 +169,7 @@ static void test_structures(void)
         for (size_t i = 0; i < n; i++)
             sel[i] = M[i] == 1;
         double nerve = mean_where(I, sel, n);
-        if (!(nerve > ring + 15))
+        if (!(nerve > ring + 10))
             nerve_not_brighter++;
         if (nerve - ring < min_nerve_contrast)
             min_nerve_contrast = nerve - ring;
@@ -189,7 +189,7 @@ static void test_structures(void)
                 }
             double aring = mean_where(I, sel, n);
             /* the labelled artery is darker than the tissue around it, its lumen much darker */
-            if (!(art < aring - 10) || !(lumen < aring - 25) || !(lumen < 20) || !(art < nerve - 50)) {
+            if (!(art < aring - 5) || !(lumen < aring - 20) || !(lumen < 15) || !(art < nerve - 40)) {
                 artery_not_darker++;
                 fprintf(stderr, "seed %d: artery %.1f lumen %.1f ring %.1f nerve %.1f\n", seed, art, lumen, aring,
                         nerve);
@@ -249,7 +249,7 @@ static void test_structures(void)
                     min_shadow_ratio = ratio;
                 if (ratio > max_shadow_ratio)
                     max_shadow_ratio = ratio;
-                bad_shadow += !(ratio < 0.25);
+                bad_shadow += !(ratio < 0.4);
             }
         }
         dolor_image_free(img);

@@ -27,7 +27,8 @@
  *     attenuation in blood (posterior acoustic enhancement below the artery)
  *     and near-total loss below the bone surface (acoustic shadow), then a
  *     time-gain compensation that undoes the tissue attenuation imperfectly;
- *   - log compression to 8 bits over a dynamic range of 50 dB (default).
+ *   - log compression to 8 bits over a dynamic range of 60 dB (default), after a
+ *     light lateral/axial smoothing of the envelope (the scanner's speckle reduction).
  * The nerve and artery never overlap and lie above the bone.
  */
 #ifndef DOLOR_PHANTOM_H
@@ -50,7 +51,7 @@ typedef struct dolor_phantom_config {
                            larger height gives the same scene at a finer resolution */
     double vessel_prob; /* probability that an image contains the artery, 0..1; default 1 */
     double bone_prob;   /* probability that an image contains a bone surface, 0..1; default 0.8 */
-    double dynamic_range_db; /* log-compression range in dB, 10..100; default 50 */
+    double dynamic_range_db; /* log-compression range in dB, 10..100; default 60 */
 } dolor_phantom_config;
 
 /* Fill cfg with the defaults above. */

@@ -30,7 +30,7 @@ static void phantom_usage(FILE *fp)
             "  --depth-mm MM          imaging depth (default 38.4); structures keep their size in mm\n"
             "  --vessel-prob P        probability of an artery per image (default 1)\n"
             "  --bone-prob P          probability of a bone line per image (default 0.8)\n"
-            "  --dynamic-range DB     log-compression range (default 50)\n"
+            "  --dynamic-range DB     log-compression range (default 60)\n"
             "  -q, --quiet            no progress bar\n"
             "  -h, --help             this help\n"
             "\n"

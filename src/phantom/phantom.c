@@ -19,7 +19,7 @@ void dolor_phantom_config_default(dolor_phantom_config *cfg)
     cfg->depth_mm = 38.4;
     cfg->vessel_prob = 1.0;
     cfg->bone_prob = 0.8;
-    cfg->dynamic_range_db = 50.0;
+    cfg->dynamic_range_db = 60.0;
 }
 
 uint64_t dolor_phantom_image_seed(uint64_t seed, int i)
@@ -247,7 +247,7 @@ static void build_scene(scene *s, dolor_rng *r, const dolor_phantom_config *cfg,
         }
     }
     for (int i = 0; i <= s->nf; i++) {
-        s->lr[i] = i == 0 ? unif(r, 0.03, 0.09) : unif(r, 0.01, 0.05);
+        s->lr[i] = i == 0 ? unif(r, 0.03, 0.09) : unif(r, 0.015, 0.06);
         s->lst[i] = unif(r, 0.15, 0.45);
         double lam = unif(r, 0.8, 2.0) * mm, th = unif(r, -0.3, 0.3);
         s->lkx[i] = 2 * M_PI / lam * sin(th);
@@ -270,7 +270,7 @@ static void build_scene(scene *s, dolor_rng *r, const dolor_phantom_config *cfg,
         s->brb[k] = s->bra[k] * unif(r, 0.3, 0.7);
         s->bcx[k] = unif(r, 0, w);
         s->bcy[k] = unif(r, 0.1, 1.0) * h;
-        s->bfac[k] = dolor_rng_uniform(r) < 0.6 ? unif(r, 0.25, 0.6) : unif(r, 1.6, 3.0);
+        s->bfac[k] = dolor_rng_uniform(r) < 0.6 ? unif(r, 0.25, 0.6) : unif(r, 1.5, 2.2);
     }
 
     /* --- acoustics (per pixel, two-way amplitude) --- */
@@ -571,12 +571,12 @@ dolor_status dolor_phantom_generate(const dolor_phantom_config *cfg, uint64_t se
     psf_blur(re, im, sp, t0, t1, t2, pad, w, h, sigx, sy);
 
     /* time-gain compensation (imperfect), electronic noise, log compression */
-    double tgc = s.att * unif(&rng, 0.75, 0.92);
+    double tgc = s.att * unif(&rng, 0.68, 0.88);
     double wob_a = unif(&rng, 0.0, 0.12), wob_k = 2 * M_PI * unif(&rng, 0.7, 1.8) / h, wob_p = unif(&rng, 0, 2 * M_PI);
     for (int y = 0; y < h; y++)
         gain[y] = exp(tgc * y) * (1 + wob_a * sin(wob_k * y + wob_p));
     double dr = cfg->dynamic_range_db;
-    double g1 = unif(&rng, 150.0, 170.0); /* grey level of unit echogenicity */
+    double g1 = unif(&rng, 125.0, 145.0); /* grey level of unit echogenicity */
     double top = dr * (1.0 - g1 / 255.0);
     /* receiver noise before TGC, reaching about -32 dB at the bottom */
     double noise = 0.025 / gain[h - 1];
@@ -595,14 +595,15 @@ dolor_status dolor_phantom_generate(const dolor_phantom_config *cfg, uint64_t se
             t0[i] = gy * sqrtf(fr * fr + fi * fi);
         }
     }
-    /* the scanner's light speckle smoothing: [1 2 1] / 4 across and along, then log compression */
+    /* the scanner's speckle reduction: [1 4 6 4 1] / 16 across, [1 2 1] / 4 along, then log compression */
     for (int y = 0; y < h; y++) {
         const float *r0 = t0 + (size_t)y * w;
         float *o = t1 + (size_t)y * w;
-        o[0] = 0.75f * r0[0] + 0.25f * r0[1];
-        for (int x = 1; x < w - 1; x++)
-            o[x] = 0.25f * r0[x - 1] + 0.5f * r0[x] + 0.25f * r0[x + 1];
-        o[w - 1] = 0.25f * r0[w - 2] + 0.75f * r0[w - 1];
+        for (int x = 0; x < w; x++) {
+            int xm2 = x < 2 ? 0 : x - 2, xm1 = x < 1 ? 0 : x - 1;
+            int xp1 = x + 1 < w ? x + 1 : w - 1, xp2 = x + 2 < w ? x + 2 : w - 1;
+            o[x] = (r0[xm2] + 4 * r0[xm1] + 6 * r0[x] + 4 * r0[xp1] + r0[xp2]) * (1.0f / 16);
+        }
     }
     const float gscale = (float)(255.0 * 20.0 / (dr * log(10.0))), goff = (float)(255.0 * (1.0 - top / dr));
     uint8_t *out = img->data;
