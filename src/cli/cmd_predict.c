@@ -152,7 +152,8 @@ int dolor_cmd_predict(int argc, char **argv)
                "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
                "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
                "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
-               "per image in milliseconds (preprocessing + network + resizing, without file I/O).\n\noptions:\n");
+               "per image in milliseconds (preprocessing + network + resizing, without file I/O). OUT/labels.txt is an\n"
+               "ITK-SNAP label description (names and colours) for the label maps.\n\noptions:\n");
         dolor_opts_print_help(stdout, specs, NSPECS);
         goto out;
     }
@@ -211,10 +212,29 @@ int dolor_cmd_predict(int argc, char **argv)
         total_ms += ms;
         printf("%s  %.1f ms\n", files[i], ms);
     }
+    {
+        /* one ITK-SNAP label description for the folder, colours as in the overlays */
+        const char *names[DOLOR_MAX_CLASSES];
+        for (int c = 0; c < meta.num_classes; c++)
+            names[c] = meta.class_names[c];
+        dolor_label_table *lt = NULL;
+        char lpath[4096];
+        snprintf(lpath, sizeof lpath, "%s/labels.txt", o.out);
+        s = dolor_label_table_from_classes(names, meta.num_classes, &lt);
+        for (int c = 0; !s && c < meta.num_classes; c++) {
+            lt->labels[c].index = meta.label_values[c];
+            memcpy(lt->labels[c].rgb, dolor_class_colours() + 3 * c, 3);
+        }
+        if (!s)
+            s = dolor_label_table_write(lpath, lt);
+        dolor_label_table_free(lt);
+        if (s)
+            goto fail;
+    }
     if (nfiles > 1)
         printf("%zu images: mean %.1f ms/image (%.1f ms excluding the first, which plans the network)\n", nfiles,
                total_ms / (double)nfiles, (total_ms - first_ms) / (double)(nfiles - 1));
-    printf("label maps written to %s/\n", o.out);
+    printf("label maps written to %s/ (ITK-SNAP label description: %s/labels.txt)\n", o.out, o.out);
     goto out;
 fail:
     rc = dolor_cli_fail("predict", s);

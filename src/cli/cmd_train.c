@@ -31,6 +31,7 @@ static const dolor_opt_spec specs[] = {
     {"masks", 0, OPT_STR, "folder of label maps matched to images by file stem"},
     {"classes", 'c', OPT_LIST, "foreground class names, e.g. nerve,vessel (background is class 0)"},
     {"labels", 'l', OPT_LIST, "mask value of each class, e.g. 1,2 (default 1..n)"},
+    {"label-desc", 0, OPT_STR, "ITK-SNAP label description file giving class names and values (instead of --classes)"},
     {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
     {"size", 0, OPT_INT, "network input size in pixels, square (default 256)"},
     {"epochs", 'e', OPT_INT, "epochs (default 50)"},
@@ -85,6 +86,29 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "out")) return set_str(&o->out, v);
     if (!strcmp(n, "val-list")) return set_str(&o->val_list, v);
     if (!strcmp(n, "resume")) return set_str(&o->resume, v);
+    if (!strcmp(n, "label-desc")) {
+        dolor_label_table *t = NULL;
+        char **names = NULL;
+        int *values = NULL, cnt = 0;
+        s = dolor_label_table_read(v, &t);
+        if (!s)
+            s = dolor_label_table_classes(t, 0, &names, &values, &cnt);
+        if (!s && (cnt < 1 || cnt >= DOLOR_MAX_CLASSES))
+            s = dolor_error(DOLOR_EINVAL, "%s: %d foreground labels (need 1..%d)", v, cnt, DOLOR_MAX_CLASSES - 1);
+        if (!s) {
+            dolor_cli_free_list(o->classes);
+            o->classes = calloc((size_t)cnt + 1, sizeof *o->classes);
+            for (int i = 0; o->classes && i < cnt; i++) {
+                o->classes[i] = strdup(names[i]);
+                o->labels[i + 1] = values[i];
+            }
+            o->nclasses = o->nlabels = cnt;
+        }
+        dolor_label_names_free(names);
+        free(values);
+        dolor_label_table_free(t);
+        return s;
+    }
     if (!strcmp(n, "classes")) {
         dolor_cli_free_list(o->classes);
         s = dolor_cli_split_list(opt, v, &o->classes, &o->nclasses);
