@@ -298,7 +298,8 @@ static dolor_status parse_header(const char *buf, size_t len, const char *name, 
         for (int i = 0; !s && i < nd; i++) {
             if (d[i] != floor(d[i]) || d[i] > 1e9)
                 s = dolor_error(DOLOR_EFORMAT, "%s: line %d: DimSize value %d is %g", name, l_dims, i + 1, d[i]);
-            h->dim[i] = (int64_t)d[i];
+            else
+                h->dim[i] = (int64_t)d[i]; /* cast only once in range (UBSan: fuzz crash) */
         }
     }
     for (int i = nd; i < 4; i++)
@@ -322,9 +323,13 @@ static dolor_status parse_header(const char *buf, size_t len, const char *name, 
 
 static uint64_t total_bytes(const mha *h)
 {
+    /* saturates at 2^62 (dims are <= 1e9 each, so the product can overflow) */
     uint64_t n = (uint64_t)h->ncomp * (uint64_t)h->esize;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
+        if (h->dim[i] > 0 && n > ((uint64_t)1 << 62) / (uint64_t)h->dim[i])
+            return (uint64_t)1 << 62;
         n *= (uint64_t)h->dim[i];
+    }
     return n;
 }
 
