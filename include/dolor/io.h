@@ -360,7 +360,9 @@ dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out);
 dolor_status dolor_dicom_rescale(const dolor_dicom *d, const dolor_image *raw, dolor_image **out);
 
 /* Read one file, or a folder holding one series (files whose names start
- * with '.' and non-DICOM files such as DICOMDIR are skipped): the slices are
+ * with '.', files that are not DICOM (README, json) and DICOM files without
+ * pixel data (DICOMDIR, reports) are skipped; a DICOM file that fails to
+ * parse is an error; sub-folders are ignored): the slices are
  * sorted by position along the slice normal (ImageOrientationPatient cross
  * product . ImagePositionPatient) and stacked along z; spacing[2] is the
  * mean distance between successive positions, origin the first slice's.
