@@ -9,6 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* CPU time of the whole process (all threads), ms: with OMP_NUM_THREADS=1 a load-independent
+ * measure of the work (the machine is shared). */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 
 static int cmpd(const void *a, const void *b)
 {
@@ -16,10 +26,10 @@ static int cmpd(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void report(const char *what, double *t, int n)
+static void report(const char *what, double *t, int n, double cpu)
 {
     qsort(t, (size_t)n, sizeof *t, cmpd);
-    printf("%-40s median %8.1f ms   min %8.1f ms   (%d runs)\n", what, t[n / 2], t[0], n);
+    printf("%-32s median %8.1f ms   min %8.1f ms   cpu %8.1f ms/run   (%d runs)\n", what, t[n / 2], t[0], cpu / n, n);
 }
 
 #define OK(e)                                                                                      \
@@ -65,9 +75,9 @@ int main(int argc, char **argv)
     OK(dolor_adamw_create(dolor_net_num_params(net), 0.9f, 0.999f, 1e-8f, 1e-2f, &opt));
 
     double *t = malloc(sizeof(double) * (size_t)(train_iters + infer_iters + 8));
-    double tf = 0, tb = 0, tl = 0, to = 0;
+    double tf = 0, tb = 0, tl = 0, to = 0, cpu = 0;
     for (int it = train_iters ? -2 : 0; it < train_iters; it++) { /* 2 warm-up steps (the first plans) */
-        double t0 = dolor_time_ms();
+        double c0 = cpu_ms(), t0 = dolor_time_ms();
         OK(dolor_net_forward(net, x, logits, 1));
         double t1 = dolor_time_ms();
         memset(dl->data, 0, dl->numel * sizeof(float));
@@ -80,6 +90,7 @@ int main(int argc, char **argv)
         dolor_adamw_step(opt, dolor_net_params(net), dolor_net_grads(net), 1e-3f);
         double t4 = dolor_time_ms();
         if (it >= 0) {
+            cpu += cpu_ms() - c0;
             t[it] = t4 - t0;
             tf += t1 - t0;
             tl += t2 - t1;
@@ -88,18 +99,21 @@ int main(int argc, char **argv)
         }
     }
     if (train_iters) {
-        report("training step [8,1,256,256]", t, train_iters);
+        report("training step [8,1,256,256]", t, train_iters, cpu);
         printf("  planned memory (training): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
         printf("  mean: forward %.1f, losses %.1f, backward %.1f, AdamW %.1f ms\n", tf / train_iters,
                tl / train_iters, tb / train_iters, to / train_iters);
     }
+    cpu = 0;
     for (int it = -2; it < infer_iters; it++) {
-        double t0 = dolor_time_ms();
+        double c0 = cpu_ms(), t0 = dolor_time_ms();
         OK(dolor_net_forward(net, x1, l1, 0));
-        if (it >= 0)
+        if (it >= 0) {
             t[it] = dolor_time_ms() - t0;
+            cpu += cpu_ms() - c0;
+        }
     }
-    report("inference [1,1,256,256]", t, infer_iters);
+    report("inference [1,1,256,256]", t, infer_iters, cpu);
     printf("  planned memory (training + inference): %.0f MiB\n", dolor_net_workspace_bytes(net) / 1048576.0);
     free(t);
     free(lab);
