@@ -7,6 +7,7 @@
 #include "dolor/nn.h"
 #include "nn/nn_internal.h"
 
+#include <omp.h>
 #include <stdint.h>
 
 #define ATOL 1e-4
@@ -588,6 +589,31 @@ static void test_unet_api(void)
     CHECK_OK(dolor_tensor_create4(&badt, 2, 2, 32, 32));
     CHECK_ERR(dolor_net_backward(net, badt), DOLOR_ESHAPE, "[2, 2, 32, 32]");
     CHECK_OK(dolor_net_backward(net, y));
+    /* same inputs, same results, bit for bit (grads overwritten, not accumulated) */
+    size_t np2 = dolor_net_num_params(net);
+    float *g1 = malloc(np2 * sizeof *g1);
+    memcpy(g1, dolor_net_grads(net), np2 * sizeof *g1);
+    dolor_tensor *y2 = NULL;
+    CHECK_OK(dolor_tensor_create4(&y2, 2, 2, 32, 48));
+    CHECK_OK(dolor_net_forward(net, x, y2, 1));
+    CHECK(memcmp(y->data, y2->data, y->numel * sizeof(float)) == 0);
+    CHECK_OK(dolor_net_backward(net, y));
+    CHECK(memcmp(g1, dolor_net_grads(net), np2 * sizeof *g1) == 0);
+    free(g1);
+    /* losses do not depend on the number of threads */
+    uint8_t *lab = calloc(y->numel / 2, 1);
+    for (size_t i = 0; i < y->numel / 2; i++)
+        lab[i] = (uint8_t)(i % 7 == 0);
+    float l1, l2, d1, d2;
+    omp_set_num_threads(1);
+    CHECK_OK(dolor_loss_cross_entropy(y2, lab, 1.f, &l1, NULL));
+    CHECK_OK(dolor_loss_soft_dice(y2, lab, 0, 1e-5f, 1.f, &d1, NULL));
+    omp_set_num_threads(2);
+    CHECK_OK(dolor_loss_cross_entropy(y2, lab, 1.f, &l2, NULL));
+    CHECK_OK(dolor_loss_soft_dice(y2, lab, 0, 1e-5f, 1.f, &d2, NULL));
+    CHECK(memcmp(&l1, &l2, sizeof l1) == 0 && memcmp(&d1, &d2, sizeof d1) == 0);
+    free(lab);
+    dolor_tensor_free(y2);
     CHECK_OK(dolor_net_forward(net, x, y, 0));
     /* activations stay in oneDNN's blocked layouts: no reorders between layers */
     CHECK(nn_graph_activation_reorders(net, 1) == 0);

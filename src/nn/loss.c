@@ -78,8 +78,12 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
     const float scale = (float)(weight * inv);
     const float *L = logits->data;
     float *D = dlogits ? dlogits->data : NULL;
+    /* per-block partial sums, added in a fixed order: the result does not depend on threads */
+    double *part = malloc((size_t)(N * nblk) * sizeof *part);
+    if (!part)
+        return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory");
     int fail = 0;
-#pragma omp parallel reduction(+ : total) reduction(| : fail)
+#pragma omp parallel reduction(| : fail)
     {
         float *p = malloc((size_t)K * BLK * sizeof *p);
         fail |= p == NULL;
@@ -96,7 +100,7 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
             double acc = 0;
             for (int j = 0; j < nb; j++)
                 acc += (double)lse[j] - (double)z[y[j] * HW + j];
-            total += acc;
+            part[t] = acc;
             if (D) {
                 float *d = D + n * K * HW + x0;
                 for (int k = 0; k < K; k++) {
@@ -109,6 +113,9 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
         }
         free(p);
     }
+    for (int64_t t = 0; t < N * nblk && !fail; t++)
+        total += part[t];
+    free(part);
     if (fail)
         return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory");
     *loss = (float)(total * inv);
@@ -126,27 +133,31 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
     const int k0 = include_background ? 0 : 1;
     if (K - k0 < 1)
         return dolor_error(DOLOR_EINVAL, "soft Dice: K = %lld classes leaves none without the background", (long long)K);
-    /* per (n, k): intersection sum(p*g), sum(p), sum(g) */
+    /* per (n, k): intersection sum(p*g), sum(p), sum(g); per-block partials added in a fixed
+       order, so the result does not depend on the number of threads */
     double *acc = calloc((size_t)(N * K * 3), sizeof *acc);
-    if (!acc)
+    double *part = malloc((size_t)(N * nblk * K * 3) * sizeof *part);
+    if (!acc || !part) {
+        free(acc);
+        free(part);
         return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
+    }
     const float *L = logits->data;
     int fail = 0;
 #pragma omp parallel reduction(| : fail)
     {
         float *p = malloc((size_t)K * BLK * sizeof *p);
-        double *loc = calloc((size_t)(N * K * 3), sizeof *loc);
-        fail |= !p || !loc;
+        fail |= !p;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < N * nblk; t++) {
-            if (!p || !loc)
+            if (!p)
                 continue;
             int64_t n = t / nblk, x0 = (t % nblk) * BLK;
             int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
             const uint8_t *y = labels + n * HW + x0;
             float lse[BLK];
             softmax_blk(L + n * K * HW + x0, HW, (int)K, nb, p, lse);
-            double *a = loc + n * K * 3;
+            double *a = part + t * K * 3;
             for (int k = 0; k < K; k++) {
                 const float *pk = p + k * BLK;
                 float sp = 0.f, si = 0.f, sg = 0.f;
@@ -156,19 +167,19 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
                     si += pk[j] * g;
                     sg += g;
                 }
-                a[k * 3 + 0] += si;
-                a[k * 3 + 1] += sp;
-                a[k * 3 + 2] += sg;
+                a[k * 3 + 0] = si;
+                a[k * 3 + 1] = sp;
+                a[k * 3 + 2] = sg;
             }
         }
-        if (p && loc) {
-#pragma omp critical
-            for (int64_t k = 0; k < N * K * 3; k++)
-                acc[k] += loc[k];
-        }
         free(p);
-        free(loc);
     }
+    for (int64_t t = 0; t < N * nblk && !fail; t++) {
+        double *a = acc + (t / nblk) * K * 3;
+        for (int64_t k = 0; k < K * 3; k++)
+            a[k] += part[t * K * 3 + k];
+    }
+    free(part);
     if (fail) {
         free(acc);
         return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
