@@ -31,6 +31,7 @@ bench: build
 	bash bench/run.sh $(BUILD)
 
 fuzz:
+	bash scripts/install-deps.sh --fuzz >/dev/null || true
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOLOR_FUZZ=ON -DDOLOR_SANITIZE=ON -DDOLOR_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS)
 

@@ -111,9 +111,10 @@ static void test_checkpoint(void)
         FILE *in = fopen(path, "rb"), *out = fopen(tpath, "wb");
         char *buf = malloc((size_t)full);
         CHECK(fread(buf, 1, (size_t)full, in) == (size_t)full);
-        fwrite(buf, 1, (size_t)full / 2, out);
+        fwrite(buf, 1, (size_t)full / 2, out); /* cut in the middle of the parameters */
         fclose(in);
         fclose(out);
+        CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "truncated");
         out = fopen(tpath, "wb");
         fwrite(buf, 1, 20, out); /* cut inside the header */
         fclose(out);
@@ -124,13 +125,52 @@ static void test_checkpoint(void)
         CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "truncated");
         free(buf);
     }
+    /* edited headers: a renamed tensor, a wrong shape, a wrong dtype, a bad metadata value */
+    {
+        FILE *in = fopen(path, "rb");
+        char *buf = malloc((size_t)full);
+        CHECK(fread(buf, 1, (size_t)full, in) == (size_t)full);
+        fclose(in);
+        struct { const char *from, *to, *needle; } edits[] = {
+            {"head.weight", "head.weighz", "'head.weight' is missing"},
+            {"\"F32\"", "\"F16\"", "dtype F16"},
+            {"\"epoch\":\"3\"", "\"epoch\":\"x\"", "__metadata__.epoch is 'x'"},
+            {"\\\"upsample\\\":\\\"transposed\\\"", "\\\"upsample\\\":\\\"nearest___\\\"", "upsample"},
+        };
+        for (size_t k = 0; k < sizeof edits / sizeof *edits; k++) {
+            char *b = malloc((size_t)full);
+            memcpy(b, buf, (size_t)full);
+            char *at = NULL;
+            for (char *p = b + 8; p < b + 8 + hlen - strlen(edits[k].from); p++)
+                if (memcmp(p, edits[k].from, strlen(edits[k].from)) == 0) {
+                    at = p;
+                    break;
+                }
+            CHECKF(at != NULL, "edit %zu: '%s' not found in the header", k, edits[k].from);
+            CHECKF(strlen(edits[k].from) == strlen(edits[k].to), "edit %zu changes the header length", k);
+            if (at && strlen(edits[k].from) == strlen(edits[k].to)) {
+                memcpy(at, edits[k].to, strlen(edits[k].to));
+                FILE *o2 = fopen(tpath, "wb");
+                fwrite(b, 1, (size_t)full, o2);
+                fclose(o2);
+                dolor_status st = dolor_checkpoint_load(tpath, &net2, NULL, &back);
+                CHECKF(st != DOLOR_OK && strstr(dolor_errmsg(), edits[k].needle) && net2 == NULL,
+                       "edit %zu -> %s '%s' (want '%s')", k, dolor_status_name(st), dolor_errmsg(), edits[k].needle);
+            }
+            free(b);
+        }
+        free(buf);
+    }
     /* not a safetensors file */
     fp = fopen(tpath, "wb");
     fputs("epoch,train_loss\n1,0.5\n", fp);
     fclose(fp);
     CHECK_ERR(dolor_checkpoint_load(tpath, &net2, NULL, &back), DOLOR_EFORMAT, "not a safetensors file");
     CHECK(net2 == NULL);
-    CHECK_ERR(dolor_checkpoint_load("/nonexistent/x.safetensors", &net2, NULL, &back), DOLOR_EIO, "cannot open");
+    CHECK_ERR(dolor_checkpoint_load("/nonexistent/x.safetensors", &net2, NULL, &back), DOLOR_ENOTFOUND, "cannot open");
+    /* the header alone */
+    CHECK_OK(dolor_checkpoint_read_meta(path, &back));
+    CHECK(back.epoch == 3 && back.num_classes == 3 && strcmp(back.class_names[1], "nerve") == 0);
     dolor_net_free(net);
     dolor_adamw_free(opt);
     remove(path);
@@ -237,11 +277,11 @@ static void test_training_run(void)
     int rows = 0;
     double last = read_last_mean_dice(log, &rows);
     CHECK(rows == 10);
+    CHECKF(last > 0.5, "toy task last-epoch mean Dice %.3f (expected > 0.5)", last);
     CHECKF(best > 0.6, "toy task best mean Dice %.3f (expected > 0.6)", best);
     CHECK(meta.epoch == 10);
-    (void)last;
 
-    /* resume from last.safetensors for 2 more epochs: log continues at 13, 14 */
+    /* resume from last.safetensors for one more epoch: the log continues at row 11 */
     char lastp[600];
     snprintf(lastp, sizeof lastp, "%s/last.safetensors", out);
     dolor_net *net2 = NULL;
@@ -267,6 +307,10 @@ static void test_training_run(void)
     if (cls) {
         CHECK(cls->size[0] == 45 && cls->size[1] == 37 && cls->spacing[1] == 0.2 && cls->origin[0] == 5);
         CHECK_OK(dolor_classes_to_labels(cls, &meta, &lab));
+        int label_ok = 1;
+        for (size_t p = 0; lab && p < dolor_image_nvox(cls); p++)
+            label_ok &= dolor_image_get(lab, p) == meta.label_values[((uint8_t *)cls->data)[p]];
+        CHECK(label_ok);
         CHECK_OK(dolor_overlay_make(img, cls, 3, NULL, &ov));
         CHECK(ov && ov->ncomp == 3 && ov->size[0] == 45);
     }
@@ -283,6 +327,65 @@ static void test_training_run(void)
     free(va);
 }
 
+/* Two epochs in one go and one epoch + a resumed epoch give identical weights. */
+static void test_resume_identical(void)
+{
+    char root[512], out1[512], out2[512], d1[600], d2[600], lastp[600];
+    snprintf(root, sizeof root, "%s/toy", tmpdir);
+    snprintf(out1, sizeof out1, "%s/straight", tmpdir);
+    snprintf(out2, sizeof out2, "%s/split", tmpdir);
+    snprintf(d1, sizeof d1, "%s/images", root);
+    snprintf(d2, sizeof d2, "%s/masks", root);
+    dolor_model_meta ma, mb;
+    fill_meta(&ma, 3, 32);
+    ma.epoch = 0;
+    ma.val_dice = NAN;
+    mb = ma;
+    const char *names[3] = {"background", "nerve", "vessel"};
+    dolor_dataset_config dc = {d1, d2, 3, names, ma.label_values, 32, 32};
+    dolor_dataset *ds = NULL;
+    CHECK_OK(dolor_dataset_open(&dc, &ds));
+    if (!ds)
+        return;
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    CHECK_OK(dolor_dataset_split(ds, 0.25, 3, NULL, &tr, &ntr, &va, &nva));
+    dolor_train_config tc;
+    dolor_train_config_default(&tc);
+    tc.batch_size = 6;
+    tc.lr = 5e-3;
+    tc.quiet = 1;
+    tc.epochs = 2; /* augmentation on: the loader must resume its sequence too */
+    dolor_net *a = NULL, *b = NULL, *b2 = NULL;
+    dolor_adamw *ob = NULL;
+    CHECK_OK(dolor_unet_create(&ma.arch, &a));
+    CHECK_OK(dolor_net_init(a, 9));
+    CHECK_OK(dolor_unet_create(&mb.arch, &b));
+    CHECK_OK(dolor_net_init(b, 9));
+    tc.out_dir = out1;
+    CHECK_OK(dolor_train_run(&tc, a, NULL, ds, tr, ntr, va, nva, &ma, NULL));
+    tc.out_dir = out2;
+    tc.epochs = 1;
+    CHECK_OK(dolor_train_run(&tc, b, NULL, ds, tr, ntr, va, nva, &mb, NULL));
+    snprintf(lastp, sizeof lastp, "%s/last.safetensors", out2);
+    CHECK_OK(dolor_checkpoint_load(lastp, &b2, &ob, &mb));
+    tc.epochs = 2;
+    if (b2 && ob) {
+        CHECK_OK(dolor_train_run(&tc, b2, ob, ds, tr, ntr, va, nva, &mb, NULL));
+        size_t np = dolor_net_num_params(a);
+        CHECKF(memcmp(dolor_net_params(a), dolor_net_params(b2), np * sizeof(float)) == 0,
+               "parameters after 2 epochs differ between a straight and a resumed run");
+        CHECK(memcmp(dolor_net_buffers(a), dolor_net_buffers(b2), dolor_net_num_buffers(a) * sizeof(float)) == 0);
+        CHECK(ob->step == 2 * 3 && mb.epoch == 2);
+    }
+    dolor_net_free(a);
+    dolor_net_free(b);
+    dolor_net_free(b2);
+    dolor_adamw_free(ob);
+    dolor_dataset_free(ds);
+    free(tr);
+    free(va);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -292,6 +395,7 @@ int main(void)
     test_schedule();
     test_checkpoint();
     test_training_run();
+    test_resume_identical();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

@@ -206,6 +206,12 @@ void dolor_augment_apply(const dolor_augment_config *a, dolor_rng *rng, float *i
 typedef struct dolor_loader dolor_loader;
 dolor_status dolor_loader_create(const dolor_dataset *ds, const size_t *indices, size_t n, int batch_size, int shuffle,
                                  int drop_last, const dolor_augment_config *aug, uint64_t seed, dolor_loader **out);
+/* The same, starting at epoch first_epoch (0-based) of the seeded sequence, so
+ * a resumed training run gets exactly the batches and augmentations an
+ * uninterrupted run would have had from that epoch on. */
+dolor_status dolor_loader_create_at(const dolor_dataset *ds, const size_t *indices, size_t n, int batch_size,
+                                    int shuffle, int drop_last, const dolor_augment_config *aug, uint64_t seed,
+                                    int first_epoch, dolor_loader **out);
 
 /* Fills images [batch_size, 1, H, W] (caller-allocated dolor_tensor; shape[0]
  * >= batch_size; only the first *count samples are valid, the rest are set

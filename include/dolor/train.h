@@ -61,19 +61,27 @@ typedef struct dolor_model_meta {
  * (JSON list), "preprocessing" (JSON: size, grey conversion, z-score),
  * "epoch", "val_dice", "optimizer_step", "seed", "train" (JSON).
  * Written to a temporary file and renamed. Loads in PyTorch with
- * safetensors.torch.load_file().
- * Errors: DOLOR_EIO (write/read), DOLOR_EINVAL. */
+ * safetensors.torch.load_file(); best.safetensors (no optimizer state)
+ * loads into the PyTorch U-Net with load_state_dict(strict=True),
+ * last.safetensors needs strict=False (its optimizer.* entries).
+ * Errors: DOLOR_EIO (write), DOLOR_EINVAL (opt->n differs from the
+ * network's parameter count). */
 dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor_adamw *opt,
                                    const dolor_model_meta *meta);
 
 /* Load a checkpoint: creates the network from its config and fills
  * parameters and buffers; if opt != NULL and the file holds optimizer
  * state, creates *opt with it (else *opt = NULL).
- * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (truncated, not a
+ * Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO (cannot read), DOLOR_EFORMAT (truncated, not a
  * safetensors file, malformed JSON, missing or mis-shaped tensor: the
  * message names the file and the tensor or key), DOLOR_EUNSUPPORTED
  * (architecture or dtype dolor does not know). */
 dolor_status dolor_checkpoint_load(const char *path, dolor_net **net, dolor_adamw **opt, dolor_model_meta *meta);
+
+/* Read only the model description (header) of a checkpoint: cheap, builds
+ * no network. Errors: as dolor_checkpoint_load (DOLOR_ENOTFOUND when the
+ * file does not exist). */
+dolor_status dolor_checkpoint_read_meta(const char *path, dolor_model_meta *meta);
 
 /* ---- Training ---- */
 typedef struct dolor_train_config {
@@ -111,11 +119,12 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
 /* ---- Inference on one image ----
  * Segments a 2D image of any size: preprocess (grey, resize to the network
  * size, z-score; data.h), forward in inference mode, resize the class
- * probabilities back to the image's size (bilinear) and take the argmax.
+ * logits back to the image's size (bilinear) and take the argmax.
  * *classes receives a uint8 class-index map (ncomp 1) with img's size and
- * geometry. probs: optional scratch the caller keeps between calls (freed
+ * geometry. scratch: optional state the caller keeps between calls (freed
  * with dolor_segment_scratch_free) so repeated calls do not allocate.
- * Errors: DOLOR_EINVAL (3D input, wrong channel count), nn errors. */
+ * Errors: DOLOR_EINVAL (3D input), DOLOR_EUNSUPPORTED (a model with more
+ * than one input channel), nn errors. */
 typedef struct dolor_segment_scratch dolor_segment_scratch;
 dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
                                  dolor_segment_scratch **scratch, dolor_image **classes);

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/io.h"
 #include "dolor/train.h"
+#include "labelmap.h"
 #include "opts.h"
 
 #include <dirent.h>
@@ -41,7 +42,8 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     }
     if (!strcmp(sp->name, "threads")) {
         dolor_status s = dolor_cli_parse_int("--threads", v, 1, 1024, &iv);
-        o->threads = iv;
+        if (!s)
+            o->threads = iv;
         return s;
     }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
@@ -61,19 +63,46 @@ static int is_image_name(const char *n)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+static void free_list(char **v, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        free(v[j]);
+    free(v);
+}
+
+/* Append a copy of "dir/name" (dir may be NULL) to the list. */
+static int push(char ***v, size_t *k, size_t *cap, const char *dir, const char *name)
+{
+    if (*k == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        char **nv = realloc(*v, nc * sizeof **v);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    size_t len = (dir ? strlen(dir) + 1 : 0) + strlen(name) + 1;
+    char *p = malloc(len);
+    if (!p)
+        return -1;
+    if (dir)
+        snprintf(p, len, "%s/%s", dir, name);
+    else
+        snprintf(p, len, "%s", name);
+    (*v)[(*k)++] = p;
+    return 0;
+}
+
 /* Expand inputs (files or folders) into a sorted list of image paths. */
 static dolor_status collect_inputs(char **pos, int npos, char ***files, size_t *n)
 {
-    size_t cap = 64, k = 0;
-    char **v = malloc(cap * sizeof *v);
-    if (!v)
-        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    size_t cap = 0, k = 0;
+    char **v = NULL;
     for (int i = 0; i < npos; i++) {
         if (dolor_cli_is_dir(pos[i])) {
             DIR *d = opendir(pos[i]);
             if (!d) {
-                for (size_t j = 0; j < k; j++) free(v[j]);
-                free(v);
+                free_list(v, k);
                 return dolor_error(DOLOR_EIO, "%s: cannot open folder", pos[i]);
             }
             size_t first = k;
@@ -81,32 +110,21 @@ static dolor_status collect_inputs(char **pos, int npos, char ***files, size_t *
             while ((e = readdir(d))) {
                 if (e->d_name[0] == '.' || !is_image_name(e->d_name))
                     continue;
-                if (k == cap) {
-                    cap *= 2;
-                    char **nv = realloc(v, cap * sizeof *v);
-                    if (!nv) { closedir(d); return dolor_error(DOLOR_ENOMEM, "out of memory"); }
-                    v = nv;
+                if (push(&v, &k, &cap, pos[i], e->d_name) != 0) {
+                    closedir(d);
+                    free_list(v, k);
+                    return dolor_error(DOLOR_ENOMEM, "out of memory");
                 }
-                size_t len = strlen(pos[i]) + strlen(e->d_name) + 2;
-                v[k] = malloc(len);
-                snprintf(v[k], len, "%s/%s", pos[i], e->d_name);
-                k++;
             }
             closedir(d);
-            qsort(v + first, k - first, sizeof *v, cmp_str);
             if (k == first) {
-                for (size_t j = 0; j < k; j++) free(v[j]);
-                free(v);
+                free_list(v, k);
                 return dolor_error(DOLOR_ENOTFOUND, "%s: no images (.png .jpg .nii .nii.gz .mha .dcm) in folder", pos[i]);
             }
-        } else {
-            if (k == cap) {
-                cap *= 2;
-                char **nv = realloc(v, cap * sizeof *v);
-                if (!nv) return dolor_error(DOLOR_ENOMEM, "out of memory");
-                v = nv;
-            }
-            v[k++] = strdup(pos[i]);
+            qsort(v + first, k - first, sizeof *v, cmp_str);
+        } else if (push(&v, &k, &cap, NULL, pos[i]) != 0) {
+            free_list(v, k);
+            return dolor_error(DOLOR_ENOMEM, "out of memory");
         }
     }
     *files = v;
@@ -166,8 +184,18 @@ int dolor_cmd_predict(int argc, char **argv)
     s = dolor_checkpoint_load(o.model, &net, NULL, &meta);
     if (!s)
         s = collect_inputs(pos, npos, &files, &nfiles);
-    if (!s)
-        s = dolor_mkdir_p(o.out);
+    /* two inputs with one stem would overwrite each other's label map */
+    for (size_t i = 0; !s && i < nfiles; i++) {
+        char si[1024], sj[1024];
+        int ni, nj;
+        stem_of(files[i], si, sizeof si, &ni);
+        for (size_t j = i + 1; !s && j < nfiles; j++) {
+            stem_of(files[j], sj, sizeof sj, &nj);
+            if (strcmp(si, sj) == 0)
+                s = dolor_error(DOLOR_EINVAL, "%s and %s have the same stem '%s' (their label maps would collide)",
+                                files[i], files[j], si);
+        }
+    }
     if (s)
         goto fail;
     double total_ms = 0, first_ms = 0;
@@ -183,15 +211,10 @@ int dolor_cmd_predict(int argc, char **argv)
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
-        if (!s) {
-            if (nifti) {
-                snprintf(path, sizeof path, "%s/%s.nii.gz", o.out, stem);
-                s = dolor_nifti_write(path, lab);
-            } else {
-                snprintf(path, sizeof path, "%s/%s.png", o.out, stem);
-                s = lab->dtype == DOLOR_U8 ? dolor_png_write_labels(path, lab, NULL, 0) : dolor_png_write(path, lab);
-            }
-        }
+        if (!s && i == 0)
+            s = dolor_mkdir_p(o.out); /* only once there is a result to write */
+        if (!s)
+            s = dolor_cli_write_labelmap(o.out, stem, lab, nifti, NULL, 0);
         if (!s && o.overlay) {
             s = dolor_overlay_make(img, cls, meta.num_classes, NULL, &ov);
             if (!s) {
@@ -204,7 +227,8 @@ int dolor_cmd_predict(int argc, char **argv)
         dolor_image_free(lab);
         dolor_image_free(ov);
         if (s) {
-            dolor_error_prefix(s, "%s", files[i]);
+            if (!strstr(dolor_errmsg(), files[i]))
+                dolor_error_prefix(s, "%s", files[i]);
             goto fail;
         }
         if (i == 0)

@@ -5,12 +5,14 @@
 #include "dolor/io.h"
 #include "dolor/nn.h"
 #include "dolor/train.h"
+#include "labelmap.h"
 #include "opts.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     char *images, *masks, *data, *out, *val_list, *resume;
@@ -23,6 +25,7 @@ typedef struct {
     dolor_upsample upsample;
     dolor_train_config tc;
     int final_eval;
+    const char *arch_given; /* name of an architecture/class option given (refused on resume) */
 } train_opts;
 
 static const dolor_opt_spec specs[] = {
@@ -80,6 +83,10 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     double dv;
     dolor_status s = DOLOR_OK;
     int on = v == NULL; /* flags */
+    static const char *arch_opts[] = {"classes", "labels", "label-desc", "size", "base", "depth", "upsample"};
+    for (size_t i = 0; i < sizeof arch_opts / sizeof *arch_opts; i++)
+        if (!strcmp(n, arch_opts[i]))
+            o->arch_given = arch_opts[i];
     if (!strcmp(n, "data")) return set_str(&o->data, v);
     if (!strcmp(n, "images")) return set_str(&o->images, v);
     if (!strcmp(n, "masks")) return set_str(&o->masks, v);
@@ -98,8 +105,12 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         if (!s) {
             dolor_cli_free_list(o->classes);
             o->classes = calloc((size_t)cnt + 1, sizeof *o->classes);
-            for (int i = 0; o->classes && i < cnt; i++) {
+            if (!o->classes)
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+            for (int i = 0; !s && i < cnt; i++) {
                 o->classes[i] = strdup(names[i]);
+                if (!o->classes[i])
+                    s = dolor_error(DOLOR_ENOMEM, "out of memory");
                 o->labels[i + 1] = values[i];
             }
             o->nclasses = o->nlabels = cnt;
@@ -126,7 +137,8 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
             s = dolor_error(DOLOR_EINVAL, "--labels: %d values (at most %d)", cnt, DOLOR_MAX_CLASSES - 1);
         for (int i = 0; !s && i < cnt; i++) {
             s = dolor_cli_parse_int(opt, items[i], 1, 65535, &iv);
-            o->labels[i + 1] = (int)iv;
+            if (!s)
+                o->labels[i + 1] = (int)iv;
         }
         o->nlabels = cnt;
         dolor_cli_free_list(items);
@@ -160,7 +172,8 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     }
     if (!strcmp(n, "seed")) {
         s = dolor_cli_parse_int(opt, v, 0, 0x7fffffffL, &iv);
-        o->tc.seed = (uint64_t)iv;
+        if (!s)
+            o->tc.seed = (uint64_t)iv;
         return s;
     }
     struct { const char *name; double lo, hi; double *dst; } nums[] = {
@@ -234,10 +247,8 @@ static dolor_status final_eval(const char *out, dolor_dataset *ds, const size_t 
             s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, val[i]), truth, cls->data, dolor_image_nvox(cls));
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
-        if (!s) {
-            snprintf(path, sizeof path, "%s/%s.png", dir, dolor_dataset_stem(ds, val[i]));
-            s = dolor_png_write_labels(path, lab, NULL, 0);
-        }
+        if (!s)
+            s = dolor_cli_write_labelmap(dir, dolor_dataset_stem(ds, val[i]), lab, 0, NULL, 0);
         free(truth);
         dolor_image_free(img);
         dolor_image_free(cls);
@@ -286,20 +297,77 @@ static dolor_status write_split(const char *out, dolor_dataset *ds, const size_t
     return dolor_outfile_commit(&f);
 }
 
+static void opts_init(train_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    dolor_train_config_default(&o->tc);
+    o->size = 256;
+    o->base = 16;
+    o->depth = 4;
+    o->val_fraction = 0.2;
+    o->final_eval = 1;
+    o->upsample = DOLOR_UP_TRANSPOSED;
+}
+
+static void opts_release(train_opts *o)
+{
+    free(o->images);
+    free(o->masks);
+    free(o->data);
+    free(o->out);
+    free(o->val_list);
+    free(o->resume);
+    dolor_cli_free_list(o->classes);
+}
+
+/* The training options as JSON keyed by option name, stored in checkpoints so
+ * that --resume continues with them (command-line options still override). */
+static void opts_to_json(const train_opts *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "{\"epochs\":%d,\"batch\":%d,\"lr\":%.17g,\"wd\":%.17g,\"schedule\":\"%s\",\"warmup\":%d,"
+             "\"augment\":%s,\"rotate\":%.17g,\"hflip\":%s,\"brightness\":%.17g,\"contrast\":%.17g,\"gamma\":%.17g,"
+             "\"ce-weight\":%.17g,\"dice-weight\":%.17g,\"seed\":%llu,\"val-fraction\":%.17g}",
+             o->tc.epochs, o->tc.batch_size, o->tc.lr, o->tc.weight_decay, dolor_lr_schedule_name(o->tc.schedule),
+             o->tc.warmup_epochs, o->tc.augment ? "true" : "false", o->tc.aug.rotate_deg,
+             o->tc.aug.hflip ? "true" : "false", o->tc.aug.brightness, o->tc.aug.contrast, o->tc.aug.gamma,
+             o->tc.ce_weight, o->tc.dice_weight, (unsigned long long)o->tc.seed, o->val_fraction);
+}
+
 int dolor_cmd_train(int argc, char **argv)
 {
     train_opts o;
-    memset(&o, 0, sizeof o);
-    dolor_train_config_default(&o.tc);
-    o.size = 256;
-    o.base = 16;
-    o.depth = 4;
-    o.val_fraction = 0.2;
-    o.final_eval = 1;
-    o.upsample = DOLOR_UP_TRANSPOSED;
+    opts_init(&o);
     int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
     dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+    if (!s && !want_help && o.resume) {
+        /* resume: the checkpoint's options first, then the command line again on top */
+        dolor_model_meta rm;
+        const char *arch = o.arch_given;
+        s = dolor_checkpoint_read_meta(o.resume, &rm);
+        if (!s && arch) {
+            rc = dolor_cli_usage_error("train", "--%s cannot be changed on --resume (it comes from %s)", arch, o.resume);
+            free(pos);
+            opts_release(&o);
+            return rc;
+        }
+        if (!s) {
+            opts_release(&o);
+            opts_init(&o);
+            free(pos);
+            pos = NULL;
+            s = dolor_opts_apply_json(rm.train_json, o.resume ? o.resume : "checkpoint", specs, NSPECS, apply, &o);
+            if (!s)
+                s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+        }
+        if (s) {
+            rc = dolor_cli_fail("train", s);
+            free(pos);
+            opts_release(&o);
+            return rc;
+        }
+    }
     dolor_dataset *ds = NULL;
     dolor_net *net = NULL;
     dolor_adamw *opt = NULL;
@@ -356,19 +424,26 @@ int dolor_cmd_train(int argc, char **argv)
         s = dolor_checkpoint_load(o.resume, &net, &opt, &meta);
         if (s)
             goto fail;
+        if (!opt) {
+            rc = dolor_cli_usage_error("train", "%s holds no optimizer state; resume from last.safetensors", o.resume);
+            goto out;
+        }
         if (meta.epoch >= o.tc.epochs) {
             fprintf(stderr, "dolor train: %s already completed %d epochs (--epochs %d); raise --epochs to continue\n",
                     o.resume, meta.epoch, o.tc.epochs);
             rc = DOLOR_EXIT_INPUT;
             goto out;
         }
+        /* the same validation cases as before, unless a list is given */
+        char vl[4096];
+        snprintf(vl, sizeof vl, "%s/val_list.txt", o.out);
+        if (!o.val_list && access(vl, R_OK) == 0)
+            o.val_list = strdup(vl);
         char bp[4096];
         snprintf(bp, sizeof bp, "%s/best.safetensors", o.out);
-        dolor_net *bn = NULL;
         dolor_model_meta bm;
-        if (dolor_checkpoint_load(bp, &bn, NULL, &bm) == DOLOR_OK && !isnan(bm.val_dice))
+        if (dolor_checkpoint_read_meta(bp, &bm) == DOLOR_OK && !isnan(bm.val_dice))
             best = bm.val_dice;
-        dolor_net_free(bn);
         dolor_error_clear();
         fprintf(stderr, "resuming from %s after epoch %d (best mean Dice so far %.4f)\n", o.resume, meta.epoch, best);
     } else {
@@ -394,12 +469,7 @@ int dolor_cmd_train(int argc, char **argv)
         if (s)
             goto fail;
     }
-    snprintf(meta.train_json, sizeof meta.train_json,
-             "{\"epochs\":%d,\"batch\":%d,\"lr\":%g,\"wd\":%g,\"schedule\":\"%s\",\"warmup\":%d,\"augment\":%s,"
-             "\"rotate\":%g,\"ce_weight\":%g,\"dice_weight\":%g,\"seed\":%llu,\"val_fraction\":%g}",
-             o.tc.epochs, o.tc.batch_size, o.tc.lr, o.tc.weight_decay, dolor_lr_schedule_name(o.tc.schedule),
-             o.tc.warmup_epochs, o.tc.augment ? "true" : "false", o.tc.aug.rotate_deg, o.tc.ce_weight,
-             o.tc.dice_weight, (unsigned long long)o.tc.seed, o.val_fraction);
+    opts_to_json(&o, meta.train_json, sizeof meta.train_json);
 
     {
         const char *names[DOLOR_MAX_CLASSES];
@@ -445,12 +515,6 @@ out:
     dolor_adamw_free(opt);
     free(tr);
     free(va);
-    free(o.images);
-    free(o.masks);
-    free(o.data);
-    free(o.out);
-    free(o.val_list);
-    free(o.resume);
-    dolor_cli_free_list(o.classes);
+    opts_release(&o);
     return rc;
 }

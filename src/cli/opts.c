@@ -47,6 +47,15 @@ dolor_status dolor_opts_apply_config(const char *path, const dolor_opt_spec *spe
     }
     fclose(fp);
     text[len] = '\0';
+    dolor_status s = dolor_opts_apply_json(text, path, specs, nspecs, apply, ctx);
+    free(text);
+    return s;
+}
+
+dolor_status dolor_opts_apply_json(const char *text, const char *name, const dolor_opt_spec *specs, int nspecs,
+                                   dolor_opt_apply_fn apply, void *ctx)
+{
+    const char *path = name;
     const char *err_at = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &err_at, 1);
     if (!cJSON_IsObject(root)) {
@@ -54,10 +63,8 @@ dolor_status dolor_opts_apply_config(const char *path, const dolor_opt_spec *spe
         for (const char *p = text; err_at && p < err_at; p++)
             line += *p == '\n';
         cJSON_Delete(root);
-        free(text);
         return dolor_error(DOLOR_EFORMAT, "%s: not a JSON object (syntax error near line %ld)", path, line);
     }
-    free(text);
     dolor_status s = DOLOR_OK;
     cJSON *item;
     cJSON_ArrayForEach(item, root)
@@ -101,6 +108,8 @@ dolor_status dolor_opts_apply_config(const char *path, const dolor_opt_spec *spe
                         snprintf(one, sizeof one, "%.17g", e->valuedouble);
                     else
                         ok = 0;
+                    if (!ok)
+                        break;
                     snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", buf[0] ? "," : "", one);
                 }
             } else {

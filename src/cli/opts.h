@@ -26,6 +26,10 @@ typedef dolor_status (*dolor_opt_apply_fn)(void *ctx, const dolor_opt_spec *spec
 dolor_status dolor_opts_apply_config(const char *path, const dolor_opt_spec *specs, int nspecs,
                                      dolor_opt_apply_fn apply, void *ctx);
 
+/* The same for JSON text already in memory; name is used in messages. */
+dolor_status dolor_opts_apply_json(const char *text, const char *name, const dolor_opt_spec *specs, int nspecs,
+                                   dolor_opt_apply_fn apply, void *ctx);
+
 /* Parse argv (argv[0] = command name) through the table; "--config FILE" is
  * applied first wherever it appears; "--help" prints help and sets *help = 1.
  * Positional arguments are returned in *pos (argv pointers, caller frees the

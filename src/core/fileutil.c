@@ -61,7 +61,7 @@ dolor_status dolor_outfile_commit(dolor_outfile *f)
 {
     dolor_status s = DOLOR_OK;
     if (f->fp) {
-        int bad = ferror(f->fp);
+        int bad = ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0;
         if (fclose(f->fp) != 0 || bad)
             s = dolor_error(DOLOR_EIO, "%s: write failed (%s)", f->path, strerror(errno));
         f->fp = NULL;

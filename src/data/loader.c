@@ -137,6 +137,13 @@ void dolor_loader_free(dolor_loader *ld)
 dolor_status dolor_loader_create(const dolor_dataset *ds, const size_t *indices, size_t n, int batch_size, int shuffle,
                                  int drop_last, const dolor_augment_config *aug, uint64_t seed, dolor_loader **out)
 {
+    return dolor_loader_create_at(ds, indices, n, batch_size, shuffle, drop_last, aug, seed, 0, out);
+}
+
+dolor_status dolor_loader_create_at(const dolor_dataset *ds, const size_t *indices, size_t n, int batch_size,
+                                    int shuffle, int drop_last, const dolor_augment_config *aug, uint64_t seed,
+                                    int first_epoch, dolor_loader **out)
+{
     *out = NULL;
     if (batch_size < 1)
         return dolor_error(DOLOR_EINVAL, "loader: batch size %d (must be >= 1)", batch_size);
@@ -161,7 +168,10 @@ dolor_status dolor_loader_create(const dolor_dataset *ds, const size_t *indices,
     ld->H = dolor_dataset_height(ds);
     ld->W = dolor_dataset_width(ds);
     ld->nbatches = drop_last ? n / (size_t)batch_size : (n + (size_t)batch_size - 1) / (size_t)batch_size;
-    ld->last_epoch = 0;
+    if (first_epoch < 0)
+        first_epoch = 0;
+    ld->p_epoch = first_epoch;
+    ld->last_epoch = first_epoch;
     if (aug) {
         ld->has_aug = 1;
         ld->aug = *aug;

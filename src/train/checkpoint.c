@@ -70,6 +70,9 @@ static char *meta_json_config(const dolor_model_meta *m)
 dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor_adamw *opt,
                                    const dolor_model_meta *meta)
 {
+    if (opt && opt->n != dolor_net_num_params(net))
+        return dolor_error(DOLOR_EINVAL, "%s: optimizer holds %zu values but the network has %zu parameters", path,
+                           opt->n, dolor_net_num_params(net));
     st_entry *e = NULL;
     int n = 0;
     dolor_status s = collect(net, opt, &e, &n);
@@ -168,6 +171,28 @@ static const char *md_string(cJSON *md, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Optional integer metadata: absent -> keep *out; present -> must be an integer in [lo, hi]. */
+static dolor_status md_int(const char *path, cJSON *md, const char *key, long long lo, long long hi, long long *out)
+{
+    const char *s = md_string(md, key);
+    if (!s)
+        return DOLOR_OK;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v < lo || v > hi)
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.%s is '%s' (expected an integer %lld..%lld)", path, key, s,
+                           lo, hi);
+    *out = v;
+    return DOLOR_OK;
+}
+
+/* Integer-valued JSON number in [lo, hi]. */
+static int json_int(cJSON *v, double lo, double hi)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi && v->valuedouble == (double)(long)v->valuedouble;
+}
+
 static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *meta)
 {
     memset(meta, 0, sizeof *meta);
@@ -187,19 +212,22 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     int vals[4];
     for (int i = 0; i < 4; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(c, keys[i]);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 4096) {
+        if (!json_int(v, 1, 4096)) {
             cJSON_Delete(c);
             return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.%s is missing or out of range", path, keys[i]);
         }
         vals[i] = v->valueint;
     }
     cJSON *up = cJSON_GetObjectItemCaseSensitive(c, "upsample");
+    if (!cJSON_IsString(up) || (strcmp(up->valuestring, "bilinear") && strcmp(up->valuestring, "transposed"))) {
+        cJSON_Delete(c);
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.upsample is not \"transposed\" or \"bilinear\"", path);
+    }
     meta->arch.in_channels = vals[0];
     meta->arch.num_classes = vals[1];
     meta->arch.base_channels = vals[2];
     meta->arch.depth = vals[3];
-    meta->arch.upsample =
-        (cJSON_IsString(up) && strcmp(up->valuestring, "bilinear") == 0) ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+    meta->arch.upsample = strcmp(up->valuestring, "bilinear") == 0 ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
     cJSON_Delete(c);
     meta->num_classes = meta->arch.num_classes;
     if (meta->num_classes > DOLOR_MAX_CLASSES)
@@ -211,7 +239,7 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
              cJSON_GetArraySize(values) == meta->num_classes;
     for (int i = 0; ok && i < meta->num_classes; i++) {
         cJSON *n = cJSON_GetArrayItem(names, i), *v = cJSON_GetArrayItem(values, i);
-        ok = cJSON_IsString(n) && cJSON_IsNumber(v);
+        ok = cJSON_IsString(n) && json_int(v, 0, 65535);
         if (ok) {
             snprintf(meta->class_names[i], sizeof meta->class_names[i], "%s", n->valuestring);
             meta->label_values[i] = v->valueint;
@@ -225,23 +253,31 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     const char *pp = md_string(md, "preprocessing");
     cJSON *p = pp ? cJSON_Parse(pp) : NULL;
     cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "height"), *w = cJSON_GetObjectItemCaseSensitive(p, "width");
-    if (!cJSON_IsNumber(h) || !cJSON_IsNumber(w) || h->valueint < 8 || w->valueint < 8 || h->valueint > 8192 ||
-        w->valueint > 8192) {
+    if (!json_int(h, 8, 8192) || !json_int(w, 8, 8192)) {
         cJSON_Delete(p);
         return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.preprocessing height/width missing or out of range", path);
     }
     meta->height = h->valueint;
     meta->width = w->valueint;
     cJSON_Delete(p);
+    long long epoch = 0, step = 0, seed = 0;
+    dolor_status st = md_int(path, md, "epoch", 0, 1000000000LL, &epoch);
+    if (!st)
+        st = md_int(path, md, "optimizer_step", 0, (long long)1 << 62, &step);
+    if (!st)
+        st = md_int(path, md, "seed", 0, (long long)1 << 62, &seed);
+    if (st)
+        return st;
+    meta->epoch = (int)epoch;
+    meta->opt_step = step;
+    meta->seed = (uint64_t)seed;
     const char *s;
-    if ((s = md_string(md, "epoch")))
-        meta->epoch = atoi(s);
-    if ((s = md_string(md, "val_dice")))
-        meta->val_dice = strtod(s, NULL);
-    if ((s = md_string(md, "optimizer_step")))
-        meta->opt_step = strtoll(s, NULL, 10);
-    if ((s = md_string(md, "seed")))
-        meta->seed = strtoull(s, NULL, 10);
+    if ((s = md_string(md, "val_dice"))) {
+        char *end;
+        meta->val_dice = strtod(s, &end);
+        if (!*s || *end)
+            return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.val_dice is '%s' (expected a number)", path, s);
+    }
     if ((s = md_string(md, "train")))
         snprintf(meta->train_json, sizeof meta->train_json, "%s", s);
     return DOLOR_OK;
@@ -286,15 +322,17 @@ static dolor_status find_tensor(const char *path, cJSON *root, const char *name,
     return DOLOR_OK;
 }
 
-dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_adamw **opt_out,
-                                   dolor_model_meta *meta)
+/* Open a safetensors file and parse its header; checks that the data section
+ * holds every listed tensor. On success the caller owns *fp and *root. */
+static dolor_status open_header(const char *path, FILE **fp_out, cJSON **root_out, uint64_t *data_start,
+                                uint64_t *data_len)
 {
-    *net_out = NULL;
-    if (opt_out)
-        *opt_out = NULL;
+    *fp_out = NULL;
+    *root_out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return dolor_error(DOLOR_EIO, "%s: cannot open (%s)", path, strerror(errno));
+        return dolor_error(errno == ENOENT ? DOLOR_ENOTFOUND : DOLOR_EIO, "%s: cannot open (%s)", path,
+                           strerror(errno));
     struct stat st;
     if (fstat(fileno(fp), &st) != 0) {
         fclose(fp);
@@ -338,29 +376,62 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_
         fclose(fp);
         return dolor_error(DOLOR_EFORMAT, "%s: not a safetensors file (header is not a JSON object)", path);
     }
-    uint64_t data_start = 8 + hlen, data_len = fsize - data_start;
+    *data_start = 8 + hlen;
+    *data_len = fsize - *data_start;
     /* the data section must hold every tensor the header lists, read or not */
+    double need = 0;
+    cJSON *it;
+    cJSON_ArrayForEach(it, root)
     {
-        double need = 0;
-        cJSON *it;
-        cJSON_ArrayForEach(it, root)
-        {
-            cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "data_offsets"), 1);
-            if (cJSON_IsNumber(e) && e->valuedouble > need)
-                need = e->valuedouble;
-        }
-        if (need > (double)data_len) {
-            cJSON_Delete(root);
-            fclose(fp);
-            return dolor_error(DOLOR_EFORMAT, "%s: truncated: tensors need %.0f bytes of data but the file has %llu",
-                               path, need, (unsigned long long)data_len);
-        }
+        cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "data_offsets"), 1);
+        if (cJSON_IsNumber(e) && e->valuedouble > need)
+            need = e->valuedouble;
     }
-    dolor_status s = parse_meta(path, cJSON_GetObjectItemCaseSensitive(root, "__metadata__"), meta);
+    if (need > (double)*data_len) {
+        cJSON_Delete(root);
+        fclose(fp);
+        return dolor_error(DOLOR_EFORMAT, "%s: truncated: tensors need %.0f bytes of data but the file has %llu", path,
+                           need, (unsigned long long)*data_len);
+    }
+    *fp_out = fp;
+    *root_out = root;
+    return DOLOR_OK;
+}
+
+dolor_status dolor_checkpoint_read_meta(const char *path, dolor_model_meta *meta)
+{
+    FILE *fp;
+    cJSON *root;
+    uint64_t start, len;
+    dolor_status s = open_header(path, &fp, &root, &start, &len);
+    if (s)
+        return s;
+    s = parse_meta(path, cJSON_GetObjectItemCaseSensitive(root, "__metadata__"), meta);
+    cJSON_Delete(root);
+    fclose(fp);
+    return s;
+}
+
+dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_adamw **opt_out,
+                                   dolor_model_meta *meta)
+{
+    *net_out = NULL;
+    if (opt_out)
+        *opt_out = NULL;
+    FILE *fp;
+    cJSON *root;
+    uint64_t data_start, data_len;
+    dolor_status s = open_header(path, &fp, &root, &data_start, &data_len);
+    if (s)
+        return s;
+    s = parse_meta(path, cJSON_GetObjectItemCaseSensitive(root, "__metadata__"), meta);
     dolor_net *net = NULL;
     dolor_adamw *opt = NULL;
-    if (!s)
+    if (!s) {
         s = dolor_unet_create(&meta->arch, &net);
+        if (s)
+            dolor_error_prefix(s, "%s", path);
+    }
     if (s)
         goto fail;
     /* optimizer state is present if the first parameter tensor has an exp_avg entry */
@@ -376,17 +447,22 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_
         break;
     }
     if (has_opt) {
-        float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f, wd = 0.01f;
         cJSON *md = cJSON_GetObjectItemCaseSensitive(root, "__metadata__");
         const char *os = md_string(md, "optimizer");
         cJSON *o = os ? cJSON_Parse(os) : NULL;
-        cJSON *v;
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "beta1")) && cJSON_IsNumber(v)) b1 = (float)v->valuedouble;
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "beta2")) && cJSON_IsNumber(v)) b2 = (float)v->valuedouble;
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "eps")) && cJSON_IsNumber(v)) eps = (float)v->valuedouble;
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, "weight_decay")) && cJSON_IsNumber(v)) wd = (float)v->valuedouble;
+        const char *keys[4] = {"beta1", "beta2", "eps", "weight_decay"};
+        float hp[4];
+        for (int k = 0; k < 4 && !s; k++) {
+            cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
+            if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 10)
+                s = dolor_error(DOLOR_EFORMAT, "%s: __metadata__.optimizer.%s is missing or out of range", path,
+                                keys[k]);
+            else
+                hp[k] = (float)v->valuedouble;
+        }
         cJSON_Delete(o);
-        s = dolor_adamw_create(dolor_net_num_params(net), b1, b2, eps, wd, &opt);
+        if (!s)
+            s = dolor_adamw_create(dolor_net_num_params(net), hp[0], hp[1], hp[2], hp[3], &opt);
         if (s)
             goto fail;
         opt->step = meta->opt_step;

@@ -73,8 +73,8 @@ static void load_old_log(const char *path, int done, strbuf *log)
             first = 0;
             continue; /* header is rewritten */
         }
-        if (atoi(line) <= done)
-            sb_add(log, line);
+        if (atoi(line) <= done && sb_add(log, line) != 0)
+            break;
     }
     fclose(fp);
 }
@@ -101,8 +101,12 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
     snprintf(path_best, sizeof path_best, "%s/best.safetensors", cfg->out_dir);
     snprintf(path_log, sizeof path_log, "%s/log.csv", cfg->out_dir);
 
-    uint64_t loader_seed = cfg->seed + 1000003ULL * (uint64_t)meta->epoch; /* resume continues a fresh sequence */
-    s = dolor_loader_create(ds, train_idx, n_train, B, 1, 1, cfg->augment ? &cfg->aug : NULL, loader_seed, &tl);
+    if (opt && opt->n != dolor_net_num_params(net))
+        return dolor_error(DOLOR_EINVAL, "train: optimizer holds %zu values but the network has %zu parameters", opt->n,
+                           dolor_net_num_params(net));
+    /* a resumed run continues the same seeded batch/augmentation sequence at its epoch */
+    s = dolor_loader_create_at(ds, train_idx, n_train, B, 1, 1, cfg->augment ? &cfg->aug : NULL, cfg->seed,
+                               meta->epoch, &tl);
     if (!s && n_val)
         s = dolor_loader_create(ds, val_idx, n_val, 1, 0, 0, NULL, cfg->seed, &vl);
     if (!s)
@@ -150,7 +154,10 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
         for (int c = 1; c < K; c++)
             snprintf(line + strlen(line), sizeof line - strlen(line), ",dice_%s", meta->class_names[c]);
         snprintf(line + strlen(line), sizeof line - strlen(line), ",mean_dice,lr,seconds\n");
-        sb_add(&log, line);
+        if (sb_add(&log, line) != 0) {
+            s = dolor_error(DOLOR_ENOMEM, "train: out of memory for the log");
+            goto done;
+        }
         if (meta->epoch > 0)
             load_old_log(path_log, meta->epoch, &log);
     }
@@ -252,13 +259,6 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
         meta->val_dice = mean;
         meta->opt_step = opt->step;
         int improved = nv && !isnan(mean) && mean > best;
-        s = dolor_checkpoint_save(path_last, net, opt, meta);
-        if (!s && (improved || (!nv && epoch + 1 == cfg->epochs)))
-            s = dolor_checkpoint_save(path_best, net, NULL, meta);
-        if (s)
-            goto done;
-        if (improved)
-            best = mean;
         char line[2048];
         snprintf(line, sizeof line, "%d,%.6f,%.6f", epoch + 1, nb ? loss_sum / (double)nb : NAN,
                  nv ? vloss / (double)nv : NAN);
@@ -270,10 +270,20 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
                      meta->class_names[c], d);
         }
         snprintf(line + strlen(line), sizeof line - strlen(line), ",%.6f,%.6g,%.2f\n", mean, lr, secs);
-        sb_add(&log, line);
+        /* log first: rows past the checkpoint's epoch are dropped on resume */
+        if (sb_add(&log, line) != 0) {
+            s = dolor_error(DOLOR_ENOMEM, "train: out of memory for the log");
+            goto done;
+        }
         s = write_text(path_log, log.buf);
+        if (!s)
+            s = dolor_checkpoint_save(path_last, net, opt, meta);
+        if (!s && (improved || (!nv && epoch + 1 == cfg->epochs)))
+            s = dolor_checkpoint_save(path_best, net, NULL, meta);
         if (s)
             goto done;
+        if (improved)
+            best = mean;
         fprintf(stderr, "epoch %d/%d  train loss %.4f  val loss %.4f  Dice%s  mean %.3f  lr %.2e  %.1f s%s\n",
                 epoch + 1, cfg->epochs, nb ? loss_sum / (double)nb : NAN, nv ? vloss / (double)nv : NAN, dice_txt,
                 mean, lr, secs, improved ? "  [best]" : "");

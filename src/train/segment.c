@@ -140,6 +140,9 @@ dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *class
                                 const uint8_t *colours, dolor_image **rgb)
 {
     *rgb = NULL;
+    if (classes->dtype != DOLOR_U8 || classes->ncomp != 1)
+        return dolor_error(DOLOR_EINVAL, "overlay: class map must be uint8 with 1 component (is %s x%d)",
+                           dolor_dtype_name(classes->dtype), classes->ncomp);
     if (img->size[0] != classes->size[0] || img->size[1] != classes->size[1])
         return dolor_error(DOLOR_ESHAPE, "overlay: label map is %lldx%lld but image is %lldx%lld",
                            (long long)classes->size[0], (long long)classes->size[1], (long long)img->size[0],
