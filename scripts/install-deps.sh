@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config
 for arg in "$@"; do
   case "$arg" in
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
-    --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-nibabel python3-pil
+    --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-gdcm python3-nibabel python3-pil
                     r-base-core r-cran-proc r-cran-psych r-cran-car) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
