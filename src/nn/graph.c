@@ -15,6 +15,7 @@
 #include "nn_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +40,7 @@
 
 /* ------------------------------------------------------------------ plans ---- */
 
-enum { STEP_PRIM = 0, STEP_ADD, STEP_BN_RUNNING, STEP_CHUNKS };
+enum { STEP_PRIM = 0, STEP_ADD, STEP_BN_RUNNING, STEP_CHUNKS, STEP_FN };
 
 typedef struct nn_step {
     int kind;
@@ -53,6 +54,8 @@ typedef struct nn_step {
     /* CHUNKS: for i < n: a[i*da .. +len] (+)= b[i*db .. +len]; accumulate if add */
     size_t len, da, db;
     int add;
+    void (*fn)(void *ctx); /* FN: fn(ctx) */
+    void *ctx;
 } nn_step;
 
 typedef struct nn_prog {
@@ -77,6 +80,9 @@ typedef struct nn_pop {
     dnnl_memory_t w_plain, w_fwd, bias, dw_plain, dbias;
     dnnl_memory_t ws, mean, var, scale, shift, dscale, dshift;
     float *mean_buf, *var_buf;
+    struct nn_dc *dc; /* transposed conv run as a 1x1 conv + pixel shuffle, or NULL */
+    dnnl_memory_desc_t z_md;
+    dnnl_memory_t z_mem, dz_mem;
 } nn_pop;
 
 typedef struct nn_plan {
@@ -583,6 +589,306 @@ static dolor_status plan_conv_bwd(dolor_net *g, nn_plan *p, int oi)
     return diff_done(p, &p->bwd, op->in[0], accum);
 }
 
+
+/* ------------------------------------- transposed conv as 1x1 conv + shuffle ---- */
+
+/* ConvTranspose2d(I, O, 2, stride 2): y[n, o, 2h+i, 2w+j] = b[o] + sum_c x[n, c, h, w] W[c, o, i, j].
+ * oneDNN's strided deconvolution kernel is slow; a 1x1 convolution to 4*O channels
+ * z[n, g*O + o, h, w] (g = 2i + j) followed by a pixel shuffle (adding the bias) is the same sum,
+ * at 1x1-convolution speed. Used when y and z share a channel-blocked layout with O a multiple
+ * of the block. */
+typedef struct nn_dc {
+    int64_t N, I, O, H, W, b;
+    int64_t zs[4], ys[4];
+    float *z, *y, *dz, *dy, *dbias, *w1, *wg, *dw1;
+    const float *bias, *wp;
+    double *part;
+} nn_dc;
+
+static void dc_perm_w(void *ctx)
+{
+    nn_dc *d = ctx;
+    for (int64_t c = 0; c < d->I; c++)
+        for (int64_t o = 0; o < d->O; o++)
+            for (int g = 0; g < 4; g++)
+                d->w1[(g * d->O + o) * d->I + c] = d->wp[(c * d->O + o) * 4 + g];
+}
+
+static void dc_unperm_w(void *ctx)
+{
+    nn_dc *d = ctx;
+    for (int64_t c = 0; c < d->I; c++)
+        for (int64_t o = 0; o < d->O; o++)
+            for (int g = 0; g < 4; g++)
+                d->wg[(c * d->O + o) * 4 + g] = d->dw1[(g * d->O + o) * d->I + c];
+}
+
+static void dc_shuffle(void *ctx)
+{
+    const nn_dc *d = ctx;
+    const int64_t b = d->b, nb = d->O / b, H = d->H, W = d->W;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < d->N; n++)
+        for (int64_t h = 0; h < H; h++)
+            for (int g = 0; g < 4; g++) {
+                int i = g >> 1, j = g & 1;
+                for (int64_t cb = 0; cb < nb; cb++) {
+                    const float *restrict zr = d->z + n * d->zs[0] + (g * nb + cb) * d->zs[1] + h * d->zs[2];
+                    float *restrict yr = d->y + n * d->ys[0] + cb * d->ys[1] + (2 * h + i) * d->ys[2] + j * d->ys[3];
+                    const float *restrict bb = d->bias + cb * b;
+                    for (int64_t w = 0; w < W; w++)
+                        for (int64_t ob = 0; ob < b; ob++)
+                            yr[2 * w * b + ob] = zr[w * b + ob] + bb[ob];
+                }
+            }
+}
+
+static void dc_unshuffle(void *ctx)
+{
+    nn_dc *d = ctx;
+    const int64_t b = d->b, nb = d->O / b, H = d->H, W = d->W;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < d->N; n++)
+        for (int64_t h = 0; h < H; h++)
+            for (int g = 0; g < 4; g++) {
+                int i = g >> 1, j = g & 1;
+                for (int64_t cb = 0; cb < nb; cb++) {
+                    float *restrict zr = d->dz + n * d->zs[0] + (g * nb + cb) * d->zs[1] + h * d->zs[2];
+                    const float *restrict yr =
+                        d->dy + n * d->ys[0] + cb * d->ys[1] + (2 * h + i) * d->ys[2] + j * d->ys[3];
+                    for (int64_t w = 0; w < W; w++)
+                        for (int64_t ob = 0; ob < b; ob++)
+                            zr[w * b + ob] = yr[2 * w * b + ob];
+                }
+            }
+    /* bias gradient: per (n, channel block) partial sums, then over n in order */
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t n = 0; n < d->N; n++)
+        for (int64_t cb = 0; cb < nb; cb++) {
+            double acc[64] = {0};
+            for (int64_t yy = 0; yy < 2 * H; yy++) {
+                const float *yr = d->dy + n * d->ys[0] + cb * d->ys[1] + yy * d->ys[2];
+                for (int64_t xx = 0; xx < 2 * W; xx++)
+                    for (int64_t ob = 0; ob < b; ob++)
+                        acc[ob] += yr[xx * b + ob];
+            }
+            for (int64_t ob = 0; ob < b; ob++)
+                d->part[n * d->O + cb * b + ob] = acc[ob];
+        }
+    for (int64_t o = 0; o < d->O; o++) {
+        double s = 0;
+        for (int64_t n = 0; n < d->N; n++)
+            s += d->part[n * d->O + o];
+        d->dbias[o] = (float)s;
+    }
+}
+
+static dolor_status add_fn(nn_prog *g, void (*fn)(void *), void *ctx)
+{
+    nn_step *s = NULL;
+    TRY(prog_add(g, &s));
+    s->kind = STEP_FN;
+    s->fn = fn;
+    s->ctx = ctx;
+    return DOLOR_OK;
+}
+
+static void md_strides(const dnnl_memory_desc_t *md, int64_t *s)
+{
+    for (int k = 0; k < 4; k++)
+        s[k] = md->format_desc.blocking.strides[k];
+}
+
+/* 1: planned the 1x1 way; 0: not possible here (caller uses the deconvolution primitive) */
+static dolor_status plan_deconv1x1_fwd(dolor_net *g, nn_plan *p, int oi, int *done)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_pop *po = &p->ops[oi];
+    nn_pval *vi = &p->v[op->in[0]];
+    *done = 0;
+    if (!op->has_bias)
+        return DOLOR_OK;
+    int64_t N = p->N, I = op->cin, O = op->cout, H = vi->h, W = vi->w;
+    dnnl_memory_desc_t ymd;
+    int cbi = chan_block(&vi->md);
+    if (op->out_like >= 0)
+        ymd = p->v[op->out_like].md;
+    else
+        md4(&ymd, N, O, 2 * H, 2 * W, cbi == 8 ? dnnl_aBcd8b : dnnl_aBcd16b);
+    int b = chan_block(&ymd);
+    if (b < 8 || b > 64 || O % b)
+        return DOLOR_OK;
+    dnnl_memory_desc_t s_md, z_md, w_any;
+    if (cbi > 1)
+        s_md = vi->md;
+    else
+        md4(&s_md, N, I, H, W, dnnl_format_tag_any);
+    md4(&z_md, N, 4 * O, H, W, b == 8 ? dnnl_aBcd8b : dnnl_aBcd16b);
+    md4(&w_any, 4 * O, I, 1, 1, dnnl_format_tag_any);
+    dnnl_dims_t st = {1, 1}, pad = {0, 0};
+    dnnl_convolution_desc_t cd;
+    DN(dnnl_convolution_forward_desc_init(&cd, p->training ? dnnl_forward_training : dnnl_forward_inference,
+                                          dnnl_convolution_direct, &s_md, &w_any, NULL, &z_md, st, pad, pad));
+    dnnl_primitive_desc_t pd;
+    if (dnnl_primitive_desc_create(&pd, (const_dnnl_op_desc_t)&cd, p->attr, p->eng, NULL) != dnnl_success)
+        return DOLOR_OK;
+    int ok = !is_ref(pd) && chan_block(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0)) == b;
+    if (ok && p->training) {
+        dnnl_memory_desc_t sm = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+        for (int which = 1; which <= 2 && ok; which++) {
+            dnnl_convolution_desc_t bd;
+            dnnl_primitive_desc_t bpd;
+            if (which == 1)
+                DN(dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &sm, &w_any, &z_md, st, pad, pad));
+            else
+                DN(dnnl_convolution_backward_weights_desc_init(&bd, dnnl_convolution_direct, &sm, &w_any, NULL, &z_md, st,
+                                                               pad, pad));
+            if (dnnl_primitive_desc_create(&bpd, (const_dnnl_op_desc_t)&bd, p->attr, p->eng, pd) != dnnl_success)
+                ok = 0;
+            else {
+                ok = !is_ref(bpd);
+                dnnl_primitive_desc_destroy(bpd);
+            }
+        }
+    }
+    if (!ok) {
+        dnnl_primitive_desc_destroy(pd);
+        return DOLOR_OK;
+    }
+    po->fpd = pd;
+    TRY(p_own_pd(p, pd));
+    *done = 1;
+    nn_dc *d = NULL;
+    TRY(p_alloc(p, sizeof *d, (float **)&d));
+    po->dc = d;
+    d->N = N;
+    d->I = I;
+    d->O = O;
+    d->H = H;
+    d->W = W;
+    d->b = b;
+    po->src_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    po->w_fwd_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    po->z_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    TRY(p_buf_mem(p, &po->z_md, &d->z, &po->z_mem));
+    TRY(set_value(p, op->out, &ymd));
+    d->y = p->v[op->out].data;
+    md_strides(&po->z_md, d->zs);
+    md_strides(&ymd, d->ys);
+    d->bias = g->params + g->tensors[op->t_b].offset;
+    d->wp = g->params + g->tensors[op->t_w].offset;
+    if (dnnl_memory_desc_equal(&po->src_md, &vi->md)) {
+        po->src_mem = vi->mem;
+    } else {
+        po->src_adapted = 1;
+        p->act_reorders++;
+        TRY(p_buf_mem(p, &po->src_md, NULL, &po->src_mem));
+        TRY(add_reorder(p, &p->fwd, &vi->md, vi->mem, &po->src_md, po->src_mem));
+    }
+    dnnl_memory_desc_t w1_plain;
+    md4(&w1_plain, 4 * O, I, 1, 1, dnnl_oihw);
+    TRY(p_buf_mem(p, &w1_plain, &d->w1, &po->w_plain));
+    TRY(add_fn(&p->fwd, dc_perm_w, d));
+    if (dnnl_memory_desc_equal(&po->w_fwd_md, &w1_plain)) {
+        po->w_fwd = po->w_plain;
+    } else {
+        TRY(p_buf_mem(p, &po->w_fwd_md, NULL, &po->w_fwd));
+        TRY(add_reorder(p, &p->fwd, &w1_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
+    }
+    dnnl_primitive_t prim;
+    dnnl_memory_t scr;
+    TRY(p_prim(p, pd, &prim, &scr));
+    nn_step *s = NULL;
+    TRY(prog_prim(&p->fwd, prim, scr, &s));
+    step_arg(s, DNNL_ARG_SRC, po->src_mem);
+    step_arg(s, DNNL_ARG_WEIGHTS, po->w_fwd);
+    step_arg(s, DNNL_ARG_DST, po->z_mem);
+    return add_fn(&p->fwd, dc_shuffle, d);
+}
+
+static dolor_status plan_deconv_fwd(dolor_net *g, nn_plan *p, int oi)
+{
+    int done = 0;
+    TRY(plan_deconv1x1_fwd(g, p, oi, &done));
+    return done ? DOLOR_OK : plan_conv_fwd(g, p, oi);
+}
+
+static dolor_status plan_deconv1x1_bwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_pop *po = &p->ops[oi];
+    nn_dc *d = po->dc;
+    nn_pval *vi = &p->v[op->in[0]], *vo = &p->v[op->out];
+    TRY(p_buf_mem(p, &po->z_md, &d->dz, &po->dz_mem));
+    TRY(p_alloc(p, (size_t)(d->N * d->O) * sizeof(double), (float **)&d->part));
+    d->dy = vo->diff;
+    d->dbias = g->grads + g->tensors[op->t_b].offset;
+    d->wg = g->grads + g->tensors[op->t_w].offset;
+    TRY(add_fn(&p->bwd, dc_unshuffle, d));
+    dnnl_memory_desc_t w_any, w1_plain;
+    md4(&w_any, 4 * d->O, d->I, 1, 1, dnnl_format_tag_any);
+    md4(&w1_plain, 4 * d->O, d->I, 1, 1, dnnl_oihw);
+    dnnl_dims_t st = {1, 1}, pad = {0, 0};
+    /* weights */
+    dnnl_convolution_desc_t cd;
+    DN(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &po->src_md, &w_any, NULL, &po->z_md,
+                                                   st, pad, pad));
+    dnnl_primitive_desc_t pd;
+    TRY(p_pd(p, &pd, &cd, po->fpd));
+    const dnnl_memory_desc_t *dwmd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
+    dnnl_memory_t dw_plain, dw;
+    TRY(p_buf_mem(p, &w1_plain, &d->dw1, &dw_plain));
+    int dw_reorder = !dnnl_memory_desc_equal(dwmd, &w1_plain);
+    if (dw_reorder)
+        TRY(p_buf_mem(p, dwmd, NULL, &dw));
+    else
+        dw = dw_plain;
+    dnnl_primitive_t prim;
+    dnnl_memory_t scr;
+    TRY(p_prim(p, pd, &prim, &scr));
+    nn_step *s = NULL;
+    TRY(prog_prim(&p->bwd, prim, scr, &s));
+    step_arg(s, DNNL_ARG_SRC, po->src_mem);
+    step_arg(s, DNNL_ARG_DIFF_DST, po->dz_mem);
+    step_arg(s, DNNL_ARG_DIFF_WEIGHTS, dw);
+    if (dw_reorder)
+        TRY(add_reorder(p, &p->bwd, dwmd, dw, &w1_plain, dw_plain));
+    TRY(add_fn(&p->bwd, dc_unperm_w, d));
+    /* data */
+    if (!vi->needs_diff)
+        return DOLOR_OK;
+    DN(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &po->src_md, &w_any, &po->z_md, st, pad,
+                                                pad));
+    TRY(p_pd(p, &pd, &cd, po->fpd));
+    const dnnl_memory_desc_t *wbmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    dnnl_memory_t wb;
+    if (dnnl_memory_desc_equal(wbmd, &po->w_fwd_md)) {
+        wb = po->w_fwd;
+    } else if (dnnl_memory_desc_equal(wbmd, &w1_plain)) {
+        wb = po->w_plain;
+    } else {
+        TRY(p_buf_mem(p, wbmd, NULL, &wb));
+        TRY(add_reorder(p, &p->bwd, &w1_plain, po->w_plain, wbmd, wb));
+    }
+    TRY(p_prim(p, pd, &prim, &scr));
+    dnnl_memory_t dsrc;
+    int accum = 0;
+    if (po->src_adapted)
+        TRY(p_buf_mem(p, &po->src_md, NULL, &dsrc));
+    else
+        TRY(diff_target(p, op->in[0], &dsrc, &accum));
+    TRY(prog_prim(&p->bwd, prim, scr, &s));
+    step_arg(s, DNNL_ARG_DIFF_DST, po->dz_mem);
+    step_arg(s, DNNL_ARG_WEIGHTS, wb);
+    step_arg(s, DNNL_ARG_DIFF_SRC, dsrc);
+    if (po->src_adapted) {
+        dnnl_memory_t t;
+        TRY(diff_target(p, op->in[0], &t, &accum));
+        TRY(add_reorder(p, &p->bwd, &po->src_md, dsrc, &vi->md, t));
+    }
+    return diff_done(p, &p->bwd, op->in[0], accum);
+}
+
 /* ------------------------------------------------------------------ BN ---- */
 
 static unsigned bn_flags(const nn_op *op, int global)
@@ -1006,8 +1312,8 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
     }
     for (int oi = 0; oi < g->nops; oi++) {
         switch (g->ops[oi].kind) {
-        case NN_OP_CONV:
-        case NN_OP_DECONV: TRY(plan_conv_fwd(g, p, oi)); break;
+        case NN_OP_CONV: TRY(plan_conv_fwd(g, p, oi)); break;
+        case NN_OP_DECONV: TRY(plan_deconv_fwd(g, p, oi)); break;
         case NN_OP_BN: TRY(plan_bn_fwd(g, p, oi)); break;
         case NN_OP_CONCAT: TRY(plan_concat_fwd(g, p, oi)); break;
         default: TRY(plan_simple_fwd(g, p, oi)); break;
@@ -1027,8 +1333,8 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
         TRY(add_reorder(p, &p->bwd, &plain, p->dout_user, &vo->md, t));
         for (int oi = g->nops - 1; oi >= 0; oi--) {
             switch (g->ops[oi].kind) {
-            case NN_OP_CONV:
-            case NN_OP_DECONV: TRY(plan_conv_bwd(g, p, oi)); break;
+            case NN_OP_CONV: TRY(plan_conv_bwd(g, p, oi)); break;
+            case NN_OP_DECONV: TRY(p->ops[oi].dc ? plan_deconv1x1_bwd(g, p, oi) : plan_conv_bwd(g, p, oi)); break;
             case NN_OP_BN: TRY(plan_bn_bwd(g, p, oi)); break;
             case NN_OP_CONCAT: TRY(plan_concat_bwd(g, p, oi)); break;
             default: TRY(plan_simple_bwd(g, p, oi)); break;
@@ -1071,6 +1377,8 @@ static dolor_status run_prog(dolor_net *g, nn_plan *p, nn_prog *prog)
 #pragma omp parallel for simd schedule(static)
             for (ptrdiff_t j = 0; j < n; j++)
                 a[j] += b[j];
+        } else if (s->kind == STEP_FN) {
+            s->fn(s->ctx);
         } else if (s->kind == STEP_CHUNKS) {
             const ptrdiff_t n = (ptrdiff_t)s->n, len = (ptrdiff_t)s->len;
             const ptrdiff_t piece = 16384, pieces = (len + piece - 1) / piece;
