@@ -315,6 +315,29 @@ static void test_errors(const char *fixtures)
     if (DOLOR_TEST_NEED_DATA(cifti))
         CHECK_ERR(dolor_nifti_read(cifti, &img), DOLOR_EUNSUPPORTED, "dim[5] is 10");
 
+    /* a .hdr/.img pair whose .img is short, then missing */
+    {
+        char src[1024], hdr[256], img2[256];
+        snprintf(src, sizeof src, "%s/nifti/hdr_pair.hdr", fixtures);
+        snprintf(hdr, sizeof hdr, "%s/pair.hdr", tmpdir);
+        snprintf(img2, sizeof img2, "%s/pair.img", tmpdir);
+        FILE *in = fopen(src, "rb"), *o = fopen(hdr, "wb");
+        unsigned char h[348];
+        CHECK(in && o && fread(h, 1, 348, in) == 348 && fwrite(h, 1, 348, o) == 348);
+        if (in)
+            fclose(in);
+        if (o)
+            fclose(o);
+        o = fopen(img2, "wb");
+        CHECK(o && fwrite(h, 1, 20, o) == 20);
+        if (o)
+            fclose(o);
+        CHECK_ERR(dolor_nifti_read(hdr, &img), DOLOR_EFORMAT, "header says 3x2x2 float32 (48 bytes) but only 20 bytes");
+        remove(img2);
+        CHECK_ERR(dolor_nifti_read(hdr, &img), DOLOR_EIO, "pair.img");
+        remove(hdr);
+    }
+
     /* header fields damaged in memory */
     snprintf(p, sizeof p, "%s/nifti/dt_int8.nii", fixtures);
     FILE *fp = fopen(p, "rb");
