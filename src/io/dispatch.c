@@ -46,8 +46,8 @@ dolor_status dolor_image_read(const char *path, dolor_image **out)
         return dolor_nifti_read(path, out);
     if (ends_with(path, ".mha") || ends_with(path, ".mhd"))
         return dolor_metaimage_read(path, out);
-    /* (DICOM branch: added by the DICOM helper) */
-    return dolor_error(DOLOR_EUNSUPPORTED, "%s: unknown image format (supported: PNG, JPEG, NIfTI, MetaImage)", path);
+    return dolor_error(DOLOR_EUNSUPPORTED, "%s: unknown image format (supported: DICOM, PNG, JPEG, NIfTI, MetaImage)",
+                       path);
 }
 
 dolor_status dolor_image_write(const char *path, const dolor_image *img)
