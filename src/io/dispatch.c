@@ -2,6 +2,8 @@
  * Each format's owner adds its branch here when its reader lands. */
 #include "dolor/io.h"
 
+#include <errno.h>
+
 #include <dirent.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +32,8 @@ dolor_status dolor_image_read(const char *path, dolor_image **out)
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return dolor_error(DOLOR_EIO, "%s: cannot open", path);
+        return dolor_error(errno == ENOENT ? DOLOR_ENOTFOUND : DOLOR_EIO, "%s: cannot open (%s)", path,
+                           strerror(errno));
     fclose(fp);
     /* DICOM (DICOM helper): a folder (one series), .dcm, or "DICM" at offset 128 */
     DIR *dirp = opendir(path);
