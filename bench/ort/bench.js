@@ -1,0 +1,75 @@
+'use strict';
+// ONNX Runtime column of dolor's benchmark: inference of the exported U-Net (tools/export_onnx.py)
+// on a random [1,1,256,256] input with the CPU execution provider, intraOpNumThreads =
+// OMP_NUM_THREADS (or 2). Two warm-up runs (as bench_nn.c and bench_torch_unet.py), then ITERS
+// timed runs; prints the median and minimum wall time in the format of bench/bench_nn.c, the label
+// matching dolor's so bench/run.sh can compute the ratio.
+// Usage: node bench.js MODEL.onnx [ITERS (30)]
+const { ort, threads, openSession, version } = require('./common');
+
+const WARMUP = 2;
+
+// Deterministic standard normal input (xorshift32 + Box-Muller), like torch.randn in the twins.
+function randn(n, seed) {
+  let s = seed >>> 0 || 1;
+  const u = () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(u())), t = 2 * Math.PI * u();
+    a[i] = r * Math.cos(t);
+    if (i + 1 < n) a[i + 1] = r * Math.sin(t);
+  }
+  return a;
+}
+
+function report(label, t) {
+  t.sort((a, b) => a - b);
+  const f = (v) => v.toFixed(1).padStart(8);
+  console.log(`${label.padEnd(40)} median ${f(t[Math.floor(t.length / 2)])} ms   min ${f(t[0])} ms   (${t.length} runs)`);
+}
+
+async function main() {
+  const model = process.argv[2];
+  const iters = process.argv[3] === undefined ? 30 : parseInt(process.argv[3], 10);
+  if (!model || !Number.isFinite(iters) || iters < 1) {
+    console.error('usage: node bench.js MODEL.onnx [ITERS >= 1]');
+    process.exit(2);
+  }
+  const session = await openSession(model);
+  const name = session.inputNames[0];
+  const shape = [1, 1, 256, 256];
+  const x = new ort.Tensor('float32', randn(shape.reduce((a, b) => a * b, 1), 42), shape);
+  console.log(`onnxruntime-node ${version()}, CPU execution provider, intra-op threads ${threads()}, ${model}`);
+  const t = [];
+  let cpu = 0;
+  for (let it = 0; it < WARMUP + iters; it++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const out = await session.run({ [name]: x });
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    const dc = process.cpuUsage(c0);
+    if (it === 0) {
+      const y = out[session.outputNames[0]];
+      if (y.dims.length !== 4 || y.dims[0] !== 1 || y.dims[2] !== 256 || y.dims[3] !== 256) {
+        console.error(`unexpected output shape [${y.dims}]`);
+        process.exit(1);
+      }
+    }
+    if (it >= WARMUP) {
+      t.push(dt);
+      cpu += (dc.user + dc.system) / 1e3;
+    }
+  }
+  report('inference [1,1,256,256]', t);
+  console.log(`  process CPU time ${(cpu / iters).toFixed(1)} ms/run`);
+}
+
+main().catch((e) => {
+  console.error(`bench.js: ${e.message}`);
+  process.exit(1);
+});
