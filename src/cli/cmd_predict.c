@@ -20,7 +20,7 @@ typedef struct {
 static const dolor_opt_spec specs[] = {
     {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)"},
     {"out", 'o', OPT_STR, "output folder (required)"},
-    {"overlay", 0, OPT_FLAG, "also write <stem>_overlay.png: the image with coloured classes and outlines"},
+    {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines"},
     {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys"},
 };
@@ -217,8 +217,12 @@ int dolor_cmd_predict(int argc, char **argv)
             s = dolor_cli_write_labelmap(o.out, stem, lab, nifti, NULL, 0);
         if (!s && o.overlay) {
             s = dolor_overlay_make(img, cls, meta.num_classes, NULL, &ov);
+            /* overlays in their own folder, so OUT holds only label maps (dolor eval reads it) */
+            snprintf(path, sizeof path, "%s/overlays", o.out);
+            if (!s && i == 0)
+                s = dolor_mkdir_p(path);
             if (!s) {
-                snprintf(path, sizeof path, "%s/%s_overlay.png", o.out, stem);
+                snprintf(path, sizeof path, "%s/overlays/%s.png", o.out, stem);
                 s = dolor_png_write(path, ov);
             }
         }
