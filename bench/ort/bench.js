@@ -2,8 +2,8 @@
 // ONNX Runtime column of dolor's benchmark: inference of the exported U-Net (tools/export_onnx.py)
 // on a random [1,1,256,256] input with the CPU execution provider, intraOpNumThreads =
 // OMP_NUM_THREADS (or 2). Two warm-up runs (as bench_nn.c and bench_torch_unet.py), then ITERS
-// timed runs; prints the median and minimum wall time in the format of bench/bench_nn.c, the label
-// matching dolor's so bench/run.sh can compute the ratio.
+// timed runs; prints the median and minimum wall time and the mean process CPU time per run in the
+// format of bench/bench_nn.c, the label matching dolor's so bench/run.sh can compute the ratio.
 // Usage: node bench.js MODEL.onnx [ITERS (30)]
 const { ort, threads, openSession, version } = require('./common');
 
@@ -27,10 +27,13 @@ function randn(n, seed) {
   return a;
 }
 
-function report(label, t) {
+// Same columns as bench_nn.c and bench_torch_unet.py (printf "%-32s median %8.1f ms   min %8.1f ms
+// cpu %8.1f ms/run   (%d runs)"): bench/run.sh reads the value by its position from the end of the line.
+function report(label, t, cpu) {
   t.sort((a, b) => a - b);
   const f = (v) => v.toFixed(1).padStart(8);
-  console.log(`${label.padEnd(40)} median ${f(t[Math.floor(t.length / 2)])} ms   min ${f(t[0])} ms   (${t.length} runs)`);
+  console.log(`${label.padEnd(32)} median ${f(t[Math.floor(t.length / 2)])} ms   min ${f(t[0])} ms   ` +
+              `cpu ${f(cpu / t.length)} ms/run   (${t.length} runs)`);
 }
 
 async function main() {
@@ -65,8 +68,7 @@ async function main() {
       cpu += (dc.user + dc.system) / 1e3;
     }
   }
-  report('inference [1,1,256,256]', t);
-  console.log(`  process CPU time ${(cpu / iters).toFixed(1)} ms/run`);
+  report('inference [1,1,256,256]', t, cpu);
 }
 
 main().catch((e) => {
