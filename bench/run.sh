@@ -25,7 +25,8 @@ echo "== ratios (median time of the reference / median time of dolor; > 1 means 
 for ref in torch ort; do
   [[ -s "$out/$ref.txt" ]] || continue
   awk -v ref="$ref" '
-    FNR == NR { if ($0 ~ /median/) { key = $0; sub(/ +median.*/, "", key); d[key] = $(NF-6) } next }
-    $0 ~ /median/ { key = $0; sub(/ +median.*/, "", key); if (key in d) printf "%-40s %s/dolor = %.2f\n", key, ref, $(NF-6) / d[key] }
+    function median(   i) { for (i = 1; i < NF; i++) if ($i == "median") return $(i + 1); return 0 }
+    FNR == NR { if ($0 ~ /median/) { key = $0; sub(/ +median.*/, "", key); d[key] = median() } next }
+    $0 ~ /median/ { key = $0; sub(/ +median.*/, "", key); if ((key in d) && d[key] > 0) printf "%-40s %s/dolor = %.2f\n", key, ref, median() / d[key] }
   ' "$out/dolor.txt" "$out/$ref.txt"
 done
