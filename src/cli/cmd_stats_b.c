@@ -18,171 +18,45 @@ int dolor_cli_stats_extra(int argc, char **argv);
 
 /* ------------------------------------------------------------------ CSV */
 
+/* A view of a table read by the stats module's CSV reader (dolor_csv_read:
+ * RFC 4180 quoting, CRLF/LF, empty or NA = missing), with missing cells as "". */
 typedef struct {
     const char *path;
     int ncol;
-    char **names; /* [ncol] */
+    char **names; /* [ncol], owned by src */
     size_t nrow;
-    char **cells; /* [nrow * ncol] */
+    const char **cells; /* [nrow * ncol], "" = missing */
+    dolor_csv *src;
 } sb_csv;
 
 static void sb_csv_free(sb_csv *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < t->ncol; i++)
-        free(t->names[i]);
-    for (size_t i = 0; i < t->nrow * (size_t)t->ncol; i++)
-        free(t->cells[i]);
-    free(t->names);
     free(t->cells);
+    dolor_csv_free(t->src);
     memset(t, 0, sizeof *t);
-}
-
-static char *sb_trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t l = strlen(s);
-    while (l && (s[l - 1] == ' ' || s[l - 1] == '\t'))
-        s[--l] = 0;
-    return s;
-}
-
-/* split one line into fields (commas; "double quoted" fields with "" escapes) */
-static int sb_split(char *line, char ***fields)
-{
-    int cap = 8, n = 0;
-    char **f = malloc((size_t)cap * sizeof *f);
-    if (!f)
-        return -1;
-    char *p = line;
-    for (;;) {
-        char *start;
-        if (*p == '"') {
-            char *w = ++p;
-            start = w;
-            while (*p) {
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-            while (*p && *p != ',')
-                p++;
-            int end = *p == 0;
-            *w = 0;
-            if (!end)
-                p++;
-            if (n == cap) {
-                cap *= 2;
-                char **g = realloc(f, (size_t)cap * sizeof *f);
-                if (!g) {
-                    free(f);
-                    return -1;
-                }
-                f = g;
-            }
-            f[n++] = start;
-            if (end)
-                break;
-            continue;
-        }
-        start = p;
-        while (*p && *p != ',')
-            p++;
-        int end = *p == 0;
-        *p = 0;
-        if (n == cap) {
-            cap *= 2;
-            char **g = realloc(f, (size_t)cap * sizeof *f);
-            if (!g) {
-                free(f);
-                return -1;
-            }
-            f = g;
-        }
-        f[n++] = sb_trim(start);
-        if (end)
-            break;
-        p++;
-    }
-    *fields = f;
-    return n;
 }
 
 static dolor_status sb_csv_read(const char *path, sb_csv *t)
 {
     memset(t, 0, sizeof *t);
     t->path = path;
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return dolor_error(DOLOR_EIO, "%s: cannot open: %s", path, strerror(errno));
-    char *line = NULL;
-    size_t lcap = 0, cap = 0;
-    ssize_t len;
-    long lineno = 0;
-    dolor_status st = DOLOR_OK;
-    while ((len = getline(&line, &lcap, fp)) >= 0) {
-        lineno++;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (lineno == 1 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-            (unsigned char)line[2] == 0xBF)
-            memmove(line, line + 3, (size_t)len - 2);
-        if (line[strspn(line, " \t")] == 0)
-            continue; /* blank line */
-        char **f;
-        int nf = sb_split(line, &f);
-        if (nf < 0) {
-            st = dolor_error(DOLOR_ENOMEM, "out of memory");
-            break;
-        }
-        if (!t->names) {
-            t->ncol = nf;
-            t->names = calloc((size_t)nf, sizeof *t->names);
-            for (int i = 0; t->names && i < nf; i++)
-                t->names[i] = strdup(f[i]);
-            free(f);
-            if (!t->names) {
-                st = dolor_error(DOLOR_ENOMEM, "out of memory");
-                break;
-            }
-            continue;
-        }
-        if (nf != t->ncol) {
-            free(f);
-            st = dolor_error(DOLOR_EFORMAT, "%s: line %ld has %d fields but the header has %d", path, lineno, nf,
-                             t->ncol);
-            break;
-        }
-        if (t->nrow == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **c = realloc(t->cells, cap * (size_t)t->ncol * sizeof *c);
-            if (!c) {
-                free(f);
-                st = dolor_error(DOLOR_ENOMEM, "out of memory");
-                break;
-            }
-            t->cells = c;
-        }
-        for (int i = 0; i < nf; i++)
-            t->cells[t->nrow * (size_t)t->ncol + (size_t)i] = strdup(f[i]);
-        t->nrow++;
-        free(f);
-    }
-    free(line);
-    fclose(fp);
-    if (st == DOLOR_OK && !t->names)
-        st = dolor_error(DOLOR_EFORMAT, "%s: empty file (no header line)", path);
+    dolor_status st = dolor_csv_read(path, &t->src);
     if (st)
+        return st;
+    t->ncol = t->src->ncol;
+    t->names = t->src->names;
+    t->nrow = t->src->nrow;
+    size_t n = t->nrow * (size_t)t->ncol;
+    t->cells = malloc((n ? n : 1) * sizeof *t->cells);
+    if (!t->cells) {
         sb_csv_free(t);
-    return st;
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        t->cells[i] = t->src->cells[i] ? t->src->cells[i] : "";
+    return DOLOR_OK;
 }
 
 static int sb_csv_find(const sb_csv *t, const char *name)
