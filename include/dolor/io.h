@@ -36,6 +36,13 @@ dolor_status dolor_image_read(const char *path, dolor_image **out);
  * extension), DOLOR_EIO. */
 dolor_status dolor_image_write(const char *path, const dolor_image *img);
 
+/* Length of the stem of a file name (or path) ending in one of exts
+ * (compared case-insensitively, first match wins: list ".nii.gz" before
+ * ".gz"-less ".nii"), and the index of that extension in *which (may be
+ * NULL); 0 and *which = -1 when none matches. Used to pair images with
+ * masks and predictions with truth by stem. */
+size_t dolor_path_stem_len(const char *name, const char *const *exts, int nexts, int *which);
+
 /* ======================= PNG and JPEG ======================= */
 
 /* PNG (libpng 1.6): 8/16-bit grey -> uint8/uint16 x1; grey+alpha -> x2;

@@ -49,17 +49,12 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
 }
 
-static int is_image_name(const char *n)
-{
-    static const char *ext[] = {".png", ".jpg", ".jpeg", ".nii", ".nii.gz", ".mha", ".mhd", ".dcm"};
-    size_t len = strlen(n);
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t m = strlen(ext[i]);
-        if (len > m && strcasecmp(n + len - m, ext[i]) == 0)
-            return 1;
-    }
-    return 0;
-}
+/* Inputs predict reads; the first five keep 3D-capable geometry, so their label maps are NIfTI. */
+static const char *const input_exts[] = {".nii.gz", ".nii", ".mha", ".mhd", ".dcm", ".png", ".jpg", ".jpeg"};
+#define N_INPUT_EXTS ((int)(sizeof input_exts / sizeof *input_exts))
+#define N_NIFTI_OUT 5
+
+static int is_image_name(const char *n) { return dolor_path_stem_len(n, input_exts, N_INPUT_EXTS, NULL) > 0; }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -132,23 +127,15 @@ static dolor_status collect_inputs(char **pos, int npos, char ***files, size_t *
     return DOLOR_OK;
 }
 
-/* Stem and whether the output should be NIfTI (NIfTI/MetaImage/DICOM inputs keep 3D-capable geometry). */
+/* Stem (file name without its extension) and whether the output should be NIfTI. */
 static void stem_of(const char *path, char *stem, size_t n, int *nifti_out)
 {
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
-    snprintf(stem, n, "%s", b);
-    size_t len = strlen(stem);
-    *nifti_out = 0;
-    const char *ext[] = {".nii.gz", ".nii", ".mha", ".mhd", ".dcm", ".png", ".jpg", ".jpeg"};
-    for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
-        size_t m = strlen(ext[i]);
-        if (len > m && strcasecmp(stem + len - m, ext[i]) == 0) {
-            stem[len - m] = '\0';
-            *nifti_out = i < 5;
-            return;
-        }
-    }
+    int which;
+    size_t len = dolor_path_stem_len(b, input_exts, N_INPUT_EXTS, &which);
+    snprintf(stem, n, "%.*s", (int)(len ? len : strlen(b)), b);
+    *nifti_out = which >= 0 && which < N_NIFTI_OUT;
 }
 
 int dolor_cmd_predict(int argc, char **argv)

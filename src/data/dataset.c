@@ -23,16 +23,10 @@ void dolor_dataset_config_default(dolor_dataset_config *cfg)
     cfg->width = 256;
 }
 
-/* Length of the stem of name if it has a known extension, else 0. */
+/* Length of the stem of name if it has one of the extensions, else 0. */
 static size_t stem_len(const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t e = 0; e < sizeof known_ext / sizeof *known_ext; e++) {
-        size_t m = strlen(known_ext[e]);
-        if (n > m && strcasecmp(name + n - m, known_ext[e]) == 0)
-            return n - m;
-    }
-    return 0;
+    return dolor_path_stem_len(name, known_ext, (int)(sizeof known_ext / sizeof *known_ext), NULL);
 }
 
 typedef struct entry {

@@ -22,17 +22,10 @@
 
 static const char *const label_exts[] = {".nii.gz", ".nii", ".png", ".mha", ".mhd"};
 
-/* Length of the stem of name (without a label-map extension), or 0 if name
- * has none of them. */
+/* Length of the stem of name if it has one of the extensions, else 0. */
 static size_t stem_len(const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof label_exts / sizeof *label_exts; i++) {
-        size_t m = strlen(label_exts[i]);
-        if (n > m && strcasecmp(name + n - m, label_exts[i]) == 0)
-            return n - m;
-    }
-    return 0;
+    return dolor_path_stem_len(name, label_exts, (int)(sizeof label_exts / sizeof *label_exts), NULL);
 }
 
 typedef struct entry {

@@ -65,3 +65,19 @@ dolor_status dolor_image_write(const char *path, const dolor_image *img)
                        "%s: cannot tell the output format from the extension (use .png, .nii, .nii.gz, .mha, .mhd)",
                        path);
 }
+
+size_t dolor_path_stem_len(const char *name, const char *const *exts, int nexts, int *which)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < nexts; i++) {
+        size_t m = strlen(exts[i]);
+        if (n > m && strcasecmp(name + n - m, exts[i]) == 0) {
+            if (which)
+                *which = i;
+            return n - m;
+        }
+    }
+    if (which)
+        *which = -1;
+    return 0;
+}
