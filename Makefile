@@ -7,19 +7,21 @@ CMAKE_FLAGS ?=
 
 all: build
 
+# Install the Debian packages that are missing (as root directly, else through sudo, else stop with the command
+# to run). Quick when nothing is missing: it only asks dpkg.
 deps:
-	bash scripts/install-deps.sh
+	@bash scripts/install-deps.sh --auto
 
-$(BUILD)/CMakeCache.txt:
+$(BUILD)/CMakeCache.txt: | deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
 
-build: $(BUILD)/CMakeCache.txt
+build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 1
 
-asan:
+asan: deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDOLOR_SANITIZE=ON -DDOLOR_BENCH=OFF
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 DOLOR_ASAN=1 ctest --output-on-failure -j 1
