@@ -9,14 +9,14 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libnifti2-dev
-      libopenjp2-7-dev libcharls-dev r-mathlib libcjson-dev)
+      libopenjp2-7-dev libcharls-dev libdcmtk-dev r-mathlib libcjson-dev)
 auto=0
 args=()
 for arg in "$@"; do
   case "$arg" in
     --auto) auto=1 ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev); args+=("$arg") ;;
-    --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-gdcm python3-nibabel python3-pil
+    --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-gdcm dcmtk python3-nibabel python3-pil
                     r-base-core r-cran-proc r-cran-psych r-cran-car); args+=("$arg") ;;
     --fresh) pkgs+=(mmdebstrap); args+=("$arg") ;;
     *) echo "install-deps: unknown option $arg (see the comment at the top of $0)" >&2; exit 2 ;;

@@ -1,6 +1,9 @@
 /* DICOM pixel data: native (uncompressed) and encapsulated (RLE, JPEG, JPEG 2000,
- * JPEG-LS), photometric handling, BitsStored masking, geometry, rescale. */
+ * JPEG-LS), photometric handling, BitsStored masking, geometry, rescale.
+ * Codecs: own RLE; 8-bit lossy JPEG by libjpeg-turbo; lossless and 12-bit JPEG by DCMTK's IJG builds
+ * (dicom_jpeg_ijg.cpp); JPEG 2000 by OpenJPEG; JPEG-LS by CharLS. */
 #include "dicom_priv.h"
+#include "dicom_jpeg_ijg.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -294,10 +297,12 @@ static dolor_status decode_rle(const pix *p, const uint8_t *buf, size_t len, voi
 
 /* ---------------- JPEG (libjpeg-turbo) ---------------- */
 
-/* Find the SOF marker: returns its type (0xC0..0xCF) and precision, or 0. */
-static int jpeg_sof(const uint8_t *b, size_t n, int *precision)
+/* Find the SOF marker: returns its type (0xC0..0xCF) and precision, or 0; *height, *width and *ncomp from the
+ * same segment (0 when the segment is cut short). */
+static int jpeg_sof(const uint8_t *b, size_t n, int *precision, long *height, long *width, int *ncomp)
 {
     size_t i = 2;
+    *height = *width = 0, *ncomp = 0;
     if (n < 4 || b[0] != 0xFF || b[1] != 0xD8)
         return 0;
     while (i + 4 <= n) {
@@ -317,6 +322,11 @@ static int jpeg_sof(const uint8_t *b, size_t n, int *precision)
         size_t L = (size_t)b[i + 2] << 8 | b[i + 3];
         if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
             *precision = i + 4 < n ? b[i + 4] : 0;
+            if (i + 9 < n && L >= 8) {
+                *height = (long)b[i + 5] << 8 | b[i + 6];
+                *width = (long)b[i + 7] << 8 | b[i + 8];
+                *ncomp = b[i + 9];
+            }
             return m;
         }
         if (m == 0xDA)
@@ -358,19 +368,51 @@ static void j_emit(j_common_ptr c, int level)
 }
 static void j_output(j_common_ptr c) { (void)c; }
 
+/* Lossless (SOF3, process 14) and 12-bit lossy JPEG: DCMTK's IJG builds through src/io/dicom_jpeg_ijg.cpp.
+ * The SOF is matched against the data set here, before the library sees the stream. */
+static dolor_status decode_jpeg_ijg(pix *p, const uint8_t *buf, size_t len, void *dst, long frame, int sof, int prec,
+                                    long h, long w, int nc)
+{
+    int lossless = sof == 0xC3 || sof == 0xC7 || sof == 0xCB || sof == 0xCF;
+    const char *codec = dcm_jpeg_ijg_codec_name(prec);
+    const char *kind = lossless ? "lossless JPEG" : "JPEG";
+    if (prec < 2 || prec > 16)
+        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: %s precision %d (2..16 bits)", p->name, frame, kind, prec);
+    if (h != p->rows || w != p->cols || nc != p->spp)
+        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: %s is %ldx%ld x%d but the data set says %ldx%ld x%ld",
+                           p->name, frame, kind, w, h, nc, p->cols, p->rows, p->spp);
+    if (prec > p->ba)
+        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: %d-bit %s with BitsAllocated %ld", p->name, frame, prec, kind,
+                           p->ba);
+    if (!lossless && p->spp != 1)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: frame %ld: %d-bit colour JPEG (%ld samples) is not supported",
+                           p->name, frame, prec, p->spp);
+    size_t bps = prec > 8 ? 2 : 1, n = p->frame_elems;
+    uint8_t *tmp = malloc(n * bps);
+    if (!tmp)
+        return dolor_error(DOLOR_ENOMEM, "%s: frame %ld: out of memory (%s)", p->name, frame, codec);
+    dolor_status s = dcm_jpeg_ijg_decode(p->name, frame, buf, len, prec, p->rows, p->cols, p->spp, tmp, n * bps);
+    if (!s) {
+        /* samples are the JPEG's unsigned words; PixelRepresentation 1 wraps into the signed type, and the
+         * BitsStored pass of dolor_dicom_read_image sign-extends narrower values */
+        size_t base = (size_t)frame * n;
+        for (size_t k = 0; k < n; k++)
+            put_sample(dst, p->dtype, base + k, bps == 1 ? tmp[k] : ((const uint16_t *)tmp)[k]);
+    }
+    free(tmp);
+    return s;
+}
+
 static dolor_status decode_jpeg(pix *p, const uint8_t *buf, size_t len, uint8_t *dst, long frame)
 {
-    int prec = 0;
-    int sof = jpeg_sof(buf, len, &prec);
+    int prec = 0, nc = 0;
+    long h = 0, w = 0;
+    int sof = jpeg_sof(buf, len, &prec, &h, &w, &nc);
     if (!sof)
         return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: no JPEG start-of-frame marker in %zu bytes", p->name, frame,
                            len);
-    if (sof == 0xC3 || sof == 0xC7 || sof == 0xCB || sof == 0xCF)
-        return dolor_error(DOLOR_EUNSUPPORTED, "%s: transfer syntax %s (%s): lossless JPEG (SOF%d) cannot be decoded "
-                           "by libjpeg-turbo", p->name, p->d->ts, dolor_dicom_ts_name(p->d->ts), sof - 0xC0);
-    if (prec != 8)
-        return dolor_error(DOLOR_EUNSUPPORTED, "%s: transfer syntax %s (%s): %d-bit JPEG is not supported by this "
-                           "libjpeg-turbo build (8-bit only)", p->name, p->d->ts, dolor_dicom_ts_name(p->d->ts), prec);
+    if (sof == 0xC3 || sof == 0xC7 || sof == 0xCB || sof == 0xCF || prec != 8)
+        return decode_jpeg_ijg(p, buf, len, dst, frame, sof, prec, h, w, nc);
     if (p->ba != 8)
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: 8-bit JPEG data with BitsAllocated %ld", p->name, p->ba);
     struct jpeg_decompress_struct ci;
@@ -561,7 +603,7 @@ static dolor_status decode_jls(pix *p, const uint8_t *buf, size_t len, void *dst
         rc = charls_jpegls_decoder_get_interleave_mode(dec, &im);
     if (rc) {
         charls_jpegls_decoder_destroy(dec);
-        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: bad JPEG-LS header: %s", p->name, frame,
+        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: bad JPEG-LS header (CharLS): %s", p->name, frame,
                            charls_get_error_message(rc));
     }
     if ((long)fi.width != p->cols || (long)fi.height != p->rows || fi.component_count != p->spp ||
@@ -582,7 +624,7 @@ static dolor_status decode_jls(pix *p, const uint8_t *buf, size_t len, void *dst
     charls_jpegls_decoder_destroy(dec);
     if (rc) {
         free(tmp);
-        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: corrupt JPEG-LS data: %s", p->name, frame,
+        return dolor_error(DOLOR_EFORMAT, "%s: frame %ld: corrupt JPEG-LS data (CharLS): %s", p->name, frame,
                            charls_get_error_message(rc));
     }
     for (size_t k = 0; k < np; k++)
@@ -793,7 +835,8 @@ dolor_status dolor_dicom_read_image(const dolor_dicom *d, dolor_image **out)
         return s;
     int native = e->nfrag == 0;
     int rle = is_ts(d, "1.2.840.10008.1.2.5");
-    int jpeg = is_ts(d, "1.2.840.10008.1.2.4.50") || is_ts(d, "1.2.840.10008.1.2.4.51");
+    int jpeg = is_ts(d, "1.2.840.10008.1.2.4.50") || is_ts(d, "1.2.840.10008.1.2.4.51") ||
+               is_ts(d, "1.2.840.10008.1.2.4.57") || is_ts(d, "1.2.840.10008.1.2.4.70");
     int j2k = is_ts(d, "1.2.840.10008.1.2.4.90") || is_ts(d, "1.2.840.10008.1.2.4.91");
     int jls = is_ts(d, "1.2.840.10008.1.2.4.80") || is_ts(d, "1.2.840.10008.1.2.4.81");
     int plain = is_ts(d, "1.2.840.10008.1.2") || is_ts(d, "1.2.840.10008.1.2.1") || is_ts(d, "1.2.840.10008.1.2.2") ||
