@@ -14,6 +14,8 @@ DECL(info)
 DECL(convert)
 DECL(stats)
 DECL(bench)
+DECL(features)
+DECL(forest)
 #undef DECL
 
 static const struct {
@@ -29,6 +31,8 @@ static const struct {
     {"convert", dolor_cmd_convert, "convert between DICOM, NIfTI, MetaImage and PNG, keeping geometry"},
     {"stats", dolor_cmd_stats, "statistics on CSV columns (tests, agreement, ROC, Table 1, ...)"},
     {"bench", dolor_cmd_bench, "time inference and training steps"},
+    {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
+    {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
 };
 
 static void usage(FILE *fp)

@@ -1,0 +1,435 @@
+/* dolor features: texture features (first order, Nakagami, GLCM) of 2D/3D images -> one CSV row per image. */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/io.h"
+#include "dolor/radiomics.h"
+#include "opts.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *preset, *out, *crop, *bright, *dark, *bright_mask, *dark_mask, *offsets;
+    char **masks;
+    int nmasks;
+    int levels[DOLOR_FEAT_MAX_LIST], nlevels;
+    int distances[DOLOR_FEAT_MAX_LIST], ndistances;
+    dolor_glcm_dir dirs[13];
+    int ndirs;
+    double bin_width, fo_bin_width, range[2];
+    int range_set;
+    int per_direction, direction_mean, firstorder, nakagami, glcm, crop_to_mask; /* -1 = not given */
+    long threads;
+} feat_opts;
+
+static const dolor_opt_spec specs[] = {
+    {"out", 'o', OPT_STR, "output CSV: one row per image, one column per feature (required)"},
+    {"preset", 0, OPT_STR, "default | study7020 (the multifidus study's 7020 GLCM features; docs/radiomics.md)"},
+    {"levels", 'L', OPT_LIST, "GLCM grey-level counts (fixed bin number), e.g. 8,16,32"},
+    {"bin-width", 0, OPT_NUM, "GLCM on a fixed bin width instead of --levels (PyRadiomics binWidth)"},
+    {"range", 0, OPT_LIST, "LO,HI: fixed quantisation range for --levels (default: each region's min..max)"},
+    {"distances", 'd', OPT_LIST, "GLCM distances in voxels, e.g. 1,2,4"},
+    {"directions", 0, OPT_LIST, "GLCM directions dz:dy:dx, e.g. 0:0:1,1:1:0 (default: all 4 in 2D, 13 in 3D)"},
+    {"offsets", 0, OPT_STR, "chebyshev (IBSI, distance x direction) | rounded (scikit-image angles)"},
+    {"per-direction", 0, OPT_FLAG, "a column per direction (default on)"},
+    {"direction-mean", 0, OPT_FLAG, "a column averaged over the directions (default on; off in study7020)"},
+    {"glcm", 0, OPT_FLAG, "GLCM features (default on)"},
+    {"firstorder", 0, OPT_FLAG, "first-order statistics (default on; off in study7020)"},
+    {"fo-bin-width", 0, OPT_NUM, "bin width of the first-order entropy/uniformity histogram (default 25)"},
+    {"nakagami", 0, OPT_FLAG, "Nakagami m and Omega, ML and moments, zero voxels ignored (default on; off in study7020)"},
+    {"mask", 'm', OPT_LIST, "mask file(s): one for every image, or one per image in order (non-zero = inside)"},
+    {"crop", 0, OPT_STR, "crop box x0,y0,z0,x1,y1,z1 (voxels, end exclusive; 2D: x0,y0,x1,y1) before everything"},
+    {"crop-to-mask", 0, OPT_FLAG, "crop to the mask's bounding box (same features, less work)"},
+    {"bright", 0, OPT_STR, "bright reference box for normalisation to 0..255 (with --dark)"},
+    {"dark", 0, OPT_STR, "dark reference box (e.g. the acoustic shadow)"},
+    {"bright-mask", 0, OPT_STR, "bright reference region as a mask file (instead of --bright)"},
+    {"dark-mask", 0, OPT_STR, "dark reference region as a mask file (instead of --dark)"},
+    {"threads", 't', OPT_INT, "CPU threads (default: all cores); over images, or inside a volume when fewer images"},
+    {"config", 0, OPT_STR, "JSON file with any of these options as keys"},
+};
+#define NSPECS ((int)(sizeof specs / sizeof *specs))
+
+static dolor_status set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = strdup(v);
+    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+}
+
+static dolor_status int_list(const char *opt, const char *v, long lo, long hi, int *dst, int *n)
+{
+    char **items;
+    int k;
+    dolor_status s = dolor_cli_split_list(opt, v, &items, &k);
+    if (s)
+        return s;
+    if (k > DOLOR_FEAT_MAX_LIST) {
+        dolor_cli_free_list(items);
+        return dolor_error(DOLOR_EINVAL, "%s: %d values, at most %d", opt, k, DOLOR_FEAT_MAX_LIST);
+    }
+    for (int i = 0; i < k && !s; i++) {
+        long x;
+        s = dolor_cli_parse_int(opt, items[i], lo, hi, &x);
+        dst[i] = (int)x;
+    }
+    dolor_cli_free_list(items);
+    if (!s)
+        *n = k;
+    return s;
+}
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
+{
+    feat_opts *o = ctx;
+    const char *n = sp->name;
+    dolor_status s = DOLOR_OK;
+    if (sp->type == OPT_FLAG) {
+        int on = v == NULL;
+        if (!strcmp(n, "per-direction")) o->per_direction = on;
+        else if (!strcmp(n, "direction-mean")) o->direction_mean = on;
+        else if (!strcmp(n, "glcm")) o->glcm = on;
+        else if (!strcmp(n, "firstorder")) o->firstorder = on;
+        else if (!strcmp(n, "nakagami")) o->nakagami = on;
+        else if (!strcmp(n, "crop-to-mask")) o->crop_to_mask = on;
+        return DOLOR_OK;
+    }
+    if (!strcmp(n, "out")) return set_str(&o->out, v);
+    if (!strcmp(n, "preset")) {
+        if (strcmp(v, "default") && strcmp(v, "study7020"))
+            return dolor_error(DOLOR_EINVAL, "--preset: '%s' is not a preset (default, study7020)", v);
+        return set_str(&o->preset, v);
+    }
+    if (!strcmp(n, "levels")) {
+        /* accept 1 and 65537 here, so that the library's message names levels outside 2..65536 */
+        s = int_list("--levels", v, -1000000, 100000000, o->levels, &o->nlevels);
+        for (int i = 0; !s && i < o->nlevels; i++)
+            if (o->levels[i] < 2 || o->levels[i] > 65536)
+                s = dolor_error(DOLOR_EINVAL, "--levels: %d is outside 2..65536 (grey-level counts)", o->levels[i]);
+        return s;
+    }
+    if (!strcmp(n, "distances")) return int_list("--distances", v, 1, 100000, o->distances, &o->ndistances);
+    if (!strcmp(n, "bin-width")) return dolor_cli_parse_double("--bin-width", v, 1e-300, INFINITY, &o->bin_width);
+    if (!strcmp(n, "fo-bin-width")) return dolor_cli_parse_double("--fo-bin-width", v, 1e-300, INFINITY, &o->fo_bin_width);
+    if (!strcmp(n, "range")) {
+        char **items;
+        int k;
+        if ((s = dolor_cli_split_list("--range", v, &items, &k)))
+            return s;
+        if (k != 2)
+            s = dolor_error(DOLOR_EINVAL, "--range: '%s' must be LO,HI", v);
+        for (int i = 0; !s && i < 2; i++)
+            s = dolor_cli_parse_double("--range", items[i], -INFINITY, INFINITY, &o->range[i]);
+        if (!s && !(o->range[1] > o->range[0]))
+            s = dolor_error(DOLOR_EINVAL, "--range: HI (%g) must be greater than LO (%g)", o->range[1], o->range[0]);
+        dolor_cli_free_list(items);
+        o->range_set = !s;
+        return s;
+    }
+    if (!strcmp(n, "directions")) {
+        char **items;
+        int k;
+        if ((s = dolor_cli_split_list("--directions", v, &items, &k)))
+            return s;
+        if (k > 13)
+            s = dolor_error(DOLOR_EINVAL, "--directions: %d given, at most 13", k);
+        for (int i = 0; !s && i < k; i++) {
+            int a, b, c, used = 0;
+            if (sscanf(items[i], "%d:%d:%d%n", &a, &b, &c, &used) != 3 || items[i][used])
+                s = dolor_error(DOLOR_EINVAL, "--directions: '%s' is not dz:dy:dx (e.g. 1:-1:0)", items[i]);
+            o->dirs[i] = (dolor_glcm_dir){a, b, c};
+        }
+        if (!s)
+            o->ndirs = k;
+        dolor_cli_free_list(items);
+        return s;
+    }
+    if (!strcmp(n, "offsets")) {
+        if (strcmp(v, "chebyshev") && strcmp(v, "rounded"))
+            return dolor_error(DOLOR_EINVAL, "--offsets: '%s' is not chebyshev or rounded", v);
+        return set_str(&o->offsets, v);
+    }
+    if (!strcmp(n, "mask")) {
+        dolor_cli_free_list(o->masks);
+        return dolor_cli_split_list("--mask", v, &o->masks, &o->nmasks);
+    }
+    if (!strcmp(n, "crop")) return set_str(&o->crop, v);
+    if (!strcmp(n, "bright")) return set_str(&o->bright, v);
+    if (!strcmp(n, "dark")) return set_str(&o->dark, v);
+    if (!strcmp(n, "bright-mask")) return set_str(&o->bright_mask, v);
+    if (!strcmp(n, "dark-mask")) return set_str(&o->dark_mask, v);
+    if (!strcmp(n, "threads")) return dolor_cli_parse_int("--threads", v, 1, 1024, &o->threads);
+    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
+}
+
+static dolor_status build_config(const feat_opts *o, dolor_features_config *c)
+{
+    if (o->preset && !strcmp(o->preset, "study7020"))
+        dolor_features_config_study7020(c);
+    else
+        dolor_features_config_default(c);
+    if (o->nlevels) {
+        c->n_levels = o->nlevels;
+        memcpy(c->levels, o->levels, sizeof o->levels);
+    }
+    if (o->bin_width > 0)
+        c->bin_width = o->bin_width;
+    if (o->range_set) {
+        c->range_set = 1;
+        c->range_lo = o->range[0];
+        c->range_hi = o->range[1];
+    }
+    if (o->ndistances) {
+        c->n_distances = o->ndistances;
+        memcpy(c->distances, o->distances, sizeof o->distances);
+    }
+    if (o->ndirs) {
+        c->n_dirs = o->ndirs;
+        memcpy(c->dirs, o->dirs, sizeof o->dirs);
+    }
+    if (o->offsets)
+        c->offset_rule = !strcmp(o->offsets, "rounded") ? DOLOR_GLCM_ROUNDED : DOLOR_GLCM_CHEBYSHEV;
+    if (o->per_direction >= 0) c->per_direction = o->per_direction;
+    if (o->direction_mean >= 0) c->direction_mean = o->direction_mean;
+    if (o->glcm >= 0) c->glcm = o->glcm;
+    if (o->firstorder >= 0) c->firstorder = o->firstorder;
+    if (o->nakagami >= 0) c->nakagami = o->nakagami;
+    if (o->fo_bin_width > 0) c->fo_bin_width = o->fo_bin_width;
+    if (!c->glcm && !c->firstorder && !c->nakagami)
+        return dolor_error(DOLOR_EINVAL, "--no-glcm, --no-firstorder and --no-nakagami leave no feature");
+    if ((o->bright || o->bright_mask) != (o->dark || o->dark_mask))
+        return dolor_error(DOLOR_EINVAL, "normalisation needs both a bright (--bright/--bright-mask) and a dark "
+                                         "(--dark/--dark-mask) reference region");
+    return DOLOR_OK;
+}
+
+static dolor_status read_mask(const char *path, const dolor_image *img, uint8_t **out)
+{
+    dolor_image *m = NULL;
+    dolor_status s;
+#pragma omp critical(features_io)
+    s = dolor_image_read(path, &m);
+    if (!s)
+        s = dolor_mask_from_image(m, img, path, out);
+    dolor_image_free(m);
+    return s;
+}
+
+/* One image: read, normalise, crop, mask, features. */
+static dolor_status one_image(const feat_opts *o, const dolor_features_config *cfg, const char *path,
+                              const char *mask_path, dolor_feature_set **fs)
+{
+    dolor_image *img = NULL, *tmp = NULL;
+    double *x = NULL;
+    uint8_t *mask = NULL, *bm = NULL, *dm = NULL;
+    dolor_status s;
+#pragma omp critical(features_io)
+    s = dolor_image_read(path, &img);
+    if (s)
+        goto out;
+    int64_t size[3] = {img->size[0], img->ndim > 1 ? img->size[1] : 1, img->ndim > 2 ? img->size[2] : 1};
+    if ((s = dolor_image_to_double(img, &x)))
+        goto out;
+    if (o->bright || o->bright_mask) {
+        dolor_region br = {.name = o->bright ? "--bright" : o->bright_mask}, dk = {.name = o->dark ? "--dark" : o->dark_mask};
+        if (o->bright) s = dolor_box_parse(o->bright, &br.box);
+        else s = read_mask(o->bright_mask, img, &bm);
+        if (!s && o->dark) s = dolor_box_parse(o->dark, &dk.box);
+        else if (!s) s = read_mask(o->dark_mask, img, &dm);
+        br.mask = bm;
+        dk.mask = dm;
+        if (!s)
+            s = dolor_normalise_two_regions(x, size, &br, &dk, 0, 255, 1);
+        if (s)
+            goto out;
+    }
+    if (mask_path && (s = read_mask(mask_path, img, &mask)))
+        goto out;
+    dolor_box box = {0, 0, 0, size[0], size[1], size[2]};
+    int crop = 0;
+    if (o->crop) {
+        if ((s = dolor_box_parse(o->crop, &box)))
+            goto out;
+        crop = 1;
+    } else if (o->crop_to_mask && mask) {
+        if ((s = dolor_mask_bbox(mask, size, mask_path, &box)))
+            goto out;
+        crop = 1;
+    }
+    if (crop) {
+        /* crop the (normalised) values and the mask through a float64 image */
+        dolor_image *xi = NULL, *mi = NULL;
+        int64_t sz[3] = {size[0], size[1], size[2]};
+        if ((s = dolor_image_create(&xi, DOLOR_F64, 1, 3, sz)))
+            goto out;
+        memcpy(xi->data, x, sizeof(double) * (size_t)(sz[0] * sz[1] * sz[2]));
+        s = dolor_image_crop(xi, &box, o->crop ? "--crop" : mask_path, &tmp);
+        dolor_image_free(xi);
+        if (s)
+            goto out;
+        if (mask) {
+            if (!(s = dolor_image_create(&mi, DOLOR_U8, 1, 3, sz))) {
+                memcpy(mi->data, mask, (size_t)(sz[0] * sz[1] * sz[2]));
+                dolor_image *mc = NULL;
+                s = dolor_image_crop(mi, &box, "mask", &mc);
+                dolor_image_free(mi);
+                if (!s) {
+                    size_t nn = dolor_image_nvox(mc);
+                    memcpy(mask, mc->data, nn);
+                }
+                dolor_image_free(mc);
+            }
+            if (s)
+                goto out;
+        }
+        size[0] = box.x1 - box.x0;
+        size[1] = box.y1 - box.y0;
+        size[2] = box.z1 - box.z0;
+        memcpy(x, tmp->data, sizeof(double) * (size_t)(size[0] * size[1] * size[2]));
+    }
+    s = dolor_features_compute(x, size, mask, cfg, fs);
+out:
+    if (s)
+        dolor_error_prefix(s, "%s", path);
+    dolor_image_free(img);
+    dolor_image_free(tmp);
+    free(x);
+    free(mask);
+    free(bm);
+    free(dm);
+    return s;
+}
+
+static void csv_field(FILE *fp, const char *s)
+{
+    if (strpbrk(s, ",\"\n")) {
+        fputc('"', fp);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', fp);
+            fputc(*s, fp);
+        }
+        fputc('"', fp);
+    } else {
+        fputs(s, fp);
+    }
+}
+
+int dolor_cmd_features(int argc, char **argv)
+{
+    feat_opts o = {.per_direction = -1, .direction_mean = -1, .firstorder = -1, .nakagami = -1, .glcm = -1,
+                   .crop_to_mask = -1};
+    int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
+    char **pos = NULL;
+    dolor_feature_set **fs = NULL;
+    dolor_status *st = NULL;
+    char (*msg)[1024] = NULL;
+    dolor_features_config cfg;
+    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+    if (!s && !want_help)
+        s = build_config(&o, &cfg);
+    if (s) {
+        rc = dolor_cli_usage_error("features", "%s", dolor_errmsg());
+        goto out;
+    }
+    if (want_help) {
+        printf("usage: dolor features [--config F] [--preset study7020] IMAGE... -o features.csv\n\n"
+               "Texture features of each 2D or 3D image (optionally inside a mask, after normalisation against a\n"
+               "bright and a dark reference region and a crop): first-order statistics (IBSI), Nakagami m and Omega\n"
+               "(ML and moments, zero voxels ignored) and GLCM contrast, dissimilarity, homogeneity, energy,\n"
+               "correlation and ASM per level count, distance and direction (symmetric, normalised; scikit-image's\n"
+               "definitions). Column names say it all: glcm_L32_d1_dir(0,1,1)_contrast = 32 grey levels, distance 1,\n"
+               "direction (dz,dy,dx) = (0,1,1); glcm_L32_d1_mean_contrast = mean over the directions. The first\n"
+               "column is the image path. Constant regions: correlation 1 (scikit-image's convention). See\n"
+               "docs/radiomics.md.\n\noptions:\n");
+        dolor_opts_print_help(stdout, specs, NSPECS);
+        goto out;
+    }
+    if (!o.out || npos == 0) {
+        rc = dolor_cli_usage_error("features", "need -o features.csv and at least one image");
+        goto out;
+    }
+    if (o.nmasks > 1 && o.nmasks != npos) {
+        rc = dolor_cli_usage_error("features", "--mask: %d masks for %d images (give one, or one per image)", o.nmasks,
+                                   npos);
+        goto out;
+    }
+    if (o.threads)
+        omp_set_num_threads((int)o.threads);
+    int nthreads = omp_get_max_threads();
+    fs = calloc((size_t)npos, sizeof *fs);
+    st = calloc((size_t)npos, sizeof *st);
+    msg = calloc((size_t)npos, sizeof *msg);
+    if (!fs || !st || !msg) {
+        rc = dolor_cli_fail("features", dolor_error(DOLOR_ENOMEM, "out of memory"));
+        goto out;
+    }
+    double t0 = dolor_time_ms();
+    /* over images when there are enough of them; otherwise the library runs in parallel inside each volume */
+    int outer = npos >= nthreads && nthreads > 1;
+#pragma omp parallel for schedule(dynamic, 1) if (outer)
+    for (int i = 0; i < npos; i++) {
+        const char *mp = o.nmasks == 0 ? NULL : o.nmasks == 1 ? o.masks[0] : o.masks[i];
+        st[i] = one_image(&o, &cfg, pos[i], mp, &fs[i]);
+        if (st[i])
+            snprintf(msg[i], sizeof msg[i], "%s", dolor_errmsg());
+    }
+    double t1 = dolor_time_ms();
+    for (int i = 0; i < npos; i++)
+        if (st[i]) {
+            dolor_error(st[i], "%s", msg[i]);
+            rc = dolor_cli_fail("features", st[i]);
+            goto out;
+        }
+    for (int i = 1; i < npos; i++) {
+        int same = fs[i]->n == fs[0]->n;
+        for (int k = 0; same && k < fs[0]->n; k++)
+            same = !strcmp(fs[i]->names[k], fs[0]->names[k]);
+        if (!same) {
+            rc = dolor_cli_fail("features", dolor_error(DOLOR_ESHAPE,
+                                                        "%s gives other feature columns than %s (2D and 3D images "
+                                                        "mixed?); run them separately", pos[i], pos[0]));
+            goto out;
+        }
+    }
+    dolor_outfile of;
+    if ((s = dolor_outfile_open(&of, o.out, 1))) {
+        rc = dolor_cli_fail("features", s);
+        goto out;
+    }
+    fputs("image", of.fp);
+    for (int k = 0; k < fs[0]->n; k++) {
+        fputc(',', of.fp);
+        csv_field(of.fp, fs[0]->names[k]);
+    }
+    fputc('\n', of.fp);
+    for (int i = 0; i < npos; i++) {
+        csv_field(of.fp, pos[i]);
+        for (int k = 0; k < fs[i]->n; k++)
+            fprintf(of.fp, ",%.17g", fs[i]->values[k]);
+        fputc('\n', of.fp);
+    }
+    if ((s = dolor_outfile_commit(&of))) {
+        rc = dolor_cli_fail("features", s);
+        goto out;
+    }
+    fprintf(stderr, "dolor features: %d image(s) x %d features -> %s in %.1f ms (%d threads)\n", npos, fs[0]->n, o.out,
+            t1 - t0, nthreads);
+out:
+    for (int i = 0; fs && i < npos; i++)
+        dolor_feature_set_free(fs[i]);
+    free(fs);
+    free(st);
+    free(msg);
+    free(pos);
+    free(o.preset);
+    free(o.out);
+    free(o.crop);
+    free(o.bright);
+    free(o.dark);
+    free(o.bright_mask);
+    free(o.dark_mask);
+    free(o.offsets);
+    dolor_cli_free_list(o.masks);
+    return rc;
+}
