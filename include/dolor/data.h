@@ -122,7 +122,8 @@ dolor_status dolor_dataset_kfold(const dolor_dataset *ds, int k, int fold, uint6
  * 3. z-score over the resized image: (v - mean) / sd with the population sd
  *    (divide by N); sd < 1e-6 -> divide by 1.
  * out: [height*width] row-major. Errors: DOLOR_EINVAL (height/width < 1,
- * ncomp not 1..4), DOLOR_ESHAPE (3D image), DOLOR_ENOMEM. */
+ * ncomp not 1..4), DOLOR_ESHAPE (3D image), DOLOR_ENUMERIC (a NaN or Inf
+ * pixel, "pixel (30, 20) is nan ..."; callers prefix the file name), DOLOR_ENOMEM. */
 dolor_status dolor_preprocess_image(const dolor_image *img, int height, int width, float *out);
 
 /* Nearest-neighbour resize of a label image to height x width, mapping

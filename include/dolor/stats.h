@@ -223,7 +223,7 @@ typedef struct dolor_csv {
     size_t *line;    /* [nrow] file line (1-based) where each data row starts */
 } dolor_csv;
 
-/* Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (no header, a row with a
+/* Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO (cannot open or read), DOLOR_EFORMAT (no header, a row with a
  * different number of fields or an unterminated quote: names the line),
  * DOLOR_ENOMEM. */
 dolor_status dolor_csv_read(const char *path, dolor_csv **out);

@@ -1,5 +1,6 @@
 /* dolor predict: apply a checkpoint to images or folders; write label maps and overlays. */
 #define _POSIX_C_SOURCE 200809L
+#include "dolor/data.h"
 #include "dolor/io.h"
 #include "dolor/train.h"
 #include "labelmap.h"
@@ -183,6 +184,23 @@ int dolor_cmd_predict(int argc, char **argv)
                                 files[i], files[j], si);
         }
     }
+    /* every input is read and checked first (decoding, 2D, no NaN/Inf: what segmenting needs), so that
+     * a bad image anywhere in the list fails before any label map in OUT is written or replaced */
+    if (!s) {
+        float *chk = malloc(sizeof(float) * (size_t)meta.height * (size_t)meta.width);
+        if (!chk)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        for (size_t i = 0; !s && i < nfiles; i++) {
+            dolor_image *img = NULL;
+            s = dolor_image_read(files[i], &img);
+            if (!s)
+                s = dolor_preprocess_image(img, meta.height, meta.width, chk);
+            dolor_image_free(img);
+            if (s && !strstr(dolor_errmsg(), files[i]))
+                dolor_error_prefix(s, "%s", files[i]);
+        }
+        free(chk);
+    }
     if (s)
         goto fail;
     double total_ms = 0, first_ms = 0;
@@ -198,8 +216,12 @@ int dolor_cmd_predict(int argc, char **argv)
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
-        if (!s && i == 0)
+        if (!s && i == 0) {
             s = dolor_mkdir_p(o.out); /* only once there is a result to write */
+            snprintf(path, sizeof path, "%s/overlays", o.out);
+            if (!s && dolor_outfile_clean_stale(o.out) + dolor_outfile_clean_stale(path) > 0)
+                fprintf(stderr, "removed temporary files left in %s by an interrupted run\n", o.out);
+        }
         if (!s)
             s = dolor_cli_write_labelmap(o.out, stem, lab, nifti, NULL, 0);
         if (!s && o.overlay) {

@@ -137,6 +137,14 @@ dolor_status dolor_preprocess_image(const dolor_image *img, int height, int widt
     if (!grey)
         return dolor_error(DOLOR_ENOMEM, "preprocess: out of memory for a %dx%d image", sw, sh);
     dolor_data_grey(img, grey);
+    /* a NaN or Inf would spread through the z-score to every pixel and to the network */
+    for (size_t i = 0; i < (size_t)sw * (size_t)sh; i++)
+        if (!isfinite(grey[i])) {
+            dolor_status bad = dolor_error(DOLOR_ENUMERIC, "pixel (%zu, %zu) is %g (NaN and Inf are not images)",
+                                           i % (size_t)sw, i / (size_t)sw, (double)grey[i]);
+            free(grey);
+            return bad;
+        }
     if (sw == width && sh == height)
         memcpy(out, grey, sizeof(float) * (size_t)sw * (size_t)sh);
     else

@@ -162,7 +162,8 @@ dolor_status dolor_csv_read(const char *path, dolor_csv **out)
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return dolor_error(DOLOR_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return dolor_error(errno == ENOENT ? DOLOR_ENOTFOUND : DOLOR_EIO, "%s: cannot open: %s", path,
+                           strerror(errno));
     size_t cap = 1 << 16, len = 0;
     char *data = malloc(cap);
     if (!data) {
