@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build test asan demo bench fuzz clean deps
+.PHONY: all build test asan demo bench fuzz fuzz-smoke clean deps
 
 all: build
 
@@ -32,10 +32,16 @@ demo: build
 bench: build
 	bash bench/run.sh $(BUILD)
 
+# libFuzzer targets fuzz/fuzz_*.c in build-fuzz (clang, ASan + UBSan); docs/fuzzing.md
 fuzz:
-	bash scripts/install-deps.sh --fuzz >/dev/null || true
-	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOLOR_FUZZ=ON -DDOLOR_SANITIZE=ON -DDOLOR_BENCH=OFF
+	@bash scripts/install-deps.sh --auto --fuzz
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOLOR_FUZZ=ON -DDOLOR_SANITIZE=ON -DDOLOR_BENCH=OFF
 	cmake --build build-fuzz -j $(JOBS)
+
+# every fuzz target for 60 s over its committed corpus fuzz/corpus/<target>/, two at a time: one line per target,
+# fails if any target crashes
+fuzz-smoke: fuzz
+	bash scripts/fuzz-run.sh -b build-fuzz -t 60 -j 2
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -61,6 +61,10 @@ size_t dolor_path_stem_len(const char *name, const char *const *exts, int nexts,
  * quotes libpng: "x.png: corrupt or truncated PNG: IDAT: CRC error"),
  * DOLOR_ENOMEM. Never crashes or leaks on a corrupt file. */
 dolor_status dolor_png_read(const char *path, dolor_image **out);
+/* Decode a PNG held in memory (len bytes; used by the fuzz target); name is
+ * used in messages (NULL: "PNG data"). Same output and errors as
+ * dolor_png_read (DOLOR_EFORMAT, never DOLOR_EIO, for data that ends early). */
+dolor_status dolor_png_decode(const uint8_t *buf, size_t len, const char *name, dolor_image **out);
 
 /* Write a 2D uint8/uint16 image with 1 (grey), 2 (grey+alpha), 3 (RGB) or
  * 4 (RGBA) components (ndim 3/4 accepted when the extra extents are 1).

@@ -227,6 +227,9 @@ typedef struct dolor_csv {
  * different number of fields or an unterminated quote: names the line),
  * DOLOR_ENOMEM. */
 dolor_status dolor_csv_read(const char *path, dolor_csv **out);
+/* The same for len bytes of CSV text in memory (need not end in NUL);
+ * name (NULL: "CSV data") is used in messages and kept as t->path. */
+dolor_status dolor_csv_read_mem(const char *data, size_t len, const char *name, dolor_csv **out);
 void dolor_csv_free(dolor_csv *t); /* NULL-safe */
 /* Column index, or -1 if absent. */
 int dolor_csv_column(const dolor_csv *t, const char *name);

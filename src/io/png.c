@@ -16,7 +16,9 @@
 typedef struct png_ctx {
     jmp_buf jb;
     char msg[256];
-    FILE *fp;
+    FILE *fp;             /* reading from a file, or (fp NULL) from mem[0..mem_len) */
+    const uint8_t *mem;
+    size_t mem_len, mem_pos;
     const char *path;
 } png_ctx;
 
@@ -37,6 +39,13 @@ static void ctx_warning(png_structp png, png_const_charp msg)
 static void ctx_read(png_structp png, png_bytep data, size_t len)
 {
     png_ctx *c = png_get_io_ptr(png);
+    if (!c->fp) {
+        if (len > c->mem_len - c->mem_pos)
+            png_error(png, "data ends early (truncated)");
+        memcpy(data, c->mem + c->mem_pos, len);
+        c->mem_pos += len;
+        return;
+    }
     size_t got = fread(data, 1, len, c->fp);
     if (got != len)
         png_error(png, ferror(c->fp) ? "read error" : "file ends early (truncated)");
@@ -53,31 +62,30 @@ static int host_little_endian(void)
 /* Largest decoded size accepted (bytes of samples). */
 #define PNG_MAX_BYTES 4e9
 
-dolor_status dolor_png_read(const char *path, dolor_image **out)
+/* Decode from the file or memory in *cx (positioned at the start); the caller closes the file. */
+static dolor_status read_png(png_ctx *cx, dolor_image **out)
 {
     *out = NULL;
-    png_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.path = path;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return dolor_error(DOLOR_EIO, "%s: cannot open", path);
-    ctx.fp = fp;
+    png_ctx ctx = *cx;
+    const char *path = ctx.path;
     unsigned char sig[8];
-    size_t nsig = fread(sig, 1, 8, fp);
-    if (nsig != 8 || png_sig_cmp(sig, 0, 8) != 0) {
-        fclose(fp);
-        return dolor_error(DOLOR_EFORMAT, "%s: not a PNG file (bad signature)", path);
+    size_t nsig = 0;
+    if (ctx.fp) {
+        nsig = fread(sig, 1, 8, ctx.fp);
+    } else if (ctx.mem_len >= 8) {
+        memcpy(sig, ctx.mem, 8);
+        nsig = 8;
+        ctx.mem_pos = 8;
     }
+    if (nsig != 8 || png_sig_cmp(sig, 0, 8) != 0)
+        return dolor_error(DOLOR_EFORMAT, "%s: not a PNG file (bad signature)", path);
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, ctx_error, ctx_warning);
     if (!png) {
-        fclose(fp);
         return dolor_error(DOLOR_ENOMEM, "%s: cannot create PNG reader", path);
     }
     png_infop info = png_create_info_struct(png);
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
-        fclose(fp);
         return dolor_error(DOLOR_ENOMEM, "%s: cannot create PNG reader", path);
     }
     dolor_image *volatile img = NULL;
@@ -86,7 +94,6 @@ dolor_status dolor_png_read(const char *path, dolor_image **out)
         free(rows);
         dolor_image_free(img);
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(fp);
         return dolor_error(DOLOR_EFORMAT, "%s: corrupt or truncated PNG: %s", path, ctx.msg);
     }
     png_set_read_fn(png, &ctx, ctx_read);
@@ -123,14 +130,12 @@ dolor_status dolor_png_read(const char *path, dolor_image **out)
     }
     if ((double)rowbytes * (double)h > PNG_MAX_BYTES) {
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(fp);
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: %ux%u PNG needs %.1f GB (limit %.0f GB)", path, (unsigned)w,
                            (unsigned)h, (double)rowbytes * h / 1e9, PNG_MAX_BYTES / 1e9);
     }
     dolor_image *im = NULL;
     if (dolor_image_create2d(&im, dt, ncomp, (int64_t)w, (int64_t)h) != DOLOR_OK) {
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(fp);
         return dolor_error(DOLOR_ENOMEM, "%s: out of memory for a %ux%u PNG", path, (unsigned)w, (unsigned)h);
     }
     img = im;
@@ -138,7 +143,6 @@ dolor_status dolor_png_read(const char *path, dolor_image **out)
     if (!rows) {
         dolor_image_free(im);
         png_destroy_read_struct(&png, &info, NULL);
-        fclose(fp);
         return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
     }
     for (png_uint_32 y = 0; y < h; y++)
@@ -154,9 +158,33 @@ dolor_status dolor_png_read(const char *path, dolor_image **out)
     }
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
     *out = im;
     return DOLOR_OK;
+}
+
+dolor_status dolor_png_read(const char *path, dolor_image **out)
+{
+    *out = NULL;
+    png_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.path = path;
+    ctx.fp = fopen(path, "rb");
+    if (!ctx.fp)
+        return dolor_error(DOLOR_EIO, "%s: cannot open", path);
+    dolor_status s = read_png(&ctx, out);
+    fclose(ctx.fp);
+    return s;
+}
+
+dolor_status dolor_png_decode(const uint8_t *buf, size_t len, const char *name, dolor_image **out)
+{
+    *out = NULL;
+    png_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.path = name ? name : "PNG data";
+    ctx.mem = buf;
+    ctx.mem_len = buf ? len : 0;
+    return read_png(&ctx, out);
 }
 
 /* Common checks for a 2D image (ndim 2, or 3/4 with singleton extents). */

@@ -192,6 +192,20 @@ dolor_status dolor_csv_read(const char *path, dolor_csv **out)
         free(data);
         return dolor_error(DOLOR_EIO, "%s: read error", path);
     }
+    dolor_status s = dolor_csv_read_mem(data, len, path, out);
+    free(data);
+    return s;
+}
+
+dolor_status dolor_csv_read_mem(const char *data, size_t len, const char *path, dolor_csv **out)
+{
+    *out = NULL;
+    if (!path)
+        path = "CSV data";
+    if (!data) {
+        data = "";
+        len = 0;
+    }
     const char *p = data, *end = data + len;
     if (len >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3; /* UTF-8 byte-order mark */
@@ -281,14 +295,12 @@ dolor_status dolor_csv_read(const char *path, dolor_csv **out)
     clear_fields(&fs);
     free(fs.f);
     free(buf);
-    free(data);
     *out = t;
     return DOLOR_OK;
 fail:
     clear_fields(&fs);
     free(fs.f);
     free(buf);
-    free(data);
     dolor_csv_free(t);
     return s;
 }
