@@ -345,8 +345,10 @@ void dolor_dicom_attr(const dolor_dicom *d, int index, uint32_t *tag, char vr[3]
  * deflated), RLE Lossless (PS3.5 Annex G, own decoder), JPEG baseline and
  * extended 8-bit (libjpeg-turbo, called directly: pydicom leaves RGB-labelled
  * JPEGs without an Adobe marker untransformed, which dolor_jpeg_decode cannot
- * do), JPEG 2000 (OpenJPEG), JPEG-LS (CharLS). Lossless JPEG (1.2.4.57/.70)
- * and 12-bit JPEG are rejected (Debian's libjpeg-turbo cannot decode them). Photometric: MONOCHROME1/2 kept as stored
+ * do), JPEG 2000 (OpenJPEG), JPEG-LS (CharLS), JPEG Lossless (1.2.4.57 any
+ * predictor, .70) and 12-bit grayscale JPEG Extended (.51) through DCMTK's IJG
+ * decoders (Debian's libjpeg-turbo has neither; values equal pydicom + GDCM;
+ * errors name the frame and the codec). Photometric: MONOCHROME1/2 kept as stored
  * (MONOCHROME1 is NOT inverted), RGB (planar configuration 0 or 1),
  * YBR_FULL / YBR_FULL_422 converted to RGB with pydicom 2.3's
  * convert_color_space formula (PS3.3 C.7.6.3.1.2), PALETTE COLOR kept as
