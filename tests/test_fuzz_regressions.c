@@ -167,8 +167,31 @@ static void test_codec_hangs(void)
     }
 }
 
+/* The seed checkpoints load; fuzz_safetensors' finding (a 4 KB file claiming base_channels 2048 and depth 5, which
+ * made dolor ask for 509 GB) is refused before anything is allocated. */
+static void test_checkpoint_size(void)
+{
+    char p[4096];
+    dolor_net *net = NULL;
+    dolor_adamw *opt = NULL;
+    dolor_model_meta meta;
+    snprintf(p, sizeof p, "%s/../../fuzz/corpus/safetensors/bilinear_last.safetensors", DOLOR_TEST_FIXTURES);
+    CHECK_OK(dolor_checkpoint_load(p, &net, &opt, &meta));
+    CHECK(net && opt && meta.arch.base_channels == 1 && meta.arch.depth == 1 && meta.num_classes == 3);
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    net = NULL;
+    opt = NULL;
+    snprintf(p, sizeof p, "%s/safetensors/crash/base2048_depth5.safetensors", DOLOR_TEST_FIXTURES);
+    CHECK_OK(dolor_checkpoint_read_meta(p, &meta)); /* the header itself is well formed */
+    CHECK_ERR(dolor_checkpoint_load(p, &net, &opt, &meta), DOLOR_EFORMAT,
+              "truncated: a U-Net with base_channels 2048 and depth 5 needs at least 154618920960 bytes of weights, the file holds 584");
+    CHECK(net == NULL && opt == NULL);
+}
+
 int main(void)
 {
+    test_checkpoint_size();
     test_codec_hangs();
     test_replay();
     test_png_decode();

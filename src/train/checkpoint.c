@@ -428,6 +428,19 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_
     dolor_net *net = NULL;
     dolor_adamw *opt = NULL;
     if (!s) {
+        /* The data section must hold at least enc0.conv1, bottleneck.conv2 and head weights before the network
+         * is allocated: a 4 KB file (found by fuzz_safetensors) claiming base_channels 2048 and depth 5 asked for
+         * a 509 GB allocation. With this check what is allocated stays within a few times the file size. */
+        const dolor_unet_config *a = &meta->arch;
+        double c = (double)a->base_channels * (double)(1u << (a->depth <= 8 ? a->depth : 0)); /* depth > 8: refused below */
+        double need = 4.0 * (9.0 * c * c + 9.0 * a->in_channels * a->base_channels +
+                             (double)a->num_classes * a->base_channels);
+        if (need > (double)data_len)
+            s = dolor_error(DOLOR_EFORMAT, "%s: truncated: a U-Net with base_channels %d and depth %d needs at least "
+                            "%.0f bytes of weights, the file holds %llu", path, a->base_channels, a->depth, need,
+                            (unsigned long long)data_len);
+    }
+    if (!s) {
         s = dolor_unet_create(&meta->arch, &net);
         if (s)
             dolor_error_prefix(s, "%s", path);
