@@ -315,7 +315,7 @@ static void test_simple(nn_op_kind kind, const char *file)
         CHECK_OK(nn_graph_create(&g));
         g->need_input_grad = 1;
         int v = nn_add_input(g, (int)x->shape[1]);
-        v = kind == NN_OP_RELU ? nn_add_relu(g, v) : kind == NN_OP_POOL ? nn_add_pool(g, v) : nn_add_upsample(g, v);
+        v = kind == NN_OP_RELU ? nn_add_relu(g, v) : kind == NN_OP_MAXPOOL ? nn_add_pool(g, v) : nn_add_upsample(g, v);
         CHECK_OK(nn_graph_finalize(g, v));
         char tag[64];
         snprintf(tag, sizeof tag, "%s case %d", file, c);
@@ -641,7 +641,7 @@ int main(void)
     test_conv(1);
     test_bn();
     test_simple(NN_OP_RELU, "relu.bin");
-    test_simple(NN_OP_POOL, "pool.bin");
+    test_simple(NN_OP_MAXPOOL, "pool.bin");
     test_simple(NN_OP_UPSAMPLE, "upsample.bin");
     test_concat();
     test_losses();

@@ -1,11 +1,23 @@
 /*
- * Private: a small static graph of layers run with oneDNN. struct dolor_net is such a graph; the
- * U-Net builder (arch/unet.c) and the per-layer tests (tests/test_nn.c) build graphs with the
- * nn_add_* functions, then nn_graph_finalize() allocates the parameter buffers.
+ * Private: the network engine. struct dolor_net is a static graph of operations on values; the
+ * architecture builders (arch/), the public graph API (include/dolor/nn.h) and the per-operation
+ * tests (tests/test_nn.c, tests/test_nn_ops.c) build graphs, then nn_graph_finalize() allocates
+ * the parameter buffers.
  *
- * Values are activations (ids from nn_add_*). Every op's output is a new value. Inputs are plain
- * NCHW; the output is returned plain NCHW; everything in between keeps the layout oneDNN chooses.
- * Spatial size of a value = input size * 2^-level (pool: level+1; deconv/upsample: level-1).
+ * Files, by job:
+ *   graph.c      builder: values, operations, tensors, first-error bookkeeping, finalize, init
+ *   plan.c       planner: per input shape, shapes of every value, oneDNN primitives and memory,
+ *                the flat forward/backward step programs, the gradient-buffer planner
+ *   step.c       step interpreter and the forward/backward entry points
+ *   ops/NAME.c   one file per family of operations; each defines the nn_op_def of its kinds
+ *   ops/table.c  the table of operation kinds (nn_op_defs), checked by a static_assert
+ *   arch/NAME.c  architecture builders and their registry
+ *
+ * Values carry real shapes: ndim (2: [N, F], 4: [N, C, H, W], 5: [N, C, D, H, W]) and dims[5].
+ * Shapes are inferred when an operation is added (a mismatch is an error naming the operation and
+ * both shapes) from the nominal input shapes given to nn_add_input; a forward call with other
+ * input shapes re-infers them for its plan. Graph inputs and outputs are plain row-major
+ * (NCHW / NCDHW / NF); everything in between keeps the layout oneDNN chooses.
  */
 #ifndef DOLOR_NN_INTERNAL_H
 #define DOLOR_NN_INTERNAL_H
@@ -15,84 +27,208 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#define NN_MAX_INPUTS 4
+#include <assert.h>
 
+#define NN_MAX_INPUTS 8  /* graph inputs */
+#define NN_MAX_OUTPUTS 8 /* graph outputs */
+#define NN_OP_MAX_IN 8   /* inputs of one operation (concat) */
+#define NN_MAX_DIMS 5
+
+#define BN_EPS 1e-5f
+#define BN_MOMENTUM 0.1
+
+/* Operation kinds. Adding one: a new enumerator here, its nn_op_def in a file under ops/, one line
+ * in ops/table.c (see docs/nn.md). */
 typedef enum nn_op_kind {
-    NN_OP_CONV = 0,  /* Conv2d(cin, cout, k, stride 1, padding pad, bias) */
-    NN_OP_DECONV,    /* ConvTranspose2d(cin, cout, 2, stride 2, bias) */
-    NN_OP_BN,        /* BatchNorm2d(c) (eps 1e-5, momentum 0.1), optionally fused with ReLU */
-    NN_OP_RELU,      /* ReLU */
-    NN_OP_POOL,      /* MaxPool2d(2, 2) */
-    NN_OP_UPSAMPLE,  /* Upsample(scale 2, bilinear, align_corners=False) */
-    NN_OP_CONCAT     /* cat([a, b], dim=1) */
+    NN_OP_CONV = 0,   /* ConvNd (nn_conv_params) */
+    NN_OP_DECONV,     /* ConvTransposeNd (nn_conv_params) */
+    NN_OP_BN,         /* BatchNorm2d / 3d, optionally fused with ReLU (nn_bn_params) */
+    NN_OP_RELU,       /* ReLU */
+    NN_OP_LEAKY_RELU, /* LeakyReLU(negative_slope = alpha) (nn_act_params) */
+    NN_OP_SIGMOID,    /* Sigmoid */
+    NN_OP_TANH,       /* Tanh */
+    NN_OP_SILU,       /* SiLU: x * sigmoid(x) */
+    NN_OP_MAXPOOL,    /* MaxPoolNd(kernel, stride, padding) (nn_pool_params) */
+    NN_OP_AVGPOOL,    /* AvgPoolNd(kernel, stride, padding, count_include_pad) (nn_pool_params) */
+    NN_OP_GAP,        /* global average pooling: [N, C, ...] -> [N, C, 1, ...] */
+    NN_OP_UPSAMPLE,   /* Upsample(scale, nearest or (bi/tri)linear, align_corners=False) (nn_resample_params) */
+    NN_OP_CONCAT,     /* cat(inputs, dim=1) */
+    NN_OP_SLICE,      /* x[:, c0:c1] (channel split) (nn_slice_params) */
+    NN_OP_ADD,        /* a + b, b broadcast to a's shape (or a to b's) */
+    NN_OP_MUL,        /* a * b, with the same broadcasting */
+    NN_OP_FLATTEN,    /* [N, C, ...] -> [N, C * ...] (torch.flatten(x, 1)) */
+    NN_OP_LINEAR,     /* Linear(F, O) on [N, F] (nn_linear_params) */
+    NN_OP_COUNT
 } nn_op_kind;
 
-typedef struct nn_tensor_info {
-    char name[64];
+/* ---- per-kind parameters ---- */
+typedef struct nn_conv_params {
+    int cout;
+    int k[3], stride[3], pad[3], dil[3]; /* per spatial axis (D, H, W order; 2D uses [0..1]) */
+    int out_pad[3];                      /* transposed convolution: output_padding */
+    int groups, bias;
+    int out_like; /* value whose layout the output should take (a concat partner), or -1 */
+} nn_conv_params;
+
+typedef struct nn_bn_params {
+    int relu; /* fuse a ReLU after the normalisation */
+} nn_bn_params;
+
+typedef struct nn_act_params {
+    float alpha; /* LeakyReLU negative slope */
+} nn_act_params;
+
+typedef struct nn_pool_params {
+    int k[3], stride[3], pad[3];
+    int count_include_pad; /* avg pooling: torch's default 1 */
+} nn_pool_params;
+
+typedef enum nn_resample_mode { NN_RESAMPLE_NEAREST = 0, NN_RESAMPLE_LINEAR = 1 } nn_resample_mode;
+typedef struct nn_resample_params {
+    int mode;        /* nn_resample_mode; linear is bilinear in 2D, trilinear in 3D */
+    int scale[3];    /* integer scale per spatial axis */
+} nn_resample_params;
+
+typedef struct nn_slice_params {
+    int c0, c1; /* channels [c0, c1) */
+} nn_slice_params;
+
+typedef struct nn_linear_params {
+    int out_features, bias;
+} nn_linear_params;
+
+typedef union nn_params {
+    nn_conv_params conv;
+    nn_bn_params bn;
+    nn_act_params act;
+    nn_pool_params pool;
+    nn_resample_params rs;
+    nn_slice_params slice;
+    nn_linear_params lin;
+} nn_params;
+
+typedef struct nn_shape {
     int ndim;
-    int64_t shape[4];
+    int64_t d[NN_MAX_DIMS];
+} nn_shape;
+
+typedef struct nn_tensor_info {
+    char name[96];
+    int ndim;
+    int64_t shape[NN_MAX_DIMS];
     int is_buffer;
     size_t offset, numel;
 } nn_tensor_info;
 
+#define NN_MAX_OP_TENSORS 4
 typedef struct nn_op {
     nn_op_kind kind;
-    int in[2], nin, out;
-    int cin, cout, k, pad, has_bias, relu;
-    int out_like; /* conv/deconv feeding a concat: value whose layout the output should take, or -1 */
-    int t_w, t_b, t_rm, t_rv; /* tensor indices, -1 if none */
+    int in[NN_OP_MAX_IN], nin, out;
+    nn_params p;
+    int t[NN_MAX_OP_TENSORS]; /* tensor indices (conv: weight, bias; BN: weight, bias, running mean, var), -1 if none */
+    char name[64];            /* module name ("enc0.conv1"), may be empty */
 } nn_op;
 
 typedef struct nn_value {
-    int c, level;
+    nn_shape s;    /* at the nominal input shapes */
     int producer;  /* op index, -1 for a graph input */
     int input_idx; /* index among graph inputs, or -1 */
 } nn_value;
 
 struct nn_plan;
 
+/* One entry per operation kind (ops/table.c). Shapes: infer_shape computes the output shape from
+ * the input shapes (an error names the operation and the shapes). add_params declares the op's
+ * parameter tensors (at build time, input shapes known); init_params fills them with PyTorch's
+ * default initialisation (rng != NULL) or the neutral values a new graph starts with (rng NULL).
+ * plan_forward / plan_backward append the op's steps to the plan's programs. NULL add_params /
+ * init_params: no parameters; NULL plan_backward: no input gradient (never NULL today). */
+typedef struct nn_op_def {
+    nn_op_kind kind;
+    const char *name;
+    int min_inputs, max_inputs;
+    dolor_status (*infer_shape)(const nn_op *op, const nn_shape *in, nn_shape *out);
+    dolor_status (*add_params)(dolor_net *g, nn_op *op, const nn_shape *in);
+    void (*init_params)(dolor_net *g, const nn_op *op, dolor_rng *rng);
+    dolor_status (*plan_forward)(dolor_net *g, struct nn_plan *p, int oi);
+    dolor_status (*plan_backward)(dolor_net *g, struct nn_plan *p, int oi);
+} nn_op_def;
+
+extern const nn_op_def *const nn_op_defs[];
+
 struct dolor_net {
-    dolor_unet_config cfg;
+    char arch[32];        /* registry name ("unet"), "" for a hand-built graph */
+    dolor_unet_config cfg; /* the U-Net's config (arch "unet") */
     int is_unet;
+    int size_multiple;    /* input H, W (and D) must be multiples of this (U-Net: 2^depth); 0: any */
     nn_op *ops;
     int nops, cap_ops;
     nn_value *vals;
     int nvals, cap_vals;
     int inputs[NN_MAX_INPUTS], ninputs;
-    int output;
+    int outputs[NN_MAX_OUTPUTS], noutputs;
+    char out_names[NN_MAX_OUTPUTS][32];
+    int output;          /* outputs[0] */
     int need_input_grad; /* layer tests: compute d(loss)/d(inputs) too */
-    int max_level;
     nn_tensor_info *tensors;
     int ntensors, cap_tensors;
     size_t nparams, nbuffers;
     float *params, *grads, *buffers;
+    dolor_status err;    /* first building error (its message in errmsg), DOLOR_OK if none */
+    char errmsg[512];
+    int finalized;
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     struct nn_plan *plan[2]; /* [0] inference, [1] training */
     int trained_ready;       /* a training forward ran and backward may follow */
 };
 
-/* Graph building. Each returns the new value id, or -1 on allocation failure / bad argument
- * (the error is recorded; nn_graph_finalize then fails). name is the module name for the
- * tensors (e.g. "enc0.conv1" -> "enc0.conv1.weight"). */
+/* ------------------------------------------------------------- builder (graph.c) ---- */
+
 dolor_status nn_graph_create(dolor_net **out);
-int nn_add_input(dolor_net *g, int channels);
+/* Record a building error (the first one is kept; later ones are ignored) and return -1. */
+int nn_fail(dolor_net *g, dolor_status st, const char *fmt, ...) DOLOR_PRINTF(3, 4);
+/* Graph input with a nominal shape (ndim 2, 4 or 5). */
+int nn_add_input_shape(dolor_net *g, int ndim, const int64_t *dims);
+/* Add an operation of `kind` on inputs in[0..nin) with parameters p (copied; NULL: zero), module
+ * name (may be NULL). Infers the output shape, declares the parameter tensors. Returns the output
+ * value, or -1 (error kept in the graph; an input id < 0 means an earlier failure and returns -1
+ * without a new message). */
+int nn_add_op(dolor_net *g, nn_op_kind kind, const char *name, const int *in, int nin, const nn_params *p);
+int nn_add_tensor(dolor_net *g, const char *prefix, const char *suffix, int ndim, const int64_t *shape, int is_buffer);
+/* Mark v as a graph output (named; several allowed, in order). */
+int nn_set_output(dolor_net *g, int v, const char *name);
+/* Fails with the first building error, else allocates params/grads/buffers (neutral init). If no
+ * output was set, `output` is used (compat with the single-output callers). */
+dolor_status nn_graph_finalize(dolor_net *g, int output);
+/* "[2, 16, 8, 8]" */
+const char *nn_shape_str(const nn_shape *s, char *buf, size_t n);
+int64_t nn_shape_numel(const nn_shape *s);
+
+/* Compat builders used by the U-Net and the layer tests (2D): */
+int nn_add_input(dolor_net *g, int channels); /* nominal [1, channels, 256, 256] */
 int nn_add_conv(dolor_net *g, const char *name, int in, int cout, int k, int pad, int bias);
-int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias);
+int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias); /* 2x2 stride 2 */
 int nn_add_bn(dolor_net *g, const char *name, int in, int relu);
 int nn_add_relu(dolor_net *g, int in);
-int nn_add_pool(dolor_net *g, int in);
-int nn_add_upsample(dolor_net *g, int in);
+int nn_add_pool(dolor_net *g, int in);     /* MaxPool2d(2, 2) */
+int nn_add_upsample(dolor_net *g, int in); /* bilinear x2 */
 int nn_add_concat(dolor_net *g, int a, int b);
-/* Sets the output value and allocates params/grads/buffers (zeroed; BN running_var 1). */
-dolor_status nn_graph_finalize(dolor_net *g, int output);
 
-/* Generic forward/backward on plain NCHW tensors: inputs[i] is [N, C_i, H_i, W_i] (all at the
- * size of level 0: H_i = H), out [N, C_out, H_out, W_out]. */
+/* ------------------------------------------------------ forward/backward (step.c) ---- */
+
+/* Generic forward/backward on plain tensors: inputs[i] has the ndim and channels of graph input
+ * i; outs[k] the shape of output k. */
+dolor_status nn_graph_run(dolor_net *g, const dolor_tensor *const *inputs, dolor_tensor *const *outs, int training);
+/* douts[k]: d(loss)/d(output k), NULL for zero. */
+dolor_status nn_graph_backward_all(dolor_net *g, const dolor_tensor *const *douts);
+/* single-output forms */
 dolor_status nn_graph_forward(dolor_net *g, const dolor_tensor *const *inputs, dolor_tensor *out, int training);
 dolor_status nn_graph_backward(dolor_net *g, const dolor_tensor *dout);
-/* After backward with need_input_grad = 1: d(loss)/d(input i), plain NCHW, NULL if none. */
+/* After backward with need_input_grad = 1: d(loss)/d(input i), plain, NULL if none. */
 const float *nn_graph_input_grad(const dolor_net *g, int i);
+/* Shape of value v in the current training (1) / inference (0) plan; NULL if none. */
+const nn_shape *nn_graph_plan_shape(const dolor_net *g, int training, int v);
 
 /* Bytes held by the current plans (activations, diffs, workspaces, scratchpad). */
 size_t nn_graph_plan_bytes(const dolor_net *g);

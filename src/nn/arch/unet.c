@@ -23,11 +23,11 @@ static int double_conv(dolor_net *g, const char *name, int in, int c)
     snprintf(n, sizeof n, "%s.conv1", name);
     int v = nn_add_conv(g, n, in, c, 3, 1, 0);
     snprintf(n, sizeof n, "%s.bn1", name);
-    v = v < 0 ? -1 : nn_add_bn(g, n, v, 1);
+    v = nn_add_bn(g, n, v, 1);
     snprintf(n, sizeof n, "%s.conv2", name);
-    v = v < 0 ? -1 : nn_add_conv(g, n, v, c, 3, 1, 0);
+    v = nn_add_conv(g, n, v, c, 3, 1, 0);
     snprintf(n, sizeof n, "%s.bn2", name);
-    return v < 0 ? -1 : nn_add_bn(g, n, v, 1);
+    return nn_add_bn(g, n, v, 1);
 }
 
 dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out)
@@ -53,17 +53,22 @@ dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out)
         return s;
     g->cfg = *cfg;
     g->is_unet = 1;
+    snprintf(g->arch, sizeof g->arch, "unet");
     int D = cfg->depth, skip[9];
-    int v = nn_add_input(g, cfg->in_channels);
+    g->size_multiple = 1 << D;
+    /* nominal input [1, C, 2^D, 2^D] (the smallest the net takes); forward re-plans per shape.
+       Builders keep the first error, so no checks between the calls. */
+    int64_t dims[4] = {1, cfg->in_channels, (int64_t)1 << D, (int64_t)1 << D};
+    int v = nn_add_input_shape(g, 4, dims);
     char name[32];
-    for (int l = 0; l < D && v >= 0; l++) {
+    for (int l = 0; l < D; l++) {
         snprintf(name, sizeof name, "enc%d", l);
         v = double_conv(g, name, v, cfg->base_channels << l);
         skip[l] = v;
-        v = v < 0 ? -1 : nn_add_pool(g, v);
+        v = nn_add_pool(g, v);
     }
-    v = v < 0 ? -1 : double_conv(g, "bottleneck", v, cfg->base_channels << D);
-    for (int l = D - 1; l >= 0 && v >= 0; l--) {
+    v = double_conv(g, "bottleneck", v, cfg->base_channels << D);
+    for (int l = D - 1; l >= 0; l--) {
         int c = cfg->base_channels << l;
         if (cfg->upsample == DOLOR_UP_TRANSPOSED) {
             snprintf(name, sizeof name, "up%d", l);
@@ -71,13 +76,14 @@ dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out)
         } else {
             snprintf(name, sizeof name, "up%d.conv", l);
             v = nn_add_upsample(g, v);
-            v = v < 0 ? -1 : nn_add_conv(g, name, v, c, 1, 0, 1);
+            v = nn_add_conv(g, name, v, c, 1, 0, 1);
         }
-        v = v < 0 ? -1 : nn_add_concat(g, skip[l], v);
+        v = nn_add_concat(g, skip[l], v);
         snprintf(name, sizeof name, "dec%d", l);
-        v = v < 0 ? -1 : double_conv(g, name, v, c);
+        v = double_conv(g, name, v, c);
     }
-    v = v < 0 ? -1 : nn_add_conv(g, "head", v, cfg->num_classes, 1, 0, 1);
+    v = nn_add_conv(g, "head", v, cfg->num_classes, 1, 0, 1);
+    nn_set_output(g, v, "logits");
     s = nn_graph_finalize(g, v);
     if (s) {
         dolor_net_free(g);
@@ -87,77 +93,3 @@ dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out)
     return DOLOR_OK;
 }
 
-const dolor_unet_config *dolor_net_config(const dolor_net *net) { return &net->cfg; }
-size_t dolor_net_num_params(const dolor_net *net) { return net->nparams; }
-float *dolor_net_params(dolor_net *net) { return net->params; }
-float *dolor_net_grads(dolor_net *net) { return net->grads; }
-size_t dolor_net_num_buffers(const dolor_net *net) { return net->nbuffers; }
-float *dolor_net_buffers(dolor_net *net) { return net->buffers; }
-int dolor_net_num_tensors(const dolor_net *net) { return net->ntensors; }
-
-dolor_status dolor_net_tensor_at(const dolor_net *net, int i, dolor_net_tensor *out)
-{
-    if (i < 0 || i >= net->ntensors)
-        return dolor_error(DOLOR_EINVAL, "nn: tensor index %d out of range (the net has %d tensors)", i,
-                           net->ntensors);
-    const nn_tensor_info *t = &net->tensors[i];
-    memset(out, 0, sizeof *out);
-    out->name = t->name;
-    out->ndim = t->ndim;
-    for (int k = 0; k < t->ndim; k++)
-        out->shape[k] = t->shape[k];
-    out->is_buffer = t->is_buffer;
-    out->offset = t->offset;
-    out->numel = t->numel;
-    return DOLOR_OK;
-}
-
-dolor_status dolor_net_init(dolor_net *net, uint64_t seed)
-{
-    dolor_rng rng;
-    dolor_rng_seed(&rng, seed);
-    for (int oi = 0; oi < net->nops; oi++) {
-        const nn_op *op = &net->ops[oi];
-        if (op->kind == NN_OP_CONV || op->kind == NN_OP_DECONV) {
-            /* torch: fan_in = weight.size(1) * k * k ([O,I,k,k] for Conv2d, [I,O,k,k] for ConvTranspose2d) */
-            const nn_tensor_info *tw = &net->tensors[op->t_w];
-            double fan_in = (double)tw->shape[1] * op->k * op->k;
-            double bound = 1.0 / sqrt(fan_in); /* kaiming_uniform(a=sqrt(5)): sqrt(6/((1+5) fan_in)) */
-            for (size_t j = 0; j < tw->numel; j++)
-                net->params[tw->offset + j] = (float)((2 * dolor_rng_uniform(&rng) - 1) * bound);
-            if (op->t_b >= 0) {
-                const nn_tensor_info *tb = &net->tensors[op->t_b];
-                for (size_t j = 0; j < tb->numel; j++)
-                    net->params[tb->offset + j] = (float)((2 * dolor_rng_uniform(&rng) - 1) * bound);
-            }
-        } else if (op->kind == NN_OP_BN) {
-            const nn_tensor_info *t[4] = {&net->tensors[op->t_w], &net->tensors[op->t_b], &net->tensors[op->t_rm],
-                                          &net->tensors[op->t_rv]};
-            for (size_t j = 0; j < t[0]->numel; j++) {
-                net->params[t[0]->offset + j] = 1.f;
-                net->params[t[1]->offset + j] = 0.f;
-                net->buffers[t[2]->offset + j] = 0.f;
-                net->buffers[t[3]->offset + j] = 1.f;
-            }
-        }
-    }
-    memset(net->grads, 0, net->nparams * sizeof(float));
-    return DOLOR_OK;
-}
-
-dolor_status dolor_net_forward(dolor_net *net, const dolor_tensor *x, dolor_tensor *logits, int training)
-{
-    if (!net || !x || !logits)
-        return dolor_error(DOLOR_EINVAL, "nn: forward: NULL argument");
-    const dolor_tensor *in[1] = {x};
-    return nn_graph_forward(net, in, logits, training);
-}
-
-dolor_status dolor_net_backward(dolor_net *net, const dolor_tensor *dlogits)
-{
-    if (!net || !dlogits)
-        return dolor_error(DOLOR_EINVAL, "nn: backward: NULL argument");
-    return nn_graph_backward(net, dlogits);
-}
-
-size_t dolor_net_workspace_bytes(const dolor_net *net) { return net ? nn_graph_plan_bytes(net) : 0; }

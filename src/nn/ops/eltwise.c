@@ -1,0 +1,211 @@
+/* Element-wise operations on oneDNN: activations (ReLU, LeakyReLU, sigmoid, tanh, SiLU) and the
+ * binary add / multiply with broadcasting (residual additions, attention gates). */
+#include "../plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ----------------------------------------------------------- activations ---- */
+
+static dolor_status same_infer(const nn_op *op, const nn_shape *in, nn_shape *out)
+{
+    (void)op;
+    *out = in[0];
+    return DOLOR_OK;
+}
+
+static dnnl_alg_kind_t act_alg(const nn_op *op, float *alpha)
+{
+    *alpha = 0.f;
+    switch (op->kind) {
+    case NN_OP_LEAKY_RELU: *alpha = op->p.act.alpha; return dnnl_eltwise_relu;
+    case NN_OP_SIGMOID: return dnnl_eltwise_logistic;
+    case NN_OP_TANH: return dnnl_eltwise_tanh;
+    case NN_OP_SILU: *alpha = 1.f; return dnnl_eltwise_swish;
+    case NN_OP_RELU: return dnnl_eltwise_relu;
+    case NN_OP_CONV: case NN_OP_DECONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_GAP:
+    case NN_OP_UPSAMPLE: case NN_OP_CONCAT: case NN_OP_SLICE: case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN:
+    case NN_OP_LINEAR: case NN_OP_COUNT: break;
+    }
+    return dnnl_eltwise_relu; /* not reached: only activation kinds use this table entry */
+}
+
+static dolor_status plan_act_fwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_pop *po = &p->ops[oi];
+    nn_pval *vi = &p->v[op->in[0]];
+    float alpha;
+    dnnl_alg_kind_t alg = act_alg(op, &alpha);
+    dnnl_eltwise_desc_t ed;
+    DN(dnnl_eltwise_forward_desc_init(&ed, nnp_fwd_prop(p), alg, &vi->md, alpha, 0.f));
+    TRY(nnp_pd(p, &po->fpd, &ed, NULL));
+    TRY(nnp_set_value(p, op->out, dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0)));
+    nn_step *s = NULL;
+    TRY(nnp_exec(p, &p->fwd, po->fpd, &s));
+    nnp_arg(s, DNNL_ARG_SRC, vi->mem);
+    nnp_arg(s, DNNL_ARG_DST, p->v[op->out].mem);
+    return DOLOR_OK;
+}
+
+static dolor_status plan_act_bwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_pop *po = &p->ops[oi];
+    nn_pval *vi = &p->v[op->in[0]], *vo = &p->v[op->out];
+    if (!vi->needs_diff)
+        return DOLOR_OK;
+    float alpha;
+    dnnl_alg_kind_t alg = act_alg(op, &alpha);
+    dnnl_eltwise_desc_t ed;
+    dnnl_primitive_desc_t pd;
+    DN(dnnl_eltwise_backward_desc_init(&ed, alg, &vo->md, &vi->md, alpha, 0.f));
+    TRY(nnp_pd(p, &pd, &ed, po->fpd));
+    dnnl_memory_t dsrc;
+    int accum;
+    TRY(nnp_diff_target(p, op->in[0], &dsrc, &accum));
+    nn_step *s = NULL;
+    TRY(nnp_exec(p, &p->bwd, pd, &s));
+    nnp_arg(s, DNNL_ARG_SRC, vi->mem);
+    nnp_arg(s, DNNL_ARG_DIFF_DST, vo->dmem);
+    nnp_arg(s, DNNL_ARG_DIFF_SRC, dsrc);
+    return nnp_diff_done(p, &p->bwd, op->in[0], accum);
+}
+
+const nn_op_def nn_op_relu_def = {NN_OP_RELU, "relu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+const nn_op_def nn_op_leaky_relu_def = {NN_OP_LEAKY_RELU, "leaky_relu", 1, 1, same_infer, NULL, NULL, plan_act_fwd,
+                                        plan_act_bwd};
+const nn_op_def nn_op_sigmoid_def = {NN_OP_SIGMOID, "sigmoid", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+const nn_op_def nn_op_tanh_def = {NN_OP_TANH, "tanh", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+const nn_op_def nn_op_silu_def = {NN_OP_SILU, "silu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+
+/* ---------------------------------------------------------- add, multiply ---- */
+
+/* Broadcasting as PyTorch, restricted to the case oneDNN's binary primitive runs: one operand has
+ * the output's shape, the other has, per axis, the same extent or 1. */
+static int covers(const nn_shape *a, const nn_shape *b) /* b broadcasts to a */
+{
+    for (int i = 0; i < a->ndim; i++)
+        if (b->d[i] != a->d[i] && b->d[i] != 1)
+            return 0;
+    return 1;
+}
+
+static dolor_status binary_infer(const nn_op *op, const nn_shape *in, nn_shape *out)
+{
+    char b1[96], b2[96];
+    const char *what = op->kind == NN_OP_ADD ? "add" : "mul";
+    if (in[0].ndim != in[1].ndim)
+        return dolor_error(DOLOR_ESHAPE, "nn: %s %s: shapes %s and %s differ in rank", what, op->name,
+                           nn_shape_str(&in[0], b1, sizeof b1), nn_shape_str(&in[1], b2, sizeof b2));
+    if (covers(&in[0], &in[1]))
+        *out = in[0];
+    else if (covers(&in[1], &in[0]))
+        *out = in[1];
+    else
+        return dolor_error(DOLOR_ESHAPE,
+                           "nn: %s %s: shapes %s and %s do not broadcast (one must have the output's shape, the other "
+                           "the same extent or 1 per axis)",
+                           what, op->name, nn_shape_str(&in[0], b1, sizeof b1), nn_shape_str(&in[1], b2, sizeof b2));
+    return DOLOR_OK;
+}
+
+/* big: the operand with the output's shape; small: the other (index into op->in) */
+static void binary_roles(const nn_plan *p, const nn_op *op, int *big, int *small)
+{
+    const nn_shape *s0 = &p->v[op->in[0]].s, *so = &p->v[op->out].s;
+    int first_full = 1;
+    for (int i = 0; i < so->ndim; i++)
+        first_full &= s0->d[i] == so->d[i];
+    *big = first_full ? 0 : 1;
+    *small = 1 - *big;
+}
+
+static dolor_status binary_step(nn_plan *p, nn_prog *prog, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *m0,
+                                dnnl_memory_t s0, const dnnl_memory_desc_t *m1, dnnl_memory_t s1,
+                                const dnnl_memory_desc_t *md, dnnl_memory_t dst, dnnl_primitive_desc_t *pd_out)
+{
+    dnnl_binary_desc_t bd;
+    dnnl_primitive_desc_t pd;
+    DN(dnnl_binary_desc_init(&bd, alg, m0, m1, md));
+    TRY(nnp_pd(p, &pd, &bd, NULL));
+    nn_step *s = NULL;
+    TRY(nnp_exec(p, prog, pd, &s));
+    nnp_arg(s, DNNL_ARG_SRC_0, s0);
+    nnp_arg(s, DNNL_ARG_SRC_1, s1);
+    nnp_arg(s, DNNL_ARG_DST, dst);
+    if (pd_out)
+        *pd_out = pd;
+    return DOLOR_OK;
+}
+
+static dolor_status plan_binary_fwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    int big, small;
+    binary_roles(p, op, &big, &small);
+    nn_pval *va = &p->v[op->in[big]], *vb = &p->v[op->in[small]];
+    TRY(nnp_set_value(p, op->out, &va->md));
+    return binary_step(p, &p->fwd, op->kind == NN_OP_ADD ? dnnl_binary_add : dnnl_binary_mul, &va->md, va->mem, &vb->md,
+                       vb->mem, &va->md, p->v[op->out].mem, NULL);
+}
+
+/* d(operand k) from g (in the output's shape, layout gmd/gmem): copied or summed over the
+ * broadcast axes into the operand's gradient */
+static dolor_status to_operand(nn_plan *p, int vid, const dnnl_memory_desc_t *gmd, dnnl_memory_t gmem)
+{
+    nn_pval *v = &p->v[vid];
+    if (!v->needs_diff)
+        return DOLOR_OK;
+    dnnl_memory_t t;
+    int accum;
+    TRY(nnp_diff_target(p, vid, &t, &accum));
+    int same = 1;
+    for (int i = 0; i < v->s.ndim; i++)
+        same &= v->s.d[i] == gmd->dims[i];
+    if (same) {
+        TRY(nnp_reorder(p, &p->bwd, gmd, gmem, &v->md, t));
+    } else {
+        dnnl_reduction_desc_t rd;
+        dnnl_primitive_desc_t pd;
+        DN(dnnl_reduction_desc_init(&rd, dnnl_reduction_sum, gmd, &v->md, 0.f, 0.f));
+        TRY(nnp_pd(p, &pd, &rd, NULL));
+        nn_step *s = NULL;
+        TRY(nnp_exec(p, &p->bwd, pd, &s));
+        nnp_arg(s, DNNL_ARG_SRC, gmem);
+        nnp_arg(s, DNNL_ARG_DST, t);
+    }
+    return nnp_diff_done(p, &p->bwd, vid, accum);
+}
+
+static dolor_status plan_binary_bwd(dolor_net *g, nn_plan *p, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    int big, small;
+    binary_roles(p, op, &big, &small);
+    int ia = op->in[big], ib = op->in[small];
+    nn_pval *va = &p->v[ia], *vb = &p->v[ib], *vo = &p->v[op->out];
+    if (op->kind == NN_OP_ADD) {
+        TRY(to_operand(p, ia, &vo->md, vo->dmem));
+        return to_operand(p, ib, &vo->md, vo->dmem);
+    }
+    /* y = a * b: da = dy * b (b broadcast), db = sum over broadcast axes of dy * a */
+    if (va->needs_diff) {
+        float *buf;
+        dnnl_memory_t m;
+        TRY(nnp_buf_mem(p, &vo->md, &buf, &m));
+        TRY(binary_step(p, &p->bwd, dnnl_binary_mul, &vo->md, vo->dmem, &vb->md, vb->mem, &vo->md, m, NULL));
+        TRY(to_operand(p, ia, &vo->md, m));
+    }
+    if (vb->needs_diff) {
+        float *buf;
+        dnnl_memory_t m;
+        TRY(nnp_buf_mem(p, &vo->md, &buf, &m));
+        TRY(binary_step(p, &p->bwd, dnnl_binary_mul, &vo->md, vo->dmem, &va->md, va->mem, &vo->md, m, NULL));
+        TRY(to_operand(p, ib, &vo->md, m));
+    }
+    return DOLOR_OK;
+}
+
+const nn_op_def nn_op_add_def = {NN_OP_ADD, "add", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd};
+const nn_op_def nn_op_mul_def = {NN_OP_MUL, "mul", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd};
