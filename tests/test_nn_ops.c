@@ -1,0 +1,316 @@
+/* nn: every operation kind from one table of cases (tools/gen_nn_ops_fixtures.py writes
+ * tests/fixtures/nn/ops.bin: op name, parameter vector, input shapes), in two modes, as ggml's
+ * test-backend-ops:
+ *   1. PyTorch 1.13 (float64 references stored as float32): output, d/d(inputs), d/d(weight),
+ *      d/d(bias) within |dolor - torch| <= 1e-4 + 1e-3 |torch|, element-wise;
+ *   2. finite differences: for 6 elements of each input, (L(x + h) - L(x - h)) / 2h with
+ *      L = sum(y * dy), h = 1e-2, against dolor's own d/dx within 1e-2 (1 + |d/dx|)
+ *      (float32 forward passes; the check needs no reference).
+ * Also: the operation table (entry i describes kind i, every entry complete) and shape errors
+ * naming the operation and both shapes. The timing mode lives in bench/. */
+#include "check.h"
+#include "dolor/nn.h"
+#include "nn/nn_internal.h"
+
+#define ATOL 1e-4
+#define RTOL 1e-3
+#include "nn_fx.h"
+
+static const struct {
+    const char *name;
+    nn_op_kind kind;
+} OPS[] = {{"conv", NN_OP_CONV},         {"deconv", NN_OP_DECONV},       {"batch_norm", NN_OP_BN},
+           {"relu", NN_OP_RELU},         {"leaky_relu", NN_OP_LEAKY_RELU}, {"sigmoid", NN_OP_SIGMOID},
+           {"tanh", NN_OP_TANH},         {"silu", NN_OP_SILU},           {"max_pool", NN_OP_MAXPOOL},
+           {"avg_pool", NN_OP_AVGPOOL},  {"global_avg_pool", NN_OP_GAP}, {"upsample", NN_OP_UPSAMPLE},
+           {"concat", NN_OP_CONCAT},     {"slice", NN_OP_SLICE},         {"add", NN_OP_ADD},
+           {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR}};
+
+static int kind_of(const char *name)
+{
+    for (size_t i = 0; i < sizeof OPS / sizeof OPS[0]; i++)
+        if (strcmp(OPS[i].name, name) == 0)
+            return (int)OPS[i].kind;
+    return -1;
+}
+
+static void test_table(void)
+{
+    CHECK(sizeof OPS / sizeof OPS[0] == NN_OP_COUNT);
+    for (int k = 0; k < NN_OP_COUNT; k++) {
+        const nn_op_def *d = nn_op_defs[k];
+        CHECKF(d && (int)d->kind == k && d->name && d->infer_shape && d->plan_forward && d->plan_backward &&
+                   d->min_inputs >= 1 && d->max_inputs >= d->min_inputs,
+               "table entry %d (%s) is incomplete or describes another kind", k, d && d->name ? d->name : "?");
+        CHECKF(d && kind_of(d->name) == k, "table entry %d is named %s", k, d ? d->name : "?");
+    }
+}
+
+/* parameters of case from its vector (layout: tools/gen_nn_ops_fixtures.py) */
+static void parse_params(nn_op_kind kind, const float *v, nn_params *p)
+{
+    memset(p, 0, sizeof *p);
+    switch (kind) {
+    case NN_OP_CONV:
+    case NN_OP_DECONV:
+        p->conv.cout = (int)v[1];
+        for (int a = 0; a < 3; a++) {
+            p->conv.k[a] = (int)v[2 + a];
+            p->conv.stride[a] = (int)v[5 + a];
+            p->conv.pad[a] = (int)v[8 + a];
+            p->conv.dil[a] = (int)v[11 + a];
+            p->conv.out_pad[a] = (int)v[14 + a];
+        }
+        p->conv.groups = (int)v[17];
+        p->conv.bias = (int)v[18];
+        p->conv.out_like = -1;
+        break;
+    case NN_OP_MAXPOOL:
+    case NN_OP_AVGPOOL:
+        for (int a = 0; a < 3; a++) {
+            p->pool.k[a] = (int)v[1 + a];
+            p->pool.stride[a] = (int)v[4 + a];
+            p->pool.pad[a] = (int)v[7 + a];
+        }
+        p->pool.count_include_pad = (int)v[10];
+        break;
+    case NN_OP_BN: p->bn.relu = (int)v[0]; break;
+    case NN_OP_LEAKY_RELU: p->act.alpha = v[0]; break;
+    case NN_OP_UPSAMPLE:
+        p->rs.mode = (int)v[0];
+        for (int a = 0; a < 3; a++)
+            p->rs.scale[a] = (int)v[1 + a];
+        break;
+    case NN_OP_SLICE:
+        p->slice.c0 = (int)v[0];
+        p->slice.c1 = (int)v[1];
+        break;
+    case NN_OP_LINEAR:
+        p->lin.out_features = (int)v[0];
+        p->lin.bias = (int)v[1];
+        break;
+    case NN_OP_RELU: case NN_OP_SIGMOID: case NN_OP_TANH: case NN_OP_SILU: case NN_OP_GAP: case NN_OP_CONCAT:
+    case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_COUNT:
+        break;
+    }
+}
+
+static void set_param(dolor_net *g, const char *name, const fx_rec *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < g->ntensors; i++)
+        if (strcmp(g->tensors[i].name, name) == 0) {
+            CHECKF(r->numel == g->tensors[i].numel, "%s: fixture %zu elements, net %zu", name, r->numel,
+                   g->tensors[i].numel);
+            if (r->numel == g->tensors[i].numel)
+                memcpy((g->tensors[i].is_buffer ? g->buffers : g->params) + g->tensors[i].offset, r->data,
+                       r->numel * sizeof(float));
+            return;
+        }
+    CHECKF(0, "tensor %s not in the graph", name);
+}
+
+static const float *grad_of(dolor_net *g, const char *name)
+{
+    for (int i = 0; i < g->ntensors; i++)
+        if (strcmp(g->tensors[i].name, name) == 0)
+            return g->grads + g->tensors[i].offset;
+    return NULL;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static void run_case(const fx_file *f, int c)
+{
+    char key[32], tag[160], what[224];
+    snprintf(key, sizeof key, "c%d.op", c);
+    const fx_rec *opr = fx_get(f, key);
+    if (!opr) {
+        CHECKF(0, "case %d: no op", c);
+        return;
+    }
+    char opname[32] = {0};
+    memcpy(opname, opr->data, opr->numel < 31 ? opr->numel : 31);
+    int kind = kind_of(opname);
+    CHECKF(kind >= 0, "case %d: unknown op %s", c, opname);
+    if (kind < 0)
+        return;
+    nn_params prm;
+    parse_params((nn_op_kind)kind, F32(fx_getc(f, c, "par")), &prm);
+    dolor_tensor *x[NN_OP_MAX_IN] = {0};
+    int nin = 0;
+    for (; nin < NN_OP_MAX_IN; nin++) {
+        snprintf(key, sizeof key, "c%d.x%d", c, nin);
+        if (!fx_get(f, key))
+            break;
+        x[nin] = fx_tensor(fx_get(f, key));
+    }
+    const fx_rec *yr = fx_getc(f, c, "y"), *dyr = fx_getc(f, c, "dy");
+    int n = snprintf(tag, sizeof tag, "case %d %s", c, opname);
+    for (int k = 0; k < nin && n < (int)sizeof tag - 24; k++) {
+        n += snprintf(tag + n, sizeof tag - (size_t)n, " [");
+        for (int i = 0; i < x[k]->ndim; i++)
+            n += snprintf(tag + n, sizeof tag - (size_t)n, "%s%lld", i ? "," : "", (long long)x[k]->shape[i]);
+        n += snprintf(tag + n, sizeof tag - (size_t)n, "]");
+    }
+    dolor_net *g = NULL;
+    CHECK_OK(nn_graph_create(&g));
+    g->need_input_grad = 1;
+    int in[NN_OP_MAX_IN];
+    for (int k = 0; k < nin; k++) {
+        int64_t d[5];
+        for (int i = 0; i < x[k]->ndim; i++)
+            d[i] = x[k]->shape[i];
+        in[k] = nn_add_input_shape(g, x[k]->ndim, d);
+    }
+    int v = nn_add_op(g, (nn_op_kind)kind, "m", in, nin, &prm);
+    dolor_status st = nn_graph_finalize(g, v);
+    CHECKF(st == DOLOR_OK, "%s: building failed: %s", tag, dolor_errmsg());
+    dolor_tensor *y = fx_tensor(yr), *dy = fx_tensor(dyr);
+    if (st != DOLOR_OK || !y || !dy)
+        goto out;
+    snprintf(key, sizeof key, "c%d.w", c);
+    set_param(g, "m.weight", fx_get(f, key));
+    snprintf(key, sizeof key, "c%d.b", c);
+    set_param(g, "m.bias", fx_get(f, key));
+    snprintf(key, sizeof key, "c%d.rm", c);
+    set_param(g, "m.running_mean", fx_get(f, key));
+    snprintf(key, sizeof key, "c%d.rv", c);
+    set_param(g, "m.running_var", fx_get(f, key));
+    /* mode 1: PyTorch */
+    const dolor_tensor *ins[NN_OP_MAX_IN];
+    for (int k = 0; k < nin; k++)
+        ins[k] = x[k];
+    memset(y->data, 0, y->numel * sizeof(float));
+    st = nn_graph_forward(g, ins, y, 1);
+    CHECKF(st == DOLOR_OK, "%s: forward: %s", tag, dolor_errmsg());
+    if (st)
+        goto out;
+    snprintf(what, sizeof what, "%s forward", tag);
+    cmp_rec(what, y->data, yr);
+    st = nn_graph_backward(g, dy);
+    CHECKF(st == DOLOR_OK, "%s: backward: %s", tag, dolor_errmsg());
+    if (st)
+        goto out;
+    for (int k = 0; k < nin; k++) {
+        char dk[8];
+        snprintf(dk, sizeof dk, "dx%d", k);
+        snprintf(what, sizeof what, "%s d/dx%d", tag, k);
+        cmp_rec(what, nn_graph_input_grad(g, k), fx_getc(f, c, dk));
+    }
+    snprintf(key, sizeof key, "c%d.dw", c);
+    if (fx_get(f, key)) {
+        snprintf(what, sizeof what, "%s d/dweight", tag);
+        cmp_rec(what, grad_of(g, "m.weight"), fx_get(f, key));
+    }
+    snprintf(key, sizeof key, "c%d.db", c);
+    if (fx_get(f, key)) {
+        snprintf(what, sizeof what, "%s d/dbias", tag);
+        cmp_rec(what, grad_of(g, "m.bias"), fx_get(f, key));
+    }
+    /* the inference plan gives the same output (BN: running stats, not checked here) */
+    if (kind != NN_OP_BN) {
+        memset(y->data, 0, y->numel * sizeof(float));
+        CHECK_OK(nn_graph_forward(g, ins, y, 0));
+        snprintf(what, sizeof what, "%s inference forward", tag);
+        cmp_rec(what, y->data, yr);
+    }
+    /* mode 2: finite differences of L = sum(y * dy) w.r.t. a few input elements (BN's running
+       stats move with each training forward but do not enter the training output) */
+    {
+        const double h = 1e-2;
+        dolor_tensor *yp = fx_tensor(yr);
+        for (int k = 0; k < nin && yp; k++) {
+            const float *an = nn_graph_input_grad(g, k);
+            float *copy = malloc(x[k]->numel * sizeof(float));
+            memcpy(copy, an, x[k]->numel * sizeof(float)); /* the next forwards replan nothing, but keep it safe */
+            int bad = 0;
+            size_t worst_i = 0;
+            double worst = 0, fd_w = 0;
+            for (int t = 0; t < 6; t++) {
+                size_t i = (size_t)((t * 2654435761u + 17u * (unsigned)c) % x[k]->numel);
+                float x0 = x[k]->data[i];
+                x[k]->data[i] = (float)(x0 + h);
+                CHECK_OK(nn_graph_forward(g, ins, yp, 1));
+                double lp = dot(yp->data, dy->data, yp->numel);
+                x[k]->data[i] = (float)(x0 - h);
+                CHECK_OK(nn_graph_forward(g, ins, yp, 1));
+                double lm = dot(yp->data, dy->data, yp->numel);
+                x[k]->data[i] = x0;
+                double fd = (lp - lm) / (2 * h), ex = fabs(fd - copy[i]) - 1e-2 * (1 + fabs(copy[i]));
+                if (ex > 0)
+                    bad++;
+                if (ex > worst || t == 0) {
+                    worst = ex;
+                    worst_i = i;
+                    fd_w = fd;
+                }
+            }
+            CHECKF(bad == 0, "%s: finite differences d/dx%d: %d of 6 off; worst at %zu: fd %.6g, dolor %.6g", tag, k, bad,
+                   worst_i, fd_w, copy[worst_i]);
+            free(copy);
+        }
+        dolor_tensor_free(yp);
+    }
+out:
+    dolor_tensor_free(y);
+    dolor_tensor_free(dy);
+    for (int k = 0; k < nin; k++)
+        dolor_tensor_free(x[k]);
+    dolor_net_free(g);
+}
+
+static void test_cases(void)
+{
+    fx_file f;
+    if (!fx_load(&f, "ops.bin"))
+        return;
+    int count = (int)F32(fx_get(&f, "count"))[0];
+    CHECK(count > 40);
+    for (int c = 0; c < count; c++)
+        run_case(&f, c);
+    fx_free(&f);
+}
+
+/* shape errors name the operation and both shapes; the first error is kept */
+static void test_errors(void)
+{
+    dolor_net *g = NULL;
+    CHECK_OK(nn_graph_create(&g));
+    int64_t a[4] = {2, 4, 8, 8}, b[4] = {2, 3, 6, 8};
+    int va = nn_add_input_shape(g, 4, a), vb = nn_add_input_shape(g, 4, b);
+    int v = nn_add_op(g, NN_OP_ADD, "res", (int[]){va, vb}, 2, NULL);
+    CHECK(v < 0);
+    v = nn_add_relu(g, v); /* ignored: the first error stays */
+    CHECK(v < 0);
+    CHECK_ERR(nn_graph_finalize(g, v), DOLOR_ESHAPE, "add res: shapes [2, 4, 8, 8] and [2, 3, 6, 8]");
+    dolor_net_free(g);
+    CHECK_OK(nn_graph_create(&g));
+    va = nn_add_input_shape(g, 4, a);
+    vb = nn_add_input_shape(g, 4, b);
+    CHECK_ERR(nn_graph_finalize(g, nn_add_op(g, NN_OP_CONCAT, NULL, (int[]){va, vb}, 2, NULL)), DOLOR_ESHAPE,
+              "concat: input 1 has shape [2, 3, 6, 8], input 0 has [2, 4, 8, 8]");
+    dolor_net_free(g);
+    CHECK_OK(nn_graph_create(&g));
+    va = nn_add_input_shape(g, 4, a);
+    CHECK_ERR(nn_graph_finalize(g, nn_add_conv(g, "c1", va, 8, 3, 1, 0) >= 0 ? nn_add_op(g, NN_OP_LINEAR, "fc", &va, 1,
+                                                                                          &(nn_params){.lin = {4, 1}})
+                                                                            : -1),
+              DOLOR_ESHAPE, "linear fc: input [2, 4, 8, 8] must be [N, F]");
+    dolor_net_free(g);
+}
+
+int main(void)
+{
+    test_table();
+    test_errors();
+    test_cases();
+    return dolor_test_finish();
+}

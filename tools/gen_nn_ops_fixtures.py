@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""Write the per-operation PyTorch fixtures for tests/test_nn_ops.c into tests/fixtures/nn/ops.bin.
+
+Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_nn_ops_fixtures.py
+One table of cases {op, params, input shapes} (the model is ggml's test-backend-ops); each case is
+run in float64 with a random output gradient dy and stores the inputs, parameters, output and all
+gradients as float32. tests/test_nn_ops.c builds the same one-operation graph from the op name and
+the parameter vector, and checks forward and backward against these records and, separately, the
+input gradients against central finite differences of sum(y * dy).
+
+File format: as tools/gen_nn_fixtures.py (b"DNF1" records). Per case i:
+  c<i>.op     the op name (uint8 bytes)
+  c<i>.par    parameter vector (float32), by op:
+                conv / deconv: nsp, cout, k[3], stride[3], pad[3], dil[3], out_pad[3], groups, bias
+                max_pool / avg_pool: nsp, k[3], stride[3], pad[3], count_include_pad
+                batch_norm: relu;  leaky_relu: alpha;  upsample: mode (0 nearest, 1 linear), scale[3]
+                slice: c0, c1;  linear: out_features, bias;  others: (empty, one 0)
+              (spatial axes in tensor order: D, H, W for 3D, H, W for 2D)
+  c<i>.x<k>   input k;  c<i>.w, c<i>.b (parameters, BN: weight, bias, plus rm, rv running stats)
+  c<i>.y, c<i>.dy, c<i>.dx<k>, c<i>.dw, c<i>.db
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_nn_fixtures import OUT, Writer  # noqa: E402
+
+
+def rnd(*shape):
+    return torch.randn(*shape, dtype=torch.float64)
+
+
+def t3(v, nsp):
+    v = list(v) if isinstance(v, (tuple, list)) else [v] * nsp
+    return v + [0] * (3 - len(v))
+
+
+# (op, params, input shapes)
+CASES = [
+    ("conv", dict(cout=8, k=3, s=2, p=1), [(2, 4, 9, 10)]),
+    ("conv", dict(cout=5, k=3, s=1, p=2, d=2, bias=0), [(1, 3, 8, 7)]),
+    ("conv", dict(cout=8, k=3, s=1, p=1, g=8), [(2, 8, 6, 6)]),                  # depthwise
+    ("conv", dict(cout=6, k=(3, 1), s=(1, 2), p=(1, 0), g=2), [(1, 4, 7, 9)]),   # groups, anisotropic
+    ("conv", dict(cout=16, k=1, s=2, p=0, bias=0), [(2, 8, 8, 8)]),              # ResNet downsample
+    ("conv", dict(cout=8, k=7, s=2, p=3, bias=0), [(1, 3, 15, 16)]),             # ResNet stem
+    ("conv", dict(cout=4, k=3, s=1, p=1), [(2, 2, 5, 6, 7)]),                    # 3D
+    ("conv", dict(cout=5, k=3, s=2, p=1, bias=0), [(1, 3, 7, 8, 6)]),
+    ("conv", dict(cout=4, k=(1, 3, 3), s=(1, 2, 2), p=(0, 1, 1), d=(1, 2, 1), g=2), [(1, 4, 3, 9, 8)]),
+    ("conv", dict(cout=16, k=7, s=2, p=3, bias=0), [(1, 1, 9, 10, 11)]),         # MedicalNet stem
+    ("deconv", dict(cout=3, k=3, s=2, p=1, op=1), [(1, 4, 5, 5)]),
+    ("deconv", dict(cout=4, k=2, s=2, g=2), [(2, 4, 3, 4)]),
+    ("deconv", dict(cout=2, k=2, s=2), [(1, 4, 3, 3, 3)]),                       # 3D
+    ("batch_norm", dict(relu=0), [(2, 4, 3, 4, 5)]),
+    ("batch_norm", dict(relu=1), [(2, 3, 2, 3, 3)]),
+    ("leaky_relu", dict(alpha=0.1), [(2, 5, 4, 6)]),
+    ("sigmoid", {}, [(2, 5, 4, 6)]),
+    ("tanh", {}, [(1, 3, 2, 3, 4)]),
+    ("silu", {}, [(2, 5, 4, 6)]),
+    ("silu", {}, [(1, 2, 3, 3, 3)]),
+    ("max_pool", dict(k=3, s=2, p=1), [(2, 3, 9, 9)]),                          # ResNet stem pool
+    ("max_pool", dict(k=3, s=1, p=0), [(1, 2, 6, 7)]),
+    ("max_pool", dict(k=2, s=2), [(1, 2, 4, 6, 6)]),
+    ("max_pool", dict(k=3, s=2, p=1), [(1, 2, 5, 6, 7)]),
+    ("avg_pool", dict(k=3, s=2, p=1, cip=1), [(2, 3, 9, 8)]),
+    ("avg_pool", dict(k=3, s=2, p=1, cip=0), [(1, 2, 7, 7)]),
+    ("avg_pool", dict(k=2, s=2), [(1, 2, 4, 6, 6)]),
+    ("global_avg_pool", {}, [(2, 6, 5, 7)]),
+    ("global_avg_pool", {}, [(2, 3, 3, 4, 5)]),
+    ("upsample", dict(mode=0, scale=2), [(1, 3, 4, 5)]),
+    ("upsample", dict(mode=0, scale=2), [(1, 2, 2, 3, 3)]),
+    ("upsample", dict(mode=1, scale=2), [(1, 2, 2, 3, 3)]),                     # trilinear
+    ("add", {}, [(2, 4, 5, 5), (2, 4, 5, 5)]),
+    ("add", {}, [(2, 4, 5, 5), (2, 4, 1, 1)]),
+    ("add", {}, [(1, 3, 1, 1, 1), (1, 3, 2, 3, 4)]),
+    ("mul", {}, [(2, 4, 5, 6), (2, 1, 5, 6)]),                                  # spatial gate
+    ("mul", {}, [(2, 4, 5, 6), (2, 4, 1, 1)]),                                  # channel gate
+    ("mul", {}, [(1, 3, 2, 3, 4), (1, 3, 2, 3, 4)]),
+    ("concat", {}, [(2, 3, 4, 4), (2, 5, 4, 4), (2, 2, 4, 4)]),
+    ("concat", {}, [(1, 2, 2, 3, 3), (1, 3, 2, 3, 3)]),
+    ("slice", dict(c0=2, c1=5), [(2, 8, 4, 4)]),
+    ("slice", dict(c0=0, c1=3), [(1, 6, 2, 3, 3)]),
+    ("flatten", {}, [(2, 3, 4, 5)]),
+    ("linear", dict(out=7), [(3, 20)]),
+    ("linear", dict(out=4, bias=0), [(2, 9)]),
+]
+
+
+def run_case(w, i, op, prm, shapes):
+    xs = [rnd(*s).requires_grad_() for s in shapes]
+    x = xs[0]
+    nsp = len(shapes[0]) - 2
+    p = "c%d." % i
+    par, mod = [0.0], None
+    if op in ("conv", "deconv"):
+        k, s, pd = prm.get("k"), prm.get("s", 1), prm.get("p", 0)
+        d, opad, g, bias = prm.get("d", 1), prm.get("op", 0), prm.get("g", 1), prm.get("bias", 1)
+        ks = tuple(t3(k, nsp)[:nsp])
+        kw = dict(stride=tuple(t3(s, nsp)[:nsp]), padding=tuple(t3(pd, nsp)[:nsp]), dilation=tuple(t3(d, nsp)[:nsp]),
+                  groups=g, bias=bool(bias))
+        if op == "conv":
+            mod = (nn.Conv2d if nsp == 2 else nn.Conv3d)(shapes[0][1], prm["cout"], ks, **kw)
+        else:
+            mod = (nn.ConvTranspose2d if nsp == 2 else nn.ConvTranspose3d)(
+                shapes[0][1], prm["cout"], ks, output_padding=tuple(t3(opad, nsp)[:nsp]), **kw)
+        mod = mod.double()
+        y = mod(x)
+        par = [nsp, prm["cout"]] + t3(k, nsp) + t3(s, nsp) + t3(pd, nsp) + t3(d, nsp) + t3(opad, nsp) + [g, bias]
+    elif op == "batch_norm":
+        c = shapes[0][1]
+        mod = (nn.BatchNorm2d if nsp == 2 else nn.BatchNorm3d)(c).double()
+        with torch.no_grad():
+            mod.weight.copy_(1 + 0.3 * rnd(c))
+            mod.bias.copy_(0.5 * rnd(c))
+            mod.running_mean.copy_(0.2 * rnd(c))
+            mod.running_var.copy_(1 + 0.5 * torch.rand(c, dtype=torch.float64))
+        w.add(p + "rm", mod.running_mean)
+        w.add(p + "rv", mod.running_var)
+        y = mod(x)
+        if prm["relu"]:
+            y = F.relu(y)
+        par = [prm["relu"]]
+    elif op == "leaky_relu":
+        y = F.leaky_relu(x, prm["alpha"])
+        par = [prm["alpha"]]
+    elif op == "sigmoid":
+        y = torch.sigmoid(x)
+    elif op == "tanh":
+        y = torch.tanh(x)
+    elif op == "silu":
+        y = F.silu(x)
+    elif op in ("max_pool", "avg_pool"):
+        k, s, pd, cip = prm["k"], prm["s"], prm.get("p", 0), prm.get("cip", 1)
+        if op == "max_pool":
+            y = (F.max_pool2d if nsp == 2 else F.max_pool3d)(x, k, s, pd)
+        else:
+            y = (F.avg_pool2d if nsp == 2 else F.avg_pool3d)(x, k, s, pd, count_include_pad=bool(cip))
+        par = [nsp] + t3(k, nsp) + t3(s, nsp) + t3(pd, nsp) + [cip]
+    elif op == "global_avg_pool":
+        y = (F.adaptive_avg_pool2d if nsp == 2 else F.adaptive_avg_pool3d)(x, 1)
+    elif op == "upsample":
+        mode = "nearest" if prm["mode"] == 0 else ("bilinear" if nsp == 2 else "trilinear")
+        kw = {} if prm["mode"] == 0 else dict(align_corners=False)
+        y = F.interpolate(x, scale_factor=prm["scale"], mode=mode, **kw)
+        par = [prm["mode"]] + t3(prm["scale"], nsp)
+    elif op == "add":
+        y = xs[0] + xs[1]
+    elif op == "mul":
+        y = xs[0] * xs[1]
+    elif op == "concat":
+        y = torch.cat(xs, dim=1)
+    elif op == "slice":
+        y = x[:, prm["c0"]:prm["c1"]]
+        par = [prm["c0"], prm["c1"]]
+    elif op == "flatten":
+        y = torch.flatten(x, 1)
+    elif op == "linear":
+        bias = prm.get("bias", 1)
+        mod = nn.Linear(shapes[0][1], prm["out"], bias=bool(bias)).double()
+        y = mod(x)
+        par = [prm["out"], bias]
+    else:
+        raise ValueError(op)
+    dy = rnd(*y.shape)
+    y.backward(dy)
+    w.add(p + "op", np.frombuffer(op.encode(), dtype=np.uint8))
+    w.add(p + "par", par)
+    for k, xk in enumerate(xs):
+        w.add(p + "x%d" % k, xk)
+        w.add(p + "dx%d" % k, xk.grad)
+    if mod is not None:
+        w.add(p + "w", mod.weight)
+        w.add(p + "dw", mod.weight.grad)
+        if mod.bias is not None:
+            w.add(p + "b", mod.bias)
+            w.add(p + "db", mod.bias.grad)
+    w.add(p + "y", y)
+    w.add(p + "dy", dy)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(8)
+    w = Writer("ops.bin")
+    for i, (op, prm, shapes) in enumerate(CASES):
+        run_case(w, i, op, prm, shapes)
+    w.add("count", [len(CASES)])
+    w.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
