@@ -162,8 +162,9 @@ def stored(ds):
 ds = pydicom.dcmread("bad_jls_scan.dcm")
 frag = bytearray(b"".join(decode_data_sequence(ds.PixelData)))
 sos = frag.find(b"\xff\xda")
-half = sos + (len(frag) - sos) // 2
-frag[half:-2] = bytes([0x00, 0xFF, 0x7F, 0xFE]) * ((len(frag) - 2 - half) // 4) + b"\x00" * ((len(frag) - 2 - half) % 4)
+eoi = frag.rfind(b"\xff\xd9")  # keep the end-of-image marker (and any padding after it): the scan is damaged, not cut
+half = sos + (eoi - sos) // 2
+frag[half:eoi] = bytes([0x00, 0xFF, 0x7F, 0xFE]) * ((eoi - half) // 4) + b"\x00" * ((eoi - half) % 4)
 frag[sos + 20:sos + 40] = b"\xff\xff" * 10
 ds.PixelData = encapsulate([bytes(frag)])
 ds.save_as("bad_jls_scan.dcm")
