@@ -37,6 +37,10 @@ cmp -s "$T/cv.csv" "$T/cv1.csv" && ok || bad "cv differs between 1 and 2 threads
 "$BIN" forest predict "$F" --model "$T/m.txt" -o "$T/p.csv" 2>/dev/null && [[ $(wc -l <"$T/p.csv") -eq 401 ]] && ok || bad "predict"
 head -1 "$T/p.csv" | grep -q "^row,p_fat,p_lean,predicted$" && ok || bad "predict header: $(head -1 "$T/p.csv")"
 
+# folds from a column
+"$BIN" forest cv "$F" --label label --exclude patient --fold-column fold --trees 30 -o "$T/cvf.csv" --predictions "$T/oofc.csv" >/dev/null 2>&1 || bad "fold-column cv"
+paste -d, <(cut -d, -f2 "$F") <(cut -d, -f2 "$T/oofc.csv") | awk -F, 'NR > 1 && $1 + 1 != $2 { bad = 1 } END { exit bad }' && ok || bad "fold column not used"
+
 # bad input
 { head -1 "$F"; sed -n 2,30p "$F"; sed -n 31p "$F" | awk -F, -v OFS=, '{ $11 = ""; print }'; sed -n 32,60p "$F"; } >"$T/nolabel.csv"
 expect_fail 2 "label column 'label', row 30 (line 31) is missing" -- "$BIN" forest cv "$T/nolabel.csv" --label label --exclude fold,patient

@@ -60,6 +60,14 @@ n=$(head -1 "$T/m1.csv" | python3 -c 'import csv,sys; print(len(next(csv.reader(
 # normalisation against two boxes (gain invariance is checked in test_radiomics.c)
 "$BIN" features --config "$T/c.json" --bright 8,6,4,12,10,6 --dark 0,0,0,4,4,2 "$T/a.mha" -o "$T/n.csv" 2>/dev/null || bad "normalisation failed"
 
+# regions of a label map, per slice: a row per (slice, region) holding it
+mha "$T/lab.mha" 12 10 6 '(z < 4) ? ((x < 6) ? 1 : 2) : ((x < 6) ? 1 : 0)'
+"$BIN" features --config "$T/c.json" --mask "$T/lab.mha" --regions 1,2 --per-slice "$T/a.mha" -o "$T/r.csv" 2>/dev/null || bad "regions failed"
+[[ $(wc -l <"$T/r.csv") -eq $((1 + 6 + 4)) ]] && ok || bad "regions x slices: $(wc -l <"$T/r.csv") lines"
+head -1 "$T/r.csv" | grep -q '^image,slice,region,' && ok || bad "regions header"
+awk -F, 'NR > 1 { k[$2 "," $3]++ } END { exit !(k["3,2"] == 1 && k["4,2"] == 0 && k["5,1"] == 1) }' "$T/r.csv" && ok || bad "region rows"
+expect_fail 2 "region 3: the mask is empty" -- "$BIN" features --mask "$T/lab.mha" --regions 3 "$T/a.mha" -o "$T/x.csv"
+
 # bad input: exit 2, the message names the fault, no output written
 expect_fail 2 "the mask is empty" -- "$BIN" features --mask "$T/empty.mha" "$T/a.mha" -o "$T/x.csv"
 expect_fail 2 "smaller than the GLCM offset" -- "$BIN" features --distances 5 "$T/small.mha" -o "$T/x.csv"

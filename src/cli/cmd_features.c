@@ -20,6 +20,7 @@ typedef struct {
     double bin_width, fo_bin_width, range[2];
     int range_set;
     int per_direction, direction_mean, firstorder, nakagami, glcm, crop_to_mask; /* -1 = not given */
+    int regions[DOLOR_FEAT_MAX_LIST], nregions, per_slice;
     long threads;
 } feat_opts;
 
@@ -39,6 +40,8 @@ static const dolor_opt_spec specs[] = {
     {"fo-bin-width", 0, OPT_NUM, "bin width of the first-order entropy/uniformity histogram (default 25)"},
     {"nakagami", 0, OPT_FLAG, "Nakagami m and Omega, ML and moments, zero voxels ignored (default on; off in study7020)"},
     {"mask", 'm', OPT_LIST, "mask file(s): one for every image, or one per image in order (non-zero = inside)"},
+    {"regions", 'r', OPT_LIST, "mask label values, each its own region (a row per region), e.g. 1,2,3,4"},
+    {"per-slice", 0, OPT_FLAG, "each z slice is a 2D region (a row per slice holding the region)"},
     {"crop", 0, OPT_STR, "crop box x0,y0,z0,x1,y1,z1 (voxels, end exclusive; 2D: x0,y0,x1,y1) before everything"},
     {"crop-to-mask", 0, OPT_FLAG, "crop to the mask's bounding box (same features, less work)"},
     {"bright", 0, OPT_STR, "bright reference box for normalisation to 0..255 (with --dark)"},
@@ -92,6 +95,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         else if (!strcmp(n, "firstorder")) o->firstorder = on;
         else if (!strcmp(n, "nakagami")) o->nakagami = on;
         else if (!strcmp(n, "crop-to-mask")) o->crop_to_mask = on;
+        else if (!strcmp(n, "per-slice")) o->per_slice = on;
         return DOLOR_OK;
     }
     if (!strcmp(n, "out")) return set_str(&o->out, v);
@@ -153,6 +157,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         dolor_cli_free_list(o->masks);
         return dolor_cli_split_list("--mask", v, &o->masks, &o->nmasks);
     }
+    if (!strcmp(n, "regions")) return int_list("--regions", v, 1, 255, o->regions, &o->nregions);
     if (!strcmp(n, "crop")) return set_str(&o->crop, v);
     if (!strcmp(n, "bright")) return set_str(&o->bright, v);
     if (!strcmp(n, "dark")) return set_str(&o->dark, v);
@@ -215,9 +220,104 @@ static dolor_status read_mask(const char *path, const dolor_image *img, uint8_t 
     return s;
 }
 
+/* A mask as label values 0..255 (for --regions), checked against the image size. */
+static dolor_status read_labels(const char *path, const dolor_image *img, uint8_t **out)
+{
+    dolor_image *m = NULL;
+    dolor_status s;
+#pragma omp critical(features_io)
+    s = dolor_image_read(path, &m);
+    if (s)
+        return s;
+    uint8_t *bin = NULL;
+    s = dolor_mask_from_image(m, img, path, &bin); /* size check and empty check */
+    free(bin);
+    if (!s) {
+        size_t n = dolor_image_nvox(img);
+        uint8_t *v = malloc(n ? n : 1);
+        if (!v)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        for (size_t i = 0; v && i < n; i++) {
+            double d = dolor_image_get(m, i * (size_t)m->ncomp);
+            v[i] = d < 0 ? 0 : d > 255 ? 255 : (uint8_t)lround(d);
+        }
+        *out = v;
+    }
+    dolor_image_free(m);
+    return s;
+}
+
+typedef struct img_rows {
+    int n;
+    dolor_feature_set **fs;
+    int *slice, *region;
+} img_rows;
+
+static void img_rows_free(img_rows *r)
+{
+    for (int i = 0; i < r->n; i++)
+        dolor_feature_set_free(r->fs[i]);
+    free(r->fs);
+    free(r->slice);
+    free(r->region);
+    memset(r, 0, sizeof *r);
+}
+
+/* Rows of one image: the whole region, or one per --regions value and/or per slice (empty ones skipped). */
+static dolor_status region_rows(const feat_opts *o, const dolor_features_config *cfg, const double *x,
+                                const int64_t size[3], const uint8_t *labels, img_rows *rows)
+{
+    const int nreg = o->nregions ? o->nregions : 1, nsl = o->per_slice ? (int)size[2] : 1;
+    const size_t plane = (size_t)(size[0] * size[1]), nv = o->per_slice ? plane : plane * (size_t)size[2];
+    int cap = nreg * nsl;
+    rows->fs = calloc((size_t)cap, sizeof *rows->fs);
+    rows->slice = calloc((size_t)cap, sizeof *rows->slice);
+    rows->region = calloc((size_t)cap, sizeof *rows->region);
+    uint8_t *m = malloc(nv);
+    if (!rows->fs || !rows->slice || !rows->region || !m) {
+        free(m);
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    dolor_status s = DOLOR_OK;
+    for (int r = 0; r < nreg && !s; r++)
+        for (int z = 0; z < nsl && !s; z++) {
+            const size_t off = o->per_slice ? (size_t)z * plane : 0;
+            size_t cnt = 0;
+            for (size_t i = 0; i < nv; i++) {
+                uint8_t l = labels ? labels[off + i] : 1;
+                m[i] = o->nregions ? l == o->regions[r] : l != 0;
+                cnt += m[i];
+            }
+            if (!cnt) {
+                if (!o->per_slice)
+                    s = dolor_error(DOLOR_EINVAL, "region %d: the mask is empty (no voxel with this label)",
+                                    o->regions[r]);
+                continue;
+            }
+            int64_t sz[3] = {size[0], size[1], o->per_slice ? 1 : size[2]};
+            s = dolor_features_compute(x + off, sz, m, cfg, &rows->fs[rows->n]);
+            if (s) {
+                if (o->per_slice && o->nregions)
+                    dolor_error_prefix(s, "slice %d, region %d", z, o->regions[r]);
+                else if (o->per_slice)
+                    dolor_error_prefix(s, "slice %d", z);
+                else if (o->nregions)
+                    dolor_error_prefix(s, "region %d", o->regions[r]);
+                break;
+            }
+            rows->slice[rows->n] = z;
+            rows->region[rows->n] = o->nregions ? o->regions[r] : 0;
+            rows->n++;
+        }
+    free(m);
+    if (!s && rows->n == 0)
+        s = dolor_error(DOLOR_EINVAL, "the mask is empty in every slice and region");
+    return s;
+}
+
 /* One image: read, normalise, crop, mask, features. */
 static dolor_status one_image(const feat_opts *o, const dolor_features_config *cfg, const char *path,
-                              const char *mask_path, dolor_feature_set **fs)
+                              const char *mask_path, img_rows *rows)
 {
     dolor_image *img = NULL, *tmp = NULL;
     double *x = NULL;
@@ -243,7 +343,7 @@ static dolor_status one_image(const feat_opts *o, const dolor_features_config *c
         if (s)
             goto out;
     }
-    if (mask_path && (s = read_mask(mask_path, img, &mask)))
+    if (mask_path && (s = o->nregions ? read_labels(mask_path, img, &mask) : read_mask(mask_path, img, &mask)))
         goto out;
     dolor_box box = {0, 0, 0, size[0], size[1], size[2]};
     int crop = 0;
@@ -287,7 +387,10 @@ static dolor_status one_image(const feat_opts *o, const dolor_features_config *c
         size[2] = box.z1 - box.z0;
         memcpy(x, tmp->data, sizeof(double) * (size_t)(size[0] * size[1] * size[2]));
     }
-    s = dolor_features_compute(x, size, mask, cfg, fs);
+    if (o->nregions && !mask)
+        s = dolor_error(DOLOR_EINVAL, "--regions needs --mask (a label map)");
+    else
+        s = region_rows(o, cfg, x, size, mask, rows);
 out:
     if (s)
         dolor_error_prefix(s, "%s", path);
@@ -321,7 +424,7 @@ int dolor_cmd_features(int argc, char **argv)
                    .crop_to_mask = -1};
     int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
-    dolor_feature_set **fs = NULL;
+    img_rows *fs = NULL;
     dolor_status *st = NULL;
     char (*msg)[1024] = NULL;
     dolor_features_config cfg;
@@ -381,43 +484,55 @@ int dolor_cmd_features(int argc, char **argv)
             rc = dolor_cli_fail("features", st[i]);
             goto out;
         }
-    for (int i = 1; i < npos; i++) {
-        int same = fs[i]->n == fs[0]->n;
-        for (int k = 0; same && k < fs[0]->n; k++)
-            same = !strcmp(fs[i]->names[k], fs[0]->names[k]);
+    const dolor_feature_set *f0 = fs[0].fs[0];
+    for (int i = 0; i < npos; i++)
+        for (int r = 0; r < fs[i].n; r++) {
+        const dolor_feature_set *fr = fs[i].fs[r];
+        int same = fr->n == f0->n;
+        for (int k = 0; same && k < f0->n; k++)
+            same = !strcmp(fr->names[k], f0->names[k]);
         if (!same) {
             rc = dolor_cli_fail("features", dolor_error(DOLOR_ESHAPE,
                                                         "%s gives other feature columns than %s (2D and 3D images "
                                                         "mixed?); run them separately", pos[i], pos[0]));
             goto out;
         }
-    }
+        }
     dolor_outfile of;
     if ((s = dolor_outfile_open(&of, o.out, 1))) {
         rc = dolor_cli_fail("features", s);
         goto out;
     }
-    fputs("image", of.fp);
-    for (int k = 0; k < fs[0]->n; k++) {
+    fputs(o.per_slice ? "image,slice" : "image", of.fp);
+    if (o.nregions)
+        fputs(",region", of.fp);
+    for (int k = 0; k < f0->n; k++) {
         fputc(',', of.fp);
-        csv_field(of.fp, fs[0]->names[k]);
+        csv_field(of.fp, f0->names[k]);
     }
     fputc('\n', of.fp);
-    for (int i = 0; i < npos; i++) {
-        csv_field(of.fp, pos[i]);
-        for (int k = 0; k < fs[i]->n; k++)
-            fprintf(of.fp, ",%.17g", fs[i]->values[k]);
-        fputc('\n', of.fp);
-    }
+    int nrows = 0;
+    for (int i = 0; i < npos; i++)
+        for (int r = 0; r < fs[i].n; r++) {
+            csv_field(of.fp, pos[i]);
+            if (o.per_slice)
+                fprintf(of.fp, ",%d", fs[i].slice[r]);
+            if (o.nregions)
+                fprintf(of.fp, ",%d", fs[i].region[r]);
+            for (int k = 0; k < f0->n; k++)
+                fprintf(of.fp, ",%.17g", fs[i].fs[r]->values[k]);
+            fputc('\n', of.fp);
+            nrows++;
+        }
     if ((s = dolor_outfile_commit(&of))) {
         rc = dolor_cli_fail("features", s);
         goto out;
     }
-    fprintf(stderr, "dolor features: %d image(s) x %d features -> %s in %.1f ms (%d threads)\n", npos, fs[0]->n, o.out,
-            t1 - t0, nthreads);
+    fprintf(stderr, "dolor features: %d image(s), %d row(s) x %d features -> %s in %.1f ms (%d threads)\n", npos, nrows,
+            f0->n, o.out, t1 - t0, nthreads);
 out:
     for (int i = 0; fs && i < npos; i++)
-        dolor_feature_set_free(fs[i]);
+        img_rows_free(&fs[i]);
     free(fs);
     free(st);
     free(msg);

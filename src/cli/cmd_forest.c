@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct {
-    char *label, *group, *positive, *out, *model, *importance, *predictions;
+    char *label, *group, *positive, *out, *model, *importance, *predictions, *fold_column;
     char **features, **exclude;
     int nfeatures, nexclude;
     long trees, max_features, max_depth, min_split, min_leaf, folds, threads, repeats;
@@ -32,6 +32,7 @@ static const dolor_opt_spec specs[] = {
     {"no-bootstrap", 0, OPT_FLAG, "every tree sees every row (no OOB estimate)"},
     {"seed", 's', OPT_NUM, "random seed (default 1)"},
     {"folds", 'k', OPT_INT, "cv: number of folds (default 5)"},
+    {"fold-column", 0, OPT_STR, "cv: take each row's fold from this column (any k distinct values) instead of drawing them"},
     {"model", 'm', OPT_STR, "forest file (written by train, read by predict)"},
     {"out", 'o', OPT_STR, "train: forest file; predict: predictions CSV; cv: metrics CSV"},
     {"importance", 0, OPT_STR, "train: write feature importances (impurity, permutation on the training table) CSV"},
@@ -60,6 +61,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "model")) return set_str(&o->model, v);
     if (!strcmp(n, "importance")) return set_str(&o->importance, v);
     if (!strcmp(n, "predictions")) return set_str(&o->predictions, v);
+    if (!strcmp(n, "fold-column")) return set_str(&o->fold_column, v);
     if (!strcmp(n, "features")) {
         dolor_cli_free_list(o->features);
         return dolor_cli_split_list("--features", v, &o->features, &o->nfeatures);
@@ -121,6 +123,7 @@ static dolor_status table_features(const dolor_csv *t, const forest_opts *o, con
         for (int j = 0; j < t->ncol; j++) {
             const char *nm = t->names[j];
             if ((o->label && !strcmp(nm, o->label)) || (o->group && !strcmp(nm, o->group)) ||
+                (o->fold_column && !strcmp(nm, o->fold_column)) ||
                 in_list(o->exclude, o->nexclude, nm))
                 continue;
             int num = 1;
@@ -456,8 +459,31 @@ int dolor_cmd_forest(int argc, char **argv)
         if (s)
             goto cv_done;
     }
-    if ((s = dolor_stratified_group_kfold(y, o.group ? group : NULL, n, K, k, prm.seed, fold)))
+    if (o.fold_column) {
+        char **flev = NULL;
+        int *fc = NULL;
+        if ((s = dolor_csv_factor(t, o.fold_column, &flev, &k, &fc)))
+            goto cv_done;
+        for (size_t i = 0; i < n && !s; i++) {
+            if (fc[i] < 0)
+                s = dolor_error(DOLOR_EINVAL, "%s: fold column '%s', row %zu (line %zu) is missing", t->path,
+                                o.fold_column, i + 1, t->line[i]);
+            fold[i] = fc[i];
+        }
+        dolor_stats_free_strings(flev);
+        free(fc);
+        if (!s && k < 2)
+            s = dolor_error(DOLOR_EINVAL, "%s: fold column '%s' holds %d fold(s); need 2 or more", t->path,
+                            o.fold_column, k);
+        free(fm);
+        fm = s ? NULL : calloc((size_t)k + 1, sizeof *fm);
+        if (!s && !fm)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        if (s)
+            goto cv_done;
+    } else if ((s = dolor_stratified_group_kfold(y, o.group ? group : NULL, n, K, k, prm.seed, fold))) {
         goto cv_done;
+    }
     double tfit = 0, tpred = 0;
     printf("fold        n   accur    sens    spec     PPV     NPV     AUC\n");
     for (int fi = 0; fi < k && !s; fi++) {
@@ -562,7 +588,7 @@ out:
     free(y);
     free(pos);
     free(o.label), free(o.group), free(o.positive), free(o.out), free(o.model), free(o.importance),
-        free(o.predictions);
+        free(o.predictions), free(o.fold_column);
     dolor_cli_free_list(o.features);
     dolor_cli_free_list(o.exclude);
     return rc;

@@ -420,18 +420,23 @@ dolor_status dolor_forest_predict_proba(const dolor_forest *f, const double *X, 
     if (s)
         return s;
     const int K = f->K;
+    /* blocks of rows, tree by tree inside a block: a tree's nodes stay in cache for the whole block */
+    const size_t B = 256, nb = (n + B - 1) / B;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        double *pr = proba + i * K;
-        for (int k = 0; k < K; k++)
-            pr[k] = 0;
-        for (int t = 0; t < f->T; t++) {
-            const double *v = tree_leaf(&f->trees[t], X + i * (size_t)p, K);
+    for (size_t blk = 0; blk < nb; blk++) {
+        const size_t i0 = blk * B, i1 = i0 + B < n ? i0 + B : n;
+        for (size_t i = i0; i < i1; i++)
             for (int k = 0; k < K; k++)
-                pr[k] += v[k];
-        }
-        for (int k = 0; k < K; k++)
-            pr[k] /= f->T;
+                proba[i * K + k] = 0;
+        for (int t = 0; t < f->T; t++)
+            for (size_t i = i0; i < i1; i++) {
+                const double *v = tree_leaf(&f->trees[t], X + i * (size_t)p, K);
+                for (int k = 0; k < K; k++)
+                    proba[i * K + k] += v[k];
+            }
+        for (size_t i = i0; i < i1; i++)
+            for (int k = 0; k < K; k++)
+                proba[i * K + k] /= f->T;
     }
     return DOLOR_OK;
 }
