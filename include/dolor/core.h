@@ -69,10 +69,14 @@ void dolor_error_clear(void);
  * (keeping path's extension, e.g. ".nii.gz", so extension-driven writers such
  * as libnifti still work) and, if want_stream is non-zero, opens it as fp
  * ("wb"). Write to fp or to the file named tmp, then call
- * dolor_outfile_commit() to close and rename onto path, or
+ * dolor_outfile_commit() to flush, fsync, close and rename onto path (then
+ * fsync the folder), or
  * dolor_outfile_abort() to close and remove the temporary file. A path that
  * already exists is never touched unless commit succeeds.
- * Errors: DOLOR_EIO (cannot create; message names the path and errno text). */
+ * A writer killed before commit leaves only the hidden temporary file (see
+ * dolor_outfile_clean_stale). Errors: DOLOR_EIO (cannot create, write, sync
+ * or rename, e.g. a full disk; the message names the final path and the
+ * errno text, and the temporary file is removed). */
 typedef struct dolor_outfile {
     FILE *fp;       /* open stream, or NULL when want_stream == 0 */
     char *path;     /* final path */
@@ -82,6 +86,14 @@ typedef struct dolor_outfile {
 dolor_status dolor_outfile_open(dolor_outfile *f, const char *path, int want_stream);
 dolor_status dolor_outfile_commit(dolor_outfile *f);
 void dolor_outfile_abort(dolor_outfile *f);
+
+/* Remove the temporary files dolor_outfile_open() left in dir for a process
+ * that no longer runs (a writer killed between open and commit): regular
+ * files named ".<name>.tmp<pid>_<n><ext>" whose pid is not a live process.
+ * Outputs, other files and the temporary files of live processes are left
+ * alone; sub-folders are not visited. Returns how many were removed (0 when
+ * dir is NULL or cannot be read); never fails. */
+int dolor_outfile_clean_stale(const char *dir);
 
 /* Create a directory and its parents (like mkdir -p). Errors: DOLOR_EIO. */
 dolor_status dolor_mkdir_p(const char *path);

@@ -148,6 +148,8 @@ int dolor_cmd_eval(int argc, char **argv)
     }
     if (!quiet)
         dolor_seg_eval_print(ev, stdout);
+    if (dolor_outfile_clean_stale(outdir) > 0)
+        fprintf(stderr, "removed temporary files left in %s by an interrupted run\n", outdir);
     if ((s = dolor_seg_eval_write_csv(ev, outdir))) {
         rc = dolor_cli_fail(cmd, s);
         goto done;

@@ -25,7 +25,7 @@ typedef struct {
     dolor_upsample upsample;
     dolor_train_config tc;
     int final_eval;
-    const char *arch_given; /* name of an architecture/class option given (refused on resume) */
+    unsigned arch_given;    /* bit i: arch_opts[i] was given (on resume it must equal the stored value) */
 } train_opts;
 
 static const dolor_opt_spec specs[] = {
@@ -66,6 +66,11 @@ static const dolor_opt_spec specs[] = {
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 
+/* Options that describe the model: stored in the checkpoint, so on --resume they may only repeat it. */
+static const char *const arch_opts[] = {"classes", "labels", "label-desc", "size", "base", "depth", "upsample"};
+enum { ARCH_CLASSES, ARCH_LABELS, ARCH_LABEL_DESC, ARCH_SIZE, ARCH_BASE, ARCH_DEPTH, ARCH_UPSAMPLE, ARCH_COUNT };
+_Static_assert(sizeof arch_opts / sizeof *arch_opts == ARCH_COUNT, "arch_opts and its enum differ");
+
 static dolor_status set_str(char **dst, const char *v)
 {
     free(*dst);
@@ -83,10 +88,9 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     double dv;
     dolor_status s = DOLOR_OK;
     int on = v == NULL; /* flags */
-    static const char *arch_opts[] = {"classes", "labels", "label-desc", "size", "base", "depth", "upsample"};
-    for (size_t i = 0; i < sizeof arch_opts / sizeof *arch_opts; i++)
+    for (int i = 0; i < ARCH_COUNT; i++)
         if (!strcmp(n, arch_opts[i]))
-            o->arch_given = arch_opts[i];
+            o->arch_given |= 1u << i;
     if (!strcmp(n, "data")) return set_str(&o->data, v);
     if (!strcmp(n, "images")) return set_str(&o->images, v);
     if (!strcmp(n, "masks")) return set_str(&o->masks, v);
@@ -334,6 +338,65 @@ static void opts_to_json(const train_opts *o, char *buf, size_t cap)
              o->tc.ce_weight, o->tc.dice_weight, (unsigned long long)o->tc.seed, o->val_fraction);
 }
 
+static void join_names(char *buf, size_t cap, const char *const *names, int n)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", i ? "," : "", names[i]);
+}
+
+static void join_ints(char *buf, size_t cap, const int *v, int first, int n)
+{
+    buf[0] = '\0';
+    for (int i = first; i < n; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%d", i > first ? "," : "", v[i]);
+}
+
+/* On --resume the model options come from the checkpoint m: an option given
+ * again (command line or --config) must repeat the stored value. Returns 0, or
+ * 1 with "--size 128 differs from 64 stored in CKPT" in msg. */
+static int resume_conflict(const train_opts *o, const dolor_model_meta *m, const char *ckpt, char *msg, size_t cap)
+{
+    char given[1024], stored[1024];
+    const char *opt = NULL;
+    unsigned g = o->arch_given;
+    int by_desc = (g >> ARCH_LABEL_DESC) & 1u;
+    if ((g & (1u << ARCH_CLASSES | 1u << ARCH_LABEL_DESC)) && o->classes) {
+        const char *names[DOLOR_MAX_CLASSES];
+        for (int c = 1; c < m->num_classes; c++)
+            names[c - 1] = m->class_names[c];
+        join_names(given, sizeof given, (const char *const *)o->classes, o->nclasses);
+        join_names(stored, sizeof stored, names, m->num_classes - 1);
+        if (strcmp(given, stored))
+            opt = by_desc ? "label-desc (classes)" : "classes";
+    }
+    if (!opt && (g & (1u << ARCH_LABELS | 1u << ARCH_LABEL_DESC)) && o->nlabels) {
+        join_ints(given, sizeof given, o->labels, 1, o->nlabels + 1);
+        join_ints(stored, sizeof stored, m->label_values, 1, m->num_classes);
+        if (strcmp(given, stored))
+            opt = by_desc ? "label-desc (labels)" : "labels";
+    }
+    struct { int bit; long given, stored; } nums[] = {{ARCH_SIZE, o->size, m->height},
+                                                      {ARCH_BASE, o->base, m->arch.base_channels},
+                                                      {ARCH_DEPTH, o->depth, m->arch.depth}};
+    for (size_t i = 0; !opt && i < sizeof nums / sizeof *nums; i++)
+        if ((g >> nums[i].bit & 1u) && nums[i].given != nums[i].stored) {
+            opt = arch_opts[nums[i].bit];
+            snprintf(given, sizeof given, "%ld", nums[i].given);
+            snprintf(stored, sizeof stored, "%ld", nums[i].stored);
+        }
+    if (!opt && (g >> ARCH_UPSAMPLE & 1u) && o->upsample != m->arch.upsample) {
+        opt = "upsample";
+        snprintf(given, sizeof given, "%s", o->upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
+        snprintf(stored, sizeof stored, "%s", m->arch.upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
+    }
+    if (!opt)
+        return 0;
+    snprintf(msg, cap, "--%s %s differs from %s stored in %s (the model's options cannot be changed on --resume)", opt,
+             given, stored, ckpt);
+    return 1;
+}
+
 int dolor_cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -342,22 +405,31 @@ int dolor_cmd_train(int argc, char **argv)
     char **pos = NULL;
     dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
     if (!s && !want_help && o.resume) {
-        /* resume: the checkpoint's options first, then the command line again on top */
+        /* resume: the checkpoint's options first, then the command line again on top;
+         * the model's own options may be repeated (README: "the same command plus --resume") */
         dolor_model_meta rm;
-        const char *arch = o.arch_given;
+        char msg[3072];
         s = dolor_checkpoint_read_meta(o.resume, &rm);
-        if (!s && arch) {
-            rc = dolor_cli_usage_error("train", "--%s cannot be changed on --resume (it comes from %s)", arch, o.resume);
+        if (!s && resume_conflict(&o, &rm, o.resume, msg, sizeof msg)) {
+            rc = dolor_cli_usage_error("train", "%s", msg);
             free(pos);
             opts_release(&o);
             return rc;
         }
         if (!s) {
+            char *ckpt = o.resume;
+            o.resume = NULL;
             opts_release(&o);
             opts_init(&o);
+            o.resume = ckpt;
+            /* the stored model, so checks below see it whether or not the options are repeated */
+            o.size = rm.height;
+            o.base = rm.arch.base_channels;
+            o.depth = rm.arch.depth;
+            o.upsample = rm.arch.upsample;
             free(pos);
             pos = NULL;
-            s = dolor_opts_apply_json(rm.train_json, o.resume ? o.resume : "checkpoint", specs, NSPECS, apply, &o);
+            s = dolor_opts_apply_json(rm.train_json, o.resume, specs, NSPECS, apply, &o);
             if (!s)
                 s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
         }
@@ -416,6 +488,18 @@ int dolor_cmd_train(int argc, char **argv)
     }
     if (o.threads)
         omp_set_num_threads((int)o.threads);
+    {
+        /* hidden temporary files of a run killed mid-write (never read as outputs) */
+        char sub[4096];
+        int gone = dolor_outfile_clean_stale(o.out);
+        snprintf(sub, sizeof sub, "%s/val_pred", o.out);
+        gone += dolor_outfile_clean_stale(sub);
+        snprintf(sub, sizeof sub, "%s/val_eval", o.out);
+        gone += dolor_outfile_clean_stale(sub);
+        if (gone)
+            fprintf(stderr, "removed %d temporary file%s left in %s by an interrupted run\n", gone,
+                    gone > 1 ? "s" : "", o.out);
+    }
 
     dolor_model_meta meta;
     memset(&meta, 0, sizeof meta);

@@ -60,21 +60,40 @@ static dolor_status write_text(const char *path, const char *text)
     return dolor_outfile_commit(&f);
 }
 
-/* On resume keep the rows of epochs <= done from an existing log. */
+/* On resume keep the rows of epochs 1..done from an existing log. log.csv is
+ * rewritten whole and renamed each epoch, so dolor never leaves a torn line;
+ * a row that is incomplete (no newline at the end of the file: a copy cut
+ * short, an editor) or out of sequence is still skipped, and said on stderr. */
 static void load_old_log(const char *path, int done, strbuf *log)
 {
     FILE *fp = fopen(path, "r");
     if (!fp)
         return;
     char line[4096];
-    int first = 1;
+    int first = 1, next = 1;
+    long lineno = 0;
     while (fgets(line, sizeof line, fp)) {
+        lineno++;
         if (first) {
             first = 0;
             continue; /* header is rewritten */
         }
-        if (atoi(line) <= done && sb_add(log, line) != 0)
+        size_t n = strlen(line);
+        char *end;
+        long e = strtol(line, &end, 10);
+        if (n == 0 || line[n - 1] != '\n') {
+            fprintf(stderr, "%s: line %ld is incomplete (no newline); skipped\n", path, lineno);
             break;
+        }
+        if (end == line || *end != ',' || e != next) {
+            fprintf(stderr, "%s: line %ld is not the row of epoch %d; skipped\n", path, lineno, next);
+            continue;
+        }
+        if (e > done)
+            break;
+        if (sb_add(log, line) != 0)
+            break;
+        next++;
     }
     fclose(fp);
 }
@@ -270,16 +289,19 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
                      meta->class_names[c], d);
         }
         snprintf(line + strlen(line), sizeof line - strlen(line), ",%.6f,%.6g,%.2f\n", mean, lr, secs);
-        /* log first: rows past the checkpoint's epoch are dropped on resume */
+        /* log, then best, then last (each written whole and renamed): a crash
+         * between them leaves last.safetensors at the previous epoch, and the
+         * resumed run redoes this epoch bit for bit (rows past last's epoch are
+         * dropped from the log; a best already saved for it is not improved on) */
         if (sb_add(&log, line) != 0) {
             s = dolor_error(DOLOR_ENOMEM, "train: out of memory for the log");
             goto done;
         }
         s = write_text(path_log, log.buf);
-        if (!s)
-            s = dolor_checkpoint_save(path_last, net, opt, meta);
         if (!s && (improved || (!nv && epoch + 1 == cfg->epochs)))
             s = dolor_checkpoint_save(path_best, net, NULL, meta);
+        if (!s)
+            s = dolor_checkpoint_save(path_last, net, opt, meta);
         if (s)
             goto done;
         if (improved)
