@@ -36,7 +36,7 @@ bench: build
 fuzz:
 	@bash scripts/install-deps.sh --auto --fuzz
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDOLOR_FUZZ=ON -DDOLOR_SANITIZE=ON -DDOLOR_BENCH=OFF
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 # every fuzz target for 60 s over its committed corpus fuzz/corpus/<target>/, two at a time: one line per target,
 # fails if any target crashes
