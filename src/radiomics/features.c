@@ -192,69 +192,151 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     if (integer && span <= 1024 && maxL <= 4096) {
         /* fast path: count once per offset on the raw integer values, sum into each level count's bins */
         const int B = (int)span;
-        uint16_t *q0 = malloc(n * sizeof *q0);
+        const int small = B <= 256;
+        uint16_t *q0 = small ? NULL : malloc(n * sizeof *q0);
+        uint8_t *q8 = small ? malloc(n) : NULL;
         int *map = malloc((size_t)nq * B * sizeof *map);
-        if (!q0 || !map) {
-            free(q0);
-            free(map);
-            free(offs);
-            return dolor_error(DOLOR_ENOMEM, "out of memory for %zu voxels", n);
+        /* plan: each level count is summed from the coarsest already-built matrix whose bins nest in its own
+         * (parent -1 = the raw values); pmap[qi] maps the parent's levels to qi's */
+        int *order = malloc((size_t)nq * sizeof *order), *parent = malloc((size_t)nq * sizeof *parent);
+        int **pmap = calloc((size_t)nq, sizeof *pmap);
+        size_t *poff = malloc((size_t)nq * sizeof *poff), ptot = 0;
+        int oom = !(q0 || q8) || !map || !order || !parent || !pmap || !poff;
+        for (size_t i = 0; !oom && i < n; i++) {
+            int v = (!mask || mask[i]) ? (int)(x[i] - mn) : 0;
+            if (small)
+                q8[i] = (uint8_t)v;
+            else
+                q0[i] = (uint16_t)v;
         }
-        for (size_t i = 0; i < n; i++)
-            q0[i] = (!mask || mask[i]) ? (uint16_t)(x[i] - mn) : 0;
-        for (int qi = 0; qi < nq; qi++) {
+        for (int qi = 0; !oom && qi < nq; qi++) {
             double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
             for (int v = 0; v < B; v++)
                 map[qi * B + v] = rad_quant_value(mn + v, &qz[qi], lo, hi, lo_edge[qi]);
+            order[qi] = qi;
+            poff[qi] = ptot;
+            ptot += (size_t)levels[qi] * levels[qi];
         }
-        int oom = 0;
-#pragma omp parallel
-        {
-            uint32_t *C = malloc((size_t)B * B * sizeof *C);
-            double *P = malloc((size_t)maxL * maxL * sizeof *P);
-            rad_entry *work = malloc((size_t)maxL * maxL * sizeof *work);
-            if (!C || !P || !work) {
-#pragma omp atomic write
+        for (int a = 0; !oom && a < nq; a++) /* largest level count first */
+            for (int b = a + 1; b < nq; b++)
+                if (levels[order[b]] > levels[order[a]]) {
+                    int t = order[a];
+                    order[a] = order[b];
+                    order[b] = t;
+                }
+        for (int oi = 0; !oom && oi < nq; oi++) {
+            int qi = order[oi], best = -1, bestL = B;
+            int *f = malloc((size_t)(levels[qi] > B ? levels[qi] : B) * sizeof *f);
+            if (!f) {
                 oom = 1;
+                break;
             }
-#pragma omp for schedule(dynamic, 1)
-            for (int o = 0; o < noff; o++) {
-                if (oom)
+            for (int pj = 0; pj < oi; pj++) {
+                int cand = order[pj], Lc = levels[cand], ok = 1;
+                if (Lc >= bestL)
                     continue;
-                memset(C, 0, (size_t)B * B * sizeof *C);
-                rad_count_pairs(q0, mask, size, B, offs[o], C);
-                for (int qi = 0; qi < nq; qi++) {
-                    const int L = levels[qi];
-                    const int *mp = map + qi * B;
-                    memset(P, 0, (size_t)L * L * sizeof *P);
-                    for (int a = 0; a < B; a++) {
-                        double *row = P + (size_t)mp[a] * L;
-                        const uint32_t *cr = C + (size_t)a * B;
-                        for (int b = 0; b < B; b++)
-                            row[mp[b]] += cr[b];
+                for (int k = 0; k < Lc; k++)
+                    f[k] = -1;
+                for (int v = 0; v < B && ok; v++) {
+                    int pc = map[cand * B + v], t = map[qi * B + v];
+                    if (f[pc] < 0)
+                        f[pc] = t;
+                    else if (f[pc] != t)
+                        ok = 0;
+                }
+                if (ok) {
+                    best = cand;
+                    bestL = Lc;
+                }
+            }
+            parent[qi] = best;
+            int Lp = best < 0 ? B : levels[best];
+            pmap[qi] = malloc((size_t)Lp * sizeof **pmap);
+            if (!pmap[qi]) {
+                free(f);
+                oom = 1;
+                break;
+            }
+            if (best < 0) {
+                memcpy(pmap[qi], map + qi * B, (size_t)B * sizeof *f);
+            } else {
+                for (int k = 0; k < Lp; k++)
+                    pmap[qi][k] = 0;
+                for (int v = 0; v < B; v++)
+                    pmap[qi][map[best * B + v]] = map[qi * B + v];
+            }
+            free(f);
+        }
+        if (!oom) {
+#pragma omp parallel
+            {
+                const size_t nC = small ? 65536 : (size_t)B * B;
+                uint32_t *C = malloc(nC * sizeof *C), *C2 = small ? malloc(nC * sizeof *C2) : NULL;
+                double *Pb = malloc((size_t)B * B * sizeof *Pb), *Pall = malloc((ptot ? ptot : 1) * sizeof *Pall);
+                double *scratch = malloc(5 * (size_t)(maxL > B ? maxL : B) * sizeof *scratch);
+                if (!C || (small && !C2) || !Pb || !Pall || !scratch) {
+#pragma omp atomic write
+                    oom = 1;
+                }
+#pragma omp for schedule(dynamic, 1)
+                for (int o = 0; o < noff; o++) {
+                    if (oom)
+                        continue;
+                    memset(C, 0, nC * sizeof *C);
+                    if (small) {
+                        memset(C2, 0, nC * sizeof *C2);
+                        rad_count_pairs8(q8, mask, size, offs[o], C, C2);
+                        for (size_t k = 0; k < nC; k++)
+                            C[k] += C2[k];
+                    } else {
+                        rad_count_pairs(q0, mask, size, B, offs[o], C);
                     }
-                    if (c->symmetric)
-                        for (int i = 0; i < L; i++)
-                            for (int j = i; j < L; j++) {
-                                double t = P[(size_t)i * L + j] + P[(size_t)j * L + i];
-                                P[(size_t)i * L + j] = P[(size_t)j * L + i] = t;
-                            }
-                    double *pr = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                    if (rad_props_dense(P, L, work, pr)) {
+                    const int sh = small ? 8 : 0;
+                    for (int a = 0; a < B; a++)
+                        for (int b = 0; b < B; b++) {
+                            size_t ab = small ? ((size_t)a << sh | (size_t)b) : (size_t)a * B + b;
+                            size_t ba = small ? ((size_t)b << sh | (size_t)a) : (size_t)b * B + a;
+                            Pb[(size_t)a * B + b] = (double)C[ab] + (c->symmetric ? (double)C[ba] : 0.0);
+                        }
+                    for (int oi = 0; oi < nq; oi++) {
+                        const int qi = order[oi], L = levels[qi];
+                        const int Lp = parent[qi] < 0 ? B : levels[parent[qi]];
+                        const double *Pp = parent[qi] < 0 ? Pb : Pall + poff[parent[qi]];
+                        double *P = Pall + poff[qi];
+                        const int *mp = pmap[qi];
+                        memset(P, 0, (size_t)L * L * sizeof *P);
+                        for (int a = 0; a < Lp; a++) {
+                            double *row = P + (size_t)mp[a] * L;
+                            const double *pr = Pp + (size_t)a * Lp;
+                            for (int b = 0; b < Lp; b++)
+                                row[mp[b]] += pr[b];
+                        }
+                        double *out = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
+                        if (rad_props_dense(P, L, scratch, out)) {
 #pragma omp critical(rad_fail)
-                        if (fail_off < 0) {
-                            fail_off = o;
-                            fail_q = qi;
+                            if (fail_off < 0) {
+                                fail_off = o;
+                                fail_q = qi;
+                            }
                         }
                     }
                 }
+                free(C);
+                free(C2);
+                free(Pb);
+                free(Pall);
+                free(scratch);
             }
-            free(C);
-            free(P);
-            free(work);
         }
         free(q0);
+        free(q8);
         free(map);
+        free(order);
+        free(parent);
+        for (int qi = 0; pmap && qi < nq; qi++)
+            free(pmap[qi]);
+        free(pmap);
+        free(poff);
         if (oom)
             s = dolor_error(DOLOR_ENOMEM, "GLCM: out of memory for %d levels", maxL);
     } else {

@@ -90,6 +90,37 @@ void rad_count_pairs(const uint16_t *q, const uint8_t *mask, const int64_t size[
         }
 }
 
+void rad_count_pairs8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], uint32_t *C,
+                      uint32_t *C2)
+{
+    const int64_t nx = size[0], ny = size[1], nz = size[2];
+    int64_t z0, z1, y0, y1, x0, x1;
+    if (!axis_range(nz, off[0], &z0, &z1) || !axis_range(ny, off[1], &y0, &y1) || !axis_range(nx, off[2], &x0, &x1))
+        return;
+    const int64_t step = ((int64_t)off[0] * ny + off[1]) * nx + off[2];
+    for (int64_t z = z0; z < z1; z++)
+        for (int64_t y = y0; y < y1; y++) {
+            const int64_t row = (z * ny + y) * nx;
+            const uint8_t *a = q + row, *b = q + row + step;
+            if (mask) {
+                const uint8_t *ma = mask + row, *mb = mask + row + step;
+                for (int64_t x = x0; x < x1; x++)
+                    if (ma[x] && mb[x])
+                        C[(unsigned)a[x] << 8 | b[x]]++;
+            } else {
+                /* two histograms for even and odd x: neighbouring pairs often share a bin, and one table
+                 * would serialise those increments */
+                int64_t x = x0;
+                for (; x + 1 < x1; x += 2) {
+                    C[(unsigned)a[x] << 8 | b[x]]++;
+                    C2[(unsigned)a[x + 1] << 8 | b[x + 1]]++;
+                }
+                if (x < x1)
+                    C[(unsigned)a[x] << 8 | b[x]]++;
+            }
+        }
+}
+
 dolor_status rad_check_levels(const uint16_t *q, const uint8_t *mask, size_t n, int levels)
 {
     for (size_t i = 0; i < n; i++)
@@ -160,27 +191,77 @@ static dolor_status props_entries(const rad_entry *e, size_t ne, double props[DO
     return DOLOR_OK;
 }
 
-dolor_status rad_props_dense(const double *P, int levels, rad_entry *work, double props[DOLOR_GLCM_NPROPS])
+dolor_status rad_props_dense(const double *P, int L, double *scratch, double props[DOLOR_GLCM_NPROPS])
 {
-    size_t ne = 0;
-    for (int i = 0; i < levels; i++)
-        for (int j = 0; j < levels; j++) {
-            double v = P[(size_t)i * levels + j];
-            if (v != 0) {
-                work[ne].i = (uint32_t)i;
-                work[ne].j = (uint32_t)j;
-                work[ne].v = v;
-                ne++;
-            }
+    /* scratch: rowsum [L], colsum [L], di [L], dj [L], hom weight by |i-j| [L] */
+    double *rs = scratch, *cs = scratch + L, *di = scratch + 2 * L, *dj = scratch + 3 * L, *hw = scratch + 4 * L;
+    memset(rs, 0, 2 * (size_t)L * sizeof *rs);
+    for (int k = 0; k < L; k++)
+        hw[k] = 1.0 / (1.0 + (double)k * k);
+    double sum = 0;
+    for (int i = 0; i < L; i++) {
+        const double *row = P + (size_t)i * L;
+        double r = 0;
+        for (int j = 0; j < L; j++) {
+            r += row[j];
+            cs[j] += row[j];
         }
-    return props_entries(work, ne, props);
+        rs[i] = r;
+        sum += r;
+    }
+    if (!(sum > 0))
+        return dolor_error(DOLOR_ENUMERIC, "GLCM: no voxel pair in the region (the mask leaves no pair at this offset)");
+    const double inv = 1.0 / sum;
+    double con = 0, dis = 0, hom = 0, asm_ = 0, mi = 0, mj = 0;
+    for (int i = 0; i < L; i++) {
+        mi += i * (rs[i] * inv);
+        mj += i * (cs[i] * inv);
+    }
+    double vi = 0, vj = 0;
+    for (int i = 0; i < L; i++) {
+        di[i] = i - mi;
+        dj[i] = i - mj;
+        vi += rs[i] * inv * di[i] * di[i];
+        vj += cs[i] * inv * dj[i] * dj[i];
+    }
+    double cov = 0;
+    for (int i = 0; i < L; i++) {
+        const double *row = P + (size_t)i * L;
+        double c = 0, d1 = 0, h = 0, a2 = 0, cv = 0;
+        for (int j = 0; j < L; j++) {
+            double v = row[j];
+            if (v == 0)
+                continue;
+            double pp = v * inv;
+            int k = i > j ? i - j : j - i;
+            c += pp * ((double)k * k);
+            d1 += pp * k;
+            h += pp * hw[k];
+            a2 += pp * pp;
+            cv += pp * dj[j];
+        }
+        con += c;
+        dis += d1;
+        hom += h;
+        asm_ += a2;
+        cov += di[i] * cv;
+    }
+    double si = sqrt(vi), sj = sqrt(vj);
+    props[DOLOR_GLCM_CONTRAST] = con;
+    props[DOLOR_GLCM_DISSIMILARITY] = dis;
+    props[DOLOR_GLCM_HOMOGENEITY] = hom;
+    props[DOLOR_GLCM_ASM] = asm_;
+    props[DOLOR_GLCM_ENERGY] = sqrt(asm_);
+    /* scikit-image: correlation := 1 when either sd < 1e-15 (constant region) */
+    props[DOLOR_GLCM_CORRELATION] = (si < 1e-15 || sj < 1e-15) ? 1.0 : cov / (si * sj);
+    return DOLOR_OK;
 }
 
 dolor_status dolor_glcm_props(const double *P, int levels, double props[DOLOR_GLCM_NPROPS])
 {
     if (levels < DOLOR_GLCM_MIN_LEVELS || levels > DOLOR_GLCM_MAX_LEVELS)
         return dolor_error(DOLOR_EINVAL, "GLCM levels = %d: must be 2..65536", levels);
-    rad_entry *work = malloc((size_t)levels * levels * sizeof *work);
+    double *work = malloc(5 * (size_t)levels * sizeof *work);
     if (!work)
         return dolor_error(DOLOR_ENOMEM, "GLCM: out of memory for %d levels", levels);
     dolor_status s = rad_props_dense(P, levels, work, props);
