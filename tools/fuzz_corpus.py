@@ -165,8 +165,11 @@ PHOT = ["MONOCHROME2", "MONOCHROME1", "RGB", "YBR_FULL", "YBR_FULL_422", "YBR_IC
 
 
 def pixel_seed(ts, cols, rows, alloc, stored, sign, phot, planar, frames):
-    """The 5 parameter bytes of fuzz_dicom_pixel.c followed by the concatenated frames."""
+    """The 5 parameter bytes of fuzz_dicom_pixel.c followed by the concatenated frames (the target splits the data
+    evenly, so shorter frames are padded with zero bytes to the longest)."""
     b3 = BITS.index((alloc, stored, sign)) | (PHOT.index(phot) << 4) | (planar << 7)
+    longest = max(len(f) for f in frames)
+    frames = [f + bytes(longest - len(f)) for f in frames]
     return bytes([TSX.index(ts), cols - 1, rows - 1, b3, (len(frames) - 1) | 8]) + b"".join(frames)
 
 
