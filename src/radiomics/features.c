@@ -271,7 +271,7 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
 #pragma omp parallel
             {
                 const size_t nC = small ? 65536 : (size_t)B * B;
-                uint32_t *C = malloc(nC * sizeof *C), *C2 = small ? malloc(nC * sizeof *C2) : NULL;
+                uint32_t *C = malloc(nC * sizeof *C), *C2 = small ? malloc(3 * nC * sizeof *C2) : NULL;
                 double *Pb = malloc((size_t)B * B * sizeof *Pb), *Pall = malloc((ptot ? ptot : 1) * sizeof *Pall);
                 double *scratch = malloc(5 * (size_t)(maxL > B ? maxL : B) * sizeof *scratch);
                 if (!C || (small && !C2) || !Pb || !Pall || !scratch) {
@@ -284,10 +284,10 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                         continue;
                     memset(C, 0, nC * sizeof *C);
                     if (small) {
-                        memset(C2, 0, nC * sizeof *C2);
+                        memset(C2, 0, 3 * nC * sizeof *C2);
                         rad_count_pairs8(q8, mask, size, offs[o], C, C2);
                         for (size_t k = 0; k < nC; k++)
-                            C[k] += C2[k];
+                            C[k] += C2[k] + C2[nC + k] + C2[2 * nC + k];
                     } else {
                         rad_count_pairs(q0, mask, size, B, offs[o], C);
                     }

@@ -108,14 +108,17 @@ void rad_count_pairs8(const uint8_t *q, const uint8_t *mask, const int64_t size[
                     if (ma[x] && mb[x])
                         C[(unsigned)a[x] << 8 | b[x]]++;
             } else {
-                /* two histograms for even and odd x: neighbouring pairs often share a bin, and one table
-                 * would serialise those increments */
+                /* four tables for x mod 4: neighbouring pairs often share a bin, and one table would
+                 * serialise those increments */
                 int64_t x = x0;
-                for (; x + 1 < x1; x += 2) {
+                uint32_t *C3 = C2 + 65536, *C4 = C2 + 2 * 65536;
+                for (; x + 3 < x1; x += 4) {
                     C[(unsigned)a[x] << 8 | b[x]]++;
                     C2[(unsigned)a[x + 1] << 8 | b[x + 1]]++;
+                    C3[(unsigned)a[x + 2] << 8 | b[x + 2]]++;
+                    C4[(unsigned)a[x + 3] << 8 | b[x + 3]]++;
                 }
-                if (x < x1)
+                for (; x < x1; x++)
                     C[(unsigned)a[x] << 8 | b[x]]++;
             }
         }

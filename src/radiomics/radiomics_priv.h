@@ -19,7 +19,8 @@ void rad_count_pairs(const uint16_t *q, const uint8_t *mask, const int64_t size[
                      uint32_t *C);
 /* Properties of a dense levels x levels matrix; scratch holds 5 * levels doubles. */
 dolor_status rad_props_dense(const double *P, int levels, double *scratch, double props[DOLOR_GLCM_NPROPS]);
-/* Pair counts of 8-bit levels into C (256 x 256, index a << 8 | b); without a mask, odd x go to C2 (add it to C). */
+/* Pair counts of 8-bit levels into C (256 x 256, index a << 8 | b); without a mask, x mod 4 = 1, 2, 3 go to the
+ * three tables C2, C2 + 65536, C2 + 131072 (add them to C). */
 void rad_count_pairs8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], uint32_t *C,
                       uint32_t *C2);
 /* Quantise one value (the rule of dolor_quantise) given the region's bounds. */
