@@ -16,6 +16,7 @@ DECL(stats)
 DECL(bench)
 DECL(features)
 DECL(forest)
+DECL(study)
 #undef DECL
 
 static const struct {
@@ -33,6 +34,7 @@ static const struct {
     {"bench", dolor_cmd_bench, "time inference and training steps"},
     {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
     {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
+    {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
 };
 
 static void usage(FILE *fp)

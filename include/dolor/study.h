@@ -1,0 +1,183 @@
+/*
+ * dolor/study.h - a whole study from one YAML config: patient-level splits,
+ * training and evaluation of every (fold, model) job, and the study tables
+ * (per fold, mean +/- SD, per class, one-way ANOVA with Bonferroni
+ * comparisons), with methods.md stating which tests were used.
+ *
+ * Config (YAML, read with Debian's libyaml). Every key is declared once in a
+ * schema table (src/study/config.c: key path, type, required, default, help;
+ * dolor_study_schema_print() lists it). An unknown key, a missing required
+ * key, a wrong type or an out-of-range value is DOLOR_EINVAL with the file
+ * and the key's path, e.g.
+ *   "study.yaml: split.folds: expected an integer, got \"five\"";
+ * items of the model list are named models[0], models[1], ... Paths in the
+ * config are relative to the config file's folder. Example:
+ *
+ *   study:   {name: phantom-quick, task: segmentation}
+ *   dataset: {images: ph/images, masks: ph/masks, patients: ph/patients.csv,
+ *             classes: [nerve, vessel], labels: [1, 2]}
+ *   split:   {method: kfold, folds: 5, val_share: 0.2, seed: 42}
+ *   models:  [{name: unet16, arch: unet, base: 16, depth: 4, size: 256, epochs: 40}]
+ *   stats:   {sd: sample}
+ *
+ * Output folder (dolor_study_run):
+ *   splits.csv                  fold,case,patient,stratum,set (set = train, val or test)
+ *   jobs/<model>/fold<k>/       best/last.safetensors, log.csv of training; test_eval/ (per_case.csv,
+ *                               summary.csv, confusion.csv of best.safetensors on the test fold at the
+ *                               images' original size); done.txt once the job is complete
+ *   per_case.csv                model,fold,case,patient,class,iou,dice (every job's test cases)
+ *   per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, methods.md  (dolor_study_tables)
+ * Every file is written to a temporary file and renamed, so a rerun of an
+ * interrupted study skips the jobs with done.txt, resumes an unfinished one
+ * from its last.safetensors (the training loop continues the seeded batch
+ * sequence, see train.h) and recomputes the tables from the per-case files:
+ * the tables equal those of an uninterrupted run.
+ */
+#ifndef DOLOR_STUDY_H
+#define DOLOR_STUDY_H
+
+#include "dolor/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DOLOR_STUDY_MAX_MODELS 16
+#define DOLOR_STUDY_MAX_CLASSES 31 /* foreground classes */
+
+typedef enum dolor_study_split_method {
+    DOLOR_STUDY_KFOLD = 0,  /* k folds by patient; validation patients taken from each training fold */
+    DOLOR_STUDY_HOLDOUT = 1 /* one train/validation/test split by patient in the ratios a:b:c */
+} dolor_study_split_method;
+
+/* One model to train in every fold (today: the U-Net of nn.h). */
+typedef struct dolor_study_model {
+    char *name;        /* folder name under jobs/: letters, digits, '-', '_', '.' */
+    char *arch;        /* "unet" */
+    int base, depth;   /* U-Net channels at level 0, number of downsamplings */
+    char *upsample;    /* "transposed" or "bilinear" */
+    int size;          /* network input, square, pixels; divisible by 2^depth */
+    int epochs, batch, warmup;
+    double lr, wd;
+    char *schedule;    /* "cosine", "poly", "constant" */
+    int augment;       /* 0/1 */
+    int seed;          /* weights, batches and augmentation */
+} dolor_study_model;
+
+typedef struct dolor_study_config {
+    char *path;        /* the YAML file as given */
+    char *name, *task; /* study.name; study.task ("segmentation") */
+    char *images, *masks;           /* resolved against the config's folder */
+    char *patients;                 /* CSV stem -> patient [, stratum]; NULL: each image its own patient */
+    char *stem_column, *patient_column, *stratum_column; /* stratum_column NULL or "" = not stratified */
+    char **classes;    /* [n_classes] foreground class names */
+    int n_classes;
+    int *labels;       /* [n_classes] mask values; NULL = 1..n_classes */
+    int n_labels;
+    dolor_study_split_method split;
+    int folds;         /* k-fold: k >= 2 */
+    double val_share;  /* k-fold: share of each training fold's patients used for validation, (0, 0.5] */
+    double *ratios;    /* hold-out: train:val:test, 3 positive integers */
+    int n_ratios;
+    int split_seed;
+    dolor_study_model models[DOLOR_STUDY_MAX_MODELS];
+    int n_models;
+    int population_sd; /* stats.sd: "sample" (0, default) or "population" (1) */
+    int include_background; /* stats.include_background: background as a class in the tables (default false) */
+    int threads;       /* run.threads: 0 = all cores */
+    int quiet;         /* run.quiet: no progress bars */
+} dolor_study_config;
+
+/* Read and validate a YAML study config against the schema, filling defaults
+ * and resolving relative paths against the file's folder.
+ * Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO, DOLOR_EFORMAT (not YAML:
+ * names the file, line and libyaml's problem), DOLOR_EINVAL (unknown key,
+ * missing required key, wrong type, value out of range, classes/labels
+ * counts differ, duplicate model names: names the file and the key path),
+ * DOLOR_EUNSUPPORTED (a task that is declared but not built yet), DOLOR_ENOMEM. */
+dolor_status dolor_study_config_load(const char *path, dolor_study_config **out);
+void dolor_study_config_free(dolor_study_config *c); /* NULL-safe */
+
+/* Print the schema: one line per key path with its type, required/default and help. */
+void dolor_study_schema_print(FILE *fp);
+
+/* ---- Patient-level splits ---- */
+enum { DOLOR_SPLIT_TRAIN = 0, DOLOR_SPLIT_VAL = 1, DOLOR_SPLIT_TEST = 2 };
+
+typedef struct dolor_study_split {
+    size_t n;          /* cases (images), in the order given */
+    int k;             /* jobs: folds (k-fold) or 1 (hold-out) */
+    char **stem, **patient, **stratum; /* [n] each; stratum entries "" when not stratified */
+    unsigned char *set;/* [k * n]: set[f * n + i] = DOLOR_SPLIT_TRAIN / VAL / TEST of case i in job f */
+} dolor_study_split;
+
+/* Split cases stems[n] by patient. Patients (and strata) come from cfg->patients
+ * (columns cfg->stem_column, cfg->patient_column, cfg->stratum_column; a stem
+ * may carry an image extension), else every case is its own patient.
+ * k-fold: dolor_stratified_group_kfold (ml.h) deals patients to k test folds
+ * (stratified by stratum when given, seeded by split_seed); in job f the
+ * validation patients are, from the other folds' patients, test fold 0 of a
+ * second stratified group k-fold with round(1 / val_share) folds (seed
+ * split_seed + 1 + f); the rest train. Hold-out a:b:c (divided by their gcd):
+ * one stratified group k-fold into a + b + c parts, the first a parts train,
+ * the next b validation, the last c test.
+ * No patient is ever in two sets of one job, nor in two test folds.
+ * Errors (DOLOR_EINVAL, naming the file, row or key): a case without a row in
+ * the CSV, a row with an empty patient ID (or stratum) ("patients.csv: line 7:
+ * patient is empty"), a stem listed twice, fewer patients than folds
+ * ("split.folds: 5 folds but only 3 patients"), too few patients for the
+ * validation share, a stratum absent from a test fold ("split: stratum 'B' is
+ * absent from test fold 2"), a missing column (DOLOR_ENOTFOUND).
+ * Free with dolor_study_split_free. */
+dolor_status dolor_study_split_make(const dolor_study_config *cfg, char *const *stems, size_t n,
+                                    dolor_study_split **out);
+void dolor_study_split_free(dolor_study_split *s); /* NULL-safe */
+/* Write path: fold,case,patient,stratum,set, one row per job and case (fold 1-based), atomically.
+ * Errors: DOLOR_EIO. */
+dolor_status dolor_study_split_write(const dolor_study_split *s, const char *path);
+
+/* ---- Tables ---- */
+typedef struct dolor_study_table_opts {
+    int population_sd;      /* 0: sample SD (n - 1), 1: population SD (n) */
+    int include_background; /* 0: the first class (background) is left out of the tables */
+    const char *config_path;/* named in methods.md (may be NULL) */
+    const char *split_desc; /* one sentence on the split for methods.md (may be NULL) */
+} dolor_study_table_opts;
+
+/* From a per-case CSV (columns model, fold, case, class, iou, dice; other
+ * columns ignored; NA = undefined, e.g. a class absent from both truth and
+ * prediction, left out of that metric) write into dir:
+ *   per_fold.csv      model,fold,class,metric,n,value,sd_definition: per fold the mean of its cases' values
+ *                     (n = cases), then for each model, class and metric the rows fold = "mean" and fold = "sd"
+ *                     (mean and SD of the fold means, n = folds; SD sample or population as chosen, named in
+ *                     sd_definition: "sample (n-1)" or "population (n)")
+ *   class_summary.csv model,class,metric,n,n_undefined,mean,sd,sd_definition,ci95_lo,ci95_hi,median,p25,p75 over
+ *                     the pooled out-of-fold cases (n_undefined: NA values left out); CI of the mean by the t distribution (R t.test), quartiles R type 7
+ *   anova.csv         model,metric,k,n,df_between,df_within,ss_between,ss_within,F,p: one-way ANOVA of the
+ *                     per-case values on class (R summary(aov(y ~ class))); needs 2+ classes
+ *   bonferroni.csv    model,metric,class_a,class_b,t,p_bonferroni: pairwise t tests with the pooled SD and
+ *                     Bonferroni adjustment (R pairwise.t.test(y, class, p.adjust.method = "bonferroni"))
+ *   methods.md        a paragraph naming these tests, the SD definition, the CI and the quantile type
+ * Models, folds and classes keep their order of first appearance.
+ * Errors: those of dolor_csv_read; DOLOR_ENOTFOUND (missing column); DOLOR_EFORMAT (a non-numeric value);
+ * DOLOR_EIO. */
+dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_table_opts *opts, const char *dir);
+
+/* ---- The whole study ---- */
+/* Run cfg into out_dir (created): split (splits.csv), then every (model,
+ * fold) job: train (dolor_train_run) on the job's training cases, validate
+ * every epoch on its validation cases (best.safetensors = best mean
+ * foreground validation Dice), segment the test cases with
+ * best.safetensors at their original size and evaluate them (eval.h); then
+ * per_case.csv and dolor_study_tables. Jobs with jobs/<model>/fold<k>/done.txt
+ * are skipped; a job with last.safetensors but no done.txt resumes from it.
+ * Progress (job, epoch, ETA) goes to stderr.
+ * Errors: those of the split, dataset, training and tables; DOLOR_EINVAL
+ * (a foreground class absent from every mask of a test fold: names the
+ * class and the fold; a size not divisible by 2^depth: names the model). */
+dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

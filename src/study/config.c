@@ -1,0 +1,569 @@
+/* Study config: YAML (libyaml's document API) checked against one schema table. */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/study.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef enum { K_MAP, K_SEQMAP, K_STR, K_CHOICE, K_INT, K_NUM, K_BOOL, K_STRLIST, K_INTLIST, K_NUMLIST } kind;
+
+/* One key. `off` is the field in dolor_study_config (top level) or dolor_study_model (models[].*);
+ * lists have a count field at `off_n`. choices: '|'-separated. */
+typedef struct key_def {
+    const char *path;
+    kind type;
+    int required;
+    const char *def;     /* default as YAML text (NULL: none) */
+    double lo, hi;       /* range of numbers / list lengths */
+    const char *choices;
+    size_t off, off_n;
+    const char *help;
+} key_def;
+
+#define C(f) offsetof(dolor_study_config, f)
+#define M(f) offsetof(dolor_study_model, f)
+#define NONE 0, 0
+static const key_def schema[] = {
+    {"study", K_MAP, 1, NULL, NONE, NULL, 0, 0, "what the study is"},
+    {"study.name", K_STR, 1, NULL, NONE, NULL, C(name), 0, "name shown in tables and methods.md"},
+    {"study.task", K_CHOICE, 0, "segmentation", NONE, "segmentation|classification", C(task), 0,
+     "segmentation (built) or classification (not built yet)"},
+    {"dataset", K_MAP, 1, NULL, NONE, NULL, 0, 0, "the images"},
+    {"dataset.images", K_STR, 1, NULL, NONE, NULL, C(images), 0, "folder of images (PNG, JPEG, NIfTI)"},
+    {"dataset.masks", K_STR, 1, NULL, NONE, NULL, C(masks), 0, "folder of label maps matched to images by stem"},
+    {"dataset.patients", K_STR, 0, NULL, NONE, NULL, C(patients), 0,
+     "CSV mapping each image stem to its patient ID (and stratum); absent: each image is its own patient"},
+    {"dataset.stem_column", K_STR, 0, "case", NONE, NULL, C(stem_column), 0, "column of image stems in the CSV"},
+    {"dataset.patient_column", K_STR, 0, "patient", NONE, NULL, C(patient_column), 0, "column of patient IDs"},
+    {"dataset.stratum_column", K_STR, 0, NULL, NONE, NULL, C(stratum_column), 0,
+     "column of a label or stratum: splits are stratified on it"},
+    {"dataset.classes", K_STRLIST, 1, NULL, 1, DOLOR_STUDY_MAX_CLASSES, NULL, C(classes), C(n_classes),
+     "foreground class names (background is class 0)"},
+    {"dataset.labels", K_INTLIST, 0, NULL, 1, DOLOR_STUDY_MAX_CLASSES, NULL, C(labels), C(n_labels),
+     "mask value of each class (default 1..n)"},
+    {"split", K_MAP, 1, NULL, NONE, NULL, 0, 0, "how cases are split, always by patient"},
+    {"split.method", K_CHOICE, 0, "kfold", NONE, "kfold|holdout", C(split), 0, "kfold or holdout"},
+    {"split.folds", K_INT, 0, "5", 2, 100, NULL, C(folds), 0, "k-fold: number of folds"},
+    {"split.val_share", K_NUM, 0, "0.2", 0.01, 0.5, NULL, C(val_share), 0,
+     "k-fold: share of each training fold's patients used for validation"},
+    {"split.ratios", K_NUMLIST, 0, NULL, 3, 3, NULL, C(ratios), C(n_ratios),
+     "holdout: train:val:test as three positive integers, e.g. [6, 2, 2] (required for holdout)"},
+    {"split.seed", K_INT, 0, "42", 0, INT_MAX, NULL, C(split_seed), 0, "seed of the split"},
+    {"models", K_SEQMAP, 1, NULL, 1, DOLOR_STUDY_MAX_MODELS, NULL, 0, 0, "models compared in every fold"},
+    {"models[].name", K_STR, 1, NULL, NONE, NULL, M(name), 0, "model name (folder jobs/<name>)"},
+    {"models[].arch", K_CHOICE, 0, "unet", NONE, "unet", M(arch), 0, "architecture"},
+    {"models[].base", K_INT, 0, "16", 1, 512, NULL, M(base), 0, "U-Net channels at the first level"},
+    {"models[].depth", K_INT, 0, "4", 1, 7, NULL, M(depth), 0, "U-Net number of downsamplings"},
+    {"models[].upsample", K_CHOICE, 0, "transposed", NONE, "transposed|bilinear", M(upsample), 0,
+     "decoder upsampling"},
+    {"models[].size", K_INT, 0, "256", 16, 4096, NULL, M(size), 0, "network input size, pixels (square)"},
+    {"models[].epochs", K_INT, 0, "50", 1, 100000, NULL, M(epochs), 0, "training epochs"},
+    {"models[].batch", K_INT, 0, "8", 1, 1024, NULL, M(batch), 0, "mini-batch size"},
+    {"models[].warmup", K_INT, 0, "1", 0, 1000, NULL, M(warmup), 0, "warm-up epochs"},
+    {"models[].lr", K_NUM, 0, "1e-3", 1e-8, 10, NULL, M(lr), 0, "peak AdamW learning rate"},
+    {"models[].wd", K_NUM, 0, "1e-4", 0, 10, NULL, M(wd), 0, "AdamW weight decay"},
+    {"models[].schedule", K_CHOICE, 0, "cosine", NONE, "cosine|poly|constant", M(schedule), 0,
+     "learning-rate schedule"},
+    {"models[].augment", K_BOOL, 0, "true", NONE, NULL, M(augment), 0, "rotation, flip, brightness/contrast/gamma"},
+    {"models[].seed", K_INT, 0, "42", 0, INT_MAX, NULL, M(seed), 0, "seed of weights, batches, augmentation"},
+    {"stats", K_MAP, 0, NULL, NONE, NULL, 0, 0, "statistics of the tables"},
+    {"stats.sd", K_CHOICE, 0, "sample", NONE, "sample|population", C(population_sd), 0,
+     "SD definition: sample (n - 1) or population (n); labelled in every table"},
+    {"stats.include_background", K_BOOL, 0, "false", NONE, NULL, C(include_background), 0,
+     "report the background as a class too"},
+    {"run", K_MAP, 0, NULL, NONE, NULL, 0, 0, "how the study runs"},
+    {"run.threads", K_INT, 0, "0", 0, 1024, NULL, C(threads), 0, "CPU threads (0 = all cores)"},
+    {"run.quiet", K_BOOL, 0, "false", NONE, NULL, C(quiet), 0, "no progress bars"},
+};
+#undef C
+#undef M
+#define NKEYS ((int)(sizeof schema / sizeof *schema))
+
+static const char *kind_name(kind k)
+{
+    static const char *const n[] = {"a mapping", "a list of mappings", "a string", "a string", "an integer",
+                                    "a number", "true or false", "a list of strings", "a list of integers",
+                                    "a list of numbers"};
+    _Static_assert(sizeof n / sizeof *n == K_NUMLIST + 1, "kind names");
+    return n[k];
+}
+
+void dolor_study_schema_print(FILE *fp)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        const key_def *d = &schema[i];
+        char t[64];
+        if (d->type == K_CHOICE)
+            snprintf(t, sizeof t, "%s", d->choices);
+        else
+            snprintf(t, sizeof t, "%s", kind_name(d->type));
+        fprintf(fp, "  %-26s %-22s %-18s %s\n", d->path, t,
+                d->required ? "required" : d->def ? d->def : "optional", d->help);
+    }
+}
+
+/* ---- parsing ---- */
+typedef struct ctx {
+    const char *file;
+    yaml_document_t *doc;
+} ctx;
+
+static dolor_status key_error(const ctx *c, const char *path, const yaml_node_t *n, const char *fmt, ...)
+    DOLOR_PRINTF(4, 5);
+static dolor_status key_error(const ctx *c, const char *path, const yaml_node_t *n, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n)
+        return dolor_error(DOLOR_EINVAL, "%s: %s: %s (line %lu)", c->file, path, msg,
+                           (unsigned long)n->start_mark.line + 1);
+    return dolor_error(DOLOR_EINVAL, "%s: %s: %s", c->file, path, msg);
+}
+
+static const key_def *find_key(const char *schema_path)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (!strcmp(schema[i].path, schema_path))
+            return &schema[i];
+    return NULL;
+}
+
+/* The node's text for messages: a scalar quoted, else its kind. */
+static void describe(const yaml_node_t *n, char *buf, size_t cap)
+{
+    if (n->type == YAML_SCALAR_NODE)
+        snprintf(buf, cap, "\"%.*s\"", (int)(n->data.scalar.length > 60 ? 60 : n->data.scalar.length),
+                 (const char *)n->data.scalar.value);
+    else
+        snprintf(buf, cap, "%s", n->type == YAML_MAPPING_NODE ? "a mapping" : "a list");
+}
+
+static int parse_long(const char *s, long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtol(s, &end, 10);
+    return *s && !*end && !errno;
+}
+
+static int parse_num(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return *s && !*end && !errno && isfinite(*v);
+}
+
+static int parse_bool(const char *s, int *v)
+{
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")) return *v = 1, 1;
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")) return *v = 0, 1;
+    return 0;
+}
+
+static int is_plain(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* Store one scalar of type t from text (a YAML scalar or a default) at dst. */
+static dolor_status store_scalar(const ctx *c, const key_def *d, const char *path, const yaml_node_t *n,
+                                 const char *text, kind t, void *dst)
+{
+    char got[96];
+    if (n)
+        describe(n, got, sizeof got);
+    else
+        snprintf(got, sizeof got, "\"%s\"", text);
+    long iv;
+    double dv;
+    int bv;
+    switch (t) {
+    case K_STR: {
+        char *s = strdup(text);
+        if (!s)
+            return dolor_error(DOLOR_ENOMEM, "out of memory");
+        free(*(char **)dst);
+        *(char **)dst = s;
+        return DOLOR_OK;
+    }
+    case K_CHOICE: {
+        /* the index of the choice is stored for enum-like int fields (split, population_sd), the text otherwise */
+        const char *p = d->choices;
+        int idx = 0;
+        size_t len = strlen(text);
+        while (p) {
+            const char *bar = strchr(p, '|');
+            size_t l = bar ? (size_t)(bar - p) : strlen(p);
+            if (l == len && !strncmp(p, text, l))
+                break;
+            p = bar ? bar + 1 : NULL;
+            idx++;
+        }
+        if (!p)
+            return key_error(c, path, n, "expected one of %s, got %s", d->choices, got);
+        if (!strcmp(d->path, "split.method") || !strcmp(d->path, "stats.sd")) {
+            *(int *)dst = idx;
+            return DOLOR_OK;
+        }
+        return store_scalar(c, d, path, n, text, K_STR, dst);
+    }
+    case K_INT:
+        if ((n && !is_plain(n)) || !parse_long(text, &iv))
+            return key_error(c, path, n, "expected an integer, got %s", got);
+        if (iv < (long)d->lo || iv > (long)d->hi)
+            return key_error(c, path, n, "%ld is out of range [%g, %g]", iv, d->lo, d->hi);
+        *(int *)dst = (int)iv;
+        return DOLOR_OK;
+    case K_NUM:
+        if ((n && !is_plain(n)) || !parse_num(text, &dv))
+            return key_error(c, path, n, "expected a number, got %s", got);
+        if (d->type == K_NUM && (dv < d->lo || dv > d->hi))
+            return key_error(c, path, n, "%g is out of range [%g, %g]", dv, d->lo, d->hi);
+        *(double *)dst = dv;
+        return DOLOR_OK;
+    case K_BOOL:
+        if ((n && !is_plain(n)) || !parse_bool(text, &bv))
+            return key_error(c, path, n, "expected true or false, got %s", got);
+        *(int *)dst = bv;
+        return DOLOR_OK;
+    default:
+        return key_error(c, path, n, "internal: bad scalar kind");
+    }
+}
+
+static dolor_status store_list(const ctx *c, const key_def *d, const char *path, const yaml_node_t *n, void *base)
+{
+    char got[96];
+    describe(n, got, sizeof got);
+    if (n->type != YAML_SEQUENCE_NODE)
+        return key_error(c, path, n, "expected %s, got %s", kind_name(d->type), got);
+    size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (cnt < d->lo || cnt > d->hi)
+        return key_error(c, path, n, "%zu items (need %g to %g)", cnt, d->lo, d->hi);
+    kind it = d->type == K_STRLIST ? K_STR : d->type == K_INTLIST ? K_INT : K_NUM;
+    size_t esz = it == K_STR ? sizeof(char *) : it == K_INT ? sizeof(int) : sizeof(double);
+    void *arr = calloc(cnt + 1, esz);
+    if (!arr)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    /* free what a previous value left */
+    void **slot = (void **)((char *)base + d->off);
+    if (d->type == K_STRLIST && *slot)
+        for (char **p = *slot; *p; p++)
+            free(*p);
+    free(*slot);
+    *slot = arr;
+    *(int *)((char *)base + d->off_n) = (int)cnt;
+    key_def item = *d;
+    item.type = it;
+    item.lo = d->type == K_INTLIST ? 0 : -1e300;
+    item.hi = d->type == K_INTLIST ? 65535 : 1e300;
+    for (size_t i = 0; i < cnt; i++) {
+        yaml_node_t *e = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+        char ipath[256];
+        snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
+        if (!e || e->type != YAML_SCALAR_NODE) {
+            char g2[96];
+            if (e)
+                describe(e, g2, sizeof g2);
+            return key_error(c, ipath, e, "expected %s, got %s", kind_name(it), e ? g2 : "nothing");
+        }
+        dolor_status s = store_scalar(c, &item, ipath, e, (const char *)e->data.scalar.value, it,
+                                      (char *)arr + i * esz);
+        if (s)
+            return s;
+    }
+    return DOLOR_OK;
+}
+
+/* Check and store a mapping node: prefix is the schema prefix ("", "split", "models[]"), shown is the path
+ * used in messages ("models[1]"); base is where its fields go. */
+static dolor_status walk_map(const ctx *c, const yaml_node_t *map, const char *prefix, const char *shown, void *base,
+                             dolor_study_config *cfg);
+
+static dolor_status walk_value(const ctx *c, const key_def *d, const char *shown, const yaml_node_t *v, void *base,
+                               dolor_study_config *cfg)
+{
+    char got[96];
+    describe(v, got, sizeof got);
+    switch (d->type) {
+    case K_MAP:
+        if (v->type != YAML_MAPPING_NODE)
+            return key_error(c, shown, v, "expected a mapping, got %s", got);
+        return walk_map(c, v, d->path, shown, base, cfg);
+    case K_SEQMAP: {
+        if (v->type != YAML_SEQUENCE_NODE)
+            return key_error(c, shown, v, "expected a list of mappings, got %s", got);
+        size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+        if (cnt < d->lo || cnt > d->hi)
+            return key_error(c, shown, v, "%zu models (need %g to %g)", cnt, d->lo, d->hi);
+        for (size_t i = 0; i < cnt; i++) {
+            yaml_node_t *e = yaml_document_get_node(c->doc, v->data.sequence.items.start[i]);
+            char ip[128], sp[128];
+            snprintf(ip, sizeof ip, "%s[%zu]", shown, i);
+            snprintf(sp, sizeof sp, "%s[]", d->path);
+            if (!e || e->type != YAML_MAPPING_NODE) {
+                if (e)
+                    describe(e, got, sizeof got);
+                return key_error(c, ip, e, "expected a mapping, got %s", e ? got : "nothing");
+            }
+            dolor_status s = walk_map(c, e, sp, ip, &cfg->models[i], cfg);
+            if (s)
+                return s;
+            cfg->n_models = (int)i + 1;
+        }
+        return DOLOR_OK;
+    }
+    case K_STRLIST:
+    case K_INTLIST:
+    case K_NUMLIST:
+        return store_list(c, d, shown, v, base);
+    default:
+        if (v->type != YAML_SCALAR_NODE)
+            return key_error(c, shown, v, "expected %s, got %s", d->type == K_CHOICE ? d->choices : kind_name(d->type),
+                             got);
+        if (d->type == K_STR && !is_plain(v) && v->data.scalar.length == 0)
+            return key_error(c, shown, v, "is empty");
+        return store_scalar(c, d, shown, v, (const char *)v->data.scalar.value, d->type, (char *)base + d->off);
+    }
+}
+
+static dolor_status walk_map(const ctx *c, const yaml_node_t *map, const char *prefix, const char *shown, void *base,
+                             dolor_study_config *cfg)
+{
+    size_t plen = strlen(prefix);
+    int found[NKEYS];
+    memset(found, 0, sizeof found);
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (!k || k->type != YAML_SCALAR_NODE || !v)
+            return key_error(c, *shown ? shown : "(top)", k, "keys must be plain strings");
+        char sp[256], show[256];
+        snprintf(sp, sizeof sp, "%s%s%s", prefix, plen ? "." : "", (const char *)k->data.scalar.value);
+        snprintf(show, sizeof show, "%s%s%s", shown, *shown ? "." : "", (const char *)k->data.scalar.value);
+        const key_def *d = find_key(sp);
+        if (!d)
+            return key_error(c, show, k, "unknown key (dolor study schema lists the keys)");
+        int di = (int)(d - schema);
+        if (found[di])
+            return key_error(c, show, k, "given twice");
+        found[di] = 1;
+        /* top-level sections write into cfg, models[] entries into their model */
+        void *dst = strncmp(d->path, "models[]", 8) ? (void *)cfg : base;
+        dolor_status s = walk_value(c, d, show, v, dst, cfg);
+        if (s)
+            return s;
+    }
+    /* direct children not given: required -> error, default -> stored */
+    for (int i = 0; i < NKEYS; i++) {
+        const key_def *d = &schema[i];
+        if (found[i] || strncmp(d->path, prefix, plen) || (plen && d->path[plen] != '.'))
+            continue;
+        const char *rest = d->path + plen + (plen ? 1 : 0);
+        if (strchr(rest, '.') || strstr(rest, "[]."))
+            continue;
+        char show[256];
+        snprintf(show, sizeof show, "%s%s%s", shown, *shown ? "." : "", rest);
+        if (d->required)
+            return key_error(c, show, NULL, "missing (required: %s)", d->help);
+        if (d->type == K_MAP) {
+            /* an absent optional section: its children take their defaults */
+            yaml_node_t empty;
+            memset(&empty, 0, sizeof empty);
+            empty.type = YAML_MAPPING_NODE;
+            dolor_status s = walk_map(c, &empty, d->path, show, cfg, cfg);
+            if (s)
+                return s;
+            continue;
+        }
+        if (!d->def)
+            continue;
+        void *dst = strncmp(d->path, "models[]", 8) ? (void *)cfg : base;
+        dolor_status s = store_scalar(c, d, show, NULL, d->def, d->type, (char *)dst + d->off);
+        if (s)
+            return s;
+    }
+    return DOLOR_OK;
+}
+
+static char *resolve(const char *dir, const char *p)
+{
+    if (!p)
+        return NULL;
+    if (p[0] == '/' || !dir[0])
+        return strdup(p);
+    size_t n = strlen(dir) + strlen(p) + 2;
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "%s/%s", dir, p);
+    return r;
+}
+
+static dolor_status resolve_in_place(const char *dir, char **p)
+{
+    if (!*p)
+        return DOLOR_OK;
+    char *r = resolve(dir, *p);
+    if (!r)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    free(*p);
+    *p = r;
+    return DOLOR_OK;
+}
+
+void dolor_study_config_free(dolor_study_config *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free(c->name);
+    free(c->task);
+    free(c->images);
+    free(c->masks);
+    free(c->patients);
+    free(c->stem_column);
+    free(c->patient_column);
+    free(c->stratum_column);
+    if (c->classes)
+        for (char **p = c->classes; *p; p++)
+            free(*p);
+    free(c->classes);
+    free(c->labels);
+    free(c->ratios);
+    for (int i = 0; i < DOLOR_STUDY_MAX_MODELS; i++) {
+        free(c->models[i].name);
+        free(c->models[i].arch);
+        free(c->models[i].upsample);
+        free(c->models[i].schedule);
+    }
+    free(c);
+}
+
+static dolor_status check_config(const ctx *cx, dolor_study_config *c)
+{
+    if (!strcmp(c->task, "classification"))
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: study.task: classification studies are not built yet "
+                                               "(segmentation is)", cx->file);
+    if (c->labels && c->n_labels != c->n_classes)
+        return key_error(cx, "dataset.labels", NULL, "%d values but dataset.classes has %d names", c->n_labels,
+                         c->n_classes);
+    for (int i = 0; i < c->n_classes; i++) {
+        if (!c->classes[i][0])
+            return key_error(cx, "dataset.classes", NULL, "item %d is empty", i);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(c->classes[i], c->classes[j]))
+                return key_error(cx, "dataset.classes", NULL, "\"%s\" is listed twice", c->classes[i]);
+    }
+    for (int i = 0; c->labels && i < c->n_labels; i++)
+        if (c->labels[i] < 1)
+            return key_error(cx, "dataset.labels", NULL, "value %d is not a foreground label (1..65535)",
+                             c->labels[i]);
+    if (c->split == DOLOR_STUDY_HOLDOUT) {
+        if (!c->ratios)
+            return key_error(cx, "split.ratios", NULL, "missing (required for split.method holdout), e.g. [6, 2, 2]");
+        for (int i = 0; i < 3; i++)
+            if (c->ratios[i] < 1 || c->ratios[i] > 100 || c->ratios[i] != floor(c->ratios[i]))
+                return key_error(cx, "split.ratios", NULL, "item %d is %g (need an integer 1..100)", i, c->ratios[i]);
+    }
+    for (int m = 0; m < c->n_models; m++) {
+        dolor_study_model *md = &c->models[m];
+        char p[64];
+        snprintf(p, sizeof p, "models[%d].name", m);
+        for (const char *q = md->name; *q; q++)
+            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '-' ||
+                  *q == '_' || *q == '.'))
+                return key_error(cx, p, NULL, "\"%s\": use letters, digits, '-', '_' and '.' only", md->name);
+        if (!md->name[0] || md->name[0] == '.')
+            return key_error(cx, p, NULL, "\"%s\" is not a folder name", md->name);
+        for (int j = 0; j < m; j++)
+            if (!strcmp(c->models[j].name, md->name))
+                return key_error(cx, p, NULL, "\"%s\" is also models[%d].name", md->name, j);
+        if (md->size % (1 << md->depth)) {
+            snprintf(p, sizeof p, "models[%d].size", m);
+            return key_error(cx, p, NULL, "%d is not divisible by 2^depth = %d", md->size, 1 << md->depth);
+        }
+    }
+    if (c->stratum_column && !c->stratum_column[0]) {
+        free(c->stratum_column);
+        c->stratum_column = NULL;
+    }
+    if (c->stratum_column && !c->patients)
+        return key_error(cx, "dataset.stratum_column", NULL, "needs dataset.patients (the CSV holding it)");
+    return DOLOR_OK;
+}
+
+dolor_status dolor_study_config_load(const char *path, dolor_study_config **out)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return dolor_error(errno == ENOENT ? DOLOR_ENOTFOUND : DOLOR_EIO, "%s: %s", path, strerror(errno));
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(fp);
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    yaml_parser_set_input_file(&parser, fp);
+    if (!yaml_parser_load(&parser, &doc)) {
+        dolor_status s = dolor_error(DOLOR_EFORMAT, "%s: line %lu: not valid YAML: %s%s%s", path,
+                                     (unsigned long)parser.problem_mark.line + 1,
+                                     parser.problem ? parser.problem : "parse error",
+                                     parser.context ? " " : "", parser.context ? parser.context : "");
+        yaml_parser_delete(&parser);
+        fclose(fp);
+        return s;
+    }
+    yaml_parser_delete(&parser);
+    fclose(fp);
+    dolor_status s = DOLOR_OK;
+    dolor_study_config *c = calloc(1, sizeof *c);
+    ctx cx = {path, &doc};
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!c)
+        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+    else if (!root)
+        s = dolor_error(DOLOR_EINVAL, "%s: empty file (a study config needs study, dataset, split, models)", path);
+    else if (root->type != YAML_MAPPING_NODE)
+        s = dolor_error(DOLOR_EINVAL, "%s: the top level must be a mapping (study:, dataset:, split:, models:)", path);
+    if (!s)
+        s = walk_map(&cx, root, "", "", c, c);
+    if (!s)
+        s = check_config(&cx, c);
+    if (!s) {
+        c->path = strdup(path);
+        char *dir = strdup(path);
+        if (!c->path || !dir)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        if (!s) {
+            char *slash = strrchr(dir, '/');
+            if (slash)
+                *slash = '\0';
+            else
+                dir[0] = '\0';
+            s = resolve_in_place(dir, &c->images);
+            if (!s)
+                s = resolve_in_place(dir, &c->masks);
+            if (!s)
+                s = resolve_in_place(dir, &c->patients);
+        }
+        free(dir);
+    }
+    yaml_document_delete(&doc);
+    if (s) {
+        dolor_study_config_free(c);
+        return s;
+    }
+    *out = c;
+    return DOLOR_OK;
+}

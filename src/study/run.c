@@ -1,0 +1,376 @@
+/* dolor_study_run: split, then train/select/test every (model, fold) job through the train and eval modules, then
+ * the tables. Each job's outputs are complete files (temp + rename); done.txt marks a finished job. */
+#define _POSIX_C_SOURCE 200809L
+#include "dolor/data.h"
+#include "dolor/eval.h"
+#include "dolor/io.h"
+#include "dolor/nn.h"
+#include "dolor/stats.h"
+#include "dolor/study.h"
+#include "dolor/train.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int exists(const char *p)
+{
+    return access(p, F_OK) == 0;
+}
+
+static dolor_status open_dataset(const dolor_study_config *cfg, int size, dolor_dataset **ds)
+{
+    const char *names[DOLOR_MAX_CLASSES];
+    int values[DOLOR_MAX_CLASSES];
+    names[0] = "background";
+    values[0] = 0;
+    for (int c = 0; c < cfg->n_classes; c++) {
+        names[c + 1] = cfg->classes[c];
+        values[c + 1] = cfg->labels ? cfg->labels[c] : c + 1;
+    }
+    dolor_dataset_config dc;
+    dolor_dataset_config_default(&dc);
+    dc.image_dir = cfg->images;
+    dc.mask_dir = cfg->masks;
+    dc.num_classes = cfg->n_classes + 1;
+    dc.class_names = names;
+    dc.label_values = values;
+    dc.height = dc.width = size;
+    dolor_status s = dolor_dataset_open(&dc, ds);
+    return s ? dolor_error_prefix(s, "dataset") : DOLOR_OK;
+}
+
+/* Indices of the cases of job f in set `which`. */
+static size_t job_cases(const dolor_study_split *sp, int f, int which, size_t *idx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < sp->n; i++)
+        if (sp->set[(size_t)f * sp->n + i] == which)
+            idx[m++] = i;
+    return m;
+}
+
+/* Evaluate best.safetensors of a job on its test cases at original size -> jobdir/test_eval/. */
+static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t *te, size_t nte)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/best.safetensors", jobdir);
+    dolor_net *net = NULL;
+    dolor_model_meta meta;
+    dolor_status s = dolor_checkpoint_load(path, &net, NULL, &meta);
+    if (s)
+        return s;
+    const char *names[DOLOR_MAX_CLASSES];
+    for (int c = 0; c < meta.num_classes; c++)
+        names[c] = meta.class_names[c];
+    dolor_seg_eval *ev = NULL;
+    dolor_segment_scratch *scratch = NULL;
+    s = dolor_seg_eval_create(meta.num_classes, names, &ev);
+    for (size_t i = 0; !s && i < nte; i++) {
+        dolor_image *img = NULL, *cls = NULL;
+        uint8_t *truth = NULL;
+        s = dolor_image_read(dolor_dataset_image_path(ds, te[i]), &img);
+        if (!s)
+            s = dolor_segment_image(net, &meta, img, &scratch, &cls);
+        if (!s && !(truth = malloc(dolor_image_nvox(cls))))
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        if (!s)
+            s = dolor_dataset_mask_orig(ds, te[i], truth);
+        if (!s)
+            s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, te[i]), truth, cls->data, dolor_image_nvox(cls));
+        free(truth);
+        dolor_image_free(img);
+        dolor_image_free(cls);
+    }
+    if (!s) {
+        snprintf(path, sizeof path, "%s/test_eval", jobdir);
+        s = dolor_seg_eval_write_csv(ev, path);
+    }
+    dolor_segment_scratch_free(scratch);
+    dolor_seg_eval_free(ev);
+    dolor_net_free(net);
+    return s;
+}
+
+/* Train (or resume) one job, then test it; writes done.txt last. */
+static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_model *md, const char *jobdir,
+                            dolor_dataset *ds, const dolor_study_split *sp, int f, size_t *tr, size_t *va, size_t *te)
+{
+    size_t ntr = job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = job_cases(sp, f, DOLOR_SPLIT_VAL, va);
+    size_t nte = job_cases(sp, f, DOLOR_SPLIT_TEST, te);
+    dolor_status s = dolor_mkdir_p(jobdir);
+    if (s)
+        return s;
+    dolor_outfile_clean_stale(jobdir);
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/test_eval", jobdir);
+    dolor_outfile_clean_stale(sub);
+
+    dolor_train_config tc;
+    dolor_train_config_default(&tc);
+    tc.out_dir = jobdir;
+    tc.epochs = md->epochs;
+    tc.batch_size = md->batch;
+    tc.lr = md->lr;
+    tc.weight_decay = md->wd;
+    tc.warmup_epochs = md->warmup;
+    tc.augment = md->augment;
+    tc.seed = (uint64_t)md->seed;
+    tc.quiet = cfg->quiet;
+    s = dolor_lr_schedule_parse(md->schedule, &tc.schedule);
+    if (s)
+        return s;
+
+    dolor_net *net = NULL;
+    dolor_adamw *opt = NULL;
+    dolor_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    double best = -1.0;
+    char last[4096], bestp[4096];
+    snprintf(last, sizeof last, "%s/last.safetensors", jobdir);
+    snprintf(bestp, sizeof bestp, "%s/best.safetensors", jobdir);
+    if (exists(last)) {
+        s = dolor_checkpoint_load(last, &net, &opt, &meta);
+        if (s)
+            return dolor_error_prefix(s, "resuming %s", jobdir);
+        if (meta.height != md->size || meta.arch.base_channels != md->base || meta.arch.depth != md->depth) {
+            dolor_net_free(net);
+            dolor_adamw_free(opt);
+            return dolor_error(DOLOR_EINVAL, "%s: holds a model of size %d, base %d, depth %d but the config says %d, "
+                               "%d, %d (use a new output folder when the models change)", last, meta.height,
+                               meta.arch.base_channels, meta.arch.depth, md->size, md->base, md->depth);
+        }
+        dolor_model_meta bm;
+        if (dolor_checkpoint_read_meta(bestp, &bm) == DOLOR_OK && !isnan(bm.val_dice))
+            best = bm.val_dice;
+        dolor_error_clear();
+        fprintf(stderr, "study: %s resumes after epoch %d\n", jobdir, meta.epoch);
+    } else {
+        meta.num_classes = cfg->n_classes + 1;
+        snprintf(meta.class_names[0], sizeof meta.class_names[0], "background");
+        for (int c = 1; c < meta.num_classes; c++) {
+            snprintf(meta.class_names[c], sizeof meta.class_names[c], "%s", cfg->classes[c - 1]);
+            meta.label_values[c] = cfg->labels ? cfg->labels[c - 1] : c;
+        }
+        meta.height = meta.width = md->size;
+        dolor_unet_config_default(&meta.arch);
+        meta.arch.in_channels = 1;
+        meta.arch.num_classes = meta.num_classes;
+        meta.arch.base_channels = md->base;
+        meta.arch.depth = md->depth;
+        meta.arch.upsample = !strcmp(md->upsample, "bilinear") ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+        meta.seed = (uint64_t)md->seed;
+        meta.val_dice = NAN;
+        s = dolor_unet_create(&meta.arch, &net);
+        if (!s)
+            s = dolor_net_init(net, (uint64_t)md->seed);
+        if (s) {
+            dolor_net_free(net);
+            return s;
+        }
+    }
+    snprintf(meta.train_json, sizeof meta.train_json,
+             "{\"study\":\"%s\",\"model\":\"%s\",\"fold\":%d,\"epochs\":%d,\"batch\":%d,\"lr\":%.17g}", cfg->name,
+             md->name, f + 1, md->epochs, md->batch, md->lr);
+    if (meta.epoch < md->epochs)
+        s = dolor_train_run(&tc, net, opt, ds, tr, ntr, va, nva, &meta, &best);
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    if (!s)
+        s = test_job(jobdir, ds, te, nte);
+    if (!s) {
+        char done[4096];
+        snprintf(done, sizeof done, "%s/done.txt", jobdir);
+        dolor_outfile o;
+        s = dolor_outfile_open(&o, done, 1);
+        if (!s) {
+            fprintf(o.fp, "model %s fold %d: %zu train, %zu val, %zu test cases; best validation mean Dice %.6f\n",
+                    md->name, f + 1, ntr, nva, nte, best);
+            s = dolor_outfile_commit(&o);
+        }
+    }
+    return s;
+}
+
+/* Append a job's test_eval/per_case.csv rows to the study's per_case.csv. */
+static dolor_status collect(FILE *fp, const char *jobdir, const char *model, int fold, const dolor_study_split *sp)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/test_eval/per_case.csv", jobdir);
+    dolor_csv *t = NULL;
+    dolor_status s = dolor_csv_read(p, &t);
+    if (s)
+        return s;
+    const char *cols[] = {"case", "class", "iou", "dice", "precision", "recall"};
+    int ci[6];
+    for (int i = 0; i < 6; i++)
+        if ((ci[i] = dolor_csv_column(t, cols[i])) < 0) {
+            s = dolor_error(DOLOR_EFORMAT, "%s: no column '%s'", p, cols[i]);
+            dolor_csv_free(t);
+            return s;
+        }
+    for (size_t r = 0; r < t->nrow; r++) {
+        const char *cs = t->cells[r * t->ncol + ci[0]];
+        const char *pat = "";
+        for (size_t i = 0; cs && i < sp->n; i++)
+            if (!strcmp(sp->stem[i], cs)) {
+                pat = sp->patient[i];
+                break;
+            }
+        fprintf(fp, "%s,%d,%s,%s,%s", model, fold, cs ? cs : "", pat,
+                t->cells[r * t->ncol + ci[1]] ? t->cells[r * t->ncol + ci[1]] : "");
+        for (int i = 2; i < 6; i++) {
+            const char *v = t->cells[r * t->ncol + ci[i]];
+            fprintf(fp, ",%s", v ? v : "NA");
+        }
+        fputc('\n', fp);
+    }
+    dolor_csv_free(t);
+    return DOLOR_OK;
+}
+
+dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
+{
+    if (cfg->threads)
+        omp_set_num_threads(cfg->threads);
+    dolor_status s = dolor_mkdir_p(out_dir);
+    if (s)
+        return s;
+    dolor_outfile_clean_stale(out_dir);
+    dolor_dataset *ds = NULL;
+    dolor_study_split *sp = NULL;
+    char **stems = NULL;
+    size_t *tr = NULL, *va = NULL, *te = NULL;
+    int ds_size = 0;
+    s = open_dataset(cfg, cfg->models[0].size, &ds);
+    if (s)
+        return s;
+    ds_size = cfg->models[0].size;
+    size_t n = dolor_dataset_count(ds);
+    stems = calloc(n + 1, sizeof *stems);
+    tr = malloc((n + 1) * sizeof *tr);
+    va = malloc((n + 1) * sizeof *va);
+    te = malloc((n + 1) * sizeof *te);
+    if (!stems || !tr || !va || !te) {
+        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        stems[i] = (char *)dolor_dataset_stem(ds, i);
+    s = dolor_study_split_make(cfg, stems, n, &sp);
+    if (s)
+        goto done;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/splits.csv", out_dir);
+    s = dolor_study_split_write(sp, path);
+    if (s)
+        goto done;
+    /* every foreground class must occur in the masks of every test fold, or its per-fold statistics are empty */
+    {
+        int K = cfg->n_classes + 1;
+        double frac[DOLOR_MAX_CLASSES];
+        for (int f = 0; !s && f < sp->k; f++) {
+            size_t nte = job_cases(sp, f, DOLOR_SPLIT_TEST, te);
+            dolor_dataset_class_fractions(ds, te, nte, frac);
+            for (int c = 1; c < K; c++)
+                if (frac[c] == 0) {
+                    s = dolor_error(DOLOR_EINVAL, "dataset.classes: class '%s' (label %d) is absent from every mask "
+                                    "of test %s %d (%zu cases)", cfg->classes[c - 1],
+                                    cfg->labels ? cfg->labels[c - 1] : c, sp->k > 1 ? "fold" : "set", f + 1, nte);
+                    break;
+                }
+        }
+        if (s)
+            goto done;
+    }
+    int njobs = cfg->n_models * sp->k, jobno = 0, ran = 0;
+    double t0 = dolor_time_ms();
+    for (int m = 0; !s && m < cfg->n_models; m++) {
+        const dolor_study_model *md = &cfg->models[m];
+        for (int f = 0; !s && f < sp->k; f++) {
+            jobno++;
+            char jobdir[4096], done[4200];
+            snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
+            snprintf(done, sizeof done, "%s/done.txt", jobdir);
+            if (exists(done)) {
+                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d) already done, skipped\n", jobno, njobs,
+                        md->name, f + 1, sp->k);
+                continue;
+            }
+            if (md->size != ds_size) {
+                dolor_dataset_free(ds);
+                ds = NULL;
+                s = open_dataset(cfg, md->size, &ds);
+                if (s)
+                    break;
+                ds_size = md->size;
+            }
+            double el = (dolor_time_ms() - t0) / 1000.0;
+            int left = njobs - jobno + 1;
+            if (ran)
+                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d), %.0f s so far, ETA %.0f s\n", jobno, njobs,
+                        md->name, f + 1, sp->k, el, el / ran * left);
+            else
+                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno, njobs, md->name, f + 1, sp->k);
+            s = run_job(cfg, md, jobdir, ds, sp, f, tr, va, te);
+            if (s)
+                s = dolor_error_prefix(s, "model %s, fold %d", md->name, f + 1);
+            ran++;
+        }
+    }
+    if (s)
+        goto done;
+    /* per-case results of every job, then the tables */
+    snprintf(path, sizeof path, "%s/per_case.csv", out_dir);
+    {
+        dolor_outfile o;
+        s = dolor_outfile_open(&o, path, 1);
+        if (s)
+            goto done;
+        fprintf(o.fp, "model,fold,case,patient,class,iou,dice,precision,recall\n");
+        for (int m = 0; !s && m < cfg->n_models; m++)
+            for (int f = 0; !s && f < sp->k; f++) {
+                char jobdir[4096];
+                snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, cfg->models[m].name, f + 1);
+                s = collect(o.fp, jobdir, cfg->models[m].name, f + 1, sp);
+            }
+        if (s) {
+            dolor_outfile_abort(&o);
+            goto done;
+        }
+        s = dolor_outfile_commit(&o);
+        if (s)
+            goto done;
+    }
+    {
+        char desc[1024];
+        if (cfg->split == DOLOR_STUDY_KFOLD)
+            snprintf(desc, sizeof desc,
+                     "Cases were split by patient (no patient in more than one fold) into %d folds%s, seeded (seed "
+                     "%d); in each fold a share of %.2g of the training patients was held out for validation, and the "
+                     "checkpoint with the best mean foreground Dice on the validation cases was evaluated on the "
+                     "test fold. The split is listed in splits.csv.",
+                     cfg->folds, cfg->stratum_column ? " stratified by the stratum column" : "", cfg->split_seed,
+                     cfg->val_share);
+        else
+            snprintf(desc, sizeof desc,
+                     "Cases were split by patient (no patient in more than one set) into training, validation and "
+                     "test sets in the ratio %g:%g:%g%s, seeded (seed %d); the checkpoint with the best mean "
+                     "foreground Dice on the validation cases was evaluated on the test set. The split is listed in "
+                     "splits.csv.",
+                     cfg->ratios[0], cfg->ratios[1], cfg->ratios[2],
+                     cfg->stratum_column ? ", stratified by the stratum column" : "", cfg->split_seed);
+        dolor_study_table_opts to = {cfg->population_sd, cfg->include_background, cfg->path, desc};
+        s = dolor_study_tables(path, &to, out_dir);
+    }
+done:
+    dolor_dataset_free(ds);
+    dolor_study_split_free(sp);
+    free(stems);
+    free(tr);
+    free(va);
+    free(te);
+    return s;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# dolor study run: bad configs and data (exit 2, message naming the key or row), a tiny end-to-end study on a
+# 16-image phantom (2 folds by patient, 1 epoch at size 32), a rerun that skips finished jobs, and a study killed
+# with SIGKILL mid-training that, run again, gives the same tables as an uninterrupted one.
+set -u
+BIN=${DOLOR_BIN:-./dolor}
+T=$(mktemp -d /tmp/dolor_study_cli_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# expect CODE NEEDLE -- command...
+expect() {
+  local code=$1 needle=$2 out rc
+  shift 3
+  out=$("$@" 2>&1)
+  rc=$?
+  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
+  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
+  ok
+}
+
+"$BIN" phantom -o "$T/ph" -n 16 --size 64 --seed 3 >/dev/null 2>&1 || bad "phantom failed"
+# 8 patients with two images each; site A/B alternating by patient
+{
+  echo "case,patient,site"
+  i=0
+  for f in $(ls "$T/ph/images" | sort); do
+    p=$((i / 2))
+    echo "${f%.png},P$p,$([[ $((p % 2)) -eq 0 ]] && echo A || echo B)"
+    i=$((i + 1))
+  done
+} > "$T/ph/patients.csv"
+
+# write_cfg FILE EPOCHS [extra dataset lines] [split line]
+write_cfg() {
+  cat > "$1" <<EOF
+study: {name: phantom-quick, task: segmentation}
+dataset:
+  images: ph/images
+  masks: ph/masks
+  patients: ${4:-ph/patients.csv}
+  stratum_column: site
+  classes: [${3:-nerve, vessel}]
+split: {method: kfold, folds: ${5:-2}, val_share: 0.25, seed: 7}
+models:
+  - {name: unet8, base: 8, depth: 2, size: 32, epochs: $2, batch: 4, lr: 2e-3}
+run: {quiet: true}
+EOF
+}
+
+# ---- bad configs and data: exit 2, the key path or the row named ----
+write_cfg "$T/ok.yaml" 1
+expect 0 "valid" -- "$BIN" study check "$T/ok.yaml"
+sed 's/folds: 2/folds: five/' "$T/ok.yaml" > "$T/b1.yaml"
+expect 2 "b1.yaml: split.folds: expected an integer, got \"five\"" -- "$BIN" study run "$T/b1.yaml" -o "$T/o"
+sed 's/val_share:/val_shar:/' "$T/ok.yaml" > "$T/b2.yaml"
+expect 2 "split.val_shar: unknown key" -- "$BIN" study run "$T/b2.yaml" -o "$T/o"
+grep -v "images:" "$T/ok.yaml" > "$T/b3.yaml"
+expect 2 "dataset.images: missing" -- "$BIN" study run "$T/b3.yaml" -o "$T/o"
+grep -v "^dataset:\|  images\|  masks\|  patients\|  stratum\|  classes" "$T/ok.yaml" > "$T/b4.yaml"
+expect 2 "dataset: missing" -- "$BIN" study run "$T/b4.yaml" -o "$T/o"
+sed 's#images: ph/images#images: ph/nothing#' "$T/ok.yaml" > "$T/b5.yaml"
+expect 2 "ph/nothing" -- "$BIN" study run "$T/b5.yaml" -o "$T/o"
+sed 's/^P3,/,/; s/,P3,/,,/' "$T/ph/patients.csv" > "$T/ph/p_missing.csv"
+write_cfg "$T/b6.yaml" 1 "nerve, vessel" ph/p_missing.csv
+expect 2 "p_missing.csv: line 8: patient is empty for case" -- "$BIN" study run "$T/b6.yaml" -o "$T/o"
+write_cfg "$T/b7.yaml" 1 "nerve, vessel" ph/patients.csv 9
+expect 2 "split.folds: 9 folds but only 8 patients" -- "$BIN" study run "$T/b7.yaml" -o "$T/o"
+write_cfg "$T/b8.yaml" 1 "nerve, vessel, extra"
+expect 2 "class 'extra' (label 3) is absent from every mask of test fold 1" -- "$BIN" study run "$T/b8.yaml" -o "$T/o"
+awk -F, 'NR==1 || $2!="P7" {print; next} {print $1","$2",Z"}' "$T/ph/patients.csv" \
+  > "$T/ph/p_rare.csv"
+write_cfg "$T/b9.yaml" 1 "nerve, vessel" ph/p_rare.csv 4
+expect 2 "site 'Z' is absent from test fold" -- "$BIN" study run "$T/b9.yaml" -o "$T/o"
+expect 2 "no-such.yaml" -- "$BIN" study run "$T/no-such.yaml" -o "$T/o"
+expect 2 "give an output folder" -- "$BIN" study run "$T/ok.yaml"
+[[ ! -e "$T/o/per_case.csv" ]] && ok || bad "a failed study wrote per_case.csv"
+
+# ---- tiny end-to-end study ----
+start=$(date +%s)
+if "$BIN" study run "$T/ok.yaml" -o "$T/run1" > "$T/run1.log" 2>&1; then ok; else bad "study run failed: $(tail -3 "$T/run1.log")"; fi
+secs=$(($(date +%s) - start))
+[[ $secs -lt 30 ]] && ok || bad "the tiny study took $secs s"
+for f in splits.csv per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv methods.md \
+         jobs/unet8/fold1/best.safetensors jobs/unet8/fold2/log.csv jobs/unet8/fold2/test_eval/per_case.csv; do
+  [[ -s "$T/run1/$f" ]] && ok || bad "missing $f"
+done
+# splits: 2 folds x 16 cases; each case in one test fold; a patient never in two sets of a job
+[[ $(grep -c ',test$' "$T/run1/splits.csv") -eq 16 ]] && ok || bad "not 16 test rows in splits.csv"
+n_mixed=$(awk -F, 'NR>1 {k=$1","$3; if (k in s && s[k]!=$5) m++; s[k]=$5} END {print m+0}' "$T/run1/splits.csv")
+[[ $n_mixed -eq 0 ]] && ok || bad "$n_mixed patients in two sets of one fold"
+n_twice=$(awk -F, 'NR>1 && $5=="test" {c[$2]++} END {for (k in c) if (c[k]!=1) m++; print m+0}' "$T/run1/splits.csv")
+[[ $n_twice -eq 0 ]] && ok || bad "$n_twice cases in more or fewer than one test fold"
+# per-case rows: 16 test cases x 3 classes (background included there)
+[[ $(($(wc -l < "$T/run1/per_case.csv") - 1)) -eq 48 ]] && ok || bad "per_case.csv has $(wc -l < "$T/run1/per_case.csv") lines"
+grep -q '^unet8,sd,nerve,iou,2,.*,sample (n-1)$' "$T/run1/per_fold.csv" && ok || bad "per_fold.csv lacks the labelled sd row"
+grep -q "pairwise two-sided t tests" "$T/run1/methods.md" && grep -q "sample standard deviation" "$T/run1/methods.md" && ok ||
+  bad "methods.md does not name the tests and SD"
+
+# ---- rerun: finished jobs are skipped, the tables are the same ----
+mkdir -p "$T/keep"
+cp "$T/run1"/*.csv "$T/keep/"
+if "$BIN" study run "$T/ok.yaml" -o "$T/run1" > "$T/rerun.log" 2>&1; then ok; else bad "rerun failed"; fi
+[[ $(grep -c "already done, skipped" "$T/rerun.log") -eq 2 ]] && ok || bad "rerun did not skip both jobs: $(cat "$T/rerun.log")"
+for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv; do
+  cmp -s "$T/keep/$f" "$T/run1/$f" && ok || bad "rerun changed $f"
+done
+
+# ---- kill -9 mid-training, run again: same tables as an uninterrupted run ----
+write_cfg "$T/long.yaml" 4
+"$BIN" study run "$T/long.yaml" -o "$T/full" > "$T/full.log" 2>&1 || bad "uninterrupted run failed: $(tail -3 "$T/full.log")"
+"$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed1.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  [[ -e "$T/killed/jobs/unet8/fold1/last.safetensors" ]] && break
+  sleep 0.01
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if [[ -e "$T/killed/jobs/unet8/fold1/done.txt" ]]; then
+  echo "note: the study finished fold 1 before it was killed; the resume path of fold 1 was not exercised" >&2
+fi
+if "$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed2.log" 2>&1; then ok; else bad "resumed run failed: $(tail -3 "$T/killed2.log")"; fi
+grep -q "resumes after epoch" "$T/killed2.log" && echo "resumed: $(grep -m1 'resumes after' "$T/killed2.log")" >&2
+for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv; do
+  cmp -s "$T/full/$f" "$T/killed/$f" && ok || bad "killed+resumed run differs in $f"
+done
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
