@@ -6,6 +6,7 @@
 #   code     the exit code dolor must give: 2 bad input, 1 runtime failure (I/O)
 #   needle   text the message must contain: the file or option at fault
 #   command  the dolor command line (eval'ed; $BIN, $I input folder, $O output folder)
+# DOLOR_BADINPUT_SHOW=1 prints each case's exit code and first error line.
 # For every row the test also checks that nothing under $O (which holds earlier, good
 # outputs that the failing commands point at) was created, removed or modified: names,
 # sizes, mtimes and checksums of every file are compared before and after.
@@ -35,6 +36,18 @@ NAN32="00 00 c0 7f"
 INF32="00 00 80 7f"
 VOX=352 # vox_offset of the NIfTI-1 files dolor writes (checked below)
 
+# pngdims SRC WIDTH HEIGHT (8 hex digits each) > OUT: SRC with another size in its IHDR chunk, with
+# a valid CRC (gzip's trailer holds the same CRC-32 as PNG chunks, little-endian)
+pngdims() {
+  local h=$2$3 f
+  f=$(mktemp "$T/ihdr.XXXXXX")
+  printf "IHDR\\x${h:0:2}\\x${h:2:2}\\x${h:4:2}\\x${h:6:2}\\x${h:8:2}\\x${h:10:2}\\x${h:12:2}\\x${h:14:2}" >"$f"
+  tail -c +25 "$1" | head -c 5 >>"$f" # bit depth, colour type, compression, filter, interlace
+  local crc
+  crc=$(gzip -c <"$f" | tail -c8 | head -c4 | od -An -tx1 | tr -d ' \n')
+  { head -c 12 "$1"; cat "$f"; printf "\\x${crc:6:2}\\x${crc:4:2}\\x${crc:2:2}\\x${crc:0:2}"; tail -c +34 "$1"; }
+  rm -f "$f"
+}
 # a copy of the phantom set with case 0003 renamed bad7 (so messages can be matched)
 mkds() {
   local d=$I/$1
@@ -64,6 +77,8 @@ mkev() {
 [[ $(od -An -tu2 -j42 -N4 "$I/f.nii" | tr -s ' ') == " 64 64" && $(od -An -tf4 -j108 -N4 "$I/f.nii" | tr -d ' ') == 352 ]] &&
   ok || bad "unexpected NIfTI layout from dolor convert"
 [[ $(od -An -tu2 -j70 -N2 "$I/m.nii" | tr -d ' ') == 2 ]] && ok || bad "mask NIfTI is not uint8"
+pngdims "$I/ph/images/0000.png" 00000040 00000040 | cmp -s - "$I/ph/images/0000.png" && ok ||
+  bad "pngdims does not rebuild a 64x64 PNG byte for byte (IHDR CRC)"
 TA="--classes nerve,vessel --labels 1,2 --size 32 --base 4 --depth 2 --epochs 1 --batch 4 --quiet --no-final-eval"
 # shellcheck disable=SC2086
 "$BIN" train --data "$I/ph" $TA -o "$I/run" >"$T/train.log" 2>&1 || { echo "train failed: $(tail -3 "$T/train.log")"; exit 1; }
@@ -104,6 +119,8 @@ mk_ro() {
 }
 mk_trunc_png() { head -c 300 "$I/ph/images/0000.png" >"$I/trunc.png"; }
 mk_zero_png() { : >"$I/zero.png"; }
+mk_big_png() { pngdims "$I/ph/images/0000.png" 00004e20 00004e20 >"$I/big.png"; }       # 20000 x 20000
+mk_huge_png() { pngdims "$I/ph/images/0000.png" 7fffffff 00000040 >"$I/huge.png"; }      # 2^31-1 wide
 mk_trunc_nii() { head -c 2000 "$I/f.nii" >"$I/trunc.nii"; }
 mk_zero_nii() { : >"$I/zero.nii"; }
 mk_trunc_hdr() { head -c 200 "$I/f.nii" >"$I/shorthdr.nii"; }
@@ -126,7 +143,7 @@ mk_big_mha() {
 mk_trunc_ckpt() { head -c 2000 "$M" >"$I/trunc.safetensors"; }
 mk_zero_ckpt() { : >"$I/zero.safetensors"; }
 mk_bighdr_ckpt() { printf '\xff\xff\xff\xff\xff\xff\x00\x00{"a":1}' >"$I/bighdr.safetensors"; }
-mk_badjson_ckpt() { printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a": [1, 2, 3' >"$I/badjson.safetensors"; }
+mk_badjson_ckpt() { printf '\x10\x00\x00\x00\x00\x00\x00\x00{"a": [1, 2, 3 }' >"$I/badjson.safetensors"; } # 16-byte header
 mk_dup_pred_in() { mkdir -p "$I/dup" && cp "$I/ph/images/0000.png" "$I/dup/a.png" && cp "$I/f.nii" "$I/dup/a.nii"; }
 mk_late_bad() { # a folder whose last image (by name) is truncated
   mkdir -p "$I/late" && cp "$I/ph/images/0000.png" "$I/ph/images/0001.png" "$I/late/" &&
@@ -138,6 +155,7 @@ mk_ds_trunc_img() { mkds ds_trunc_img && head -c 300 "$I/ph/images/0003.png" >"$
 mk_ds_trunc_mask() { mkds ds_trunc_mask && head -c 100 "$I/ph/masks/0003.png" >"$I/ds_trunc_mask/masks/bad7.png"; }
 mk_ds_zero_img() { mkds ds_zero_img && : >"$I/ds_zero_img/images/bad7.png"; }
 mk_ds_zero_mask() { mkds ds_zero_mask && : >"$I/ds_zero_mask/masks/bad7.png"; }
+mk_ds_big_png() { mkds ds_big_png && mk_big_png && cp "$I/big.png" "$I/ds_big_png/images/bad7.png"; }
 mk_ds_big_img() { mkds ds_big_img && mk_big_nii && rm "$I/ds_big_img/images/bad7.png" && cp "$I/big.nii" "$I/ds_big_img/images/bad7.nii"; }
 mk_ds_nan_img() { mkds ds_nan_img && mk_nan_nii && rm "$I/ds_nan_img/images/bad7.png" && cp "$I/nan.nii" "$I/ds_nan_img/images/bad7.nii"; }
 mk_ds_inf_img() { mkds ds_inf_img && mk_inf_nii && rm "$I/ds_inf_img/images/bad7.png" && cp "$I/inf.nii" "$I/ds_inf_img/images/bad7.nii"; }
@@ -165,6 +183,7 @@ mk_labeldesc_zero() { : >"$I/labels.txt"; }
 mk_ev_trunc() { mkev ev_trunc && head -c 100 "$I/ph/masks/0003.png" >"$I/ev_trunc/pred/bad7.png"; }
 mk_ev_zero() { mkev ev_zero && : >"$I/ev_zero/truth/bad7.png"; }
 mk_ev_size() { mkev ev_size && cp "$I/other/masks/0000.png" "$I/ev_size/pred/bad7.png"; }
+mk_ev_big_png() { mkev ev_big_png && pngdims "$I/ph/masks/0003.png" 00004e20 00004e20 >"$I/ev_big_png/truth/bad7.png"; }
 mk_ev_big() { mkev ev_big && mk_big_nii && rm "$I/ev_big/pred/bad7.png" && cp "$I/big.nii" "$I/ev_big/pred/bad7.nii"; }
 mk_ev_nan() {
   mkev ev_nan && rm "$I/ev_nan/pred/bad7.png" && cp "$I/mf.nii" "$I/ev_nan/pred/bad7.nii" &&
@@ -185,7 +204,7 @@ mk_csv_nan() { csvcell nan.csv NaN 3; }
 mk_csv_inf() { csvcell inf.csv Inf 3; }
 mk_csv_ninf() { csvcell ninf.csv -inf 4; }
 mk_csv_overflow() { csvcell overflow.csv 1e999 3; }
-mk_csv_text() { csvcell text.csv 12,5kg 3; }
+mk_csv_text() { csvcell text.csv 12.5kg 3; }
 mk_csv_nan_rater() { csvcell nanrater.csv nan 6; }
 mk_csv_inf_score() { csvcell infscore.csv inf 9; }
 mk_csv_nan_truth() { csvcell nantruth.csv NaN 8; }
@@ -200,6 +219,7 @@ tr_trunc_img    | mk_ds_trunc_img   | 2 | images/bad7.png     | train --data $I/
 tr_trunc_mask   | mk_ds_trunc_mask  | 2 | masks/bad7.png      | train --data $I/ds_trunc_mask $TA -o $O/tr_new
 tr_zero_img     | mk_ds_zero_img    | 2 | images/bad7.png     | train --data $I/ds_zero_img $TA -o $O/tr_new
 tr_zero_mask    | mk_ds_zero_mask   | 2 | masks/bad7.png      | train --data $I/ds_zero_mask $TA -o $O/run
+tr_big_png      | mk_ds_big_png     | 2 | images/bad7.png     | train --data $I/ds_big_png $TA -o $O/run
 tr_big_dims     | mk_ds_big_img     | 2 | images/bad7.nii     | train --data $I/ds_big_img $TA -o $O/tr_new
 tr_nan_voxel    | mk_ds_nan_img     | 2 | images/bad7.nii     | train --data $I/ds_nan_img $TA -o $O/tr_new
 tr_inf_voxel    | mk_ds_inf_img     | 2 | images/bad7.nii     | train --data $I/ds_inf_img $TA -o $O/run
@@ -231,6 +251,8 @@ tr_resume_zero  | mk_zero_ckpt      | 2 | zero.safetensors    | train --data $I/
 pr_trunc_img    | mk_trunc_png      | 2 | trunc.png           | predict --model $M $I/trunc.png -o $O/pr_new
 pr_zero_img     | mk_zero_png       | 2 | zero.png            | predict --model $M $I/zero.png -o $O/pred
 pr_trunc_nii    | mk_trunc_nii      | 2 | trunc.nii           | predict --model $M $I/trunc.nii -o $O/pr_new
+pr_big_png      | mk_big_png        | 2 | big.png             | predict --model $M $I/big.png -o $O/pred
+pr_huge_png     | mk_huge_png       | 2 | huge.png            | predict --model $M $I/huge.png -o $O/pr_new
 pr_big_dims     | mk_big_nii        | 2 | big.nii             | predict --model $M $I/big.nii -o $O/pr_new
 pr_huge_dims    | mk_huge_nii       | 2 | huge.nii            | predict --model $M $I/huge.nii -o $O/pred
 pr_nan_voxel    | mk_nan_nii        | 2 | nan.nii             | predict --model $M $I/nan.nii -o $O/pr_new
@@ -251,6 +273,7 @@ pr_threads_text | mk_none           | 2 | --threads           | predict --model 
 ev_trunc_pred   | mk_ev_trunc       | 2 | pred/bad7.png       | eval --pred $I/ev_trunc/pred --truth $I/ev_trunc/truth -o $O/ev
 ev_zero_truth   | mk_ev_zero        | 2 | truth/bad7.png      | eval --pred $I/ev_zero/pred --truth $I/ev_zero/truth -o $O/ev_new
 ev_size         | mk_ev_size        | 2 | bad7                | eval --pred $I/ev_size/pred --truth $I/ev_size/truth -o $O/ev
+ev_big_png      | mk_ev_big_png     | 2 | truth/bad7.png      | eval --pred $I/ev_big_png/pred --truth $I/ev_big_png/truth -o $O/ev
 ev_big_dims     | mk_ev_big         | 2 | pred/bad7.nii       | eval --pred $I/ev_big/pred --truth $I/ev_big/truth -o $O/ev_new
 ev_nan_label    | mk_ev_nan         | 2 | pred/bad7.nii       | eval --pred $I/ev_nan/pred --truth $I/ev_nan/truth -o $O/ev
 ev_inf_label    | mk_ev_inf         | 2 | truth/bad7.nii      | eval --pred $I/ev_inf/pred --truth $I/ev_inf/truth --labels 1,2 -o $O/ev_new
@@ -267,6 +290,8 @@ cv_zero_png     | mk_zero_png       | 2 | zero.png            | convert $I/zero.
 cv_trunc_nii    | mk_trunc_nii      | 2 | trunc.nii           | convert $I/trunc.nii $O/existing.nii
 cv_short_header | mk_trunc_hdr      | 2 | shorthdr.nii        | convert $I/shorthdr.nii $O/cv_new.mha
 cv_zero_nii     | mk_zero_nii       | 2 | zero.nii            | convert $I/zero.nii $O/slices/
+cv_big_png      | mk_big_png        | 2 | big.png             | convert $I/big.png $O/existing.nii
+cv_huge_png     | mk_huge_png       | 2 | huge.png            | convert $I/huge.png $O/cv_new.png
 cv_big_dims     | mk_big_nii        | 2 | big.nii             | convert $I/big.nii $O/cv_new.nii
 cv_huge_dims    | mk_huge_nii       | 2 | huge.nii            | convert $I/huge.nii $O/existing.nii
 cv_neg_dim      | mk_negdim_nii     | 2 | negdim.nii          | convert $I/negdim.nii $O/cv_new.nii
@@ -287,6 +312,7 @@ in_trunc_png    | mk_trunc_png      | 2 | trunc.png           | info $I/trunc.pn
 in_zero_png     | mk_zero_png       | 2 | zero.png            | info $I/zero.png
 in_trunc_nii    | mk_trunc_nii      | 2 | trunc.nii           | info $I/trunc.nii
 in_zero_nii     | mk_zero_nii       | 2 | zero.nii            | info $I/zero.nii
+in_big_png      | mk_big_png        | 2 | big.png             | info $I/big.png
 in_big_dims     | mk_big_nii        | 2 | big.nii             | info $I/big.nii
 in_huge_dims    | mk_huge_nii       | 2 | huge.nii            | info $I/huge.nii
 in_nan_pixdim   | mk_nanpix_nii     | 2 | nanpix.nii          | info $I/nanpix.nii
@@ -349,6 +375,7 @@ while IFS='|' read -r id make code needle cmd; do
   out=$(eval "\"\$BIN\" $cmd" 2>&1 </dev/null)
   rc=$?
   after=$(snapshot)
+  [[ -n "${DOLOR_BADINPUT_SHOW:-}" ]] && printf '%-16s rc=%d  %s\n' "$id" $rc "$(echo "$out" | grep -m1 -i 'error\|unrecognized\|invalid' | sed "s|$T/||g")"
   [[ $rc -eq $code ]] && ok || bad "$id: exit code $rc (expected $code): dolor $cmd: $(echo "$out" | tail -3)"
   [[ "$out" == *"$needle"* ]] && ok || bad "$id: message does not name '$needle': $(echo "$out" | tail -3)"
   if [[ "$before" == "$after" ]]; then ok; else

@@ -989,7 +989,7 @@ static void test_csv_and_bad_input(void)
     p = write_tmp("a,b\n1,\"2\n");
     CHECK_ERR(dolor_csv_read(p, &t), DOLOR_EFORMAT, "line 2: unterminated or misplaced quote");
     unlink(p);
-    CHECK_ERR(dolor_csv_read("/nonexistent/x.csv", &t), DOLOR_EIO, "/nonexistent/x.csv");
+    CHECK_ERR(dolor_csv_read("/nonexistent/x.csv", &t), DOLOR_ENOTFOUND, "/nonexistent/x.csv"); /* exit code 2 */
 
     /* tests refuse what R refuses */
     const double x1[] = {1.0}, x3[] = {1, 2, 3}, c5[] = {2, 2, 2, 2, 2}, nanv[] = {1, NAN, 3};

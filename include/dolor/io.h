@@ -26,7 +26,8 @@ extern "C" {
 /* Read any supported file, chosen by content (magic bytes) and extension:
  * .png, .jpg/.jpeg, .nii/.nii.gz, .mha/.mhd, .dcm or DICOM magic, or a
  * folder holding one DICOM series.
- * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (malformed/truncated),
+ * Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO (cannot open),
+ * DOLOR_EFORMAT (malformed/truncated, or an empty file),
  * DOLOR_EUNSUPPORTED (format or feature not supported, named). */
 dolor_status dolor_image_read(const char *path, dolor_image **out);
 
@@ -58,7 +59,9 @@ size_t dolor_path_stem_len(const char *name, const char *const *exts, int nexts,
  * (larger: DOLOR_EUNSUPPORTED).
  * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not a PNG, truncated, CRC
  * error, bad zlib data, invalid header; the message names the file and
- * quotes libpng: "x.png: corrupt or truncated PNG: IDAT: CRC error"),
+ * quotes libpng: "x.png: corrupt or truncated PNG: IDAT: CRC error"; a
+ * header whose rows cannot fit in the file even at deflate's largest ratio,
+ * 1032:1, is refused before the image is allocated),
  * DOLOR_ENOMEM. Never crashes or leaks on a corrupt file. */
 dolor_status dolor_png_read(const char *path, dolor_image **out);
 /* Decode a PNG held in memory (len bytes; used by the fuzz target); name is

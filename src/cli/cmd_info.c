@@ -210,12 +210,13 @@ int dolor_cmd_info(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int all = 0, show_phi = 0, c;
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'a': all = 1; break;
         case 'p': show_phi = 1; break;
         case 'h': usage(stdout); return DOLOR_EXIT_OK;
-        default: usage(stderr); return DOLOR_EXIT_INPUT;
+        default: return dolor_cli_usage_error("info", "unknown option %s", argv[optind - 1]);
         }
     }
     if (optind >= argc)

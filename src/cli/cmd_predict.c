@@ -216,6 +216,9 @@ int dolor_cmd_predict(int argc, char **argv)
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
+        /* errors so far concern this input; those below name the output file or folder */
+        if (s && !strstr(dolor_errmsg(), files[i]))
+            dolor_error_prefix(s, "%s", files[i]);
         if (!s && i == 0) {
             s = dolor_mkdir_p(o.out); /* only once there is a result to write */
             snprintf(path, sizeof path, "%s/overlays", o.out);
@@ -239,11 +242,8 @@ int dolor_cmd_predict(int argc, char **argv)
         dolor_image_free(cls);
         dolor_image_free(lab);
         dolor_image_free(ov);
-        if (s) {
-            if (!strstr(dolor_errmsg(), files[i]))
-                dolor_error_prefix(s, "%s", files[i]);
+        if (s)
             goto fail;
-        }
         if (i == 0)
             first_ms = ms;
         total_ms += ms;

@@ -51,6 +51,14 @@ static void stats_help(FILE *fp)
             "empty group, zero margin, too few observations)\n");
 }
 
+/* "column 'X': " in front of an error, unless the message already names that column */
+static dolor_status prefix_column(dolor_status s, const char *col)
+{
+    char tag[512];
+    snprintf(tag, sizeof tag, "column '%s'", col);
+    return strstr(dolor_errmsg(), tag) ? s : dolor_error_prefix(s, "%s", tag);
+}
+
 typedef struct {
     const char *file;
     const char *col, *by, *vs, *table, *method, *center, *adjust, *group, *vars, *format, *out;
@@ -489,7 +497,7 @@ static int cmd_ttest(const char *cmd, const sopts *o)
         }
     }
     if (s)
-        s = dolor_error_prefix(s, "column '%s'", o->col);
+        s = prefix_column(s, o->col);
     free(a);
     free(b);
     return finish(cmd, s, &d);
@@ -667,7 +675,7 @@ static int cmd_ksample(const char *cmd, const char *which, const sopts *o)
         free(p);
     }
     if (s)
-        s = dolor_error_prefix(s, "column '%s'", o->col ? o->col : "");
+        s = prefix_column(s, o->col ? o->col : "");
     free(y);
     free(g);
     free(cnt);

@@ -34,6 +34,7 @@ dolor_status dolor_image_read(const char *path, dolor_image **out)
     if (!fp)
         return dolor_error(errno == ENOENT ? DOLOR_ENOTFOUND : DOLOR_EIO, "%s: cannot open (%s)", path,
                            strerror(errno));
+    int empty = fgetc(fp) == EOF && !ferror(fp); /* a folder reads as an error, not as empty */
     fclose(fp);
     /* DICOM (DICOM helper): a folder (one series), .dcm, or "DICM" at offset 128 */
     DIR *dirp = opendir(path);
@@ -41,6 +42,8 @@ dolor_status dolor_image_read(const char *path, dolor_image **out)
         closedir(dirp);
     if (dirp || ends_with(path, ".dcm") || magic(path, (const unsigned char *)"DICM", 4, 128))
         return dolor_dicom_read(path, out);
+    if (empty)
+        return dolor_error(DOLOR_EFORMAT, "%s: empty file (0 bytes)", path);
     if (magic(path, png_sig, 8, 0))
         return dolor_png_read(path, out);
     if (magic(path, jpg_sig, 3, 0))

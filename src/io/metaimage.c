@@ -297,7 +297,8 @@ static dolor_status parse_header(const char *buf, size_t len, const char *name, 
         s = field_numbers(name, l_dims, "DimSize", dimsize, nd, d, 1);
         for (int i = 0; !s && i < nd; i++) {
             if (d[i] != floor(d[i]) || d[i] > 1e9)
-                s = dolor_error(DOLOR_EFORMAT, "%s: line %d: DimSize value %d is %g", name, l_dims, i + 1, d[i]);
+                s = dolor_error(DOLOR_EFORMAT, "%s: line %d: DimSize value %d is %g (must be an integer up to 1e9)",
+                                name, l_dims, i + 1, d[i]);
             else
                 h->dim[i] = (int64_t)d[i]; /* cast only once in range (UBSan: fuzz crash) */
         }

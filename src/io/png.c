@@ -5,6 +5,7 @@
  * the reader/writer; there everything allocated so far is released and a
  * dolor_error naming the file and libpng's message is returned. Variables
  * changed between setjmp and a possible longjmp are volatile. */
+#define _POSIX_C_SOURCE 200809L
 #include "dolor/io.h"
 
 #include <math.h>
@@ -12,10 +13,12 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct png_ctx {
     jmp_buf jb;
     char msg[256];
+    char warn[128];       /* libpng's last warning: says why an IHDR error follows */
     FILE *fp;             /* reading from a file, or (fp NULL) from mem[0..mem_len) */
     const uint8_t *mem;
     size_t mem_len, mem_pos;
@@ -25,14 +28,18 @@ typedef struct png_ctx {
 static void ctx_error(png_structp png, png_const_charp msg)
 {
     png_ctx *c = png_get_error_ptr(png);
-    snprintf(c->msg, sizeof c->msg, "%s", msg ? msg : "unknown libpng error");
+    /* "Invalid IHDR data" alone does not say what is wrong; the warning before it does */
+    int why = msg && c->warn[0] && strstr(msg, "IHDR");
+    snprintf(c->msg, sizeof c->msg, "%s%s%s%s", msg ? msg : "unknown libpng error", why ? " (" : "", why ? c->warn : "",
+             why ? ")" : "");
     longjmp(c->jb, 1);
 }
 
 static void ctx_warning(png_structp png, png_const_charp msg)
 {
-    (void)png;
-    (void)msg; /* benign (e.g. unknown ancillary chunk, iCCP profile): ignored */
+    /* benign on their own (e.g. unknown ancillary chunk, iCCP profile): kept only for a fatal error's message */
+    png_ctx *c = png_get_error_ptr(png);
+    snprintf(c->warn, sizeof c->warn, "%s", msg ? msg : "");
 }
 
 /* Read callback: a short read means the file was cut off. */
@@ -132,6 +139,20 @@ static dolor_status read_png(png_ctx *cx, dolor_image **out)
         png_destroy_read_struct(&png, &info, NULL);
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: %ux%u PNG needs %.1f GB (limit %.0f GB)", path, (unsigned)w,
                            (unsigned)h, (double)rowbytes * h / 1e9, PNG_MAX_BYTES / 1e9);
+    }
+    /* deflate expands at most 1032:1, so a header whose rows cannot fit in the file is a truncated or
+     * hostile file: refuse it before allocating and zeroing the image (a 2 kB file claiming 20000x20000) */
+    {
+        double fsize = (double)ctx.mem_len;
+        struct stat st;
+        if (ctx.fp)
+            fsize = fstat(fileno(ctx.fp), &st) == 0 && S_ISREG(st.st_mode) ? (double)st.st_size : INFINITY;
+        if ((double)rowbytes * (double)h > fsize * 1032.0 + 65536.0) {
+            png_destroy_read_struct(&png, &info, NULL);
+            return dolor_error(DOLOR_EFORMAT, "%s: truncated: header says %ux%u (%.1f MB of samples) but the file "
+                               "has only %.0f bytes", path, (unsigned)w, (unsigned)h, (double)rowbytes * h / 1e6,
+                               fsize);
+        }
     }
     dolor_image *im = NULL;
     if (dolor_image_create2d(&im, dt, ncomp, (int64_t)w, (int64_t)h) != DOLOR_OK) {
