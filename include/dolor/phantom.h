@@ -101,6 +101,49 @@ uint64_t dolor_phantom_image_seed(uint64_t seed, int i);
 dolor_status dolor_phantom_write_dataset(const char *dir, int count, const dolor_phantom_config *cfg, uint64_t seed,
                                          int show_progress);
 
+/* ---- multifidus3d: 3D B-mode-like volumes of the lumbar multifidus at fat-infiltration grades ----
+ * Axes: x lateral, y depth (down), z elevation = the muscle's fibre direction. Echogenicity model: subcutis
+ * above a superficial fascia plane; lateral to a spinous process (a bright curved bone surface with an acoustic
+ * shadow below it) the multifidus: fibrillar texture (noise smoothed along z, sigma 7 voxels, against 0.6-0.9
+ * across), 3-5 oblique intramuscular septa and a deep fascia plane. Fat infiltration grade g of G (t = g/(G-1)):
+ * granular hyperechoic spots (density 0.006 t per voxel), brighter muscle (x (1 + 0.6 t)), weaker fibrillar texture
+ * (x (1 - 0.55 t)), septa blurred (sigma 0.7 + 1.6 t) and fainter. Then speckle (complex Gaussian scatterers scaled
+ * by sqrt(echogenicity), convolved with a Gaussian PSF), depth attenuation, a random probe gain
+ * (exp(N(0, gain_sd))) and log compression to 8 bits. A synthetic stand-in for the study's volumes, not a model
+ * fitted to them. */
+typedef struct dolor_mf3d_config {
+    int nx, ny, nz;          /* voxels; default 180 x 180 x 70 (the study's crop) */
+    double spacing_mm;       /* isotropic voxel size, default 0.25 */
+    int grades;              /* number of fat-infiltration grades, 2..5; default 2 */
+    double gain_sd;          /* SD of the log probe gain, default 0.25 */
+    double dynamic_range_db; /* default 50 */
+} dolor_mf3d_config;
+void dolor_mf3d_config_default(dolor_mf3d_config *cfg);
+
+/* A box [x0, x1) x [y0, y1) x [z0, z1) in voxels. */
+typedef struct dolor_mf3d_box {
+    int x0, y0, z0, x1, y1, z1;
+} dolor_mf3d_box;
+
+typedef struct dolor_mf3d_info {
+    dolor_mf3d_box bright; /* inside the spinous-process echo (normalisation reference) */
+    dolor_mf3d_box dark;   /* inside its acoustic shadow */
+    dolor_mf3d_box roi;    /* inside the multifidus */
+    double gain;           /* probe gain drawn for the volume */
+} dolor_mf3d_info;
+
+/* One volume (uint8, nx x ny x nz, spacing_mm) of fat grade 0..grades-1. Deterministic for a seed.
+ * Errors: DOLOR_EINVAL (size, grade or a config field out of range, named), DOLOR_ENOMEM. */
+dolor_status dolor_phantom_multifidus3d(const dolor_mf3d_config *cfg, int grade, uint64_t seed, dolor_image **vol,
+                                        dolor_mf3d_info *info);
+
+/* count volumes: dir/volumes/NNNN.mha (MetaImage with spacing) and dir/grades.csv (volume, patient, side, grade,
+ * gain and the bright, dark and roi boxes as "x0,y0,z0,x1,y1,z1"); two volumes (left, right) per patient, one
+ * grade per patient, grades in turn. Volume i uses dolor_phantom_image_seed(seed, i).
+ * Errors: DOLOR_EINVAL, DOLOR_EIO, DOLOR_ENOMEM. */
+dolor_status dolor_phantom_write_multifidus3d(const char *dir, int count, const dolor_mf3d_config *cfg, uint64_t seed,
+                                              int show_progress);
+
 #ifdef __cplusplus
 }
 #endif
