@@ -274,7 +274,8 @@ static void test_split(void)
 
     c = split_cfg("split: {folds: 25}\n", csv_std);
     if (c)
-        CHECK_ERR(dolor_study_split_make(c, stems, NS, &sp), DOLOR_EINVAL, "split.folds: 25 folds but only 20 patients");
+        CHECK_ERR(dolor_study_split_make(c, stems, NS, &sp), DOLOR_EINVAL,
+                  "split.folds: 25 folds but only 20 patients");
     dolor_study_config_free(c);
 
     build_csv(csv, -1, 0, 1);

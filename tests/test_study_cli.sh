@@ -108,6 +108,10 @@ for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv; d
   cmp -s "$T/keep/$f" "$T/run1/$f" && ok || bad "rerun changed $f"
 done
 
+# a changed config does not reuse the finished jobs
+write_cfg "$T/changed.yaml" 2
+expect 2 "was made with other settings (\"epochs 1\", now \"epochs 2\")" -- "$BIN" study run "$T/changed.yaml" -o "$T/run1"
+
 # ---- kill -9 mid-training, run again: same tables as an uninterrupted run ----
 write_cfg "$T/long.yaml" 4
 "$BIN" study run "$T/long.yaml" -o "$T/full" > "$T/full.log" 2>&1 || bad "uninterrupted run failed: $(tail -3 "$T/full.log")"

@@ -24,7 +24,8 @@
  *   splits.csv                  fold,case,patient,stratum,set (set = train, val or test)
  *   jobs/<model>/fold<k>/       best/last.safetensors, log.csv of training; test_eval/ (per_case.csv,
  *                               summary.csv, confusion.csv of best.safetensors on the test fold at the
- *                               images' original size); done.txt once the job is complete
+ *                               images' original size); job.txt (the settings the job was made with);
+ *                               done.txt once the job is complete
  *   per_case.csv                model,fold,case,patient,class,iou,dice (every job's test cases)
  *   per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, methods.md  (dolor_study_tables)
  * Every file is written to a temporary file and renamed, so a rerun of an
@@ -152,7 +153,8 @@ typedef struct dolor_study_table_opts {
  *                     (mean and SD of the fold means, n = folds; SD sample or population as chosen, named in
  *                     sd_definition: "sample (n-1)" or "population (n)")
  *   class_summary.csv model,class,metric,n,n_undefined,mean,sd,sd_definition,ci95_lo,ci95_hi,median,p25,p75 over
- *                     the pooled out-of-fold cases (n_undefined: NA values left out); CI of the mean by the t distribution (R t.test), quartiles R type 7
+ *                     the pooled out-of-fold cases (n_undefined: NA values left out); CI of the mean by the
+ *                     t distribution (R t.test), quartiles R type 7
  *   anova.csv         model,metric,k,n,df_between,df_within,ss_between,ss_within,F,p: one-way ANOVA of the
  *                     per-case values on class (R summary(aov(y ~ class))); needs 2+ classes
  *   bonferroni.csv    model,metric,class_a,class_b,t,p_bonferroni: pairwise t tests with the pooled SD and

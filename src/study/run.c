@@ -94,6 +94,75 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
     return s;
 }
 
+/* The settings a job is made with, one per line; stored as job.txt so that a rerun with a changed config refuses
+ * the folder instead of mixing results. */
+static void job_text(const dolor_study_config *cfg, const dolor_study_model *md, const dolor_study_split *sp, int f,
+                     char *buf, size_t cap)
+{
+    size_t o = 0;
+#define ADD(...) (o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__))
+    ADD("model %s\narch %s\nbase %d\ndepth %d\nupsample %s\nsize %d\nepochs %d\nbatch %d\nwarmup %d\n"
+        "lr %.17g\nwd %.17g\nschedule %s\naugment %d\nseed %d\nclasses", md->name, md->arch, md->base, md->depth,
+        md->upsample, md->size, md->epochs, md->batch, md->warmup, md->lr, md->wd, md->schedule, md->augment,
+        md->seed);
+    for (int c = 0; c < cfg->n_classes; c++)
+        ADD(" %s=%d", cfg->classes[c], cfg->labels ? cfg->labels[c] : c + 1);
+    ADD("\nfold %d of %d\n", f + 1, sp->k);
+    for (int w = 0; w < 3; w++) {
+        ADD("%s", w == 0 ? "train" : w == 1 ? "val" : "test");
+        for (size_t i = 0; i < sp->n; i++)
+            if (sp->set[(size_t)f * sp->n + i] == w)
+                ADD(" %s", sp->stem[i]);
+        ADD("\n");
+    }
+#undef ADD
+    if (o >= cap && cap)
+        buf[cap - 1] = '\0';
+}
+
+static dolor_status check_job_text(const char *jobdir, const char *want)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/job.txt", jobdir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        dolor_outfile o;
+        dolor_status s = dolor_mkdir_p(jobdir);
+        if (!s)
+            s = dolor_outfile_open(&o, path, 1);
+        if (s)
+            return s;
+        fputs(want, o.fp);
+        return dolor_outfile_commit(&o);
+    }
+    size_t cap = strlen(want) + 2;
+    char *have = malloc(cap);
+    if (!have) {
+        fclose(fp);
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    size_t n = fread(have, 1, cap - 1, fp);
+    fclose(fp);
+    have[n] = '\0';
+    dolor_status s = DOLOR_OK;
+    if (strcmp(have, want)) {
+        const char *a = have, *b = want;
+        while (*a && *a == *b) {
+            a++;
+            b++;
+        }
+        while (a > have && a[-1] != '\n') {
+            a--;
+            b--;
+        }
+        s = dolor_error(DOLOR_EINVAL, "%s was made with other settings (\"%.*s\", now \"%.*s\"); use a new output "
+                        "folder, or remove that job folder to redo it", path, (int)strcspn(a, "\n"), a,
+                        (int)strcspn(b, "\n"), b);
+    }
+    free(have);
+    return s;
+}
+
 /* Train (or resume) one job, then test it; writes done.txt last. */
 static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_model *md, const char *jobdir,
                             dolor_dataset *ds, const dolor_study_split *sp, int f, size_t *tr, size_t *va, size_t *te)
@@ -294,6 +363,16 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
             char jobdir[4096], done[4200];
             snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
             snprintf(done, sizeof done, "%s/done.txt", jobdir);
+            char *jt = malloc(64 + 64 * (sp->n + 16) + 4096);
+            if (!jt) {
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                break;
+            }
+            job_text(cfg, md, sp, f, jt, 64 + 64 * (sp->n + 16) + 4096);
+            s = check_job_text(jobdir, jt);
+            free(jt);
+            if (s)
+                break;
             if (exists(done)) {
                 fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d) already done, skipped\n", jobno, njobs,
                         md->name, f + 1, sp->k);
