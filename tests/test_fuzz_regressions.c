@@ -225,8 +225,32 @@ static void test_pixel_seeds(void)
     printf("dicom_pixel seeds decoded: %d of %d\n", ok, n);
 }
 
+/* fuzz_jpeg: 124 bytes declaring 17408x64267 pixels made libjpeg fill 1.1 GB for over a minute; now refused from
+ * the header (more than 1024 samples per byte of data), from memory and from a file alike. */
+static void test_jpeg_bomb(void)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/jpeg/crash/huge_declared_size.jpg", DOLOR_TEST_FIXTURES);
+    size_t n = 0;
+    unsigned char *b = slurp(p, &n);
+    dolor_image *img = NULL;
+    CHECK(b && n == 124);
+    if (b)
+        CHECK_ERR(dolor_jpeg_decode(b, n, "bomb.jpg", &img), DOLOR_EFORMAT,
+                  "bomb.jpg: corrupt JPEG: header declares 17408x64267 pixels but the data is only 124 bytes");
+    CHECK_ERR(dolor_image_read(p, &img), DOLOR_EFORMAT, "declares 17408x64267 pixels but the data is only 124 bytes");
+    CHECK(img == NULL);
+    free(b);
+    /* a real seed still decodes */
+    snprintf(p, sizeof p, "%s/../../fuzz/corpus/jpeg/implicit_u8_jpeglossy.jpg", DOLOR_TEST_FIXTURES);
+    CHECK_OK(dolor_image_read(p, &img));
+    CHECK(img && img->ncomp == 1 && img->dtype == DOLOR_U8);
+    dolor_image_free(img);
+}
+
 int main(void)
 {
+    test_jpeg_bomb();
     test_pixel_seeds();
     test_checkpoint_size();
     test_codec_hangs();

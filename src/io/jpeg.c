@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -85,6 +86,20 @@ static dolor_status decode(FILE *fp, const uint8_t *buf, size_t len, const char 
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: JPEG colour space %s is not supported (grey and RGB/YCbCr are)",
                            name, cs == JCS_CMYK ? "CMYK" : cs == JCS_YCCK ? "YCCK" : "unknown");
     }
+    }
+    /* A few bytes can declare a huge image (found by fuzz_jpeg: 124 bytes declaring 17408x64267 pixels, a marker in
+     * the entropy data, and libjpeg filling 1.1 GB with the missing blocks for over a minute). Even a flat image
+     * needs about 2 bits per 8x8 block and component, so more than 1024 samples per byte of file is not a JPEG. */
+    size_t have = len;
+    struct stat st;
+    if (fp)
+        have = fstat(fileno(fp), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+    double samples = (double)cinfo.image_width * (double)cinfo.image_height * (double)ncomp;
+    if (samples > 1024.0 * (double)have) {
+        unsigned w = cinfo.image_width, h = cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        return dolor_error(DOLOR_EFORMAT, "%s: corrupt JPEG: header declares %ux%u pixels but the data is only %zu "
+                           "bytes", name, w, h, have);
     }
     jpeg_start_decompress(&cinfo);
     if (cinfo.output_components != ncomp) {
