@@ -94,7 +94,8 @@ dolor_status dolor_png_write_labels(const char *path, const dolor_image *labels,
  * per cm (10 / density mm), else 1 mm (dots per inch are ignored).
  * Errors: DOLOR_EIO (cannot open), DOLOR_EFORMAT (not a JPEG, corrupt, or
  * truncated: libjpeg's "Premature end of JPEG file" warning is an error
- * here, never a grey-padded image), DOLOR_EUNSUPPORTED (CMYK/YCCK),
+ * here, never a grey-padded image; or a header declaring more than 1024
+ * samples per byte of data, which no JPEG compresses to), DOLOR_EUNSUPPORTED (CMYK/YCCK),
  * DOLOR_ENOMEM. */
 dolor_status dolor_jpeg_read(const char *path, dolor_image **out);
 /* Decode a JPEG held in memory (len bytes; used by DICOM); name is used in
