@@ -99,6 +99,17 @@ grep -q '^unet8,sd,nerve,iou,2,.*,sample (n-1)$' "$T/run1/per_fold.csv" && ok ||
 grep -q "pairwise two-sided t tests" "$T/run1/methods.md" && grep -q "sample standard deviation" "$T/run1/methods.md" && ok ||
   bad "methods.md does not name the tests and SD"
 
+# report.html: self-contained (no scripts, no external files), three non-empty figures, the tables
+R="$T/run1/report.html"
+[[ -s "$R" ]] && ok || bad "no report.html"
+[[ $(grep -c "<svg" "$R") -eq 3 ]] && ok || bad "report.html has $(grep -c "<svg" "$R") figures (want 3)"
+for fig in box-iou box-dice loss-unet8; do
+  n=$(awk -v f="data-figure='$fig'" 'index($0, f) {on=1} on && /<circle|<polyline/ {c++} on && /<\/svg>/ {on=0} END {print c+0}' "$R")
+  [[ $n -ge 2 ]] && ok || bad "figure $fig has $n marks"
+done
+grep -q "<script\|src=\|href=" "$R" && bad "report.html refers to something outside it" || ok
+grep -q "anova.csv" "$R" && grep -q "Pairwise t tests" "$R" && ok || bad "report.html lacks the tables"
+
 # ---- rerun: finished jobs are skipped, the tables are the same ----
 mkdir -p "$T/keep"
 cp "$T/run1"/*.csv "$T/keep/"

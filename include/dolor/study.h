@@ -28,6 +28,7 @@
  *                               done.txt once the job is complete
  *   per_case.csv                model,fold,case,patient,class,iou,dice (every job's test cases)
  *   per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, methods.md  (dolor_study_tables)
+ *   report.html                 (dolor_study_report)
  * Every file is written to a temporary file and renamed, so a rerun of an
  * interrupted study skips the jobs with done.txt, resumes an unfinished one
  * from its last.safetensors (the training loop continues the seeded batch
@@ -165,13 +166,23 @@ typedef struct dolor_study_table_opts {
  * DOLOR_EIO. */
 dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_table_opts *opts, const char *dir);
 
+/* ---- Report ---- */
+/* Write dir/report.html from the files of a study folder (per_case.csv, splits.csv, the tables, methods.md,
+ * jobs/<model>/fold<k>/log.csv): one self-contained HTML file (no scripts, no external resources) with the data
+ * and split summary, strip + box plots of per-case IoU and Dice per class and model (boxes P25-P75 (R type 7)
+ * with the median, whiskers to the furthest case within 1.5 IQR, Tukey), the tables, training and validation
+ * loss curves per fold, methods.md and the config file (config_path, may be NULL). Figures are inline SVG drawn
+ * by this module (a few lines per figure; no plotting library needed). title: the page title.
+ * Errors: those of dolor_csv_read for per_case.csv and splits.csv; DOLOR_EIO. */
+dolor_status dolor_study_report(const char *dir, const char *config_path, const char *title);
+
 /* ---- The whole study ---- */
 /* Run cfg into out_dir (created): split (splits.csv), then every (model,
  * fold) job: train (dolor_train_run) on the job's training cases, validate
  * every epoch on its validation cases (best.safetensors = best mean
  * foreground validation Dice), segment the test cases with
  * best.safetensors at their original size and evaluate them (eval.h); then
- * per_case.csv and dolor_study_tables. Jobs with jobs/<model>/fold<k>/done.txt
+ * per_case.csv, dolor_study_tables and dolor_study_report. Jobs with jobs/<model>/fold<k>/done.txt
  * are skipped; a job with last.safetensors but no done.txt resumes from it.
  * Progress (job, epoch, ETA) goes to stderr.
  * Errors: those of the split, dataset, training and tables; DOLOR_EINVAL

@@ -444,6 +444,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         dolor_study_table_opts to = {cfg->population_sd, cfg->include_background, cfg->path, desc};
         s = dolor_study_tables(path, &to, out_dir);
     }
+    if (!s)
+        s = dolor_study_report(out_dir, cfg->path, cfg->name);
 done:
     dolor_dataset_free(ds);
     dolor_study_split_free(sp);
