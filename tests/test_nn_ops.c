@@ -307,9 +307,135 @@ static void test_errors(void)
     dolor_net_free(g);
 }
 
+/* the public graph API: a two-output network against its PyTorch twin (TinyTwin in
+   tools/gen_nn_ops_fixtures.py), every parameter set and every gradient compared by name */
+static void test_graph_api(void)
+{
+    fx_file f;
+    if (!fx_load(&f, "graph.bin"))
+        return;
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_graph_create(&g));
+    int64_t xd[4] = {1, 3, 32, 32}; /* nominal; the fixture runs [2, 3, 16, 16] */
+    int x = dolor_graph_input(g, 4, xd);
+    dolor_conv_params stem = {.out_channels = 8, .kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}};
+    int s = dolor_graph_batch_norm(g, "bn", dolor_graph_conv(g, "stem", x, &stem), 1);
+    dolor_pool_params mp = {.kernel = {3, 3}, .stride = {2, 2}, .padding = {1, 1}};
+    int p = dolor_graph_max_pool(g, s, &mp);
+    dolor_conv_params dw = {.out_channels = 8, .kernel = {3, 3}, .padding = {1, 1}, .groups = 8};
+    dolor_conv_params pw = {.out_channels = 16, .kernel = {1, 1}, .bias = 1};
+    dolor_conv_params down = {.out_channels = 16, .kernel = {1, 1}};
+    int a = dolor_graph_conv(g, "c2", dolor_graph_activation(g, dolor_graph_conv(g, "c1", p, &dw), DOLOR_ACT_SILU, 0), &pw);
+    int y = dolor_graph_add(g, a, dolor_graph_conv(g, "down", p, &down));
+    y = dolor_graph_mul(g, y, dolor_graph_activation(g, dolor_graph_global_avg_pool(g, y), DOLOR_ACT_SIGMOID, 0));
+    int sc[3] = {2, 2};
+    int cat[2] = {dolor_graph_upsample(g, y, 0, sc), s};
+    dolor_conv_params head = {.out_channels = 3, .kernel = {1, 1}, .bias = 1};
+    int seg = dolor_graph_conv(g, "seg", dolor_graph_concat(g, cat, 2), &head);
+    int cls = dolor_graph_linear(g, "fc", dolor_graph_flatten(g, dolor_graph_global_avg_pool(g, y)), 5, 1);
+    dolor_graph_output(g, seg, "seg");
+    dolor_graph_output(g, cls, "cls");
+    CHECK_OK(dolor_graph_finalize(g));
+    int nd;
+    int64_t d[5];
+    CHECK_OK(dolor_graph_value_shape(g, seg, &nd, d));
+    CHECK(nd == 4 && d[0] == 1 && d[1] == 3 && d[2] == 16 && d[3] == 16);
+    CHECK_OK(dolor_graph_value_shape(g, cls, &nd, d));
+    CHECK(nd == 2 && d[1] == 5);
+    CHECK(dolor_net_num_outputs(g) == 2 && strcmp(dolor_net_output_name(g, 1), "cls") == 0);
+    CHECK(dolor_net_output_name(g, 2) == NULL && strcmp(dolor_net_arch(g), "") == 0 && dolor_net_config(g) == NULL);
+    CHECK_OK(dolor_net_init(g, 3));
+    int nset = 0;
+    for (int i = 0; i < g->ntensors; i++) {
+        char key[112];
+        snprintf(key, sizeof key, "p.%s", g->tensors[i].name);
+        const fx_rec *r = fx_get(&f, key);
+        CHECKF(r != NULL, "graph: torch has no %s", g->tensors[i].name);
+        set_param(g, g->tensors[i].name, r);
+        nset += r != NULL;
+    }
+    CHECK(nset == 13); /* stem.w, bn x4, c1.w, c2.w/b, down.w, seg.w/b, fc.w/b */
+    dolor_tensor *tx = fx_tensor(fx_get(&f, "x")), *ts = fx_tensor(fx_get(&f, "seg")), *tc = fx_tensor(fx_get(&f, "cls"));
+    dolor_tensor *ds = fx_tensor(fx_get(&f, "dseg")), *dc = fx_tensor(fx_get(&f, "dcls"));
+    const dolor_tensor *ins[1] = {tx};
+    dolor_tensor *outs[2] = {ts, tc};
+    const dolor_tensor *douts[2] = {ds, dc};
+    g->need_input_grad = 1;
+    memset(ts->data, 0, ts->numel * sizeof(float));
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    cmp_rec("graph API: output seg", ts->data, fx_get(&f, "seg"));
+    cmp_rec("graph API: output cls", tc->data, fx_get(&f, "cls"));
+    CHECK_OK(dolor_net_backward_outputs(g, douts));
+    cmp_rec("graph API: d/dx", nn_graph_input_grad(g, 0), fx_get(&f, "dx"));
+    for (int i = 0; i < g->ntensors; i++) {
+        char key[112], what[160];
+        if (g->tensors[i].is_buffer)
+            continue;
+        snprintf(key, sizeof key, "g.%s", g->tensors[i].name);
+        snprintf(what, sizeof what, "graph API: gradient of %s", g->tensors[i].name);
+        cmp_rec(what, grad_of(g, g->tensors[i].name), fx_get(&f, key));
+    }
+    cmp_rec("graph API: bn running_mean", g->buffers + g->tensors[3].offset, fx_get(&f, "bn_rm1"));
+    cmp_rec("graph API: bn running_var", g->buffers + g->tensors[4].offset, fx_get(&f, "bn_rv1"));
+    /* wrong output shape: the message gives the expected one */
+    dolor_tensor *bad = NULL;
+    CHECK_OK(dolor_tensor_create4(&bad, 2, 3, 8, 7));
+    outs[0] = bad;
+    CHECK_ERR(dolor_net_run(g, ins, outs, 0), DOLOR_ESHAPE, "output 0 (seg) has shape [2, 3, 8, 7] (ndim 4), expected [2, 3, 8, 8]");
+    dolor_tensor_free(bad);
+    dolor_tensor_free(tx);
+    dolor_tensor_free(ts);
+    dolor_tensor_free(tc);
+    dolor_tensor_free(ds);
+    dolor_tensor_free(dc);
+    dolor_net_free(g);
+    fx_free(&f);
+}
+
+static void test_registry(void)
+{
+    CHECK(dolor_arch_count() >= 1 && strcmp(dolor_arch_name(0), "unet") == 0 && dolor_arch_name(-1) == NULL);
+    CHECK(strstr(dolor_arch_help(0), "base_channels") != NULL);
+    dolor_net *a = NULL, *b = NULL;
+    CHECK_OK(dolor_arch_build("unet", "{\"depth\": 2, \"base_channels\": 8, \"upsample\": \"bilinear\", \"num_classes\": 3}", &a));
+    dolor_unet_config c;
+    dolor_unet_config_default(&c);
+    c.depth = 2;
+    c.base_channels = 8;
+    c.num_classes = 3;
+    c.upsample = DOLOR_UP_BILINEAR;
+    CHECK_OK(dolor_unet_create(&c, &b));
+    if (a && b) {
+        CHECK(dolor_net_num_params(a) == dolor_net_num_params(b) && dolor_net_num_tensors(a) == dolor_net_num_tensors(b));
+        CHECK(strcmp(dolor_net_arch(a), "unet") == 0 && dolor_net_config(a)->depth == 2);
+        char js[256];
+        CHECK_OK(dolor_net_config_json(a, js, sizeof js));
+        CHECK(strcmp(js, "{\"in_channels\": 1, \"num_classes\": 3, \"base_channels\": 8, \"depth\": 2, \"upsample\": \"bilinear\"}") == 0);
+        dolor_net *r = NULL; /* round trip */
+        CHECK_OK(dolor_arch_build("unet", js, &r));
+        CHECK(r && dolor_net_num_params(r) == dolor_net_num_params(a));
+        dolor_net_free(r);
+        CHECK_ERR(dolor_net_config_json(a, js, 20), DOLOR_EINVAL, "the buffer has 20");
+    }
+    dolor_net_free(a);
+    dolor_net_free(b);
+    CHECK_OK(dolor_arch_build("unet", NULL, &a));
+    CHECK(a && dolor_net_num_params(a) == 1942306);
+    dolor_net_free(a);
+    CHECK_ERR(dolor_arch_build("resnet99", NULL, &a), DOLOR_ENOTFOUND, "known: unet");
+    CHECK_ERR(dolor_arch_build("unet", "{\"dpeth\": 3}", &a), DOLOR_EINVAL, "unknown key \"dpeth\"");
+    CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 2.5}", &a), DOLOR_EINVAL, "\"depth\" must be an integer");
+    CHECK_ERR(dolor_arch_build("unet", "{\"upsample\": \"cubic\"}", &a), DOLOR_EINVAL, "\"cubic\"");
+    CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 2,}", &a), DOLOR_EINVAL, "unet config: JSON");
+    CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 0}", &a), DOLOR_EINVAL, "depth 0");
+    CHECK(a == NULL);
+}
+
 int main(void)
 {
     test_table();
+    test_registry();
+    test_graph_api();
     test_errors();
     test_cases();
     return dolor_test_finish();

@@ -2,6 +2,8 @@
 """Write the per-operation PyTorch fixtures for tests/test_nn_ops.c into tests/fixtures/nn/ops.bin.
 
 Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_nn_ops_fixtures.py
+Also graph.bin: a small two-output network built with the public graph API (class TinyTwin).
+
 One table of cases {op, params, input shapes} (the model is ggml's test-backend-ops); each case is
 run in float64 with a random output gradient dy and stores the inputs, parameters, output and all
 gradients as float32. tests/test_nn_ops.c builds the same one-operation graph from the op name and
@@ -182,6 +184,56 @@ def run_case(w, i, op, prm, shapes):
     w.add(p + "dy", dy)
 
 
+class TinyTwin(nn.Module):
+    """PyTorch twin of the graph built with the public API in tests/test_nn_ops.c (test_graph_api):
+    strided stem, fused BN+ReLU, max pool, a depthwise-separable residual block with a 1x1
+    shortcut, a squeeze-excitation style channel gate, and two named outputs: "seg" (nearest x2,
+    concat with the stem, 1x1 head) and "cls" (global pool, flatten, linear)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.c1 = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
+        self.c2 = nn.Conv2d(8, 16, 1)
+        self.down = nn.Conv2d(8, 16, 1, bias=False)
+        self.seg = nn.Conv2d(24, 3, 1)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        s = F.relu(self.bn(self.stem(x)))
+        p = F.max_pool2d(s, 3, 2, 1)
+        y = self.c2(F.silu(self.c1(p))) + self.down(p)
+        y = y * torch.sigmoid(F.adaptive_avg_pool2d(y, 1))
+        seg = self.seg(torch.cat([F.interpolate(y, scale_factor=2, mode="nearest"), s], dim=1))
+        cls = self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+        return seg, cls
+
+
+def gen_graph():
+    w = Writer("graph.bin")
+    m = TinyTwin().double()
+    x = rnd(2, 3, 16, 16).requires_grad_()
+    for name, t in m.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            w.add("p." + name, t)
+    m.train()
+    seg, cls = m(x)
+    dseg, dcls = rnd(*seg.shape), rnd(*cls.shape)
+    torch.autograd.backward([seg, cls], [dseg, dcls])
+    w.add("x", x)
+    w.add("seg", seg)
+    w.add("cls", cls)
+    w.add("dseg", dseg)
+    w.add("dcls", dcls)
+    w.add("dx", x.grad)
+    for name, t in m.named_parameters():
+        w.add("g." + name, t.grad)
+    w.add("bn_rm1", m.bn.running_mean)
+    w.add("bn_rv1", m.bn.running_var)
+    w.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(8)
@@ -190,6 +242,7 @@ def main():
         run_case(w, i, op, prm, shapes)
     w.add("count", [len(CASES)])
     w.close()
+    gen_graph()
 
 
 if __name__ == "__main__":

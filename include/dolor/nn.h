@@ -1,8 +1,11 @@
 /*
- * dolor/nn.h - neural networks on the CPU with oneDNN: a 2D U-Net builder
- * (conv 3x3 + BatchNorm + ReLU, 2x2 max pooling, transposed convolution or
- * bilinear upsampling, skip concatenation, 1x1 head), forward and backward
- * passes, softmax cross-entropy and soft Dice losses, and AdamW.
+ * dolor/nn.h - neural networks on the CPU with oneDNN: a general graph of 2D/3D
+ * operations (convolution with stride/dilation/groups, transposed convolution,
+ * batch norm, activations, pooling, upsampling, concat/slice, broadcast
+ * add/mul, flatten, linear) with forward and backward passes, an architecture
+ * registry with the 2D U-Net as its first entry, softmax cross-entropy and soft
+ * Dice losses, and AdamW. How the engine is organised and how to add an
+ * operation: docs/nn.md.
  *
  * Layout: tensors handed in and out are plain row-major NCHW float32
  * (dolor_tensor). Inside a network, activations stay in oneDNN's preferred
@@ -62,6 +65,7 @@ void dolor_unet_config_default(dolor_unet_config *cfg);
  * counts too large), DOLOR_EBACKEND (oneDNN engine), DOLOR_ENOMEM. */
 dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out);
 void dolor_net_free(dolor_net *net); /* NULL-safe */
+/* The U-Net's config; NULL for a net that is not a U-Net (dolor_net_arch() is not "unet"). */
 const dolor_unet_config *dolor_net_config(const dolor_net *net);
 
 /* Trainable parameters live in ONE flat float buffer, their gradients in another of the same
@@ -121,13 +125,132 @@ dolor_status dolor_net_backward(dolor_net *net, const dolor_tensor *dlogits);
  * workspaces, oneDNN scratchpad; not the parameter buffers). 0 before the first forward. */
 size_t dolor_net_workspace_bytes(const dolor_net *net);
 
+/* ---- General graphs ----
+ * A network is a static graph of operations on values (int ids >= 0). Values have real shapes:
+ * [N, F] (after flatten), [N, C, H, W] or [N, C, D, H, W], inferred when an operation is added;
+ * the shapes given to dolor_graph_input are nominal: dolor_net_run() accepts other N and spatial
+ * sizes (same ndim and channels), re-inferring every shape once per new input shape.
+ * Builders keep the FIRST error: an operation on a value < 0 (a failed earlier call) returns -1
+ * without a new message, so a network is written as a plain sequence of calls and checked once by
+ * dolor_graph_finalize(), whose message names the first failing operation and its shapes, e.g.
+ * "nn: add res: shapes [2, 4, 8, 8] and [2, 3, 6, 8] do not broadcast ...".
+ * Parameter tensors are named "<name>.weight", "<name>.bias", "<name>.running_mean", ... in the
+ * order the operations are added (PyTorch's state_dict order for a module tree built in forward
+ * order); layouts are PyTorch's (conv [O, I/groups, k...], transposed conv [I, O/groups, k...],
+ * linear [O, F]). Each operation is checked against PyTorch 1.13 forward and backward
+ * (tests/test_nn_ops.c, tools/gen_nn_ops_fixtures.py).
+ * Spatial per-axis arrays (kernel, stride, ...) are in tensor order: [H, W] in 2D, [D, H, W] in
+ * 3D; unused entries are ignored. */
+
+/* torch.nn.ConvNd / ConvTransposeNd. stride, dilation, groups: 0 means 1. Output size per axis:
+ * conv (i + 2 p - d (k - 1) - 1) / s + 1; transposed (i - 1) s - 2 p + d (k - 1) + output_padding + 1. */
+typedef struct dolor_conv_params {
+    int out_channels;
+    int kernel[3], stride[3], padding[3], dilation[3];
+    int output_padding[3]; /* transposed only: < stride or < dilation, as torch */
+    int groups;            /* in and out channels must be multiples; groups = in = out: depthwise */
+    int bias;
+} dolor_conv_params;
+
+/* MaxPoolNd / AvgPoolNd (ceil_mode False): padding <= kernel / 2; stride 0 means kernel. */
+typedef struct dolor_pool_params {
+    int kernel[3], stride[3], padding[3];
+    int count_include_pad; /* average pooling: torch's default is 1 */
+} dolor_pool_params;
+
+typedef enum dolor_activation {
+    DOLOR_ACT_RELU = 0,
+    DOLOR_ACT_LEAKY_RELU = 1, /* negative slope alpha */
+    DOLOR_ACT_SIGMOID = 2,
+    DOLOR_ACT_TANH = 3,
+    DOLOR_ACT_SILU = 4        /* x * sigmoid(x) */
+} dolor_activation;
+
+/* An empty graph (then inputs, operations, outputs, dolor_graph_finalize). Errors: DOLOR_EBACKEND
+ * (oneDNN engine), DOLOR_ENOMEM. Free with dolor_net_free(). */
+dolor_status dolor_graph_create(dolor_net **out);
+/* A graph input, plain row-major float, ndim 2, 4 or 5 (nominal dims, see above). */
+int dolor_graph_input(dolor_net *g, int ndim, const int64_t *dims);
+int dolor_graph_conv(dolor_net *g, const char *name, int x, const dolor_conv_params *p);
+int dolor_graph_conv_transpose(dolor_net *g, const char *name, int x, const dolor_conv_params *p);
+/* BatchNorm2d / 3d (eps 1e-5, momentum 0.1, affine, running stats), optionally fused with ReLU. */
+int dolor_graph_batch_norm(dolor_net *g, const char *name, int x, int fuse_relu);
+int dolor_graph_activation(dolor_net *g, int x, dolor_activation act, float alpha);
+int dolor_graph_max_pool(dolor_net *g, int x, const dolor_pool_params *p);
+int dolor_graph_avg_pool(dolor_net *g, int x, const dolor_pool_params *p);
+/* [N, C, ...] -> [N, C, 1, ...] (AdaptiveAvgPoolNd(1)). */
+int dolor_graph_global_avg_pool(dolor_net *g, int x);
+/* Upsample by integer factors (per axis, 1..64): nearest, or (bi/tri)linear with
+ * align_corners=False. */
+int dolor_graph_upsample(dolor_net *g, int x, int linear, const int scale[3]);
+/* torch.cat(xs, dim=1), 2 to 8 values equal except in channels. */
+int dolor_graph_concat(dolor_net *g, const int *xs, int n);
+/* x[:, c0:c1] (one piece of torch.split along channels). */
+int dolor_graph_slice(dolor_net *g, int x, int c0, int c1);
+/* a + b, a * b with broadcasting: one operand has the result's shape, the other the same rank
+ * and per axis the same extent or 1 ([N, C, 1, 1] channel gates, [N, 1, H, W] spatial gates). */
+int dolor_graph_add(dolor_net *g, int a, int b);
+int dolor_graph_mul(dolor_net *g, int a, int b);
+/* torch.flatten(x, 1): [N, C, ...] -> [N, C * ...]. */
+int dolor_graph_flatten(dolor_net *g, int x);
+/* torch.nn.Linear(F, out_features, bias) on [N, F]. */
+int dolor_graph_linear(dolor_net *g, const char *name, int x, int out_features, int bias);
+/* Mark v as an output named `name` (up to 8, in order: output k of dolor_net_run). */
+int dolor_graph_output(dolor_net *g, int v, const char *name);
+/* Errors: the first building error (DOLOR_EINVAL bad parameter, DOLOR_ESHAPE shapes that do not
+ * fit; the message names the operation and the shapes), DOLOR_EINVAL (no input or output),
+ * DOLOR_ENOMEM. Parameters are then zero (BN weight 1, running var 1) until dolor_net_init(). */
+dolor_status dolor_graph_finalize(dolor_net *g);
+/* Shape of value v at the nominal input shapes. Errors: DOLOR_EINVAL (v out of range). */
+dolor_status dolor_graph_value_shape(const dolor_net *g, int v, int *ndim, int64_t dims[5]);
+
+int dolor_net_num_outputs(const dolor_net *net);
+const char *dolor_net_output_name(const dolor_net *net, int k); /* NULL if out of range */
+/* Architecture name from the registry ("unet"), "" for a hand-built graph. */
+const char *dolor_net_arch(const dolor_net *net);
+/* Forward on all inputs (inputs[i] plain, shape of input i with any N and spatial sizes) into all
+ * outputs (outputs[k] caller-allocated, the shape the plan infers: query it with a first call,
+ * whose ESHAPE message gives it). Plans, training and allocation as dolor_net_forward.
+ * Errors: DOLOR_ESHAPE (an input or output shape; a shape inference failure at these input
+ * sizes), DOLOR_EINVAL (not finalized), DOLOR_ENOMEM, DOLOR_EBACKEND. */
+dolor_status dolor_net_run(dolor_net *net, const dolor_tensor *const *inputs, dolor_tensor *const *outputs,
+                           int training);
+/* After a training dolor_net_run: doutputs[k] = dLoss/d(output k) for every output (all
+ * required; pass zeros for an output without loss). OVERWRITES dolor_net_grads(). Errors as
+ * dolor_net_backward. */
+dolor_status dolor_net_backward_outputs(dolor_net *net, const dolor_tensor *const *doutputs);
+
+/* ---- Architecture registry ----
+ * Architectures are built by name from a JSON config (a flat object; missing keys take the
+ * architecture's defaults, unknown keys are errors), and a net gives its config back as JSON, so
+ * a checkpoint can store {name, config} and rebuild the net. Entries (src/nn/arch/registry.c):
+ *   "unet": {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4,
+ *            "upsample": "transposed" | "bilinear"}  (dolor_unet_create) */
+int dolor_arch_count(void);
+const char *dolor_arch_name(int i); /* NULL if out of range */
+/* One line per option, for --help. */
+const char *dolor_arch_help(int i);
+/* config_json NULL or "{}": defaults. Errors: DOLOR_ENOTFOUND (unknown name: the message lists
+ * the known ones), DOLOR_EINVAL (malformed JSON, an unknown key, or a value out of range: the
+ * message names it), those of the builder. */
+dolor_status dolor_arch_build(const char *name, const char *config_json, dolor_net **out);
+/* The config of a registry-built net as JSON into buf (NUL-terminated), e.g.
+ * {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4, "upsample": "transposed"}.
+ * Errors: DOLOR_EINVAL (not built by the registry, or n too small: the message gives the size). */
+dolor_status dolor_net_config_json(const dolor_net *net, char *buf, size_t n);
+
 /* ---- Losses ----
  * On logits [N, K, H, W] (plain NCHW) and labels uint8 [N, H, W] (values < K). Each returns the
  * loss in *loss and, if dlogits != NULL, ADDS weight * dLoss/dlogits into dlogits (same shape as
  * logits; the caller zeroes it), so CE and Dice can be combined. *loss is NOT multiplied by
  * weight. Errors: DOLOR_ESHAPE (logits not 4-D or dlogits shape differs), DOLOR_EINVAL (a label
  * >= K: the message names the value and its index; loss and dlogits are then untouched).
- * Softmax is computed with the maximum subtracted; sums are accumulated in double. */
+ * Softmax is computed with the maximum subtracted; sums are accumulated in double.
+ * Workspace: each calling thread keeps one loss workspace, allocated at its first call and grown
+ * only for a larger shape (or more OpenMP threads), so a training loop allocates nothing per
+ * step; dolor_loss_release_workspace() frees the calling thread's (call it before a thread that
+ * computed losses exits; DOLOR_ENOMEM if it cannot be allocated). */
+void dolor_loss_release_workspace(void);
 
 /* Mean over the N*H*W pixels of -log softmax(logits)[label] (torch.nn.CrossEntropyLoss with
  * reduction='mean'). Gradient: (softmax - onehot) / (N*H*W). */

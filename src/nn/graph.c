@@ -347,7 +347,7 @@ int nn_add_concat(dolor_net *g, int a, int b)
 
 /* ------------------------------------------------------------ accessors ---- */
 
-const dolor_unet_config *dolor_net_config(const dolor_net *net) { return &net->cfg; }
+const dolor_unet_config *dolor_net_config(const dolor_net *net) { return net && net->is_unet ? &net->cfg : NULL; }
 size_t dolor_net_num_params(const dolor_net *net) { return net->nparams; }
 float *dolor_net_params(dolor_net *net) { return net->params; }
 float *dolor_net_grads(dolor_net *net) { return net->grads; }

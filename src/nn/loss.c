@@ -1,9 +1,58 @@
-/* Softmax cross-entropy and soft Dice losses on plain NCHW logits. */
+/* Softmax cross-entropy and soft Dice losses on plain NCHW logits.
+ *
+ * Workspace: the per-block partial sums and the per-thread softmax blocks live in one workspace
+ * per calling thread, sized at the first call and grown only when a larger shape (or more
+ * threads) comes; calls with a shape already seen allocate nothing (the design guide's rule for
+ * training loops). dolor_loss_release_workspace() frees it. */
 #include "dolor/nn.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct loss_ws {
+    double *part, *acc, *ab; /* block partials; per (n, k) sums; Dice gradient coefficients */
+    float *p;                /* per thread: K * 2 * BLK floats */
+    size_t npart, nacc, nab, np;
+} loss_ws;
+
+static _Thread_local loss_ws ws_tls;
+
+static int ws_grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 1;
+    void *q = realloc(*buf, need * elem);
+    if (!q)
+        return 0;
+    *buf = q;
+    *cap = need;
+    return 1;
+}
+
+/* workspace for N samples, K classes, nblk blocks per sample; NULL on allocation failure */
+static loss_ws *ws_get(int64_t N, int64_t K, int64_t nblk)
+{
+    loss_ws *w = &ws_tls;
+    size_t nt = (size_t)omp_get_max_threads();
+    if (!ws_grow((void **)&w->part, &w->npart, (size_t)(N * nblk * K * 3), sizeof(double)) ||
+        !ws_grow((void **)&w->acc, &w->nacc, (size_t)(N * K * 3), sizeof(double)) ||
+        !ws_grow((void **)&w->ab, &w->nab, (size_t)(N * K * 2), sizeof(double)) ||
+        !ws_grow((void **)&w->p, &w->np, nt * (size_t)K * 2 * 256, sizeof(float)))
+        return NULL;
+    return w;
+}
+
+void dolor_loss_release_workspace(void)
+{
+    loss_ws *w = &ws_tls;
+    free(w->part);
+    free(w->acc);
+    free(w->ab);
+    free(w->p);
+    memset(w, 0, sizeof *w);
+}
 
 static dolor_status check_args(const char *who, const dolor_tensor *logits, const uint8_t *labels,
                                const dolor_tensor *dlogits, float *loss)
@@ -79,18 +128,15 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
     const float *L = logits->data;
     float *D = dlogits ? dlogits->data : NULL;
     /* per-block partial sums, added in a fixed order: the result does not depend on threads */
-    double *part = malloc((size_t)(N * nblk) * sizeof *part);
-    if (!part)
-        return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory");
-    int fail = 0;
-#pragma omp parallel reduction(| : fail)
+    loss_ws *ws = ws_get(N, K, nblk);
+    if (!ws)
+        return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory for the loss workspace");
+    double *part = ws->part;
+#pragma omp parallel
     {
-        float *p = malloc((size_t)K * BLK * sizeof *p);
-        fail |= p == NULL;
+        float *p = ws->p + (size_t)omp_get_thread_num() * (size_t)K * 2 * BLK;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < N * nblk; t++) {
-            if (!p)
-                continue;
             int64_t n = t / nblk, x0 = (t % nblk) * BLK;
             int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
             const float *z = L + n * K * HW + x0;
@@ -111,13 +157,9 @@ dolor_status dolor_loss_cross_entropy(const dolor_tensor *logits, const uint8_t 
                 }
             }
         }
-        free(p);
     }
-    for (int64_t t = 0; t < N * nblk && !fail; t++)
+    for (int64_t t = 0; t < N * nblk; t++)
         total += part[t];
-    free(part);
-    if (fail)
-        return dolor_error(DOLOR_ENOMEM, "cross-entropy: out of memory");
     *loss = (float)(total * inv);
     return DOLOR_OK;
 }
@@ -135,23 +177,17 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
         return dolor_error(DOLOR_EINVAL, "soft Dice: K = %lld classes leaves none without the background", (long long)K);
     /* per (n, k): intersection sum(p*g), sum(p), sum(g); per-block partials added in a fixed
        order, so the result does not depend on the number of threads */
-    double *acc = calloc((size_t)(N * K * 3), sizeof *acc);
-    double *part = malloc((size_t)(N * nblk * K * 3) * sizeof *part);
-    if (!acc || !part) {
-        free(acc);
-        free(part);
-        return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
-    }
+    loss_ws *ws = ws_get(N, K, nblk);
+    if (!ws)
+        return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory for the loss workspace");
+    double *acc = ws->acc, *part = ws->part;
+    memset(acc, 0, (size_t)(N * K * 3) * sizeof *acc);
     const float *L = logits->data;
-    int fail = 0;
-#pragma omp parallel reduction(| : fail)
+#pragma omp parallel
     {
-        float *p = malloc((size_t)K * BLK * sizeof *p);
-        fail |= !p;
+        float *p = ws->p + (size_t)omp_get_thread_num() * (size_t)K * 2 * BLK;
 #pragma omp for schedule(static)
         for (int64_t t = 0; t < N * nblk; t++) {
-            if (!p)
-                continue;
             int64_t n = t / nblk, x0 = (t % nblk) * BLK;
             int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
             const uint8_t *y = labels + n * HW + x0;
@@ -172,17 +208,11 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
                 a[k * 3 + 2] = sg;
             }
         }
-        free(p);
     }
-    for (int64_t t = 0; t < N * nblk && !fail; t++) {
+    for (int64_t t = 0; t < N * nblk; t++) {
         double *a = acc + (t / nblk) * K * 3;
         for (int64_t k = 0; k < K * 3; k++)
             a[k] += part[t * K * 3 + k];
-    }
-    free(part);
-    if (fail) {
-        free(acc);
-        return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
     }
     const double cnt = (double)N * (double)(K - k0);
     double total = 0;
@@ -195,11 +225,7 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
     if (dlogits) {
         /* dL/dp_k = -(2 g_k S_k - I2_k) / S_k^2 / cnt = A_k g_k + B_k (S = sum p + sum g + smooth,
            I2 = 2 sum(p g) + smooth); then dz_c = p_c (dp_c - sum_k p_k dp_k) */
-        double *AB = malloc((size_t)(N * K * 2) * sizeof *AB);
-        if (!AB) {
-            free(acc);
-            return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
-        }
+        double *AB = ws->ab;
         for (int64_t n = 0; n < N; n++)
             for (int64_t k = 0; k < K; k++) {
                 const double *a = acc + (n * K + k) * 3;
@@ -208,14 +234,11 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
                 AB[(n * K + k) * 2 + 1] = k < k0 ? 0 : I2 / (S * S) / cnt;
             }
         float *D = dlogits->data;
-#pragma omp parallel reduction(| : fail)
+#pragma omp parallel
         {
-            float *p = malloc((size_t)K * 2 * BLK * sizeof *p);
-            fail |= p == NULL;
+            float *p = ws->p + (size_t)omp_get_thread_num() * (size_t)K * 2 * BLK;
 #pragma omp for schedule(static)
             for (int64_t t = 0; t < N * nblk; t++) {
-                if (!p)
-                    continue;
                 int64_t n = t / nblk, x0 = (t % nblk) * BLK;
                 int nb = (int)(HW - x0 < BLK ? HW - x0 : BLK);
                 const uint8_t *y = labels + n * HW + x0;
@@ -241,14 +264,7 @@ dolor_status dolor_loss_soft_dice(const dolor_tensor *logits, const uint8_t *lab
                         dk[j] += weight * pk[j] * (dpk[j] - dot[j]);
                 }
             }
-            free(p);
-        }
-        free(AB);
-        if (fail) {
-            free(acc);
-            return dolor_error(DOLOR_ENOMEM, "soft Dice: out of memory");
         }
     }
-    free(acc);
     return DOLOR_OK;
 }

@@ -1,7 +1,7 @@
 /* U-Net builder (Ronneberger, Fischer & Brox 2015, "U-Net: Convolutional Networks for Biomedical
  * Image Segmentation", with padded convolutions and BatchNorm) and the public dolor_net API. The
  * module names match class UNet in tools/gen_nn_fixtures.py, so the state_dict names agree. */
-#include "../nn_internal.h"
+#include "arch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -93,3 +93,47 @@ dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out)
     return DOLOR_OK;
 }
 
+
+/* ---- registry entry ---- */
+
+static dolor_status unet_from_json(nn_kv *kv, int n, dolor_net **out)
+{
+    dolor_unet_config c;
+    dolor_unet_config_default(&c);
+    const char *up = NULL;
+    dolor_status s;
+    if ((s = nn_kv_int(kv, n, "unet", "in_channels", &c.in_channels)) ||
+        (s = nn_kv_int(kv, n, "unet", "num_classes", &c.num_classes)) ||
+        (s = nn_kv_int(kv, n, "unet", "base_channels", &c.base_channels)) ||
+        (s = nn_kv_int(kv, n, "unet", "depth", &c.depth)) || (s = nn_kv_str(kv, n, "unet", "upsample", &up)) ||
+        (s = nn_kv_unused(kv, n, "unet")))
+        return s;
+    if (up) {
+        if (strcmp(up, "transposed") == 0)
+            c.upsample = DOLOR_UP_TRANSPOSED;
+        else if (strcmp(up, "bilinear") == 0)
+            c.upsample = DOLOR_UP_BILINEAR;
+        else
+            return dolor_error(DOLOR_EINVAL, "unet config: \"upsample\" is \"%s\", not \"transposed\" or \"bilinear\"", up);
+    }
+    return dolor_unet_create(&c, out);
+}
+
+static dolor_status unet_to_json(const dolor_net *net, char *buf, size_t n)
+{
+    const dolor_unet_config *c = &net->cfg;
+    int k = snprintf(buf, n, "{\"in_channels\": %d, \"num_classes\": %d, \"base_channels\": %d, \"depth\": %d, "
+                             "\"upsample\": \"%s\"}",
+                     c->in_channels, c->num_classes, c->base_channels, c->depth,
+                     c->upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
+    if (k < 0 || (size_t)k >= n)
+        return dolor_error(DOLOR_EINVAL, "unet: config JSON needs %d bytes, the buffer has %zu", k + 1, n);
+    return DOLOR_OK;
+}
+
+const nn_arch nn_arch_unet = {
+    "unet",
+    "U-Net (Ronneberger et al. 2015) with BatchNorm and padded convolutions\n"
+    "  in_channels (1), num_classes (2), base_channels (16, doubled per level), depth (4, 2x downsamplings),\n"
+    "  upsample (\"transposed\": ConvTranspose2d 2x2 stride 2, or \"bilinear\": x2 + conv 1x1)",
+    unet_from_json, unet_to_json};

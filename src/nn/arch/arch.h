@@ -1,0 +1,35 @@
+/* Private: the architecture registry (registry.c) and the flat JSON objects its configs use. */
+#ifndef DOLOR_NN_ARCH_H
+#define DOLOR_NN_ARCH_H
+
+#include "../nn_internal.h"
+
+/* One registry entry. from_json: build from a parsed flat config (missing keys: defaults);
+ * to_json: the config of a net it built. */
+typedef struct nn_kv {
+    char key[48];
+    char str[64]; /* string value, or "" */
+    double num;   /* number value */
+    int is_str, used;
+} nn_kv;
+
+typedef struct nn_arch {
+    const char *name;
+    const char *help;
+    dolor_status (*from_json)(nn_kv *kv, int n, dolor_net **out);
+    dolor_status (*to_json)(const dolor_net *net, char *buf, size_t n);
+} nn_arch;
+
+/* Parse {"key": number | "string", ...} (no nesting, strings without escapes). Errors:
+ * DOLOR_EINVAL naming the offset and what was expected, or too many keys. */
+dolor_status nn_json_flat(const char *json, nn_kv *kv, int cap, int *n);
+/* Integer value of key (absent: *v unchanged). Errors: DOLOR_EINVAL (a string, or not an integer). */
+dolor_status nn_kv_int(nn_kv *kv, int n, const char *arch, const char *key, int *v);
+/* String value of key (absent: *v unchanged). */
+dolor_status nn_kv_str(nn_kv *kv, int n, const char *arch, const char *key, const char **v);
+/* DOLOR_EINVAL naming the first key no getter used. */
+dolor_status nn_kv_unused(const nn_kv *kv, int n, const char *arch);
+
+extern const nn_arch nn_arch_unet;
+
+#endif
