@@ -681,6 +681,42 @@ static void test_preprocess(void)
     CHECK_ERR(dolor_quantise(wide, NULL, 2, &qz, q, &L), DOLOR_EINVAL, "bin_width");
 }
 
+static void test_resample(void)
+{
+    /* a linear ramp stays a ramp: v = 2x + 3y - z at 1 mm, resampled to 0.5 x 2 x 1 mm */
+    const int64_t size[3] = {6, 5, 4};
+    double x[6 * 5 * 4];
+    uint8_t lab[6 * 5 * 4];
+    for (int z = 0; z < 4; z++)
+        for (int y = 0; y < 5; y++)
+            for (int xx = 0; xx < 6; xx++) {
+                x[(z * 5 + y) * 6 + xx] = 2 * xx + 3 * y - z;
+                lab[(z * 5 + y) * 6 + xx] = (uint8_t)(xx >= 3);
+            }
+    const double si[3] = {1, 1, 1}, so[3] = {0.5, 2, 1};
+    double *o = NULL;
+    uint8_t *ol = NULL;
+    int64_t os[3];
+    CHECK_OK(dolor_resample_linear(x, lab, size, si, so, &o, &ol, os));
+    CHECK(os[0] == 12 && os[1] == 3 && os[2] == 4);
+    if (o) {
+        /* output (i, j, k) sits at input (0.5 i, 2 j, k), clamped to the last voxel */
+        double worst = 0;
+        for (int k = 0; k < 4; k++)
+            for (int j = 0; j < 3; j++)
+                for (int i = 0; i < 12; i++) {
+                    double fx = fmin(0.5 * i, 5), fy = fmin(2.0 * j, 4);
+                    worst = fmax(worst, fabs(o[(k * 3 + j) * 12 + i] - (2 * fx + 3 * fy - k)));
+                }
+        CHECKF(worst < 1e-12, "ramp off by %g", worst);
+        CHECK(ol[4] == 0 && ol[5] == 1); /* nearest: x = 2.0 -> 2 (label 0), 2.5 -> 3 (llround, label 1) */
+    }
+    free(o);
+    free(ol);
+    const double bad[3] = {1, 0, 1};
+    CHECK_ERR(dolor_resample_linear(x, NULL, size, si, bad, &o, NULL, os), DOLOR_EINVAL, "spacing along y");
+}
+
 static void test_study_preset(void)
 {
     dolor_features_config cfg;
@@ -708,6 +744,7 @@ int main(void)
     test_nakagami();
     test_firstorder();
     test_preprocess();
+    test_resample();
     test_study_preset();
     return dolor_test_finish();
 }

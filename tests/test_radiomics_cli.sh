@@ -68,6 +68,11 @@ head -1 "$T/r.csv" | grep -q '^image,slice,region,' && ok || bad "regions header
 awk -F, 'NR > 1 { k[$2 "," $3]++ } END { exit !(k["3,2"] == 1 && k["4,2"] == 0 && k["5,1"] == 1) }' "$T/r.csv" && ok || bad "region rows"
 expect_fail 2 "region 3: the mask is empty" -- "$BIN" features --mask "$T/lab.mha" --regions 3 "$T/a.mha" -o "$T/x.csv"
 
+# resampling to 2 mm: a 12x10x6 volume at 1 mm becomes 6x5x3, so distance 3 along z no longer fits
+"$BIN" features --config "$T/c.json" --spacing 2,2,2 "$T/a.mha" -o "$T/sp.csv" 2>/dev/null || bad "spacing failed"
+expect_fail 2 "6x5x3 (x,y,z) is smaller than the GLCM offset" -- "$BIN" features --spacing 2,2,2 --distances 3 "$T/a.mha" -o "$T/x.csv"
+expect_fail 2 "--spacing: '2' must be SX,SY" -- "$BIN" features --spacing 2 "$T/a.mha" -o "$T/x.csv"
+
 # bad input: exit 2, the message names the fault, no output written
 expect_fail 2 "the mask is empty" -- "$BIN" features --mask "$T/empty.mha" "$T/a.mha" -o "$T/x.csv"
 expect_fail 2 "smaller than the GLCM offset" -- "$BIN" features --distances 5 "$T/small.mha" -o "$T/x.csv"

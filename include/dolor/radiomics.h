@@ -264,6 +264,15 @@ dolor_status dolor_region_mean(const double *x, const int64_t size[3], const dol
 dolor_status dolor_normalise_two_regions(double *x, const int64_t size[3], const dolor_region *bright,
                                          const dolor_region *dark, double out_lo, double out_hi, int clamp);
 
+/* Resample a volume (nvox doubles, size[3] = nx, ny, nz, spacing sp_in[3] in mm) to the spacing sp_out[3]:
+ * output size round(n * sp_in / sp_out) per axis (at least 1; an axis of extent 1 stays 1), voxel 0 at the same
+ * place (same origin), output voxel i at input index i * sp_out / sp_in, values by trilinear interpolation
+ * (edges clamped). *out (free()) receives the values and out_size the size. labels (may be NULL, nvox bytes)
+ * is resampled by nearest neighbour into *out_labels (free()). Errors: DOLOR_EINVAL (a spacing <= 0 or not
+ * finite, names the axis), DOLOR_ENOMEM. */
+dolor_status dolor_resample_linear(const double *x, const uint8_t *labels, const int64_t size[3], const double sp_in[3],
+                                   const double sp_out[3], double **out, uint8_t **out_labels, int64_t out_size[3]);
+
 /* ======================= feature sets ======================= */
 
 #define DOLOR_FEAT_MAX_LIST 64

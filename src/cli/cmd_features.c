@@ -21,6 +21,8 @@ typedef struct {
     int range_set;
     int per_direction, direction_mean, firstorder, nakagami, glcm, crop_to_mask; /* -1 = not given */
     int regions[DOLOR_FEAT_MAX_LIST], nregions, per_slice;
+    double spacing[3];
+    int spacing_set;
     long threads;
 } feat_opts;
 
@@ -43,6 +45,7 @@ static const dolor_opt_spec specs[] = {
     {"regions", 'r', OPT_LIST, "mask label values, each its own region (a row per region), e.g. 1,2,3,4"},
     {"per-slice", 0, OPT_FLAG, "each z slice is a 2D region (a row per slice holding the region)"},
     {"crop", 0, OPT_STR, "crop box x0,y0,z0,x1,y1,z1 (voxels, end exclusive; 2D: x0,y0,x1,y1) before everything"},
+    {"spacing", 0, OPT_LIST, "resample to this spacing in mm, SX,SY[,SZ] (trilinear; masks nearest), after the crop"},
     {"crop-to-mask", 0, OPT_FLAG, "crop to the mask's bounding box (same features, less work)"},
     {"bright", 0, OPT_STR, "bright reference box for normalisation to 0..255 (with --dark)"},
     {"dark", 0, OPT_STR, "dark reference box (e.g. the acoustic shadow)"},
@@ -159,6 +162,20 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     }
     if (!strcmp(n, "regions")) return int_list("--regions", v, 1, 255, o->regions, &o->nregions);
     if (!strcmp(n, "crop")) return set_str(&o->crop, v);
+    if (!strcmp(n, "spacing")) {
+        char **items;
+        int k;
+        if ((s = dolor_cli_split_list("--spacing", v, &items, &k)))
+            return s;
+        if (k != 2 && k != 3)
+            s = dolor_error(DOLOR_EINVAL, "--spacing: '%s' must be SX,SY or SX,SY,SZ (mm)", v);
+        o->spacing[2] = 0;
+        for (int i = 0; i < k && !s; i++)
+            s = dolor_cli_parse_double("--spacing", items[i], 1e-6, 1e6, &o->spacing[i]);
+        dolor_cli_free_list(items);
+        o->spacing_set = !s;
+        return s;
+    }
     if (!strcmp(n, "bright")) return set_str(&o->bright, v);
     if (!strcmp(n, "dark")) return set_str(&o->dark, v);
     if (!strcmp(n, "bright-mask")) return set_str(&o->bright_mask, v);
@@ -386,6 +403,20 @@ static dolor_status one_image(const feat_opts *o, const dolor_features_config *c
         size[1] = box.y1 - box.y0;
         size[2] = box.z1 - box.z0;
         memcpy(x, tmp->data, sizeof(double) * (size_t)(size[0] * size[1] * size[2]));
+    }
+    if (o->spacing_set) {
+        const double sp_in[3] = {img->spacing[0], img->spacing[1], img->ndim > 2 ? img->spacing[2] : 1};
+        const double sp_out[3] = {o->spacing[0], o->spacing[1], o->spacing[2] > 0 ? o->spacing[2] : sp_in[2]};
+        double *xr = NULL;
+        uint8_t *mr = NULL;
+        int64_t rs[3];
+        if ((s = dolor_resample_linear(x, mask, size, sp_in, sp_out, &xr, &mr, rs)))
+            goto out;
+        free(x);
+        free(mask);
+        x = xr;
+        mask = mr;
+        memcpy(size, rs, sizeof rs);
     }
     if (o->nregions && !mask)
         s = dolor_error(DOLOR_EINVAL, "--regions needs --mask (a label map)");

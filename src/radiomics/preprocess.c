@@ -198,3 +198,73 @@ dolor_status dolor_normalise_two_regions(double *x, const int64_t size[3], const
     }
     return DOLOR_OK;
 }
+
+dolor_status dolor_resample_linear(const double *x, const uint8_t *labels, const int64_t size[3], const double sp_in[3],
+                                   const double sp_out[3], double **out, uint8_t **out_labels, int64_t out_size[3])
+{
+    static const char axis[3] = {'x', 'y', 'z'};
+    int64_t no[3];
+    double step[3];
+    for (int a = 0; a < 3; a++) {
+        if (!(sp_in[a] > 0) || !(sp_out[a] > 0) || !isfinite(sp_in[a]) || !isfinite(sp_out[a]))
+            return dolor_error(DOLOR_EINVAL, "resample: spacing along %c is %g mm -> %g mm (both must be > 0)", axis[a],
+                               sp_in[a], sp_out[a]);
+        no[a] = size[a] == 1 ? 1 : (int64_t)llround((double)size[a] * sp_in[a] / sp_out[a]);
+        if (no[a] < 1)
+            no[a] = 1;
+        step[a] = size[a] == 1 ? 0 : sp_out[a] / sp_in[a];
+    }
+    size_t n = (size_t)(no[0] * no[1] * no[2]);
+    double *o = malloc((n ? n : 1) * sizeof *o);
+    uint8_t *ol = labels ? malloc(n ? n : 1) : NULL;
+    if (!o || (labels && !ol)) {
+        free(o);
+        free(ol);
+        return dolor_error(DOLOR_ENOMEM, "resample: out of memory for %zu voxels", n);
+    }
+    const int64_t nx = size[0], ny = size[1], nz = size[2];
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < no[2]; k++) {
+        double fz = k * step[2];
+        int64_t z0 = (int64_t)floor(fz);
+        if (z0 > nz - 1) z0 = nz - 1;
+        int64_t z1 = z0 + 1 < nz ? z0 + 1 : z0;
+        double wz = fz - z0 > 1 ? 1 : fz - z0;
+        for (int64_t j = 0; j < no[1]; j++) {
+            double fy = j * step[1];
+            int64_t y0 = (int64_t)floor(fy);
+            if (y0 > ny - 1) y0 = ny - 1;
+            int64_t y1 = y0 + 1 < ny ? y0 + 1 : y0;
+            double wy = fy - y0 > 1 ? 1 : fy - y0;
+            for (int64_t i = 0; i < no[0]; i++) {
+                double fx = i * step[0];
+                int64_t x0 = (int64_t)floor(fx);
+                if (x0 > nx - 1) x0 = nx - 1;
+                int64_t x1 = x0 + 1 < nx ? x0 + 1 : x0;
+                double wx = fx - x0 > 1 ? 1 : fx - x0;
+#define V(zz, yy, xx) x[((zz) * ny + (yy)) * nx + (xx)]
+                double c00 = V(z0, y0, x0) * (1 - wx) + V(z0, y0, x1) * wx;
+                double c01 = V(z0, y1, x0) * (1 - wx) + V(z0, y1, x1) * wx;
+                double c10 = V(z1, y0, x0) * (1 - wx) + V(z1, y0, x1) * wx;
+                double c11 = V(z1, y1, x0) * (1 - wx) + V(z1, y1, x1) * wx;
+#undef V
+                size_t oi = (size_t)((k * no[1] + j) * no[0] + i);
+                o[oi] = (c00 * (1 - wy) + c01 * wy) * (1 - wz) + (c10 * (1 - wy) + c11 * wy) * wz;
+                if (ol) {
+                    int64_t xn = (int64_t)llround(fx), yn = (int64_t)llround(fy), zn = (int64_t)llround(fz);
+                    xn = xn > nx - 1 ? nx - 1 : xn;
+                    yn = yn > ny - 1 ? ny - 1 : yn;
+                    zn = zn > nz - 1 ? nz - 1 : zn;
+                    ol[oi] = labels[(zn * ny + yn) * nx + xn];
+                }
+            }
+        }
+    }
+    *out = o;
+    if (out_labels)
+        *out_labels = ol;
+    else
+        free(ol);
+    memcpy(out_size, no, sizeof no);
+    return DOLOR_OK;
+}
