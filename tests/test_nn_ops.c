@@ -24,7 +24,8 @@ static const struct {
            {"tanh", NN_OP_TANH},         {"silu", NN_OP_SILU},           {"max_pool", NN_OP_MAXPOOL},
            {"avg_pool", NN_OP_AVGPOOL},  {"global_avg_pool", NN_OP_GAP}, {"upsample", NN_OP_UPSAMPLE},
            {"concat", NN_OP_CONCAT},     {"slice", NN_OP_SLICE},         {"add", NN_OP_ADD},
-           {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR}};
+           {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR},
+           {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL}};
 
 static int kind_of(const char *name)
 {
@@ -89,8 +90,12 @@ static void parse_params(nn_op_kind kind, const float *v, nn_params *p)
         p->lin.out_features = (int)v[0];
         p->lin.bias = (int)v[1];
         break;
+    case NN_OP_PERMUTE:
+        for (int a = 0; a < NN_MAX_DIMS; a++)
+            p->perm.perm[a] = (int)v[a];
+        break;
     case NN_OP_RELU: case NN_OP_SIGMOID: case NN_OP_TANH: case NN_OP_SILU: case NN_OP_GAP: case NN_OP_CONCAT:
-    case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_COUNT:
+    case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_ZPOOL: case NN_OP_COUNT:
         break;
     }
 }

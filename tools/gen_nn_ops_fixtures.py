@@ -16,7 +16,8 @@ File format: as tools/gen_nn_fixtures.py (b"DNF1" records). Per case i:
                 conv / deconv: nsp, cout, k[3], stride[3], pad[3], dil[3], out_pad[3], groups, bias
                 max_pool / avg_pool: nsp, k[3], stride[3], pad[3], count_include_pad
                 batch_norm: relu;  leaky_relu: alpha;  upsample: mode (0 nearest, 1 linear), scale[3]
-                slice: c0, c1;  linear: out_features, bias;  others: (empty, one 0)
+                slice: c0, c1;  linear: out_features, bias;  permute: perm[5] (unused 0)
+                others: (empty, one 0)
               (spatial axes in tensor order: D, H, W for 3D, H, W for 2D)
   c<i>.x<k>   input k;  c<i>.w, c<i>.b (parameters, BN: weight, bias, plus rm, rv running stats)
   c<i>.y, c<i>.dy, c<i>.dx<k>, c<i>.dw, c<i>.db
@@ -89,6 +90,11 @@ CASES = [
     ("flatten", {}, [(2, 3, 4, 5)]),
     ("linear", dict(out=7), [(3, 20)]),
     ("linear", dict(out=4, bias=0), [(2, 9)]),
+    ("permute", dict(perm=(0, 2, 1, 3)), [(2, 3, 4, 5)]),                       # triplet attention: C <-> H
+    ("permute", dict(perm=(0, 3, 2, 1)), [(1, 3, 4, 5)]),                       # C <-> W
+    ("permute", dict(perm=(0, 2, 4, 3, 1)), [(1, 2, 3, 4, 2)]),
+    ("zpool", {}, [(2, 5, 4, 6)]),
+    ("zpool", {}, [(1, 3, 2, 3, 4)]),
 ]
 
 
@@ -160,6 +166,11 @@ def run_case(w, i, op, prm, shapes):
         par = [prm["c0"], prm["c1"]]
     elif op == "flatten":
         y = torch.flatten(x, 1)
+    elif op == "permute":
+        y = x.permute(*prm["perm"])
+        par = list(prm["perm"]) + [0] * (5 - len(prm["perm"]))
+    elif op == "zpool":
+        y = torch.cat([x.max(1, keepdim=True)[0], x.mean(1, keepdim=True)], dim=1)
     elif op == "linear":
         bias = prm.get("bias", 1)
         mod = nn.Linear(shapes[0][1], prm["out"], bias=bool(bias)).double()

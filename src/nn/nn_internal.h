@@ -58,6 +58,8 @@ typedef enum nn_op_kind {
     NN_OP_MUL,        /* a * b, with the same broadcasting */
     NN_OP_FLATTEN,    /* [N, C, ...] -> [N, C * ...] (torch.flatten(x, 1)) */
     NN_OP_LINEAR,     /* Linear(F, O) on [N, F] (nn_linear_params) */
+    NN_OP_PERMUTE,    /* x.permute(perm) with perm[0] = 0 (nn_permute_params) */
+    NN_OP_ZPOOL,      /* Z-pool: cat([x.max(1), x.mean(1)], 1) -> [N, 2, ...] (triplet attention) */
     NN_OP_COUNT
 } nn_op_kind;
 
@@ -97,6 +99,10 @@ typedef struct nn_linear_params {
     int out_features, bias;
 } nn_linear_params;
 
+typedef struct nn_permute_params {
+    int perm[NN_MAX_DIMS]; /* output axis i is input axis perm[i] (torch.permute); perm[0] = 0 */
+} nn_permute_params;
+
 typedef union nn_params {
     nn_conv_params conv;
     nn_bn_params bn;
@@ -105,6 +111,7 @@ typedef union nn_params {
     nn_resample_params rs;
     nn_slice_params slice;
     nn_linear_params lin;
+    nn_permute_params perm;
 } nn_params;
 
 typedef struct nn_shape {
