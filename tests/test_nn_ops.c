@@ -25,7 +25,7 @@ static const struct {
            {"avg_pool", NN_OP_AVGPOOL},  {"global_avg_pool", NN_OP_GAP}, {"upsample", NN_OP_UPSAMPLE},
            {"concat", NN_OP_CONCAT},     {"slice", NN_OP_SLICE},         {"add", NN_OP_ADD},
            {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR},
-           {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL}};
+           {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL},         {"scale", NN_OP_SCALE}};
 
 static int kind_of(const char *name)
 {
@@ -76,7 +76,8 @@ static void parse_params(nn_op_kind kind, const float *v, nn_params *p)
         p->pool.count_include_pad = (int)v[10];
         break;
     case NN_OP_BN: p->bn.relu = (int)v[0]; break;
-    case NN_OP_LEAKY_RELU: p->act.alpha = v[0]; break;
+    case NN_OP_LEAKY_RELU:
+    case NN_OP_SCALE: p->act.alpha = v[0]; break;
     case NN_OP_UPSAMPLE:
         p->rs.mode = (int)v[0];
         for (int a = 0; a < 3; a++)
@@ -397,6 +398,50 @@ static void test_graph_api(void)
     fx_free(&f);
 }
 
+/* the triplet-attention module against the authors' module (tools/gen_nn_ops_fixtures.py) */
+static void test_triplet(void)
+{
+    fx_file f;
+    if (!fx_load(&f, "triplet.bin"))
+        return;
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_graph_create(&g));
+    int64_t xd[4] = {2, 6, 9, 7};
+    int y = dolor_graph_triplet_attention(g, "ta", dolor_graph_input(g, 4, xd));
+    dolor_graph_output(g, y, "y");
+    CHECK_OK(dolor_graph_finalize(g));
+    CHECK(g->ntensors == 15); /* 3 x (conv weight, BN weight, bias, running mean, var) */
+    for (int i = 0; i < g->ntensors; i++) {
+        char key[112];
+        snprintf(key, sizeof key, "p.%s", g->tensors[i].name);
+        CHECKF(fx_get(&f, key) != NULL, "triplet: torch has no %s", g->tensors[i].name);
+        set_param(g, g->tensors[i].name, fx_get(&f, key));
+    }
+    dolor_tensor *tx = fx_tensor(fx_get(&f, "x")), *ty = fx_tensor(fx_get(&f, "y")), *dy = fx_tensor(fx_get(&f, "dy"));
+    const dolor_tensor *ins[1] = {tx};
+    dolor_tensor *outs[1] = {ty};
+    const dolor_tensor *douts[1] = {dy};
+    g->need_input_grad = 1;
+    memset(ty->data, 0, ty->numel * sizeof(float));
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    cmp_rec("triplet attention: output", ty->data, fx_get(&f, "y"));
+    CHECK_OK(dolor_net_backward_outputs(g, douts));
+    cmp_rec("triplet attention: d/dx", nn_graph_input_grad(g, 0), fx_get(&f, "dx"));
+    for (int i = 0; i < g->ntensors; i++) {
+        char key[112], what[160];
+        if (g->tensors[i].is_buffer)
+            continue;
+        snprintf(key, sizeof key, "g.%s", g->tensors[i].name);
+        snprintf(what, sizeof what, "triplet attention: gradient of %s", g->tensors[i].name);
+        cmp_rec(what, grad_of(g, g->tensors[i].name), fx_get(&f, key));
+    }
+    dolor_tensor_free(tx);
+    dolor_tensor_free(ty);
+    dolor_tensor_free(dy);
+    dolor_net_free(g);
+    fx_free(&f);
+}
+
 static void test_registry(void)
 {
     CHECK(dolor_arch_count() >= 1 && strcmp(dolor_arch_name(0), "unet") == 0 && dolor_arch_name(-1) == NULL);
@@ -441,6 +486,7 @@ int main(void)
     test_table();
     test_registry();
     test_graph_api();
+    test_triplet();
     test_errors();
     test_cases();
     return dolor_test_finish();

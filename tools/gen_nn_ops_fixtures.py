@@ -15,7 +15,7 @@ File format: as tools/gen_nn_fixtures.py (b"DNF1" records). Per case i:
   c<i>.par    parameter vector (float32), by op:
                 conv / deconv: nsp, cout, k[3], stride[3], pad[3], dil[3], out_pad[3], groups, bias
                 max_pool / avg_pool: nsp, k[3], stride[3], pad[3], count_include_pad
-                batch_norm: relu;  leaky_relu: alpha;  upsample: mode (0 nearest, 1 linear), scale[3]
+                batch_norm: relu;  leaky_relu, scale: alpha;  upsample: mode (0 nearest, 1 linear), scale[3]
                 slice: c0, c1;  linear: out_features, bias;  permute: perm[5] (unused 0)
                 others: (empty, one 0)
               (spatial axes in tensor order: D, H, W for 3D, H, W for 2D)
@@ -95,6 +95,7 @@ CASES = [
     ("permute", dict(perm=(0, 2, 4, 3, 1)), [(1, 2, 3, 4, 2)]),
     ("zpool", {}, [(2, 5, 4, 6)]),
     ("zpool", {}, [(1, 3, 2, 3, 4)]),
+    ("scale", dict(alpha=1 / 3), [(2, 3, 4, 5)]),
 ]
 
 
@@ -134,6 +135,9 @@ def run_case(w, i, op, prm, shapes):
         par = [prm["relu"]]
     elif op == "leaky_relu":
         y = F.leaky_relu(x, prm["alpha"])
+        par = [prm["alpha"]]
+    elif op == "scale":
+        y = x * prm["alpha"]
         par = [prm["alpha"]]
     elif op == "sigmoid":
         y = torch.sigmoid(x)
@@ -221,6 +225,64 @@ class TinyTwin(nn.Module):
         return seg, cls
 
 
+class BasicConv(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, 7, padding=3, bias=False)
+        self.bn = nn.BatchNorm2d(1)  # the authors use momentum 0.01; outputs do not depend on it
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class AttentionGate(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = BasicConv()
+
+    def forward(self, x):
+        z = torch.cat([x.max(1, keepdim=True)[0], x.mean(1, keepdim=True)], dim=1)
+        return x * torch.sigmoid(self.conv(z))
+
+
+class TripletAttention(nn.Module):
+    """As the authors' module (Misra et al., WACV 2021)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cw = AttentionGate()
+        self.hc = AttentionGate()
+        self.hw = AttentionGate()
+
+    def forward(self, x):
+        a = self.cw(x.permute(0, 2, 1, 3)).permute(0, 2, 1, 3)
+        b = self.hc(x.permute(0, 3, 2, 1)).permute(0, 3, 2, 1)
+        return 1 / 3 * (self.hw(x) + a + b)
+
+
+def gen_triplet():
+    w = Writer("triplet.bin")
+    m = TripletAttention().double()
+    with torch.no_grad():
+        for g in (m.cw, m.hc, m.hw):
+            g.conv.bn.weight.copy_(1 + 0.3 * rnd(1))
+            g.conv.bn.bias.copy_(0.3 * rnd(1))
+    x = rnd(2, 6, 9, 7).requires_grad_()
+    for name, t in m.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            w.add("p.ta." + name, t)
+    y = m(x)
+    dy = rnd(*y.shape)
+    y.backward(dy)
+    w.add("x", x)
+    w.add("y", y)
+    w.add("dy", dy)
+    w.add("dx", x.grad)
+    for name, t in m.named_parameters():
+        w.add("g.ta." + name, t.grad)
+    w.close()
+
+
 def gen_graph():
     w = Writer("graph.bin")
     m = TinyTwin().double()
@@ -254,6 +316,7 @@ def main():
     w.add("count", [len(CASES)])
     w.close()
     gen_graph()
+    gen_triplet()
 
 
 if __name__ == "__main__":

@@ -195,6 +195,17 @@ int dolor_graph_mul(dolor_net *g, int a, int b);
 int dolor_graph_flatten(dolor_net *g, int x);
 /* torch.nn.Linear(F, out_features, bias) on [N, F]. */
 int dolor_graph_linear(dolor_net *g, const char *name, int x, int out_features, int bias);
+/* alpha * x. */
+int dolor_graph_scale(dolor_net *g, int x, float alpha);
+/* x.permute(perm): output axis i is input axis perm[i]; ndim entries, perm[0] = 0 (the batch
+ * axis stays first). */
+int dolor_graph_permute(dolor_net *g, int x, const int *perm, int ndim);
+/* Z-pool: [N, C, ...] -> [N, 2, ...], channel 0 the max over C, channel 1 the mean. */
+int dolor_graph_zpool(dolor_net *g, int x);
+/* Triplet attention module (Misra et al., WACV 2021, src/nn/arch/triplet.c) on [N, C, H, W]:
+ * same shape out; 3 gates of (conv 7x7 2->1 no bias + BatchNorm), tensors
+ * "<name>.{cw,hc,hw}.conv.{conv,bn}.*" as the authors' TripletAttention. */
+int dolor_graph_triplet_attention(dolor_net *g, const char *name, int x);
 /* Mark v as an output named `name` (up to 8, in order: output k of dolor_net_run). */
 int dolor_graph_output(dolor_net *g, int v, const char *name);
 /* Errors: the first building error (DOLOR_EINVAL bad parameter, DOLOR_ESHAPE shapes that do not

@@ -196,3 +196,30 @@ dolor_status dolor_net_backward_outputs(dolor_net *net, const dolor_tensor *cons
         return dolor_error(DOLOR_EINVAL, "nn: backward: NULL argument");
     return nn_graph_backward_all(net, doutputs);
 }
+
+int dolor_graph_scale(dolor_net *g, int x, float alpha)
+{
+    if (!g)
+        return -1;
+    nn_params p;
+    memset(&p, 0, sizeof p);
+    p.act.alpha = alpha;
+    return nn_add_op(g, NN_OP_SCALE, NULL, &x, 1, &p);
+}
+
+int dolor_graph_permute(dolor_net *g, int x, const int *perm, int ndim)
+{
+    if (!g)
+        return -1;
+    if (!perm || ndim < 2 || ndim > NN_MAX_DIMS)
+        return nn_fail(g, DOLOR_EINVAL, "nn: permute: perm NULL or ndim %d not in 2..5", ndim);
+    if (x >= 0 && x < g->nvals && g->vals[x].s.ndim != ndim)
+        return nn_fail(g, DOLOR_EINVAL, "nn: permute: perm has %d axes, the value has %d", ndim, g->vals[x].s.ndim);
+    nn_params p;
+    memset(&p, 0, sizeof p);
+    for (int i = 0; i < ndim; i++)
+        p.perm.perm[i] = perm[i];
+    return nn_add_op(g, NN_OP_PERMUTE, NULL, &x, 1, &p);
+}
+
+int dolor_graph_zpool(dolor_net *g, int x) { return g ? nn_add_op(g, NN_OP_ZPOOL, NULL, &x, 1, NULL) : -1; }

@@ -60,6 +60,7 @@ typedef enum nn_op_kind {
     NN_OP_LINEAR,     /* Linear(F, O) on [N, F] (nn_linear_params) */
     NN_OP_PERMUTE,    /* x.permute(perm) with perm[0] = 0 (nn_permute_params) */
     NN_OP_ZPOOL,      /* Z-pool: cat([x.max(1), x.mean(1)], 1) -> [N, 2, ...] (triplet attention) */
+    NN_OP_SCALE,      /* alpha * x (nn_act_params) */
     NN_OP_COUNT
 } nn_op_kind;
 

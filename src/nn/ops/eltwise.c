@@ -23,6 +23,7 @@ static dnnl_alg_kind_t act_alg(const nn_op *op, float *alpha)
     case NN_OP_TANH: return dnnl_eltwise_tanh;
     case NN_OP_SILU: *alpha = 1.f; return dnnl_eltwise_swish;
     case NN_OP_RELU: return dnnl_eltwise_relu;
+    case NN_OP_SCALE: *alpha = op->p.act.alpha; return dnnl_eltwise_linear;
     case NN_OP_CONV: case NN_OP_DECONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_GAP:
     case NN_OP_UPSAMPLE: case NN_OP_CONCAT: case NN_OP_SLICE: case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN:
     case NN_OP_LINEAR: case NN_OP_PERMUTE: case NN_OP_ZPOOL: case NN_OP_COUNT: break;
@@ -78,6 +79,7 @@ const nn_op_def nn_op_leaky_relu_def = {NN_OP_LEAKY_RELU, "leaky_relu", 1, 1, sa
 const nn_op_def nn_op_sigmoid_def = {NN_OP_SIGMOID, "sigmoid", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
 const nn_op_def nn_op_tanh_def = {NN_OP_TANH, "tanh", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
 const nn_op_def nn_op_silu_def = {NN_OP_SILU, "silu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+const nn_op_def nn_op_scale_def = {NN_OP_SCALE, "scale", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
 
 /* ---------------------------------------------------------- add, multiply ---- */
 
