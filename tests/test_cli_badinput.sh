@@ -14,6 +14,8 @@
 # `dolor convert` patched with dd, safetensors and CSV files written with printf.
 set -u
 BIN=${DOLOR_BIN:-./dolor}
+SRC=${DOLOR_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+DATA=${DOLOR_DATA:-$SRC/../shared/data}
 T=$(mktemp -d /tmp/dolor_badinput_XXXXXX)
 trap 'umount "$T/out/ro" 2>/dev/null; rm -rf "$T"' EXIT
 I=$T/in
@@ -121,6 +123,29 @@ mk_trunc_png() { head -c 300 "$I/ph/images/0000.png" >"$I/trunc.png"; }
 mk_zero_png() { : >"$I/zero.png"; }
 mk_big_png() { pngdims "$I/ph/images/0000.png" 00004e20 00004e20 >"$I/big.png"; }       # 20000 x 20000
 mk_huge_png() { pngdims "$I/ph/images/0000.png" 7fffffff 00000040 >"$I/huge.png"; }      # 2^31-1 wide
+# JPEG: the committed 787-byte fixture, cut off or with a 60000 x 60000 SOF0 header
+mk_trunc_jpg() { head -c 700 "$SRC/tests/fixtures/png/tiny.jpg" >"$I/trunc.jpg"; }
+mk_big_jpg() {
+  local f=$SRC/tests/fixtures/png/tiny.jpg off
+  off=$(LC_ALL=C grep -obUaP '\xff\xc0' "$f" | head -1 | cut -d: -f1)
+  [[ -n "$off" ]] || return 1
+  cp "$f" "$I/big.jpg" && patch "$I/big.jpg" $((off + 5)) ea 60 ea 60
+}
+# DICOM: a small MR file of the shared data (77: skip where the data is absent), cut off, emptied, or
+# with Rows and Columns (0028,0010/0011, explicit VR little endian) set to 20000
+DCM=$DATA/formats/dicom/pydicom/MR_small.dcm
+mk_trunc_dcm() { [[ -r "$DCM" ]] || return 77; head -c 5000 "$DCM" >"$I/trunc.dcm"; }
+mk_zero_dcm() { : >"$I/zero.dcm"; }
+mk_big_dcm() {
+  [[ -r "$DCM" ]] || return 77
+  cp "$DCM" "$I/big.dcm" || return 1
+  local el off
+  for el in '\x10' '\x11'; do
+    off=$(LC_ALL=C grep -obUaP "\x28\x00$el\x00US\x02\x00" "$I/big.dcm" | head -1 | cut -d: -f1)
+    [[ -n "$off" ]] || return 1
+    patch "$I/big.dcm" $((off + 8)) 20 4e
+  done
+}
 mk_trunc_nii() { head -c 2000 "$I/f.nii" >"$I/trunc.nii"; }
 mk_zero_nii() { : >"$I/zero.nii"; }
 mk_trunc_hdr() { head -c 200 "$I/f.nii" >"$I/shorthdr.nii"; }
@@ -156,6 +181,7 @@ mk_ds_trunc_mask() { mkds ds_trunc_mask && head -c 100 "$I/ph/masks/0003.png" >"
 mk_ds_zero_img() { mkds ds_zero_img && : >"$I/ds_zero_img/images/bad7.png"; }
 mk_ds_zero_mask() { mkds ds_zero_mask && : >"$I/ds_zero_mask/masks/bad7.png"; }
 mk_ds_big_png() { mkds ds_big_png && mk_big_png && cp "$I/big.png" "$I/ds_big_png/images/bad7.png"; }
+mk_ds_big_jpg() { mkds ds_big_jpg && mk_big_jpg && rm "$I/ds_big_jpg/images/bad7.png" && cp "$I/big.jpg" "$I/ds_big_jpg/images/bad7.jpg"; }
 mk_ds_big_img() { mkds ds_big_img && mk_big_nii && rm "$I/ds_big_img/images/bad7.png" && cp "$I/big.nii" "$I/ds_big_img/images/bad7.nii"; }
 mk_ds_nan_img() { mkds ds_nan_img && mk_nan_nii && rm "$I/ds_nan_img/images/bad7.png" && cp "$I/nan.nii" "$I/ds_nan_img/images/bad7.nii"; }
 mk_ds_inf_img() { mkds ds_inf_img && mk_inf_nii && rm "$I/ds_inf_img/images/bad7.png" && cp "$I/inf.nii" "$I/ds_inf_img/images/bad7.nii"; }
@@ -220,6 +246,7 @@ tr_trunc_mask   | mk_ds_trunc_mask  | 2 | masks/bad7.png      | train --data $I/
 tr_zero_img     | mk_ds_zero_img    | 2 | images/bad7.png     | train --data $I/ds_zero_img $TA -o $O/tr_new
 tr_zero_mask    | mk_ds_zero_mask   | 2 | masks/bad7.png      | train --data $I/ds_zero_mask $TA -o $O/run
 tr_big_png      | mk_ds_big_png     | 2 | images/bad7.png     | train --data $I/ds_big_png $TA -o $O/run
+tr_big_jpg      | mk_ds_big_jpg     | 2 | images/bad7.jpg     | train --data $I/ds_big_jpg $TA -o $O/tr_new
 tr_big_dims     | mk_ds_big_img     | 2 | images/bad7.nii     | train --data $I/ds_big_img $TA -o $O/tr_new
 tr_nan_voxel    | mk_ds_nan_img     | 2 | images/bad7.nii     | train --data $I/ds_nan_img $TA -o $O/tr_new
 tr_inf_voxel    | mk_ds_inf_img     | 2 | images/bad7.nii     | train --data $I/ds_inf_img $TA -o $O/run
@@ -253,6 +280,9 @@ pr_zero_img     | mk_zero_png       | 2 | zero.png            | predict --model 
 pr_trunc_nii    | mk_trunc_nii      | 2 | trunc.nii           | predict --model $M $I/trunc.nii -o $O/pr_new
 pr_big_png      | mk_big_png        | 2 | big.png             | predict --model $M $I/big.png -o $O/pred
 pr_huge_png     | mk_huge_png       | 2 | huge.png            | predict --model $M $I/huge.png -o $O/pr_new
+pr_trunc_jpg    | mk_trunc_jpg      | 2 | trunc.jpg           | predict --model $M $I/trunc.jpg -o $O/pred
+pr_big_jpg      | mk_big_jpg        | 2 | big.jpg             | predict --model $M $I/big.jpg -o $O/pr_new
+pr_trunc_dcm    | mk_trunc_dcm      | 2 | trunc.dcm           | predict --model $M $I/trunc.dcm -o $O/pred
 pr_big_dims     | mk_big_nii        | 2 | big.nii             | predict --model $M $I/big.nii -o $O/pr_new
 pr_huge_dims    | mk_huge_nii       | 2 | huge.nii            | predict --model $M $I/huge.nii -o $O/pred
 pr_nan_voxel    | mk_nan_nii        | 2 | nan.nii             | predict --model $M $I/nan.nii -o $O/pr_new
@@ -292,6 +322,11 @@ cv_short_header | mk_trunc_hdr      | 2 | shorthdr.nii        | convert $I/short
 cv_zero_nii     | mk_zero_nii       | 2 | zero.nii            | convert $I/zero.nii $O/slices/
 cv_big_png      | mk_big_png        | 2 | big.png             | convert $I/big.png $O/existing.nii
 cv_huge_png     | mk_huge_png       | 2 | huge.png            | convert $I/huge.png $O/cv_new.png
+cv_trunc_jpg    | mk_trunc_jpg      | 2 | trunc.jpg           | convert $I/trunc.jpg $O/existing.nii
+cv_big_jpg      | mk_big_jpg        | 2 | big.jpg             | convert $I/big.jpg $O/cv_new.png
+cv_trunc_dcm    | mk_trunc_dcm      | 2 | trunc.dcm           | convert $I/trunc.dcm $O/existing.nii
+cv_zero_dcm     | mk_zero_dcm       | 2 | zero.dcm            | convert $I/zero.dcm $O/cv_new.nii
+cv_big_dcm      | mk_big_dcm        | 2 | big.dcm             | convert $I/big.dcm $O/slices/
 cv_big_dims     | mk_big_nii        | 2 | big.nii             | convert $I/big.nii $O/cv_new.nii
 cv_huge_dims    | mk_huge_nii       | 2 | huge.nii            | convert $I/huge.nii $O/existing.nii
 cv_neg_dim      | mk_negdim_nii     | 2 | negdim.nii          | convert $I/negdim.nii $O/cv_new.nii
@@ -313,6 +348,10 @@ in_zero_png     | mk_zero_png       | 2 | zero.png            | info $I/zero.png
 in_trunc_nii    | mk_trunc_nii      | 2 | trunc.nii           | info $I/trunc.nii
 in_zero_nii     | mk_zero_nii       | 2 | zero.nii            | info $I/zero.nii
 in_big_png      | mk_big_png        | 2 | big.png             | info $I/big.png
+in_big_jpg      | mk_big_jpg        | 2 | big.jpg             | info $I/big.jpg
+in_trunc_dcm    | mk_trunc_dcm      | 2 | trunc.dcm           | info $I/trunc.dcm
+in_zero_dcm     | mk_zero_dcm       | 2 | zero.dcm            | info $I/zero.dcm
+in_big_dcm      | mk_big_dcm        | 2 | big.dcm             | info $I/big.dcm
 in_big_dims     | mk_big_nii        | 2 | big.nii             | info $I/big.nii
 in_huge_dims    | mk_huge_nii       | 2 | huge.nii            | info $I/huge.nii
 in_nan_pixdim   | mk_nanpix_nii     | 2 | nanpix.nii          | info $I/nanpix.nii
@@ -366,7 +405,7 @@ while IFS='|' read -r id make code needle cmd; do
     [[ ${made[$make]} == 0 || ${made[$make]} == 77 ]] || bad "$id: $make failed"
   fi
   if [[ ${made[$make]} == 77 ]]; then
-    echo "skip $id: $make cannot make its input here (mount needs root in a mount namespace)"
+    echo "skip $id: $make cannot make its input here (a read-only mount needs root; DICOM needs $DCM)"
     nskip=$((nskip + 1))
     continue
   fi
