@@ -112,6 +112,12 @@ static void test_config(void)
          "models: expected a list of mappings"},
         {"study: [1, 2\n", DOLOR_EFORMAT, "not valid YAML"},
         {"", DOLOR_EINVAL, "empty file"},
+        {"study: {name: s1}\ndataset:\n  images:\n  masks: m\n  classes: [a]\n" BASE_SPLIT BASE_MODELS, DOLOR_EINVAL,
+         "dataset.images: no value (expected a string"},
+        {"study: {name: s1}\ndataset:\n  images: \"\"\n  masks: m\n  classes: [a]\n" BASE_SPLIT BASE_MODELS,
+         DOLOR_EINVAL, "dataset.images: is empty"},
+        {"study: {name: s1}\n" BASE_DATASET "split: {folds: ~}\n" BASE_MODELS, DOLOR_EINVAL,
+         "split.folds: no value (expected an integer"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT BASE_MODELS "split: {folds: 3}\n", DOLOR_EINVAL,
          "split: given twice"},
     };

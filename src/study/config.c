@@ -331,7 +331,11 @@ static dolor_status walk_value(const ctx *c, const key_def *d, const char *shown
         if (v->type != YAML_SCALAR_NODE)
             return key_error(c, shown, v, "expected %s, got %s", d->type == K_CHOICE ? d->choices : kind_name(d->type),
                              got);
-        if (d->type == K_STR && !is_plain(v) && v->data.scalar.length == 0)
+        if (is_plain(v) && (!strcmp((const char *)v->data.scalar.value, "~") ||
+                            !strcmp((const char *)v->data.scalar.value, "null") || v->data.scalar.length == 0))
+            return key_error(c, shown, v, "no value (expected %s; leave the key out for its default)",
+                             d->type == K_CHOICE ? d->choices : kind_name(d->type));
+        if (d->type == K_STR && v->data.scalar.length == 0)
             return key_error(c, shown, v, "is empty");
         return store_scalar(c, d, shown, v, (const char *)v->data.scalar.value, d->type, (char *)base + d->off);
     }
