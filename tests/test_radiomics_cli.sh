@@ -23,12 +23,12 @@ mha() {
   local f=$1 nx=$2 ny=$3 nz=$4 expr=$5
   printf 'ObjectType = Image\nNDims = 3\nDimSize = %d %d %d\nElementSpacing = 1 1 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n' \
     "$nx" "$ny" "$nz" >"$f"
-  local z y x v hex
+  local z y x v hex one
+  hex=""
   for ((z = 0; z < nz; z++)); do for ((y = 0; y < ny; y++)); do
-    hex=""
-    for ((x = 0; x < nx; x++)); do v=$(( (expr) & 255 )); hex+=$(printf '\\x%02x' $v); done
-    printf "$hex" >>"$f"
+    for ((x = 0; x < nx; x++)); do v=$(( (expr) & 255 )); printf -v one '\\x%02x' $v; hex+=$one; done
   done; done
+  printf "$hex" >>"$f"
 }
 mha "$T/a.mha" 12 10 6 '(x * 37 + y * 11 + z * 53 + x * y) % 251'
 mha "$T/b.mha" 12 10 6 '(x * 7 + y * 13 + z * 3 + x * z * 5) % 199'
