@@ -434,6 +434,44 @@ static void test_glcm_3d(void)
     dolor_feature_set_free(fs);
 }
 
+/* non-integer values, level counts whose common refinement exceeds 1024 classes: the quantise-first path */
+static void test_glcm_general_path(void)
+{
+    const int64_t size[3] = {9, 8, 7};
+    const size_t n = 9 * 8 * 7;
+    double x[9 * 8 * 7];
+    dolor_rng r;
+    dolor_rng_seed(&r, 12);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 1000 * dolor_rng_uniform(&r);
+    dolor_features_config cfg;
+    dolor_features_config_default(&cfg);
+    cfg.firstorder = cfg.nakagami = 0;
+    cfg.direction_mean = 0;
+    cfg.n_levels = 2;
+    cfg.levels[0] = 600;
+    cfg.levels[1] = 700;
+    dolor_feature_set *fs = NULL;
+    CHECK_OK(dolor_features_compute(x, size, NULL, &cfg, &fs));
+    uint16_t q[9 * 8 * 7];
+    dolor_quant qz = {.mode = DOLOR_QUANT_BIN_COUNT, .levels = 700};
+    int L;
+    CHECK_OK(dolor_quantise(x, NULL, n, &qz, q, &L));
+    dolor_glcm_dir dirs[13];
+    dolor_glcm_directions(3, dirs);
+    int off[3];
+    dolor_glcm_offset(dirs[12], 1, DOLOR_GLCM_CHEBYSHEV, off);
+    double props[6];
+    CHECK_OK(dolor_glcm_props_region(q, NULL, size, 700, off, 1, props));
+    if (fs) {
+        int k0 = 13 * 6 + 12 * 6; /* L700, direction (1,-1,-1) */
+        CHECKF(!strcmp(fs->names[k0], "glcm_L700_d1_dir(1,-1,-1)_contrast"), "%s", fs->names[k0]);
+        for (int p = 0; p < 6; p++)
+            cmp_rel(fs->names[k0 + p], fs->values[k0 + p], props[p], 1e-12);
+    }
+    dolor_feature_set_free(fs);
+}
+
 static void test_glcm_constant_and_errors(void)
 {
     /* constant region: correlation 0/0 -> 1 (scikit-image) */
@@ -740,6 +778,7 @@ int main(void)
     test_directions();
     test_glcm_oracle();
     test_glcm_3d();
+    test_glcm_general_path();
     test_glcm_constant_and_errors();
     test_nakagami();
     test_firstorder();

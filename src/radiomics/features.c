@@ -189,9 +189,31 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     }
     const double span = mx - mn + 1;
     int fail_off = -1, fail_q = -1;
-    if (integer && span <= 1024 && maxL <= 4096) {
-        /* fast path: count once per offset on the raw integer values, sum into each level count's bins */
-        const int B = (int)span;
+    /* The quantisations are non-decreasing functions of the value, so S(x) = sum_i q_i(x) is too, and S(x) = S(y)
+     * implies q_i(x) = q_i(y) for every i: S - min S indexes the common refinement of all the bin partitions
+     * (at most sum(L_i - 1) + 1 classes). Raw integer values index a refinement too. */
+    int64_t bsum = 1;
+    for (int qi = 0; qi < nq; qi++)
+        bsum += levels[qi] - 1;
+    const int raw = integer && span <= 1024;
+    if ((raw || bsum <= 1024) && maxL <= 4096) {
+        /* fast path: count once per offset on the refinement, sum into each level count's bins */
+        int smin = 0, smax = 0;
+        if (!raw) {
+            smin = INT32_MAX;
+            smax = 0;
+            for (size_t i = 0; i < n; i++)
+                if (!mask || mask[i]) {
+                    int sm = 0;
+                    for (int qi = 0; qi < nq; qi++) {
+                        double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
+                        sm += rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
+                    }
+                    smin = sm < smin ? sm : smin;
+                    smax = sm > smax ? sm : smax;
+                }
+        }
+        const int B = raw ? (int)span : smax - smin + 1;
         const int small = B <= 256;
         uint16_t *q0 = small ? NULL : malloc(n * sizeof *q0);
         uint8_t *q8 = small ? malloc(n) : NULL;
@@ -202,8 +224,24 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
         int **pmap = calloc((size_t)nq, sizeof *pmap);
         size_t *poff = malloc((size_t)nq * sizeof *poff), ptot = 0;
         int oom = !(q0 || q8) || !map || !order || !parent || !pmap || !poff;
+        if (!oom && !raw)
+            memset(map, 0, (size_t)nq * B * sizeof *map);
         for (size_t i = 0; !oom && i < n; i++) {
-            int v = (!mask || mask[i]) ? (int)(x[i] - mn) : 0;
+            int v = 0;
+            if (!mask || mask[i]) {
+                if (raw) {
+                    v = (int)(x[i] - mn);
+                } else {
+                    int qv[DOLOR_FEAT_MAX_LIST], sm = 0;
+                    for (int qi = 0; qi < nq; qi++) {
+                        double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
+                        sm += qv[qi] = rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
+                    }
+                    v = sm - smin;
+                    for (int qi = 0; qi < nq; qi++)
+                        map[qi * B + v] = qv[qi];
+                }
+            }
             if (small)
                 q8[i] = (uint8_t)v;
             else
@@ -211,7 +249,7 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
         }
         for (int qi = 0; !oom && qi < nq; qi++) {
             double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
-            for (int v = 0; v < B; v++)
+            for (int v = 0; raw && v < B; v++)
                 map[qi * B + v] = rad_quant_value(mn + v, &qz[qi], lo, hi, lo_edge[qi]);
             order[qi] = qi;
             poff[qi] = ptot;
