@@ -17,7 +17,7 @@ for arg in "$@"; do
     --auto) auto=1 ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev); args+=("$arg") ;;
     --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-gdcm dcmtk python3-nibabel python3-pil
-                    r-base-core r-cran-proc r-cran-psych r-cran-car libgdcm-tools libopenjp2-tools); args+=("$arg") ;;
+                    r-base-core r-cran-proc r-cran-psych r-cran-car libgdcm-tools libopenjp2-tools python3-skimage python3-sklearn); args+=("$arg") ;;
     --fresh) pkgs+=(mmdebstrap); args+=("$arg") ;;
     *) echo "install-deps: unknown option $arg (see the comment at the top of $0)" >&2; exit 2 ;;
   esac
