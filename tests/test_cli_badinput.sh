@@ -9,9 +9,12 @@
 # DOLOR_BADINPUT_SHOW=1 prints each case's exit code and first error line.
 # For every row the test also checks that nothing under $O (which holds earlier, good
 # outputs that the failing commands point at) was created, removed or modified: names,
-# sizes, mtimes and checksums of every file are compared before and after.
+# sizes, inodes, mtimes and ctimes before and after each row, checksums of every file
+# before and after the whole table. A crash or a sanitizer report fails the row.
 # Bad inputs are generated here: phantom images from `dolor phantom`, NIfTI files from
-# `dolor convert` patched with dd, safetensors and CSV files written with printf.
+# `dolor convert` patched with dd, PNG headers re-sized with a recomputed CRC, the committed
+# tiny JPEG fixture cut or re-sized, safetensors and CSV files written with printf, and a
+# small DICOM file of $DOLOR_DATA (those rows are skipped without the data).
 set -u
 BIN=${DOLOR_BIN:-./dolor}
 SRC=${DOLOR_SOURCE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -154,6 +157,9 @@ mk_huge_nii() {                                                                 
   cp "$I/f.nii" "$I/huge.nii" && patch "$I/huge.nii" 40 07 00 ff 7f ff 7f ff 7f ff 7f ff 7f ff 7f ff 7f
 }
 mk_negdim_nii() { cp "$I/f.nii" "$I/negdim.nii" && patch "$I/negdim.nii" 42 00 80; } # dim[1] = -32768
+mk_3d_nii() { # 64 x 64 x 2: a volume where 2D images are expected
+  { cat "$I/f.nii"; tail -c +$((VOX + 1)) "$I/f.nii"; } >"$I/vol3d.nii" && patch "$I/vol3d.nii" 40 03 00 && patch "$I/vol3d.nii" 46 02 00
+}
 mk_nan_nii() { cp "$I/f.nii" "$I/nan.nii" && patch "$I/nan.nii" $((VOX + 4 * (64 * 20 + 30))) $NAN32; }
 mk_inf_nii() { cp "$I/f.nii" "$I/inf.nii" && patch "$I/inf.nii" $((VOX + 4 * (64 * 40 + 5))) $INF32; }
 mk_nanpix_nii() { cp "$I/f.nii" "$I/nanpix.nii" && patch "$I/nanpix.nii" 80 $NAN32; }   # pixdim[1]
@@ -183,6 +189,7 @@ mk_ds_zero_mask() { mkds ds_zero_mask && : >"$I/ds_zero_mask/masks/bad7.png"; }
 mk_ds_big_png() { mkds ds_big_png && mk_big_png && cp "$I/big.png" "$I/ds_big_png/images/bad7.png"; }
 mk_ds_big_jpg() { mkds ds_big_jpg && mk_big_jpg && rm "$I/ds_big_jpg/images/bad7.png" && cp "$I/big.jpg" "$I/ds_big_jpg/images/bad7.jpg"; }
 mk_ds_big_img() { mkds ds_big_img && mk_big_nii && rm "$I/ds_big_img/images/bad7.png" && cp "$I/big.nii" "$I/ds_big_img/images/bad7.nii"; }
+mk_ds_3d_img() { mkds ds_3d_img && mk_3d_nii && rm "$I/ds_3d_img/images/bad7.png" && cp "$I/vol3d.nii" "$I/ds_3d_img/images/bad7.nii"; }
 mk_ds_nan_img() { mkds ds_nan_img && mk_nan_nii && rm "$I/ds_nan_img/images/bad7.png" && cp "$I/nan.nii" "$I/ds_nan_img/images/bad7.nii"; }
 mk_ds_inf_img() { mkds ds_inf_img && mk_inf_nii && rm "$I/ds_inf_img/images/bad7.png" && cp "$I/inf.nii" "$I/ds_inf_img/images/bad7.nii"; }
 mk_ds_nanpix_img() {
@@ -248,15 +255,16 @@ tr_zero_mask    | mk_ds_zero_mask   | 2 | masks/bad7.png      | train --data $I/
 tr_big_png      | mk_ds_big_png     | 2 | images/bad7.png     | train --data $I/ds_big_png $TA -o $O/run
 tr_big_jpg      | mk_ds_big_jpg     | 2 | images/bad7.jpg     | train --data $I/ds_big_jpg $TA -o $O/tr_new
 tr_big_dims     | mk_ds_big_img     | 2 | images/bad7.nii     | train --data $I/ds_big_img $TA -o $O/tr_new
+tr_3d_image     | mk_ds_3d_img      | 2 | images/bad7.nii     | train --data $I/ds_3d_img $TA -o $O/tr_new
 tr_nan_voxel    | mk_ds_nan_img     | 2 | images/bad7.nii     | train --data $I/ds_nan_img $TA -o $O/tr_new
 tr_inf_voxel    | mk_ds_inf_img     | 2 | images/bad7.nii     | train --data $I/ds_inf_img $TA -o $O/run
 tr_nan_pixdim   | mk_ds_nanpix_img  | 2 | images/bad7.nii     | train --data $I/ds_nanpix_img $TA -o $O/tr_new
 tr_nan_mask     | mk_ds_nan_mask    | 2 | masks/bad7.nii      | train --data $I/ds_nan_mask $TA -o $O/tr_new
 tr_mask_size    | mk_ds_size        | 2 | masks/bad7.png      | train --data $I/ds_size $TA -o $O/run
 tr_label_value  | mk_ds_label       | 2 | masks/bad7.nii      | train --data $I/ds_label $TA -o $O/tr_new
-tr_label_list   | mk_none           | 2 | label value 2       | train --data $I/ph --classes nerve --labels 1 --size 32 --depth 2 --epochs 1 -o $O/tr_new
-tr_dup_images   | mk_ds_dup_img     | 2 | bad7.nii            | train --data $I/ds_dup_img $TA -o $O/tr_new
-tr_dup_masks    | mk_ds_dup_mask    | 2 | bad7.nii            | train --data $I/ds_dup_mask $TA -o $O/run
+tr_label_list   | mk_none           | 2 | masks/0000.png: label value 2 | train --data $I/ph --classes nerve --labels 1 --size 32 --depth 2 --epochs 1 -o $O/tr_new
+tr_dup_images   | mk_ds_dup_img     | 2 | images/bad7.nii     | train --data $I/ds_dup_img $TA -o $O/tr_new
+tr_dup_masks    | mk_ds_dup_mask    | 2 | masks/bad7.nii      | train --data $I/ds_dup_mask $TA -o $O/run
 tr_out_notdir   | mk_none           | 1 | afile               | train --data $I/ph $TA -o $O/afile/run
 tr_out_readonly | mk_ro             | 1 | ro/run              | train --data $I/ph $TA -o $O/ro/run
 tr_unknown_opt  | mk_none           | 2 | --epoch             | train --data $I/ph --classes nerve,vessel -o $O/tr_new --epoch 3
@@ -269,7 +277,7 @@ tr_labels_text  | mk_none           | 2 | --labels            | train --data $I/
 tr_size_text    | mk_none           | 2 | --size              | train --data $I/ph --classes nerve,vessel --size 6x4 -o $O/tr_new
 tr_cfg_trunc    | mk_cfg_trunc      | 2 | trunc.json          | train --data $I/ph -o $O/tr_new --config $I/trunc.json
 tr_cfg_zero     | mk_cfg_zero       | 2 | zero.json           | train --data $I/ph -o $O/tr_new --config $I/zero.json
-tr_cfg_inf      | mk_cfg_inf        | 2 | lr                  | train --data $I/ph --classes nerve -o $O/tr_new --config $I/inf.json
+tr_cfg_inf      | mk_cfg_inf        | 2 | inf.json: --lr      | train --data $I/ph --classes nerve -o $O/tr_new --config $I/inf.json
 tr_cfg_nan      | mk_cfg_nan        | 2 | nan.json            | train --data $I/ph --classes nerve -o $O/tr_new --config $I/nan.json
 tr_val_list     | mk_vallist        | 2 | val.txt             | train --data $I/ph $TA --val-list $I/val.txt -o $O/tr_new
 tr_label_desc   | mk_labeldesc_zero | 2 | labels.txt          | train --data $I/ph --label-desc $I/labels.txt -o $O/tr_new
@@ -285,6 +293,7 @@ pr_big_jpg      | mk_big_jpg        | 2 | big.jpg             | predict --model 
 pr_trunc_dcm    | mk_trunc_dcm      | 2 | trunc.dcm           | predict --model $M $I/trunc.dcm -o $O/pred
 pr_big_dims     | mk_big_nii        | 2 | big.nii             | predict --model $M $I/big.nii -o $O/pr_new
 pr_huge_dims    | mk_huge_nii       | 2 | huge.nii            | predict --model $M $I/huge.nii -o $O/pred
+pr_3d_image     | mk_3d_nii         | 2 | vol3d.nii           | predict --model $M $I/ph/images/0000.png $I/vol3d.nii -o $O/pred
 pr_nan_voxel    | mk_nan_nii        | 2 | nan.nii             | predict --model $M $I/nan.nii -o $O/pr_new
 pr_inf_voxel    | mk_inf_nii        | 2 | inf.nii             | predict --model $M $I/inf.nii -o $O/pred
 pr_late_trunc   | mk_late_bad       | 2 | zz_last.png         | predict --model $M $I/late -o $O/pred
@@ -302,14 +311,14 @@ pr_unknown_opt  | mk_none           | 2 | --overlays          | predict --model 
 pr_threads_text | mk_none           | 2 | --threads           | predict --model $M $I/ph/images/0000.png -o $O/pred --threads two
 ev_trunc_pred   | mk_ev_trunc       | 2 | pred/bad7.png       | eval --pred $I/ev_trunc/pred --truth $I/ev_trunc/truth -o $O/ev
 ev_zero_truth   | mk_ev_zero        | 2 | truth/bad7.png      | eval --pred $I/ev_zero/pred --truth $I/ev_zero/truth -o $O/ev_new
-ev_size         | mk_ev_size        | 2 | bad7                | eval --pred $I/ev_size/pred --truth $I/ev_size/truth -o $O/ev
+ev_size         | mk_ev_size        | 2 | pred/bad7.png       | eval --pred $I/ev_size/pred --truth $I/ev_size/truth -o $O/ev
 ev_big_png      | mk_ev_big_png     | 2 | truth/bad7.png      | eval --pred $I/ev_big_png/pred --truth $I/ev_big_png/truth -o $O/ev
 ev_big_dims     | mk_ev_big         | 2 | pred/bad7.nii       | eval --pred $I/ev_big/pred --truth $I/ev_big/truth -o $O/ev_new
 ev_nan_label    | mk_ev_nan         | 2 | pred/bad7.nii       | eval --pred $I/ev_nan/pred --truth $I/ev_nan/truth -o $O/ev
 ev_inf_label    | mk_ev_inf         | 2 | truth/bad7.nii      | eval --pred $I/ev_inf/pred --truth $I/ev_inf/truth --labels 1,2 -o $O/ev_new
 ev_frac_label   | mk_ev_frac        | 2 | pred/bad7.nii       | eval --pred $I/ev_frac/pred --truth $I/ev_frac/truth -o $O/ev
-ev_dup_stems    | mk_ev_dup         | 2 | bad7                | eval --pred $I/ev_dup/pred --truth $I/ev_dup/truth -o $O/ev_new
-ev_missing_pred | mk_ev_missing     | 2 | bad7                | eval --pred $I/ev_missing/pred --truth $I/ev_missing/truth -o $O/ev
+ev_dup_stems    | mk_ev_dup         | 2 | pred/bad7.nii       | eval --pred $I/ev_dup/pred --truth $I/ev_dup/truth -o $O/ev_new
+ev_missing_pred | mk_ev_missing     | 2 | truth/bad7.png      | eval --pred $I/ev_missing/pred --truth $I/ev_missing/truth -o $O/ev
 ev_out_notdir   | mk_none           | 1 | afile               | eval --pred $I/ph/masks --truth $I/ph/masks -o $O/afile/ev -q
 ev_out_readonly | mk_ro             | 1 | ro/ev               | eval --pred $I/ph/masks --truth $I/ph/masks -o $O/ro/ev -q
 ev_unknown_opt  | mk_none           | 2 | --lables            | eval --pred $I/ph/masks --truth $I/ph/masks -o $O/ev --lables 1
@@ -372,7 +381,7 @@ st_nan_truth    | mk_csv_nan_truth  | 2 | nantruth.csv        | stats roc $I/nan
 st_zero_csv     | mk_csv_zero       | 2 | zero.csv            | stats ttest $I/zero.csv --col y --by arm
 st_quote        | mk_csv_quote      | 2 | quote.csv           | stats describe $I/quote.csv --col y
 st_ragged       | mk_csv_ragged     | 2 | ragged.csv          | stats table $I/ragged.csv --group arm --vars y:c --out $O/table.csv
-st_no_column    | mk_none           | 2 | weight              | stats ttest $I/good.csv --col weight --by arm
+st_no_column    | mk_none           | 2 | 'weight'            | stats ttest $I/good.csv --col weight --by arm
 st_unknown_opt  | mk_none           | 2 | --colum             | stats ttest $I/good.csv --colum y --by arm
 st_conf_text    | mk_none           | 2 | --conf              | stats ttest $I/good.csv --col y --by arm --conf high
 st_mu_nan       | mk_none           | 2 | --mu                | stats ttest $I/good.csv --col y --mu nan
