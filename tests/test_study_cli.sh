@@ -87,6 +87,8 @@ for f in splits.csv per_case.csv per_fold.csv class_summary.csv anova.csv bonfer
          jobs/unet8/fold1/best.safetensors jobs/unet8/fold2/log.csv jobs/unet8/fold2/test_eval/per_case.csv; do
   [[ -s "$T/run1/$f" ]] && ok || bad "missing $f"
 done
+[[ $(ls "$T/run1/jobs/unet8/fold1/test_pred" "$T/run1/jobs/unet8/fold2/test_pred" | grep -c '\.png$') -eq 16 ]] && ok ||
+  bad "not 16 predicted label maps in test_pred/"
 # splits: 2 folds x 16 cases; each case in one test fold; a patient never in two sets of a job
 [[ $(grep -c ',test$' "$T/run1/splits.csv") -eq 16 ]] && ok || bad "not 16 test rows in splits.csv"
 n_mixed=$(awk -F, 'NR>1 {k=$1","$3; if (k in s && s[k]!=$5) m++; s[k]=$5} END {print m+0}' "$T/run1/splits.csv")
@@ -124,7 +126,7 @@ write_cfg "$T/changed.yaml" 2
 expect 2 "was made with other settings (\"epochs 1\", now \"epochs 2\")" -- "$BIN" study run "$T/changed.yaml" -o "$T/run1"
 
 # ---- kill -9 mid-training, run again: same tables as an uninterrupted run ----
-write_cfg "$T/long.yaml" 4
+write_cfg "$T/long.yaml" 3
 "$BIN" study run "$T/long.yaml" -o "$T/full" > "$T/full.log" 2>&1 || bad "uninterrupted run failed: $(tail -3 "$T/full.log")"
 "$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed1.log" 2>&1 &
 pid=$!

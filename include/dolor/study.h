@@ -24,7 +24,8 @@
  *   splits.csv                  fold,case,patient,stratum,set (set = train, val or test)
  *   jobs/<model>/fold<k>/       best/last.safetensors, log.csv of training; test_eval/ (per_case.csv,
  *                               summary.csv, confusion.csv of best.safetensors on the test fold at the
- *                               images' original size); job.txt (the settings the job was made with);
+ *                               images' original size); test_pred/ (predicted label maps of the test cases,
+ *                               palette PNG, or NIfTI for NIfTI images); job.txt (the settings the job was made with);
  *                               done.txt once the job is complete
  *   per_case.csv                model,fold,case,patient,class,iou,dice (every job's test cases)
  *   per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, methods.md  (dolor_study_tables)

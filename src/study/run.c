@@ -68,6 +68,11 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
     dolor_seg_eval *ev = NULL;
     dolor_segment_scratch *scratch = NULL;
     s = dolor_seg_eval_create(meta.num_classes, names, &ev);
+    snprintf(path, sizeof path, "%s/test_pred", jobdir);
+    if (!s)
+        s = dolor_mkdir_p(path);
+    if (!s)
+        dolor_outfile_clean_stale(path);
     for (size_t i = 0; !s && i < nte; i++) {
         dolor_image *img = NULL, *cls = NULL;
         uint8_t *truth = NULL;
@@ -80,6 +85,20 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
             s = dolor_dataset_mask_orig(ds, te[i], truth);
         if (!s)
             s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, te[i]), truth, cls->data, dolor_image_nvox(cls));
+        /* the predicted label map, with the image's geometry: NIfTI for NIfTI inputs, palette PNG otherwise */
+        dolor_image *lab = NULL;
+        if (!s)
+            s = dolor_classes_to_labels(cls, &meta, &lab);
+        if (!s) {
+            const char *ip = dolor_dataset_image_path(ds, te[i]);
+            size_t L = strlen(ip);
+            int nii = (L > 4 && !strcmp(ip + L - 4, ".nii")) || (L > 7 && !strcmp(ip + L - 7, ".nii.gz"));
+            snprintf(path, sizeof path, "%s/test_pred/%s.%s", jobdir, dolor_dataset_stem(ds, te[i]),
+                     nii ? "nii.gz" : "png");
+            s = nii || lab->dtype != DOLOR_U8 ? dolor_image_write(path, lab)
+                                              : dolor_png_write_labels(path, lab, NULL, 0);
+        }
+        dolor_image_free(lab);
         free(truth);
         dolor_image_free(img);
         dolor_image_free(cls);
