@@ -3,6 +3,7 @@
 #include "dolor/core.h"
 #include "dolor/image.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void test_errors(void)
@@ -55,6 +56,38 @@ static void test_outfile(void)
     rmdir(sub);
     rmdir(dir);
     CHECK_ERR(dolor_outfile_open(&f, "/nonexistent-dir/x.csv", 1), DOLOR_EIO, "/nonexistent-dir/x.csv");
+}
+
+/* Temporary files of a killed writer are removed; those of live processes and everything else stay. */
+static void test_outfile_clean_stale(void)
+{
+    char dir[] = "/tmp/dolor_stale_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    pid_t dead = fork(); /* a pid that no longer runs */
+    if (dead == 0)
+        _exit(0);
+    CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+    char names[5][64], path[5][320];
+    snprintf(names[0], sizeof names[0], ".last.tmp%ld_3.safetensors", (long)dead); /* stale: removed */
+    snprintf(names[1], sizeof names[1], ".log.tmp%ld_0.csv", (long)getpid());       /* ours: kept */
+    snprintf(names[2], sizeof names[2], "last.tmp%ld_3.safetensors", (long)dead);  /* not hidden: kept */
+    snprintf(names[3], sizeof names[3], ".notes.tmp");                              /* no pid: kept */
+    snprintf(names[4], sizeof names[4], ".scan.tmp%ld_12.nii.gz", (long)dead);      /* stale: removed */
+    for (int i = 0; i < 5; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+        FILE *fp = fopen(path[i], "wb");
+        CHECK(fp != NULL);
+        if (fp)
+            fclose(fp);
+    }
+    CHECK(dolor_outfile_clean_stale(dir) == 2);
+    CHECK(access(path[0], F_OK) != 0 && access(path[4], F_OK) != 0);
+    CHECK(access(path[1], F_OK) == 0 && access(path[2], F_OK) == 0 && access(path[3], F_OK) == 0);
+    CHECK(dolor_outfile_clean_stale(dir) == 0);
+    CHECK(dolor_outfile_clean_stale("/nonexistent-dir") == 0 && dolor_outfile_clean_stale(NULL) == 0);
+    for (int i = 0; i < 5; i++)
+        remove(path[i]);
+    rmdir(dir);
 }
 
 static void test_rng(void)
@@ -138,6 +171,7 @@ int main(void)
 {
     test_errors();
     test_outfile();
+    test_outfile_clean_stale();
     test_rng();
     test_tensor_image();
     return dolor_test_finish();
