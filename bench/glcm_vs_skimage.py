@@ -22,6 +22,7 @@ import argparse
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 import zlib
@@ -149,3 +150,4 @@ for th, (t, c) in sorted(res.items()):
 c1 = res[min(res)][1]
 print(f"speed-up, CPU time: scikit-image / dolor (1 thread) = {csk / c1:.1f}x; "
       f"idle-machine estimate for 2 threads (CPU / 2) = {2 * csk / c1:.1f}x")
+shutil.rmtree(tmp, ignore_errors=True)
