@@ -116,7 +116,8 @@ typedef struct dolor_study_split {
 
 /* Split cases stems[n] by patient. Patients (and strata) come from cfg->patients
  * (columns cfg->stem_column, cfg->patient_column, cfg->stratum_column; a stem
- * may carry an image extension), else every case is its own patient.
+ * may carry an image extension; rows naming no case are ignored), else every
+ * case is its own patient.
  * k-fold: dolor_stratified_group_kfold (ml.h) deals patients to k test folds
  * (stratified by stratum when given, seeded by split_seed); in job f the
  * validation patients are, from the other folds' patients, test fold 0 of a
