@@ -174,6 +174,7 @@ while ((kills < KILLS && attempts < 3 * KILLS)); do
   fi
   if ((finished)); then
     check_finished "$chain_dir"
+    rm -rf "$chain_dir" # keeps /tmp use to a few MB
     chains=$((chains + 1))
     chain_dir="$T/chain$chains"
   fi
