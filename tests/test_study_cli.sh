@@ -109,7 +109,9 @@ for fig in box-iou box-dice loss-unet8; do
   n=$(awk -v f="data-figure='$fig'" 'index($0, f) {on=1} on && /<circle|<polyline/ {c++} on && /<\/svg>/ {on=0} END {print c+0}' "$R")
   [[ $n -ge 2 ]] && ok || bad "figure $fig has $n marks"
 done
-grep -q "<script\|src=\|href=" "$R" && bad "report.html refers to something outside it" || ok
+[[ $(($(wc -l < "$T/run1/overlays/index.csv") - 1)) -eq 10 ]] && ok || bad "overlays/index.csv: not 10 cases"
+[[ $(grep -o "data:image/png;base64,iVBOR" "$R" | wc -l) -eq 10 ]] && ok || bad "report.html does not embed 10 overlays"
+sed "s#src='data:image/png;base64,[A-Za-z0-9+/=]*'##g" "$R" | grep -q "<script\|src=\|href=" && bad "report.html refers to something outside it" || ok
 grep -q "anova.csv" "$R" && grep -q "Pairwise t tests" "$R" && ok || bad "report.html lacks the tables"
 
 # ---- rerun: finished jobs are skipped, the tables are the same ----
@@ -141,7 +143,7 @@ if [[ -e "$T/killed/jobs/unet8/fold1/done.txt" ]]; then
 fi
 if "$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed2.log" 2>&1; then ok; else bad "resumed run failed: $(tail -3 "$T/killed2.log")"; fi
 grep -q "resumes after epoch" "$T/killed2.log" && echo "resumed: $(grep -m1 'resumes after' "$T/killed2.log")" >&2
-for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv; do
+for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv overlays/index.csv report.html; do
   cmp -s "$T/full/$f" "$T/killed/$f" && ok || bad "killed+resumed run differs in $f"
 done
 

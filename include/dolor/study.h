@@ -29,6 +29,8 @@
  *                               done.txt once the job is complete
  *   per_case.csv                model,fold,case,patient,class,iou,dice (every job's test cases)
  *   per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, methods.md  (dolor_study_tables)
+ *   overlays/                   representative cases per model and class (IoU at the 90th, 75th, 50th, 25th,
+ *                               10th percentile): reference | prediction overlay PNGs and index.csv
  *   report.html                 (dolor_study_report)
  * Every file is written to a temporary file and renamed, so a rerun of an
  * interrupted study skips the jobs with done.txt, resumes an unfinished one
@@ -173,7 +175,8 @@ dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_tabl
  * jobs/<model>/fold<k>/log.csv): one self-contained HTML file (no scripts, no external resources) with the data
  * and split summary, strip + box plots of per-case IoU and Dice per class and model (boxes P25-P75 (R type 7)
  * with the median, whiskers to the furthest case within 1.5 IQR, Tukey), the tables, training and validation
- * loss curves per fold, methods.md and the config file (config_path, may be NULL). Figures are inline SVG drawn
+ * loss curves per fold, the representative-case grid of overlays/ (embedded as PNG data, when
+ * overlays/index.csv exists), methods.md and the config file (config_path, may be NULL). Figures are inline SVG drawn
  * by this module (a few lines per figure; no plotting library needed). title: the page title.
  * Errors: those of dolor_csv_read for per_case.csv and splits.csv; DOLOR_EIO. */
 dolor_status dolor_study_report(const char *dir, const char *config_path, const char *title);
@@ -184,7 +187,7 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
  * every epoch on its validation cases (best.safetensors = best mean
  * foreground validation Dice), segment the test cases with
  * best.safetensors at their original size and evaluate them (eval.h); then
- * per_case.csv, dolor_study_tables and dolor_study_report. Jobs with jobs/<model>/fold<k>/done.txt
+ * per_case.csv, dolor_study_tables, the overlays and dolor_study_report. Jobs with jobs/<model>/fold<k>/done.txt
  * are skipped; a job with last.safetensors but no done.txt resumes from it.
  * Progress (job, epoch, ETA) goes to stderr.
  * Errors: those of the split, dataset, training and tables; DOLOR_EINVAL

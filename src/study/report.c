@@ -281,6 +281,67 @@ static int loss_plot(FILE *fp, const char *dir, const char *model, int nfold)
     return any;
 }
 
+static void base64_file(FILE *fp, const char *path)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return;
+    unsigned char b[3];
+    size_t n;
+    while ((n = fread(b, 1, 3, in)) > 0) {
+        unsigned v = (unsigned)b[0] << 16 | (n > 1 ? (unsigned)b[1] << 8 : 0) | (n > 2 ? b[2] : 0);
+        fputc(tab[v >> 18 & 63], fp);
+        fputc(tab[v >> 12 & 63], fp);
+        fputc(n > 1 ? tab[v >> 6 & 63] : '=', fp);
+        fputc(n > 2 ? tab[v & 63] : '=', fp);
+        if (n < 3)
+            break;
+    }
+    fclose(in);
+}
+
+/* The representative-case grid from overlays/index.csv (written by dolor_study_run): one row per model and
+ * class, five cases by IoU rank, each reference | prediction, embedded as PNG data. */
+static void overlay_grid(FILE *fp, const char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/overlays/index.csv", dir);
+    dolor_csv *t = NULL;
+    if (dolor_csv_read(p, &t) != DOLOR_OK) {
+        dolor_error_clear();
+        return;
+    }
+    int cm = dolor_csv_column(t, "model"), cc = dolor_csv_column(t, "class"), cr = dolor_csv_column(t, "rank"),
+        ck = dolor_csv_column(t, "case"), ci = dolor_csv_column(t, "iou"), cf = dolor_csv_column(t, "file");
+    fputs("<h2>Representative cases</h2>\n<p>For each model and class, the test cases at the 90th, 75th, 50th, "
+          "25th and 10th percentile of IoU; in each pair the reference (left) and the prediction (right).</p>\n"
+          "<table class=grid>\n", fp);
+    for (size_t r = 0; r < t->nrow; r++) {
+        if (r == 0 || strcmp(cell(t, r, cm), cell(t, r - 1, cm)) || strcmp(cell(t, r, cc), cell(t, r - 1, cc))) {
+            if (r)
+                fputs("</tr>\n", fp);
+            fputs("<tr><th>", fp);
+            esc(fp, cell(t, r, cm));
+            fputs("<br>", fp);
+            esc(fp, cell(t, r, cc));
+            fputs("</th>", fp);
+        }
+        fputs("<td><figure><img alt='overlay' src='data:image/png;base64,", fp);
+        snprintf(p, sizeof p, "%s/overlays/%s", dir, cell(t, r, cf));
+        base64_file(fp, p);
+        fputs("'><figcaption>", fp);
+        esc(fp, cell(t, r, cr));
+        fputs(": ", fp);
+        esc(fp, cell(t, r, ck));
+        fprintf(fp, " (IoU %.3f)</figcaption></figure></td>", atof(cell(t, r, ci)));
+    }
+    if (t->nrow)
+        fputs("</tr>\n", fp);
+    fputs("</table>\n", fp);
+    dolor_csv_free(t);
+}
+
 dolor_status dolor_study_report(const char *dir, const char *config_path, const char *title)
 {
     char p[4096];
@@ -310,7 +371,8 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
           "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;"
           "text-align:right}th{background:#f3f3f3}caption{text-align:left;font-weight:bold;padding:4px 0}"
           ".f{font-weight:normal;color:#888;font-size:11px}pre{background:#f7f7f7;padding:8px;font-size:12px;"
-          "overflow:auto}svg.fig{border:1px solid #eee;margin:4px}</style></head><body>\n<h1>",
+          "overflow:auto}svg.fig{border:1px solid #eee;margin:4px}figure{margin:0;text-align:center;font-size:11px}"
+          ".grid img{height:128px;image-rendering:pixelated}</style></head><body>\n<h1>",
           fp);
     esc(fp, title);
     fputs("</h1>\n", fp);
@@ -375,6 +437,7 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
     html_table(fp, dir, "class_summary.csv", "Per class over pooled test cases");
     html_table(fp, dir, "anova.csv", "One-way ANOVA between classes");
     html_table(fp, dir, "bonferroni.csv", "Pairwise t tests (pooled SD), Bonferroni-adjusted");
+    overlay_grid(fp, dir);
     fputs("<h2>Per fold</h2>\n", fp);
     html_table(fp, dir, "per_fold.csv", "Fold means, then mean and SD of the fold means");
     fputs("<h2>Training</h2>\n<p>Loss per epoch for each fold (log.csv of each job).</p>\n", fp);

@@ -319,6 +319,148 @@ static dolor_status collect(FILE *fp, const char *jobdir, const char *model, int
     return DOLOR_OK;
 }
 
+/* Representative cases as the sciatic-nerve paper shows them: for each model and foreground class, the test cases
+ * at the 90th, 75th, 50th, 25th and 10th percentile of IoU (rank round(q (n - 1)) of the sorted defined values),
+ * each as reference | prediction overlays side by side: OUTDIR/overlays/<model>-<class>-<k>.png, listed in
+ * OUTDIR/overlays/index.csv (model,class,rank,case,fold,iou,file) for the report. */
+static dolor_status overlay_grid(const dolor_study_config *cfg, dolor_dataset *ds, const char *out_dir)
+{
+    static const double qs[] = {0.9, 0.75, 0.5, 0.25, 0.1};
+    static const char *const qn[] = {"best 10%", "Q3", "median", "Q1", "worst 10%"};
+    char p[4096];
+    snprintf(p, sizeof p, "%s/per_case.csv", out_dir);
+    dolor_csv *t = NULL;
+    dolor_status s = dolor_csv_read(p, &t);
+    if (s)
+        return s;
+    int cm = dolor_csv_column(t, "model"), cf = dolor_csv_column(t, "fold"), cc = dolor_csv_column(t, "case"),
+        ccl = dolor_csv_column(t, "class"), ci = dolor_csv_column(t, "iou");
+    snprintf(p, sizeof p, "%s/overlays", out_dir);
+    s = dolor_mkdir_p(p);
+    if (s) {
+        dolor_csv_free(t);
+        return s;
+    }
+    dolor_outfile_clean_stale(p);
+    snprintf(p, sizeof p, "%s/overlays/index.csv", out_dir);
+    dolor_outfile idx;
+    s = dolor_outfile_open(&idx, p, 1);
+    if (s) {
+        dolor_csv_free(t);
+        return s;
+    }
+    fprintf(idx.fp, "model,class,rank,case,fold,iou,file\n");
+    size_t *rows = malloc((t->nrow + 1) * sizeof *rows);
+    if (!rows)
+        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+    int K = cfg->n_classes + 1;
+    for (int m = 0; !s && m < cfg->n_models; m++)
+        for (int c = 1; !s && c < K; c++) {
+            size_t n = 0;
+            for (size_t r = 0; r < t->nrow; r++) {
+                const char *mv = t->cells[r * t->ncol + cm], *cv = t->cells[r * t->ncol + ccl];
+                const char *iv = t->cells[r * t->ncol + ci];
+                if (mv && cv && iv && !strcmp(mv, cfg->models[m].name) && !strcmp(cv, cfg->classes[c - 1]) &&
+                    strcmp(iv, "NA"))
+                    rows[n++] = r;
+            }
+            /* sort by IoU (insertion sort: test sets are small), ties by case name */
+            for (size_t a = 1; a < n; a++)
+                for (size_t b = a; b > 0; b--) {
+                    double x = atof(t->cells[rows[b - 1] * t->ncol + ci]), y = atof(t->cells[rows[b] * t->ncol + ci]);
+                    if (x < y || (x == y && strcmp(t->cells[rows[b - 1] * t->ncol + cc],
+                                                   t->cells[rows[b] * t->ncol + cc]) <= 0))
+                        break;
+                    size_t tmp = rows[b];
+                    rows[b] = rows[b - 1];
+                    rows[b - 1] = tmp;
+                }
+            for (int q = 0; !s && n && q < 5; q++) {
+                size_t r = rows[(size_t)lround(qs[q] * (double)(n - 1))];
+                const char *stem = t->cells[r * t->ncol + cc], *fold = t->cells[r * t->ncol + cf];
+                size_t di = (size_t)-1;
+                for (size_t i = 0; i < dolor_dataset_count(ds); i++)
+                    if (!strcmp(dolor_dataset_stem(ds, i), stem)) {
+                        di = i;
+                        break;
+                    }
+                if (di == (size_t)-1)
+                    continue;
+                dolor_image *img = NULL, *pred = NULL, *truth = NULL, *ov[2] = {NULL, NULL}, *both = NULL;
+                s = dolor_image_read(dolor_dataset_image_path(ds, di), &img);
+                if (!s) {
+                    const char *ip = dolor_dataset_image_path(ds, di);
+                    size_t L = strlen(ip);
+                    int nii = (L > 4 && !strcmp(ip + L - 4, ".nii")) || (L > 7 && !strcmp(ip + L - 7, ".nii.gz"));
+                    snprintf(p, sizeof p, "%s/jobs/%s/fold%s/test_pred/%s.%s", out_dir, cfg->models[m].name, fold,
+                             stem, nii ? "nii.gz" : "png");
+                    s = dolor_image_read(p, &pred);
+                }
+                if (!s)
+                    s = dolor_image_create2d(&truth, DOLOR_U8, 1, img->size[0], img->size[1]);
+                if (!s)
+                    s = dolor_dataset_mask_orig(ds, di, truth->data);
+                if (!s && dolor_image_nvox(pred) != dolor_image_nvox(truth))
+                    s = dolor_error(DOLOR_ESHAPE, "%s: size differs from its image", p);
+                if (!s) {
+                    /* label values -> class indices */
+                    uint8_t *pc = truth ? malloc(dolor_image_nvox(pred)) : NULL;
+                    dolor_image *pcls = NULL;
+                    if (!pc)
+                        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                    for (size_t v = 0; !s && v < dolor_image_nvox(pred); v++) {
+                        int lv = (int)dolor_image_get(pred, v), k = 0;
+                        for (int cc2 = 1; cc2 < K; cc2++)
+                            if (lv == (cfg->labels ? cfg->labels[cc2 - 1] : cc2))
+                                k = cc2;
+                        pc[v] = (uint8_t)k;
+                    }
+                    if (!s)
+                        s = dolor_image_create2d(&pcls, DOLOR_U8, 1, img->size[0], img->size[1]);
+                    if (!s) {
+                        memcpy(pcls->data, pc, dolor_image_nvox(pred));
+                        s = dolor_overlay_make(img, truth, K, NULL, &ov[0]);
+                    }
+                    if (!s)
+                        s = dolor_overlay_make(img, pcls, K, NULL, &ov[1]);
+                    free(pc);
+                    dolor_image_free(pcls);
+                }
+                int64_t w = img ? img->size[0] : 0, h = img ? img->size[1] : 0, gap = 4;
+                if (!s)
+                    s = dolor_image_create2d(&both, DOLOR_U8, 3, 2 * w + gap, h);
+                if (!s) {
+                    uint8_t *d = both->data;
+                    memset(d, 255, (size_t)(2 * w + gap) * (size_t)h * 3);
+                    for (int64_t y = 0; y < h; y++)
+                        for (int side = 0; side < 2; side++)
+                            memcpy(d + ((size_t)y * (size_t)(2 * w + gap) + (size_t)(side * (w + gap))) * 3,
+                                   (uint8_t *)ov[side]->data + (size_t)y * (size_t)w * 3, (size_t)w * 3);
+                    snprintf(p, sizeof p, "%s/overlays/%s-%s-%d.png", out_dir, cfg->models[m].name,
+                             cfg->classes[c - 1], q + 1);
+                    s = dolor_image_write(p, both);
+                }
+                if (!s)
+                    fprintf(idx.fp, "%s,%s,%s,%s,%s,%s,%s-%s-%d.png\n", cfg->models[m].name, cfg->classes[c - 1],
+                            qn[q], stem, fold, t->cells[r * t->ncol + ci], cfg->models[m].name,
+                            cfg->classes[c - 1], q + 1);
+                dolor_image_free(img);
+                dolor_image_free(pred);
+                dolor_image_free(truth);
+                dolor_image_free(ov[0]);
+                dolor_image_free(ov[1]);
+                dolor_image_free(both);
+            }
+        }
+    free(rows);
+    dolor_csv_free(t);
+    if (s) {
+        dolor_outfile_abort(&idx);
+        return s;
+    }
+    return dolor_outfile_commit(&idx);
+}
+
 dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
 {
     if (cfg->threads)
@@ -463,6 +605,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         dolor_study_table_opts to = {cfg->population_sd, cfg->include_background, cfg->path, desc};
         s = dolor_study_tables(path, &to, out_dir);
     }
+    if (!s)
+        s = overlay_grid(cfg, ds, out_dir);
     if (!s)
         s = dolor_study_report(out_dir, cfg->path, cfg->name);
 done:
