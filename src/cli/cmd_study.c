@@ -14,8 +14,8 @@ static void help(FILE *fp)
             "       dolor study schema                     list the config keys\n\n"
             "Splits are by patient (dataset.patients CSV), stratified when dataset.stratum_column is given,\n"
             "seeded, and written to OUTDIR/splits.csv. OUTDIR then holds jobs/<model>/fold<k>/ (checkpoints,\n"
-            "log.csv, test_eval/), per_case.csv, per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv and\n"
-            "methods.md. Running the same command again skips finished jobs and resumes an unfinished one.\n"
+            "log.csv, test_eval/, test_pred/), per_case.csv, per_fold.csv, class_summary.csv, anova.csv,\n"
+            "bonferroni.csv, methods.md, overlays/ and report.html (one self-contained file). Running the same command again skips finished jobs and resumes an unfinished one.\n"
             "Exit codes: 0 success, 1 runtime failure, 2 bad config or data.\n\nkeys:\n");
     dolor_study_schema_print(fp);
 }
@@ -79,8 +79,8 @@ int dolor_cmd_study(int argc, char **argv)
         if (s)
             rc = dolor_cli_fail(cmd, s);
         else
-            printf("study %s done in %.1f s: %s/per_fold.csv, class_summary.csv, anova.csv, bonferroni.csv, "
-                   "methods.md\n",
+            printf("study %s done in %.1f s: %s/report.html, per_fold.csv, class_summary.csv, anova.csv, "
+                   "bonferroni.csv, methods.md\n",
                    cfg->name, (dolor_time_ms() - t0) / 1000.0, out);
     }
     dolor_study_config_free(cfg);

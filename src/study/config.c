@@ -103,7 +103,7 @@ void dolor_study_schema_print(FILE *fp)
             snprintf(t, sizeof t, "%s", d->choices);
         else
             snprintf(t, sizeof t, "%s", kind_name(d->type));
-        fprintf(fp, "  %-26s %-22s %-18s %s\n", d->path, t,
+        fprintf(fp, "  %-26s %-28s %-13s %s\n", d->path, t,
                 d->required ? "required" : d->def ? d->def : "optional", d->help);
     }
 }
