@@ -442,6 +442,158 @@ static void test_triplet(void)
     fx_free(&f);
 }
 
+/* ResNet builders against the twin (class ResNet in tools/gen_nn_ops_fixtures.py) with the same
+ * deterministic weights and input (det_fill there): tensor names in state_dict order, logits in
+ * training and inference mode, d/dx (every 97th element and the sum of squares), and every
+ * parameter gradient (its first 32 elements and its sum of squares). Logits: the usual tolerance;
+ * gradients: 2e-3 of the tensor's largest magnitude + 1e-3 relative (cmp_scaled). */
+static void det_fill(dolor_net *g)
+{
+    double fan = 1;
+    for (int t = 0; t < g->ntensors; t++) {
+        const nn_tensor_info *ti = &g->tensors[t];
+        float *dst = (ti->is_buffer ? g->buffers : g->params) + ti->offset;
+        const char *nm = ti->name;
+        size_t L = strlen(nm);
+        int is_w = L > 6 && strcmp(nm + L - 6, "weight") == 0, is_bn = ti->ndim == 1 && strncmp(nm, "fc", 2) != 0;
+        if (is_w && ti->ndim > 1)
+            fan = (double)(ti->numel / (size_t)ti->shape[0]);
+        for (size_t i = 0; i < ti->numel; i++) {
+            double v = sin(0.7 * (double)i + 0.3 * t + 0.1), o;
+            if (is_w && ti->ndim > 1)
+                o = v / sqrt(fan);
+            else if (strstr(nm, ".bias") && !is_bn)
+                o = v / sqrt(fan);
+            else if (strstr(nm, "running_mean"))
+                o = 0.1 * v;
+            else if (strstr(nm, "running_var"))
+                o = 1 + 0.5 * fabs(v);
+            else if (is_w)
+                o = 1 + 0.2 * v;
+            else
+                o = 0.1 * v;
+            dst[i] = (float)o;
+        }
+    }
+}
+
+/* |a - b| <= frac * max|b| + RTOL |b|: gradients deep in a network, whose float32 rounding
+ * PyTorch itself does not reproduce more closely (PyTorch float32 vs float64 on the ResNet-50 twin:
+ * up to 8e-5 of the tensor's max) */
+static void cmp_scaled(const char *what, const float *a, const float *b, size_t n, double frac)
+{
+    double mx = 0;
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs((double)b[i]));
+    int bad = 0;
+    size_t wi = 0;
+    double worst = -1;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]), ex = d - frac * mx - RTOL * fabs((double)b[i]);
+        if (!isfinite(d))
+            ex = 1e300;
+        bad += ex > 0;
+        if (ex > worst) {
+            worst = ex;
+            wi = i;
+        }
+    }
+    CHECKF(bad == 0, "%s: %d of %zu elements off (tolerance %g max|torch| + %g |torch|); worst at %zu: dolor %.9g, torch %.9g",
+           what, bad, n, frac, RTOL, wi, a[wi], b[wi]);
+}
+
+#define RESNET_GTOL 2e-3
+
+static void test_resnet(const char *file)
+{
+    fx_file f;
+    if (!fx_load(&f, file))
+        return;
+    const float *c = F32(fx_get(&f, "cfg"));
+    char js[256], what[192];
+    snprintf(js, sizeof js, "{\"depth\": %d, \"in_channels\": %d, \"num_classes\": %d, \"spatial_dims\": %d, \"width\": %d}",
+             (int)c[0], (int)c[1], (int)c[2], (int)c[3], (int)c[4]);
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_arch_build("resnet", js, &g));
+    if (!g) {
+        fx_free(&f);
+        return;
+    }
+    char back[256];
+    CHECK_OK(dolor_net_config_json(g, back, sizeof back));
+    CHECK(strcmp(back, js) == 0);
+    const fx_rec *names = fx_get(&f, "names");
+    char *nm = calloc(names->numel + 1, 1);
+    memcpy(nm, names->data, names->numel);
+    int i = 0;
+    for (char *save, *tok = strtok_r(nm, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save), i++)
+        CHECKF(i < g->ntensors && strcmp(g->tensors[i].name, tok) == 0, "%s: tensor %d is %s, torch has %s", file, i,
+               i < g->ntensors ? g->tensors[i].name : "(none)", tok);
+    CHECK(i == g->ntensors);
+    free(nm);
+    det_fill(g);
+    const float *xs = F32(fx_get(&f, "xshape"));
+    int nd = (int)fx_get(&f, "xshape")->numel;
+    int64_t shp[5];
+    for (int k = 0; k < nd; k++)
+        shp[k] = (int64_t)xs[k];
+    dolor_tensor *x = NULL, *y = fx_tensor(fx_get(&f, "y")), *dy = fx_tensor(fx_get(&f, "dy"));
+    CHECK_OK(dolor_tensor_create(&x, nd, shp));
+    for (size_t k = 0; k < x->numel; k++)
+        x->data[k] = (float)(1.5 * sin(0.01 * (double)k) + 0.5 * sin(1.37 * (double)k + 0.2));
+    const dolor_tensor *ins[1] = {x};
+    dolor_tensor *outs[1] = {y};
+    const dolor_tensor *douts[1] = {dy};
+    g->need_input_grad = 1;
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    snprintf(what, sizeof what, "%s logits (training)", file);
+    cmp_rec(what, y->data, fx_get(&f, "y"));
+    CHECK_OK(dolor_net_backward_outputs(g, douts));
+    const float *dx = nn_graph_input_grad(g, 0);
+    const fx_rec *dxs = fx_get(&f, "dx_sample");
+    float *samp = malloc(dxs->numel * sizeof *samp);
+    double sq = 0;
+    for (size_t k = 0; k < x->numel; k++)
+        sq += (double)dx[k] * dx[k];
+    for (size_t k = 0; k < dxs->numel; k++)
+        samp[k] = dx[k * 97];
+    snprintf(what, sizeof what, "%s d/dx (every 97th)", file);
+    cmp_scaled(what, samp, F32(dxs), dxs->numel, RESNET_GTOL);
+    float sqf = (float)sq;
+    snprintf(what, sizeof what, "%s |d/dx|^2", file);
+    cmp_rec(what, &sqf, fx_get(&f, "dx_sq"));
+    free(samp);
+    const fx_rec *gh = fx_get(&f, "ghead"), *gs = fx_get(&f, "gsq");
+    int pi = 0;
+    for (int t = 0; t < g->ntensors; t++) {
+        const nn_tensor_info *ti = &g->tensors[t];
+        if (ti->is_buffer)
+            continue;
+        const float *gr = g->grads + ti->offset;
+        float head[32] = {0}, s2;
+        double acc = 0;
+        for (size_t k = 0; k < ti->numel; k++)
+            acc += (double)gr[k] * gr[k];
+        for (size_t k = 0; k < 32 && k < ti->numel; k++)
+            head[k] = gr[k];
+        s2 = (float)acc;
+        snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
+        cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32, RESNET_GTOL);
+        snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
+        cmp(what, &s2, F32(gs) + pi, 1);
+        pi++;
+    }
+    CHECK((size_t)pi == gs->numel);
+    CHECK_OK(dolor_net_run(g, ins, outs, 0));
+    snprintf(what, sizeof what, "%s logits (inference, running stats after one step)", file);
+    cmp_rec(what, y->data, fx_get(&f, "y_eval"));
+    dolor_tensor_free(x);
+    dolor_tensor_free(y);
+    dolor_tensor_free(dy);
+    dolor_net_free(g);
+    fx_free(&f);
+}
+
 static void test_registry(void)
 {
     CHECK(dolor_arch_count() >= 1 && strcmp(dolor_arch_name(0), "unet") == 0 && dolor_arch_name(-1) == NULL);
@@ -472,7 +624,8 @@ static void test_registry(void)
     CHECK_OK(dolor_arch_build("unet", NULL, &a));
     CHECK(a && dolor_net_num_params(a) == 1942306);
     dolor_net_free(a);
-    CHECK_ERR(dolor_arch_build("resnet99", NULL, &a), DOLOR_ENOTFOUND, "known: unet");
+    CHECK_ERR(dolor_arch_build("resnet99", NULL, &a), DOLOR_ENOTFOUND, "known: unet, resnet");
+    CHECK_ERR(dolor_arch_build("resnet", "{\"depth\": 20}", &a), DOLOR_EINVAL, "\"depth\" 20 is not 10, 18, 34, 50 or 101");
     CHECK_ERR(dolor_arch_build("unet", "{\"dpeth\": 3}", &a), DOLOR_EINVAL, "unknown key \"dpeth\"");
     CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 2.5}", &a), DOLOR_EINVAL, "\"depth\" must be an integer");
     CHECK_ERR(dolor_arch_build("unet", "{\"upsample\": \"cubic\"}", &a), DOLOR_EINVAL, "\"cubic\"");
@@ -487,6 +640,9 @@ int main(void)
     test_registry();
     test_graph_api();
     test_triplet();
+    test_resnet("resnet18.bin");
+    test_resnet("resnet50.bin");
+    test_resnet("resnet3d10.bin");
     test_errors();
     test_cases();
     return dolor_test_finish();

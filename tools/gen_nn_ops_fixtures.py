@@ -283,6 +283,125 @@ def gen_triplet():
     w.close()
 
 
+class Block(nn.Module):
+    def __init__(self, conv, bn, cin, planes, stride, bottleneck):
+        super().__init__()
+        exp = 4 if bottleneck else 1
+        self.bottleneck = bottleneck
+        if bottleneck:
+            self.conv1, self.bn1 = conv(cin, planes, 1, bias=False), bn(planes)
+            self.conv2, self.bn2 = conv(planes, planes, 3, stride=stride, padding=1, bias=False), bn(planes)
+            self.conv3, self.bn3 = conv(planes, planes * exp, 1, bias=False), bn(planes * exp)
+        else:
+            self.conv1, self.bn1 = conv(cin, planes, 3, stride=stride, padding=1, bias=False), bn(planes)
+            self.conv2, self.bn2 = conv(planes, planes, 3, padding=1, bias=False), bn(planes)
+        self.downsample = None
+        if stride != 1 or cin != planes * exp:
+            self.downsample = nn.Sequential(conv(cin, planes * exp, 1, stride=stride, bias=False), bn(planes * exp))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        if self.bottleneck:
+            y = self.bn3(self.conv3(F.relu(self.bn2(self.conv2(y)))))
+        else:
+            y = self.bn2(self.conv2(y))
+        return F.relu(y + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet(nn.Module):
+    """torchvision's ResNet (v1.5) structure and names, 2D or 3D; twin of the "resnet" registry entry."""
+
+    BLOCKS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3], 101: [3, 4, 23, 3]}
+
+    def __init__(self, depth=18, in_channels=3, num_classes=1000, spatial_dims=2, width=64):
+        super().__init__()
+        conv = nn.Conv2d if spatial_dims == 2 else nn.Conv3d
+        bn = nn.BatchNorm2d if spatial_dims == 2 else nn.BatchNorm3d
+        self.pool = F.max_pool2d if spatial_dims == 2 else F.max_pool3d
+        bott = depth >= 50
+        self.conv1 = conv(in_channels, width, 7, stride=2, padding=3, bias=False)
+        self.bn1 = bn(width)
+        cin = width
+        for l, nb in enumerate(self.BLOCKS[depth]):
+            blocks = []
+            for b in range(nb):
+                blocks.append(Block(conv, bn, cin, width << l, 2 if b == 0 and l > 0 else 1, bott))
+                cin = (width << l) * (4 if bott else 1)
+            setattr(self, "layer%d" % (l + 1), nn.Sequential(*blocks))
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        for l in range(4):
+            x = getattr(self, "layer%d" % (l + 1))(x)
+        return self.fc(torch.flatten(x.mean(dim=tuple(range(2, x.dim()))), 1))
+
+
+def det_fill(model):
+    """Deterministic weights, the same formula as tests/test_nn_ops.c det_fill: tensor t (state_dict
+    order without num_batches_tracked), element i, v = sin(0.7 i + 0.3 t + 0.1):
+    weights and biases of conv / linear v / sqrt(fan_in); BN weight 1 + 0.2 v, bias 0.1 v,
+    running mean 0.1 v, running var 1 + 0.5 |v|."""
+    names = []
+    with torch.no_grad():
+        t = 0
+        fan = 1.0
+        for name, p in model.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            v = torch.sin(0.7 * torch.arange(p.numel(), dtype=torch.float64) + 0.3 * t + 0.1).reshape(p.shape)
+            is_bn = p.dim() == 1 and not name.startswith("fc")
+            if name.endswith("weight") and p.dim() > 1:
+                fan = float(p[0].numel())
+                p.copy_(v / fan ** 0.5)
+            elif name.endswith("bias") and not is_bn:
+                p.copy_(v / fan ** 0.5)
+            elif name.endswith("running_mean"):
+                p.copy_(0.1 * v)
+            elif name.endswith("running_var"):
+                p.copy_(1 + 0.5 * v.abs())
+            elif name.endswith("weight"):
+                p.copy_(1 + 0.2 * v)
+            else:
+                p.copy_(0.1 * v)
+            names.append(name)
+            t += 1
+    return names
+
+
+def gen_resnet(fname, cfg, xshape):
+    w = Writer(fname)
+    m = ResNet(**cfg).double()
+    names = det_fill(m)
+    w.add("cfg", [cfg["depth"], cfg["in_channels"], cfg["num_classes"], cfg["spatial_dims"], cfg["width"]])
+    w.add("names", np.frombuffer("\n".join(names).encode(), dtype=np.uint8))
+    # input by formula too (tests/test_nn_ops.c det_input): x[i] = 1.5 sin(0.01 i) + 0.5 sin(1.37 i + 0.2)
+    i = torch.arange(int(np.prod(xshape)), dtype=torch.float64)
+    x = (1.5 * torch.sin(0.01 * i) + 0.5 * torch.sin(1.37 * i + 0.2)).reshape(xshape).requires_grad_()
+    m.train()
+    y = m(x)
+    dy = rnd(*y.shape)
+    y.backward(dy)
+    w.add("xshape", list(xshape))
+    w.add("y", y)
+    w.add("dy", dy)
+    # gradients: first 32 elements and the sum of squares of every parameter (the files stay small)
+    heads, sq = [], []
+    for name, p in m.named_parameters():
+        g = p.grad.reshape(-1)
+        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
+        sq.append((g * g).sum().reshape(1))
+    w.add("ghead", torch.stack(heads))
+    w.add("gsq", torch.cat(sq))
+    dx = x.grad.reshape(-1)
+    w.add("dx_sample", dx[::97])
+    w.add("dx_sq", [(dx * dx).sum().item()])
+    m.eval()
+    with torch.no_grad():
+        w.add("y_eval", m(x))
+    w.close()
+
+
 def gen_graph():
     w = Writer("graph.bin")
     m = TinyTwin().double()
@@ -317,6 +436,10 @@ def main():
     w.close()
     gen_graph()
     gen_triplet()
+    gen_resnet("resnet18.bin", dict(depth=18, in_channels=3, num_classes=10, spatial_dims=2, width=8), (2, 3, 64, 64))
+    # 96x96: at 64x64 the width-4 ResNet-50 is ill-conditioned (PyTorch float32 vs float64 differ by 17% in d/dx)
+    gen_resnet("resnet50.bin", dict(depth=50, in_channels=3, num_classes=5, spatial_dims=2, width=4), (2, 3, 96, 96))
+    gen_resnet("resnet3d10.bin", dict(depth=10, in_channels=1, num_classes=2, spatial_dims=3, width=4), (2, 1, 32, 64, 64))
 
 
 if __name__ == "__main__":

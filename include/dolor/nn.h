@@ -236,7 +236,10 @@ dolor_status dolor_net_backward_outputs(dolor_net *net, const dolor_tensor *cons
  * architecture's defaults, unknown keys are errors), and a net gives its config back as JSON, so
  * a checkpoint can store {name, config} and rebuild the net. Entries (src/nn/arch/registry.c):
  *   "unet": {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4,
- *            "upsample": "transposed" | "bilinear"}  (dolor_unet_create) */
+ *            "upsample": "transposed" | "bilinear"}  (dolor_unet_create)
+ *   "resnet": {"depth": 18 (10, 18, 34, 50, 101), "in_channels": 3, "num_classes": 1000,
+ *              "spatial_dims": 2 | 3, "width": 64}  (src/nn/arch/resnet.c: torchvision's
+ *              names and structure; 3D as MedicalNet's classifier, shortcut B; output "logits") */
 int dolor_arch_count(void);
 const char *dolor_arch_name(int i); /* NULL if out of range */
 /* One line per option, for --help. */

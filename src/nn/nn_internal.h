@@ -167,6 +167,7 @@ extern const nn_op_def *const nn_op_defs[];
 struct dolor_net {
     char arch[32];        /* registry name ("unet"), "" for a hand-built graph */
     dolor_unet_config cfg; /* the U-Net's config (arch "unet") */
+    int arch_cfg[16];      /* other registry architectures: their config struct (ints) */
     int is_unet;
     int size_multiple;    /* input H, W (and D) must be multiples of this (U-Net: 2^depth); 0: any */
     nn_op *ops;

@@ -30,6 +30,6 @@ dolor_status nn_kv_str(nn_kv *kv, int n, const char *arch, const char *key, cons
 /* DOLOR_EINVAL naming the first key no getter used. */
 dolor_status nn_kv_unused(const nn_kv *kv, int n, const char *arch);
 
-extern const nn_arch nn_arch_unet;
+extern const nn_arch nn_arch_unet, nn_arch_resnet;
 
 #endif
