@@ -196,16 +196,13 @@ static dolor_status plan_slice_fwd(dolor_net *g, nn_plan *p, int oi)
         dims[i] = so->d[i];
     offs[1] = q->c0;
     float *src = vi->data;
-    const dnnl_memory_desc_t *base = &vi->md;
     if (dnnl_memory_desc_init_submemory(&sub, &vi->md, dims, offs) != dnnl_success) {
         nnp_md(&plain, &vi->s, nnp_plain_tag(nd));
         dnnl_memory_t pm;
         TRY(nnp_buf_mem(p, &plain, &src, &pm));
         TRY(nnp_reorder(p, &p->fwd, &vi->md, vi->mem, &plain, pm));
         DN(dnnl_memory_desc_init_submemory(&sub, &plain, dims, offs));
-        base = &plain;
     }
-    (void)base;
     dnnl_memory_t sm;
     TRY(nnp_mem(p, &sub, src, &sm));
     return nnp_reorder(p, &p->fwd, &sub, sm, &omd, p->v[op->out].mem);

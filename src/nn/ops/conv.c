@@ -593,10 +593,7 @@ static dolor_status plan_deconv1x1_bwd(dolor_net *g, nn_plan *p, int oi)
     TRY(nnp_buf_mem(p, &w1_plain, &d->dw1, &dw_plain));
     conv_geom cg;
     dc_geom(&cg);
-    /* the 1x1 convolution's backward; its weight gradient is permuted into PyTorch's layout after
-       the weights step, before the data step (which does not touch dw1) */
-    size_t before = (size_t)p->bwd.n;
-    (void)before;
+    /* the 1x1 convolution's backward, then its weight gradient permuted into PyTorch's layout */
     TRY(conv_bwd(p, po, &cg, &w_any, NULL, &po->z_md, po->dz_mem, &w1_plain, dw_plain, NULL, op->in[0]));
     return nnp_fn(&p->bwd, dc_unperm_w, d);
 }
