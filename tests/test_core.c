@@ -167,6 +167,23 @@ static void test_tensor_image(void)
     CHECK_ERR(dolor_image_create2d(&img, DOLOR_U8, 5, 2, 2), DOLOR_EINVAL, "components");
 }
 
+/* RFC 4180: quote a field holding a comma, quote, CR or LF, doubling inner quotes */
+static void test_csv_write_field(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    CHECK(fp != NULL);
+    const char *in[] = {"plain", "a,b", "say \"hi\"", "two\nlines", "cr\r", ""};
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        CHECK(dolor_csv_write_field(fp, in[i]) != EOF);
+        fputc('|', fp);
+    }
+    fclose(fp);
+    CHECKF(strcmp(buf, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\"cr\r\"||") == 0, "got [%s]", buf);
+    free(buf);
+}
+
 int main(void)
 {
     test_errors();
@@ -174,5 +191,6 @@ int main(void)
     test_outfile_clean_stale();
     test_rng();
     test_tensor_image();
+    test_csv_write_field();
     return dolor_test_finish();
 }

@@ -98,6 +98,11 @@ int dolor_outfile_clean_stale(const char *dir);
 /* Create a directory and its parents (like mkdir -p). Errors: DOLOR_EIO. */
 dolor_status dolor_mkdir_p(const char *path);
 
+/* Write one CSV field to fp, quoted as RFC 4180 says when it holds a comma, a double quote, CR or LF (inner
+ * quotes doubled), as is otherwise. Returns what fputs/fputc returned last: EOF on a write error (the stream's
+ * error flag is set, so dolor_outfile_commit() reports it). */
+int dolor_csv_write_field(FILE *fp, const char *s);
+
 /* ---- Random numbers: xoshiro256** seeded with splitmix64 ----
  * Deterministic for a given seed on every platform. Not thread-safe per
  * object: give each thread its own generator (e.g. seed + thread index). */

@@ -434,21 +434,6 @@ out:
     return s;
 }
 
-static void csv_field(FILE *fp, const char *s)
-{
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-}
-
 int dolor_cmd_features(int argc, char **argv)
 {
     feat_opts o = {.per_direction = -1, .direction_mean = -1, .firstorder = -1, .nakagami = -1, .glcm = -1,
@@ -539,13 +524,13 @@ int dolor_cmd_features(int argc, char **argv)
         fputs(",region", of.fp);
     for (int k = 0; k < f0->n; k++) {
         fputc(',', of.fp);
-        csv_field(of.fp, f0->names[k]);
+        dolor_csv_write_field(of.fp, f0->names[k]);
     }
     fputc('\n', of.fp);
     int nrows = 0;
     for (int i = 0; i < npos; i++)
         for (int r = 0; r < fs[i].n; r++) {
-            csv_field(of.fp, pos[i]);
+            dolor_csv_write_field(of.fp, pos[i]);
             if (o.per_slice)
                 fprintf(of.fp, ",%d", fs[i].slice[r]);
             if (o.nregions)

@@ -202,21 +202,6 @@ static void params_from(const forest_opts *o, dolor_forest_params *prm)
     if (o->seed > 0) prm->seed = (uint64_t)o->seed;
 }
 
-static void csv_field(FILE *fp, const char *s)
-{
-    if (strpbrk(s, ",\"\n")) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-}
-
 typedef struct {
     size_t n;
     long tp, fp, fn, tn;
@@ -348,7 +333,7 @@ int dolor_cmd_forest(int argc, char **argv)
             char nm[512];
             snprintf(nm, sizeof nm, "p_%s", mclass[k]);
             fputc(',', of.fp);
-            csv_field(of.fp, nm);
+            dolor_csv_write_field(of.fp, nm);
         }
         fputs(",predicted\n", of.fp);
         int gj = o.group ? dolor_csv_column(t, o.group) : -1;
@@ -357,7 +342,7 @@ int dolor_cmd_forest(int argc, char **argv)
             if (o.group) {
                 fputc(',', of.fp);
                 const char *c = gj >= 0 ? t->cells[i * t->ncol + gj] : NULL;
-                csv_field(of.fp, c ? c : "");
+                dolor_csv_write_field(of.fp, c ? c : "");
             }
             int best = 0;
             for (int k = 0; k < K; k++) {
@@ -366,7 +351,7 @@ int dolor_cmd_forest(int argc, char **argv)
                     best = k;
             }
             fputc(',', of.fp);
-            csv_field(of.fp, mclass[best]);
+            dolor_csv_write_field(of.fp, mclass[best]);
             fputc('\n', of.fp);
         }
         if ((s = dolor_outfile_commit(&of)))
@@ -412,7 +397,7 @@ int dolor_cmd_forest(int argc, char **argv)
             if (!s) {
                 fputs("feature,impurity_decrease,permutation_mean,permutation_sd\n", of.fp);
                 for (int j = 0; j < p; j++) {
-                    csv_field(of.fp, fnames[j]);
+                    dolor_csv_write_field(of.fp, fnames[j]);
                     fprintf(of.fp, ",%.10g,%.10g,%.10g\n", imp[j], imp[p + j], imp[2 * p + j]);
                 }
                 s = dolor_outfile_commit(&of);

@@ -215,3 +215,18 @@ const char *dolor_data_dir(void)
     const char *d = getenv("DOLOR_DATA");
     return (d && *d) ? d : "../shared/data";
 }
+
+int dolor_csv_write_field(FILE *fp, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r"))
+        return fputs(s, fp);
+    if (fputc('"', fp) == EOF)
+        return EOF;
+    for (; *s; s++) {
+        if (*s == '"' && fputc('"', fp) == EOF)
+            return EOF;
+        if (fputc(*s, fp) == EOF)
+            return EOF;
+    }
+    return fputc('"', fp);
+}

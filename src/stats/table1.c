@@ -839,20 +839,6 @@ static size_t disp_width(const char *s)
     return w;
 }
 
-static int csv_field(FILE *fp, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        return fputc('"', fp);
-    }
-    return fputs(s, fp);
-}
-
 dolor_status dolor_table_write(const dolor_table *t, dolor_table_format fmt, FILE *fp)
 {
     if (!t || !fp)
@@ -863,12 +849,12 @@ dolor_status dolor_table_write(const dolor_table *t, dolor_table_format fmt, FIL
             for (int j = 0; j < nc; j++) {
                 if (j)
                     fputc(',', fp);
-                csv_field(fp, t->cells[i * nc + j]);
+                dolor_csv_write_field(fp, t->cells[i * nc + j]);
             }
             fputc('\n', fp);
         }
         for (int i = 0; i < t->nnotes; i++) {
-            csv_field(fp, t->notes[i]);
+            dolor_csv_write_field(fp, t->notes[i]);
             for (int j = 1; j < nc; j++)
                 fputc(',', fp);
             fputc('\n', fp);

@@ -281,21 +281,6 @@ done:
     return DOLOR_OK;
 }
 
-static void csv_field(FILE *fp, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-}
-
 dolor_status dolor_study_split_write(const dolor_study_split *sp, const char *path)
 {
     static const char *const set_name[] = {"train", "val", "test"};
@@ -307,11 +292,11 @@ dolor_status dolor_study_split_write(const dolor_study_split *sp, const char *pa
     for (int k = 0; k < sp->k; k++)
         for (size_t i = 0; i < sp->n; i++) {
             fprintf(f.fp, "%d,", k + 1);
-            csv_field(f.fp, sp->stem[i]);
+            dolor_csv_write_field(f.fp, sp->stem[i]);
             fputc(',', f.fp);
-            csv_field(f.fp, sp->patient[i]);
+            dolor_csv_write_field(f.fp, sp->patient[i]);
             fputc(',', f.fp);
-            csv_field(f.fp, sp->stratum[i]);
+            dolor_csv_write_field(f.fp, sp->stratum[i]);
             fprintf(f.fp, ",%s\n", set_name[sp->set[(size_t)k * sp->n + i]]);
         }
     return dolor_outfile_commit(&f);

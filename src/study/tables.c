@@ -34,21 +34,6 @@ static void num(FILE *fp, double x)
         fprintf(fp, "%.10g", x);
 }
 
-static void field(FILE *fp, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', fp);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', fp);
-            fputc(*s, fp);
-        }
-        fputc('"', fp);
-    } else {
-        fputs(s, fp);
-    }
-}
-
 typedef struct outs {
     dolor_outfile fold, cls, anova, pair;
     int open;
@@ -219,9 +204,9 @@ dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_tabl
                         continue;
                     double mean = cnt ? sum / (double)cnt : NAN;
                     fprintf(o.fold.fp, "%s,", lm.v[m]);
-                    field(o.fold.fp, lf.v[f]);
+                    dolor_csv_write_field(o.fold.fp, lf.v[f]);
                     fputc(',', o.fold.fp);
-                    field(o.fold.fp, lc.v[c]);
+                    dolor_csv_write_field(o.fold.fp, lc.v[c]);
                     fprintf(o.fold.fp, ",%s,%zu,", metric_col[k], cnt);
                     num(o.fold.fp, mean);
                     fprintf(o.fold.fp, ",\n");
@@ -238,7 +223,7 @@ dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_tabl
                 }
                 for (int w = 0; w < 2; w++) {
                     fprintf(o.fold.fp, "%s,%s,", lm.v[m], w ? "sd" : "mean");
-                    field(o.fold.fp, lc.v[c]);
+                    dolor_csv_write_field(o.fold.fp, lc.v[c]);
                     fprintf(o.fold.fp, ",%s,%d,", metric_col[k], nf);
                     num(o.fold.fp, w ? sd : mean);
                     fprintf(o.fold.fp, ",%s\n", w ? sdname : "");
@@ -271,7 +256,7 @@ dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_tabl
                     dolor_error_clear();
                 }
                 fprintf(o.cls.fp, "%s,", lm.v[m]);
-                field(o.cls.fp, lc.v[c]);
+                dolor_csv_write_field(o.cls.fp, lc.v[c]);
                 fprintf(o.cls.fp, ",%s,%zu,%zu,", metric_col[k], cnt, und);
                 double xs[] = {d.mean, d.sd};
                 for (int q = 0; q < 2; q++) {
@@ -322,9 +307,9 @@ dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_tabl
                 for (int i = 1; i < kk; i++)
                     for (int j = 0; j < i; j++) {
                         fprintf(o.pair.fp, "%s,%s,", lm.v[m], metric_col[k]);
-                        field(o.pair.fp, gname[i]);
+                        dolor_csv_write_field(o.pair.fp, gname[i]);
                         fputc(',', o.pair.fp);
-                        field(o.pair.fp, gname[j]);
+                        dolor_csv_write_field(o.pair.fp, gname[j]);
                         fputc(',', o.pair.fp);
                         num(o.pair.fp, tt[i * kk + j]);
                         fputc(',', o.pair.fp);
