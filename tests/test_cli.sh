@@ -2,25 +2,8 @@
 # CLI contract: bad input -> clear message + exit code 2 + no partial output;
 # and a tiny end-to-end phantom -> train -> predict -> eval run.
 set -u
-BIN=${DOLOR_BIN:-./dolor}
-T=$(mktemp -d /tmp/dolor_cli_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib.sh" cli
 
-# expect_fail CODE NEEDLE -- command...: exit code and a message containing NEEDLE
-expect_fail() {
-  local code=$1 needle=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
-  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
-  ok
-}
 no_tmp_files() {
   if find "$1" -name '.*tmp*' 2>/dev/null | grep -q .; then bad "temporary files left in $1"; else ok; fi
 }
@@ -105,5 +88,4 @@ true
 cp "$T/other/masks/0000.png" "$T/predbad/0002.png"
 expect_fail 2 "0002" -- "$BIN" eval --pred "$T/predbad" --truth "$T/ph/masks" --classes nerve,vessel --labels 1,2 -o "$T/ev2"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -1,25 +1,8 @@
 #!/usr/bin/env bash
 # dolor forest train|predict|cv on the fixture table; bad tables (missing label, NaN, unknown column): exit 2 naming row/column.
 set -u
-BIN=${DOLOR_BIN:-./dolor}
-SRC=${DOLOR_SOURCE_DIR:-..}
+. "$(dirname "$0")/lib.sh" forest
 F=$SRC/tests/fixtures/ml/forest_cv.csv
-T=$(mktemp -d /tmp/dolor_forest_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_fail() {
-  local code=$1 needle=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
-  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
-  ok
-}
 "$BIN" forest cv "$F" --label label --group patient --exclude fold --trees 60 --positive fat -o "$T/cv.csv" \
   --predictions "$T/oof.csv" -t 2 >"$T/cv.txt" 2>&1 || bad "cv failed: $(cat "$T/cv.txt")"
 [[ $(wc -l <"$T/cv.csv") -eq 7 ]] && ok || bad "cv.csv rows"
@@ -53,5 +36,4 @@ expect_fail 2 "no feature column 'f9'" -- "$BIN" forest train "$F" --label label
 expect_fail 2 "--positive 'obese' is not a class" -- "$BIN" forest cv "$F" --label label --positive obese --exclude fold,patient
 expect_fail 2 "no feature column 'f7'" -- bash -c "cut -d, -f1-9,11 '$F' >'$T/short.csv'; '$BIN' forest predict '$T/short.csv' --model '$T/m.txt' -o '$T/x.csv'"
 [[ ! -e "$T/x.csv" ]] && ok || bad "output written on error"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -1,23 +1,7 @@
 #!/usr/bin/env bash
 # dolor features: columns, preset size, masks, crop, normalisation and bad input (exit 2, message naming the fault).
 set -u
-BIN=${DOLOR_BIN:-./dolor}
-T=$(mktemp -d /tmp/dolor_feat_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-expect_fail() {
-  local code=$1 needle=$2
-  shift 3
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
-  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
-  ok
-}
+. "$(dirname "$0")/lib.sh" feat
 # mha NAME NX NY NZ EXPR: a uint8 MetaImage whose voxel (x,y,z) is EXPR (bash arithmetic, may use x y z)
 mha() {
   local f=$1 nx=$2 ny=$3 nz=$4 expr=$5
@@ -86,5 +70,4 @@ expect_fail 2 "both a bright" -- "$BIN" features --bright 0,0,0,1,1,1 "$T/a.mha"
 expect_fail 2 "unknown key 'levls'" -- bash -c "printf '{\"levls\": [8]}' >'$T/bad.json'; '$BIN' features --config '$T/bad.json' '$T/a.mha' -o '$T/x.csv'"
 [[ ! -e "$T/x.csv" ]] && ok || bad "output written on error"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

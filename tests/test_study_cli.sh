@@ -3,23 +3,7 @@
 # 16-image phantom (2 folds by patient, 1 epoch at size 32), a rerun that skips finished jobs, and a study killed
 # with SIGKILL mid-training that, run again, gives the same tables as an uninterrupted one.
 set -u
-BIN=${DOLOR_BIN:-./dolor}
-T=$(mktemp -d /tmp/dolor_study_cli_XXXXXX)
-trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect CODE NEEDLE -- command...
-expect() {
-  local code=$1 needle=$2 out rc
-  shift 3
-  out=$("$@" 2>&1)
-  rc=$?
-  if [[ $rc -ne $code ]]; then bad "'$*' exited $rc (expected $code): $out"; return; fi
-  if [[ "$out" != *"$needle"* ]]; then bad "'$*' message lacks '$needle': $out"; return; fi
-  ok
-}
+. "$(dirname "$0")/lib.sh" study_cli
 
 "$BIN" phantom -o "$T/ph" -n 16 --size 64 --seed 3 >/dev/null 2>&1 || bad "phantom failed"
 # 8 patients with two images each; site A/B alternating by patient
@@ -52,30 +36,30 @@ EOF
 
 # ---- bad configs and data: exit 2, the key path or the row named ----
 write_cfg "$T/ok.yaml" 1
-expect 0 "valid" -- "$BIN" study check "$T/ok.yaml"
+expect_fail 0 "valid" -- "$BIN" study check "$T/ok.yaml"
 sed 's/folds: 2/folds: five/' "$T/ok.yaml" > "$T/b1.yaml"
-expect 2 "b1.yaml: split.folds: expected an integer, got \"five\"" -- "$BIN" study run "$T/b1.yaml" -o "$T/o"
+expect_fail 2 "b1.yaml: split.folds: expected an integer, got \"five\"" -- "$BIN" study run "$T/b1.yaml" -o "$T/o"
 sed 's/val_share:/val_shar:/' "$T/ok.yaml" > "$T/b2.yaml"
-expect 2 "split.val_shar: unknown key" -- "$BIN" study run "$T/b2.yaml" -o "$T/o"
+expect_fail 2 "split.val_shar: unknown key" -- "$BIN" study run "$T/b2.yaml" -o "$T/o"
 grep -v "images:" "$T/ok.yaml" > "$T/b3.yaml"
-expect 2 "dataset.images: missing" -- "$BIN" study run "$T/b3.yaml" -o "$T/o"
+expect_fail 2 "dataset.images: missing" -- "$BIN" study run "$T/b3.yaml" -o "$T/o"
 grep -v "^dataset:\|  images\|  masks\|  patients\|  stratum\|  classes" "$T/ok.yaml" > "$T/b4.yaml"
-expect 2 "dataset: missing" -- "$BIN" study run "$T/b4.yaml" -o "$T/o"
+expect_fail 2 "dataset: missing" -- "$BIN" study run "$T/b4.yaml" -o "$T/o"
 sed 's#images: ph/images#images: ph/nothing#' "$T/ok.yaml" > "$T/b5.yaml"
-expect 2 "ph/nothing" -- "$BIN" study run "$T/b5.yaml" -o "$T/o"
+expect_fail 2 "ph/nothing" -- "$BIN" study run "$T/b5.yaml" -o "$T/o"
 sed 's/^P3,/,/; s/,P3,/,,/' "$T/ph/patients.csv" > "$T/ph/p_missing.csv"
 write_cfg "$T/b6.yaml" 1 "nerve, vessel" ph/p_missing.csv
-expect 2 "p_missing.csv: line 8: patient is empty for case" -- "$BIN" study run "$T/b6.yaml" -o "$T/o"
+expect_fail 2 "p_missing.csv: line 8: patient is empty for case" -- "$BIN" study run "$T/b6.yaml" -o "$T/o"
 write_cfg "$T/b7.yaml" 1 "nerve, vessel" ph/patients.csv 9
-expect 2 "split.folds: 9 folds but only 8 patients" -- "$BIN" study run "$T/b7.yaml" -o "$T/o"
+expect_fail 2 "split.folds: 9 folds but only 8 patients" -- "$BIN" study run "$T/b7.yaml" -o "$T/o"
 write_cfg "$T/b8.yaml" 1 "nerve, vessel, extra"
-expect 2 "class 'extra' (label 3) is absent from every mask of test fold 1" -- "$BIN" study run "$T/b8.yaml" -o "$T/o"
+expect_fail 2 "class 'extra' (label 3) is absent from every mask of test fold 1" -- "$BIN" study run "$T/b8.yaml" -o "$T/o"
 awk -F, 'NR==1 || $2!="P7" {print; next} {print $1","$2",Z"}' "$T/ph/patients.csv" \
   > "$T/ph/p_rare.csv"
 write_cfg "$T/b9.yaml" 1 "nerve, vessel" ph/p_rare.csv 4
-expect 2 "site 'Z' is absent from test fold" -- "$BIN" study run "$T/b9.yaml" -o "$T/o"
-expect 2 "no-such.yaml" -- "$BIN" study run "$T/no-such.yaml" -o "$T/o"
-expect 2 "give an output folder" -- "$BIN" study run "$T/ok.yaml"
+expect_fail 2 "site 'Z' is absent from test fold" -- "$BIN" study run "$T/b9.yaml" -o "$T/o"
+expect_fail 2 "no-such.yaml" -- "$BIN" study run "$T/no-such.yaml" -o "$T/o"
+expect_fail 2 "give an output folder" -- "$BIN" study run "$T/ok.yaml"
 [[ ! -e "$T/o/per_case.csv" ]] && ok || bad "a failed study wrote per_case.csv"
 
 # ---- tiny end-to-end study ----
@@ -125,7 +109,7 @@ done
 
 # a changed config does not reuse the finished jobs
 write_cfg "$T/changed.yaml" 2
-expect 2 "was made with other settings (\"epochs 1\", now \"epochs 2\")" -- "$BIN" study run "$T/changed.yaml" -o "$T/run1"
+expect_fail 2 "was made with other settings (\"epochs 1\", now \"epochs 2\")" -- "$BIN" study run "$T/changed.yaml" -o "$T/run1"
 
 # ---- kill -9 mid-training, run again: same tables as an uninterrupted run ----
 write_cfg "$T/long.yaml" 3
@@ -147,5 +131,4 @@ for f in per_case.csv per_fold.csv class_summary.csv anova.csv bonferroni.csv ov
   cmp -s "$T/full/$f" "$T/killed/$f" && ok || bad "killed+resumed run differs in $f"
 done
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish
