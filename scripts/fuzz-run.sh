@@ -52,6 +52,7 @@ run_one() {
     rc=$?
     ((rc != 0)) && worst=$rc
     ((rc == 0)) && break
+    ((rc == 126 || rc == 127)) && sleep 5 # the program was being rebuilt: try again a little later
     n=$((n + 1))
   done
   echo "$worst" >"$out/$t.rc"
