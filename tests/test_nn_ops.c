@@ -435,6 +435,14 @@ static void test_triplet(void)
         snprintf(what, sizeof what, "triplet attention: gradient of %s", g->tensors[i].name);
         cmp_rec(what, grad_of(g, g->tensors[i].name), fx_get(&f, key));
     }
+    for (int i = 0; i < g->ntensors; i++) { /* running stats after one step, momentum 0.01 */
+        char key[112], what[160];
+        if (!g->tensors[i].is_buffer)
+            continue;
+        snprintf(key, sizeof key, "r.%s", g->tensors[i].name);
+        snprintf(what, sizeof what, "triplet attention: %s after one step", g->tensors[i].name);
+        cmp_rec(what, g->buffers + g->tensors[i].offset, fx_get(&f, key));
+    }
     dolor_tensor_free(tx);
     dolor_tensor_free(ty);
     dolor_tensor_free(dy);

@@ -229,7 +229,7 @@ class BasicConv(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(2, 1, 7, padding=3, bias=False)
-        self.bn = nn.BatchNorm2d(1)  # the authors use momentum 0.01; outputs do not depend on it
+        self.bn = nn.BatchNorm2d(1, momentum=0.01)  # as the authors
 
     def forward(self, x):
         return self.bn(self.conv(x))
@@ -280,6 +280,9 @@ def gen_triplet():
     w.add("dx", x.grad)
     for name, t in m.named_parameters():
         w.add("g.ta." + name, t.grad)
+    for name, t in m.state_dict().items():
+        if "running" in name:
+            w.add("r.ta." + name, t)
     w.close()
 
 

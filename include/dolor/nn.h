@@ -203,7 +203,7 @@ int dolor_graph_permute(dolor_net *g, int x, const int *perm, int ndim);
 /* Z-pool: [N, C, ...] -> [N, 2, ...], channel 0 the max over C, channel 1 the mean. */
 int dolor_graph_zpool(dolor_net *g, int x);
 /* Triplet attention module (Misra et al., WACV 2021, src/nn/arch/triplet.c) on [N, C, H, W]:
- * same shape out; 3 gates of (conv 7x7 2->1 no bias + BatchNorm), tensors
+ * same shape out; 3 gates of (conv 7x7 2->1 no bias + BatchNorm, momentum 0.01), tensors
  * "<name>.{cw,hc,hw}.conv.{conv,bn}.*" as the authors' TripletAttention. */
 int dolor_graph_triplet_attention(dolor_net *g, const char *name, int x);
 /* Mark v as an output named `name` (up to 8, in order: output k of dolor_net_run). */

@@ -301,13 +301,16 @@ int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias)
     return nn_add_op(g, NN_OP_DECONV, name, &in, 1, &p);
 }
 
-int nn_add_bn(dolor_net *g, const char *name, int in, int relu)
+int nn_add_bn_momentum(dolor_net *g, const char *name, int in, int relu, float momentum)
 {
     nn_params p;
     memset(&p, 0, sizeof p);
     p.bn.relu = relu;
+    p.bn.momentum = momentum;
     return nn_add_op(g, NN_OP_BN, name, &in, 1, &p);
 }
+
+int nn_add_bn(dolor_net *g, const char *name, int in, int relu) { return nn_add_bn_momentum(g, name, in, relu, 0.f); }
 
 int nn_add_relu(dolor_net *g, int in) { return nn_add_op(g, NN_OP_RELU, NULL, &in, 1, NULL); }
 

@@ -74,7 +74,8 @@ typedef struct nn_conv_params {
 } nn_conv_params;
 
 typedef struct nn_bn_params {
-    int relu; /* fuse a ReLU after the normalisation */
+    int relu;       /* fuse a ReLU after the normalisation */
+    float momentum; /* running statistics: (1 - m) old + m batch; 0 means torch's 0.1 */
 } nn_bn_params;
 
 typedef struct nn_act_params {
@@ -219,6 +220,7 @@ int nn_add_input(dolor_net *g, int channels); /* nominal [1, channels, 256, 256]
 int nn_add_conv(dolor_net *g, const char *name, int in, int cout, int k, int pad, int bias);
 int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias); /* 2x2 stride 2 */
 int nn_add_bn(dolor_net *g, const char *name, int in, int relu);
+int nn_add_bn_momentum(dolor_net *g, const char *name, int in, int relu, float momentum);
 int nn_add_relu(dolor_net *g, int in);
 int nn_add_pool(dolor_net *g, int in);     /* MaxPool2d(2, 2) */
 int nn_add_upsample(dolor_net *g, int in); /* bilinear x2 */

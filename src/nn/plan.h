@@ -55,7 +55,7 @@ typedef struct nn_step {
     float *a, *b, *c, *d; /* ADD: a += b (b NULL: the plan's accumulation buffer); ZERO: a[0..n) = 0;
                              BN_RUNNING: a running_mean, b running_var, c mean, d var */
     size_t n;
-    double count;
+    double count, momentum; /* BN_RUNNING */
     /* CHUNKS: for i < n: a[i*da .. +len] (+)= b[i*db .. +len]; accumulate if add */
     size_t len, da, db;
     int add;

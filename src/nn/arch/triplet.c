@@ -4,8 +4,7 @@
  * -> x * gate, on x rotated so that the gate spans (C, W) ["cw": permute(0, 2, 1, 3)], (H, C)
  * ["hc": permute(0, 3, 2, 1)] and (H, W) ["hw": x itself]; the three outputs rotated back and
  * averaged. Tensor names as the authors' module (<name>.cw.conv.conv.weight,
- * <name>.cw.conv.bn.weight, ...). Their BatchNorm uses momentum 0.01; ours 0.1 (the outputs and
- * gradients are the same, the running statistics move faster). */
+ * <name>.cw.conv.bn.weight, ...), with their BatchNorm momentum 0.01. */
 #include "../nn_internal.h"
 
 #include <stdio.h>
@@ -17,7 +16,7 @@ static int gate(dolor_net *g, const char *name, const char *branch, int x)
     snprintf(n, sizeof n, "%s%s%s.conv.conv", name && *name ? name : "", name && *name ? "." : "", branch);
     int v = dolor_graph_conv(g, n, dolor_graph_zpool(g, x), &c);
     snprintf(n, sizeof n, "%s%s%s.conv.bn", name && *name ? name : "", name && *name ? "." : "", branch);
-    v = dolor_graph_activation(g, dolor_graph_batch_norm(g, n, v, 0), DOLOR_ACT_SIGMOID, 0.f);
+    v = dolor_graph_activation(g, nn_add_bn_momentum(g, n, v, 0, 0.01f), DOLOR_ACT_SIGMOID, 0.f);
     return dolor_graph_mul(g, x, v);
 }
 

@@ -1,4 +1,4 @@
-/* Batch normalisation (torch.nn.BatchNorm2d / BatchNorm3d, eps 1e-5, momentum 0.1), optionally
+/* Batch normalisation (torch.nn.BatchNorm2d / BatchNorm3d, eps 1e-5, momentum 0.1 or given), optionally
  * fused with a ReLU, on oneDNN. Training normalises with the batch statistics (biased variance)
  * and updates the running statistics with the unbiased variance, as PyTorch does. */
 #include "../plan.h"
@@ -9,6 +9,8 @@
 static dolor_status bn_infer(const nn_op *op, const nn_shape *in, nn_shape *out)
 {
     char b[96];
+    if (!(op->p.bn.momentum >= 0.f && op->p.bn.momentum <= 1.f))
+        return dolor_error(DOLOR_EINVAL, "nn: batch norm %s: momentum %g not in [0, 1]", op->name, op->p.bn.momentum);
     if (in[0].ndim < 3)
         return dolor_error(DOLOR_ESHAPE, "nn: batch norm %s: input %s must be [N, C, H, W] or [N, C, D, H, W]", op->name,
                            nn_shape_str(&in[0], b, sizeof b));
@@ -92,6 +94,7 @@ static dolor_status plan_bn_fwd(dolor_net *g, nn_plan *p, int oi)
         s->d = po->var_buf;
         s->n = (size_t)C;
         s->count = (double)p->N * (double)nnp_spatial(&vi->s);
+        s->momentum = op->p.bn.momentum > 0 ? op->p.bn.momentum : BN_MOMENTUM;
     }
     return DOLOR_OK;
 }
