@@ -242,12 +242,17 @@ dolor_status nnp_diff_done(nn_plan *p, nn_prog *g, int vid, int accum)
 
 /* ------------------------------------------------------------------- mds ---- */
 
-void nnp_md(dnnl_memory_desc_t *md, const nn_shape *s, dnnl_format_tag_t tag)
+void nnp_md_dims(dnnl_memory_desc_t *md, int ndim, const int64_t *dims, dnnl_format_tag_t tag)
 {
     dnnl_dims_t d;
-    for (int i = 0; i < s->ndim; i++)
-        d[i] = s->d[i];
-    dnnl_memory_desc_init_by_tag(md, s->ndim, d, dnnl_f32, tag);
+    for (int i = 0; i < ndim; i++)
+        d[i] = dims[i];
+    dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, tag);
+}
+
+void nnp_md(dnnl_memory_desc_t *md, const nn_shape *s, dnnl_format_tag_t tag)
+{
+    nnp_md_dims(md, s->ndim, s->d, tag);
 }
 
 void nnp_md1(dnnl_memory_desc_t *md, int64_t c)

@@ -158,6 +158,8 @@ dolor_status nnp_diff_done(nn_plan *p, nn_prog *g, int vid, int accum);
 
 /* ---- memory descriptors ---- */
 void nnp_md(dnnl_memory_desc_t *md, const nn_shape *s, dnnl_format_tag_t tag);
+/* the same for up to DNNL_MAX_NDIMS dims, e.g. grouped 3D weights [G, O/G, I/G, kD, kH, kW] (6 > NN_MAX_DIMS) */
+void nnp_md_dims(dnnl_memory_desc_t *md, int ndim, const int64_t *dims, dnnl_format_tag_t tag);
 void nnp_md1(dnnl_memory_desc_t *md, int64_t c);
 dnnl_format_tag_t nnp_plain_tag(int ndim);            /* ab, abcd, abcde */
 dnnl_format_tag_t nnp_blocked_tag(int ndim, int blk); /* aBcd16b / aBcde8b ...; plain if blk < 2 */

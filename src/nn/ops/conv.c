@@ -128,22 +128,21 @@ static void conv_mds(const nn_plan *p, const nn_op *op, dnnl_memory_desc_t *s_an
     int nsp = si->ndim - 2, deconv = op->kind == NN_OP_DECONV, G = c->groups;
     nnp_md(s_any, si, dnnl_format_tag_any);
     nnp_md(d_any, so, dnnl_format_tag_any);
-    nn_shape ws;
+    int64_t wd[DNNL_MAX_NDIMS]; /* [G,] O/G, I/G, k...: 6 dims for grouped 3D, one more than an nn_shape holds */
     int i = 0;
     if (G > 1)
-        ws.d[i++] = G;
-    ws.d[i++] = so->d[1] / G;
-    ws.d[i++] = si->d[1] / G;
+        wd[i++] = G;
+    wd[i++] = so->d[1] / G;
+    wd[i++] = si->d[1] / G;
     for (int a = 0; a < nsp; a++)
-        ws.d[i++] = c->k[a];
-    ws.ndim = i;
-    nnp_md(w_any, &ws, dnnl_format_tag_any);
+        wd[i++] = c->k[a];
+    nnp_md_dims(w_any, i, wd, dnnl_format_tag_any);
     dnnl_format_tag_t tag;
     if (nsp == 2)
         tag = G > 1 ? (deconv ? dnnl_giohw : dnnl_goihw) : (deconv ? dnnl_iohw : dnnl_oihw);
     else
         tag = G > 1 ? (deconv ? dnnl_giodhw : dnnl_goidhw) : (deconv ? dnnl_iodhw : dnnl_oidhw);
-    nnp_md(w_plain, &ws, tag);
+    nnp_md_dims(w_plain, i, wd, tag);
     nnp_md1(b_md, so->d[1]);
 }
 
