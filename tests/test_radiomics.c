@@ -9,120 +9,7 @@
 #include <ctype.h>
 #include <stdint.h>
 
-/* ---------------- a tiny JSON reader (objects, arrays, numbers, strings, literals) ---------------- */
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
-typedef struct jv {
-    jtype t;
-    double num;
-    char *str;
-    int n;
-    struct jv **items;
-    char **keys;
-} jv;
-
-static void jskip(const char **p)
-{
-    while (isspace((unsigned char)**p))
-        (*p)++;
-}
-
-static char *jstring(const char **p)
-{
-    (*p)++;
-    size_t cap = 16, len = 0;
-    char *s = malloc(cap);
-    while (**p && **p != '"') {
-        char ch = **p;
-        if (ch == '\\') {
-            (*p)++;
-            ch = **p == 'n' ? '\n' : **p;
-        }
-        if (len + 2 > cap)
-            s = realloc(s, cap *= 2);
-        s[len++] = ch;
-        (*p)++;
-    }
-    if (**p == '"')
-        (*p)++;
-    s[len] = 0;
-    return s;
-}
-
-static jv *jparse(const char **p)
-{
-    jskip(p);
-    jv *v = calloc(1, sizeof *v);
-    if (**p == '{' || **p == '[') {
-        int obj = **p == '{', cap = 0;
-        v->t = obj ? J_OBJ : J_ARR;
-        (*p)++;
-        for (;;) {
-            jskip(p);
-            if (**p == (obj ? '}' : ']') || !**p) {
-                if (**p)
-                    (*p)++;
-                break;
-            }
-            if (v->n == cap) {
-                cap = cap ? cap * 2 : 8;
-                v->items = realloc(v->items, (size_t)cap * sizeof *v->items);
-                if (obj)
-                    v->keys = realloc(v->keys, (size_t)cap * sizeof *v->keys);
-            }
-            if (obj) {
-                v->keys[v->n] = jstring(p);
-                jskip(p);
-                (*p)++;
-            }
-            v->items[v->n++] = jparse(p);
-            jskip(p);
-            if (**p == ',')
-                (*p)++;
-        }
-    } else if (**p == '"') {
-        v->t = J_STR;
-        v->str = jstring(p);
-    } else if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
-        v->t = J_BOOL;
-        v->num = **p == 't';
-        *p += v->num ? 4 : 5;
-    } else if (!strncmp(*p, "null", 4)) {
-        v->t = J_NULL;
-        v->num = NAN;
-        *p += 4;
-    } else {
-        char *end;
-        v->t = J_NUM;
-        v->num = strtod(*p, &end);
-        *p = end;
-    }
-    return v;
-}
-
-static void jfree(jv *v)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < v->n; i++) {
-        jfree(v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
-    free(v);
-}
-
-static jv *jget(const jv *o, const char *key)
-{
-    if (!o || o->t != J_OBJ)
-        return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->keys[i], key))
-            return o->items[i];
-    return NULL;
-}
+#include "json_fx.h"
 
 /* flatten nested arrays of numbers into v (row-major); returns the count */
 static int jflat(const jv *a, double *v, int k)
@@ -138,33 +25,11 @@ static int jflat(const jv *a, double *v, int k)
     return k;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)sz + 1);
-    size_t got = fread(buf, 1, (size_t)sz, fp);
-    buf[got] = 0;
-    fclose(fp);
-    return buf;
-}
-
 static jv *load_json(const char *path)
 {
     if (!DOLOR_TEST_NEED_DATA(path))
         return NULL;
-    char *buf = slurp(path);
-    CHECKF(buf != NULL, "cannot read %s", path);
-    if (!buf)
-        return NULL;
-    const char *p = buf;
-    jv *root = jparse(&p);
-    free(buf);
-    return root;
+    return json_load_file(path);
 }
 
 static const char *oracle_dir(void)

@@ -13,130 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ------------------------------------------------------------------ */
-/* A tiny JSON reader (objects, arrays, numbers, strings, true/false/null) */
-typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jtype;
-typedef struct jv {
-    jtype t;
-    double num;
-    char *str;
-    int n;
-    struct jv **items;
-    char **keys;
-} jv;
-
-static void jskip(const char **p)
-{
-    while (isspace((unsigned char)**p))
-        (*p)++;
-}
-
-static jv *jnew(jtype t)
-{
-    jv *v = calloc(1, sizeof *v);
-    v->t = t;
-    return v;
-}
-
-static char *jstring(const char **p)
-{
-    /* *p at opening quote; escapes limited to \" \\ \/ \n \t (enough here) */
-    (*p)++;
-    size_t cap = 16, len = 0;
-    char *s = malloc(cap);
-    while (**p && **p != '"') {
-        char ch = **p;
-        if (ch == '\\') {
-            (*p)++;
-            ch = **p == 'n' ? '\n' : **p == 't' ? '\t' : **p;
-        }
-        if (len + 2 > cap)
-            s = realloc(s, cap *= 2);
-        s[len++] = ch;
-        (*p)++;
-    }
-    if (**p == '"')
-        (*p)++;
-    s[len] = 0;
-    return s;
-}
-
-static jv *jparse(const char **p)
-{
-    jskip(p);
-    jv *v;
-    if (**p == '{' || **p == '[') {
-        int obj = **p == '{';
-        v = jnew(obj ? J_OBJ : J_ARR);
-        (*p)++;
-        int cap = 0;
-        for (;;) {
-            jskip(p);
-            if (**p == (obj ? '}' : ']')) {
-                (*p)++;
-                break;
-            }
-            if (v->n == cap) {
-                cap = cap ? cap * 2 : 8;
-                v->items = realloc(v->items, (size_t)cap * sizeof *v->items);
-                if (obj)
-                    v->keys = realloc(v->keys, (size_t)cap * sizeof *v->keys);
-            }
-            if (obj) {
-                v->keys[v->n] = jstring(p);
-                jskip(p);
-                (*p)++; /* ':' */
-            }
-            v->items[v->n++] = jparse(p);
-            jskip(p);
-            if (**p == ',')
-                (*p)++;
-        }
-    } else if (**p == '"') {
-        v = jnew(J_STR);
-        v->str = jstring(p);
-    } else if (!strncmp(*p, "true", 4) || !strncmp(*p, "false", 5)) {
-        v = jnew(J_BOOL);
-        v->num = **p == 't';
-        *p += v->num ? 4 : 5;
-    } else if (!strncmp(*p, "null", 4)) {
-        v = jnew(J_NULL);
-        v->num = NAN;
-        *p += 4;
-    } else {
-        v = jnew(J_NUM);
-        char *end;
-        v->num = strtod(*p, &end);
-        *p = end;
-    }
-    return v;
-}
-
-static void jfree(jv *v)
-{
-    if (!v)
-        return;
-    for (int i = 0; i < v->n; i++) {
-        jfree(v->items[i]);
-        if (v->keys)
-            free(v->keys[i]);
-    }
-    free(v->items);
-    free(v->keys);
-    free(v->str);
-    free(v);
-}
-
-static jv *jget(const jv *o, const char *key)
-{
-    if (!o || o->t != J_OBJ)
-        return NULL;
-    for (int i = 0; i < o->n; i++)
-        if (!strcmp(o->keys[i], key))
-            return o->items[i];
-    return NULL;
-}
-
+#include "json_fx.h"
 static double jnum(const jv *o, const char *key)
 {
     jv *v = jget(o, key);
@@ -177,20 +54,7 @@ static jv *load_family(const char *name)
     snprintf(path, sizeof path, "%s/%s.json", dir, name);
     if (!DOLOR_TEST_NEED_DATA(path))
         return NULL;
-    FILE *fp = fopen(path, "rb");
-    CHECKF(fp != NULL, "cannot open %s", path);
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)sz + 1);
-    size_t got = fread(buf, 1, (size_t)sz, fp);
-    buf[got] = 0;
-    fclose(fp);
-    const char *p = buf;
-    jv *root = jparse(&p);
-    free(buf);
+    jv *root = json_load_file(path);
     jv *cases = jget(root, "cases");
     CHECKF(cases && cases->t == J_ARR && cases->n > 0, "%s: no cases", path);
     return root;
