@@ -298,7 +298,7 @@ static dolor_status find_tensor(const char *path, cJSON *root, const char *name,
     int ok = cJSON_IsArray(sh) && cJSON_GetArraySize(sh) == ndim;
     for (int d = 0; ok && d < ndim; d++) {
         cJSON *v = cJSON_GetArrayItem(sh, d);
-        ok = cJSON_IsNumber(v) && (int64_t)v->valuedouble == shape[d];
+        ok = json_int(v, 0, 9.0e15) && (int64_t)v->valuedouble == shape[d]; /* range first: the cast of a huge double is UB */
     }
     if (!ok) {
         char want[96] = "";
@@ -312,7 +312,7 @@ static dolor_status find_tensor(const char *path, cJSON *root, const char *name,
     }
     cJSON *offs = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
     cJSON *b = cJSON_GetArrayItem(offs, 0), *e = cJSON_GetArrayItem(offs, 1);
-    if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble ||
+    if (!json_int(b, 0, 9.0e15) || !json_int(e, 0, 9.0e15) || e->valuedouble < b->valuedouble ||
         (uint64_t)e->valuedouble - (uint64_t)b->valuedouble != numel * sizeof(float))
         return dolor_error(DOLOR_EFORMAT, "%s: tensor '%s' has bad data_offsets", path, name);
     if ((uint64_t)e->valuedouble > data_len)
