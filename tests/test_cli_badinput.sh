@@ -275,6 +275,14 @@ tr_lr_nan       | mk_none           | 2 | --lr                | train --data $I/
 tr_wd_inf       | mk_none           | 2 | --wd                | train --data $I/ph --classes nerve,vessel -o $O/tr_new --wd inf
 tr_labels_text  | mk_none           | 2 | --labels            | train --data $I/ph --classes nerve,vessel --labels 1,x -o $O/tr_new
 tr_size_text    | mk_none           | 2 | --size              | train --data $I/ph --classes nerve,vessel --size 6x4 -o $O/tr_new
+tr_arch_unknown | mk_none           | 2 | 'foo' is not in the registry | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch foo
+tr_arch_classif | mk_none           | 2 | does not segment    | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch resnet
+tr_arch_unet_op | mk_none           | 2 | unet options        | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch resnet --base 8
+tr_arch_opt_key | mk_none           | 2 | unknown key "bogus" | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch-opt bogus=3
+tr_arch_opt_kv  | mk_none           | 2 | not KEY=VALUE       | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch-opt depth
+tr_arch_opt_cls | mk_none           | 2 | come from the data  | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch-opt num_classes=4
+tr_arch_resume  | mk_none           | 2 | --arch resnet differs | train --data $I/ph -o $O/run --resume $O/run/last.safetensors --epochs 2 --arch resnet
+tr_aopt_resume  | mk_none           | 2 | base_channels=8 differs | train --data $I/ph -o $O/run --resume $O/run/last.safetensors --epochs 2 --arch-opt base_channels=8
 tr_cfg_trunc    | mk_cfg_trunc      | 2 | trunc.json          | train --data $I/ph -o $O/tr_new --config $I/trunc.json
 tr_cfg_zero     | mk_cfg_zero       | 2 | zero.json           | train --data $I/ph -o $O/tr_new --config $I/zero.json
 tr_cfg_inf      | mk_cfg_inf        | 2 | inf.json: --lr      | train --data $I/ph --classes nerve -o $O/tr_new --config $I/inf.json

@@ -135,7 +135,8 @@ static void test_checkpoint(void)
             {"head.weight", "head.weighz", "'head.weight' is missing"},
             {"\"F32\"", "\"F16\"", "dtype F16"},
             {"\"epoch\":\"3\"", "\"epoch\":\"x\"", "__metadata__.epoch is 'x'"},
-            {"\\\"upsample\\\":\\\"transposed\\\"", "\\\"upsample\\\":\\\"nearest___\\\"", "upsample"},
+            {"\\\"upsample\\\": \\\"transposed\\\"", "\\\"upsample\\\": \\\"nearest___\\\"", "upsample"},
+            {"\"architecture\":\"unet\"", "\"architecture\":\"unex\"", "architecture 'unex' is not in the registry"},
         };
         for (size_t k = 0; k < sizeof edits / sizeof *edits; k++) {
             char *b = malloc((size_t)full);

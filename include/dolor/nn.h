@@ -216,6 +216,10 @@ dolor_status dolor_graph_finalize(dolor_net *g);
 dolor_status dolor_graph_value_shape(const dolor_net *g, int v, int *ndim, int64_t dims[5]);
 
 int dolor_net_num_outputs(const dolor_net *net);
+/* Nominal shape of graph input i / output k (as built; dims past ndim are 1), e.g. to learn a
+ * registry-built net's input channels (dims[1]). Errors: DOLOR_EINVAL (index out of range). */
+dolor_status dolor_net_input_shape(const dolor_net *net, int i, int *ndim, int64_t dims[5]);
+dolor_status dolor_net_output_shape(const dolor_net *net, int k, int *ndim, int64_t dims[5]);
 const char *dolor_net_output_name(const dolor_net *net, int k); /* NULL if out of range */
 /* Architecture name from the registry ("unet"), "" for a hand-built graph. */
 const char *dolor_net_arch(const dolor_net *net);
@@ -248,6 +252,12 @@ const char *dolor_arch_help(int i);
  * the known ones), DOLOR_EINVAL (malformed JSON, an unknown key, or a value out of range: the
  * message names it), those of the builder. */
 dolor_status dolor_arch_build(const char *name, const char *config_json, dolor_net **out);
+/* As dolor_arch_build, but refuses (DOLOR_ESHAPE, naming both sizes) before allocating anything a
+ * network whose parameters and buffers would take more than max_param_bytes (0: no limit): a
+ * checkpoint loader passes the size of the file's data section, so a small file cannot ask for a
+ * huge allocation. */
+dolor_status dolor_arch_build_limited(const char *name, const char *config_json, size_t max_param_bytes,
+                                      dolor_net **out);
 /* The config of a registry-built net as JSON into buf (NUL-terminated), e.g.
  * {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4, "upsample": "transposed"}.
  * Errors: DOLOR_EINVAL (not built by the registry, or n too small: the message gives the size). */

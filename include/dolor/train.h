@@ -38,7 +38,10 @@ const char *dolor_lr_schedule_name(dolor_lr_schedule s);
 /* ---- What a checkpoint says about its model ---- */
 #define DOLOR_MAX_CLASSES 32
 typedef struct dolor_model_meta {
-    dolor_unet_config arch;               /* architecture (arch.num_classes == num_classes) */
+    char arch_name[32];                   /* registry architecture (nn.h), e.g. "unet", "resnet_unet" */
+    char arch_config[1024];               /* its config JSON (dolor_net_config_json), from the checkpoint */
+    int in_channels;                      /* network input channels (1 for grey) */
+    dolor_unet_config arch;               /* filled when arch_name is "unet" (arch.num_classes == num_classes) */
     int num_classes;                      /* incl. background */
     char class_names[DOLOR_MAX_CLASSES][64];
     int label_values[DOLOR_MAX_CLASSES];  /* mask value written for each class */
@@ -57,7 +60,8 @@ typedef struct dolor_model_meta {
  * bytes. Tensor names are the PyTorch state_dict names from nn.h; with an
  * optimizer, "optimizer.exp_avg.<name>" and "optimizer.exp_avg_sq.<name>"
  * follow. __metadata__ holds "format": "pt", "dolor_version", "architecture"
- * ("unet"), "config" (JSON), "class_names" (JSON list), "label_values"
+ * (the registry name of the net, dolor_net_arch()), "config" (its JSON,
+ * dolor_net_config_json(), with "in_channels" and "num_classes"), "class_names" (JSON list), "label_values"
  * (JSON list), "preprocessing" (JSON: size, grey conversion, z-score),
  * "epoch", "val_dice", "optimizer_step", "seed", "train" (JSON).
  * Written to a temporary file and renamed. Loads in PyTorch with
@@ -65,17 +69,20 @@ typedef struct dolor_model_meta {
  * loads into the PyTorch U-Net with load_state_dict(strict=True),
  * last.safetensors needs strict=False (its optimizer.* entries).
  * Errors: DOLOR_EIO (write), DOLOR_EINVAL (opt->n differs from the
- * network's parameter count). */
+ * network's parameter count; a net not built by the architecture registry).
+ * The architecture is taken from the net; meta's arch fields are not read. */
 dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor_adamw *opt,
                                    const dolor_model_meta *meta);
 
-/* Load a checkpoint: creates the network from its config and fills
+/* Load a checkpoint: rebuilds the network through the architecture registry
+ * from the stored name and config (checkpoints of every earlier dolor
+ * version, which stored "unet", load unchanged) and fills
  * parameters and buffers; if opt != NULL and the file holds optimizer
  * state, creates *opt with it (else *opt = NULL).
  * Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO (cannot read), DOLOR_EFORMAT (truncated, not a
  * safetensors file, malformed JSON, missing or mis-shaped tensor: the
  * message names the file and the tensor or key), DOLOR_EUNSUPPORTED
- * (architecture or dtype dolor does not know). */
+ * (architecture not in the registry, or a dtype dolor does not know). */
 dolor_status dolor_checkpoint_load(const char *path, dolor_net **net, dolor_adamw **opt, dolor_model_meta *meta);
 
 /* Read only the model description (header) of a checkpoint: cheap, builds

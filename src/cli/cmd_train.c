@@ -1,4 +1,5 @@
-/* dolor train: train a U-Net on a folder of images and a folder of masks. */
+/* dolor train: train a segmentation network (any 2D architecture of the registry, U-Net by default) on a
+ * folder of images and a folder of masks. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/data.h"
 #include "dolor/eval.h"
@@ -8,6 +9,8 @@
 #include "labelmap.h"
 #include "opts.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -15,8 +18,9 @@
 #include <unistd.h>
 
 typedef struct {
-    char *images, *masks, *data, *out, *val_list, *resume;
-    char **classes;
+    char *images, *masks, *data, *out, *val_list, *resume, *arch;
+    char **classes, **arch_kv;
+    int narch_kv;
     int nclasses;
     int labels[DOLOR_MAX_CLASSES];
     int nlabels;
@@ -35,6 +39,8 @@ static const dolor_opt_spec specs[] = {
     {"classes", 'c', OPT_LIST, "foreground class names, e.g. nerve,vessel (background is class 0)"},
     {"labels", 'l', OPT_LIST, "mask value of each class, e.g. 1,2 (default 1..n)"},
     {"label-desc", 0, OPT_STR, "ITK-SNAP label description file giving class names and values (instead of --classes)"},
+    {"arch", 'a', OPT_STR, "architecture from the registry (default unet; listed below with their options)"},
+    {"arch-opt", 0, OPT_LIST, "architecture options KEY=VALUE,..., e.g. encoder_depth=50,triplet_attention=1"},
     {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
     {"size", 0, OPT_INT, "network input size in pixels, square (default 256)"},
     {"epochs", 'e', OPT_INT, "epochs (default 50)"},
@@ -43,9 +49,9 @@ static const dolor_opt_spec specs[] = {
     {"wd", 0, OPT_NUM, "AdamW weight decay (default 1e-4)"},
     {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant (default cosine)"},
     {"warmup", 0, OPT_INT, "warm-up epochs (default 1)"},
-    {"base", 0, OPT_INT, "U-Net channels at the first level (default 16)"},
-    {"depth", 0, OPT_INT, "U-Net number of downsamplings (default 4)"},
-    {"upsample", 0, OPT_STR, "decoder upsampling: transposed or bilinear (default transposed)"},
+    {"base", 0, OPT_INT, "unet only: channels at the first level (default 16; = --arch-opt base_channels=16)"},
+    {"depth", 0, OPT_INT, "unet only: number of downsamplings (default 4; = --arch-opt depth=4)"},
+    {"upsample", 0, OPT_STR, "unet only: decoder upsampling, transposed or bilinear (default transposed)"},
     {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation (default 0.2)"},
     {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)"},
     {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights (default 42)"},
@@ -67,8 +73,12 @@ static const dolor_opt_spec specs[] = {
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 
 /* Options that describe the model: stored in the checkpoint, so on --resume they may only repeat it. */
-static const char *const arch_opts[] = {"classes", "labels", "label-desc", "size", "base", "depth", "upsample"};
-enum { ARCH_CLASSES, ARCH_LABELS, ARCH_LABEL_DESC, ARCH_SIZE, ARCH_BASE, ARCH_DEPTH, ARCH_UPSAMPLE, ARCH_COUNT };
+static const char *const arch_opts[] = {"classes", "labels", "label-desc", "size", "base",
+                                        "depth",   "upsample", "arch",      "arch-opt"};
+enum {
+    ARCH_CLASSES, ARCH_LABELS, ARCH_LABEL_DESC, ARCH_SIZE, ARCH_BASE, ARCH_DEPTH, ARCH_UPSAMPLE, ARCH_ARCH, ARCH_ARCH_OPT,
+    ARCH_COUNT
+};
 _Static_assert(sizeof arch_opts / sizeof *arch_opts == ARCH_COUNT, "arch_opts and its enum differ");
 
 static dolor_status set_str(char **dst, const char *v)
@@ -97,6 +107,20 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "out")) return set_str(&o->out, v);
     if (!strcmp(n, "val-list")) return set_str(&o->val_list, v);
     if (!strcmp(n, "resume")) return set_str(&o->resume, v);
+    if (!strcmp(n, "arch")) return set_str(&o->arch, v);
+    if (!strcmp(n, "arch-opt")) {
+        dolor_cli_free_list(o->arch_kv);
+        s = dolor_cli_split_list(opt, v, &o->arch_kv, &o->narch_kv);
+        for (int i = 0; !s && i < o->narch_kv; i++) {
+            const char *eq = strchr(o->arch_kv[i], '=');
+            if (!eq || eq == o->arch_kv[i] || !eq[1])
+                s = dolor_error(DOLOR_EINVAL, "--arch-opt: '%s' is not KEY=VALUE", o->arch_kv[i]);
+            else if (!strncmp(o->arch_kv[i], "in_channels=", 12) || !strncmp(o->arch_kv[i], "num_classes=", 12))
+                s = dolor_error(DOLOR_EINVAL, "--arch-opt: '%s': input channels and classes come from the data and "
+                                "--classes", o->arch_kv[i]);
+        }
+        return s;
+    }
     if (!strcmp(n, "label-desc")) {
         dolor_label_table *t = NULL;
         char **names = NULL;
@@ -200,12 +224,19 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 static void help(void)
 {
     printf("usage: dolor train [--data DIR | --images DIR --masks DIR] --classes A,B [--labels 1,2] -o OUT [options]\n\n"
-           "Trains a 2D U-Net (oneDNN, CPU) with AdamW on images and label maps matched by file stem, validating\n"
+           "Trains a 2D segmentation network (U-Net by default, --arch; oneDNN, CPU) with AdamW on images and label maps matched by file stem, validating\n"
            "every epoch on a seeded hold-out split (mean Dice over foreground classes). Writes OUT/best.safetensors,\n"
            "OUT/last.safetensors, OUT/log.csv (per-epoch loss, Dice per class, lr, seconds), OUT/split.csv and,\n"
            "at the end, OUT/val_eval/ (per-case and summary metrics of best.safetensors on the validation images\n"
            "at their original size) and OUT/val_pred/ (predicted label maps).\n\noptions:\n");
     dolor_opts_print_help(stdout, specs, NSPECS);
+    printf("\narchitectures (--arch NAME --arch-opt KEY=VALUE,...; in_channels and num_classes are set from the data):\n");
+    for (int i = 0; i < dolor_arch_count(); i++) {
+        printf("  %s: ", dolor_arch_name(i));
+        for (const char *h = dolor_arch_help(i); *h; h++)
+            fputs(*h == '\n' ? "\n      " : (char[2]){*h, 0}, stdout);
+        printf("\n");
+    }
     printf("\nexample (usgra-nerve):\n  dolor train --data ../shared/data/usgra-nerve --classes nerve,vessel --labels 1,2 "
            "-o runs/usgra --epochs 40\n");
 }
@@ -321,7 +352,9 @@ static void opts_release(train_opts *o)
     free(o->out);
     free(o->val_list);
     free(o->resume);
+    free(o->arch);
     dolor_cli_free_list(o->classes);
+    dolor_cli_free_list(o->arch_kv);
 }
 
 /* The training options as JSON keyed by option name, stored in checkpoints so
@@ -352,6 +385,71 @@ static void join_ints(char *buf, size_t cap, const int *v, int first, int n)
         snprintf(buf + strlen(buf), cap - strlen(buf), "%s%d", i > first ? "," : "", v[i]);
 }
 
+static int is_unet(const train_opts *o) { return !o->arch || !strcmp(o->arch, "unet"); }
+
+/* KEY=VALUE into a JSON value: a number if all of VALUE is one, true/false as 1/0, else a string. */
+static cJSON *kv_value(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end != v && !*end && isfinite(d))
+        return cJSON_CreateNumber(d);
+    if (!strcmp(v, "true") || !strcmp(v, "false"))
+        return cJSON_CreateNumber(!strcmp(v, "true"));
+    return cJSON_CreateString(v);
+}
+
+/* The architecture config of a new model: in_channels and num_classes from the data, the U-Net's
+ * --base/--depth/--upsample, then --arch-opt on top. Caller frees *json. */
+static dolor_status model_config(const train_opts *o, int num_classes, char **json)
+{
+    cJSON *c = cJSON_CreateObject();
+    if (!c)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    cJSON_AddNumberToObject(c, "in_channels", 1);
+    cJSON_AddNumberToObject(c, "num_classes", num_classes);
+    if (is_unet(o)) {
+        cJSON_AddNumberToObject(c, "base_channels", (double)o->base);
+        cJSON_AddNumberToObject(c, "depth", (double)o->depth);
+        cJSON_AddStringToObject(c, "upsample", o->upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
+    }
+    for (int i = 0; i < o->narch_kv; i++) {
+        char key[64];
+        const char *eq = strchr(o->arch_kv[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
+        cJSON_DeleteItemFromObjectCaseSensitive(c, key);
+        cJSON_AddItemToObject(c, key, kv_value(eq + 1));
+    }
+    *json = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return *json ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+}
+
+/* --arch-opt items given again on --resume must repeat the stored config: 1 with the first that does not. */
+static int arch_opt_conflict(const train_opts *o, const dolor_model_meta *m, char *given, char *stored, size_t cap)
+{
+    cJSON *c = cJSON_Parse(m->arch_config);
+    int bad = 0;
+    for (int i = 0; !bad && i < o->narch_kv; i++) {
+        char key[64];
+        const char *eq = strchr(o->arch_kv[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
+        cJSON *sv = cJSON_GetObjectItemCaseSensitive(c, key), *gv = kv_value(eq + 1);
+        bad = !sv || (cJSON_IsNumber(gv) != cJSON_IsNumber(sv)) ||
+              (cJSON_IsNumber(gv) ? gv->valuedouble != sv->valuedouble
+                                  : !cJSON_IsString(sv) || strcmp(gv->valuestring, sv->valuestring));
+        if (bad) {
+            snprintf(given, cap, "%s", o->arch_kv[i]);
+            char *t = sv ? cJSON_PrintUnformatted(sv) : NULL;
+            snprintf(stored, cap, "%s=%s", key, t ? t : "(absent)");
+            free(t);
+        }
+        cJSON_Delete(gv);
+    }
+    cJSON_Delete(c);
+    return bad;
+}
+
 /* On --resume the model options come from the checkpoint m: an option given
  * again (command line or --config) must repeat the stored value. Returns 0, or
  * 1 with "--size 128 differs from 64 stored in CKPT" in msg. */
@@ -376,6 +474,19 @@ static int resume_conflict(const train_opts *o, const dolor_model_meta *m, const
         if (strcmp(given, stored))
             opt = by_desc ? "label-desc (labels)" : "labels";
     }
+    if (!opt && (g >> ARCH_ARCH & 1u) && strcmp(o->arch ? o->arch : "unet", m->arch_name)) {
+        opt = "arch";
+        snprintf(given, sizeof given, "%s", o->arch ? o->arch : "unet");
+        snprintf(stored, sizeof stored, "%s", m->arch_name);
+    }
+    if (!opt && (g >> ARCH_ARCH_OPT & 1u) && arch_opt_conflict(o, m, given, stored, sizeof given))
+        opt = "arch-opt";
+    int stored_unet = !strcmp(m->arch_name, "unet");
+    for (int b = ARCH_BASE; !opt && !stored_unet && b <= ARCH_UPSAMPLE; b++)
+        if (g >> b & 1u) {
+            snprintf(msg, cap, "--%s is a unet option and %s holds a %s model", arch_opts[b], ckpt, m->arch_name);
+            return 1;
+        }
     struct { int bit; long given, stored; } nums[] = {{ARCH_SIZE, o->size, m->height},
                                                       {ARCH_BASE, o->base, m->arch.base_channels},
                                                       {ARCH_DEPTH, o->depth, m->arch.depth}};
@@ -482,7 +593,12 @@ int dolor_cmd_train(int argc, char **argv)
                                    o.nlabels);
         goto out;
     }
-    if (o.size % (1L << o.depth)) {
+    if (!o.resume && !is_unet(&o) && (o.arch_given >> ARCH_BASE & 7u)) {
+        rc = dolor_cli_usage_error("train", "--base, --depth and --upsample are unet options; give --arch-opt KEY=VALUE "
+                                   "for --arch %s (dolor train --help lists its options)", o.arch);
+        goto out;
+    }
+    if (is_unet(&o) && !o.resume && o.size % (1L << o.depth)) {
         rc = dolor_cli_usage_error("train", "--size %ld is not divisible by 2^depth = %ld", o.size, 1L << o.depth);
         goto out;
     }
@@ -539,17 +655,34 @@ int dolor_cmd_train(int argc, char **argv)
             meta.label_values[c] = o.nlabels ? o.labels[c] : c;
         }
         meta.height = meta.width = (int)o.size;
-        dolor_unet_config_default(&meta.arch);
-        meta.arch.in_channels = 1;
-        meta.arch.num_classes = meta.num_classes;
-        meta.arch.base_channels = (int)o.base;
-        meta.arch.depth = (int)o.depth;
-        meta.arch.upsample = o.upsample;
         meta.seed = o.tc.seed;
         meta.val_dice = NAN;
-        s = dolor_unet_create(&meta.arch, &net);
+        char *cfg = NULL;
+        const char *an = o.arch ? o.arch : "unet";
+        s = model_config(&o, meta.num_classes, &cfg);
         if (!s)
+            s = dolor_arch_build(an, cfg, &net);
+        free(cfg);
+        if (s == DOLOR_ENOTFOUND || s == DOLOR_EINVAL) {
+            rc = dolor_cli_usage_error("train", "--arch %s: %s", an, dolor_errmsg());
+            goto out;
+        }
+        int ond = 0;
+        int64_t od[5];
+        if (!s && (dolor_net_output_shape(net, 0, &ond, od) || ond != 4)) {
+            rc = dolor_cli_usage_error("train", "--arch %s does not segment 2D images (its output has %d dims, not [N, K, H, "
+                                       "W])", an, ond);
+            goto out;
+        }
+        if (!s)
+            s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config);
+        if (!s) {
+            snprintf(meta.arch_name, sizeof meta.arch_name, "%s", an);
+            meta.in_channels = 1;
+            if (dolor_net_config(net))
+                meta.arch = *dolor_net_config(net);
             s = dolor_net_init(net, o.tc.seed);
+        }
         if (s)
             goto fail;
     }
@@ -573,8 +706,8 @@ int dolor_cmd_train(int argc, char **argv)
     if (s)
         goto fail;
     o.tc.out_dir = o.out;
-    fprintf(stderr, "model: U-Net depth %d, base %d channels, %zu parameters, input %dx%d, classes:", meta.arch.depth,
-            meta.arch.base_channels, dolor_net_num_params(net), meta.width, meta.height);
+    fprintf(stderr, "model: %s %s, %zu parameters, input %dx%d, classes:", meta.arch_name, meta.arch_config,
+            dolor_net_num_params(net), meta.width, meta.height);
     for (int c = 0; c < meta.num_classes; c++)
         fprintf(stderr, " %s=%d", meta.class_names[c], meta.label_values[c]);
     fprintf(stderr, "\n");

@@ -223,3 +223,17 @@ int dolor_graph_permute(dolor_net *g, int x, const int *perm, int ndim)
 }
 
 int dolor_graph_zpool(dolor_net *g, int x) { return g ? nn_add_op(g, NN_OP_ZPOOL, NULL, &x, 1, NULL) : -1; }
+
+dolor_status dolor_net_input_shape(const dolor_net *net, int i, int *ndim, int64_t dims[5])
+{
+    if (!net || i < 0 || i >= net->ninputs)
+        return dolor_error(DOLOR_EINVAL, "nn: input %d out of range (the net has %d)", i, net ? net->ninputs : 0);
+    return dolor_graph_value_shape(net, net->inputs[i], ndim, dims);
+}
+
+dolor_status dolor_net_output_shape(const dolor_net *net, int k, int *ndim, int64_t dims[5])
+{
+    if (!net || k < 0 || k >= net->noutputs)
+        return dolor_error(DOLOR_EINVAL, "nn: output %d out of range (the net has %d)", k, net ? net->noutputs : 0);
+    return dolor_graph_value_shape(net, net->outputs[k], ndim, dims);
+}

@@ -28,6 +28,8 @@ int64_t nn_shape_numel(const nn_shape *s)
     return n;
 }
 
+_Thread_local size_t nn_build_param_limit;
+
 dolor_status nn_graph_create(dolor_net **out)
 {
     *out = NULL;
@@ -35,6 +37,7 @@ dolor_status nn_graph_create(dolor_net **out)
     if (!g)
         return dolor_error(DOLOR_ENOMEM, "nn: out of memory");
     g->output = -1;
+    g->param_limit = nn_build_param_limit;
     if (dnnl_engine_create(&g->engine, dnnl_cpu, 0) != dnnl_success) {
         free(g);
         return dolor_error(DOLOR_EBACKEND, "oneDNN: cannot create the CPU engine");
@@ -242,6 +245,9 @@ dolor_status nn_graph_finalize(dolor_net *g, int output)
             np += t->numel;
         }
     }
+    if (g->param_limit && (double)(np + nb) * sizeof(float) > (double)g->param_limit)
+        return dolor_error(DOLOR_ESHAPE, "nn: the network has %zu parameters and %zu buffer values (%.0f bytes), more than "
+                           "the limit of %zu bytes", np, nb, (double)(np + nb) * sizeof(float), g->param_limit);
     g->nparams = np;
     g->nbuffers = nb;
     g->params = dolor_alloc_aligned((np ? np : 1) * sizeof(float));

@@ -166,6 +166,7 @@ typedef struct nn_op_def {
 extern const nn_op_def *const nn_op_defs[];
 
 struct dolor_net {
+    size_t param_limit;   /* finalize refuses more than this many bytes of params + buffers (0: no limit) */
     char arch[32];        /* registry name ("unet"), "" for a hand-built graph */
     dolor_unet_config cfg; /* the U-Net's config (arch "unet") */
     int arch_cfg[16];      /* other registry architectures: their config struct (ints) */
@@ -208,6 +209,10 @@ int nn_add_op(dolor_net *g, nn_op_kind kind, const char *name, const int *in, in
 int nn_add_tensor(dolor_net *g, const char *prefix, const char *suffix, int ndim, const int64_t *shape, int is_buffer);
 /* Mark v as a graph output (named; several allowed, in order). */
 int nn_set_output(dolor_net *g, int v, const char *name);
+/* Set by dolor_arch_build_limited() around a registry build: graphs created on this thread take it as
+ * their param_limit. */
+extern _Thread_local size_t nn_build_param_limit;
+
 /* Fails with the first building error, else allocates params/grads/buffers (neutral init). If no
  * output was set, `output` is used (compat with the single-output callers). */
 dolor_status nn_graph_finalize(dolor_net *g, int output);

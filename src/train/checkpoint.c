@@ -54,28 +54,22 @@ static dolor_status collect(dolor_net *net, const dolor_adamw *opt, st_entry **o
     return DOLOR_OK;
 }
 
-static char *meta_json_config(const dolor_model_meta *m)
-{
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddNumberToObject(c, "in_channels", m->arch.in_channels);
-    cJSON_AddNumberToObject(c, "num_classes", m->arch.num_classes);
-    cJSON_AddNumberToObject(c, "base_channels", m->arch.base_channels);
-    cJSON_AddNumberToObject(c, "depth", m->arch.depth);
-    cJSON_AddStringToObject(c, "upsample", m->arch.upsample == DOLOR_UP_BILINEAR ? "bilinear" : "transposed");
-    char *s = cJSON_PrintUnformatted(c);
-    cJSON_Delete(c);
-    return s;
-}
-
 dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor_adamw *opt,
                                    const dolor_model_meta *meta)
 {
     if (opt && opt->n != dolor_net_num_params(net))
         return dolor_error(DOLOR_EINVAL, "%s: optimizer holds %zu values but the network has %zu parameters", path,
                            opt->n, dolor_net_num_params(net));
+    char cfg[1024];
+    if (!dolor_net_arch(net)[0])
+        return dolor_error(DOLOR_EINVAL, "%s: the network was not built by the architecture registry, so a checkpoint "
+                           "could not rebuild it", path);
+    dolor_status s = dolor_net_config_json(net, cfg, sizeof cfg);
+    if (s)
+        return dolor_error_prefix(s, "%s", path);
     st_entry *e = NULL;
     int n = 0;
-    dolor_status s = collect(net, opt, &e, &n);
+    s = collect(net, opt, &e, &n);
     if (s)
         return s;
     cJSON *root = cJSON_CreateObject();
@@ -96,10 +90,8 @@ dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor
     char buf[256];
     cJSON_AddStringToObject(md, "format", "pt");
     cJSON_AddStringToObject(md, "dolor_version", DOLOR_VERSION_STRING);
-    cJSON_AddStringToObject(md, "architecture", "unet");
-    char *cfg = meta_json_config(meta);
+    cJSON_AddStringToObject(md, "architecture", dolor_net_arch(net));
     cJSON_AddStringToObject(md, "config", cfg);
-    free(cfg);
     cJSON *names = cJSON_CreateArray(), *values = cJSON_CreateArray();
     for (int c = 0; c < meta->num_classes; c++) {
         cJSON_AddItemToArray(names, cJSON_CreateString(meta->class_names[c]));
@@ -202,15 +194,27 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     const char *arch = md_string(md, "architecture");
     if (!arch)
         return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.architecture is missing", path);
-    if (strcmp(arch, "unet") != 0)
-        return dolor_error(DOLOR_EUNSUPPORTED, "%s: architecture '%s' is not supported (unet)", path, arch);
+    if (strlen(arch) >= sizeof meta->arch_name)
+        return dolor_error(DOLOR_EUNSUPPORTED, "%s: __metadata__.architecture '%.40s...' is not in the registry", path,
+                           arch);
+    snprintf(meta->arch_name, sizeof meta->arch_name, "%s", arch);
     const char *cfg = md_string(md, "config");
     cJSON *c = cfg ? cJSON_Parse(cfg) : NULL;
-    if (!c)
-        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config is missing or not JSON", path);
+    if (!cJSON_IsObject(c)) {
+        cJSON_Delete(c);
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config is missing or not a JSON object", path);
+    }
+    if (strlen(cfg) >= sizeof meta->arch_config) {
+        cJSON_Delete(c);
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config is %zu bytes (at most %zu)", path, strlen(cfg),
+                           sizeof meta->arch_config - 1);
+    }
+    snprintf(meta->arch_config, sizeof meta->arch_config, "%s", cfg);
+    /* every architecture names its input channels and classes; the U-Net's own keys are also kept in meta->arch */
+    int is_unet = strcmp(arch, "unet") == 0;
     const char *keys[] = {"in_channels", "num_classes", "base_channels", "depth"};
     int vals[4];
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < (is_unet ? 4 : 2); i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(c, keys[i]);
         if (!json_int(v, 1, 4096)) {
             cJSON_Delete(c);
@@ -218,16 +222,20 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
         }
         vals[i] = v->valueint;
     }
-    cJSON *up = cJSON_GetObjectItemCaseSensitive(c, "upsample");
-    if (!cJSON_IsString(up) || (strcmp(up->valuestring, "bilinear") && strcmp(up->valuestring, "transposed"))) {
-        cJSON_Delete(c);
-        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.upsample is not \"transposed\" or \"bilinear\"", path);
-    }
+    meta->in_channels = vals[0];
     meta->arch.in_channels = vals[0];
     meta->arch.num_classes = vals[1];
-    meta->arch.base_channels = vals[2];
-    meta->arch.depth = vals[3];
-    meta->arch.upsample = strcmp(up->valuestring, "bilinear") == 0 ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+    if (is_unet) {
+        cJSON *up = cJSON_GetObjectItemCaseSensitive(c, "upsample");
+        if (!cJSON_IsString(up) || (strcmp(up->valuestring, "bilinear") && strcmp(up->valuestring, "transposed"))) {
+            cJSON_Delete(c);
+            return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.upsample is not \"transposed\" or \"bilinear\"",
+                               path);
+        }
+        meta->arch.base_channels = vals[2];
+        meta->arch.depth = vals[3];
+        meta->arch.upsample = strcmp(up->valuestring, "bilinear") == 0 ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+    }
     cJSON_Delete(c);
     meta->num_classes = meta->arch.num_classes;
     if (meta->num_classes > DOLOR_MAX_CLASSES)
@@ -428,22 +436,17 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_
     dolor_net *net = NULL;
     dolor_adamw *opt = NULL;
     if (!s) {
-        /* The data section must hold at least enc0.conv1, bottleneck.conv2 and head weights before the network
-         * is allocated: a 4 KB file (found by fuzz_safetensors) claiming base_channels 2048 and depth 5 asked for
-         * a 509 GB allocation. With this check what is allocated stays within a few times the file size. */
-        const dolor_unet_config *a = &meta->arch;
-        double c = (double)a->base_channels * (double)(1u << (a->depth <= 8 ? a->depth : 0)); /* depth > 8: refused below */
-        double need = 4.0 * (9.0 * c * c + 9.0 * a->in_channels * a->base_channels +
-                             (double)a->num_classes * a->base_channels);
-        if (need > (double)data_len)
-            s = dolor_error(DOLOR_EFORMAT, "%s: truncated: a U-Net with base_channels %d and depth %d needs at least "
-                            "%.0f bytes of weights, the file holds %llu", path, a->base_channels, a->depth, need,
-                            (unsigned long long)data_len);
-    }
-    if (!s) {
-        s = dolor_unet_create(&meta->arch, &net);
-        if (s)
-            dolor_error_prefix(s, "%s", path);
+        /* The registry refuses, before allocating, a network whose weights would not fit in the data section: a
+         * 4 KB file (found by fuzz_safetensors) claiming base_channels 2048 and depth 5 asked for a 509 GB
+         * allocation. With this limit what is allocated stays within a few times the file size. */
+        s = dolor_arch_build_limited(meta->arch_name, meta->arch_config, (size_t)data_len, &net);
+        if (s == DOLOR_ENOTFOUND)
+            s = dolor_error_prefix(DOLOR_EUNSUPPORTED, "%s", path);
+        else if (s == DOLOR_ESHAPE)
+            s = dolor_error_prefix(DOLOR_EFORMAT, "%s: truncated (%llu bytes of tensor data)", path,
+                                   (unsigned long long)data_len);
+        else if (s)
+            s = dolor_error_prefix(s, "%s: %s %s", path, meta->arch_name, meta->arch_config);
     }
     if (s)
         goto fail;

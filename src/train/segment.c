@@ -36,7 +36,7 @@ static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model
         s->h = meta->height;
         s->w = meta->width;
         s->k = meta->num_classes;
-        dolor_status st = dolor_tensor_create4(&s->x, 1, meta->arch.in_channels, s->h, s->w);
+        dolor_status st = dolor_tensor_create4(&s->x, 1, 1, s->h, s->w);
         if (!st)
             st = dolor_tensor_create4(&s->logits, 1, s->k, s->h, s->w);
         if (st) {
@@ -62,13 +62,18 @@ dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, c
     if (img->ndim > 3 || (img->ndim == 3 && img->size[2] != 1))
         return dolor_error(DOLOR_EINVAL, "segment: image is %dD (%lldx%lldx%lld); this model segments 2D images",
                            img->ndim, (long long)img->size[0], (long long)img->size[1], (long long)img->size[2]);
-    if (meta->arch.in_channels != 1)
-        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model expects %d input channels (only 1 is supported)",
-                           meta->arch.in_channels);
+    int ndim;
+    int64_t in_dims[5];
+    dolor_status s = dolor_net_input_shape(net, 0, &ndim, in_dims);
+    if (s)
+        return s;
+    if (ndim != 4 || in_dims[1] != 1)
+        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model (%s) expects %lld input channels in %dD (only 1-channel "
+                           "2D models segment images)", dolor_net_arch(net), (long long)in_dims[1], ndim - 2);
     int ow = (int)img->size[0], oh = (int)img->size[1], k = meta->num_classes;
     dolor_segment_scratch *local = NULL;
     dolor_segment_scratch **sp = scratch ? scratch : &local;
-    dolor_status s = scratch_ensure(sp, meta, (size_t)k * (size_t)ow * (size_t)oh);
+    s = scratch_ensure(sp, meta, (size_t)k * (size_t)ow * (size_t)oh);
     if (s)
         goto done;
     dolor_segment_scratch *sc = *sp;

@@ -17,6 +17,12 @@ const char *dolor_arch_help(int i) { return i >= 0 && i < NARCH ? ARCHS[i]->help
 
 dolor_status dolor_arch_build(const char *name, const char *config_json, dolor_net **out)
 {
+    return dolor_arch_build_limited(name, config_json, 0, out);
+}
+
+dolor_status dolor_arch_build_limited(const char *name, const char *config_json, size_t max_param_bytes,
+                                      dolor_net **out)
+{
     if (!out)
         return dolor_error(DOLOR_EINVAL, "nn: arch_build: out is NULL");
     *out = NULL;
@@ -38,7 +44,10 @@ dolor_status dolor_arch_build(const char *name, const char *config_json, dolor_n
         if (s)
             return dolor_error_prefix(s, "%s config", a->name);
     }
-    return a->from_json(kv, n, out);
+    nn_build_param_limit = max_param_bytes;
+    dolor_status s = a->from_json(kv, n, out);
+    nn_build_param_limit = 0;
+    return s;
 }
 
 dolor_status dolor_net_config_json(const dolor_net *net, char *buf, size_t n)
