@@ -15,7 +15,7 @@ File format: as tools/gen_nn_fixtures.py (b"DNF1" records). Per case i:
   c<i>.par    parameter vector (float32), by op:
                 conv / deconv: nsp, cout, k[3], stride[3], pad[3], dil[3], out_pad[3], groups, bias
                 max_pool / avg_pool: nsp, k[3], stride[3], pad[3], count_include_pad
-                batch_norm: relu;  leaky_relu, scale: alpha;  upsample: mode (0 nearest, 1 linear), scale[3]
+                batch_norm: relu;  leaky_relu, scale: alpha;  upsample: mode (0 nearest, 1 linear), scale[3] (all 0: to input 1's size)
                 slice: c0, c1;  linear: out_features, bias;  permute: perm[5] (unused 0)
                 others: (empty, one 0)
               (spatial axes in tensor order: D, H, W for 3D, H, W for 2D)
@@ -77,6 +77,11 @@ CASES = [
     ("upsample", dict(mode=0, scale=2), [(1, 3, 4, 5)]),
     ("upsample", dict(mode=0, scale=2), [(1, 2, 2, 3, 3)]),
     ("upsample", dict(mode=1, scale=2), [(1, 2, 2, 3, 3)]),                     # trilinear
+    ("upsample", dict(mode=1, size=1), [(2, 3, 4, 5), (2, 1, 7, 12)]),          # to a size: bilinear x1.75 / x2.4
+    ("upsample", dict(mode=1, size=1), [(1, 2, 15, 15), (1, 1, 30, 30)]),       # 473-style odd ladder
+    ("upsample", dict(mode=1, size=1), [(1, 2, 9, 8), (1, 1, 5, 6)]),           # down
+    ("upsample", dict(mode=0, size=1), [(1, 3, 4, 5), (1, 2, 7, 9)]),           # nearest-exact
+    ("upsample", dict(mode=1, size=1), [(1, 2, 2, 3, 4), (1, 1, 3, 5, 7)]),     # trilinear to a size
     ("add", {}, [(2, 4, 5, 5), (2, 4, 5, 5)]),
     ("add", {}, [(2, 4, 5, 5), (2, 4, 1, 1)]),
     ("add", {}, [(1, 3, 1, 1, 1), (1, 3, 2, 3, 4)]),
@@ -154,6 +159,11 @@ def run_case(w, i, op, prm, shapes):
         par = [nsp] + t3(k, nsp) + t3(s, nsp) + t3(pd, nsp) + [cip]
     elif op == "global_avg_pool":
         y = (F.adaptive_avg_pool2d if nsp == 2 else F.adaptive_avg_pool3d)(x, 1)
+    elif op == "upsample" and prm.get("size"):
+        mode = "nearest-exact" if prm["mode"] == 0 else ("bilinear" if nsp == 2 else "trilinear")
+        kw = {} if prm["mode"] == 0 else dict(align_corners=False)
+        y = F.interpolate(x, size=tuple(xs[1].shape[2:]), mode=mode, **kw)
+        par = [prm["mode"], 0, 0, 0]  # scale 0: to the size of input 1
     elif op == "upsample":
         mode = "nearest" if prm["mode"] == 0 else ("bilinear" if nsp == 2 else "trilinear")
         kw = {} if prm["mode"] == 0 else dict(align_corners=False)
@@ -188,7 +198,7 @@ def run_case(w, i, op, prm, shapes):
     w.add(p + "par", par)
     for k, xk in enumerate(xs):
         w.add(p + "x%d" % k, xk)
-        w.add(p + "dx%d" % k, xk.grad)
+        w.add(p + "dx%d" % k, xk.grad if xk.grad is not None else torch.zeros_like(xk))  # a size reference
     if mod is not None:
         w.add(p + "w", mod.weight)
         w.add(p + "dw", mod.weight.grad)

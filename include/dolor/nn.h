@@ -183,6 +183,11 @@ int dolor_graph_global_avg_pool(dolor_net *g, int x);
 /* Upsample by integer factors (per axis, 1..64): nearest, or (bi/tri)linear with
  * align_corners=False. */
 int dolor_graph_upsample(dolor_net *g, int x, int linear, const int scale[3]);
+/* Resize x to the spatial size of ref (any size, up or down; N and C from x):
+ * F.interpolate(x, size=ref.shape[2:], mode=linear ? 'bilinear' / 'trilinear' : 'nearest-exact',
+ * align_corners=False). ref gives only the size and receives no gradient; a decoder passes its skip
+ * tensor, a segmenter its input, so odd sizes such as 473x473 come back exactly. */
+int dolor_graph_upsample_to(dolor_net *g, int x, int ref, int linear);
 /* torch.cat(xs, dim=1), 2 to 8 values equal except in channels. */
 int dolor_graph_concat(dolor_net *g, const int *xs, int n);
 /* x[:, c0:c1] (one piece of torch.split along channels). */
@@ -307,6 +312,70 @@ dolor_status dolor_adamw_create(size_t n, float beta1, float beta2, float eps, f
 /* One step over n params with their grads (OpenMP-parallel). */
 void dolor_adamw_step(dolor_adamw *opt, float *params, const float *grads, float lr);
 void dolor_adamw_free(dolor_adamw *opt); /* NULL-safe */
+
+/* ---- Classification: SGD, Adam and losses on logits [N, K] (src/nn/optim.c, src/nn/loss_cls.c) ----
+ * Checked against torch 1.13 (tests/test_nn_cls.c, tools/gen_cls_fixtures.py). */
+
+/* SGD exactly as torch.optim.SGD (torch 1.13, maximize=False), per element:
+ *   d = g + weight_decay * p;
+ *   if momentum != 0: buf = d at the first step, else buf = momentum * buf + (1 - dampening) * d;
+ *                     d = nesterov ? d + momentum * buf : buf;
+ *   p -= lr * d.
+ * buf is a flat buffer of n floats (allocated only when momentum != 0). torch defaults: momentum 0,
+ * dampening 0, weight_decay 0, nesterov off. */
+typedef struct dolor_sgd {
+    float momentum, dampening, weight_decay;
+    int nesterov;
+    int64_t step;
+    size_t n;
+    float *buf; /* momentum buffer, NULL when momentum is 0 */
+} dolor_sgd;
+/* Errors: DOLOR_EINVAL (n == 0; momentum, dampening or weight_decay negative or not finite; nesterov
+ * with momentum 0 or dampening != 0, as torch refuses), DOLOR_ENOMEM. */
+dolor_status dolor_sgd_create(size_t n, float momentum, float dampening, float weight_decay, int nesterov,
+                              dolor_sgd **out);
+/* One step over n params with their grads (OpenMP-parallel, no allocation). */
+void dolor_sgd_step(dolor_sgd *opt, float *params, const float *grads, float lr);
+void dolor_sgd_free(dolor_sgd *opt); /* NULL-safe */
+
+/* Adam (Kingma & Ba 2015) exactly as torch.optim.Adam (torch 1.13, amsgrad=False): the weight decay
+ * is the classic coupled L2 term added to the gradient (AdamW above decouples it):
+ *   step += 1; g += weight_decay * p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;
+ *   p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps).
+ * The state has AdamW's layout (dolor_adamw: step, m, v), so dolor_checkpoint_save stores it the
+ * same way. torch defaults: betas (0.9, 0.999), eps 1e-8, weight_decay 0.
+ * Errors of create: as dolor_adamw_create. */
+dolor_status dolor_adam_create(size_t n, float beta1, float beta2, float eps, float weight_decay, dolor_adamw **out);
+void dolor_adam_step(dolor_adamw *opt, float *params, const float *grads, float lr);
+
+/* Losses on logits [N, K] (ndim 2, plain row-major). As the segmentation losses above, each returns
+ * the loss in *loss (not multiplied by weight) and, if dlogits != NULL, ADDS weight * dLoss/dlogits
+ * into dlogits ([N, K], zeroed by the caller). Sums in double, no allocation, deterministic.
+ * Errors: DOLOR_EINVAL (a NULL argument), DOLOR_ESHAPE (logits not 2-D, dlogits of another shape),
+ * DOLOR_EINVAL (a target out of range or not finite, a negative or non-finite weight: the message
+ * names the value and its index; nothing is written then). */
+
+/* Sigmoid binary cross-entropy with logits, torch.nn.BCEWithLogitsLoss(pos_weight, reduction='mean'):
+ * targets [N, K] in [0, 1] (K = 1 for a binary classifier; K > 1: independent labels), pos_weight
+ * NULL (1) or K entries >= 0; per element, with s = sigmoid(x),
+ *   l = -(pw * t * log s + (1 - t) * log(1 - s)), computed as (1-t) x + (1 + (pw-1) t) softplus(-x),
+ * averaged over the N*K elements. Gradient: ((1-t) - (1 + (pw-1) t)(1 - s)) / (N K). */
+dolor_status dolor_loss_bce_logits(const dolor_tensor *logits, const float *targets, const float *pos_weight,
+                                   float weight, float *loss, dolor_tensor *dlogits);
+
+/* Softmax cross-entropy, torch.nn.CrossEntropyLoss(weight=class_weights, reduction='mean'):
+ * labels [N] class indices in [0, K); class_weights NULL (all 1) or K entries >= 0; the weighted mean
+ *   sum_i w[y_i] (-log softmax(x_i)[y_i]) / sum_i w[y_i]
+ * (DOLOR_EINVAL when that denominator is 0). Gradient: w[y_i] (softmax(x_i) - onehot(y_i)) / sum w. */
+dolor_status dolor_loss_cross_entropy_cls(const dolor_tensor *logits, const int *labels, const float *class_weights,
+                                          float weight, float *loss, dolor_tensor *dlogits);
+
+/* Sigmoid focal loss (Lin et al., ICCV 2017), torchvision.ops.sigmoid_focal_loss(reduction='mean'):
+ * targets [N, K] in [0, 1]; p = sigmoid(x), ce = BCE with logits, p_t = p t + (1-p)(1-t),
+ *   l = a_t * ce * (1 - p_t)^gamma, a_t = alpha t + (1 - alpha)(1 - t) if alpha >= 0, else 1,
+ * averaged over the N*K elements; torchvision's defaults alpha 0.25, gamma 2 (gamma >= 0). */
+dolor_status dolor_loss_focal(const dolor_tensor *logits, const float *targets, float alpha, float gamma,
+                              float weight, float *loss, dolor_tensor *dlogits);
 
 #ifdef __cplusplus
 }

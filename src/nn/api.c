@@ -110,6 +110,17 @@ int dolor_graph_upsample(dolor_net *g, int x, int linear, const int scale[3])
     return nn_add_op(g, NN_OP_UPSAMPLE, NULL, &x, 1, &p);
 }
 
+int dolor_graph_upsample_to(dolor_net *g, int x, int ref, int linear)
+{
+    if (!g)
+        return -1;
+    nn_params p;
+    memset(&p, 0, sizeof p);
+    p.rs.mode = linear ? NN_RESAMPLE_LINEAR : NN_RESAMPLE_NEAREST;
+    int in[2] = {x, ref};
+    return nn_add_op(g, NN_OP_UPSAMPLE, NULL, in, 2, &p);
+}
+
 int dolor_graph_concat(dolor_net *g, const int *xs, int n)
 {
     if (!g)
