@@ -19,10 +19,13 @@ optim.bin   optimizer steps in float32 on a vector of 37 parameters with 4 rando
               adam (lr 0.01, betas (0.9, 0.999), eps 1e-8, weight_decay 1e-2),
               adam_b (lr 0.03, betas (0.8, 0.99), eps 1e-6, weight_decay 0).
 resnet_steps.bin  5 optimizer steps on the 3D ResNet-10 twin (class ResNet of gen_nn_ops_fixtures.py, depth 10,
-              width 4, 1 input channel, 1 logit) with det_fill weights, input 2x1x16x32x32 by the det_input
+              width 4, 1 input channel, 1 logit) with det_fill weights, input 2x1x32x64x64 by the det_input
               formula, targets [1, 0], BCE with logits, training mode; float64:
               sgd.loss (5 losses before each step; SGD lr 0.01, momentum 0.9, nesterov, weight_decay 1e-3),
               adam.loss (Adam lr 1e-3, weight_decay 1e-4).
+              Not 2x1x16x32x32: there layer4 is 1x1x1 and its batch norm over 2 values makes the trajectory
+              ill-conditioned (torch's own float32 run leaves its float64 one by 36% at Adam step 3); at
+              32x64x64 torch float32 and float64 agree to 6 digits over the 5 steps.
 """
 import os
 import sys
@@ -128,7 +131,7 @@ def gen_optim():
 
 def gen_resnet_steps():
     w = writer("resnet_steps.bin")
-    xshape = (2, 1, 16, 32, 32)
+    xshape = (2, 1, 32, 64, 64)
     i = torch.arange(int(np.prod(xshape)), dtype=torch.float64)
     x = (1.5 * torch.sin(0.01 * i) + 0.5 * torch.sin(1.37 * i + 0.2)).reshape(xshape)
     t = torch.tensor([[1.0], [0.0]], dtype=torch.float64)
