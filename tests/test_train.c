@@ -26,7 +26,19 @@ static void test_schedule(void)
     dolor_lr_schedule sch;
     CHECK_OK(dolor_lr_schedule_parse("poly", &sch));
     CHECK(sch == DOLOR_LR_POLY);
-    CHECK_ERR(dolor_lr_schedule_parse("step", &sch), DOLOR_EINVAL, "'step'");
+    CHECK_ERR(dolor_lr_schedule_parse("stair", &sch), DOLOR_EINVAL, "'stair' is not one of cosine, poly, constant, step");
+    /* StepLR (torch: step_size 30, gamma 0.1 -> 0.1 at 0..29, 0.01 at 30..59) after 2 warm-up steps */
+    CHECK_OK(dolor_lr_schedule_parse("step", &sch));
+    CHECK(sch == DOLOR_LR_STEP && strcmp(dolor_lr_schedule_name(sch), "step") == 0);
+    CHECK_NEAR(dolor_lr_at_step(0.1, 0, 2, 30, 0.1), 0.05, 1e-15);
+    CHECK_NEAR(dolor_lr_at_step(0.1, 2, 2, 30, 0.1), 0.1, 1e-15);
+    CHECK_NEAR(dolor_lr_at_step(0.1, 31, 2, 30, 0.1), 0.1, 1e-15);
+    CHECK_NEAR(dolor_lr_at_step(0.1, 32, 2, 30, 0.1), 0.01, 1e-15);
+    CHECK_NEAR(dolor_lr_at_step(0.1, 95, 2, 30, 0.5), 0.1 * 0.125, 1e-15);
+    /* through dolor_lr_at: step_size ceil(90 / 3) = 30, gamma 0.1 */
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_STEP, 1.0, 39, 100, 10), 1.0, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_STEP, 1.0, 40, 100, 10), 0.1, 1e-15);
+    CHECK_NEAR(dolor_lr_at(DOLOR_LR_STEP, 1.0, 99, 100, 10), 0.01, 1e-15);
 }
 
 static void fill_meta(dolor_model_meta *m, int k, int size)

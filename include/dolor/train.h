@@ -24,14 +24,21 @@ extern "C" {
 typedef enum dolor_lr_schedule {
     DOLOR_LR_COSINE = 0,   /* base * 0.5 * (1 + cos(pi * t / T))  (torch CosineAnnealingLR, eta_min 0) */
     DOLOR_LR_POLY = 1,     /* base * (1 - t / T)^0.9  (nnU-Net's PolyLRScheduler) */
-    DOLOR_LR_CONSTANT = 2
+    DOLOR_LR_CONSTANT = 2,
+    DOLOR_LR_STEP = 3      /* base * gamma^floor(t / step_size)  (torch StepLR); through dolor_lr_at:
+                            * step_size ceil(T / 3), gamma 0.1; dolor_lr_at_step sets both */
 } dolor_lr_schedule;
 
 /* Learning rate at optimizer step `step` (0-based) of `total` steps, after a
  * linear warm-up over the first `warmup` steps (lr = base * (step+1)/warmup).
  * Returns base for total <= 0. */
 double dolor_lr_at(dolor_lr_schedule s, double base, int64_t step, int64_t total, int64_t warmup);
-/* "cosine", "poly", "constant" -> schedule; DOLOR_EINVAL naming the value otherwise. */
+/* StepLR after warm-up: base * (step+1)/warmup for step < warmup, then
+ * base * gamma^floor((step - warmup) / step_size) (torch.optim.lr_scheduler.StepLR
+ * counted in optimizer steps: pass step_size = epochs * steps per epoch for
+ * torch's per-epoch stepping). step_size < 1 is taken as 1. */
+double dolor_lr_at_step(double base, int64_t step, int64_t warmup, int64_t step_size, double gamma);
+/* "cosine", "poly", "constant", "step" -> schedule; DOLOR_EINVAL naming the value otherwise. */
 dolor_status dolor_lr_schedule_parse(const char *name, dolor_lr_schedule *out);
 const char *dolor_lr_schedule_name(dolor_lr_schedule s);
 
