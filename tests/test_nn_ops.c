@@ -511,25 +511,82 @@ static void cmp_scaled(const char *what, const float *a, const float *b, size_t 
 }
 
 #define RESNET_GTOL 2e-3
+#define RESNET_GTOL_SCALAR 1e-2
 
-static void test_resnet(const char *file)
+/* 5 AdamW steps with softmax cross-entropy from the det_fill weights reproduce PyTorch's 5 losses */
+static void five_steps(const fx_file *f, const char *file, const char *arch, const char *js, const dolor_tensor *x)
+{
+    const fx_rec *lr = fx_get(f, "labels"), *l5 = fx_get(f, "losses5");
+    if (!lr || !l5)
+        return;
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_arch_build(arch, js, &g));
+    if (!g)
+        return;
+    det_fill(g);
+    dolor_adamw *opt = NULL;
+    CHECK_OK(dolor_adamw_create(dolor_net_num_params(g), 0.9f, 0.999f, 1e-8f, 1e-2f, &opt));
+    uint8_t *lab = malloc(lr->numel);
+    for (size_t i = 0; i < lr->numel; i++)
+        lab[i] = (uint8_t)F32(lr)[i];
+    int nd;
+    int64_t od[5];
+    dolor_net_output_shape(g, 0, &nd, od);
+    od[0] = x->shape[0];
+    od[2] = x->shape[2];
+    od[3] = x->shape[3];
+    dolor_tensor *y = NULL, *dy = NULL;
+    CHECK_OK(dolor_tensor_create(&y, 4, od));
+    CHECK_OK(dolor_tensor_create(&dy, 4, od));
+    float losses[5] = {0};
+    for (int it = 0; it < 5 && opt && y && dy; it++) {
+        const dolor_tensor *ins[1] = {x};
+        dolor_tensor *outs[1] = {y};
+        const dolor_tensor *douts[1] = {dy};
+        CHECK_OK(dolor_net_run(g, ins, outs, 1));
+        memset(dy->data, 0, dy->numel * sizeof(float));
+        CHECK_OK(dolor_loss_cross_entropy(y, lab, 1.f, &losses[it], dy));
+        CHECK_OK(dolor_net_backward_outputs(g, douts));
+        dolor_adamw_step(opt, dolor_net_params(g), dolor_net_grads(g), 1e-3f);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s: cross-entropy of 5 AdamW steps", file);
+    cmp_rec(what, losses, l5);
+    dolor_tensor_free(y);
+    dolor_tensor_free(dy);
+    free(lab);
+    dolor_adamw_free(opt);
+    dolor_net_free(g);
+}
+
+/* a registry architecture against its PyTorch twin (tools/gen_nn_ops_fixtures.py for "resnet",
+ * tools/gen_nn_arch_fixtures.py + tools/nn_twins.py for the others) */
+static void test_arch(const char *file)
 {
     fx_file f;
     if (!fx_load(&f, file))
         return;
-    const float *c = F32(fx_get(&f, "cfg"));
-    char js[256], what[192];
-    snprintf(js, sizeof js, "{\"depth\": %d, \"in_channels\": %d, \"num_classes\": %d, \"spatial_dims\": %d, \"width\": %d}",
-             (int)c[0], (int)c[1], (int)c[2], (int)c[3], (int)c[4]);
+    char js[512], arch[32] = "resnet", what[192];
+    const fx_rec *ar = fx_get(&f, "arch"), *cr = fx_get(&f, "config");
+    if (ar && cr && ar->numel < sizeof arch && cr->numel < sizeof js) {
+        memcpy(arch, ar->data, ar->numel);
+        arch[ar->numel] = 0;
+        memcpy(js, cr->data, cr->numel);
+        js[cr->numel] = 0;
+    } else {
+        const float *c = F32(fx_get(&f, "cfg"));
+        snprintf(js, sizeof js, "{\"depth\": %d, \"in_channels\": %d, \"num_classes\": %d, \"spatial_dims\": %d, \"width\": %d}",
+                 (int)c[0], (int)c[1], (int)c[2], (int)c[3], (int)c[4]);
+    }
     dolor_net *g = NULL;
-    CHECK_OK(dolor_arch_build("resnet", js, &g));
+    CHECK_OK(dolor_arch_build(arch, js, &g));
     if (!g) {
         fx_free(&f);
         return;
     }
-    char back[256];
+    char back[512];
     CHECK_OK(dolor_net_config_json(g, back, sizeof back));
-    CHECK(strcmp(back, js) == 0);
+    CHECKF(strcmp(back, js) == 0, "%s: config back as %s (built from %s)", file, back, js);
     const fx_rec *names = fx_get(&f, "names");
     char *nm = calloc(names->numel + 1, 1);
     memcpy(nm, names->data, names->numel);
@@ -586,7 +643,10 @@ static void test_resnet(const char *file)
             head[k] = gr[k];
         s2 = (float)acc;
         snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
-        cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32, RESNET_GTOL);
+        /* a one-element tensor (the 1-channel BN of a triplet-attention gate) is one sum over N*H*W of
+         * products deep in the net: rounding order moves it by up to 0.5% (ResNet-50 + TA twin) */
+        cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32,
+                   ti->numel == 1 ? RESNET_GTOL_SCALAR : RESNET_GTOL);
         snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
         cmp(what, &s2, F32(gs) + pi, 1);
         pi++;
@@ -595,6 +655,7 @@ static void test_resnet(const char *file)
     CHECK_OK(dolor_net_run(g, ins, outs, 0));
     snprintf(what, sizeof what, "%s logits (inference, running stats after one step)", file);
     cmp_rec(what, y->data, fx_get(&f, "y_eval"));
+    five_steps(&f, file, arch, js, x);
     dolor_tensor_free(x);
     dolor_tensor_free(y);
     dolor_tensor_free(dy);
@@ -648,9 +709,12 @@ int main(void)
     test_registry();
     test_graph_api();
     test_triplet();
-    test_resnet("resnet18.bin");
-    test_resnet("resnet50.bin");
-    test_resnet("resnet3d10.bin");
+    test_arch("resnet18.bin");
+    test_arch("resnet50.bin");
+    test_arch("resnet3d10.bin");
+    test_arch("resnet_unet_18ta.bin");
+    test_arch("resnet_unet_50ta.bin");
+    test_arch("fastseg.bin");
     test_errors();
     test_cases();
     return dolor_test_finish();

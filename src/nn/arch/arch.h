@@ -30,6 +30,14 @@ dolor_status nn_kv_str(nn_kv *kv, int n, const char *arch, const char *key, cons
 /* DOLOR_EINVAL naming the first key no getter used. */
 dolor_status nn_kv_unused(const nn_kv *kv, int n, const char *arch);
 
-extern const nn_arch nn_arch_unet, nn_arch_resnet;
+/* The ResNet trunk of arch/resnet.c (conv1 7x7/2 -> bn1 + ReLU -> max pool 3/2 -> layer1..4) on x with
+ * tensor names "<prefix>conv1.weight", "<prefix>layer1.0.conv1.weight", ... (torchvision's); ta: a
+ * triplet-attention module in every block (2D only). feats[0] = the stem (stride 2, after ReLU),
+ * feats[1..4] = layer1..4 (strides 4, 8, 16, 32). Returns layer4 (or -1, the error kept in g). */
+int nn_resnet_encoder(dolor_net *g, const char *prefix, int x, int depth, int width, int nsp, int ta, int feats[5]);
+/* Channels of feats[stage] of that trunk. */
+int nn_resnet_channels(int depth, int width, int stage);
+
+extern const nn_arch nn_arch_unet, nn_arch_resnet, nn_arch_resnet_unet, nn_arch_fastseg;
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const nn_arch *const ARCHS[] = {&nn_arch_unet, &nn_arch_resnet};
+static const nn_arch *const ARCHS[] = {&nn_arch_unet, &nn_arch_resnet, &nn_arch_resnet_unet, &nn_arch_fastseg};
 #define NARCH ((int)(sizeof ARCHS / sizeof ARCHS[0]))
 
 int dolor_arch_count(void) { return NARCH; }

@@ -37,7 +37,7 @@ static int conv_bn(dolor_net *g, const char *pre, const char *cn, const char *bn
     return dolor_graph_batch_norm(g, b, conv(g, a, x, cout, k, stride, nsp), relu);
 }
 
-static int block(dolor_net *g, const char *pre, int x, int cin, int planes, int stride, int bottleneck, int nsp)
+static int block(dolor_net *g, const char *pre, int x, int cin, int planes, int stride, int bottleneck, int nsp, int ta)
 {
     int expansion = bottleneck ? 4 : 1, cout = planes * expansion, y;
     if (bottleneck) {
@@ -48,25 +48,71 @@ static int block(dolor_net *g, const char *pre, int x, int cin, int planes, int 
         y = conv_bn(g, pre, "conv1", "bn1", x, planes, 3, stride, nsp, 1);
         y = conv_bn(g, pre, "conv2", "bn2", y, planes, 3, 1, nsp, 0);
     }
+    if (ta) {
+        /* Misra et al.: in every block, on the residual branch before the addition */
+        char n[96];
+        snprintf(n, sizeof n, "%s.triplet_attention", pre);
+        y = dolor_graph_triplet_attention(g, n, y);
+    }
     int sc = x;
     if (stride != 1 || cin != cout)
         sc = conv_bn(g, pre, "downsample.0", "downsample.1", x, cout, 1, stride, nsp, 0);
     return dolor_graph_activation(g, dolor_graph_add(g, y, sc), DOLOR_ACT_RELU, 0.f);
 }
 
-static dolor_status resnet_create(const rn_cfg *c, dolor_net **out)
+static const int *blocks_of(int depth)
 {
     static const int blocks10[4] = {1, 1, 1, 1}, blocks18[4] = {2, 2, 2, 2}, blocks34[4] = {3, 4, 6, 3},
                      blocks101[4] = {3, 4, 23, 3};
-    const int *nb;
-    int bottleneck = c->depth >= 50;
-    switch (c->depth) {
-    case 10: nb = blocks10; break;
-    case 18: nb = blocks18; break;
-    case 34: case 50: nb = blocks34; break;
-    case 101: nb = blocks101; break;
-    default: return dolor_error(DOLOR_EINVAL, "resnet config: \"depth\" %d is not 10, 18, 34, 50 or 101", c->depth);
+    switch (depth) {
+    case 10: return blocks10;
+    case 18: return blocks18;
+    case 34: case 50: return blocks34;
+    case 101: return blocks101;
+    default: return NULL;
     }
+}
+
+int nn_resnet_channels(int depth, int width, int stage)
+{
+    return stage == 0 ? width : (width << (stage - 1)) * (depth >= 50 ? 4 : 1);
+}
+
+int nn_resnet_encoder(dolor_net *g, const char *prefix, int x, int depth, int width, int nsp, int ta, int feats[5])
+{
+    const int *nb = blocks_of(depth);
+    for (int k = 0; k < 5; k++)
+        feats[k] = -1;
+    if (ta && nsp != 2)
+        return nn_fail(g, DOLOR_EINVAL, "resnet: triplet attention is 2D only (spatial_dims %d)", nsp);
+    if (!nb)
+        return nn_fail(g, DOLOR_EINVAL, "resnet: depth %d is not 10, 18, 34, 50 or 101", depth);
+    int bottleneck = depth >= 50;
+    char n1[96], n2[96];
+    snprintf(n1, sizeof n1, "%sconv1", prefix);
+    snprintf(n2, sizeof n2, "%sbn1", prefix);
+    x = dolor_graph_batch_norm(g, n2, conv(g, n1, x, width, 7, 2, nsp), 1);
+    feats[0] = x;
+    dolor_pool_params mp = {.kernel = {3, 3, 3}, .stride = {2, 2, 2}, .padding = {1, 1, 1}};
+    x = dolor_graph_max_pool(g, x, &mp);
+    int cin = width;
+    for (int l = 0; l < 4; l++) {
+        int planes = width << l;
+        for (int b = 0; b < nb[l]; b++) {
+            char pre[64];
+            snprintf(pre, sizeof pre, "%slayer%d.%d", prefix, l + 1, b);
+            x = block(g, pre, x, cin, planes, b == 0 && l > 0 ? 2 : 1, bottleneck, nsp, ta);
+            cin = planes * (bottleneck ? 4 : 1);
+        }
+        feats[l + 1] = x;
+    }
+    return x;
+}
+
+static dolor_status resnet_create(const rn_cfg *c, dolor_net **out)
+{
+    if (!blocks_of(c->depth))
+        return dolor_error(DOLOR_EINVAL, "resnet config: \"depth\" %d is not 10, 18, 34, 50 or 101", c->depth);
     if (c->spatial_dims != 2 && c->spatial_dims != 3)
         return dolor_error(DOLOR_EINVAL, "resnet config: \"spatial_dims\" %d is not 2 or 3", c->spatial_dims);
     if (c->in_channels < 1 || c->num_classes < 1 || c->width < 1 || c->in_channels > 4096 || c->num_classes > 100000 ||
@@ -81,19 +127,8 @@ static dolor_status resnet_create(const rn_cfg *c, dolor_net **out)
     int nsp = c->spatial_dims;
     int64_t d[5] = {1, c->in_channels, 64, 64, 64}; /* nominal */
     int x = dolor_graph_input(g, 2 + nsp, d);
-    x = dolor_graph_batch_norm(g, "bn1", conv(g, "conv1", x, c->width, 7, 2, nsp), 1);
-    dolor_pool_params mp = {.kernel = {3, 3, 3}, .stride = {2, 2, 2}, .padding = {1, 1, 1}};
-    x = dolor_graph_max_pool(g, x, &mp);
-    int cin = c->width;
-    for (int l = 0; l < 4; l++) {
-        int planes = c->width << l;
-        for (int b = 0; b < nb[l]; b++) {
-            char pre[32];
-            snprintf(pre, sizeof pre, "layer%d.%d", l + 1, b);
-            x = block(g, pre, x, cin, planes, b == 0 && l > 0 ? 2 : 1, bottleneck, nsp);
-            cin = planes * (bottleneck ? 4 : 1);
-        }
-    }
+    int feats[5];
+    x = nn_resnet_encoder(g, "", x, c->depth, c->width, nsp, 0, feats);
     x = dolor_graph_linear(g, "fc", dolor_graph_flatten(g, dolor_graph_global_avg_pool(g, x)), c->num_classes, 1);
     dolor_graph_output(g, x, "logits");
     s = dolor_graph_finalize(g);

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Write the builder fixtures for tests/test_nn_ops.c (test_arch): each registry architecture of
+tools/nn_twins.py against its PyTorch twin on the same deterministic weights (det_fill) and input.
+
+Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_nn_arch_fixtures.py
+
+Per file (format of tools/gen_nn_fixtures.py, b"DNF1" records):
+  arch, config   registry name and config JSON (uint8 text; config exactly as dolor_net_config_json)
+  names          state_dict names in order, without num_batches_tracked (uint8 text, one per line)
+  xshape, y, dy  the input shape (input by formula: 1.5 sin(0.01 i) + 0.5 sin(1.37 i + 0.2)), the
+                 training-mode output, a random output gradient
+  ghead, gsq     per parameter: the first 32 gradient elements and the sum of squares (small files)
+  dx_sample, dx_sq  every 97th element of d/dx and its sum of squares
+  y_eval         inference-mode output after the training forward (running stats moved once)
+  labels, losses5  class labels [N, H, W] (by formula: (i * 7 // 11) mod K, as float) and the 5
+                 softmax cross-entropy losses of 5 torch.optim.AdamW steps (lr 1e-3, betas 0.9 /
+                 0.999, eps 1e-8, weight decay 1e-2) from the det_fill weights, in training mode
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_nn_fixtures import Writer  # noqa: E402
+from gen_nn_ops_fixtures import det_fill, rnd  # noqa: E402
+import nn_twins  # noqa: E402
+
+CASES = [
+    # ResNet-18 encoder + triplet attention, an odd input: every resize goes to a non-integer ratio
+    ("resnet_unet_18ta.bin", "resnet_unet",
+     dict(in_channels=3, num_classes=3, encoder_depth=18, width=8, triplet_attention=1, decoder_base=4,
+          upsample="nearest"), (2, 3, 45, 45)),
+    ("resnet_unet_50ta.bin", "resnet_unet",
+     dict(in_channels=3, num_classes=2, encoder_depth=50, width=4, triplet_attention=1, decoder_base=2,
+          upsample="bilinear"), (2, 3, 64, 64)),
+    ("fastseg.bin", "fastseg", dict(in_channels=1, num_classes=4, width=8), (2, 1, 40, 44)),
+]
+
+
+def config_json(cfg):
+    # as the C to_json: '{"key": value, ...}' in declaration order, strings quoted
+    return "{" + ", ".join('"%s": %s' % (k, json.dumps(v)) for k, v in cfg.items()) + "}"
+
+
+def det_input(shape):
+    i = torch.arange(int(np.prod(shape)), dtype=torch.float64)
+    return (1.5 * torch.sin(0.01 * i) + 0.5 * torch.sin(1.37 * i + 0.2)).reshape(shape)
+
+
+def gen(fname, arch, cfg, xshape):
+    w = Writer(fname)
+    m = nn_twins.build(arch, cfg).double()
+    names = det_fill(m)
+    w.add("arch", np.frombuffer(arch.encode(), dtype=np.uint8))
+    w.add("config", np.frombuffer(config_json(cfg).encode(), dtype=np.uint8))
+    w.add("names", np.frombuffer("\n".join(names).encode(), dtype=np.uint8))
+    x = det_input(xshape).requires_grad_()
+    m.train()
+    y = m(x)
+    dy = rnd(*y.shape)
+    y.backward(dy)
+    w.add("xshape", list(xshape))
+    w.add("y", y)
+    w.add("dy", dy)
+    heads, sq = [], []
+    for name, p in m.named_parameters():
+        g = p.grad.reshape(-1)
+        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
+        sq.append((g * g).sum().reshape(1))
+    w.add("ghead", torch.stack(heads))
+    w.add("gsq", torch.cat(sq))
+    dx = x.grad.reshape(-1)
+    w.add("dx_sample", dx[::97])
+    w.add("dx_sq", [(dx * dx).sum().item()])
+    m.eval()
+    with torch.no_grad():
+        w.add("y_eval", m(x))
+    # 5 AdamW steps with softmax cross-entropy, from the same weights
+    k = y.shape[1]
+    n_lab = xshape[0] * xshape[2] * xshape[3]
+    labels = ((torch.arange(n_lab) * 7 // 11) % k).reshape(xshape[0], xshape[2], xshape[3])
+    w.add("labels", labels.double())
+    m = nn_twins.build(arch, cfg).double()
+    det_fill(m)
+    m.train()
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)
+    xs = det_input(xshape)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(xs), labels)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    w.add("losses5", losses)
+    w.close()
+
+
+def main():
+    torch.manual_seed(81)
+    for c in CASES:
+        gen(*c)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
