@@ -139,6 +139,12 @@ static void stem_of(const char *path, char *stem, size_t n, int *nifti_out)
     *nifti_out = which >= 0 && which < N_NIFTI_OUT;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 int dolor_cmd_predict(int argc, char **argv)
 {
     predict_opts o = {0};
@@ -147,6 +153,7 @@ int dolor_cmd_predict(int argc, char **argv)
     size_t nfiles = 0;
     dolor_net *net = NULL;
     dolor_segment_scratch *scratch = NULL;
+    double *frame_ms = NULL; /* read + segment + write, per input */
     dolor_model_meta meta;
     dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
     if (s) {
@@ -203,8 +210,16 @@ int dolor_cmd_predict(int argc, char **argv)
     }
     if (s)
         goto fail;
-    double total_ms = 0, first_ms = 0;
+    double total_ms = 0, first_ms = 0, wall0 = 0;
+    frame_ms = malloc((nfiles ? nfiles : 1) * sizeof *frame_ms);
+    if (!frame_ms) {
+        s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (size_t i = 0; i < nfiles; i++) {
+        double f0 = dolor_time_ms();
+        if (i == 1)
+            wall0 = f0;
         dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL;
         char stem[1024], path[4096];
         int nifti = 0;
@@ -247,8 +262,10 @@ int dolor_cmd_predict(int argc, char **argv)
         if (i == 0)
             first_ms = ms;
         total_ms += ms;
+        frame_ms[i] = dolor_time_ms() - f0;
         printf("%s  %.1f ms\n", files[i], ms);
     }
+    double wall = nfiles > 1 ? dolor_time_ms() - wall0 : 0;
     {
         /* one ITK-SNAP label description for the folder, colours as in the overlays */
         const char *names[DOLOR_MAX_CLASSES];
@@ -268,14 +285,22 @@ int dolor_cmd_predict(int argc, char **argv)
         if (s)
             goto fail;
     }
-    if (nfiles > 1)
+    if (nfiles > 1) {
         printf("%zu images: mean %.1f ms/image (%.1f ms excluding the first, which plans the network)\n", nfiles,
                total_ms / (double)nfiles, (total_ms - first_ms) / (double)(nfiles - 1));
+        /* end to end per frame (read, segment, write the label map), the first (planning) left out */
+        size_t m = nfiles - 1;
+        qsort(frame_ms + 1, m, sizeof *frame_ms, cmp_double);
+        printf("end to end (read, segment, write; %zu images after the first): %.1f images/s, latency p50 %.1f ms, "
+               "p95 %.1f ms, max %.1f ms\n", m, wall > 0 ? 1000.0 * (double)m / wall : 0.0, frame_ms[1 + m / 2],
+               frame_ms[1 + (size_t)(0.95 * (double)(m - 1) + 0.5)], frame_ms[nfiles - 1]);
+    }
     printf("label maps written to %s/ (ITK-SNAP label description: %s/labels.txt)\n", o.out, o.out);
     goto out;
 fail:
     rc = dolor_cli_fail("predict", s);
 out:
+    free(frame_ms);
     for (size_t i = 0; i < nfiles; i++)
         free(files[i]);
     free(files);
