@@ -26,6 +26,7 @@ resnet_steps.bin  5 optimizer steps on the 3D ResNet-10 twin (class ResNet of ge
               Not 2x1x16x32x32: there layer4 is 1x1x1 and its batch norm over 2 values makes the trajectory
               ill-conditioned (torch's own float32 run leaves its float64 one by 36% at Adam step 3); at
               32x64x64 torch float32 and float64 agree to 6 digits over the 5 steps.
+resize.bin  trilinear resizing and z-score of a small volume (gen_resize).
 """
 import os
 import sys
@@ -153,12 +154,28 @@ def gen_resnet_steps():
     w.close()
 
 
+def gen_resize():
+    """resize.bin for tests/test_data_cls.c: a volume [D, H, W] = [5, 4, 7] (v[z, y, x] = sin(0.9 i) + 0.1 z with i
+    the flat index) resized with F.interpolate(mode="trilinear", align_corners=False) to [3, 6, 4] and to [8, 3, 9],
+    then z-scored with the population sd: vol, out_a, out_b."""
+    w = writer("resize.bin")
+    i = torch.arange(5 * 4 * 7, dtype=torch.float64)
+    v = torch.sin(0.9 * i).reshape(5, 4, 7) + 0.1 * torch.arange(5, dtype=torch.float64).reshape(5, 1, 1)
+    w.add("vol", v)
+    for name, size in (("out_a", (3, 6, 4)), ("out_b", (8, 3, 9))):
+        r = F.interpolate(v[None, None], size=size, mode="trilinear", align_corners=False)[0, 0]
+        r = (r - r.mean()) / r.std(unbiased=False)
+        w.add(name, r)
+    w.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(11)
     gen_losses()
     gen_optim()
     gen_resnet_steps()
+    gen_resize()
 
 
 if __name__ == "__main__":

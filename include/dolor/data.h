@@ -228,6 +228,104 @@ size_t dolor_loader_batches_per_epoch(const dolor_loader *ld);
 int dolor_loader_epoch(const dolor_loader *ld);
 void dolor_loader_free(dolor_loader *ld); /* NULL-safe; stops and joins the thread */
 
+/* ======================= classification datasets (src/data/classify.c) =======================
+ * A listing of cases with one class label each, 2D images or 3D volumes, every case preprocessed into
+ * memory at the network size:
+ *   2D: dolor_preprocess_image (grey, bilinear resize to height x width, z-score);
+ *   3D: grey (first component; RGB as BT.601 luma), trilinear resize to depth x height x width with
+ *       PyTorch F.interpolate(mode='trilinear', align_corners=False) semantics (separable linear per
+ *       axis, source index (o + 0.5) in / out - 0.5 clamped at 0), then z-score over the volume
+ *       (population sd; sd < 1e-6 -> 1). A volume's (x, y, z) = (i, j, k) index order maps to the tensor's
+ *       [D, H, W] = [k, j, i] (W fastest, as the file's voxels). A 2D file in a 3D dataset is a volume of
+ *       one slice.
+ * Sources (exactly one):
+ *   csv: a CSV file (RFC 4180: a header line, commas, optional double quotes) with columns named
+ *        image_col (default "image"), label_col ("label") and, optionally, patient_col ("patient"); other
+ *        columns are ignored. Image paths are relative to the CSV's folder (absolute paths as they are) and
+ *        name anything dolor_image_read reads: PNG, JPEG, NIfTI, MetaImage, a DICOM file or a folder
+ *        holding one DICOM series. A case without a patient (no column or an empty cell) is its own patient.
+ *   dir: a folder with one sub-folder per class (sorted by name, strcmp: they are the class names), every
+ *        file or sub-sub-folder in them a case (names starting with '.' skipped); patient = the case's stem.
+ * Labels: with class_names given, a label is one of those names or its index; otherwise, if every label
+ * is an integer, classes are 0..max (named "0", "1", ...); else the distinct label strings sorted by
+ * strcmp. At least 2 classes. */
+
+typedef struct dolor_cls_dataset dolor_cls_dataset;
+
+typedef struct dolor_cls_config {
+    const char *csv;                /* CSV listing, or NULL */
+    const char *dir;                /* folder of class folders, or NULL */
+    const char *image_col, *label_col, *patient_col; /* CSV header names; NULL: "image", "label", "patient" */
+    int spatial_dims;               /* 2 or 3 (default 2) */
+    int depth, height, width;       /* network size: default 64 x 128 x 128 (3D), 224 x 224 (2D) */
+    int num_classes;                /* 0: discovered from the labels; else the count of class_names */
+    const char *const *class_names; /* NULL or num_classes names fixing the class order */
+} dolor_cls_config;
+
+void dolor_cls_config_default(dolor_cls_config *c);
+
+/* Reads and preprocesses every case (in listing order; dir: class by class, files sorted), with a
+ * progress bar on stderr.
+ * Errors, naming the CSV and its line, or the file:
+ *   DOLOR_EINVAL    bad config (no or two sources, sizes < 1, spatial_dims not 2 or 3); a CSV without the
+ *                   named columns ("cases.csv: no column \"label\" (columns: image, y)"), a line with
+ *                   another number of fields, an empty image or label cell, a label not in class_names
+ *                   ("cases.csv:7: label \"maybe\" is not one of no, yes"), fewer than 2 classes, more
+ *                   than 255, no cases
+ *   DOLOR_ENOTFOUND the CSV, the folder, or an image that does not exist
+ *   DOLOR_ESHAPE    a 3D volume (size[2] > 1) in a 2D dataset; a 4D image with more than one frame
+ *   and the errors of dolor_image_read, DOLOR_ENUMERIC (a NaN or Inf voxel), DOLOR_ENOMEM. */
+dolor_status dolor_cls_dataset_open(const dolor_cls_config *cfg, dolor_cls_dataset **out);
+void dolor_cls_dataset_free(dolor_cls_dataset *ds); /* NULL-safe */
+
+size_t dolor_cls_dataset_count(const dolor_cls_dataset *ds);
+int dolor_cls_dataset_num_classes(const dolor_cls_dataset *ds);
+const char *dolor_cls_dataset_class_name(const dolor_cls_dataset *ds, int k);
+int dolor_cls_dataset_spatial_dims(const dolor_cls_dataset *ds);
+/* Network size of every case: depth is 1 for a 2D dataset. */
+void dolor_cls_dataset_size(const dolor_cls_dataset *ds, int *depth, int *height, int *width);
+int dolor_cls_dataset_label(const dolor_cls_dataset *ds, size_t i);      /* class index */
+const char *dolor_cls_dataset_path(const dolor_cls_dataset *ds, size_t i);    /* as resolved */
+const char *dolor_cls_dataset_patient(const dolor_cls_dataset *ds, size_t i); /* patient ID */
+const float *dolor_cls_dataset_image(const dolor_cls_dataset *ds, size_t i);  /* [depth*height*width] */
+
+/* Patient-level, stratified splits: cases are grouped by patient (every case of a patient lands on one
+ * side), each group labelled by its first case's class; the groups of each class are shuffled
+ * (Fisher-Yates, dolor_rng seeded by seed) and dealt out in turn, class after class.
+ * Hold-out: of each class's groups round(val_fraction * n_class) go to validation, with at least one
+ * group on each side overall. k-fold: the group at position p of the dealt sequence (over all classes)
+ * goes to fold p % k, so every fold gets about 1/k of each class; fold `fold` is validation.
+ * Returns caller-freed (free()) index arrays sorted ascending.
+ * Errors: DOLOR_EINVAL (val_fraction outside (0, 1); fewer than 2 patients; k < 2 or more than the
+ * patients; fold outside 0..k-1), DOLOR_ENOMEM. */
+dolor_status dolor_cls_dataset_split(const dolor_cls_dataset *ds, double val_fraction, uint64_t seed,
+                                     size_t **train_idx, size_t *n_train, size_t **val_idx, size_t *n_val);
+dolor_status dolor_cls_dataset_kfold(const dolor_cls_dataset *ds, int k, int fold, uint64_t seed, size_t **train_idx,
+                                     size_t *n_train, size_t **val_idx, size_t *n_val);
+
+/* Augmentation of one preprocessed case, all draws from one dolor_rng:
+ *   3D, in this order: flips (mirror W, H, D each with probability 0.5 when flip_w / flip_h / flip_d),
+ *   a rotation of every axial slice (the H x W plane, about its centre) by an angle uniform in
+ *   [-rotate_deg, rotate_deg] (bilinear; outside samples take the volume's minimum), then intensity
+ *   v * U[1 - scale, 1 + scale] + U[-shift, shift] (z-score units). Exactly 6 dolor_rng_uniform() draws
+ *   (flip_w, flip_h, flip_d, angle, scale, shift), whatever the config.
+ *   2D: dolor_augment_apply with rotate_deg, flip_w as hflip, shift as brightness, scale as contrast
+ *   and no gamma. */
+typedef struct dolor_cls_augment {
+    int flip_w, flip_h, flip_d; /* default 1, 1, 1 (2D: flip_w only) */
+    double rotate_deg;          /* default 10 */
+    double scale, shift;        /* default 0.1, 0.1 */
+} dolor_cls_augment;
+void dolor_cls_augment_default(dolor_cls_augment *a);
+
+/* Copies cases[0..n-1] into out [n, 1, depth, height, width] (2D: [n, 1, height, width]); with aug != NULL
+ * each sample augmented with an rng seeded from (seed, epoch, case index), so a batch does not depend on
+ * the thread count or on which other cases share it. OpenMP over samples; with aug, allocates one
+ * scratch slice (H x W) per sample for the call.
+ * Errors: DOLOR_EINVAL (a case index out of range), DOLOR_ENOMEM. */
+dolor_status dolor_cls_dataset_batch(const dolor_cls_dataset *ds, const size_t *cases, int n,
+                                     const dolor_cls_augment *aug, uint64_t seed, int epoch, float *out);
+
 #ifdef __cplusplus
 }
 #endif
