@@ -25,7 +25,8 @@ static const struct {
            {"avg_pool", NN_OP_AVGPOOL},  {"global_avg_pool", NN_OP_GAP}, {"upsample", NN_OP_UPSAMPLE},
            {"concat", NN_OP_CONCAT},     {"slice", NN_OP_SLICE},         {"add", NN_OP_ADD},
            {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR},
-           {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL},         {"scale", NN_OP_SCALE}};
+           {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL},         {"scale", NN_OP_SCALE},
+           {"dropout", NN_OP_DROPOUT}};
 
 static int kind_of(const char *name)
 {
@@ -95,6 +96,7 @@ static void parse_params(nn_op_kind kind, const float *v, nn_params *p)
         for (int a = 0; a < NN_MAX_DIMS; a++)
             p->perm.perm[a] = (int)v[a];
         break;
+    case NN_OP_DROPOUT: p->drop.p = v[0]; break;
     case NN_OP_RELU: case NN_OP_SIGMOID: case NN_OP_TANH: case NN_OP_SILU: case NN_OP_GAP: case NN_OP_CONCAT:
     case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_ZPOOL: case NN_OP_COUNT:
         break;
@@ -396,6 +398,72 @@ static void test_graph_api(void)
     dolor_tensor_free(dc);
     dolor_net_free(g);
     fx_free(&f);
+}
+
+/* dropout: the definition of torch.nn.Dropout on dolor's own mask (torch's random draws cannot be
+ * reproduced): each training output is 0 or x / (1 - p), the zero fraction is p within 4 binomial
+ * SDs, d/dx = dy * mask, a second call draws a new mask, the same seed the same one, inference is x */
+static void test_dropout(void)
+{
+    const float P = 0.3f;
+    int64_t d[4] = {2, 16, 9, 9};
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_graph_create(&g));
+    int y = dolor_graph_dropout(g, dolor_graph_input(g, 4, d), P);
+    dolor_graph_output(g, y, "y");
+    CHECK_OK(dolor_graph_finalize(g));
+    g->need_input_grad = 1;
+    CHECK_OK(dolor_net_init(g, 5));
+    dolor_tensor *x = NULL, *out = NULL, *dy = NULL, *first = NULL;
+    CHECK_OK(dolor_tensor_create(&x, 4, d));
+    CHECK_OK(dolor_tensor_create(&out, 4, d));
+    CHECK_OK(dolor_tensor_create(&dy, 4, d));
+    CHECK_OK(dolor_tensor_create(&first, 4, d));
+    size_t n = x->numel;
+    for (size_t i = 0; i < n; i++) {
+        x->data[i] = 0.5f + (float)sin(0.37 * (double)i);
+        dy->data[i] = (float)cos(0.11 * (double)i);
+    }
+    const dolor_tensor *ins[1] = {x}, *douts[1] = {dy};
+    dolor_tensor *outs[1] = {out};
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    size_t zeros = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = out->data[i];
+        if (v == 0.f)
+            zeros++;
+        else if (fabsf(v - x->data[i] / (1.f - P)) > 1e-6f * fabsf(v))
+            bad++;
+    }
+    double sd = sqrt((double)n * P * (1 - P));
+    CHECKF(bad == 0 && fabs((double)zeros - (double)n * P) < 4 * sd,
+           "dropout: %zu outputs neither 0 nor x/(1-p); %zu zeros of %zu (expected %.0f +/- %.0f)", bad, zeros, n,
+           (double)n * P, sd);
+    memcpy(first->data, out->data, n * sizeof(float));
+    CHECK_OK(dolor_net_backward_outputs(g, douts));
+    const float *dx = nn_graph_input_grad(g, 0);
+    bad = 0;
+    for (size_t i = 0; dx && i < n; i++) {
+        float want = out->data[i] == 0.f ? 0.f : dy->data[i] / (1.f - P);
+        bad += fabsf(dx[i] - want) > 1e-6f * (1.f + fabsf(want));
+    }
+    CHECKF(dx && bad == 0, "dropout: %zu elements of d/dx differ from dy * mask", bad);
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    CHECK(memcmp(first->data, out->data, n * sizeof(float)) != 0); /* a new mask */
+    CHECK_OK(dolor_net_init(g, 5));
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    CHECK(memcmp(first->data, out->data, n * sizeof(float)) == 0); /* the same seed, the same mask */
+    CHECK_OK(dolor_net_run(g, ins, outs, 0));
+    CHECK(memcmp(x->data, out->data, n * sizeof(float)) == 0);     /* inference: identity */
+    dolor_net_free(g);
+    CHECK_OK(dolor_graph_create(&g));
+    dolor_graph_output(g, dolor_graph_dropout(g, dolor_graph_input(g, 4, d), 1.f), "y");
+    CHECK_ERR(dolor_graph_finalize(g), DOLOR_EINVAL, "p 1 is not in [0, 1)");
+    dolor_net_free(g);
+    dolor_tensor_free(x);
+    dolor_tensor_free(out);
+    dolor_tensor_free(dy);
+    dolor_tensor_free(first);
 }
 
 /* the triplet-attention module against the authors' module (tools/gen_nn_ops_fixtures.py) */
@@ -709,6 +777,7 @@ int main(void)
     test_registry();
     test_graph_api();
     test_triplet();
+    test_dropout();
     test_arch("resnet18.bin");
     test_arch("resnet50.bin");
     test_arch("resnet3d10.bin");

@@ -202,6 +202,11 @@ int dolor_graph_flatten(dolor_net *g, int x);
 int dolor_graph_linear(dolor_net *g, const char *name, int x, int out_features, int bias);
 /* alpha * x. */
 int dolor_graph_scale(dolor_net *g, int x, float alpha);
+/* torch.nn.Dropout(p), p in [0, 1): in training each element is zeroed with probability p and the
+ * rest scaled by 1 / (1 - p); in inference the identity. The mask is a counter-based hash of the
+ * seed of dolor_net_init(), the call count and the element (reproducible, independent of the
+ * thread count; not PyTorch's random stream). Errors (at finalize): DOLOR_EINVAL (p outside [0, 1)). */
+int dolor_graph_dropout(dolor_net *g, int x, float p);
 /* x.permute(perm): output axis i is input axis perm[i]; ndim entries, perm[0] = 0 (the batch
  * axis stays first). */
 int dolor_graph_permute(dolor_net *g, int x, const int *perm, int ndim);

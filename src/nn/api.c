@@ -248,3 +248,13 @@ dolor_status dolor_net_output_shape(const dolor_net *net, int k, int *ndim, int6
         return dolor_error(DOLOR_EINVAL, "nn: output %d out of range (the net has %d)", k, net ? net->noutputs : 0);
     return dolor_graph_value_shape(net, net->outputs[k], ndim, dims);
 }
+
+int dolor_graph_dropout(dolor_net *g, int x, float p)
+{
+    if (!g)
+        return -1;
+    nn_params prm;
+    memset(&prm, 0, sizeof prm);
+    prm.drop.p = p;
+    return nn_add_op(g, NN_OP_DROPOUT, NULL, &x, 1, &prm);
+}

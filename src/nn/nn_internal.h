@@ -61,6 +61,7 @@ typedef enum nn_op_kind {
     NN_OP_PERMUTE,    /* x.permute(perm) with perm[0] = 0 (nn_permute_params) */
     NN_OP_ZPOOL,      /* Z-pool: cat([x.max(1), x.mean(1)], 1) -> [N, 2, ...] (triplet attention) */
     NN_OP_SCALE,      /* alpha * x (nn_act_params) */
+    NN_OP_DROPOUT,    /* Dropout(p): training x * mask / (1 - p), inference x (nn_dropout_params) */
     NN_OP_COUNT
 } nn_op_kind;
 
@@ -105,6 +106,12 @@ typedef struct nn_permute_params {
     int perm[NN_MAX_DIMS]; /* output axis i is input axis perm[i] (torch.permute); perm[0] = 0 */
 } nn_permute_params;
 
+typedef struct nn_dropout_params {
+    float p;       /* probability of zeroing an element, [0, 1) */
+    uint64_t seed;  /* set by dolor_net_init(); the mask of call t is a hash of (seed, t, element) */
+    uint64_t calls; /* training forwards so far (t) */
+} nn_dropout_params;
+
 typedef union nn_params {
     nn_conv_params conv;
     nn_bn_params bn;
@@ -114,6 +121,7 @@ typedef union nn_params {
     nn_slice_params slice;
     nn_linear_params lin;
     nn_permute_params perm;
+    nn_dropout_params drop;
 } nn_params;
 
 typedef struct nn_shape {
