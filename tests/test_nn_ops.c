@@ -11,6 +11,7 @@
 #include "check.h"
 #include "dolor/nn.h"
 #include "nn/nn_internal.h"
+#include "nn/plan.h"
 
 #define ATOL 1e-4
 #define RTOL 1e-3
@@ -466,6 +467,72 @@ static void test_dropout(void)
     dolor_tensor_free(first);
 }
 
+/* inference plans: every batch norm of a ResNet folds into its convolution, the prepared weights are
+ * reused, and a parameter change seen through dolor_net_params() / dolor_net_params_changed() is
+ * prepared again (the output equals a fresh net's with the same weights) */
+static void test_inference_plan(void)
+{
+    dolor_net *a = NULL, *b = NULL;
+    const char *js = "{\"depth\": 18, \"in_channels\": 1, \"num_classes\": 3, \"width\": 8}";
+    CHECK_OK(dolor_arch_build("resnet", js, &a));
+    CHECK_OK(dolor_arch_build("resnet", js, &b));
+    if (!a || !b)
+        return;
+    CHECK_OK(dolor_net_init(a, 3));
+    int64_t xd[4] = {2, 1, 40, 36}, yd[2] = {2, 3};
+    dolor_tensor *x = NULL, *y1 = NULL, *y2 = NULL, *y3 = NULL;
+    CHECK_OK(dolor_tensor_create(&x, 4, xd));
+    CHECK_OK(dolor_tensor_create(&y1, 2, yd));
+    CHECK_OK(dolor_tensor_create(&y2, 2, yd));
+    CHECK_OK(dolor_tensor_create(&y3, 2, yd));
+    for (size_t i = 0; i < x->numel; i++)
+        x->data[i] = (float)sin(0.05 * (double)i);
+    float *bn_rv = NULL;
+    int nbn = 0;
+    for (int t = 0; t < a->ntensors; t++) {
+        const char *nm = a->tensors[t].name;
+        size_t L = strlen(nm);
+        if (L > 11 && strcmp(nm + L - 11, "running_var") == 0) {
+            nbn++;
+            if (!bn_rv)
+                bn_rv = a->buffers + a->tensors[t].offset;
+        }
+    }
+    const dolor_tensor *ins[1] = {x};
+    dolor_tensor *o1[1] = {y1}, *o2[1] = {y2}, *o3[1] = {y3};
+    CHECK_OK(dolor_net_run(a, ins, o1, 0));
+    CHECKF(a->plan[0] && a->plan[0]->folded_bn == nbn, "%d of %d batch norms folded", a->plan[0] ? a->plan[0]->folded_bn : -1,
+           nbn);
+    CHECK_OK(dolor_net_run(a, ins, o2, 0));
+    CHECK(memcmp(y1->data, y2->data, y1->numel * sizeof(float)) == 0);
+    /* change a running variance (folded into conv1's weights) and the fc bias */
+    float *bufs = dolor_net_buffers(a);
+    (void)bufs;
+    bn_rv[0] *= 4.f;
+    dolor_net_params(a)[dolor_net_num_params(a) - 1] += 0.5f;
+    CHECK_OK(dolor_net_run(a, ins, o2, 0));
+    memcpy(b->params, a->params, a->nparams * sizeof(float));
+    memcpy(b->buffers, a->buffers, a->nbuffers * sizeof(float));
+    CHECK_OK(dolor_net_run(b, ins, o3, 0));
+    CHECK(memcmp(y1->data, y2->data, y1->numel * sizeof(float)) != 0);
+    cmp("inference after a parameter change = a fresh net", y2->data, y3->data, y3->numel);
+    /* written through an old pointer: dolor_net_params_changed() */
+    float *pp = a->params;
+    pp[0] += 1.f;
+    dolor_net_params_changed(a);
+    CHECK_OK(dolor_net_run(a, ins, o2, 0));
+    b->params[0] += 1.f;
+    dolor_net_params_changed(b);
+    CHECK_OK(dolor_net_run(b, ins, o3, 0));
+    cmp("inference after dolor_net_params_changed = a fresh net", y2->data, y3->data, y3->numel);
+    dolor_tensor_free(x);
+    dolor_tensor_free(y1);
+    dolor_tensor_free(y2);
+    dolor_tensor_free(y3);
+    dolor_net_free(a);
+    dolor_net_free(b);
+}
+
 /* the triplet-attention module against the authors' module (tools/gen_nn_ops_fixtures.py) */
 static void test_triplet(void)
 {
@@ -778,6 +845,7 @@ int main(void)
     test_graph_api();
     test_triplet();
     test_dropout();
+    test_inference_plan();
     test_arch("resnet18.bin");
     test_arch("resnet50.bin");
     test_arch("resnet3d10.bin");

@@ -73,6 +73,12 @@ const dolor_unet_config *dolor_net_config(const dolor_net *net);
  * kept) in a third. The pointers stay valid for the life of the net. */
 size_t dolor_net_num_params(const dolor_net *net);
 float *dolor_net_params(dolor_net *net);
+/* Inference reuses the weights it prepared (reordered into the primitives' blocked layouts, batch
+ * norm folded into the convolution before it with its ReLU as a post-op) until the parameters may
+ * have changed: after dolor_net_init(), a training-mode forward, or a call of dolor_net_params() or
+ * dolor_net_buffers() (whose callers may write through the pointer). Call this after writing them
+ * through a pointer obtained earlier. */
+void dolor_net_params_changed(dolor_net *net);
 float *dolor_net_grads(dolor_net *net);
 size_t dolor_net_num_buffers(const dolor_net *net);
 float *dolor_net_buffers(dolor_net *net);

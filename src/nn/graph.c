@@ -358,10 +358,23 @@ int nn_add_concat(dolor_net *g, int a, int b)
 
 const dolor_unet_config *dolor_net_config(const dolor_net *net) { return net && net->is_unet ? &net->cfg : NULL; }
 size_t dolor_net_num_params(const dolor_net *net) { return net->nparams; }
-float *dolor_net_params(dolor_net *net) { return net->params; }
+float *dolor_net_params(dolor_net *net)
+{
+    net->params_gen++; /* the caller may write them: inference re-prepares its weights */
+    return net->params;
+}
+void dolor_net_params_changed(dolor_net *net)
+{
+    if (net)
+        net->params_gen++;
+}
 float *dolor_net_grads(dolor_net *net) { return net->grads; }
 size_t dolor_net_num_buffers(const dolor_net *net) { return net->nbuffers; }
-float *dolor_net_buffers(dolor_net *net) { return net->buffers; }
+float *dolor_net_buffers(dolor_net *net)
+{
+    net->params_gen++;
+    return net->buffers;
+}
 int dolor_net_num_tensors(const dolor_net *net) { return net->ntensors; }
 
 dolor_status dolor_net_tensor_at(const dolor_net *net, int i, dolor_net_tensor *out)
@@ -391,6 +404,7 @@ dolor_status dolor_net_init(dolor_net *net, uint64_t seed)
         if (nn_op_defs[net->ops[oi].kind]->init_params)
             nn_op_defs[net->ops[oi].kind]->init_params(net, &net->ops[oi], &rng);
     memset(net->grads, 0, net->nparams * sizeof(float));
+    net->params_gen++;
     return DOLOR_OK;
 }
 

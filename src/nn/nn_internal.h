@@ -174,6 +174,7 @@ typedef struct nn_op_def {
 extern const nn_op_def *const nn_op_defs[];
 
 struct dolor_net {
+    uint64_t params_gen;  /* bumped whenever the parameters may change (inference plans re-prepare) */
     size_t param_limit;   /* finalize refuses more than this many bytes of params + buffers (0: no limit) */
     char arch[32];        /* registry name ("unet"), "" for a hand-built graph */
     dolor_unet_config cfg; /* the U-Net's config (arch "unet") */

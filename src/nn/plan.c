@@ -21,6 +21,10 @@ void nnp_plan_free(nn_plan *p)
         dolor_free_aligned(p->bufs[i]);
     if (p->attr)
         dnnl_primitive_attr_destroy(p->attr);
+    for (int i = 0; i < p->nattrs; i++)
+        dnnl_primitive_attr_destroy(p->attrs[i]);
+    free(p->attrs);
+    free(p->prep.s);
     dolor_free_aligned(p->scratch);
     dolor_free_aligned(p->accum);
     free(p->prims);

@@ -120,8 +120,21 @@ typedef struct nn_plan {
     float *accum;
     dnnl_memory_t in_user[NN_MAX_INPUTS], out_user[NN_MAX_OUTPUTS], dout_user[NN_MAX_OUTPUTS];
     nn_prog fwd, bwd;
+    /* inference: weight preparation (reorders into the primitives' layouts, batch norm folded into
+     * the preceding convolution), run before a forward only when the parameters may have changed
+     * since (dolor_net.params_gen differs from prep_gen) */
+    nn_prog prep;
+    uint64_t prep_gen;
+    int prep_done;
+    dnnl_primitive_attr_t *attrs; /* per-primitive attributes (post-ops), freed with the plan */
+    int nattrs, capattrs;
+    int folded_bn;                /* batch norms folded into convolutions (inference) */
     int act_reorders;
 } nn_plan;
+
+/* Where weight preparation goes: the forward itself in training (weights change every step), the
+ * cached prep program in inference. */
+static inline nn_prog *nnp_wprog(nn_plan *p) { return p->training ? &p->fwd : &p->prep; }
 
 /* ---- memory and primitives owned by the plan (freed with it) ---- */
 dolor_status nnp_alloc(nn_plan *p, size_t bytes, float **out);

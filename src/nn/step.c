@@ -135,8 +135,14 @@ dolor_status nn_graph_run(dolor_net *g, const dolor_tensor *const *inputs, dolor
         DN(dnnl_memory_set_data_handle(p->in_user[k], inputs[k]->data));
     for (int k = 0; k < g->noutputs; k++)
         DN(dnnl_memory_set_data_handle(p->out_user[k], outs[k]->data));
-    if (training)
+    if (training) {
         g->trained_ready = 0;
+        g->params_gen++; /* batch statistics and the optimizer step that follows change them */
+    } else if (p->prep.n && (!p->prep_done || p->prep_gen != g->params_gen)) {
+        TRY(run_prog(g, p, &p->prep));
+        p->prep_gen = g->params_gen;
+        p->prep_done = 1;
+    }
     TRY(run_prog(g, p, &p->fwd));
     if (training)
         g->trained_ready = 1;

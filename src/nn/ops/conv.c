@@ -184,14 +184,15 @@ typedef union {
 
 /* Try a forward pd for src/dst layouts s, d; in training also require fast backward kernels.
  * *pd NULL if not possible or only reference kernels. */
-static dolor_status try_fwd_pd(nn_plan *p, const conv_geom *cg, const dnnl_memory_desc_t *s, const dnnl_memory_desc_t *w_any,
-                               const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *d, int allow_ref,
-                               dnnl_primitive_desc_t *pd)
+static dolor_status try_fwd_pd_attr(nn_plan *p, const_dnnl_primitive_attr_t attr, const conv_geom *cg,
+                                    const dnnl_memory_desc_t *s, const dnnl_memory_desc_t *w_any,
+                                    const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *d, int allow_ref,
+                                    dnnl_primitive_desc_t *pd)
 {
     conv_desc_u cd;
     *pd = NULL;
     TRY(conv_desc(cg, 0, nnp_fwd_prop(p), s, w_any, b, d, &cd));
-    if (dnnl_primitive_desc_create(pd, (const_dnnl_op_desc_t)&cd, p->attr, p->eng, NULL) != dnnl_success) {
+    if (dnnl_primitive_desc_create(pd, (const_dnnl_op_desc_t)&cd, attr, p->eng, NULL) != dnnl_success) {
         *pd = NULL;
         return DOLOR_OK;
     }
@@ -217,6 +218,13 @@ static dolor_status try_fwd_pd(nn_plan *p, const conv_geom *cg, const dnnl_memor
         return DOLOR_OK;
     }
     return nnp_own_pd(p, *pd);
+}
+
+static dolor_status try_fwd_pd(nn_plan *p, const conv_geom *cg, const dnnl_memory_desc_t *s, const dnnl_memory_desc_t *w_any,
+                               const dnnl_memory_desc_t *b, const dnnl_memory_desc_t *d, int allow_ref,
+                               dnnl_primitive_desc_t *pd)
+{
+    return try_fwd_pd_attr(p, p->attr, cg, s, w_any, b, d, allow_ref, pd);
 }
 
 /* src of the primitive: the value's memory, or a reordered copy */
@@ -300,6 +308,64 @@ static dolor_status conv_bwd(nn_plan *p, nn_pop *po, const conv_geom *cg, const 
 
 /* ------------------------------------------------------------- forward ---- */
 
+/* Inference: the batch norm that is the only reader of convolution oi's output (not a graph
+ * output), which is then folded into it: w' = w * s, b' = beta + (b - running_mean) * s with
+ * s = gamma / sqrt(running_var + eps) per output channel, its ReLU a post-op; -1 if none. */
+static int folded_bn_of(const dolor_net *g, const nn_plan *p, int oi)
+{
+    if (p->training || g->ops[oi].kind != NN_OP_CONV)
+        return -1;
+    int v = g->ops[oi].out, bn = -1;
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] == v)
+            return -1;
+    for (int j = 0; j < g->nops; j++)
+        for (int i = 0; i < g->ops[j].nin; i++)
+            if (g->ops[j].in[i] == v) {
+                if (bn >= 0 || g->ops[j].kind != NN_OP_BN)
+                    return -1;
+                bn = j;
+            }
+    return bn;
+}
+
+typedef struct fold_ctx {
+    const float *w, *b, *gamma, *beta, *rm, *rv;
+    float *wf, *bf;
+    int64_t O, per; /* output channels, weights per output channel */
+} fold_ctx;
+
+static void fold_bn(void *c)
+{
+    fold_ctx *f = c;
+    for (int64_t o = 0; o < f->O; o++) {
+        float sc = f->gamma[o] / sqrtf(f->rv[o] + BN_EPS);
+        const float *w = f->w + o * f->per;
+        float *wf = f->wf + o * f->per;
+        for (int64_t k = 0; k < f->per; k++)
+            wf[k] = w[k] * sc;
+        f->bf[o] = f->beta[o] + ((f->b ? f->b[o] : 0.f) - f->rm[o]) * sc;
+    }
+}
+
+static dolor_status fold_attr(nn_plan *p, int relu, dnnl_primitive_attr_t *out)
+{
+    GROW(p->attrs, p->nattrs, p->capattrs);
+    DN(dnnl_primitive_attr_create(out));
+    p->attrs[p->nattrs++] = *out;
+    DN(dnnl_primitive_attr_set_scratchpad_mode(*out, dnnl_scratchpad_mode_user));
+    if (relu) {
+        dnnl_post_ops_t po;
+        DN(dnnl_post_ops_create(&po));
+        dnnl_status_t st = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+        if (st == dnnl_success)
+            st = dnnl_primitive_attr_set_post_ops(*out, po);
+        dnnl_post_ops_destroy(po);
+        DN(st);
+    }
+    return DOLOR_OK;
+}
+
 static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
 {
     const nn_op *op = &g->ops[oi];
@@ -313,6 +379,14 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     conv_geom cg;
     conv_geometry(p, op, &cg);
     const dnnl_memory_desc_t *bmd = c->bias ? &b_md : NULL;
+    int bn = folded_bn_of(g, p, oi);
+    const_dnnl_primitive_attr_t attr = p->attr;
+    if (bn >= 0) {
+        dnnl_primitive_attr_t a;
+        TRY(fold_attr(p, g->ops[bn].p.bn.relu, &a));
+        attr = a;
+        bmd = &b_md; /* the folded shift */
+    }
     /* Layout choice. oneDNN picks with format_tag_any, but for N = 1 inference it picks nhwc for
        convolutions while deconvolution has no fast nhwc kernel (ref only), and mixed layouts make
        concat slow. So first ask for the blocked layout (the producer's, or nChw16c / the skip's
@@ -334,9 +408,9 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     }
     po->fpd = NULL;
     for (int attempt = 0; attempt < ncand && !po->fpd; attempt++)
-        TRY(try_fwd_pd(p, &cg, &cand_s[attempt], &w_any, bmd, &cand_d[attempt], 0, &po->fpd));
+        TRY(try_fwd_pd_attr(p, attr, &cg, &cand_s[attempt], &w_any, bmd, &cand_d[attempt], 0, &po->fpd));
     if (!po->fpd) /* only slow kernels: let oneDNN choose */
-        TRY(try_fwd_pd(p, &cg, &s_any, &w_any, bmd, &d_any, 1, &po->fpd));
+        TRY(try_fwd_pd_attr(p, attr, &cg, &s_any, &w_any, bmd, &d_any, 1, &po->fpd));
     if (!po->fpd)
         return dolor_error(DOLOR_EBACKEND, "oneDNN: no %s implementation for %s", cg.deconv ? "deconvolution" : "convolution",
                            op->name);
@@ -344,16 +418,39 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     po->w_fwd_md = *dnnl_primitive_desc_query_md(po->fpd, dnnl_query_weights_md, 0);
     TRY(nnp_set_value(p, op->out, dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0)));
     TRY(adapt_src(p, po, vi));
-    /* weights: plain (PyTorch) in params -> primitive layout */
-    TRY(nnp_mem(p, &w_plain, g->params + g->tensors[op->t[0]].offset, &po->w_plain));
+    /* weights: plain (PyTorch) in params -> primitive layout (in inference once per parameter change,
+     * with the batch norm folded in first) */
+    const float *wsrc = g->params + g->tensors[op->t[0]].offset;
+    if (bn >= 0) {
+        const nn_op *b = &g->ops[bn];
+        fold_ctx *f;
+        TRY(nnp_alloc(p, sizeof *f, (float **)&f));
+        f->O = so->d[1];
+        f->per = (int64_t)(g->tensors[op->t[0]].numel / (size_t)f->O);
+        f->w = wsrc;
+        f->b = c->bias ? g->params + g->tensors[op->t[1]].offset : NULL;
+        f->gamma = g->params + g->tensors[b->t[0]].offset;
+        f->beta = g->params + g->tensors[b->t[1]].offset;
+        f->rm = g->buffers + g->tensors[b->t[2]].offset;
+        f->rv = g->buffers + g->tensors[b->t[3]].offset;
+        TRY(nnp_alloc(p, g->tensors[op->t[0]].numel * sizeof(float), &f->wf));
+        TRY(nnp_alloc(p, (size_t)f->O * sizeof(float), &f->bf));
+        TRY(nnp_fn(&p->prep, fold_bn, f));
+        TRY(nnp_mem(p, &w_plain, f->wf, &po->w_plain));
+        TRY(nnp_mem(p, &b_md, f->bf, &po->bias));
+        p->ops[bn].flag = 1; /* the batch norm's output is this convolution's */
+        p->folded_bn++;
+    } else {
+        TRY(nnp_mem(p, &w_plain, (void *)wsrc, &po->w_plain));
+        if (c->bias)
+            TRY(nnp_mem(p, &b_md, g->params + g->tensors[op->t[1]].offset, &po->bias));
+    }
     if (dnnl_memory_desc_equal(&po->w_fwd_md, &w_plain)) {
         po->w_fwd = po->w_plain;
     } else {
         TRY(nnp_buf_mem(p, &po->w_fwd_md, NULL, &po->w_fwd));
-        TRY(nnp_reorder(p, &p->fwd, &w_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
+        TRY(nnp_reorder(p, nnp_wprog(p), &w_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
     }
-    if (c->bias)
-        TRY(nnp_mem(p, &b_md, g->params + g->tensors[op->t[1]].offset, &po->bias));
     nn_step *s = NULL;
     TRY(nnp_exec(p, &p->fwd, po->fpd, &s));
     nnp_arg(s, DNNL_ARG_SRC, po->src_mem);
@@ -557,12 +654,12 @@ static dolor_status plan_deconv1x1_fwd(dolor_net *g, nn_plan *p, int oi, int *do
     dnnl_memory_desc_t w1_plain;
     nnp_md(&w1_plain, &ws, dnnl_oihw);
     TRY(nnp_buf_mem(p, &w1_plain, &d->w1, &po->w_plain));
-    TRY(nnp_fn(&p->fwd, dc_perm_w, d));
+    TRY(nnp_fn(nnp_wprog(p), dc_perm_w, d));
     if (dnnl_memory_desc_equal(&po->w_fwd_md, &w1_plain)) {
         po->w_fwd = po->w_plain;
     } else {
         TRY(nnp_buf_mem(p, &po->w_fwd_md, NULL, &po->w_fwd));
-        TRY(nnp_reorder(p, &p->fwd, &w1_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
+        TRY(nnp_reorder(p, nnp_wprog(p), &w1_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
     }
     nn_step *s = NULL;
     TRY(nnp_exec(p, &p->fwd, pd, &s));

@@ -73,7 +73,7 @@ static dolor_status plan_lin_fwd(dolor_net *g, nn_plan *p, int oi)
         po->w_fwd = po->w_plain;
     } else {
         TRY(nnp_buf_mem(p, &po->w_fwd_md, NULL, &po->w_fwd));
-        TRY(nnp_reorder(p, &p->fwd, &w_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
+        TRY(nnp_reorder(p, nnp_wprog(p), &w_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
     }
     if (op->p.lin.bias)
         TRY(nnp_mem(p, &b_md, g->params + g->tensors[op->t[1]].offset, &po->bias));

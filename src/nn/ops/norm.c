@@ -58,6 +58,14 @@ static dolor_status plan_bn_fwd(dolor_net *g, nn_plan *p, int oi)
     nn_pop *po = &p->ops[oi];
     nn_pval *vi = &p->v[op->in[0]];
     int64_t C = vi->s.d[1];
+    if (!p->training && po->flag == 1) {
+        /* folded into the convolution before it (ops/conv.c): the same memory, no step */
+        nn_pval *vo = &p->v[op->out];
+        vo->md = vi->md;
+        vo->data = vi->data;
+        vo->mem = vi->mem;
+        return DOLOR_OK;
+    }
     dnnl_batch_normalization_desc_t bd;
     DN(dnnl_batch_normalization_forward_desc_init(&bd, nnp_fwd_prop(p), &vi->md, BN_EPS, bn_flags(op, !p->training)));
     TRY(nnp_pd(p, &po->fpd, &bd, NULL));
