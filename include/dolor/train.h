@@ -53,6 +53,9 @@ typedef struct dolor_model_meta {
     char class_names[DOLOR_MAX_CLASSES][64];
     int label_values[DOLOR_MAX_CLASSES];  /* mask value written for each class */
     int height, width;                    /* network input size (pixels) */
+    int depth;                            /* 3D classifier: input depth (slices); 0 for 2D */
+    char task[16];                        /* "" or "segmentation" (older files) or "classification"; a
+                                             classifier's num_classes counts classes (2 for one logit) */
     int epoch;                            /* epochs completed (1-based count) */
     double val_dice;                      /* mean foreground Dice at that epoch (NaN if none) */
     int64_t opt_step;                     /* AdamW step count */
@@ -70,7 +73,10 @@ typedef struct dolor_model_meta {
  * (the registry name of the net, dolor_net_arch()), "config" (its JSON,
  * dolor_net_config_json(), with "in_channels" and "num_classes"), "class_names" (JSON list), "label_values"
  * (JSON list), "preprocessing" (JSON: size, grey conversion, z-score),
- * "epoch", "val_dice", "optimizer_step", "seed", "train" (JSON).
+ * "epoch", "val_dice", "optimizer_step", "seed", "train" (JSON); a classifier
+ * (meta->task "classification") adds "task" and, in 3D, preprocessing "depth"
+ * (resize "trilinear"); its class_names/label_values list the classes (2 for a
+ * single-logit binary net), val_dice holds its validation AUC.
  * Written to a temporary file and renamed. Loads in PyTorch with
  * safetensors.torch.load_file(); best.safetensors (no optimizer state)
  * loads into the PyTorch U-Net with load_state_dict(strict=True),
@@ -155,6 +161,84 @@ dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *class
                                 const uint8_t *colours, dolor_image **rgb);
 /* dolor's default class colour table (RGB, DOLOR_MAX_CLASSES entries, 0 = black). */
 const uint8_t *dolor_class_colours(void);
+
+/* ---- Classification training (src/train/classify.c) ----
+ * A classifier (a registry net with one [N, K] output, e.g. "resnet") trained on a
+ * dolor_cls_dataset (data.h): seeded shuffled mini-batches of a fixed size (the last
+ * partial batch dropped; a training set smaller than the batch makes one batch of
+ * all), optional augmentation (dolor_cls_augment), one of three optimizers and
+ * three losses, a schedule with warm-up; after every epoch validation one case at
+ * a time in inference mode, with accuracy, AUC, sensitivity and specificity
+ * (dolor_cls_metrics), out_dir/log.csv, last.safetensors every epoch and
+ * best.safetensors when the validation AUC improves (accuracy when the AUC is
+ * undefined), and out_dir/val_predictions.csv (path, patient, label, one
+ * probability per class) at the best epoch. */
+typedef enum dolor_optimizer_kind {
+    DOLOR_OPT_SGD = 0,  /* dolor_sgd: momentum, dampening 0, nesterov, coupled weight decay */
+    DOLOR_OPT_ADAM = 1, /* dolor_adam_step: coupled L2 weight decay */
+    DOLOR_OPT_ADAMW = 2 /* dolor_adamw_step: decoupled weight decay */
+} dolor_optimizer_kind;
+/* "sgd", "adam", "adamw"; DOLOR_EINVAL naming the value otherwise. */
+dolor_status dolor_optimizer_parse(const char *name, dolor_optimizer_kind *out);
+const char *dolor_optimizer_name(dolor_optimizer_kind k);
+
+typedef enum dolor_cls_loss {
+    DOLOR_CLS_LOSS_BCE = 0,   /* dolor_loss_bce_logits: 1 logit, 2 classes, target = class index */
+    DOLOR_CLS_LOSS_CE = 1,    /* dolor_loss_cross_entropy_cls: K logits for K classes, class weights */
+    DOLOR_CLS_LOSS_FOCAL = 2  /* dolor_loss_focal: 1 logit, 2 classes */
+} dolor_cls_loss;
+/* "bce", "ce", "focal"; DOLOR_EINVAL naming the value otherwise. */
+dolor_status dolor_cls_loss_parse(const char *name, dolor_cls_loss *out);
+const char *dolor_cls_loss_name(dolor_cls_loss l);
+
+typedef struct dolor_cls_train_config {
+    const char *out_dir;            /* created if needed */
+    int epochs;                     /* default 20 */
+    int batch_size;                 /* default 4 */
+    dolor_optimizer_kind optimizer; /* default SGD */
+    double lr;                      /* peak learning rate, default 1e-2 */
+    double momentum;                /* SGD, default 0.9 */
+    int nesterov;                   /* SGD, default 0 */
+    double weight_decay;            /* default 1e-4 (SGD/Adam: L2 in the gradient; AdamW: decoupled) */
+    dolor_lr_schedule schedule;     /* default DOLOR_LR_STEP */
+    int warmup_epochs;              /* linear warm-up, default 0 */
+    int step_size;                  /* step schedule: epochs between decays, default 10 */
+    double gamma;                   /* step schedule: factor, default 0.1 */
+    dolor_cls_loss loss;            /* default BCE */
+    const float *class_weights;     /* CE: NULL or num_classes weights (copied before use) */
+    double pos_weight;              /* BCE: weight of the positive class, default 1 */
+    double focal_alpha, focal_gamma;/* focal: default 0.25, 2 */
+    int augment;                    /* default 1 */
+    dolor_cls_augment aug;          /* dolor_cls_augment_default */
+    uint64_t seed;                  /* default 42 */
+    double time_limit_min;          /* stop after the epoch that passes it (0: none) */
+    int quiet;                      /* no progress bar */
+} dolor_cls_train_config;
+void dolor_cls_train_config_default(dolor_cls_train_config *c);
+
+/* Validation metrics from class probabilities prob [n, K] (K >= 2; row i sums to 1) and true
+ * class indices. K == 2 (binary, positive = class 1): accuracy at prob >= 0.5, AUC = Mann-Whitney
+ * estimate of P(score of a positive > score of a negative), ties 1/2, sensitivity = TP / P and
+ * specificity = TN / N at 0.5. K > 2: accuracy of the argmax; AUC, sensitivity and specificity
+ * macro-averaged one-vs-rest over the classes present (argmax decisions). Undefined values
+ * (no positive or no negative) are NaN. */
+typedef struct dolor_cls_metrics {
+    double accuracy, auc, sensitivity, specificity;
+} dolor_cls_metrics;
+void dolor_cls_metrics_compute(const float *prob, const int *labels, size_t n, int K, dolor_cls_metrics *out);
+
+/* Train net (one output [N, K]: K = 1 with BCE or focal on a 2-class dataset, K = num_classes
+ * with CE) on ds. meta: classes and sizes (meta->task "classification", class_names of the
+ * dataset, depth/height/width); meta->epoch > 0 continues from that epoch (a resumed run; the
+ * optimizer state starts fresh unless opt is given: an Adam/AdamW state from last.safetensors).
+ * log.csv columns: epoch, train_loss, val_loss, accuracy, auc, sensitivity, specificity, lr,
+ * seconds. best_auc (may be NULL): in/out as dolor_train_run's best_dice.
+ * Errors: DOLOR_EINVAL (bad config: loss and logits that do not fit the classes, class weights,
+ * batch size, no training cases), DOLOR_ESHAPE (the net's output is not [N, K]), DOLOR_ENUMERIC
+ * (the loss became NaN or Inf: lower the learning rate), and those of nn, data and I/O. */
+dolor_status dolor_cls_train_run(const dolor_cls_train_config *cfg, dolor_net *net, dolor_adamw *opt,
+                                 const dolor_cls_dataset *ds, const size_t *train_idx, size_t n_train,
+                                 const size_t *val_idx, size_t n_val, dolor_model_meta *meta, double *best_auc);
 
 #ifdef __cplusplus
 }

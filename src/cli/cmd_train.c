@@ -1,5 +1,6 @@
 /* dolor train: train a segmentation network (any 2D architecture of the registry, U-Net by default) on a
- * folder of images and a folder of masks. */
+ * folder of images and a folder of masks; or, with --task classify, a classifier (ResNet by default, 2D or
+ * 3D) on a CSV listing or class folders. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/data.h"
 #include "dolor/eval.h"
@@ -30,6 +31,16 @@ typedef struct {
     dolor_train_config tc;
     int final_eval;
     unsigned arch_given;    /* bit i: arch_opts[i] was given (on resume it must equal the stored value) */
+    /* --task classify */
+    int classify;
+    char *csv, *image_col, *label_col, *patient_col;
+    long sz[3];             /* --size as given: 1 to 3 extents */
+    int nsz;
+    dolor_cls_train_config ct;
+    float class_weights[DOLOR_MAX_CLASSES];
+    int ncw;
+    long kfold, fold;
+    unsigned char given[64]; /* given[i]: specs[i] was given (command line or --config) */
 } train_opts;
 
 static const dolor_opt_spec specs[] = {
@@ -42,12 +53,13 @@ static const dolor_opt_spec specs[] = {
     {"arch", 'a', OPT_STR, "architecture from the registry (default unet; listed below with their options)"},
     {"arch-opt", 0, OPT_LIST, "architecture options KEY=VALUE,..., e.g. encoder_depth=50,triplet_attention=1"},
     {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
-    {"size", 0, OPT_INT, "network input size in pixels, square (default 256)"},
+    {"size", 0, OPT_STR, "network input size: N (square; default 256, classify 224) or HxW; classify 3D: DxHxW "
+                         "(default 64x128x128)"},
     {"epochs", 'e', OPT_INT, "epochs (default 50)"},
     {"batch", 'b', OPT_INT, "mini-batch size (default 8)"},
-    {"lr", 0, OPT_NUM, "peak learning rate for AdamW (default 1e-3)"},
-    {"wd", 0, OPT_NUM, "AdamW weight decay (default 1e-4)"},
-    {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant (default cosine)"},
+    {"lr", 0, OPT_NUM, "peak learning rate (default 1e-3; classify 1e-2)"},
+    {"wd", 0, OPT_NUM, "weight decay (default 1e-4; AdamW decoupled, SGD/Adam L2)"},
+    {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant, step (default cosine; classify step)"},
     {"warmup", 0, OPT_INT, "warm-up epochs (default 1)"},
     {"base", 0, OPT_INT, "unet only: channels at the first level (default 16; = --arch-opt base_channels=16)"},
     {"depth", 0, OPT_INT, "unet only: number of downsamplings (default 4; = --arch-opt depth=4)"},
@@ -69,6 +81,24 @@ static const dolor_opt_spec specs[] = {
     {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)"},
     {"quiet", 'q', OPT_FLAG, "no progress bar"},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys (command line overrides it)"},
+    {"task", 0, OPT_STR, "segment (default) or classify"},
+    {"csv", 0, OPT_STR, "classify: CSV listing image,label[,patient] (paths relative to its folder)"},
+    {"image-col", 0, OPT_STR, "classify: CSV column of the image paths (default image)"},
+    {"label-col", 0, OPT_STR, "classify: CSV column of the labels (default label)"},
+    {"patient-col", 0, OPT_STR, "classify: CSV column of the patient IDs (default patient, optional)"},
+    {"optimizer", 0, OPT_STR, "classify: sgd, adam or adamw (default sgd)"},
+    {"momentum", 0, OPT_NUM, "classify: SGD momentum (default 0.9)"},
+    {"nesterov", 0, OPT_FLAG, "classify: SGD with Nesterov momentum (default off)"},
+    {"loss", 0, OPT_STR, "classify: bce (1 logit), ce (1 logit per class) or focal (1 logit) (default bce)"},
+    {"class-weights", 0, OPT_LIST, "classify, ce: weight per class, e.g. 1,3"},
+    {"pos-weight", 0, OPT_NUM, "classify, bce: weight of the positive class (default 1)"},
+    {"focal-alpha", 0, OPT_NUM, "classify, focal: alpha (default 0.25; -1: none)"},
+    {"focal-gamma", 0, OPT_NUM, "classify, focal: gamma (default 2)"},
+    {"step-size", 0, OPT_INT, "classify, step schedule: epochs between decays (default 10)"},
+    {"lr-gamma", 0, OPT_NUM, "classify, step schedule: decay factor (default 0.1)"},
+    {"flip", 0, OPT_LIST, "classify augmentation: axes to flip at random, of w,h,d, or none (default w,h,d; 2D: w)"},
+    {"kfold", 0, OPT_INT, "classify: k-fold cross-validation by patient, stratified (instead of --val-fraction)"},
+    {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1 (default 0)"},
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 
@@ -80,6 +110,16 @@ enum {
     ARCH_COUNT
 };
 _Static_assert(sizeof arch_opts / sizeof *arch_opts == ARCH_COUNT, "arch_opts and its enum differ");
+_Static_assert(NSPECS <= 64, "train_opts.given holds 64 options");
+
+/* Options of one task only: giving one to the other task is an error. */
+static const char *const seg_only[] = {"images",  "masks", "labels",    "label-desc",  "base",      "depth",
+                                       "upsample", "val-list", "hflip", "gamma", "ce-weight", "dice-weight",
+                                       "final-eval"};
+static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col", "optimizer",
+                                       "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
+                                       "focal-alpha", "focal-gamma", "step-size", "lr-gamma",    "flip",
+                                       "kfold",     "fold"};
 
 static dolor_status set_str(char **dst, const char *v)
 {
@@ -101,6 +141,70 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     for (int i = 0; i < ARCH_COUNT; i++)
         if (!strcmp(n, arch_opts[i]))
             o->arch_given |= 1u << i;
+    o->given[sp - specs] = 1;
+    if (!strcmp(n, "task")) {
+        if (strcmp(v, "segment") && strcmp(v, "classify"))
+            return dolor_error(DOLOR_EINVAL, "--task: '%s' is not segment or classify", v);
+        o->classify = !strcmp(v, "classify");
+        return DOLOR_OK;
+    }
+    if (!strcmp(n, "csv")) return set_str(&o->csv, v);
+    if (!strcmp(n, "image-col")) return set_str(&o->image_col, v);
+    if (!strcmp(n, "label-col")) return set_str(&o->label_col, v);
+    if (!strcmp(n, "patient-col")) return set_str(&o->patient_col, v);
+    if (!strcmp(n, "optimizer")) return dolor_optimizer_parse(v, &o->ct.optimizer);
+    if (!strcmp(n, "loss")) return dolor_cls_loss_parse(v, &o->ct.loss);
+    if (!strcmp(n, "nesterov")) { o->ct.nesterov = on; return DOLOR_OK; }
+    if (!strcmp(n, "size")) {
+        /* N, HxW or DxHxW; the task decides which it accepts (checked once the task is known) */
+        o->nsz = 0;
+        const char *p = v;
+        for (;;) {
+            char *end;
+            long x = strtol(p, &end, 10);
+            if (end == p || x < 1 || x > 4096 || o->nsz == 3 || (*end && *end != 'x'))
+                return dolor_error(DOLOR_EINVAL, "--size: '%s' is not N, HxW or DxHxW (each 1..4096)", v);
+            o->sz[o->nsz++] = x;
+            if (!*end)
+                break;
+            p = end + 1;
+        }
+        o->size = o->sz[0];
+        return DOLOR_OK;
+    }
+    if (!strcmp(n, "flip")) {
+        char **items;
+        int cnt;
+        s = dolor_cli_split_list(opt, v, &items, &cnt);
+        if (s)
+            return s;
+        o->ct.aug.flip_w = o->ct.aug.flip_h = o->ct.aug.flip_d = 0;
+        for (int i = 0; !s && i < cnt; i++) {
+            if (!strcmp(items[i], "w")) o->ct.aug.flip_w = 1;
+            else if (!strcmp(items[i], "h")) o->ct.aug.flip_h = 1;
+            else if (!strcmp(items[i], "d")) o->ct.aug.flip_d = 1;
+            else if (strcmp(items[i], "none") || cnt > 1)
+                s = dolor_error(DOLOR_EINVAL, "--flip: '%s' is not w, h, d or none", items[i]);
+        }
+        dolor_cli_free_list(items);
+        return s;
+    }
+    if (!strcmp(n, "class-weights")) {
+        char **items;
+        int cnt;
+        s = dolor_cli_split_list(opt, v, &items, &cnt);
+        if (s)
+            return s;
+        if (cnt > DOLOR_MAX_CLASSES)
+            s = dolor_error(DOLOR_EINVAL, "--class-weights: %d values (at most %d)", cnt, DOLOR_MAX_CLASSES);
+        for (int i = 0; !s && i < cnt; i++) {
+            s = dolor_cli_parse_double(opt, items[i], 0, 1e6, &dv);
+            o->class_weights[i] = (float)dv;
+        }
+        o->ncw = cnt;
+        dolor_cli_free_list(items);
+        return s;
+    }
     if (!strcmp(n, "data")) return set_str(&o->data, v);
     if (!strcmp(n, "images")) return set_str(&o->images, v);
     if (!strcmp(n, "masks")) return set_str(&o->masks, v);
@@ -184,10 +288,11 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "quiet")) { o->tc.quiet = on; return DOLOR_OK; }
     if (!strcmp(n, "final-eval")) { o->final_eval = on; return DOLOR_OK; }
     struct { const char *name; long lo, hi; long *dst; int *idst; } ints[] = {
-        {"size", 16, 4096, &o->size, NULL}, {"epochs", 1, 100000, NULL, &o->tc.epochs},
+        {"epochs", 1, 100000, NULL, &o->tc.epochs},
         {"batch", 1, 1024, NULL, &o->tc.batch_size}, {"warmup", 0, 1000, NULL, &o->tc.warmup_epochs},
         {"base", 1, 512, &o->base, NULL}, {"depth", 1, 7, &o->depth, NULL},
-        {"threads", 1, 1024, &o->threads, NULL}};
+        {"threads", 1, 1024, &o->threads, NULL}, {"step-size", 1, 100000, NULL, &o->ct.step_size},
+        {"kfold", 2, 1000, &o->kfold, NULL}, {"fold", 0, 999, &o->fold, NULL}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         if (strcmp(n, ints[i].name))
             continue;
@@ -209,7 +314,10 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         {"val-fraction", 0, 0.9, &o->val_fraction}, {"rotate", 0, 180, &o->tc.aug.rotate_deg},
         {"brightness", 0, 10, &o->tc.aug.brightness}, {"contrast", 0, 0.99, &o->tc.aug.contrast},
         {"gamma", 0, 0.99, &o->tc.aug.gamma}, {"ce-weight", 0, 100, &o->tc.ce_weight},
-        {"dice-weight", 0, 100, &o->tc.dice_weight}, {"time-limit", 0, 1e6, &o->tc.time_limit_min}};
+        {"dice-weight", 0, 100, &o->tc.dice_weight}, {"time-limit", 0, 1e6, &o->tc.time_limit_min},
+        {"momentum", 0, 0.999, &o->ct.momentum}, {"pos-weight", 0, 1e6, &o->ct.pos_weight},
+        {"focal-alpha", -1, 1, &o->ct.focal_alpha}, {"focal-gamma", 0, 20, &o->ct.focal_gamma},
+        {"lr-gamma", 1e-6, 1, &o->ct.gamma}};
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
         if (strcmp(n, nums[i].name))
             continue;
@@ -239,6 +347,24 @@ static void help(void)
     }
     printf("\nexample (usgra-nerve):\n  dolor train --data ../shared/data/usgra-nerve --classes nerve,vessel --labels 1,2 "
            "-o runs/usgra --epochs 40\n");
+    printf("\nclassification (--task classify; docs/classification.md):\n"
+           "  dolor train --task classify (--csv FILE | --data DIR) -o OUT [--size N | HxW | DxHxW] [options]\n"
+           "Trains a classifier (--arch resnet by default: --arch-opt depth=10|18|34|50|101, width=64; 3D with a\n"
+           "DxHxW --size) on a CSV listing image,label[,patient] (--image-col, --label-col, --patient-col; paths\n"
+           "relative to the CSV's folder; PNG/JPEG, NIfTI, MetaImage or a DICOM series folder) or on DIR/<class>/<case>\n"
+           "folders. Images are made grey, resized (bilinear, 3D trilinear) and z-scored; augmentation: --flip,\n"
+           "--rotate (degrees, axial), --contrast (intensity scale), --brightness (intensity shift). The split is by\n"
+           "patient and stratified (--val-fraction, or --kfold K --fold F). Labels are class indices or names\n"
+           "(--classes fixes the order; default: integers 0..max, else names sorted). --loss bce or focal train one\n"
+           "logit for 2 classes, ce one per class. Validation each epoch: accuracy, AUC, sensitivity, specificity\n"
+           "(log.csv); best.safetensors (best AUC), last.safetensors, val_predictions.csv, split.csv.\n"
+           "Options only for segmentation: --images --masks --labels --label-desc --base --depth --upsample\n"
+           "--val-list --hflip --gamma --ce-weight --dice-weight --final-eval; only for classify: --csv\n"
+           "--image-col --label-col --patient-col --optimizer --momentum --nesterov --loss --class-weights\n"
+           "--pos-weight --focal-alpha --focal-gamma --step-size --lr-gamma --flip --kfold --fold.\n"
+           "example (Med3D recipe, examples/multifidus-3d-resnet18.json):\n"
+           "  dolor train --task classify --csv cases.csv --size 64x128x128 --arch-opt depth=18 --batch 4 \\\n"
+           "      --optimizer sgd --momentum 0.9 --lr 0.01 --loss bce -o runs/cls3d\n");
 }
 
 /* Evaluate the best checkpoint on validation images at full size. */
@@ -336,6 +462,7 @@ static void opts_init(train_opts *o)
 {
     memset(o, 0, sizeof *o);
     dolor_train_config_default(&o->tc);
+    dolor_cls_train_config_default(&o->ct);
     o->size = 256;
     o->base = 16;
     o->depth = 4;
@@ -353,6 +480,10 @@ static void opts_release(train_opts *o)
     free(o->val_list);
     free(o->resume);
     free(o->arch);
+    free(o->csv);
+    free(o->image_col);
+    free(o->label_col);
+    free(o->patient_col);
     dolor_cli_free_list(o->classes);
     dolor_cli_free_list(o->arch_kv);
 }
@@ -508,6 +639,248 @@ static int resume_conflict(const train_opts *o, const dolor_model_meta *m, const
     return 1;
 }
 
+static int spec_given(const train_opts *o, const char *name)
+{
+    for (int i = 0; i < NSPECS; i++)
+        if (!strcmp(specs[i].name, name))
+            return o->given[i];
+    return 0;
+}
+
+/* dolor train --task classify */
+static int train_classify(train_opts *o)
+{
+    int rc = DOLOR_EXIT_OK;
+    dolor_status s = DOLOR_OK;
+    dolor_cls_dataset *ds = NULL;
+    dolor_net *net = NULL;
+    dolor_adamw *opt = NULL;
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    char *cfgjs = NULL;
+    dolor_cls_train_config ct = o->ct;
+    /* the options both tasks share, where given */
+    if (spec_given(o, "epochs")) ct.epochs = o->tc.epochs;
+    if (spec_given(o, "batch")) ct.batch_size = o->tc.batch_size;
+    if (spec_given(o, "lr")) ct.lr = o->tc.lr;
+    if (spec_given(o, "wd")) ct.weight_decay = o->tc.weight_decay;
+    if (spec_given(o, "schedule")) ct.schedule = o->tc.schedule;
+    if (spec_given(o, "warmup")) ct.warmup_epochs = o->tc.warmup_epochs;
+    if (spec_given(o, "augment")) ct.augment = o->tc.augment;
+    if (spec_given(o, "rotate")) ct.aug.rotate_deg = o->tc.aug.rotate_deg;
+    if (spec_given(o, "brightness")) ct.aug.shift = o->tc.aug.brightness;
+    if (spec_given(o, "contrast")) ct.aug.scale = o->tc.aug.contrast;
+    ct.time_limit_min = o->tc.time_limit_min;
+    ct.quiet = o->tc.quiet;
+    ct.seed = o->tc.seed;
+    if (!o->out)
+        return dolor_cli_usage_error("train", "give an output folder with -o OUT");
+    if (!o->csv == !o->data)
+        return dolor_cli_usage_error("train", "--task classify: give --csv FILE or --data DIR (a folder per class), "
+                                              "not %s", o->csv ? "both" : "neither");
+    if (ct.nesterov && ct.optimizer != DOLOR_OPT_SGD)
+        return dolor_cli_usage_error("train", "--nesterov is for --optimizer sgd");
+    if (spec_given(o, "momentum") && ct.optimizer != DOLOR_OPT_SGD)
+        return dolor_cli_usage_error("train", "--momentum is for --optimizer sgd (Adam's betas are 0.9, 0.999)");
+    if (ct.nesterov && !(ct.momentum > 0))
+        return dolor_cli_usage_error("train", "--nesterov needs --momentum > 0");
+    if ((spec_given(o, "step-size") || spec_given(o, "lr-gamma")) && ct.schedule != DOLOR_LR_STEP)
+        return dolor_cli_usage_error("train", "--step-size and --lr-gamma are for --schedule step (now %s)",
+                                     dolor_lr_schedule_name(ct.schedule));
+    if (o->ncw && ct.loss != DOLOR_CLS_LOSS_CE)
+        return dolor_cli_usage_error("train", "--class-weights is for --loss ce (bce has --pos-weight)");
+    if (spec_given(o, "pos-weight") && ct.loss != DOLOR_CLS_LOSS_BCE)
+        return dolor_cli_usage_error("train", "--pos-weight is for --loss bce");
+    if ((spec_given(o, "focal-alpha") || spec_given(o, "focal-gamma")) && ct.loss != DOLOR_CLS_LOSS_FOCAL)
+        return dolor_cli_usage_error("train", "--focal-alpha and --focal-gamma are for --loss focal");
+    if (spec_given(o, "fold") && !o->kfold)
+        return dolor_cli_usage_error("train", "--fold needs --kfold K");
+    if (o->kfold && o->fold >= o->kfold)
+        return dolor_cli_usage_error("train", "--fold %ld is not in 0..%ld", o->fold, o->kfold - 1);
+    if (o->kfold && spec_given(o, "val-fraction"))
+        return dolor_cli_usage_error("train", "give --kfold or --val-fraction, not both");
+    if (o->resume)
+        return dolor_cli_usage_error("train", "--resume is not supported with --task classify yet; start a new run");
+    const char *an = o->arch ? o->arch : "resnet";
+    /* spatial dims: a DxHxW size, or the architecture option */
+    int dims = o->nsz == 3 ? 3 : 2;
+    for (int i = 0; i < o->narch_kv; i++)
+        if (!strncmp(o->arch_kv[i], "spatial_dims=", 13)) {
+            int d = atoi(o->arch_kv[i] + 13);
+            if (o->nsz && (d == 3) != (o->nsz == 3))
+                return dolor_cli_usage_error("train", "--arch-opt %s with --size %s", o->arch_kv[i],
+                                             o->nsz == 3 ? "DxHxW (3D)" : "N or HxW (2D)");
+            dims = d == 3 ? 3 : 2;
+        }
+    int D = 1, H, W;
+    if (dims == 3) {
+        D = o->nsz ? (int)o->sz[0] : 64;
+        H = o->nsz ? (int)o->sz[1] : 128;
+        W = o->nsz ? (int)o->sz[2] : 128;
+    } else {
+        H = o->nsz ? (int)o->sz[0] : 224;
+        W = o->nsz == 2 ? (int)o->sz[1] : H;
+    }
+    if (o->threads)
+        omp_set_num_threads((int)o->threads);
+    dolor_outfile_clean_stale(o->out);
+
+    dolor_cls_config dc;
+    dolor_cls_config_default(&dc);
+    dc.csv = o->csv;
+    dc.dir = o->csv ? NULL : o->data;
+    dc.image_col = o->image_col;
+    dc.label_col = o->label_col;
+    dc.patient_col = o->patient_col;
+    dc.spatial_dims = dims;
+    dc.depth = D;
+    dc.height = H;
+    dc.width = W;
+    dc.num_classes = o->classes ? o->nclasses : 0;
+    dc.class_names = (const char *const *)o->classes;
+    if (dims == 2)
+        ct.aug.flip_h = ct.aug.flip_d = 0;
+    s = dolor_cls_dataset_open(&dc, &ds);
+    if (s)
+        goto fail;
+    int K = dolor_cls_dataset_num_classes(ds);
+    if (K > DOLOR_MAX_CLASSES) {
+        rc = dolor_cli_usage_error("train", "%d classes (at most %d)", K, DOLOR_MAX_CLASSES);
+        goto out;
+    }
+    if (ct.loss != DOLOR_CLS_LOSS_CE && K != 2) {
+        rc = dolor_cli_usage_error("train", "--loss %s needs 2 classes, the data has %d: use --loss ce",
+                                   dolor_cls_loss_name(ct.loss), K);
+        goto out;
+    }
+    if (o->ncw && o->ncw != K) {
+        rc = dolor_cli_usage_error("train", "--class-weights has %d values for %d classes", o->ncw, K);
+        goto out;
+    }
+    if (o->ncw)
+        ct.class_weights = o->class_weights;
+    s = o->kfold ? dolor_cls_dataset_kfold(ds, (int)o->kfold, (int)o->fold, ct.seed, &tr, &ntr, &va, &nva)
+                 : dolor_cls_dataset_split(ds, o->val_fraction, ct.seed, &tr, &ntr, &va, &nva);
+    if (s)
+        goto fail;
+    /* the model: in_channels 1, one logit (bce, focal) or K (ce), the dataset's spatial dims, then --arch-opt */
+    {
+        cJSON *c = cJSON_CreateObject();
+        if (!c) {
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+            goto fail;
+        }
+        cJSON_AddNumberToObject(c, "in_channels", 1);
+        cJSON_AddNumberToObject(c, "num_classes", ct.loss == DOLOR_CLS_LOSS_CE ? K : 1);
+        if (!strcmp(an, "resnet"))
+            cJSON_AddNumberToObject(c, "spatial_dims", dims);
+        for (int i = 0; i < o->narch_kv; i++) {
+            char key[64];
+            const char *eq = strchr(o->arch_kv[i], '=');
+            snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
+            cJSON_DeleteItemFromObjectCaseSensitive(c, key);
+            cJSON_AddItemToObject(c, key, kv_value(eq + 1));
+        }
+        cfgjs = cJSON_PrintUnformatted(c);
+        cJSON_Delete(c);
+    }
+    s = cfgjs ? dolor_arch_build(an, cfgjs, &net) : dolor_error(DOLOR_ENOMEM, "out of memory");
+    if (s == DOLOR_ENOTFOUND || s == DOLOR_EINVAL) {
+        rc = dolor_cli_usage_error("train", "--arch %s: %s", an, dolor_errmsg());
+        goto out;
+    }
+    if (s)
+        goto fail;
+    {
+        int ond = 0;
+        int64_t od[5];
+        if (dolor_net_output_shape(net, 0, &ond, od) || ond != 2) {
+            rc = dolor_cli_usage_error("train", "--arch %s is not a classifier (its output has %d dims, not [N, K])", an,
+                                       ond);
+            goto out;
+        }
+    }
+    dolor_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.task, sizeof meta.task, "classification");
+    snprintf(meta.arch_name, sizeof meta.arch_name, "%s", an);
+    s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config);
+    if (s)
+        goto fail;
+    meta.in_channels = 1;
+    meta.num_classes = K;
+    for (int k = 0; k < K; k++) {
+        snprintf(meta.class_names[k], sizeof meta.class_names[k], "%s", dolor_cls_dataset_class_name(ds, k));
+        meta.label_values[k] = k;
+    }
+    meta.depth = dims == 3 ? D : 0;
+    meta.height = H;
+    meta.width = W;
+    meta.seed = ct.seed;
+    meta.val_dice = NAN;
+    snprintf(meta.train_json, sizeof meta.train_json,
+             "{\"task\":\"classify\",\"epochs\":%d,\"batch\":%d,\"optimizer\":\"%s\",\"lr\":%.17g,\"momentum\":%.17g,"
+             "\"nesterov\":%s,\"wd\":%.17g,\"schedule\":\"%s\",\"warmup\":%d,\"step-size\":%d,\"lr-gamma\":%.17g,"
+             "\"loss\":\"%s\",\"augment\":%s,\"seed\":%llu}",
+             ct.epochs, ct.batch_size, dolor_optimizer_name(ct.optimizer), ct.lr, ct.momentum,
+             ct.nesterov ? "true" : "false", ct.weight_decay, dolor_lr_schedule_name(ct.schedule), ct.warmup_epochs,
+             ct.step_size, ct.gamma, dolor_cls_loss_name(ct.loss), ct.augment ? "true" : "false",
+             (unsigned long long)ct.seed);
+    s = dolor_net_init(net, ct.seed);
+    if (!s)
+        s = dolor_mkdir_p(o->out);
+    if (!s) { /* split.csv: every case, its patient, class and side */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/split.csv", o->out);
+        dolor_outfile f;
+        s = dolor_outfile_open(&f, path, 1);
+        if (!s) {
+            fprintf(f.fp, "path,patient,label,set\n");
+            for (int side = 0; side < 2; side++) {
+                const size_t *ix = side ? va : tr;
+                for (size_t i = 0; i < (side ? nva : ntr); i++) {
+                    dolor_csv_write_field(f.fp, dolor_cls_dataset_path(ds, ix[i]));
+                    fputc(',', f.fp);
+                    dolor_csv_write_field(f.fp, dolor_cls_dataset_patient(ds, ix[i]));
+                    fputc(',', f.fp);
+                    dolor_csv_write_field(f.fp, dolor_cls_dataset_class_name(ds, dolor_cls_dataset_label(ds, ix[i])));
+                    fprintf(f.fp, ",%s\n", side ? "val" : "train");
+                }
+            }
+            s = dolor_outfile_commit(&f);
+        }
+    }
+    if (s)
+        goto fail;
+    if (dims == 3)
+        fprintf(stderr, "model: %s %s, %zu parameters, input %dx%dx%d (DxHxW), classes:", meta.arch_name,
+                meta.arch_config, dolor_net_num_params(net), D, H, W);
+    else
+        fprintf(stderr, "model: %s %s, %zu parameters, input %dx%d, classes:", meta.arch_name, meta.arch_config,
+                dolor_net_num_params(net), H, W);
+    for (int k = 0; k < K; k++)
+        fprintf(stderr, " %d=%s", k, meta.class_names[k]);
+    fprintf(stderr, "\n");
+    ct.out_dir = o->out;
+    double best = -1;
+    s = dolor_cls_train_run(&ct, net, opt, ds, tr, ntr, va, nva, &meta, &best);
+    if (s)
+        goto fail;
+    printf("best validation AUC: %.4f (%zu training, %zu validation cases)\ncheckpoints: %s/best.safetensors, "
+           "%s/last.safetensors\nlog: %s/log.csv\n",
+           best, ntr, nva, o->out, o->out, o->out);
+    goto out;
+fail:
+    rc = dolor_cli_fail("train", s);
+out:
+    free(cfgjs);
+    free(tr);
+    free(va);
+    dolor_net_free(net);
+    dolor_adamw_free(opt);
+    dolor_cls_dataset_free(ds);
+    return rc;
+}
+
 int dolor_cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -515,7 +888,7 @@ int dolor_cmd_train(int argc, char **argv)
     int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
     dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
-    if (!s && !want_help && o.resume) {
+    if (!s && !want_help && o.resume && !o.classify) {
         /* resume: the checkpoint's options first, then the command line again on top;
          * the model's own options may be repeated (README: "the same command plus --resume") */
         dolor_model_meta rm;
@@ -566,6 +939,28 @@ int dolor_cmd_train(int argc, char **argv)
     }
     if (npos > 0) {
         rc = dolor_cli_usage_error("train", "unexpected argument '%s'", pos[0]);
+        goto out;
+    }
+    for (int i = 0; i < NSPECS; i++) {
+        if (!o.given[i])
+            continue;
+        const char *const *other = o.classify ? seg_only : cls_only;
+        size_t nother = o.classify ? sizeof seg_only / sizeof *seg_only : sizeof cls_only / sizeof *cls_only;
+        for (size_t j = 0; j < nother; j++)
+            if (!strcmp(specs[i].name, other[j])) {
+                rc = dolor_cli_usage_error("train", "--%s is a %s option; --task %s does not use it", specs[i].name,
+                                           o.classify ? "segmentation" : "classification",
+                                           o.classify ? "classify" : "segment (the default)");
+                goto out;
+            }
+    }
+    if (o.classify) {
+        rc = train_classify(&o);
+        goto out;
+    }
+    if (o.nsz && (o.nsz != 1 || o.size < 16)) {
+        rc = dolor_cli_usage_error("train", "--size %ld%s: segmentation takes one square size N (16..4096)", o.sz[0],
+                                   o.nsz > 1 ? "x..." : "");
         goto out;
     }
     if (o.data) {

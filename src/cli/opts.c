@@ -79,9 +79,12 @@ dolor_status dolor_opts_apply_json(const char *text, const char *name, const dol
         const char *val = buf;
         int ok = 1;
         switch (sp->type) {
-        case OPT_STR:
-            ok = cJSON_IsString(item);
-            val = ok ? item->valuestring : NULL;
+        case OPT_STR: /* a number stands for its text ("size": 256 as --size 256) */
+            ok = cJSON_IsString(item) || cJSON_IsNumber(item);
+            if (cJSON_IsNumber(item))
+                snprintf(buf, sizeof buf, "%.17g", item->valuedouble);
+            else
+                val = ok ? item->valuestring : NULL;
             break;
         case OPT_INT:
         case OPT_NUM:

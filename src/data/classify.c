@@ -616,7 +616,11 @@ static dolor_status load_case(const dolor_cls_dataset *ds, const char *path, flo
     dolor_status st = dolor_image_read(path, &img);
     if (st)
         return dolor_error_prefix(st, "%s", path);
-    if (ds->dims == 2) {
+    if (ds->dims == 2 && img->ndim >= 3 && img->size[2] > 1)
+        st = dolor_error(DOLOR_ESHAPE, "%s: a 3D volume (%lldx%lldx%lld) in a 2D dataset (a 3D network size, "
+                         "depth x height x width, reads it)", path, (long long)img->size[0], (long long)img->size[1],
+                         (long long)img->size[2]);
+    else if (ds->dims == 2) {
         st = dolor_preprocess_image(img, ds->height, ds->width, out);
         if (st)
             st = dolor_error_prefix(st, "%s", path);

@@ -13,10 +13,24 @@
 typedef struct {
     char name[160];
     int ndim;
-    int64_t shape[4];
+    int64_t shape[5];
     size_t numel;
     const float *data;
 } st_entry;
+
+/* All extents of a tensor: dolor_net_tensor keeps 4, a 3D convolution weight has 5 (the last is what
+ * numel leaves over). */
+static void full_shape(const dolor_net_tensor *t, int64_t shape[5])
+{
+    int64_t rest = (int64_t)t->numel;
+    for (int d = 0; d < 5; d++) {
+        shape[d] = d < 4 && d < t->ndim ? t->shape[d] : 1;
+        if (d < 4 && d < t->ndim && shape[d] > 0)
+            rest /= shape[d];
+    }
+    if (t->ndim == 5)
+        shape[4] = rest;
+}
 
 static dolor_status collect(dolor_net *net, const dolor_adamw *opt, st_entry **out, int *count)
 {
@@ -40,7 +54,7 @@ static dolor_status collect(dolor_net *net, const dolor_adamw *opt, st_entry **o
             const char *prefix = pass == 0 ? "" : pass == 1 ? "optimizer.exp_avg." : "optimizer.exp_avg_sq.";
             snprintf(e[k].name, sizeof e[k].name, "%s%s", prefix, t.name);
             e[k].ndim = t.ndim;
-            memcpy(e[k].shape, t.shape, sizeof e[k].shape);
+            full_shape(&t, e[k].shape);
             e[k].numel = t.numel;
             if (pass == 0)
                 e[k].data = (t.is_buffer ? buffers : params) + t.offset;
@@ -104,10 +118,17 @@ dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor
     free(vs);
     cJSON_Delete(names);
     cJSON_Delete(values);
-    snprintf(buf, sizeof buf,
-             "{\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"bilinear\",\"normalize\":\"zscore\"}",
-             meta->height, meta->width);
+    if (meta->depth > 0) /* a 3D classifier: trilinear to depth x height x width */
+        snprintf(buf, sizeof buf,
+                 "{\"depth\":%d,\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"trilinear\",\"normalize\":\"zscore\"}",
+                 meta->depth, meta->height, meta->width);
+    else
+        snprintf(buf, sizeof buf,
+                 "{\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"bilinear\",\"normalize\":\"zscore\"}",
+                 meta->height, meta->width);
     cJSON_AddStringToObject(md, "preprocessing", buf);
+    if (meta->task[0])
+        cJSON_AddStringToObject(md, "task", meta->task);
     snprintf(buf, sizeof buf, "%d", meta->epoch);
     cJSON_AddStringToObject(md, "epoch", buf);
     snprintf(buf, sizeof buf, "%.17g", meta->val_dice);
@@ -238,6 +259,15 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     }
     cJSON_Delete(c);
     meta->num_classes = meta->arch.num_classes;
+    /* a classifier names its classes, which a single-logit binary net has 2 of */
+    const char *task = md_string(md, "task");
+    if (task && strcmp(task, "classification") && strcmp(task, "segmentation"))
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.task '%.40s' is not classification or segmentation", path,
+                           task);
+    if (task)
+        snprintf(meta->task, sizeof meta->task, "%s", task);
+    if (task && strcmp(task, "classification") == 0 && meta->num_classes == 1)
+        meta->num_classes = 2;
     if (meta->num_classes > DOLOR_MAX_CLASSES)
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: %d classes (at most %d)", path, meta->num_classes,
                            DOLOR_MAX_CLASSES);
@@ -267,6 +297,12 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     }
     meta->height = h->valueint;
     meta->width = w->valueint;
+    cJSON *dp = cJSON_GetObjectItemCaseSensitive(p, "depth");
+    if (dp && !json_int(dp, 1, 4096)) {
+        cJSON_Delete(p);
+        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.preprocessing depth out of range", path);
+    }
+    meta->depth = dp ? dp->valueint : 0;
     cJSON_Delete(p);
     long long epoch = 0, step = 0, seed = 0;
     dolor_status st = md_int(path, md, "epoch", 0, 1000000000LL, &epoch);
@@ -495,7 +531,9 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net_out, dolor_
             const char *prefix = pass == 0 ? "" : pass == 1 ? "optimizer.exp_avg." : "optimizer.exp_avg_sq.";
             snprintf(nm, sizeof nm, "%s%s", prefix, t.name);
             uint64_t begin = 0;
-            s = find_tensor(path, root, nm, t.ndim, t.shape, t.numel, data_len, &begin);
+            int64_t shp[5];
+            full_shape(&t, shp);
+            s = find_tensor(path, root, nm, t.ndim, shp, t.numel, data_len, &begin);
             if (s)
                 break;
             float *dst = pass == 0 ? (t.is_buffer ? buffers : params) + t.offset : (pass == 1 ? opt->m : opt->v) + t.offset;
