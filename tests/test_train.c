@@ -7,6 +7,10 @@
 #include "dolor/io.h"
 #include "dolor/train.h"
 
+#define ATOL 1e-4
+#define RTOL 1e-3
+#include "nn_fx.h"
+
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/dolor_train_XXXXXX";
@@ -399,6 +403,37 @@ static void test_resume_identical(void)
     free(va);
 }
 
+/* weights from PyTorch: a twin's state_dict saved with torchvision / first-release triplet-attention /
+ * DataParallel names, converted by tools/torch_weights.py (tools/gen_nn_arch_fixtures.py): dolor
+ * loads it as a checkpoint and reproduces the twin's inference output */
+static void test_converted_weights(void)
+{
+    fx_file f;
+    if (!fx_load(&f, "converted_resnet_unet.bin"))
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/nn/converted_resnet_unet.safetensors", DOLOR_TEST_FIXTURES);
+    dolor_net *net = NULL;
+    dolor_model_meta meta;
+    CHECK_OK(dolor_checkpoint_load(path, &net, NULL, &meta));
+    if (net) {
+        CHECK(strcmp(meta.arch_name, "resnet_unet") == 0 && meta.num_classes == 3 && meta.height == 40 &&
+              strcmp(meta.class_names[2], "vessel") == 0 && meta.label_values[2] == 2 && meta.in_channels == 1);
+        int64_t xd[4] = {1, 1, 40, 40}, yd[4] = {1, 3, 40, 40};
+        dolor_tensor *x = NULL, *y = NULL;
+        CHECK_OK(dolor_tensor_create(&x, 4, xd));
+        CHECK_OK(dolor_tensor_create(&y, 4, yd));
+        for (size_t k = 0; k < x->numel; k++)
+            x->data[k] = (float)(1.5 * sin(0.01 * (double)k) + 0.5 * sin(1.37 * (double)k + 0.2));
+        CHECK_OK(dolor_net_forward(net, x, y, 0));
+        cmp_rec("converted PyTorch weights: inference logits", y->data, fx_get(&f, "y_eval"));
+        dolor_tensor_free(x);
+        dolor_tensor_free(y);
+    }
+    dolor_net_free(net);
+    fx_free(&f);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -409,6 +444,7 @@ int main(void)
     test_checkpoint();
     test_training_run();
     test_resume_identical();
+    test_converted_weights();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0)

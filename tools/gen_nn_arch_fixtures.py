@@ -100,10 +100,57 @@ def gen(fname, arch, cfg, xshape):
     w.close()
 
 
+def gen_converted():
+    """converted_resnet_unet.safetensors: a PyTorch-initialised resnet_unet twin saved with the names a
+    user's file would have (torchvision ResNet keys without "encoder.", the triplet-attention module's
+    first-release names, "module." from DataParallel), converted by tools/torch_weights.py; and
+    converted_resnet_unet.bin: its inference output on the formula input, for tests/test_train.c."""
+    import tempfile
+    import torch_weights
+    cfg = dict(in_channels=1, num_classes=3, encoder_depth=18, width=4, triplet_attention=1, decoder_base=2,
+               upsample="nearest")
+    torch.manual_seed(5)
+    m = nn_twins.build("resnet_unet", cfg)
+    with torch.no_grad():  # non-trivial running statistics
+        for k, v in m.state_dict().items():
+            if k.endswith("running_mean"):
+                v.copy_(0.1 * torch.randn(v.shape))
+            elif k.endswith("running_var"):
+                v.copy_(0.5 + torch.rand(v.shape))
+    user = {}
+    for k, v in m.state_dict().items():
+        k = k.replace("encoder.", "", 1) if k.startswith("encoder.") else k
+        k = k.replace(".cw.conv.", ".ChannelGateH.spatial.").replace(".hc.conv.", ".ChannelGateW.spatial.")
+        k = k.replace(".hw.conv.", ".SpatialGate.spatial.")
+        user["module." + k] = v
+    user["module.fc.weight"] = torch.zeros(10, 32)  # a classifier head the segmenter does not use
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "nn",
+                       "converted_resnet_unet.safetensors")
+    with tempfile.TemporaryDirectory() as d:
+        pth = os.path.join(d, "user.pth")
+        torch.save({"state_dict": user}, pth)
+        torch_weights.main(["to-dolor", pth, out, "--arch", "resnet_unet", "--config", json.dumps(cfg),
+                            "--classes", "nerve,vessel", "--labels", "1,2", "--size", "40"])
+        back = os.path.join(d, "back.pth")
+        torch_weights.main(["to-torch", out, back])
+        sd = torch.load(back)
+        ref = m.state_dict()
+        assert all(torch.equal(sd[k], ref[k].float()) for k in ref if not k.endswith("num_batches_tracked"))
+    w = Writer("converted_resnet_unet.bin")
+    m.eval()
+    x = det_input((1, 1, 40, 40)).float()
+    with torch.no_grad():
+        y = m.float()(x)
+    w.add("xshape", [1, 1, 40, 40])
+    w.add("y_eval", y)
+    w.close()
+
+
 def main():
     torch.manual_seed(81)
     for c in CASES:
         gen(*c)
+    gen_converted()
 
 
 if __name__ == "__main__":
