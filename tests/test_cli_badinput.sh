@@ -283,6 +283,9 @@ tr_arch_opt_kv  | mk_none           | 2 | not KEY=VALUE       | train --data $I/
 tr_arch_opt_cls | mk_none           | 2 | come from the data  | train --data $I/ph --classes nerve,vessel -o $O/tr_new --arch-opt num_classes=4
 tr_arch_resume  | mk_none           | 2 | --arch resnet differs | train --data $I/ph -o $O/run --resume $O/run/last.safetensors --epochs 2 --arch resnet
 tr_aopt_resume  | mk_none           | 2 | base_channels=8 differs | train --data $I/ph -o $O/run --resume $O/run/last.safetensors --epochs 2 --arch-opt base_channels=8
+tr_init_arch    | mk_none           | 2 | gives the model     | train --data $I/ph -o $O/tr_new --init $O/run/best.safetensors --arch unet
+tr_init_classes | mk_none           | 2 | --classes gives 1   | train --data $I/ph -o $O/tr_new --init $O/run/best.safetensors --classes nerve
+tr_init_trunc   | mk_trunc_ckpt     | 2 | trunc.safetensors   | train --data $I/ph -o $O/tr_new --init $I/trunc.safetensors
 tr_cfg_trunc    | mk_cfg_trunc      | 2 | trunc.json          | train --data $I/ph -o $O/tr_new --config $I/trunc.json
 tr_cfg_zero     | mk_cfg_zero       | 2 | zero.json           | train --data $I/ph -o $O/tr_new --config $I/zero.json
 tr_cfg_inf      | mk_cfg_inf        | 2 | inf.json: --lr      | train --data $I/ph --classes nerve -o $O/tr_new --config $I/inf.json

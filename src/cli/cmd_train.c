@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 typedef struct {
-    char *images, *masks, *data, *out, *val_list, *resume, *arch;
+    char *images, *masks, *data, *out, *val_list, *resume, *arch, *init;
     char **classes, **arch_kv;
     int narch_kv;
     int nclasses;
@@ -77,6 +77,8 @@ static const dolor_opt_spec specs[] = {
     {"dice-weight", 0, OPT_NUM, "weight of soft Dice in the loss (default 1)"},
     {"time-limit", 0, OPT_NUM, "stop after the epoch that passes this many minutes (default none)"},
     {"resume", 'r', OPT_STR, "continue from a checkpoint (e.g. OUT/last.safetensors)"},
+    {"init", 0, OPT_STR, "start from the weights of a checkpoint, e.g. PyTorch weights converted with "
+                         "tools/torch_weights.py (the model comes from it)"},
     {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
     {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)"},
     {"quiet", 'q', OPT_FLAG, "no progress bar"},
@@ -115,7 +117,7 @@ _Static_assert(NSPECS <= 64, "train_opts.given holds 64 options");
 /* Options of one task only: giving one to the other task is an error. */
 static const char *const seg_only[] = {"images",  "masks", "labels",    "label-desc",  "base",      "depth",
                                        "upsample", "val-list", "hflip", "gamma", "ce-weight", "dice-weight",
-                                       "final-eval"};
+                                       "final-eval", "init"};
 static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col", "optimizer",
                                        "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
                                        "focal-alpha", "focal-gamma", "step-size", "lr-gamma",    "flip",
@@ -211,6 +213,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "out")) return set_str(&o->out, v);
     if (!strcmp(n, "val-list")) return set_str(&o->val_list, v);
     if (!strcmp(n, "resume")) return set_str(&o->resume, v);
+    if (!strcmp(n, "init")) return set_str(&o->init, v);
     if (!strcmp(n, "arch")) return set_str(&o->arch, v);
     if (!strcmp(n, "arch-opt")) {
         dolor_cli_free_list(o->arch_kv);
@@ -479,6 +482,7 @@ static void opts_release(train_opts *o)
     free(o->out);
     free(o->val_list);
     free(o->resume);
+    free(o->init);
     free(o->arch);
     free(o->csv);
     free(o->image_col);
@@ -979,7 +983,13 @@ int dolor_cmd_train(int argc, char **argv)
         rc = dolor_cli_usage_error("train", "give an output folder with -o OUT");
         goto out;
     }
-    if (!o.classes && !o.resume) {
+    if (o.init && (o.resume || (o.arch_given & (1u << ARCH_BASE | 1u << ARCH_DEPTH | 1u << ARCH_UPSAMPLE |
+                                                1u << ARCH_ARCH | 1u << ARCH_ARCH_OPT)))) {
+        rc = dolor_cli_usage_error("train", "--init %s gives the model: do not combine it with --resume, --arch, "
+                                   "--arch-opt, --base, --depth or --upsample", o.init);
+        goto out;
+    }
+    if (!o.classes && !o.resume && !o.init) {
         rc = dolor_cli_usage_error("train", "give the foreground classes, e.g. --classes nerve,vessel --labels 1,2");
         goto out;
     }
@@ -993,7 +1003,7 @@ int dolor_cmd_train(int argc, char **argv)
                                    "for --arch %s (dolor train --help lists its options)", o.arch);
         goto out;
     }
-    if (is_unet(&o) && !o.resume && o.size % (1L << o.depth)) {
+    if (is_unet(&o) && !o.resume && !o.init && o.size % (1L << o.depth)) {
         rc = dolor_cli_usage_error("train", "--size %ld is not divisible by 2^depth = %ld", o.size, 1L << o.depth);
         goto out;
     }
@@ -1041,6 +1051,33 @@ int dolor_cmd_train(int argc, char **argv)
             best = bm.val_dice;
         dolor_error_clear();
         fprintf(stderr, "resuming from %s after epoch %d (best mean Dice so far %.4f)\n", o.resume, meta.epoch, best);
+    } else if (o.init) {
+        /* the model and its weights from a checkpoint; a fresh optimizer from epoch 0 */
+        s = dolor_checkpoint_load(o.init, &net, NULL, &meta);
+        if (s)
+            goto fail;
+        int ind = 0;
+        int64_t idm[5];
+        if (!strcmp(meta.task, "classification") || dolor_net_output_shape(net, 0, &ind, idm) || ind != 4) {
+            rc = dolor_cli_usage_error("train", "--init %s holds a classifier; this run segments", o.init);
+            goto out;
+        }
+        if (o.classes && o.nclasses + 1 != meta.num_classes) {
+            rc = dolor_cli_usage_error("train", "--classes gives %d classes but --init %s has %d", o.nclasses, o.init,
+                                       meta.num_classes - 1);
+            goto out;
+        }
+        for (int c = 1; o.classes && c < meta.num_classes; c++) {
+            snprintf(meta.class_names[c], sizeof meta.class_names[c], "%s", o.classes[c - 1]);
+            meta.label_values[c] = o.nlabels ? o.labels[c] : c;
+        }
+        if (o.arch_given >> ARCH_SIZE & 1u)
+            meta.height = meta.width = (int)o.size;
+        meta.epoch = 0;
+        meta.opt_step = 0;
+        meta.val_dice = NAN;
+        meta.seed = o.tc.seed;
+        fprintf(stderr, "starting from the weights of %s\n", o.init);
     } else {
         meta.num_classes = o.nclasses + 1;
         snprintf(meta.class_names[0], sizeof meta.class_names[0], "background");
