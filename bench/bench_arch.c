@@ -6,8 +6,11 @@
  *   [N, K, H, W] logits with dolor_loss_cross_entropy), used by training only.
  *   inference: dolor_net_run(training 0), 2 warm-up runs (the first plans);
  *   training step: dolor_net_run(training 1) + the loss and its gradient + dolor_net_backward_outputs
- *   + dolor_adamw_step (torch defaults, lr 1e-3), 2 warm-up steps.
- * Timed runs: ITERS of them, fewer if MAX_SECONDS of timed runs have passed (but at least 2).
+ *   + dolor_adamw_step (torch defaults, lr 1e-3), 1 warm-up step (it plans).
+ * With BENCH_MARK set in the environment, a line "BENCH_MARK timed runs start" precedes the timed
+ * runs (so a profile can drop the warm-up's ONEDNN_VERBOSE lines).
+ * Timed runs: ITERS of them, fewer once MAX_SECONDS of timed runs have passed (at least 1, so a
+ * training step of a minute is timed once after its warm-up).
  * Prints one line
  *   RESULT median_ms M min_ms M cpu_ms M runs R params P workspace_mib W [fwd_ms F loss_ms L bwd_ms B opt_ms O]
  * (cpu_ms: process CPU time per run, all threads; the phase means for training), or, when the
@@ -92,8 +95,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_arch: shape %s has %d dims (4 or 5)\n", argv[3], nd);
         return 2;
     }
-    if (iters < 2)
-        iters = 2;
+    if (iters < 1)
+        iters = 1;
 
     dolor_net *net = NULL;
     dolor_status st = dolor_arch_build(name, cfg, &net);
@@ -140,7 +143,9 @@ int main(int argc, char **argv)
     double *t = malloc(sizeof(double) * (size_t)iters);
     double tf = 0, tl = 0, tb = 0, to = 0, cpu = 0, spent = 0;
     int runs = 0;
-    for (int it = -2; it < iters; it++) {
+    for (int it = train ? -1 : -2; it < iters; it++) {
+        if (it == 0 && getenv("BENCH_MARK"))
+            printf("BENCH_MARK timed runs start\n"); /* for bench_table.py's ONEDNN_VERBOSE profile */
         double c0 = cpu_ms(), t0 = dolor_time_ms(), t1, t2, t3;
         OK(dolor_net_run(net, ins, outs, train));
         t1 = t2 = t3 = dolor_time_ms();
@@ -166,7 +171,7 @@ int main(int argc, char **argv)
             tb += t3 - t2;
             to += t4 - t3;
             spent += (t4 - t0) * 1e-3;
-            if (runs >= 2 && spent > max_s)
+            if (spent > max_s)
                 break;
         }
     }

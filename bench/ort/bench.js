@@ -4,7 +4,9 @@
 // OMP_NUM_THREADS (or 2). Two warm-up runs (as bench_nn.c and bench_torch_unet.py), then ITERS
 // timed runs; prints the median and minimum wall time and the mean process CPU time per run in the
 // format of bench/bench_nn.c, the label matching dolor's so bench/run.sh can compute the ratio.
-// Usage: node bench.js MODEL.onnx [ITERS (30)]
+// Usage: node bench.js MODEL.onnx [ITERS (30)] [N,C,[D,]H,W (1,1,256,256)] [MAX_SECONDS]
+// With MAX_SECONDS, timing stops once that many seconds of timed runs have passed (at least 1 run),
+// and a second line "RESULT median_ms M min_ms M cpu_ms M runs R" follows, for bench/bench_table.py.
 const { ort, threads, openSession, version } = require('./common');
 
 const WARMUP = 2;
@@ -39,17 +41,18 @@ function report(label, t, cpu) {
 async function main() {
   const model = process.argv[2];
   const iters = process.argv[3] === undefined ? 30 : parseInt(process.argv[3], 10);
-  if (!model || !Number.isFinite(iters) || iters < 1) {
-    console.error('usage: node bench.js MODEL.onnx [ITERS >= 1]');
+  const shape = process.argv[4] === undefined ? [1, 1, 256, 256] : process.argv[4].split(',').map((v) => parseInt(v, 10));
+  const maxS = process.argv[5] === undefined ? Infinity : parseFloat(process.argv[5]);
+  if (!model || !Number.isFinite(iters) || iters < 1 || shape.some((v) => !(v >= 1)) || !(maxS > 0)) {
+    console.error('usage: node bench.js MODEL.onnx [ITERS >= 1] [N,C,[D,]H,W] [MAX_SECONDS]');
     process.exit(2);
   }
   const session = await openSession(model);
   const name = session.inputNames[0];
-  const shape = [1, 1, 256, 256];
   const x = new ort.Tensor('float32', randn(shape.reduce((a, b) => a * b, 1), 42), shape);
   console.log(`onnxruntime-node ${version()}, CPU execution provider, intra-op threads ${threads()}, ${model}`);
   const t = [];
-  let cpu = 0;
+  let cpu = 0, spent = 0;
   for (let it = 0; it < WARMUP + iters; it++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
@@ -58,7 +61,8 @@ async function main() {
     const dc = process.cpuUsage(c0);
     if (it === 0) {
       const y = out[session.outputNames[0]];
-      if (y.dims.length !== 4 || y.dims[0] !== 1 || y.dims[2] !== 256 || y.dims[3] !== 256) {
+      const seg = y.dims.length === shape.length;
+      if (y.dims[0] !== shape[0] || (seg && y.dims.slice(2).some((d, i) => d !== shape[2 + i]))) {
         console.error(`unexpected output shape [${y.dims}]`);
         process.exit(1);
       }
@@ -66,9 +70,15 @@ async function main() {
     if (it >= WARMUP) {
       t.push(dt);
       cpu += (dc.user + dc.system) / 1e3;
+      spent += dt / 1e3;
+      if (spent > maxS) break;
     }
   }
-  report('inference [1,1,256,256]', t, cpu);
+  report(`inference [${shape}]`, t, cpu);
+  if (Number.isFinite(maxS)) {
+    console.log(`RESULT median_ms ${t[Math.floor(t.length / 2)].toFixed(3)} min_ms ${t[0].toFixed(3)} ` +
+                `cpu_ms ${(cpu / t.length).toFixed(3)} runs ${t.length}`);
+  }
 }
 
 main().catch((e) => {
