@@ -292,8 +292,8 @@ const float *dolor_cls_dataset_image(const dolor_cls_dataset *ds, size_t i);  /*
 /* Patient-level, stratified splits: cases are grouped by patient (every case of a patient lands on one
  * side), each group labelled by its first case's class; the groups of each class are shuffled
  * (Fisher-Yates, dolor_rng seeded by seed) and dealt out in turn, class after class.
- * Hold-out: of each class's groups round(val_fraction * n_class) go to validation, with at least one
- * group on each side overall. k-fold: the group at position p of the dealt sequence (over all classes)
+ * Hold-out: of each class's groups round(val_fraction * n_class) go to validation, but at least 1 and
+ * at most n_class - 1 for a class of 2 groups or more, with at least one group on each side overall. k-fold: the group at position p of the dealt sequence (over all classes)
  * goes to fold p % k, so every fold gets about 1/k of each class; fold `fold` is validation.
  * Returns caller-freed (free()) index arrays sorted ascending.
  * Errors: DOLOR_EINVAL (val_fraction outside (0, 1); fewer than 2 patients; k < 2 or more than the

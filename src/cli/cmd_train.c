@@ -869,7 +869,8 @@ static int train_classify(train_opts *o)
     s = dolor_cls_train_run(&ct, net, opt, ds, tr, ntr, va, nva, &meta, &best);
     if (s)
         goto fail;
-    printf("best validation AUC: %.4f (%zu training, %zu validation cases)\ncheckpoints: %s/best.safetensors, "
+    printf("best validation AUC: %.4f (accuracy where the AUC is undefined; %zu training, %zu validation cases)\n"
+           "checkpoints: %s/best.safetensors, "
            "%s/last.safetensors\nlog: %s/log.csv\n",
            best, ntr, nva, o->out, o->out, o->out);
     goto out;

@@ -855,6 +855,10 @@ dolor_status dolor_cls_dataset_split(const dolor_cls_dataset *ds, double val_fra
     size_t nv = 0;
     for (int k = 0; k < ds->num_classes; k++) {
         size_t nk = cs[k + 1] - cs[k], take = (size_t)floor(val_fraction * (double)nk + 0.5);
+        if (nk >= 2 && take == 0)
+            take = 1; /* every class with 2 patients or more is validated */
+        if (nk >= 2 && take == nk)
+            take = nk - 1; /* and trained on */
         for (size_t j = 0; j < take; j++)
             side[ord[cs[k] + j]] = 1;
         nv += take;
