@@ -36,6 +36,19 @@ hdr=$(head -c 20000 "$T/run/best.safetensors" | tr -d '\0')
 [[ "$hdr" == *'"class_names":"[\"0\",\"1\"]"'* ]] && ok || bad "class names: $(echo "$hdr" | grep -o '"class_names":"[^]]*]')"
 [[ "$hdr" == *'\"num_classes\": 1'* || "$hdr" == *'\"num_classes\":1'* ]] && ok || bad "not one logit"
 
+# --resume: 1 epoch, then on to 3, equals 3 epochs straight (AdamW: its moments are in last.safetensors)
+R="$CLS --size 8x16x16 --arch-opt depth=10,width=4 --batch 4 --optimizer adamw --lr 1e-3 --quiet"
+"$BIN" train $R --epochs 3 -o "$T/ra" >/dev/null 2>&1 || bad "3-epoch run failed"
+"$BIN" train $R --epochs 1 -o "$T/rb" >/dev/null 2>&1 || bad "1-epoch run failed"
+"$BIN" train $R --epochs 3 -o "$T/rb" --resume "$T/rb/last.safetensors" >/dev/null 2>"$T/err_r.txt" \
+  || bad "resume failed: $(cat "$T/err_r.txt")"
+grep -q "resuming from .* after epoch 1" "$T/err_r.txt" && ok || bad "no resume line"
+[[ "$(cut -d, -f1-8 "$T/ra/log.csv")" == "$(cut -d, -f1-8 "$T/rb/log.csv")" ]] && ok \
+  || bad "resumed log differs: $(cat "$T/ra/log.csv") vs $(cat "$T/rb/log.csv")"
+cmp -s "$T/ra/val_predictions.csv" "$T/rb/val_predictions.csv" && ok || bad "resumed predictions differ"
+expect_fail 2 "--size differs from 8x16x16 stored in" -- "$BIN" train $R --size 8x16x32 --epochs 4 -o "$T/rb" --resume "$T/rb/last.safetensors"
+expect_fail 2 "already completed 3 epochs" -- "$BIN" train $R --epochs 3 -o "$T/rb" --resume "$T/rb/last.safetensors"
+
 # one folder per class, 2D PNGs, cross-entropy with class weights, AdamW, 2-fold
 "$BIN" phantom -o "$T/p2" -n 8 --size 64 --seed 5 -q >/dev/null 2>&1 || bad "phantom (2D) failed"
 mkdir -p "$T/folders/nerve" "$T/folders/other"

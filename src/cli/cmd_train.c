@@ -360,7 +360,9 @@ static void help(void)
            "patient and stratified (--val-fraction, or --kfold K --fold F). Labels are class indices or names\n"
            "(--classes fixes the order; default: integers 0..max, else names sorted). --loss bce or focal train one\n"
            "logit for 2 classes, ce one per class. Validation each epoch: accuracy, AUC, sensitivity, specificity\n"
-           "(log.csv); best.safetensors (best AUC), last.safetensors, val_predictions.csv, split.csv.\n"
+           "(log.csv); best.safetensors (best AUC), last.safetensors, val_predictions.csv, split.csv. --resume\n"
+           "OUT/last.safetensors continues a run (the model, classes, size and seed come from it; SGD momentum\n"
+           "restarts, Adam/AdamW continue exactly).\n"
            "Options only for segmentation: --images --masks --labels --label-desc --base --depth --upsample\n"
            "--val-list --hflip --gamma --ce-weight --dice-weight --final-eval; only for classify: --csv\n"
            "--image-col --label-col --patient-col --optimizer --momentum --nesterov --loss --class-weights\n"
@@ -702,9 +704,81 @@ static int train_classify(train_opts *o)
         return dolor_cli_usage_error("train", "--fold %ld is not in 0..%ld", o->fold, o->kfold - 1);
     if (o->kfold && spec_given(o, "val-fraction"))
         return dolor_cli_usage_error("train", "give --kfold or --val-fraction, not both");
-    if (o->resume)
-        return dolor_cli_usage_error("train", "--resume is not supported with --task classify yet; start a new run");
     const char *an = o->arch ? o->arch : "resnet";
+    dolor_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    const char *rnames[DOLOR_MAX_CLASSES];
+    double best = -1;
+    if (o->resume) {
+        /* the model, its classes, size and seed come from the checkpoint; given again, they must repeat it */
+        s = dolor_checkpoint_load(o->resume, &net, &opt, &meta);
+        if (s)
+            goto fail;
+        char given[1024], stored[1024];
+        if (strcmp(meta.task, "classification")) {
+            rc = dolor_cli_usage_error("train", "%s holds a segmentation model; --task classify resumes a classifier",
+                                       o->resume);
+            goto out;
+        }
+        if (o->arch && strcmp(o->arch, meta.arch_name)) {
+            rc = dolor_cli_usage_error("train", "--arch %s differs from %s stored in %s", o->arch, meta.arch_name,
+                                       o->resume);
+            goto out;
+        }
+        if (arch_opt_conflict(o, &meta, given, stored, sizeof given)) {
+            rc = dolor_cli_usage_error("train", "--arch-opt %s differs from %s stored in %s", given, stored, o->resume);
+            goto out;
+        }
+        long want[3] = {meta.depth, meta.height, meta.width};
+        int nw = meta.depth ? 3 : 2, same = !o->nsz || o->nsz == nw || (o->nsz == 1 && nw == 2);
+        for (int i = 0; same && o->nsz && i < nw; i++)
+            same = o->sz[o->nsz == 1 ? 0 : i] == want[meta.depth ? i : i + 1];
+        if (!same) {
+            char st[64];
+            if (meta.depth)
+                snprintf(st, sizeof st, "%dx%dx%d", meta.depth, meta.height, meta.width);
+            else
+                snprintf(st, sizeof st, "%dx%d", meta.height, meta.width);
+            rc = dolor_cli_usage_error("train", "--size differs from %s stored in %s (the model's options cannot be "
+                                       "changed on --resume)", st, o->resume);
+            goto out;
+        }
+        for (int k = 0; k < meta.num_classes; k++)
+            rnames[k] = meta.class_names[k];
+        if (o->classes) {
+            join_names(given, sizeof given, (const char *const *)o->classes, o->nclasses);
+            join_names(stored, sizeof stored, rnames, meta.num_classes);
+            if (strcmp(given, stored)) {
+                rc = dolor_cli_usage_error("train", "--classes %s differs from %s stored in %s", given, stored,
+                                           o->resume);
+                goto out;
+            }
+        }
+        if (spec_given(o, "seed") && ct.seed != meta.seed) {
+            rc = dolor_cli_usage_error("train", "--seed %llu differs from %llu stored in %s",
+                                       (unsigned long long)ct.seed, (unsigned long long)meta.seed, o->resume);
+            goto out;
+        }
+        ct.seed = meta.seed;
+        if (meta.epoch >= ct.epochs) {
+            fprintf(stderr, "dolor train: %s already completed %d epochs (--epochs %d); raise --epochs to continue\n",
+                    o->resume, meta.epoch, ct.epochs);
+            rc = DOLOR_EXIT_INPUT;
+            goto out;
+        }
+        if (ct.optimizer != DOLOR_OPT_SGD && !opt) {
+            rc = dolor_cli_usage_error("train", "%s holds no optimizer state; resume from last.safetensors", o->resume);
+            goto out;
+        }
+        char bp[4096];
+        snprintf(bp, sizeof bp, "%s/best.safetensors", o->out);
+        dolor_model_meta bm;
+        if (dolor_checkpoint_read_meta(bp, &bm) == DOLOR_OK && !isnan(bm.val_dice))
+            best = bm.val_dice;
+        dolor_error_clear();
+        fprintf(stderr, "resuming from %s after epoch %d (best validation AUC so far %.4f)%s\n", o->resume, meta.epoch,
+                best, ct.optimizer == DOLOR_OPT_SGD ? "; SGD momentum restarts from zero" : "");
+    }
     /* spatial dims: a DxHxW size, or the architecture option */
     int dims = o->nsz == 3 ? 3 : 2;
     for (int i = 0; i < o->narch_kv; i++)
@@ -716,7 +790,12 @@ static int train_classify(train_opts *o)
             dims = d == 3 ? 3 : 2;
         }
     int D = 1, H, W;
-    if (dims == 3) {
+    if (o->resume) {
+        dims = meta.depth ? 3 : 2;
+        D = meta.depth ? meta.depth : 1;
+        H = meta.height;
+        W = meta.width;
+    } else if (dims == 3) {
         D = o->nsz ? (int)o->sz[0] : 64;
         H = o->nsz ? (int)o->sz[1] : 128;
         W = o->nsz ? (int)o->sz[2] : 128;
@@ -739,8 +818,8 @@ static int train_classify(train_opts *o)
     dc.depth = D;
     dc.height = H;
     dc.width = W;
-    dc.num_classes = o->classes ? o->nclasses : 0;
-    dc.class_names = (const char *const *)o->classes;
+    dc.num_classes = o->resume ? meta.num_classes : o->classes ? o->nclasses : 0;
+    dc.class_names = o->resume ? rnames : (const char *const *)o->classes;
     if (dims == 2)
         ct.aug.flip_h = ct.aug.flip_d = 0;
     s = dolor_cls_dataset_open(&dc, &ds);
@@ -766,6 +845,8 @@ static int train_classify(train_opts *o)
                  : dolor_cls_dataset_split(ds, o->val_fraction, ct.seed, &tr, &ntr, &va, &nva);
     if (s)
         goto fail;
+    if (o->resume)
+        goto model_ready;
     /* the model: in_channels 1, one logit (bce, focal) or K (ce), the dataset's spatial dims, then --arch-opt */
     {
         cJSON *c = cJSON_CreateObject();
@@ -803,8 +884,6 @@ static int train_classify(train_opts *o)
             goto out;
         }
     }
-    dolor_model_meta meta;
-    memset(&meta, 0, sizeof meta);
     snprintf(meta.task, sizeof meta.task, "classification");
     snprintf(meta.arch_name, sizeof meta.arch_name, "%s", an);
     s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config);
@@ -821,6 +900,10 @@ static int train_classify(train_opts *o)
     meta.width = W;
     meta.seed = ct.seed;
     meta.val_dice = NAN;
+    s = dolor_net_init(net, ct.seed);
+    if (s)
+        goto fail;
+model_ready:
     snprintf(meta.train_json, sizeof meta.train_json,
              "{\"task\":\"classify\",\"epochs\":%d,\"batch\":%d,\"optimizer\":\"%s\",\"lr\":%.17g,\"momentum\":%.17g,"
              "\"nesterov\":%s,\"wd\":%.17g,\"schedule\":\"%s\",\"warmup\":%d,\"step-size\":%d,\"lr-gamma\":%.17g,"
@@ -829,9 +912,7 @@ static int train_classify(train_opts *o)
              ct.nesterov ? "true" : "false", ct.weight_decay, dolor_lr_schedule_name(ct.schedule), ct.warmup_epochs,
              ct.step_size, ct.gamma, dolor_cls_loss_name(ct.loss), ct.augment ? "true" : "false",
              (unsigned long long)ct.seed);
-    s = dolor_net_init(net, ct.seed);
-    if (!s)
-        s = dolor_mkdir_p(o->out);
+    s = dolor_mkdir_p(o->out);
     if (!s) { /* split.csv: every case, its patient, class and side */
         char path[4096];
         snprintf(path, sizeof path, "%s/split.csv", o->out);
@@ -865,7 +946,6 @@ static int train_classify(train_opts *o)
         fprintf(stderr, " %d=%s", k, meta.class_names[k]);
     fprintf(stderr, "\n");
     ct.out_dir = o->out;
-    double best = -1;
     s = dolor_cls_train_run(&ct, net, opt, ds, tr, ntr, va, nva, &meta, &best);
     if (s)
         goto fail;
