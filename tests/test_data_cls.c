@@ -207,7 +207,7 @@ static void test_csv_3d(void)
     CHECK(ds && dolor_cls_dataset_label(ds, 0) == 1 && dolor_cls_dataset_label(ds, 11) == 0);
     dolor_cls_dataset_free(ds);
     /* integer labels: classes 0..max */
-    write_file("ints.csv", "image,label\nv00.mha,0\n\"v01.mha\",2\nv02.mha,2\n");
+    write_file("ints.csv", "image,label\r\nv00.mha,0\r\n\r\n\"v01.mha\",2\r\nv02.mha,2\r\n"); /* CRLF, a blank line */
     ds = open_csv("ints.csv", 2, 2, 2, NULL, 0);
     CHECK(ds && dolor_cls_dataset_num_classes(ds) == 3 && dolor_cls_dataset_label(ds, 1) == 2 &&
           strcmp(dolor_cls_dataset_class_name(ds, 1), "1") == 0);

@@ -259,9 +259,9 @@ static dolor_status read_csv(const dolor_cls_config *cfg, listing *l)
         st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    int line = 1, nf = 0, hline = 1;
-    while (csv_record(&p, end, buf, f, MAXF, &nf, &line) && nf == 1 && !f[0][0])
-        hline = line;
+    int line = 1, nf = 0;
+    while (csv_record(&p, end, buf, f, MAXF, &nf, &line) && nf == 1 && (trim(f[0]), !f[0][0]))
+        ;
     if (nf == 0 || (nf == 1 && !f[0][0])) {
         st = dolor_error(DOLOR_EINVAL, "%s: empty (no header line)", path);
         goto done;
@@ -291,13 +291,14 @@ static dolor_status read_csv(const dolor_cls_config *cfg, listing *l)
         st = dolor_error(DOLOR_EINVAL, "%s: no column \"%s\" (columns: %s)", path, want[2], cols);
         goto done;
     }
-    (void)hline;
     for (;;) {
         int at = line;
         if (!csv_record(&p, end, buf, f, MAXF, &nf, &line))
             break;
+        if (nf == 1)
+            trim(f[0]);
         if (nf == 1 && !f[0][0])
-            continue; /* blank line */
+            continue; /* blank line (also "\r" alone) */
         if (nf != ncol) {
             st = dolor_error(DOLOR_EINVAL, "%s:%d: %d fields, the header has %d", path, at, nf > MAXF ? MAXF : nf,
                              ncol);
