@@ -505,6 +505,9 @@ static void test_inference_plan(void)
            nbn);
     CHECK_OK(dolor_net_run(a, ins, o2, 0));
     CHECK(memcmp(y1->data, y2->data, y1->numel * sizeof(float)) == 0);
+    size_t sh = 0, unsh = 0;
+    dolor_net_activation_bytes(a, 0, &sh, &unsh);
+    CHECKF(sh > 0 && sh * 2 < unsh, "inference activations: %zu bytes shared, %zu unshared (want < 1/2)", sh, unsh);
     /* change a running variance (folded into conv1's weights) and the fc bias */
     float *bufs = dolor_net_buffers(a);
     (void)bufs;

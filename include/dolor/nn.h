@@ -130,6 +130,11 @@ dolor_status dolor_net_backward(dolor_net *net, const dolor_tensor *dlogits);
 /* Bytes of memory held by the net's current plans (activations, gradients of activations,
  * workspaces, oneDNN scratchpad; not the parameter buffers). 0 before the first forward. */
 size_t dolor_net_workspace_bytes(const dolor_net *net);
+/* Activation memory of the current training (1) or inference (0) plan: *shared, the bytes its
+ * value buffers take (inference shares one buffer between values that are not alive at the same
+ * time: a value's buffer is free once its last reader has run); *unshared, what one buffer per
+ * value would take. Both 0 if there is no such plan. Either pointer may be NULL. */
+void dolor_net_activation_bytes(const dolor_net *net, int training, size_t *shared, size_t *unshared);
 
 /* ---- General graphs ----
  * A network is a static graph of operations on values (int ids >= 0). Values have real shapes:

@@ -25,6 +25,11 @@ void nnp_plan_free(nn_plan *p)
         dnnl_primitive_attr_destroy(p->attrs[i]);
     free(p->attrs);
     free(p->prep.s);
+    free(p->fold_mems);
+    free(p->fold_ptrs);
+    free(p->last_use);
+    free(p->buf_of);
+    free(p->pool);
     dolor_free_aligned(p->scratch);
     dolor_free_aligned(p->accum);
     free(p->prims);
@@ -215,7 +220,67 @@ dolor_status nnp_set_value(nn_plan *p, int vid, const dnnl_memory_desc_t *md)
 {
     nn_pval *pv = &p->v[vid];
     pv->md = *md;
-    return nnp_buf_mem(p, md, &pv->data, &pv->mem); /* gradients: plan_diffs() */
+    size_t need = dnnl_memory_desc_get_size(md);
+    if (!p->last_use) { /* training: every activation is kept for backward */
+        p->act_bytes += need;
+        p->act_bytes_unshared += need;
+        return nnp_buf_mem(p, md, &pv->data, &pv->mem); /* gradients: plan_diffs() */
+    }
+    /* inference: the smallest free buffer that fits (free: every value in it read for the last time by an
+     * earlier op), else a new one */
+    p->act_bytes_unshared += need;
+    int best = -1;
+    for (int k = 0; k < p->npool; k++)
+        if (p->pool[k].last < p->cur_op && p->pool[k].size >= need && (best < 0 || p->pool[k].size < p->pool[best].size))
+            best = k;
+    if (best < 0) {
+        GROW(p->pool, p->npool, p->cappool);
+        best = p->npool++;
+        TRY(nnp_alloc(p, need ? need : sizeof(float), &p->pool[best].ptr));
+        p->pool[best].size = need;
+        p->act_bytes += need;
+    }
+    p->pool[best].last = p->last_use[vid];
+    p->buf_of[vid] = best;
+    pv->data = p->pool[best].ptr;
+    return nnp_mem(p, md, pv->data, &pv->mem);
+}
+
+dolor_status nnp_fold_mem(nn_plan *p, const dnnl_memory_desc_t *md, float **ptr, dnnl_memory_t *out)
+{
+    size_t sz = dnnl_memory_desc_get_size(md);
+    TRY(nnp_mem(p, md, DNNL_MEMORY_NONE, out));
+    if (p->nfold == p->capfold) {
+        int nc = p->capfold ? 2 * p->capfold : 16;
+        void *a = realloc(p->fold_mems, (size_t)nc * sizeof *p->fold_mems);
+        if (!a)
+            return dolor_error(DOLOR_ENOMEM, "nn: out of memory");
+        p->fold_mems = a;
+        void *b = realloc(p->fold_ptrs, (size_t)nc * sizeof *p->fold_ptrs);
+        if (!b)
+            return dolor_error(DOLOR_ENOMEM, "nn: out of memory");
+        p->fold_ptrs = b;
+        p->capfold = nc;
+    }
+    p->fold_mems[p->nfold] = *out;
+    p->fold_ptrs[p->nfold++] = ptr;
+    if (sz > p->fold_bytes)
+        p->fold_bytes = sz;
+    return DOLOR_OK;
+}
+
+void nnp_alias_value(nn_plan *p, int vid, int src)
+{
+    nn_pval *pv = &p->v[vid], *ps = &p->v[src];
+    pv->md = ps->md;
+    pv->data = ps->data;
+    pv->mem = ps->mem;
+    if (p->last_use) {
+        int b = p->buf_of[src];
+        p->buf_of[vid] = b;
+        if (p->last_use[vid] > p->pool[b].last)
+            p->pool[b].last = p->last_use[vid];
+    }
 }
 
 dolor_status nnp_diff_target(nn_plan *p, int vid, dnnl_memory_t *m, int *accum)
@@ -449,6 +514,23 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
     }
     p->nvals = g->nvals;
     p->nops = g->nops;
+    p->cur_op = -1;
+    if (!p->training) {
+        p->last_use = calloc((size_t)g->nvals, sizeof *p->last_use);
+        p->buf_of = calloc((size_t)g->nvals, sizeof *p->buf_of);
+        if (!p->last_use || !p->buf_of) {
+            free(vs);
+            return dolor_error(DOLOR_ENOMEM, "nn: out of memory");
+        }
+        for (int v = 0; v < g->nvals; v++)
+            p->last_use[v] = g->vals[v].producer; /* read by nobody: free after its own op */
+        for (int oi = 0; oi < g->nops; oi++)
+            for (int k = 0; k < g->ops[oi].nin; k++)
+                if (oi > p->last_use[g->ops[oi].in[k]])
+                    p->last_use[g->ops[oi].in[k]] = oi;
+        for (int k = 0; k < g->noutputs; k++)
+            p->last_use[g->outputs[k]] = g->nops; /* read by the output reorder at the end */
+    }
     dolor_status st = infer_all(g, p->in_shape, vs);
     for (int i = 0; i < g->nvals; i++) {
         p->v[i].s = vs[i];
@@ -465,8 +547,11 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
         TRY(nnp_mem(p, &md, DNNL_MEMORY_NONE, &p->in_user[k]));
         TRY(nnp_reorder(p, &p->fwd, &md, p->in_user[k], &md, p->v[vid].mem));
     }
-    for (int oi = 0; oi < g->nops; oi++)
+    for (int oi = 0; oi < g->nops; oi++) {
+        p->cur_op = oi;
         TRY(nn_op_defs[g->ops[oi].kind]->plan_forward(g, p, oi));
+    }
+    p->cur_op = g->nops;
     for (int k = 0; k < g->noutputs; k++) {
         nn_pval *vo = &p->v[g->outputs[k]];
         dnnl_memory_desc_t plain;
@@ -498,6 +583,13 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
         p->bytes += p->scratch_bytes;
         for (int i = 0; i < p->nscratch; i++)
             DN(dnnl_memory_set_data_handle(p->scratch_mems[i], p->scratch));
+    }
+    if (p->fold_bytes) {
+        TRY(nnp_alloc(p, p->fold_bytes, &p->fold_buf));
+        for (int i = 0; i < p->nfold; i++) {
+            DN(dnnl_memory_set_data_handle(p->fold_mems[i], p->fold_buf));
+            *p->fold_ptrs[i] = p->fold_buf;
+        }
     }
     if (p->accum_bytes) {
         p->accum = dolor_alloc_aligned(p->accum_bytes);

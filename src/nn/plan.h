@@ -129,6 +129,24 @@ typedef struct nn_plan {
     dnnl_primitive_attr_t *attrs; /* per-primitive attributes (post-ops), freed with the plan */
     int nattrs, capattrs;
     int folded_bn;                /* batch norms folded into convolutions (inference) */
+    /* inference: activation buffers shared between values not alive at the same time */
+    int cur_op;                   /* the op being planned (-1: the input copies) */
+    int *last_use;                /* per value: the last op reading it (nops: a graph output); NULL in training */
+    int *buf_of;                  /* per value: its pool buffer */
+    struct nn_actbuf {
+        float *ptr;
+        size_t size;
+        int last; /* the last op reading any value in it */
+    } *pool;
+    int npool, cappool;
+    size_t act_bytes, act_bytes_unshared;
+    /* inference: one buffer for the folded plain weights of every convolution, which prep fills and
+     * reorders one convolution at a time */
+    dnnl_memory_t *fold_mems;
+    float ***fold_ptrs; /* where each fold kernel keeps its pointer to that buffer */
+    int nfold, capfold;
+    size_t fold_bytes;
+    float *fold_buf;
     int act_reorders;
 } nn_plan;
 
@@ -163,6 +181,11 @@ dolor_status nnp_chunks(nn_prog *g, float *dst, size_t da, const float *src, siz
 /* ---- values ---- */
 /* Output value vid: allocate its data in md (its gradient comes from plan_diffs). */
 dolor_status nnp_set_value(nn_plan *p, int vid, const dnnl_memory_desc_t *md);
+/* Value vid is value src's memory (an op folded into its producer, inference only). */
+void nnp_alias_value(nn_plan *p, int vid, int src);
+/* A memory object in md over the plan's shared fold buffer (inference weight preparation: valid
+ * only until the next preparation step overwrites it); *ptr receives the buffer after planning. */
+dolor_status nnp_fold_mem(nn_plan *p, const dnnl_memory_desc_t *md, float **ptr, dnnl_memory_t *out);
 /* Where a backward step writes d/d(value vid): the value's gradient if nothing wrote it yet (in
  * backward order), else the shared accumulation buffer followed by an add (call nnp_diff_done
  * after the step). *accum: 0 direct, 1 accumulate, 2 discard (the value needs no gradient). */

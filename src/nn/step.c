@@ -184,6 +184,15 @@ dolor_status nn_graph_backward(dolor_net *g, const dolor_tensor *dout)
     return nn_graph_backward_all(g, d);
 }
 
+void dolor_net_activation_bytes(const dolor_net *net, int training, size_t *shared, size_t *unshared)
+{
+    const nn_plan *p = net ? net->plan[training ? 1 : 0] : NULL;
+    if (shared)
+        *shared = p ? p->act_bytes : 0;
+    if (unshared)
+        *unshared = p ? p->act_bytes_unshared : 0;
+}
+
 const float *nn_graph_input_grad(const dolor_net *g, int i)
 {
     const nn_plan *p = g->plan[1];

@@ -433,10 +433,9 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         f->beta = g->params + g->tensors[b->t[1]].offset;
         f->rm = g->buffers + g->tensors[b->t[2]].offset;
         f->rv = g->buffers + g->tensors[b->t[3]].offset;
-        TRY(nnp_alloc(p, g->tensors[op->t[0]].numel * sizeof(float), &f->wf));
         TRY(nnp_alloc(p, (size_t)f->O * sizeof(float), &f->bf));
         TRY(nnp_fn(&p->prep, fold_bn, f));
-        TRY(nnp_mem(p, &w_plain, f->wf, &po->w_plain));
+        TRY(nnp_fold_mem(p, &w_plain, &f->wf, &po->w_plain));
         TRY(nnp_mem(p, &b_md, f->bf, &po->bias));
         p->ops[bn].flag = 1; /* the batch norm's output is this convolution's */
         p->folded_bn++;
@@ -445,9 +444,9 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         if (c->bias)
             TRY(nnp_mem(p, &b_md, g->params + g->tensors[op->t[1]].offset, &po->bias));
     }
-    if (dnnl_memory_desc_equal(&po->w_fwd_md, &w_plain)) {
+    if (dnnl_memory_desc_equal(&po->w_fwd_md, &w_plain) && bn < 0) {
         po->w_fwd = po->w_plain;
-    } else {
+    } else { /* (folded weights live in the shared fold buffer only until the next fold: always copied) */
         TRY(nnp_buf_mem(p, &po->w_fwd_md, NULL, &po->w_fwd));
         TRY(nnp_reorder(p, nnp_wprog(p), &w_plain, po->w_plain, &po->w_fwd_md, po->w_fwd));
     }

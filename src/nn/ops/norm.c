@@ -60,10 +60,7 @@ static dolor_status plan_bn_fwd(dolor_net *g, nn_plan *p, int oi)
     int64_t C = vi->s.d[1];
     if (!p->training && po->flag == 1) {
         /* folded into the convolution before it (ops/conv.c): the same memory, no step */
-        nn_pval *vo = &p->v[op->out];
-        vo->md = vi->md;
-        vo->data = vi->data;
-        vo->mem = vi->mem;
+        nnp_alias_value(p, op->out, op->in[0]);
         return DOLOR_OK;
     }
     dnnl_batch_normalization_desc_t bd;
