@@ -135,6 +135,11 @@ def to_dolor(a):
     want = {k: v for k, v in m.state_dict().items() if not k.endswith("num_batches_tracked")}
     missing, bad_shape, out = [], [], {}
     for k, v in want.items():
+        if (k in src and k.endswith("conv1.weight") and src[k].dim() == v.dim() and src[k].shape[1] == 3 and
+                v.shape[1] == 1 and tuple(src[k].shape[2:]) == tuple(v.shape[2:]) and src[k].shape[0] == v.shape[0]):
+            # an RGB stem (ImageNet) for grey input: the sum over the colour channels, as timm's adapt_input_conv
+            src[k] = src[k].sum(dim=1, keepdim=True)
+            print("%s: 3 input channels summed into 1 (grey input)" % k)
         if k in src and tuple(src[k].shape) == tuple(v.shape):
             out[k] = src[k].float()
         elif k in src:
