@@ -196,8 +196,8 @@ static dolor_status try_fwd_pd_attr(nn_plan *p, const_dnnl_primitive_attr_t attr
         *pd = NULL;
         return DOLOR_OK;
     }
-    int ok = allow_ref || !nnp_is_ref(*pd);
-    if (ok && p->training && !allow_ref) { /* the backward kernels for these layouts must be fast too */
+    int ok = allow_ref == 1 || !nnp_is_ref(*pd) || (allow_ref == 2 && p->training);
+    if (ok && p->training && allow_ref != 1) { /* the backward kernels for these layouts must be fast too */
         dnnl_memory_desc_t sm = *dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0);
         dnnl_memory_desc_t dm = *dnnl_primitive_desc_query_md(*pd, dnnl_query_dst_md, 0);
         for (int which = 1; which <= 2 && ok; which++) {
@@ -392,7 +392,7 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
        concat slow. So first ask for the blocked layout (the producer's, or nChw16c / the skip's
        for the output), and fall back to format_tag_any for both when that gives a reference
        (slow) implementation or none. */
-    dnnl_memory_desc_t cand_s[4], cand_d[4];
+    dnnl_memory_desc_t cand_s[5], cand_d[5];
     int ncand = 0, cb = nnp_chan_block(&vi->md);
     cand_s[0] = cb > 1 ? vi->md : s_any;
     if (c->out_like >= 0)
@@ -406,9 +406,18 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         nnp_md(&cand_s[ncand], &vi->s, nnp_blocked_tag(nd, b ? 8 : 16));
         nnp_md(&cand_d[ncand++], so, nnp_blocked_tag(nd, b ? 8 : 16));
     }
+    /* a convolution on very few channels (triplet attention's 7x7 2 -> 1 gates): no fast kernel in any layout
+       for forward and backward together; plain has fast (gemm) backward kernels, whose cost dominates */
+    int ncand_strict = -1;
+    if (vi->s.d[1] <= 2 && so->d[1] == 1) {
+        ncand_strict = ncand;
+        nnp_md(&cand_s[ncand], &vi->s, nnp_plain_tag(nd));
+        nnp_md(&cand_d[ncand++], so, nnp_plain_tag(nd));
+    }
     po->fpd = NULL;
     for (int attempt = 0; attempt < ncand && !po->fpd; attempt++)
-        TRY(try_fwd_pd_attr(p, attr, &cg, &cand_s[attempt], &w_any, bmd, &cand_d[attempt], 0, &po->fpd));
+        TRY(try_fwd_pd_attr(p, attr, &cg, &cand_s[attempt], &w_any, bmd, &cand_d[attempt], attempt == ncand_strict ? 2 : 0,
+                            &po->fpd));
     if (!po->fpd) /* only slow kernels: let oneDNN choose */
         TRY(try_fwd_pd_attr(p, attr, &cg, &s_any, &w_any, bmd, &d_any, 1, &po->fpd));
     if (!po->fpd)

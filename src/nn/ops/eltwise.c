@@ -141,15 +141,107 @@ static dolor_status binary_step(nn_plan *p, nn_prog *prog, dnnl_alg_kind_t alg, 
     return DOLOR_OK;
 }
 
+/* The small operand in the big one's layout family (oneDNN 2.6 runs binary with broadcasting in
+ * jit only when both operands have the same format tag; mixed tags, e.g. a plain [N, 1, H, W]
+ * attention gate on an nChw16c tensor, fall to the reference kernel): its own memory if it already
+ * is, else a copy reordered in `prog` (kept in the op's z_md / z_mem for backward). */
+static dolor_status small_like_big(nn_plan *p, nn_prog *prog, nn_pop *po, const nn_pval *va, const nn_pval *vb)
+{
+    int nd = vb->s.ndim, cb = nnp_chan_block(&va->md);
+    dnnl_memory_desc_t want, cl;
+    if (cb >= 1) {
+        nnp_md(&want, &vb->s, cb > 1 ? nnp_blocked_tag(nd, cb) : nnp_plain_tag(nd));
+    } else {
+        nnp_md(&cl, &va->s, nd == 4 ? dnnl_acdb : dnnl_acdeb);
+        if (nd < 4 || !dnnl_memory_desc_equal(&cl, &va->md)) {
+            po->z_md = vb->md;
+            po->z_mem = vb->mem;
+            return DOLOR_OK;
+        }
+        nnp_md(&want, &vb->s, nd == 4 ? dnnl_acdb : dnnl_acdeb);
+    }
+    if (dnnl_memory_desc_equal(&want, &vb->md)) {
+        po->z_md = vb->md;
+        po->z_mem = vb->mem;
+        return DOLOR_OK;
+    }
+    po->z_md = want;
+    TRY(nnp_buf_mem(p, &want, NULL, &po->z_mem));
+    return nnp_reorder(p, prog, &vb->md, vb->mem, &want, po->z_mem);
+}
+
 static dolor_status plan_binary_fwd(dolor_net *g, nn_plan *p, int oi)
 {
     const nn_op *op = &g->ops[oi];
     int big, small;
     binary_roles(p, op, &big, &small);
     nn_pval *va = &p->v[op->in[big]], *vb = &p->v[op->in[small]];
+    nn_pop *po = &p->ops[oi];
     TRY(nnp_set_value(p, op->out, &va->md));
-    return binary_step(p, &p->fwd, op->kind == NN_OP_ADD ? dnnl_binary_add : dnnl_binary_mul, &va->md, va->mem, &vb->md,
-                       vb->mem, &va->md, p->v[op->out].mem, NULL);
+    TRY(small_like_big(p, &p->fwd, po, va, vb));
+    return binary_step(p, &p->fwd, op->kind == NN_OP_ADD ? dnnl_binary_add : dnnl_binary_mul, &va->md, va->mem,
+                       &po->z_md, po->z_mem, &va->md, p->v[op->out].mem, NULL);
+}
+
+/* Sum of a plain tensor over its broadcast axes into a plain tensor of the small shape (oneDNN 2.6's
+ * reduction is a reference kernel in every layout): the two gate shapes have direct loops
+ * ([N, 1, S]: over channels; [N, C, 1]: over space), anything else a generic index walk. */
+typedef struct red_ctx {
+    const float *src;
+    float *dst;
+    int ndim;
+    int64_t big[NN_MAX_DIMS], small[NN_MAX_DIMS];
+} red_ctx;
+
+static void reduce_plain(void *c)
+{
+    red_ctx *r = c;
+    int64_t N = r->big[0], C = r->big[1], S = 1, Ss = 1;
+    for (int i = 2; i < r->ndim; i++) {
+        S *= r->big[i];
+        Ss *= r->small[i];
+    }
+    int same_n = r->small[0] == N;
+    if (same_n && r->small[1] == 1 && Ss == S) { /* over channels */
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; n++) {
+            float *o = r->dst + n * S;
+            const float *x = r->src + n * C * S;
+            for (int64_t s = 0; s < S; s++)
+                o[s] = x[s];
+            for (int64_t ch = 1; ch < C; ch++)
+                for (int64_t s = 0; s < S; s++)
+                    o[s] += x[ch * S + s];
+        }
+        return;
+    }
+    if (same_n && r->small[1] == C && Ss == 1) { /* over space */
+#pragma omp parallel for schedule(static)
+        for (int64_t nc = 0; nc < N * C; nc++) {
+            const float *x = r->src + nc * S;
+            double acc = 0;
+            for (int64_t s = 0; s < S; s++)
+                acc += x[s];
+            r->dst[nc] = (float)acc;
+        }
+        return;
+    }
+    int64_t total = 1, stotal = 1;
+    for (int i = 0; i < r->ndim; i++) {
+        total *= r->big[i];
+        stotal *= r->small[i];
+    }
+    memset(r->dst, 0, (size_t)stotal * sizeof(float));
+    for (int64_t i = 0; i < total; i++) {
+        int64_t rem = i, off = 0, mul = 1;
+        for (int a = r->ndim - 1; a >= 0; a--) {
+            int64_t ia = rem % r->big[a];
+            rem /= r->big[a];
+            off += (r->small[a] == 1 ? 0 : ia) * mul;
+            mul *= r->small[a];
+        }
+        r->dst[off] += r->src[i];
+    }
 }
 
 /* d(operand k) from g (in the output's shape, layout gmd/gmem): copied or summed over the
@@ -168,14 +260,33 @@ static dolor_status to_operand(nn_plan *p, int vid, const dnnl_memory_desc_t *gm
     if (same) {
         TRY(nnp_reorder(p, &p->bwd, gmd, gmem, &v->md, t));
     } else {
-        dnnl_reduction_desc_t rd;
-        dnnl_primitive_desc_t pd;
-        DN(dnnl_reduction_desc_init(&rd, dnnl_reduction_sum, gmd, &v->md, 0.f, 0.f));
-        TRY(nnp_pd(p, &pd, &rd, NULL));
-        nn_step *s = NULL;
-        TRY(nnp_exec(p, &p->bwd, pd, &s));
-        nnp_arg(s, DNNL_ARG_SRC, gmem);
-        nnp_arg(s, DNNL_ARG_DST, t);
+        red_ctx *r;
+        TRY(nnp_alloc(p, sizeof *r, (float **)&r));
+        r->ndim = v->s.ndim;
+        for (int i = 0; i < r->ndim; i++) {
+            r->big[i] = gmd->dims[i];
+            r->small[i] = v->s.d[i];
+        }
+        dnnl_memory_desc_t gplain, splain;
+        nn_shape gs = v->s;
+        for (int i = 0; i < r->ndim; i++)
+            gs.d[i] = gmd->dims[i];
+        nnp_md(&gplain, &gs, nnp_plain_tag(r->ndim));
+        nnp_md(&splain, &v->s, nnp_plain_tag(r->ndim));
+        dnnl_memory_t gm = gmem, sm;
+        if (!dnnl_memory_desc_equal(&gplain, gmd)) {
+            float *buf;
+            TRY(nnp_buf_mem(p, &gplain, &buf, &gm));
+            TRY(nnp_reorder(p, &p->bwd, gmd, gmem, &gplain, gm));
+            r->src = buf;
+        } else {
+            void *h = NULL;
+            dnnl_memory_get_data_handle(gmem, &h); /* a plan buffer: set at planning */
+            r->src = h;
+        }
+        TRY(nnp_buf_mem(p, &splain, &r->dst, &sm));
+        TRY(nnp_fn(&p->bwd, reduce_plain, r));
+        TRY(nnp_reorder(p, &p->bwd, &splain, sm, &v->md, t));
     }
     return nnp_diff_done(p, &p->bwd, vid, accum);
 }
@@ -192,11 +303,12 @@ static dolor_status plan_binary_bwd(dolor_net *g, nn_plan *p, int oi)
         return to_operand(p, ib, &vo->md, vo->dmem);
     }
     /* y = a * b: da = dy * b (b broadcast), db = sum over broadcast axes of dy * a */
+    nn_pop *po = &p->ops[oi];
     if (va->needs_diff) {
         float *buf;
         dnnl_memory_t m;
         TRY(nnp_buf_mem(p, &vo->md, &buf, &m));
-        TRY(binary_step(p, &p->bwd, dnnl_binary_mul, &vo->md, vo->dmem, &vb->md, vb->mem, &vo->md, m, NULL));
+        TRY(binary_step(p, &p->bwd, dnnl_binary_mul, &vo->md, vo->dmem, &po->z_md, po->z_mem, &vo->md, m, NULL));
         TRY(to_operand(p, ia, &vo->md, m));
     }
     if (vb->needs_diff) {
