@@ -154,6 +154,7 @@ static void test_train_3d(void)
     c.epochs = 3;
     c.batch_size = 4;
     c.nesterov = 1;
+    c.lr = 0.01;
     c.step_size = 2;
     c.quiet = 1;
     double best = -1;

@@ -196,7 +196,7 @@ typedef struct dolor_cls_train_config {
     int epochs;                     /* default 20 */
     int batch_size;                 /* default 4 */
     dolor_optimizer_kind optimizer; /* default SGD */
-    double lr;                      /* peak learning rate, default 1e-2 */
+    double lr;                      /* peak learning rate, default 1e-3 (MedicalNet's) */
     double momentum;                /* SGD, default 0.9 */
     int nesterov;                   /* SGD, default 0 */
     double weight_decay;            /* default 1e-4 (SGD/Adam: L2 in the gradient; AdamW: decoupled) */

@@ -57,7 +57,7 @@ static const dolor_opt_spec specs[] = {
                          "(default 64x128x128)"},
     {"epochs", 'e', OPT_INT, "epochs (default 50)"},
     {"batch", 'b', OPT_INT, "mini-batch size (default 8)"},
-    {"lr", 0, OPT_NUM, "peak learning rate (default 1e-3; classify 1e-2)"},
+    {"lr", 0, OPT_NUM, "peak learning rate (default 1e-3)"},
     {"wd", 0, OPT_NUM, "weight decay (default 1e-4; AdamW decoupled, SGD/Adam L2)"},
     {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant, step (default cosine; classify step)"},
     {"warmup", 0, OPT_INT, "warm-up epochs (default 1)"},
@@ -369,7 +369,7 @@ static void help(void)
            "--pos-weight --focal-alpha --focal-gamma --step-size --lr-gamma --flip --kfold --fold.\n"
            "example (Med3D recipe, examples/multifidus-3d-resnet18.json):\n"
            "  dolor train --task classify --csv cases.csv --size 64x128x128 --arch-opt depth=18 --batch 4 \\\n"
-           "      --optimizer sgd --momentum 0.9 --lr 0.01 --loss bce -o runs/cls3d\n");
+           "      --optimizer sgd --momentum 0.9 --lr 0.001 --loss bce -o runs/cls3d\n");
 }
 
 /* Evaluate the best checkpoint on validation images at full size. */

@@ -44,7 +44,7 @@ void dolor_cls_train_config_default(dolor_cls_train_config *c)
     c->epochs = 20;
     c->batch_size = 4;
     c->optimizer = DOLOR_OPT_SGD;
-    c->lr = 1e-2;
+    c->lr = 1e-3;
     c->momentum = 0.9;
     c->weight_decay = 1e-4;
     c->schedule = DOLOR_LR_STEP;
