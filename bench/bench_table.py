@@ -24,9 +24,10 @@ more with ONEDNN_VERBOSE=1 (1 timed run after the warm-up) and the oneDNN primit
 summed by primitive kind and propagation kind; the rest of the wall time is dolor's own code
 (its non-oneDNN operations, losses, AdamW, the verbose printing itself).
 
-Usage: /usr/bin/python3 bench/bench_table.py [--build build] [--rows KEY,...] [--csv FILE]
-           [--no-ort] [--no-profile]
-Environment: OMP_NUM_THREADS (2), BENCH_INFER_ITERS (20), BENCH_TRAIN_ITERS (5), BENCH_MAX_SECONDS
+Usage: /usr/bin/python3 bench/bench_table.py [--build build] [--rows KEY,...] [--modes infer,train]
+           [--csv FILE] [--no-ort] [--no-profile]
+Row keys: resnet18, unet32, resnet3d18, resnet50_ta_seg, fastseg (the default set), unet16.
+Environment: OMP_NUM_THREADS (2), BENCH_ROWS and BENCH_MODES (as --rows, --modes), BENCH_INFER_ITERS (20), BENCH_TRAIN_ITERS (5), BENCH_MAX_SECONDS
 (10: an engine stops timing a row after this many seconds of timed runs, at least 1 run),
 BENCH_PROFILE (1; 0 = --no-profile), BENCH_PROFILE_MAX_S (60: rows whose dolor run takes longer than
 half of this are not profiled, to keep the run short; profile them with a larger value).
@@ -170,9 +171,7 @@ def profile(build, row, mode, batch, env):
             ms = float(f[-1])
         except ValueError:
             continue
-        kind = f[3] + (" " + f[5] if f[5] not in ("undef", "") else "")
-        if f[3] == "convolution" or f[3] == "deconvolution":
-            kind += " [%s]" % f[4]
+        kind = f[3] + (" " + f[5] if f[5] not in ("undef", "") else "") + " [%s]" % f[4]
         agg[kind] = agg.get(kind, 0.0) + ms
         count[kind] = count.get(kind, 0) + 1
     items = sorted(((k, v / runs, count[k] // runs) for k, v in agg.items()), key=lambda t: -t[1])
@@ -188,6 +187,8 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--rows", default=os.environ.get("BENCH_ROWS", ""), help="comma-separated keys (default: all)")
     ap.add_argument("--csv", default=os.path.join(HERE, "results", "nn_speed.csv"))
+    ap.add_argument("--modes", default=os.environ.get("BENCH_MODES", "infer,train"),
+                    help="infer, train or both (default infer,train)")
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     a = ap.parse_args()
@@ -244,7 +245,7 @@ def main():
     for row in rows:
         key, label, arch, cfg, shape, ib, tb = row
         for mode, batch in (("infer", ib), ("train", tb)):
-            if batch is None:
+            if batch is None or mode not in a.modes.split(","):
                 continue
             sh = ",".join(map(str, [batch] + shape))
             load = os.getloadavg()[0]
