@@ -671,19 +671,26 @@ static void five_steps(const fx_file *f, const char *file, const char *arch, con
     int64_t od[5];
     dolor_net_output_shape(g, 0, &nd, od);
     od[0] = x->shape[0];
-    od[2] = x->shape[2];
-    od[3] = x->shape[3];
-    dolor_tensor *y = NULL, *dy = NULL;
-    CHECK_OK(dolor_tensor_create(&y, 4, od));
-    CHECK_OK(dolor_tensor_create(&dy, 4, od));
+    if (nd == 4) {
+        od[2] = x->shape[2];
+        od[3] = x->shape[3];
+    }
+    dolor_tensor *y = NULL, *dy = NULL, *y4 = NULL, *dy4 = NULL; /* a classifier's [N, K] as [N, K, 1, 1] for the loss */
+    int64_t o4[4] = {od[0], od[1], nd == 4 ? od[2] : 1, nd == 4 ? od[3] : 1};
+    CHECK_OK(dolor_tensor_create(&y, nd, od));
+    CHECK_OK(dolor_tensor_create(&dy, nd, od));
+    CHECK_OK(dolor_tensor_create(&y4, 4, o4));
+    CHECK_OK(dolor_tensor_create(&dy4, 4, o4));
     float losses[5] = {0};
     for (int it = 0; it < 5 && opt && y && dy; it++) {
         const dolor_tensor *ins[1] = {x};
         dolor_tensor *outs[1] = {y};
         const dolor_tensor *douts[1] = {dy};
         CHECK_OK(dolor_net_run(g, ins, outs, 1));
-        memset(dy->data, 0, dy->numel * sizeof(float));
-        CHECK_OK(dolor_loss_cross_entropy(y, lab, 1.f, &losses[it], dy));
+        memcpy(y4->data, y->data, y->numel * sizeof(float));
+        memset(dy4->data, 0, dy4->numel * sizeof(float));
+        CHECK_OK(dolor_loss_cross_entropy(y4, lab, 1.f, &losses[it], dy4));
+        memcpy(dy->data, dy4->data, dy->numel * sizeof(float));
         CHECK_OK(dolor_net_backward_outputs(g, douts));
         dolor_adamw_step(opt, dolor_net_params(g), dolor_net_grads(g), 1e-3f);
     }
@@ -692,6 +699,8 @@ static void five_steps(const fx_file *f, const char *file, const char *arch, con
     cmp_rec(what, losses, l5);
     dolor_tensor_free(y);
     dolor_tensor_free(dy);
+    dolor_tensor_free(y4);
+    dolor_tensor_free(dy4);
     free(lab);
     dolor_adamw_free(opt);
     dolor_net_free(g);
