@@ -89,7 +89,7 @@ float *dolor_net_buffers(dolor_net *net);
 typedef struct dolor_net_tensor {
     const char *name; /* valid for the life of the net */
     int ndim;
-    int64_t shape[4];
+    int64_t shape[5]; /* ndim extents (a 3D convolution weight has 5) */
     int is_buffer;    /* 0: lives in params (and grads), 1: lives in buffers */
     size_t offset;    /* element offset into params or buffers */
     size_t numel;

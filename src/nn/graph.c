@@ -386,7 +386,7 @@ dolor_status dolor_net_tensor_at(const dolor_net *net, int i, dolor_net_tensor *
     memset(out, 0, sizeof *out);
     out->name = t->name;
     out->ndim = t->ndim;
-    for (int k = 0; k < t->ndim && k < 4; k++)
+    for (int k = 0; k < t->ndim && k < 5; k++)
         out->shape[k] = t->shape[k];
     out->is_buffer = t->is_buffer;
     out->offset = t->offset;

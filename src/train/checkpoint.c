@@ -18,18 +18,11 @@ typedef struct {
     const float *data;
 } st_entry;
 
-/* All extents of a tensor: dolor_net_tensor keeps 4, a 3D convolution weight has 5 (the last is what
- * numel leaves over). */
+/* All extents of a tensor (1 past ndim). */
 static void full_shape(const dolor_net_tensor *t, int64_t shape[5])
 {
-    int64_t rest = (int64_t)t->numel;
-    for (int d = 0; d < 5; d++) {
-        shape[d] = d < 4 && d < t->ndim ? t->shape[d] : 1;
-        if (d < 4 && d < t->ndim && shape[d] > 0)
-            rest /= shape[d];
-    }
-    if (t->ndim == 5)
-        shape[4] = rest;
+    for (int d = 0; d < 5; d++)
+        shape[d] = d < t->ndim ? t->shape[d] : 1;
 }
 
 static dolor_status collect(dolor_net *net, const dolor_adamw *opt, st_entry **out, int *count)
