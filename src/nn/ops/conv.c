@@ -406,11 +406,14 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         nnp_md(&cand_s[ncand], &vi->s, nnp_blocked_tag(nd, b ? 8 : 16));
         nnp_md(&cand_d[ncand++], so, nnp_blocked_tag(nd, b ? 8 : 16));
     }
-    /* a convolution on very few channels (triplet attention's 7x7 2 -> 1 gates): no fast kernel in any layout
-       for forward and backward together; plain has fast (gemm) backward kernels, whose cost dominates */
-    int ncand_strict = -1;
-    if (vi->s.d[1] <= 2 && so->d[1] == 1) {
-        ncand_strict = ncand;
+    /* plain layout: gemm kernels for forward and both backward passes where the blocked ones fall to
+       reference code, e.g. the weight gradient of 3D ResNet's layer4 (512 -> 512, 3x3x3 on 2x4x4; 3D only: in
+       2D the blocked kernels cover these cases). A
+       convolution on very few channels (triplet attention's 7x7 2 -> 1 gates) has no fast forward in any
+       layout; plain still has fast (gemm) backward kernels, whose cost dominates, so there a reference
+       forward is accepted. */
+    int gate = vi->s.d[1] <= 2 && so->d[1] == 1, ncand_strict = gate ? ncand : -1;
+    if (gate || nd == 5) {
         nnp_md(&cand_s[ncand], &vi->s, nnp_plain_tag(nd));
         nnp_md(&cand_d[ncand++], so, nnp_plain_tag(nd));
     }
