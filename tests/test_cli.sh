@@ -81,6 +81,20 @@ then ok; else bad "resume failed: $(tail -3 "$T/resume.log")"; fi
 cmp -s "$T/split.before" "$T/run/split.csv" && ok || bad "resume changed the train/validation split"
 grep -q "batch 4" "$T/resume.log" && ok || bad "resume did not keep --batch 4 from the checkpoint"
 
+# --- other architectures of the registry: train, predict, resume with the same --arch-opt ---
+for a in "fastseg --arch-opt width=4" "resnet_unet --arch-opt encoder_depth=18,width=4,triplet_attention=1,decoder_base=2"; do
+  name=${a%% *}
+  if "$BIN" train --data "$T/ph" --classes nerve,vessel --labels 1,2 -o "$T/r_$name" --size 48 --epochs 1 --batch 4 \
+       --quiet --no-final-eval --arch $a > "$T/r_$name.log" 2>&1
+  then ok; else bad "train --arch $name failed: $(tail -3 "$T/r_$name.log")"; fi
+  grep -q "model: $name" "$T/r_$name.log" && ok || bad "train --arch $name did not report its model"
+  if "$BIN" predict --model "$T/r_$name/best.safetensors" "$T/ph/images/0001.png" -o "$T/p_$name" > "$T/p_$name.log" 2>&1 &&
+     [[ -s "$T/p_$name/0001.png" ]]; then ok; else bad "predict with a $name checkpoint failed: $(tail -2 "$T/p_$name.log")"; fi
+  if "$BIN" train --data "$T/ph" -o "$T/r_$name" --resume "$T/r_$name/last.safetensors" --epochs 2 --quiet \
+       --no-final-eval --arch $a > "$T/r2_$name.log" 2>&1
+  then ok; else bad "resume of --arch $name failed: $(tail -3 "$T/r2_$name.log")"; fi
+done
+
 # --- eval with mismatched sizes ---
 mkdir -p "$T/predbad"
 cp "$T/pred/"0*.png "$T/predbad/" 2>/dev/null
