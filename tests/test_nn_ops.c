@@ -503,6 +503,9 @@ static void test_inference_plan(void)
     CHECK_OK(dolor_net_run(a, ins, o1, 0));
     CHECKF(a->plan[0] && a->plan[0]->folded_bn == nbn, "%d of %d batch norms folded", a->plan[0] ? a->plan[0]->folded_bn : -1,
            nbn);
+    /* ResNet-18: every block's addition (+ ReLU) fuses: into its last convolution for an identity shortcut,
+     * into the downsample convolution (planned after the residual branch) for the other 3 */
+    CHECKF(a->plan[0] && a->plan[0]->fused_add == 8, "%d of 8 residual additions fused", a->plan[0] ? a->plan[0]->fused_add : -1);
     CHECK_OK(dolor_net_run(a, ins, o2, 0));
     CHECK(memcmp(y1->data, y2->data, y1->numel * sizeof(float)) == 0);
     size_t sh = 0, unsh = 0;

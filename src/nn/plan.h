@@ -129,6 +129,7 @@ typedef struct nn_plan {
     dnnl_primitive_attr_t *attrs; /* per-primitive attributes (post-ops), freed with the plan */
     int nattrs, capattrs;
     int folded_bn;                /* batch norms folded into convolutions (inference) */
+    int fused_add;                /* residual additions (+ ReLU) fused into convolutions as post-ops */
     /* inference: activation buffers shared between values not alive at the same time */
     int cur_op;                   /* the op being planned (-1: the input copies) */
     int *last_use;                /* per value: the last op reading it (nops: a graph output); NULL in training */

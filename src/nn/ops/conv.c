@@ -348,16 +348,66 @@ static void fold_bn(void *c)
     }
 }
 
-static dolor_status fold_attr(nn_plan *p, int relu, dnnl_primitive_attr_t *out)
+/* The only op reading value v (-1: none, several, or v is a graph output). */
+static int only_reader(const dolor_net *g, int v)
+{
+    int r = -1;
+    for (int k = 0; k < g->noutputs; k++)
+        if (g->outputs[k] == v)
+            return -1;
+    for (int j = 0; j < g->nops; j++)
+        for (int i = 0; i < g->ops[j].nin; i++)
+            if (g->ops[j].in[i] == v) {
+                if (r >= 0 && r != j)
+                    return -1;
+                r = j;
+            }
+    return r;
+}
+
+/* Inference, after a folded batch norm without ReLU (convolution oi): a residual addition that alone
+ * reads it, of a value of the same shape planned before oi (a block's identity shortcut), fuses into
+ * the convolution as a binary post-op, and a ReLU that alone reads the sum as an eltwise post-op. */
+static void residual_of(const dolor_net *g, const nn_plan *p, int oi, int bn, int *add, int *other, int *relu)
+{
+    *add = *other = *relu = -1;
+    if (g->ops[bn].p.bn.relu)
+        return;
+    int y = g->ops[bn].out, a = only_reader(g, y);
+    if (a < 0 || g->ops[a].kind != NN_OP_ADD || g->ops[a].in[0] == g->ops[a].in[1])
+        return;
+    int o = g->ops[a].in[0] == y ? g->ops[a].in[1] : g->ops[a].in[0];
+    if (g->vals[o].producer >= oi)
+        return;
+    const nn_shape *so = &p->v[o].s, *sy = &p->v[y].s;
+    if (so->ndim != sy->ndim)
+        return;
+    for (int i = 0; i < so->ndim; i++)
+        if (so->d[i] != sy->d[i])
+            return;
+    *add = a;
+    *other = o;
+    int r = only_reader(g, g->ops[a].out);
+    if (r >= 0 && g->ops[r].kind == NN_OP_RELU)
+        *relu = r;
+}
+
+/* post-ops: ReLU (the batch norm's), or add src1 (md; then ReLU if relu_after) */
+static dolor_status fold_attr(nn_plan *p, int relu, const dnnl_memory_desc_t *add_md, int relu_after,
+                              dnnl_primitive_attr_t *out)
 {
     GROW(p->attrs, p->nattrs, p->capattrs);
     DN(dnnl_primitive_attr_create(out));
     p->attrs[p->nattrs++] = *out;
     DN(dnnl_primitive_attr_set_scratchpad_mode(*out, dnnl_scratchpad_mode_user));
-    if (relu) {
+    if (relu || add_md) {
         dnnl_post_ops_t po;
         DN(dnnl_post_ops_create(&po));
-        dnnl_status_t st = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
+        dnnl_status_t st = dnnl_success;
+        if (add_md)
+            st = dnnl_post_ops_append_binary(po, dnnl_binary_add, add_md);
+        if (st == dnnl_success && (relu || relu_after))
+            st = dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f);
         if (st == dnnl_success)
             st = dnnl_primitive_attr_set_post_ops(*out, po);
         dnnl_post_ops_destroy(po);
@@ -379,11 +429,13 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     conv_geom cg;
     conv_geometry(p, op, &cg);
     const dnnl_memory_desc_t *bmd = c->bias ? &b_md : NULL;
-    int bn = folded_bn_of(g, p, oi);
+    int bn = folded_bn_of(g, p, oi), add = -1, other = -1, relu = -1;
     const_dnnl_primitive_attr_t attr = p->attr;
+    if (bn >= 0)
+        residual_of(g, p, oi, bn, &add, &other, &relu);
     if (bn >= 0) {
         dnnl_primitive_attr_t a;
-        TRY(fold_attr(p, g->ops[bn].p.bn.relu, &a));
+        TRY(fold_attr(p, g->ops[bn].p.bn.relu, add >= 0 ? &p->v[other].md : NULL, relu >= 0, &a));
         attr = a;
         bmd = &b_md; /* the folded shift */
     }
@@ -423,9 +475,30 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
                             &po->fpd));
     if (!po->fpd) /* only slow kernels: let oneDNN choose */
         TRY(try_fwd_pd_attr(p, attr, &cg, &s_any, &w_any, bmd, &d_any, 1, &po->fpd));
+    if (add >= 0 && (!po->fpd || nnp_is_ref(po->fpd) ||
+                     !dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0),
+                                             &p->v[other].md))) {
+        /* the residual post-op only where the sum keeps the shortcut's layout and a fast kernel: else unfused */
+        dnnl_primitive_attr_t a;
+        TRY(fold_attr(p, g->ops[bn].p.bn.relu, NULL, 0, &a));
+        attr = a;
+        add = other = relu = -1;
+        po->fpd = NULL;
+        for (int attempt = 0; attempt < ncand && !po->fpd; attempt++)
+            TRY(try_fwd_pd_attr(p, attr, &cg, &cand_s[attempt], &w_any, bmd, &cand_d[attempt],
+                                attempt == ncand_strict ? 2 : 0, &po->fpd));
+        if (!po->fpd)
+            TRY(try_fwd_pd_attr(p, attr, &cg, &s_any, &w_any, bmd, &d_any, 1, &po->fpd));
+    }
     if (!po->fpd)
         return dolor_error(DOLOR_EBACKEND, "oneDNN: no %s implementation for %s", cg.deconv ? "deconvolution" : "convolution",
                            op->name);
+    if (add >= 0) {
+        p->ops[add].flag = g->ops[add].in[0] == g->ops[bn].out ? 1 : 2; /* the sum is input (flag - 1)'s memory */
+        if (relu >= 0)
+            p->ops[relu].flag = 1;
+        p->fused_add++;
+    }
     po->src_md = *dnnl_primitive_desc_query_md(po->fpd, dnnl_query_src_md, 0);
     po->w_fwd_md = *dnnl_primitive_desc_query_md(po->fpd, dnnl_query_weights_md, 0);
     TRY(nnp_set_value(p, op->out, dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0)));
@@ -468,6 +541,8 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
     nnp_arg(s, DNNL_ARG_WEIGHTS, po->w_fwd);
     nnp_arg(s, DNNL_ARG_BIAS, po->bias);
     nnp_arg(s, DNNL_ARG_DST, p->v[op->out].mem);
+    if (add >= 0)
+        nnp_arg(s, DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, p->v[other].mem);
     return DOLOR_OK;
 }
 

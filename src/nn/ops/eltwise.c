@@ -36,6 +36,10 @@ static dolor_status plan_act_fwd(dolor_net *g, nn_plan *p, int oi)
     const nn_op *op = &g->ops[oi];
     nn_pop *po = &p->ops[oi];
     nn_pval *vi = &p->v[op->in[0]];
+    if (!p->training && po->flag == 1) { /* a ReLU fused into the convolution before it (ops/conv.c) */
+        nnp_alias_value(p, op->out, op->in[0]);
+        return DOLOR_OK;
+    }
     float alpha;
     dnnl_alg_kind_t alg = act_alg(op, &alpha);
     dnnl_eltwise_desc_t ed;
@@ -177,6 +181,10 @@ static dolor_status plan_binary_fwd(dolor_net *g, nn_plan *p, int oi)
     binary_roles(p, op, &big, &small);
     nn_pval *va = &p->v[op->in[big]], *vb = &p->v[op->in[small]];
     nn_pop *po = &p->ops[oi];
+    if (!p->training && po->flag > 0) { /* a residual addition fused into the convolution (ops/conv.c) */
+        nnp_alias_value(p, op->out, op->in[po->flag - 1]);
+        return DOLOR_OK;
+    }
     TRY(nnp_set_value(p, op->out, &va->md));
     TRY(small_like_big(p, &p->fwd, po, va, vb));
     return binary_step(p, &p->fwd, op->kind == NN_OP_ADD ? dnnl_binary_add : dnnl_binary_mul, &va->md, va->mem,
