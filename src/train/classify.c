@@ -2,6 +2,7 @@
  * losses, a schedule with warm-up, per-epoch validation (accuracy, AUC, sensitivity, specificity), log.csv,
  * best/last checkpoints and the best epoch's validation predictions. */
 #include "dolor/train.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -162,43 +163,6 @@ void dolor_cls_metrics_compute(const float *prob, const int *labels, size_t n, i
 }
 
 /* ---------------------------------------------------------------- training ---- */
-
-typedef struct strbuf {
-    char *buf;
-    size_t len, cap;
-} strbuf;
-
-static int sb_add(strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 4096;
-        while (c < b->len + n + 1)
-            c *= 2;
-        char *q = realloc(b->buf, c);
-        if (!q)
-            return -1;
-        b->buf = q;
-        b->cap = c;
-    }
-    memcpy(b->buf + b->len, s, n + 1);
-    b->len += n;
-    return 0;
-}
-
-static dolor_status write_text(const char *path, const char *text)
-{
-    dolor_outfile f;
-    dolor_status s = dolor_outfile_open(&f, path, 1);
-    if (s)
-        return s;
-    if (fputs(text, f.fp) == EOF) {
-        s = dolor_error(DOLOR_EIO, "%s: write failed (%s)", path, strerror(errno));
-        dolor_outfile_abort(&f);
-        return s;
-    }
-    return dolor_outfile_commit(&f);
-}
 
 static uint64_t mix64(uint64_t z)
 {

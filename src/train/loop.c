@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/eval.h"
 #include "dolor/train.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,42 +23,6 @@ void dolor_train_config_default(dolor_train_config *c)
     c->augment = 1;
     dolor_augment_config_default(&c->aug);
     c->seed = 42;
-}
-
-/* log.csv kept in memory and rewritten atomically after every epoch. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} strbuf;
-
-static int sb_add(strbuf *b, const char *s)
-{
-    size_t n = strlen(s);
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + n;
-        char *nb = realloc(b->buf, cap);
-        if (!nb)
-            return -1;
-        b->buf = nb;
-        b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n + 1);
-    b->len += n;
-    return 0;
-}
-
-static dolor_status write_text(const char *path, const char *text)
-{
-    dolor_outfile f;
-    dolor_status s = dolor_outfile_open(&f, path, 1);
-    if (s)
-        return s;
-    if (fputs(text, f.fp) == EOF) {
-        s = dolor_error(DOLOR_EIO, "%s: write failed (%s)", path, strerror(errno));
-        dolor_outfile_abort(&f);
-        return s;
-    }
-    return dolor_outfile_commit(&f);
 }
 
 /* On resume keep the rows of epochs 1..done from an existing log. log.csv is
