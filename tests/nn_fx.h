@@ -165,4 +165,39 @@ static inline void cmp_flat(const dolor_net *net, const char *what, const float 
     CHECKF(total == r->numel, "%s: %zu values, torch has %zu", what, total, r->numel);
 }
 
+
+/* The deterministic weights of tools/gen_nn_ops_fixtures.py det_fill, through the public API: tensor t
+ * (state_dict order), element i, v = sin(0.7 i + 0.3 t + 0.1); conv / linear weights and biases
+ * v / sqrt(fan_in), BN weight 1 + 0.2 v, bias 0.1 v, running mean 0.1 v, running var 1 + 0.5 |v|. */
+static inline void fx_det_fill(dolor_net *g)
+{
+    double fan = 1;
+    for (int t = 0; t < dolor_net_num_tensors(g); t++) {
+        dolor_net_tensor ti;
+        dolor_net_tensor_at(g, t, &ti);
+        float *dst = (ti.is_buffer ? dolor_net_buffers(g) : dolor_net_params(g)) + ti.offset;
+        const char *nm = ti.name;
+        size_t L = strlen(nm);
+        int is_w = L > 6 && strcmp(nm + L - 6, "weight") == 0, is_bn = ti.ndim == 1 && strncmp(nm, "fc", 2) != 0;
+        if (is_w && ti.ndim > 1)
+            fan = (double)(ti.numel / (size_t)ti.shape[0]);
+        for (size_t i = 0; i < ti.numel; i++) {
+            double v = sin(0.7 * (double)i + 0.3 * t + 0.1), o;
+            if (is_w && ti.ndim > 1)
+                o = v / sqrt(fan);
+            else if (strstr(nm, ".bias") && !is_bn)
+                o = v / sqrt(fan);
+            else if (strstr(nm, "running_mean"))
+                o = 0.1 * v;
+            else if (strstr(nm, "running_var"))
+                o = 1 + 0.5 * fabs(v);
+            else if (is_w)
+                o = 1 + 0.2 * v;
+            else
+                o = 0.1 * v;
+            dst[i] = (float)o;
+        }
+    }
+}
+
 #endif

@@ -172,39 +172,6 @@ static void test_optim(void)
     fx_free(&f);
 }
 
-/* the deterministic weights of tools/gen_nn_ops_fixtures.py det_fill (and tests/test_nn_ops.c), through
- * the public tensor list */
-static void det_fill(dolor_net *g)
-{
-    double fan = 1;
-    for (int t = 0; t < dolor_net_num_tensors(g); t++) {
-        dolor_net_tensor ti;
-        dolor_net_tensor_at(g, t, &ti);
-        float *dst = (ti.is_buffer ? dolor_net_buffers(g) : dolor_net_params(g)) + ti.offset;
-        const char *nm = ti.name;
-        size_t L = strlen(nm);
-        int is_w = L > 6 && strcmp(nm + L - 6, "weight") == 0, is_bn = ti.ndim == 1 && strncmp(nm, "fc", 2) != 0;
-        if (is_w && ti.ndim > 1)
-            fan = (double)(ti.numel / (size_t)ti.shape[0]);
-        for (size_t i = 0; i < ti.numel; i++) {
-            double v = sin(0.7 * (double)i + 0.3 * t + 0.1), o;
-            if (is_w && ti.ndim > 1)
-                o = v / sqrt(fan);
-            else if (strstr(nm, ".bias") && !is_bn)
-                o = v / sqrt(fan);
-            else if (strstr(nm, "running_mean"))
-                o = 0.1 * v;
-            else if (strstr(nm, "running_var"))
-                o = 1 + 0.5 * fabs(v);
-            else if (is_w)
-                o = 1 + 0.2 * v;
-            else
-                o = 0.1 * v;
-            dst[i] = (float)o;
-        }
-    }
-}
-
 static void test_resnet_steps(void)
 {
     fx_file f;
@@ -217,7 +184,7 @@ static void test_resnet_steps(void)
         CHECK_OK(dolor_arch_build("resnet", "{\"depth\": 10, \"in_channels\": 1, \"num_classes\": 1, \"spatial_dims\": 3, \"width\": 4}", &g));
         if (!g || !ref)
             break;
-        det_fill(g);
+        fx_det_fill(g);
         size_t np = dolor_net_num_params(g);
         dolor_sgd *sgd = NULL;
         dolor_adamw *adam = NULL;

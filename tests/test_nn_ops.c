@@ -591,41 +591,6 @@ static void test_triplet(void)
     fx_free(&f);
 }
 
-/* ResNet builders against the twin (class ResNet in tools/gen_nn_ops_fixtures.py) with the same
- * deterministic weights and input (det_fill there): tensor names in state_dict order, logits in
- * training and inference mode, d/dx (every 97th element and the sum of squares), and every
- * parameter gradient (its first 32 elements and its sum of squares). Logits: the usual tolerance;
- * gradients: 2e-3 of the tensor's largest magnitude + 1e-3 relative (cmp_scaled). */
-static void det_fill(dolor_net *g)
-{
-    double fan = 1;
-    for (int t = 0; t < g->ntensors; t++) {
-        const nn_tensor_info *ti = &g->tensors[t];
-        float *dst = (ti->is_buffer ? g->buffers : g->params) + ti->offset;
-        const char *nm = ti->name;
-        size_t L = strlen(nm);
-        int is_w = L > 6 && strcmp(nm + L - 6, "weight") == 0, is_bn = ti->ndim == 1 && strncmp(nm, "fc", 2) != 0;
-        if (is_w && ti->ndim > 1)
-            fan = (double)(ti->numel / (size_t)ti->shape[0]);
-        for (size_t i = 0; i < ti->numel; i++) {
-            double v = sin(0.7 * (double)i + 0.3 * t + 0.1), o;
-            if (is_w && ti->ndim > 1)
-                o = v / sqrt(fan);
-            else if (strstr(nm, ".bias") && !is_bn)
-                o = v / sqrt(fan);
-            else if (strstr(nm, "running_mean"))
-                o = 0.1 * v;
-            else if (strstr(nm, "running_var"))
-                o = 1 + 0.5 * fabs(v);
-            else if (is_w)
-                o = 1 + 0.2 * v;
-            else
-                o = 0.1 * v;
-            dst[i] = (float)o;
-        }
-    }
-}
-
 /* |a - b| <= frac * max|b| + RTOL |b|: gradients deep in a network, whose float32 rounding
  * PyTorch itself does not reproduce more closely (PyTorch float32 vs float64 on the ResNet-50 twin:
  * up to 8e-5 of the tensor's max) */
@@ -664,7 +629,7 @@ static void five_steps(const fx_file *f, const char *file, const char *arch, con
     CHECK_OK(dolor_arch_build(arch, js, &g));
     if (!g)
         return;
-    det_fill(g);
+    fx_det_fill(g);
     dolor_adamw *opt = NULL;
     CHECK_OK(dolor_adamw_create(dolor_net_num_params(g), 0.9f, 0.999f, 1e-8f, 1e-2f, &opt));
     uint8_t *lab = malloc(lr->numel);
@@ -746,7 +711,7 @@ static void test_arch(const char *file)
                i < g->ntensors ? g->tensors[i].name : "(none)", tok);
     CHECK(i == g->ntensors);
     free(nm);
-    det_fill(g);
+    fx_det_fill(g);
     const float *xs = F32(fx_get(&f, "xshape"));
     int nd = (int)fx_get(&f, "xshape")->numel;
     int64_t shp[5];
