@@ -1,13 +1,17 @@
 /* Minimal test harness shared by tests/test_<module>.c.
  * Each CHECK records a pass or a failure (with file:line and the values);
- * dolor_test_finish() prints "N passed, N failed" and returns the exit code.
+ * SKIP(fmt, ...) records a skipped check and prints "SKIP: <reason>" to stderr;
+ * dolor_test_finish() prints "N passed, N failed, N skipped" (that line always
+ * starts "N passed, N failed") and returns the exit code.
  * A test needing real data that is absent calls DOLOR_TEST_NEED_DATA(path):
  * with DOLOR_REQUIRE_DATA=1 that is a failure naming the path, otherwise the
- * check is reported as skipped. */
+ * check is reported as skipped. Helpers for files, folders and running the
+ * dolor program are in test_util.h. */
 #ifndef DOLOR_TEST_CHECK_H
 #define DOLOR_TEST_CHECK_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +65,20 @@ static int dolor_test_passed, dolor_test_failed, dolor_test_skipped;
                fabs(a_ - b_), (double)(tol));                                          \
     } while (0)
 
+/* Count one skipped check; the reason (printf format) goes to stderr as "SKIP: reason". */
+static inline void dolor_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void dolor_test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    dolor_test_skipped++;
+    fputs("SKIP: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+#define SKIP(...) dolor_test_skip(__VA_ARGS__)
+
 /* 1 if the path exists; otherwise fails (DOLOR_REQUIRE_DATA=1) or skips. */
 static inline int dolor_test_need_data(const char *path)
 {
@@ -72,8 +90,7 @@ static inline int dolor_test_need_data(const char *path)
         dolor_test_failed++;
         fprintf(stderr, "FAIL: required data missing: %s\n", path);
     } else {
-        dolor_test_skipped++;
-        fprintf(stderr, "SKIP: data missing: %s\n", path);
+        dolor_test_skip("data missing: %s", path);
     }
     return 0;
 }
@@ -81,10 +98,7 @@ static inline int dolor_test_need_data(const char *path)
 
 static inline int dolor_test_finish(void)
 {
-    if (dolor_test_skipped)
-        printf("%d passed, %d failed, %d skipped\n", dolor_test_passed, dolor_test_failed, dolor_test_skipped);
-    else
-        printf("%d passed, %d failed\n", dolor_test_passed, dolor_test_failed);
+    printf("%d passed, %d failed, %d skipped\n", dolor_test_passed, dolor_test_failed, dolor_test_skipped);
     return dolor_test_failed ? 1 : 0;
 }
 
