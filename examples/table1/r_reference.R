@@ -1,4 +1,4 @@
-# Reference values from R for tests/test_stats.c (run by hand, never by CI):
+# Reference values from R for tests/test_stats_tests.c (run by hand, never by CI):
 #   Rscript examples/table1/r_reference.R > examples/table1/r_reference.csv
 # R 4.2.2 + car. Re-derives the test that "dolor stats table" chooses for every row
 # of the documented Table 1 of trial.csv and its p-values, and a few extra values

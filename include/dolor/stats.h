@@ -9,9 +9,10 @@
  * unless a field says otherwise. Every function names the R function (and
  * options) it reproduces.
  *
- * Two sections, kept by different people: (A) descriptives, tests, a small
- * CSV reader and study tables ("Table 1"); (B) agreement, diagnostic
- * accuracy, ROC, sample size and randomisation. Distribution functions come
+ * Topics, in this order: descriptives; t, rank, normality, k-group and
+ * correlation tests; contingency tables; a small CSV reader; study tables
+ * ("Table 1"); proportions and diagnostic accuracy; agreement (kappa, ICC);
+ * ROC and DeLong; sample size; randomisation. Distribution functions come
  * from Rmath (R's own code), so p-values are the numbers R prints; see
  * docs/stats.md.
  */
@@ -23,8 +24,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ======================= (A) descriptives, tests, study tables ======================= */
 
 /* ---- Missing values, groups ----
  * Functions below reject NaN/Inf with DOLOR_ENUMERIC (message names the
@@ -274,7 +273,10 @@ typedef struct dolor_table1_spec {
     int nchanges;
     double alpha;                   /* for Shapiro-Wilk and Levene decisions; 0 means 0.05 */
     int digits;                     /* decimals for summaries; < 0 means 1 */
-    dolor_quantile_type qtype;      /* quartiles; 0 means R type 7 */
+    dolor_quantile_type qtype;      /* quartiles; 0 means R type 7 (SPSS preset: type 6) */
+    int spss;                       /* 1: the SPSS preset (see dolor_table1_build) */
+    int p_digits;                   /* P value cells: 0 as journals print them ("0.477", "<0.001"),
+                                       N > 0: N significant digits */
 } dolor_table1_spec;
 
 /* Which test a row of the table used. */
@@ -302,6 +304,8 @@ typedef struct dolor_table1_row {
     dolor_test_kind test;
     double p;           /* two-sided p of the test; NaN if none */
     double p_one_sided; /* the smaller one-sided p (2 groups, where defined) */
+    const char *variant;/* the exact variant of the test (static text), e.g. "Mann-Whitney U, normal
+                           approximation with tie correction, no continuity correction"; "-" if none */
 } dolor_table1_row;
 
 /* Build Table 1 from a CSV: per variable a row (categorical: a header row and
@@ -313,6 +317,14 @@ typedef struct dolor_table1_row {
  * otherwise. Ordinal: Mann-Whitney / Kruskal-Wallis. Changes: for each
  * follow-up column and group, paired t on the differences when Shapiro-Wilk
  * does not reject, else Wilcoxon signed rank (rows in *change, may be NULL).
+ * The footnotes name the exact variant of every test used (the row's `variant`).
+ * SPSS preset (spec->spss): the tests SPSS prints for the same choices: Mann-Whitney U and Wilcoxon signed
+ * rank by SPSS's "Asymp. Sig.", the normal approximation with tie correction and no continuity correction
+ * (R wilcox.test(x, y, exact = FALSE, correct = FALSE)) even in small samples; categorical rows as above
+ * (SPSS Crosstabs' "Pearson Chi-Square" without continuity correction, or "Fisher's Exact Test", Exact Sig.
+ * 2-sided, when an expected count is below 5; r x c tables by the Fisher-Freeman-Halton test that SPSS Exact
+ * gives); quartiles by SPSS's definition (type 6) unless qtype says otherwise. The t tests, ANOVA, Welch ANOVA,
+ * Kruskal-Wallis and the Shapiro-Wilk and Levene (mean-centred) decisions are the same in both modes.
  * rows (may be NULL) receives one dolor_table1_row per test in table order
  * (free with dolor_table1_rows_free); *nrows its count.
  * Errors: DOLOR_ENOTFOUND (missing column), DOLOR_EFORMAT (non-numeric cell),
@@ -330,10 +342,6 @@ typedef enum dolor_table_format {
  * rows of the first column). Errors: DOLOR_EIO. */
 dolor_status dolor_table_write(const dolor_table *t, dolor_table_format fmt, FILE *fp);
 
-
-/* ======================= end of section (A) ======================= */
-
-/* ======================= (B) agreement, diagnostic accuracy, ROC, sample size, randomisation ======================= */
 
 /* ---- Proportions: confidence intervals (binomial) ----
  * Methods (conf = confidence level in (0, 1), z = qnorm((1 + conf) / 2)):
@@ -386,14 +394,14 @@ typedef struct dolor_diag_result {
     double prevalence, lr_pos, lr_neg, youden;
 } dolor_diag_result;
 
-dolor_status dolor_diag_2x2(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
+dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
                             dolor_diag_result *out);
 
 /* Build the 2x2 counts from paired 0/1 vectors of length n (truth = reference
  * standard, test = index test). Values other than 0 and 1 (or NaN) are an
  * error naming the variable ("truth"/"test") and the 1-based row.
  * Errors: DOLOR_EINVAL, DOLOR_ENUMERIC. */
-dolor_status dolor_diag_counts(const double *truth, const double *test, size_t n, long *tp, long *fp,
+dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, long *tp, long *fp,
                                long *fn, long *tn);
 
 /* ---- Cohen's kappa for two raters ----
@@ -430,7 +438,7 @@ typedef struct dolor_kappa_result {
 
 const char *dolor_kappa_weights_name(dolor_kappa_weights w); /* "unweighted", "linear", "quadratic" */
 
-dolor_status dolor_kappa_table(const double *table, int k, dolor_kappa_weights weights, double conf,
+dolor_status dolor_kappa_compute(const double *table, int k, dolor_kappa_weights weights, double conf,
                                dolor_kappa_result *out);
 
 /* Kappa from two raters' ratings (length n). `categories` lists the K
@@ -438,8 +446,8 @@ dolor_status dolor_kappa_table(const double *table, int k, dolor_kappa_weights w
  * with levels = categories); with categories == NULL the sorted distinct
  * values seen in either rater are used. A rating that is NaN or not among
  * `categories` is an error naming the rater ("rater1"/"rater2"), the 1-based
- * row and the value. Errors as dolor_kappa_table, plus DOLOR_ENOMEM. */
-dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, size_t n, const double *categories,
+ * row and the value. Errors as dolor_kappa_compute, plus DOLOR_ENOMEM. */
+dolor_status dolor_kappa_compute_ratings(const double *rater1, const double *rater2, size_t n, const double *categories,
                                  int k, dolor_kappa_weights weights, double conf, dolor_kappa_result *out);
 
 /* ---- Intraclass correlation (Shrout & Fleiss 1979; McGraw & Wong 1996) ----
@@ -474,7 +482,7 @@ typedef struct dolor_icc_result {
 
 const char *dolor_icc_type_name(dolor_icc_type t); /* "ICC1", ..., "ICC3k" (psych's labels) */
 
-dolor_status dolor_icc(const double *ratings, size_t n, size_t k, double conf, dolor_icc_result *out);
+dolor_status dolor_icc_compute(const double *ratings, size_t n, size_t k, double conf, dolor_icc_result *out);
 
 /* ---- ROC curve, AUC and DeLong ----
  * truth: 0 = control, 1 = case (pROC's levels = c(0, 1)); score: the marker.
@@ -570,15 +578,15 @@ typedef struct dolor_samplesize {
     long total;      /* 2 * n_ceil */
 } dolor_samplesize;
 
-dolor_status dolor_samplesize_two_proportions(double p1, double p2, double alpha, double power, int sides,
+dolor_status dolor_samplesize_compute_proportions(double p1, double p2, double alpha, double power, int sides,
                                               int continuity, dolor_samplesize *out);
-dolor_status dolor_samplesize_two_means(double delta, double sd, double alpha, double power, int sides,
+dolor_status dolor_samplesize_compute_means(double delta, double sd, double alpha, double power, int sides,
                                         int t_based, dolor_samplesize *out);
 
 /* Inflate n for an expected dropout fraction d in [0, 1): ceil(n / (1 - d)),
  * with a 1e-9 guard so that e.g. 100 / 0.8 gives 125, not 126.
  * Errors: DOLOR_EINVAL (n < 0, d outside [0, 1)). */
-dolor_status dolor_samplesize_dropout(double n, double dropout, long *out);
+dolor_status dolor_samplesize_inflate(double n, double dropout, long *out);
 
 /* ---- Randomisation lists ----
  * Simple randomisation assigns each subject independently with probability
@@ -627,7 +635,7 @@ typedef struct dolor_randlist {
 /* Errors: DOLOR_EINVAL (n_arms < 2, ratio < 1, no block sizes, a block size
  * that is not a positive multiple of sum(ratio), n_per_stratum < 1,
  * n_strata < 1; the message names the option and value); DOLOR_ENOMEM. */
-dolor_status dolor_randomise(const dolor_rand_opts *opt, dolor_randlist **out);
+dolor_status dolor_randlist_create(const dolor_rand_opts *opt, dolor_randlist **out);
 void dolor_randlist_free(dolor_randlist *l); /* NULL-safe */
 
 /* CSV with header "id,stratum,sequence,block,block_size,arm" (id =
@@ -636,8 +644,6 @@ void dolor_randlist_free(dolor_randlist *l); /* NULL-safe */
 dolor_status dolor_randlist_write_csv(const dolor_randlist *l, const char *path);
 /* The same table as aligned text plus per-stratum arm totals. */
 void dolor_randlist_print(const dolor_randlist *l, FILE *fp);
-
-/* ======================= end of section (B) ======================= */
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,12 @@
 /* Agreement: Cohen's kappa (unweighted, linear, quadratic; Fleiss, Cohen &
  * Everitt 1969 standard errors) and the six Shrout-Fleiss intraclass
  * correlations with psych::ICC's F tests and confidence intervals.
- * See include/dolor/stats.h, section (B). */
-#include "dolor/stats.h"
-
+ * See include/dolor/stats.h. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MATHLIB_STANDALONE 1
-#include <Rmath.h>
+#include "stats_internal.h"
 
 const char *dolor_kappa_weights_name(dolor_kappa_weights w)
 {
@@ -31,7 +28,7 @@ static double kappa_weight(dolor_kappa_weights w, int i, int j, int k)
     }
 }
 
-dolor_status dolor_kappa_table(const double *table, int k, dolor_kappa_weights weights, double conf,
+dolor_status dolor_kappa_compute(const double *table, int k, dolor_kappa_weights weights, double conf,
                                dolor_kappa_result *out)
 {
     if (!table || !out)
@@ -131,13 +128,7 @@ done:
     return st;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, size_t n, const double *categories,
+dolor_status dolor_kappa_compute_ratings(const double *rater1, const double *rater2, size_t n, const double *categories,
                                  int k, dolor_kappa_weights weights, double conf, dolor_kappa_result *out)
 {
     if (!rater1 || !rater2 || !out)
@@ -172,7 +163,7 @@ dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, siz
             return dolor_error(DOLOR_ENOMEM, "kappa: out of memory");
         memcpy(cats, rater1, n * sizeof *cats);
         memcpy(cats + n, rater2, n * sizeof *cats);
-        qsort(cats, 2 * n, sizeof *cats, cmp_double);
+        qsort(cats, 2 * n, sizeof *cats, dolor__cmp_double);
         size_t m = 0;
         for (size_t i = 0; i < 2 * n; i++)
             if (m == 0 || cats[i] != cats[m - 1])
@@ -206,7 +197,7 @@ dolor_status dolor_kappa_ratings(const double *rater1, const double *rater2, siz
             tab[a * K + b] += 1.0;
     }
     if (st == DOLOR_OK)
-        st = dolor_kappa_table(tab, K, weights, conf, out);
+        st = dolor_kappa_compute(tab, K, weights, conf, out);
     free(tab);
     free(cats);
     return st;
@@ -220,7 +211,7 @@ const char *dolor_icc_type_name(dolor_icc_type t)
     return (int)t >= 0 && (int)t < 6 ? names[t] : "unknown";
 }
 
-dolor_status dolor_icc(const double *ratings, size_t n, size_t k, double conf, dolor_icc_result *out)
+dolor_status dolor_icc_compute(const double *ratings, size_t n, size_t k, double conf, dolor_icc_result *out)
 {
     if (!ratings || !out)
         return dolor_error(DOLOR_EINVAL, "ICC: NULL argument");

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 void dolor_csv_free(dolor_csv *t)
 {

@@ -1,10 +1,10 @@
 /* Descriptives: mean, variance, quantiles (R types 7 and 6), ranks, and the
- * shared helpers of section (A). */
+ * shared helpers of the module. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 int dolor__cmp_double(const void *a, const void *b)
 {

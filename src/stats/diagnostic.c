@@ -1,6 +1,6 @@
 /* Binomial proportion confidence intervals (Wilson, Wilson with R's
  * continuity correction, Clopper-Pearson) and diagnostic accuracy from a
- * 2x2 table. See include/dolor/stats.h, section (B). */
+ * 2x2 table. See include/dolor/stats.h. */
 #include "dolor/stats.h"
 
 #include <math.h>
@@ -105,7 +105,7 @@ dolor_status dolor_prop_ci_compute(long x, long n, double conf, dolor_ci_method 
     return DOLOR_OK;
 }
 
-dolor_status dolor_diag_2x2(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
+dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
                             dolor_diag_result *out)
 {
     if (!out)
@@ -144,7 +144,7 @@ dolor_status dolor_diag_2x2(long tp, long fp, long fn, long tn, double conf, dol
     return DOLOR_OK;
 }
 
-dolor_status dolor_diag_counts(const double *truth, const double *test, size_t n, long *tp, long *fp, long *fn,
+dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, long *tp, long *fp, long *fn,
                                long *tn)
 {
     if (!truth || !test || !tp || !fp || !fn || !tn)

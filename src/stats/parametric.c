@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 static dolor_status check_conf(double conf)
 {

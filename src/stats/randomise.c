@@ -1,6 +1,5 @@
 /* Randomisation lists: simple and permuted blocks (fixed or random block
- * sizes), stratified, seeded with dolor_rng. See include/dolor/stats.h,
- * section (B). */
+ * sizes), stratified, seeded with dolor_rng. See include/dolor/stats.h. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/stats.h"
 
@@ -28,7 +27,7 @@ void dolor_randlist_free(dolor_randlist *l)
     free(l);
 }
 
-dolor_status dolor_randomise(const dolor_rand_opts *o, dolor_randlist **out)
+dolor_status dolor_randlist_create(const dolor_rand_opts *o, dolor_randlist **out)
 {
     if (!o || !out)
         return dolor_error(DOLOR_EINVAL, "randomise: NULL argument");

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 /* normal-approximation p-values for a statistic centred at mean, with the
  * continuity correction of R's wilcox.test */

@@ -1,14 +1,11 @@
 /* ROC curve (pROC's thresholds), AUC with DeLong variance, DeLong
  * covariance of two correlated AUCs and the DeLong test.
- * See include/dolor/stats.h, section (B). */
-#include "dolor/stats.h"
-
+ * See include/dolor/stats.h. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MATHLIB_STANDALONE 1
-#include <Rmath.h>
+#include "stats_internal.h"
 
 const char *dolor_roc_direction_name(dolor_roc_direction d)
 {
@@ -46,53 +43,6 @@ void dolor_roc_free(dolor_roc *r)
     free(r->v01);
     free(r->truth);
     free(r);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct {
-    double v;
-    size_t i;
-} vi_pair;
-
-static int cmp_vi(const void *a, const void *b)
-{
-    const vi_pair *x = a, *y = b;
-    if (x->v != y->v)
-        return (x->v > y->v) - (x->v < y->v);
-    return (x->i > y->i) - (x->i < y->i);
-}
-
-/* mid-ranks (1-based, ties averaged) of v[0..n-1] into rank[] */
-static int midranks(const double *v, size_t n, double *rank)
-{
-    vi_pair *p = malloc((n ? n : 1) * sizeof *p);
-    if (!p)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        p[i] = (vi_pair){v[i], i};
-    qsort(p, n, sizeof *p, cmp_vi);
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j + 1 < n && p[j + 1].v == p[i].v)
-            j++;
-        double r = 0.5 * ((double)(i + 1) + (double)(j + 1));
-        for (size_t t = i; t <= j; t++)
-            rank[p[t].i] = r;
-        i = j + 1;
-    }
-    free(p);
-    return 0;
-}
-
-static double median_of(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 dolor_status dolor_roc_create(const double *truth, const double *score, size_t n, dolor_roc_direction direction,
@@ -149,10 +99,10 @@ dolor_status dolor_roc_create(const double *truth, const double *score, size_t n
             ys[b++] = score[i];
     }
     if (direction == DOLOR_ROC_AUTO) {
-        memcpy(sorted, xs, m * sizeof *xs);
-        double med_cases = median_of(sorted, m);
-        memcpy(sorted, ys, k * sizeof *ys);
-        double med_controls = median_of(sorted, k);
+        double med_cases, med_controls;
+        if ((st = dolor_stats_quantile(xs, m, 0.5, DOLOR_QUANTILE_R7, &med_cases)) ||
+            (st = dolor_stats_quantile(ys, k, 0.5, DOLOR_QUANTILE_R7, &med_controls)))
+            goto fail;
         direction = med_controls <= med_cases ? DOLOR_ROC_LT : DOLOR_ROC_GT;
     }
     r->direction = direction;
@@ -162,10 +112,9 @@ dolor_status dolor_roc_create(const double *truth, const double *score, size_t n
         all[i] = xs[i] * sgn;
     for (size_t j = 0; j < k; j++)
         all[m + j] = ys[j] * sgn;
-    if (midranks(all, n, rall) || midranks(all, m, rx) || midranks(all + m, k, ry)) {
-        st = dolor_error(DOLOR_ENOMEM, "ROC: out of memory");
+    if ((st = dolor_stats_rank(all, n, rall, NULL)) || (st = dolor_stats_rank(all, m, rx, NULL)) ||
+        (st = dolor_stats_rank(all + m, k, ry, NULL)))
         goto fail;
-    }
     /* V10_i = (#controls below case i + 1/2 #tied) / k = (rank in all - rank among cases) / k
      * V01_j = (#cases above control j + 1/2 #tied) / m = 1 - (rank in all - rank among controls) / m */
     double s10 = 0.0, s01 = 0.0;
@@ -188,7 +137,7 @@ dolor_status dolor_roc_create(const double *truth, const double *score, size_t n
 
     /* curve: thresholds at -Inf, midpoints of distinct sorted scores, +Inf */
     memcpy(sorted, score, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, cmp_double);
+    qsort(sorted, n, sizeof *sorted, dolor__cmp_double);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
         if (u == 0 || sorted[i] != sorted[u - 1])
@@ -208,8 +157,8 @@ dolor_status dolor_roc_create(const double *truth, const double *score, size_t n
     r->thresholds[u] = INFINITY;
     /* counts of cases and controls with score > threshold, by sweeping the
      * sorted scores (xs, ys sorted ascending) */
-    qsort(xs, m, sizeof *xs, cmp_double);
-    qsort(ys, k, sizeof *ys, cmp_double);
+    qsort(xs, m, sizeof *xs, dolor__cmp_double);
+    qsort(ys, k, sizeof *ys, dolor__cmp_double);
     size_t ia = 0, ib = 0; /* number of cases / controls with score <= threshold */
     for (size_t t = 0; t < nt; t++) {
         double th = r->thresholds[t];

@@ -1,5 +1,5 @@
 /* Sample size for two proportions and two means, dropout inflation.
- * See include/dolor/stats.h, section (B). */
+ * See include/dolor/stats.h. */
 #include "dolor/stats.h"
 
 #include <math.h>
@@ -38,7 +38,7 @@ static void finish(double n, dolor_samplesize *out)
     out->total = 2 * out->n_ceil;
 }
 
-dolor_status dolor_samplesize_two_proportions(double p1, double p2, double alpha, double power, int sides,
+dolor_status dolor_samplesize_compute_proportions(double p1, double p2, double alpha, double power, int sides,
                                               int continuity, dolor_samplesize *out)
 {
     if (!out)
@@ -74,7 +74,7 @@ static double t_power(double n, double delta, double sd, double alpha, int sides
     return pnt(qu, df, sqrt(n / 2.0) * delta / sd, 0, 0);
 }
 
-dolor_status dolor_samplesize_two_means(double delta, double sd, double alpha, double power, int sides, int t_based,
+dolor_status dolor_samplesize_compute_means(double delta, double sd, double alpha, double power, int sides, int t_based,
                                         dolor_samplesize *out)
 {
     if (!out)
@@ -114,7 +114,7 @@ dolor_status dolor_samplesize_two_means(double delta, double sd, double alpha, d
     return DOLOR_OK;
 }
 
-dolor_status dolor_samplesize_dropout(double n, double dropout, long *out)
+dolor_status dolor_samplesize_inflate(double n, double dropout, long *out)
 {
     if (!out)
         return dolor_error(DOLOR_EINVAL, "dropout: NULL output");

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 /* c[0] + c[1] x + ... + c[m-1] x^(m-1) */
 static double polyval(const double *c, int m, double x)

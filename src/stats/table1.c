@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stats_a_internal.h"
+#include "stats_internal.h"
 
 const char *dolor_test_kind_name(dolor_test_kind k)
 {
@@ -57,6 +57,10 @@ typedef struct {
     dolor_table1_row *rows;
     int nrows, rowcap;
     int oom;
+    const char *variants[32]; /* distinct test variants used in the current table, for its footnote */
+    int nvariants;
+    int spss;
+    int p_digits;
 } builder;
 
 static char *xfmt(builder *b, const char *fmt, ...) DOLOR_PRINTF(2, 3);
@@ -135,7 +139,67 @@ static void add_note(builder *b, char *note)
     t->notes[t->nnotes++] = note;
 }
 
-static void add_result(builder *b, const char *label, dolor_test_kind k, double p, double p1)
+/* The exact variant of a test, as a reader needs it to reproduce the p value. correct: continuity
+ * correction asked for (rank tests); rxc: the table is larger than 2x2 (Fisher). */
+static const char *test_variant(dolor_test_kind k, const dolor_test_result *r, int correct, int rxc)
+{
+    switch (k) {
+    case DOLOR_TEST_STUDENT_T: return "Student t, equal variances (pooled SD)";
+    case DOLOR_TEST_WELCH_T: return "Welch t, unequal variances (Welch-Satterthwaite df)";
+    case DOLOR_TEST_MANN_WHITNEY:
+        return r->exact ? "Mann-Whitney U, exact distribution (no ties, both groups < 50)"
+               : correct ? "Mann-Whitney U, normal approximation with tie correction and continuity correction"
+                         : "Mann-Whitney U, normal approximation with tie correction, no continuity correction";
+    case DOLOR_TEST_ANOVA: return "one-way ANOVA, F test with pooled variance";
+    case DOLOR_TEST_WELCH_ANOVA: return "Welch ANOVA, F test with Welch's df";
+    case DOLOR_TEST_KRUSKAL: return "Kruskal-Wallis, chi-square approximation with tie correction";
+    case DOLOR_TEST_CHISQ: return "Pearson chi-square, no continuity correction";
+    case DOLOR_TEST_FISHER:
+        return rxc ? "Fisher-Freeman-Halton exact test (r x c), two-sided"
+                   : "Fisher exact test (2x2), two-sided: tables as or less probable than the observed";
+    case DOLOR_TEST_PAIRED_T: return "paired t on the differences";
+    case DOLOR_TEST_WILCOXON_SIGNED:
+        return r->exact ? "Wilcoxon signed rank, exact distribution (no ties or zeros, n < 50)"
+               : correct ? "Wilcoxon signed rank, normal approximation with tie correction and continuity correction"
+                         : "Wilcoxon signed rank, normal approximation with tie correction, no continuity correction";
+    default: return "-";
+    }
+}
+
+static void note_variant(builder *b, const char *v)
+{
+    if (!strcmp(v, "-"))
+        return;
+    for (int i = 0; i < b->nvariants; i++)
+        if (!strcmp(b->variants[i], v))
+            return;
+    if (b->nvariants < (int)(sizeof b->variants / sizeof *b->variants))
+        b->variants[b->nvariants++] = v;
+}
+
+/* "Tests: A; B." naming every variant used in the current table, then forget them */
+static void add_variants_note(builder *b)
+{
+    if (!b->nvariants)
+        return;
+    size_t len = 16;
+    for (int i = 0; i < b->nvariants; i++)
+        len += strlen(b->variants[i]) + 2;
+    char *s = malloc(len);
+    if (!s) {
+        b->oom = 1;
+        return;
+    }
+    strcpy(s, "Tests: ");
+    for (int i = 0; i < b->nvariants; i++) {
+        strcat(s, b->variants[i]);
+        strcat(s, i + 1 < b->nvariants ? "; " : ".");
+    }
+    add_note(b, s);
+    b->nvariants = 0;
+}
+
+static void add_result(builder *b, const char *label, dolor_test_kind k, double p, double p1, const char *variant)
 {
     if (b->nrows == b->rowcap) {
         int nc = b->rowcap ? b->rowcap * 2 : 16;
@@ -152,6 +216,8 @@ static void add_result(builder *b, const char *label, dolor_test_kind k, double 
     r->test = k;
     r->p = p;
     r->p_one_sided = p1;
+    r->variant = variant;
+    note_variant(b, variant);
 }
 
 /* growable note text for one row */
@@ -173,10 +239,12 @@ static void note_add(notebuf *n, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fmt_p(char *buf, size_t sz, double p)
+static void fmt_p(const builder *b, char *buf, size_t sz, double p)
 {
     if (isnan(p))
         snprintf(buf, sz, "-");
+    else if (b->p_digits > 0)
+        snprintf(buf, sz, "%.*g", b->p_digits, p);
     else if (p < 0.001)
         snprintf(buf, sz, "<0.001");
     else
@@ -367,8 +435,8 @@ static dolor_status row_numeric(builder *b, const dolor_csv *csv, const dolor_ta
             st = dolor_stats_welch_anova(s.y, s.g, s.n, k, &r);
         }
     } else if (k == 2) {
-        kind = DOLOR_TEST_MANN_WHITNEY;
-        st = dolor_stats_mannwhitney(s.by[0], s.cnt[0], s.by[1], s.cnt[1], -1, 1, &r);
+        kind = DOLOR_TEST_MANN_WHITNEY; /* SPSS: Asymp. Sig., no continuity correction */
+        st = dolor_stats_mannwhitney(s.by[0], s.cnt[0], s.by[1], s.cnt[1], b->spss ? 0 : -1, !b->spss, &r);
     } else {
         kind = DOLOR_TEST_KRUSKAL;
         st = dolor_stats_kruskal(s.y, s.g, s.n, k, &r);
@@ -397,13 +465,13 @@ static dolor_status row_numeric(builder *b, const dolor_csv *csv, const dolor_ta
     for (int j = 0; j < k; j++)
         cells[1 + j] = mean_sd ? summary_mean(b, s.by[j], s.cnt[j], digits)
                                : summary_median(b, s.by[j], s.cnt[j], digits, qt);
-    fmt_p(pb, sizeof pb, r.p);
+    fmt_p(b, pb, sizeof pb, r.p);
     cells[1 + k] = xfmt(b, "%s", pb);
     cells[2 + k] = xfmt(b, "%s", dolor_test_kind_name(kind));
     cells[3 + k] = xfmt(b, "%s", nb.s);
     add_row(b, cells);
     free(cells);
-    add_result(b, label, kind, r.p, p1);
+    add_result(b, label, kind, r.p, p1, test_variant(kind, &r, !b->spss, 0));
     /* ordinal: level counts below */
     if (var->type == DOLOR_VAR_ORDINAL) {
         double *lv = malloc(s.n * sizeof *lv);
@@ -539,14 +607,14 @@ static dolor_status row_categorical(builder *b, const dolor_csv *csv, const dolo
         goto done;
     }
     char pb[32];
-    fmt_p(pb, sizeof pb, r.p);
+    fmt_p(b, pb, sizeof pb, r.p);
     cells[0] = xfmt(b, "%s, n (%%)", label);
     cells[1 + k] = xfmt(b, "%s", pb);
     cells[2 + k] = xfmt(b, "%s", dolor_test_kind_name(kind));
     cells[3 + k] = xfmt(b, "%s", nb.s);
     add_row(b, cells);
     free(cells);
-    add_result(b, label, kind, r.p, p1);
+    add_result(b, label, kind, r.p, p1, test_variant(kind, &r, 0, !(k == 2 && nk == 2)));
     for (int q = 0; q < nk; q++) {
         cells = calloc((size_t)b->t->ncol, sizeof *cells);
         if (!cells) {
@@ -627,7 +695,7 @@ static dolor_status rows_change(builder *b, const dolor_csv *csv, const dolor_ta
             }
             dolor_test_kind kind = normal ? DOLOR_TEST_PAIRED_T : DOLOR_TEST_WILCOXON_SIGNED;
             st = normal ? dolor_stats_ttest_paired(fx, bx, m, 0.95, &r)
-                        : dolor_stats_wilcoxon_signed(fx, bx, m, -1, 1, &r);
+                        : dolor_stats_wilcoxon_signed(fx, bx, m, b->spss ? 0 : -1, !b->spss, &r);
             if (st == DOLOR_ENUMERIC) {
                 dolor__result_init(&r, NULL);
                 note_add(&nb, "no test: %s", dolor_errmsg());
@@ -657,7 +725,7 @@ static dolor_status rows_change(builder *b, const dolor_csv *csv, const dolor_ta
                 cells[4] = summary_median(b, fx, m, digits, qt);
                 cells[5] = summary_median(b, dx, m, digits, qt);
             }
-            fmt_p(pb, sizeof pb, r.p);
+            fmt_p(b, pb, sizeof pb, r.p);
             cells[6] = xfmt(b, "%s", pb);
             cells[7] = xfmt(b, "%s", dolor_test_kind_name(kind));
             cells[8] = xfmt(b, "%s", nb.s);
@@ -665,7 +733,7 @@ static dolor_status rows_change(builder *b, const dolor_csv *csv, const dolor_ta
             free(cells);
             char lab[512];
             snprintf(lab, sizeof lab, "%s vs %s [%s]", ch->followup[f], ch->baseline, glev[j]);
-            add_result(b, lab, kind, r.p, p1);
+            add_result(b, lab, kind, r.p, p1, test_variant(kind, &r, !b->spss, 0));
         }
     }
 done:
@@ -697,7 +765,7 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
     int digits = spec->digits < 0 ? 1 : spec->digits;
     if (digits > 10)
         digits = 10;
-    dolor_quantile_type qt = spec->qtype ? spec->qtype : DOLOR_QUANTILE_R7;
+    dolor_quantile_type qt = spec->qtype ? spec->qtype : spec->spss ? DOLOR_QUANTILE_SPSS6 : DOLOR_QUANTILE_R7;
     char **glev = NULL;
     int k = 0, *gcode = NULL;
     dolor_status st = dolor_csv_factor(csv, spec->group, &glev, &k, &gcode);
@@ -705,6 +773,8 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
         return st;
     builder b;
     memset(&b, 0, sizeof b);
+    b.spss = spec->spss != 0;
+    b.p_digits = spec->p_digits > 0 ? (spec->p_digits > 17 ? 17 : spec->p_digits) : 0;
     dolor_table *mt = NULL, *ct = NULL;
     if (k < 2) {
         st = dolor_error(DOLOR_ENUMERIC, "%s: group column '%s' has %d level(s); need at least 2", csv->path,
@@ -763,6 +833,11 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
         if (st)
             goto fail;
     }
+    add_variants_note(&b);
+    if (b.spss)
+        add_note(&b, xfmt(&b, "SPSS preset: rank tests by SPSS's Asymp. Sig. (normal approximation with tie "
+                              "correction, no continuity correction; R wilcox.test(exact = FALSE, correct = FALSE)), "
+                              "quartiles by SPSS's definition."));
     add_note(&b, xfmt(&b,
                       "Continuous: mean \xC2\xB1 SD and Student t (Welch t if Levene p < %g; ANOVA / Welch ANOVA for "
                       "3+ groups) when Shapiro-Wilk p >= %g in every group, else median [P25, P75] and "
@@ -801,6 +876,7 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
                           "Paired t on complete pairs (mean \xC2\xB1 SD) when Shapiro-Wilk on the differences gives "
                           "p >= %g, else Wilcoxon signed rank (median [P25, P75]); Change = follow-up - baseline.",
                           alpha));
+        add_variants_note(&b);
     }
     if (b.oom) {
         st = dolor_error(DOLOR_ENOMEM, "out of memory");

@@ -1,7 +1,7 @@
-# Reference values for tests/test_stats_b.c that are not in ../shared/oracle:
+# Reference values for tests/test_stats_agreement_roc.c that are not in ../shared/oracle:
 # sample sizes (R's stats::power.prop.test / power.t.test) and a small ROC
 # curve (pROC 1.18.0). Run by hand (Debian: r-base-core, r-cran-proc):
-#   Rscript tools/stats_b_reference.R
+#   Rscript tools/gen_stats_agreement_roc_reference.R
 # and paste the printed numbers into the test where its comments say.
 options(digits = 15)
 cat("power.prop.test(0.5, 0.75, power .9):",

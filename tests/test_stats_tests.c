@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "json_fx.h"
+#include "test_util.h"
 static double jnum(const jv *o, const char *key)
 {
     jv *v = jget(o, key);
@@ -894,29 +895,21 @@ static void test_csv_and_bad_input(void)
     CHECK(ds.n == 2 && ds.n_missing == 1 && ds.mean == 2 && ds.median == 2 && ds.min == 1 && ds.max == 3);
 }
 
-/* the dolor program: exit codes and messages (skipped when not built) */
+/* the dolor program: exit codes and messages (skipped when not built); stdout then stderr into out */
 static int run_cli(const char *args, char *out, size_t outsz)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
-    FILE *pp = popen(cmd, "r");
-    if (!pp)
-        return -1;
-    size_t n = fread(out, 1, outsz - 1, pp);
-    out[n] = 0;
-    int st = pclose(pp);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char *o = NULL, *e = NULL;
+    int rc = dolor_test_run(&o, &e, "%s", args);
+    snprintf(out, outsz, "%s%s", o ? o : "", e ? e : "");
+    free(o);
+    free(e);
+    return rc;
 }
 
 static void test_cli(void)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "SKIP: dolor program not built (DOLOR_BIN)\n");
-        dolor_test_skipped++;
+    if (!dolor_test_bin("stats CLI"))
         return;
-    }
     static char out[1 << 16];
     char trial[1024], args[4096];
     snprintf(trial, sizeof trial, "%s/examples/table1/trial.csv", src_dir());

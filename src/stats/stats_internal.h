@@ -1,7 +1,7 @@
-/* Private helpers of the stats module, section (A): descriptives, tests and
- * study tables. */
-#ifndef DOLOR_STATS_A_INTERNAL_H
-#define DOLOR_STATS_A_INTERNAL_H
+/* Private helpers of the stats module (the .c files of src/stats): Rmath, argument checks, result defaults, the
+ * comparator. */
+#ifndef DOLOR_STATS_INTERNAL_H
+#define DOLOR_STATS_INTERNAL_H
 
 #include <math.h>
 #include <stddef.h>

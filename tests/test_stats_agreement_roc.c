@@ -1,4 +1,4 @@
-/* stats, section (B): agreement (kappa, ICC), binomial CIs and diagnostic
+/* stats: agreement (kappa, ICC), binomial CIs and diagnostic
  * accuracy, ROC/DeLong, sample size and randomisation.
  *
  * Every case of the R oracle families cohen_kappa, icc, binomial_ci and
@@ -7,7 +7,7 @@
  * p-values within 1e-6 relative or 1e-12 absolute. Sample sizes are checked
  * against R 4.2.2's power.prop.test / power.t.test and published formulas,
  * the ROC curve against pROC 1.18.0 (values written by
- * tools/stats_b_reference.R, pasted below with the R call). */
+ * tools/gen_stats_agreement_roc_reference.R, pasted below with the R call). */
 #include "check.h"
 #include "dolor/core.h"
 #include "dolor/stats.h"
@@ -222,7 +222,7 @@ static void test_diag(void)
     /* the oracle's sensitivity/specificity/PPV/NPV cases come from this table:
      * tp 45, fn 7, tn 86, fp 12 (sens 45/52, spec 86/98, PPV 45/57, NPV 86/93) */
     dolor_diag_result d;
-    CHECK_OK(dolor_diag_2x2(45, 12, 7, 86, 0.95, DOLOR_CI_WILSON, &d));
+    CHECK_OK(dolor_diag_compute(45, 12, 7, 86, 0.95, DOLOR_CI_WILSON, &d));
     check_stat("diag", "sensitivity lower", d.sensitivity.lower, 0.7472667983480621);
     check_stat("diag", "specificity upper", d.specificity.upper, 0.9285479975789058);
     check_stat("diag", "ppv lower", d.ppv.lower, 0.667138789168095);
@@ -231,24 +231,24 @@ static void test_diag(void)
     check_stat("diag", "LR+", d.lr_pos, (45.0 / 52) / (12.0 / 98));
     check_stat("diag", "LR-", d.lr_neg, (7.0 / 52) / (86.0 / 98));
     check_stat("diag", "youden", d.youden, 45.0 / 52 + 86.0 / 98 - 1);
-    CHECK_OK(dolor_diag_2x2(45, 12, 7, 86, 0.95, DOLOR_CI_CLOPPER_PEARSON, &d));
+    CHECK_OK(dolor_diag_compute(45, 12, 7, 86, 0.95, DOLOR_CI_CLOPPER_PEARSON, &d));
     check_stat("diag", "sensitivity CP lower", d.sensitivity.lower, 0.742121414960492);
     /* zero margins and bad counts */
-    CHECK_ERR(dolor_diag_2x2(0, 3, 0, 5, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fn");
-    CHECK_ERR(dolor_diag_2x2(3, 0, 2, 0, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tn+fp");
-    CHECK_ERR(dolor_diag_2x2(0, 0, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fp");
-    CHECK_ERR(dolor_diag_2x2(4, -1, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_EINVAL, "fp is -1");
+    CHECK_ERR(dolor_diag_compute(0, 3, 0, 5, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fn");
+    CHECK_ERR(dolor_diag_compute(3, 0, 2, 0, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tn+fp");
+    CHECK_ERR(dolor_diag_compute(0, 0, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fp");
+    CHECK_ERR(dolor_diag_compute(4, -1, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_EINVAL, "fp is -1");
     CHECK_ERR(dolor_prop_ci_compute(5, 4, 0.95, DOLOR_CI_WILSON, &d.ppv), DOLOR_EINVAL, "x is 5");
     CHECK_ERR(dolor_prop_ci_compute(1, 4, 1.5, DOLOR_CI_WILSON, &d.ppv), DOLOR_EINVAL, "1.5");
     /* counts from vectors */
     double truth[8] = {1, 1, 1, 0, 0, 0, 0, 1}, test[8] = {1, 0, 1, 0, 1, 0, 0, 1};
     long tp, fp, fn, tn;
-    CHECK_OK(dolor_diag_counts(truth, test, 8, &tp, &fp, &fn, &tn));
+    CHECK_OK(dolor_diag_tabulate(truth, test, 8, &tp, &fp, &fn, &tn));
     CHECK(tp == 3 && fn == 1 && fp == 1 && tn == 3);
     test[5] = 2;
-    CHECK_ERR(dolor_diag_counts(truth, test, 8, &tp, &fp, &fn, &tn), DOLOR_EINVAL, "test: row 6 is 2");
+    CHECK_ERR(dolor_diag_tabulate(truth, test, 8, &tp, &fp, &fn, &tn), DOLOR_EINVAL, "test: row 6 is 2");
     truth[2] = NAN;
-    CHECK_ERR(dolor_diag_counts(truth, test, 8, &tp, &fp, &fn, &tn), DOLOR_ENUMERIC, "truth: row 3");
+    CHECK_ERR(dolor_diag_tabulate(truth, test, 8, &tp, &fp, &fn, &tn), DOLOR_ENUMERIC, "truth: row 3");
     dolor_ci_method m;
     CHECK_OK(dolor_ci_method_parse("exact", &m));
     CHECK(m == DOLOR_CI_CLOPPER_PEARSON);
@@ -281,8 +281,8 @@ static void test_kappa_oracle(const otable *out, const otable *in)
                    {DOLOR_KAPPA_QUADRATIC, "fce1969_quadratic"}};
         for (int w = 0; w < 3; w++) {
             dolor_kappa_result kr, kt;
-            CHECK_OK(dolor_kappa_ratings(r1, r2, n1, cat, (int)k, ws[w].w, 0.95, &kr));
-            CHECK_OK(dolor_kappa_table(tab, (int)k, ws[w].w, 0.95, &kt));
+            CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, ws[w].w, 0.95, &kr));
+            CHECK_OK(dolor_kappa_compute(tab, (int)k, ws[w].w, 0.95, &kt));
             char key[128], what[160];
             static const char *fields[4] = {"kappa", "se", "ci95_lower", "ci95_upper"};
             double got[4] = {kr.kappa, kr.se, kr.ci_lower, kr.ci_upper};
@@ -312,8 +312,8 @@ static void test_kappa_oracle(const otable *out, const otable *in)
         }
         /* categories inferred from the data give the same table here */
         dolor_kappa_result a, b;
-        CHECK_OK(dolor_kappa_ratings(r1, r2, n1, NULL, 0, DOLOR_KAPPA_QUADRATIC, 0.95, &a));
-        CHECK_OK(dolor_kappa_ratings(r1, r2, n1, cat, (int)k, DOLOR_KAPPA_QUADRATIC, 0.95, &b));
+        CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, NULL, 0, DOLOR_KAPPA_QUADRATIC, 0.95, &a));
+        CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, DOLOR_KAPPA_QUADRATIC, 0.95, &b));
         CHECK(a.k == (int)k && a.kappa == b.kappa);
     next:
         free(r1), free(r2), free(cat), free(tab);
@@ -325,23 +325,23 @@ static void test_kappa_errors(void)
     double r1[5] = {1, 2, 3, 1, 2}, r2[5] = {1, 2, 3, 2, 2}, cat[3] = {1, 2, 3};
     dolor_kappa_result k;
     r2[3] = 4;
-    CHECK_ERR(dolor_kappa_ratings(r1, r2, 5, cat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_EINVAL,
+    CHECK_ERR(dolor_kappa_compute_ratings(r1, r2, 5, cat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_EINVAL,
               "rater2: row 4 is 4");
     r2[3] = NAN;
-    CHECK_ERR(dolor_kappa_ratings(r1, r2, 5, cat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_ENUMERIC, "rater2: row 4");
+    CHECK_ERR(dolor_kappa_compute_ratings(r1, r2, 5, cat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_ENUMERIC, "rater2: row 4");
     double dupcat[3] = {1, 2, 1};
-    CHECK_ERR(dolor_kappa_ratings(r1, r1, 5, dupcat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_EINVAL,
+    CHECK_ERR(dolor_kappa_compute_ratings(r1, r1, 5, dupcat, 3, DOLOR_KAPPA_LINEAR, 0.95, &k), DOLOR_EINVAL,
               "category 1 is listed twice");
     double same[4] = {2, 2, 2, 2};
-    CHECK_ERR(dolor_kappa_ratings(same, same, 4, NULL, 0, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_ENUMERIC,
+    CHECK_ERR(dolor_kappa_compute_ratings(same, same, 4, NULL, 0, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_ENUMERIC,
               "single category");
     double zero[4] = {0, 0, 0, 0};
-    CHECK_ERR(dolor_kappa_table(zero, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_ENUMERIC, "empty");
+    CHECK_ERR(dolor_kappa_compute(zero, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_ENUMERIC, "empty");
     double neg[4] = {1, -1, 0, 3};
-    CHECK_ERR(dolor_kappa_table(neg, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_EINVAL, "(1, 2)");
+    CHECK_ERR(dolor_kappa_compute(neg, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k), DOLOR_EINVAL, "(1, 2)");
     /* textbook 2x2: po = 0.7, pe = 0.5 -> kappa 0.4 */
     double t2[4] = {25, 10, 5, 10};
-    CHECK_OK(dolor_kappa_table(t2, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k));
+    CHECK_OK(dolor_kappa_compute(t2, 2, DOLOR_KAPPA_UNWEIGHTED, 0.95, &k));
     CHECK_NEAR(k.kappa, (0.7 - (35.0 * 30 + 15.0 * 20) / 2500) / (1 - (35.0 * 30 + 15.0 * 20) / 2500), 1e-15);
     /* null SE of the simple kappa in its textbook closed form (Fleiss, Cohen &
      * Everitt 1969; SAS PROC FREQ documentation):
@@ -372,7 +372,7 @@ static void test_icc_oracle(const otable *out, const otable *in)
             continue;
         CHECK(n == (size_t)oget(out, "icc", cs, "n_subjects") && k == (size_t)oget(out, "icc", cs, "k_raters"));
         dolor_icc_result r;
-        CHECK_OK(dolor_icc(m, n, k, 0.95, &r));
+        CHECK_OK(dolor_icc_compute(m, n, k, 0.95, &r));
         check_stat(cs, "MSB", r.msb, oget(out, "icc", cs, "MSB_subjects"));
         check_stat(cs, "MSJ", r.msj, oget(out, "icc", cs, "MSJ_raters"));
         check_stat(cs, "MSE", r.mse, oget(out, "icc", cs, "MSE_residual"));
@@ -396,13 +396,13 @@ static void test_icc_oracle(const otable *out, const otable *in)
         }
         /* errors: NaN cell named by row and rater; too few subjects */
         m[1 * k + 1] = NAN;
-        CHECK_ERR(dolor_icc(m, n, k, 0.95, &r), DOLOR_ENUMERIC, "row 2, rater 2");
-        CHECK_ERR(dolor_icc(m, 1, k, 0.95, &r), DOLOR_EINVAL, "1 subjects");
+        CHECK_ERR(dolor_icc_compute(m, n, k, 0.95, &r), DOLOR_ENUMERIC, "row 2, rater 2");
+        CHECK_ERR(dolor_icc_compute(m, 1, k, 0.95, &r), DOLOR_EINVAL, "1 subjects");
         free(m);
     }
     double flat[6] = {3, 3, 5, 5, 7, 7};
     dolor_icc_result r;
-    CHECK_ERR(dolor_icc(flat, 3, 2, 0.95, &r), DOLOR_ENUMERIC, "within-subject");
+    CHECK_ERR(dolor_icc_compute(flat, 3, 2, 0.95, &r), DOLOR_ENUMERIC, "within-subject");
 }
 
 /* ------------------------------------------------------------ ROC / DeLong */
@@ -453,7 +453,7 @@ static void test_roc_oracle(const otable *out, const otable *in)
         check_stat(cs, "paired_delong_test.auc1", t.auc1, oget(out, "roc_delong", cs, "paired_delong_test.auc1"));
         check_stat(cs, "paired_delong_test.auc2", t.auc2, oget(out, "roc_delong", cs, "paired_delong_test.auc2"));
         if (!strcmp(cs, "ordinal_5point_reader_n100")) {
-            /* pROC 1.18.0 on this case (tools/stats_b_reference.R):
+            /* pROC 1.18.0 on this case (tools/gen_stats_agreement_roc_reference.R):
              * roc(y, marker1, levels = c(0, 1), direction = "<") and
              * roc(y, marker2, levels = c(0, 1), direction = ">"), auc 0.36875 */
             static const double th[6] = {-INFINITY, 1.5, 2.5, 3.5, 4.5, INFINITY};
@@ -502,7 +502,7 @@ static void test_roc_curve(void)
 {
     /* pROC 1.18.0: r <- roc(y, x, levels = c(0, 1), direction = "<");
      * cbind(r$thresholds, r$sensitivities, r$specificities); auc(r) = 0.8
-     * (tools/stats_b_reference.R) */
+     * (tools/gen_stats_agreement_roc_reference.R) */
     double y[10] = {0, 0, 1, 1, 0, 1, 0, 1, 1, 0};
     double x[10] = {0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.2, 0.4, 0.7, 0.55};
     static const double th[9] = {-INFINITY, 0.15, 0.275, 0.375, 0.475, 0.625, 0.75, 0.85, INFINITY};
@@ -567,10 +567,10 @@ static void test_roc_curve(void)
 static void test_samplesize(void)
 {
     dolor_samplesize s;
-    /* R 4.2.2 (tools/stats_b_reference.R):
+    /* R 4.2.2 (tools/gen_stats_agreement_roc_reference.R):
      * power.prop.test(p1 = 0.5, p2 = 0.75, power = 0.9, tol = 1e-12)$n = 76.7069284517774
      * (default tol gives 76.7069301141077); the closed form is its exact root. */
-    CHECK_OK(dolor_samplesize_two_proportions(0.5, 0.75, 0.05, 0.9, 2, 0, &s));
+    CHECK_OK(dolor_samplesize_compute_proportions(0.5, 0.75, 0.05, 0.9, 2, 0, &s));
     CHECK_NEAR(s.n, 76.7069284517774, 1e-7);
     CHECK(s.n_ceil == 77 && s.total == 154);
     /* closed form by hand: za = 1.959964, zb = 1.281552, pbar = 0.625 */
@@ -581,44 +581,44 @@ static void test_samplesize(void)
     }
     /* one-sided: power.prop.test(p1 = 0.2, p2 = 0.35, power = 0.8,
      * alternative = "one.sided", tol = 1e-12)$n = 108.517365949289 */
-    CHECK_OK(dolor_samplesize_two_proportions(0.2, 0.35, 0.05, 0.8, 1, 0, &s));
+    CHECK_OK(dolor_samplesize_compute_proportions(0.2, 0.35, 0.05, 0.8, 1, 0, &s));
     CHECK_NEAR(s.n, 108.517365949289, 1e-7);
     CHECK(s.n_ceil == 109);
     /* Fleiss continuity correction (Fleiss, Tytun & Ury 1980; Fleiss, Levin &
      * Paik 2003, eq. 4.14) for p1 = 0.3, p2 = 0.45 (alpha .05 two-sided, power
      * .80): n' = 162.34 uncorrected -> n = n'/4 (1 + sqrt(1 + 4/(n' |p1-p2|)))^2 */
-    CHECK_OK(dolor_samplesize_two_proportions(0.3, 0.45, 0.05, 0.8, 2, 0, &s));
+    CHECK_OK(dolor_samplesize_compute_proportions(0.3, 0.45, 0.05, 0.8, 2, 0, &s));
     double n0 = s.n;
-    CHECK_OK(dolor_samplesize_two_proportions(0.3, 0.45, 0.05, 0.8, 2, 1, &s));
+    CHECK_OK(dolor_samplesize_compute_proportions(0.3, 0.45, 0.05, 0.8, 2, 1, &s));
     double r = 1 + sqrt(1 + 4 / (n0 * 0.15));
     CHECK_NEAR(s.n, n0 / 4 * r * r, 1e-9);
     CHECK(s.n > n0 + 2 / 0.15 - 1 && s.n < n0 + 2 / 0.15 + 1); /* ~ n + 2/|d| (Fleiss) */
     /* two means, normal: 2 (1.959964 + 0.841621)^2 / 0.5^2 = 62.79 -> 63 */
-    CHECK_OK(dolor_samplesize_two_means(0.5, 1.0, 0.05, 0.8, 2, 0, &s));
+    CHECK_OK(dolor_samplesize_compute_means(0.5, 1.0, 0.05, 0.8, 2, 0, &s));
     CHECK_NEAR(s.n, 2 * pow(1.959963984540054 + 0.8416212335729143, 2) / 0.25, 1e-9);
     CHECK(s.n_ceil == 63);
     /* t-based: power.t.test(delta = 0.5, sd = 1, power = 0.8, tol = 1e-12)$n = 63.7657637248468 */
-    CHECK_OK(dolor_samplesize_two_means(0.5, 1.0, 0.05, 0.8, 2, 1, &s));
+    CHECK_OK(dolor_samplesize_compute_means(0.5, 1.0, 0.05, 0.8, 2, 1, &s));
     CHECK_NEAR(s.n, 63.7657637248468, 1e-7);
     CHECK(s.n_ceil == 64);
     /* power.t.test(delta = 10, sd = 15, power = 0.9, alternative = "one.sided", tol = 1e-12)$n
      * = 39.2326985118776 */
-    CHECK_OK(dolor_samplesize_two_means(10, 15, 0.05, 0.9, 1, 1, &s));
+    CHECK_OK(dolor_samplesize_compute_means(10, 15, 0.05, 0.9, 1, 1, &s));
     CHECK_NEAR(s.n, 39.2326985118776, 1e-7);
     CHECK(s.n_ceil == 40);
     /* dropout */
     long nd;
-    CHECK_OK(dolor_samplesize_dropout(100, 0.2, &nd));
+    CHECK_OK(dolor_samplesize_inflate(100, 0.2, &nd));
     CHECK(nd == 125);
-    CHECK_OK(dolor_samplesize_dropout(63, 0.1, &nd));
+    CHECK_OK(dolor_samplesize_inflate(63, 0.1, &nd));
     CHECK(nd == 70);
-    CHECK_OK(dolor_samplesize_dropout(64, 0.15, &nd));
+    CHECK_OK(dolor_samplesize_inflate(64, 0.15, &nd));
     CHECK(nd == 76); /* 75.29 -> 76 */
-    CHECK_ERR(dolor_samplesize_dropout(64, 1.0, &nd), DOLOR_EINVAL, "fraction 1");
-    CHECK_ERR(dolor_samplesize_two_proportions(0.5, 0.5, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "p1 and p2");
-    CHECK_ERR(dolor_samplesize_two_proportions(0.5, 1.2, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "p2 1.2");
-    CHECK_ERR(dolor_samplesize_two_means(0.5, 1, 0.05, 0.8, 3, 0, &s), DOLOR_EINVAL, "sides is 3");
-    CHECK_ERR(dolor_samplesize_two_means(0.5, -1, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "sd is -1");
+    CHECK_ERR(dolor_samplesize_inflate(64, 1.0, &nd), DOLOR_EINVAL, "fraction 1");
+    CHECK_ERR(dolor_samplesize_compute_proportions(0.5, 0.5, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "p1 and p2");
+    CHECK_ERR(dolor_samplesize_compute_proportions(0.5, 1.2, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "p2 1.2");
+    CHECK_ERR(dolor_samplesize_compute_means(0.5, 1, 0.05, 0.8, 3, 0, &s), DOLOR_EINVAL, "sides is 3");
+    CHECK_ERR(dolor_samplesize_compute_means(0.5, -1, 0.05, 0.8, 2, 0, &s), DOLOR_EINVAL, "sd is -1");
 }
 
 /* ------------------------------------------------------------ randomisation */
@@ -632,8 +632,8 @@ static void test_randomise(void)
                          .block_sizes = bs, .n_block_sizes = 2, .n_strata = 3, .strata_names = strata,
                          .n_per_stratum = 48, .seed = 2024};
     dolor_randlist *l = NULL, *l2 = NULL;
-    CHECK_OK(dolor_randomise(&o, &l));
-    CHECK_OK(dolor_randomise(&o, &l2));
+    CHECK_OK(dolor_randlist_create(&o, &l));
+    CHECK_OK(dolor_randlist_create(&o, &l2));
     if (l && l2) {
         CHECK(l->n == 144);
         CHECK(memcmp(l->arm, l2->arm, l->n * sizeof *l->arm) == 0); /* same seed, same list */
@@ -657,7 +657,7 @@ static void test_randomise(void)
         dolor_randlist_free(l2);
         o.seed = 2025;
         l2 = NULL;
-        CHECK_OK(dolor_randomise(&o, &l2));
+        CHECK_OK(dolor_randlist_create(&o, &l2));
         CHECK(l2 && memcmp(l->arm, l2->arm, l->n * sizeof *l->arm) != 0);
         /* CSV round trip: header and row count */
         char path[] = "/tmp/dolor_randXXXXXX";
@@ -682,7 +682,7 @@ static void test_randomise(void)
     int r21[2] = {2, 1};
     dolor_rand_opts s = {.n_arms = 2, .ratio = r21, .method = DOLOR_RAND_SIMPLE, .n_strata = 1,
                          .n_per_stratum = 30000, .seed = 7};
-    CHECK_OK(dolor_randomise(&s, &l));
+    CHECK_OK(dolor_randlist_create(&s, &l));
     if (l) {
         long a = 0;
         for (size_t i = 0; i < l->n; i++)
@@ -698,7 +698,7 @@ static void test_randomise(void)
     s.n_block_sizes = 2;
     s.n_per_stratum = 60;
     l = NULL;
-    CHECK_OK(dolor_randomise(&s, &l));
+    CHECK_OK(dolor_randlist_create(&s, &l));
     if (l) {
         int bad = 0;
         for (size_t i = 0; i < l->n;) {
@@ -716,9 +716,9 @@ static void test_randomise(void)
     int bad_bs[1] = {4};
     s.block_sizes = bad_bs;
     s.n_block_sizes = 1;
-    CHECK_ERR(dolor_randomise(&s, &l), DOLOR_EINVAL, "block size 4");
+    CHECK_ERR(dolor_randlist_create(&s, &l), DOLOR_EINVAL, "block size 4");
     s.n_arms = 1;
-    CHECK_ERR(dolor_randomise(&s, &l), DOLOR_EINVAL, "1 arms");
+    CHECK_ERR(dolor_randlist_create(&s, &l), DOLOR_EINVAL, "1 arms");
 }
 
 int main(void)

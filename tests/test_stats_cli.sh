@@ -1,0 +1,107 @@
+#!/bin/bash
+# dolor stats: every subcommand rejects an option of another subcommand (exit 2, naming the option and the
+# subcommand) and prints its own options in --help; output options (--format json|csv, --digits, --ref-group,
+# warnings); clinical scores never tear their output.
+. "$(dirname "$0")/lib.sh" stats_cli
+TRIAL="$SRC/examples/table1/trial.csv"
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+
+# subcommand | arguments it needs before the options | an option of ANOTHER subcommand | one of its OWN options
+while IFS='|' read -r sub pre foreign own; do
+  sub=${sub// /}; foreign=${foreign// /}; own=${own// /}
+  [[ -z "$sub" ]] && continue
+  # shellcheck disable=SC2086
+  out=$("$BIN" stats "$sub" $pre "$foreign" 2>&1)
+  rc=$?
+  name=${foreign%%=*}
+  if [[ $rc -eq 2 && "$out" == *"dolor stats $sub"* && "$out" == *"$name is not an option of this command"* &&
+        "$out" == *"see dolor stats $sub --help"* ]]; then ok; else bad "stats $sub $foreign: exit $rc: $out"; fi
+  help=$("$BIN" stats "$sub" --help 2>&1)
+  rc=$?
+  if [[ $rc -eq 0 && "$help" == *"usage: dolor stats $sub"* && "$help" == *"--$own"* &&
+        "$help" != *"$name "* ]]; then ok; else bad "stats $sub --help (exit $rc) lacks --$own or shows $name: $help"; fi
+done <<TABLE
+describe    | $TRIAL                | --welch          | counts
+shapiro     | $TRIAL                | --welch          | by
+ttest       | $TRIAL                | --exact          | paired
+mannwhitney | $TRIAL                | --welch          | ref-group
+wilcoxon    | $TRIAL                | --by=arm         | vs
+levene      | $TRIAL                | --welch          | center
+anova       | $TRIAL                | --center=mean    | welch
+kruskal     | $TRIAL                | --welch          | levels
+pairwise    | $TRIAL                | --population     | adjust
+cor         | $TRIAL                | --by=arm         | method
+chisq       | $TRIAL                | --conf=0.9       | correct
+fisher      | $TRIAL                | --welch          | table
+kappa       | $TRIAL                | --col=x          | r1
+icc         | $TRIAL                | --col=x          | cols
+diag        |                       | --score=s        | tp
+roc         | $TRIAL                | --score1=s       | curve
+delong      | $TRIAL                | --curve=c.csv    | score2
+samplesize  |                       | --seed=3         | power
+randomise   |                       | --power=0.8      | blocks
+table       | $TRIAL                | --no-correct     | spss
+score       | odi $TRIAL            | --welch          | max-missing
+TABLE
+
+# every subcommand of the table above is in the listing, by topic
+list=$("$BIN" stats --help)
+for t in "descriptive statistics:" "tests:" "contingency tables:" "agreement:" "diagnostic accuracy and ROC:" \
+         "planning:" "study tables:" "clinical scores:"; do
+  [[ "$list" == *"$t"* ]] && ok || bad "stats --help lacks topic '$t'"
+done
+expect_fail 2 "unknown option '--colum'" -- "$BIN" stats ttest "$TRIAL" --colum y --by arm
+expect_fail 2 "--power: 1 must be below 1" -- "$BIN" stats samplesize --proportions 0.5,0.75 --power 1
+expect_fail 2 "--digits" -- "$BIN" stats ttest "$TRIAL" --col age --by arm --digits 40
+expect_fail 2 "--format: 'xml'" -- "$BIN" stats ttest "$TRIAL" --col age --by arm --format xml
+
+# --digits and --format json
+out=$("$BIN" stats ttest "$TRIAL" --col vas_1m --by arm --digits 8)
+[[ "$out" == *"p-value = 0.085129515"* ]] && ok || bad "--digits 8: $out"
+out=$("$BIN" stats ttest "$TRIAL" --col vas_1m --by arm --format json)
+[[ "$out" == *'"command": "ttest"'* && "$out" == *'"p": 0.0851295151274431'* && "$out" == *'"warnings": []'* ]] &&
+  ok || bad "ttest json: $out"
+out=$("$BIN" stats ttest "$TRIAL" --col vas_1m --by arm --format csv)
+[[ "$(head -1 <<<"$out")" == group1,group2,method,statistic,df,p,* && $(wc -l <<<"$out") -eq 2 ]] && ok ||
+  bad "ttest csv: $out"
+
+# --ref-group: W is the first group's U, so the two orders add up to n1 * n2 = 41 * 41
+w1=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --format csv | awk -F, 'NR==2{print $4}')
+w2=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --ref-group PRF --format csv | awk -F, 'NR==2{print $4}')
+[[ $(awk -v a="$w1" -v b="$w2" 'BEGIN{print a + b}') == 1681 ]] && ok || bad "--ref-group: W $w1 and $w2"
+out=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --levels PRF,ESI 2>&1)
+[[ "$out" == *"PRF: n = 41, ESI: n = 41"* ]] && ok || bad "--levels: $out"
+expect_fail 2 "no group 'XYZ'" -- "$BIN" stats mannwhitney "$TRIAL" --col age --by arm --ref-group XYZ
+
+# warnings where R warns: stderr and the JSON
+out=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --exact --format json 2>"$T/err")
+[[ "$(cat "$T/err")" == *"warning: cannot compute exact p-value with ties"* &&
+   "$out" == *'"warnings": ["cannot compute exact p-value with ties'* ]] && ok || bad "ties warning: $out $(cat "$T/err")"
+out=$("$BIN" stats chisq "$TRIAL" --col complication --by arm --format json 2>"$T/err")
+[[ "$(cat "$T/err")" == *"Chi-squared approximation may be incorrect"* &&
+   "$out" == *'"warnings": ["Chi-squared approximation may be incorrect'* ]] && ok || bad "chisq warning: $out"
+"$BIN" stats table "$TRIAL" --group arm --vars vas_1m:c >/dev/null 2>"$T/err"
+grep -q "warning: vas_1m: only the one-sided p" "$T/err" && ok || bad "one-sided warning: $(cat "$T/err")"
+
+# scores: a patient with 3 blank ODI sections is NA with the reason; the others are scored
+printf 'id,odi1,odi2,odi3,odi4,odi5,odi6,odi7,odi8,odi9,odi10\nP1,2,1,3,2,2,1,1,2,1,1\nP2,2,,3,,2,,1,2,1,1\nP3,1,1,1,1,1,1,1,1,1,1\n' >"$T/odi.csv"
+out=$("$BIN" stats score odi "$T/odi.csv" --id id 2>"$T/err")
+rc=$?
+[[ $rc -eq 0 && "$out" == *"P1,32,16,10,moderate disability,"* && "$out" == *"P2,,,7,,3 of 10 sections blank (at most 2 allowed)"* &&
+   "$out" == *"P3,20,10,10,minimal disability,"* ]] && ok || bad "odi NA row (exit $rc): $out"
+grep -q "warning:.*row 2 (P2): odi not scored: 3 of 10 sections blank" "$T/err" && ok || bad "odi warning: $(cat "$T/err")"
+# a malformed cell anywhere: exit 2 and nothing on stdout (no torn CSV)
+printf 'id,odi1,odi2,odi3,odi4,odi5,odi6,odi7,odi8,odi9,odi10\nP1,2,1,3,2,2,1,1,2,1,1\nP2,2,1,3,2,2,1,9,2,1,1\n' >"$T/bad.csv"
+out=$("$BIN" stats score odi "$T/bad.csv" 2>"$T/err")
+rc=$?
+[[ $rc -eq 2 && -z "$out" && "$(cat "$T/err")" == *"row 2 (line 3)"*"section 7 (sleeping): 9"* ]] && ok ||
+  bad "odi bad cell (exit $rc): stdout '$out' stderr $(cat "$T/err")"
+printf 'id,odi1,odi2,odi3,odi4,odi5,odi6,odi7,odi8,odi9,odi10\nP1,2,1,3,2,2,1,1,2,1,1\nP2,2,x,3,2,2,1,1,2,1,1\n' >"$T/bad.csv"
+out=$("$BIN" stats score odi "$T/bad.csv" --out "$T/scores.csv" 2>"$T/err")
+rc=$?
+[[ $rc -eq 2 && ! -e "$T/scores.csv" && "$(cat "$T/err")" == *"column 'odi2', row 2 (line 3): 'x'"* ]] && ok ||
+  bad "odi text cell (exit $rc): $(cat "$T/err")"
+out=$("$BIN" stats score odi "$T/odi.csv" --id id --format json 2>/dev/null)
+[[ "$out" == *'"id": "P2", "odi_percent": null, "odi_answered": 7, "reason": "3 of 10 sections blank'* ]] && ok ||
+  bad "odi json: $out"
+finish
