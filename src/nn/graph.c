@@ -307,13 +307,19 @@ int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias)
     return nn_add_op(g, NN_OP_DECONV, name, &in, 1, &p);
 }
 
-int nn_add_bn_momentum(dolor_net *g, const char *name, int in, int relu, float momentum)
+int nn_add_bn_eps(dolor_net *g, const char *name, int in, int relu, float momentum, float eps)
 {
     nn_params p;
     memset(&p, 0, sizeof p);
     p.bn.relu = relu;
     p.bn.momentum = momentum;
+    p.bn.eps = eps;
     return nn_add_op(g, NN_OP_BN, name, &in, 1, &p);
+}
+
+int nn_add_bn_momentum(dolor_net *g, const char *name, int in, int relu, float momentum)
+{
+    return nn_add_bn_eps(g, name, in, relu, momentum, 0.f);
 }
 
 int nn_add_bn(dolor_net *g, const char *name, int in, int relu) { return nn_add_bn_momentum(g, name, in, relu, 0.f); }

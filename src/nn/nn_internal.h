@@ -77,7 +77,9 @@ typedef struct nn_conv_params {
 typedef struct nn_bn_params {
     int relu;       /* fuse a ReLU after the normalisation */
     float momentum; /* running statistics: (1 - m) old + m batch; 0 means torch's 0.1 */
+    float eps;      /* added to the variance; 0 means torch's 1e-5 (Ultralytics' Conv uses 1e-3) */
 } nn_bn_params;
+#define NN_BN_EPS(op) ((op)->p.bn.eps > 0.f ? (op)->p.bn.eps : BN_EPS)
 
 typedef struct nn_act_params {
     float alpha; /* LeakyReLU negative slope */
@@ -235,6 +237,7 @@ int nn_add_conv(dolor_net *g, const char *name, int in, int cout, int k, int pad
 int nn_add_deconv(dolor_net *g, const char *name, int in, int cout, int bias); /* 2x2 stride 2 */
 int nn_add_bn(dolor_net *g, const char *name, int in, int relu);
 int nn_add_bn_momentum(dolor_net *g, const char *name, int in, int relu, float momentum);
+int nn_add_bn_eps(dolor_net *g, const char *name, int in, int relu, float momentum, float eps); /* eps > 0 */
 int nn_add_relu(dolor_net *g, int in);
 int nn_add_pool(dolor_net *g, int in);     /* MaxPool2d(2, 2) */
 int nn_add_upsample(dolor_net *g, int in); /* bilinear x2 */

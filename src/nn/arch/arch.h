@@ -39,5 +39,6 @@ int nn_resnet_encoder(dolor_net *g, const char *prefix, int x, int depth, int wi
 int nn_resnet_channels(int depth, int width, int stage);
 
 extern const nn_arch nn_arch_unet, nn_arch_resnet, nn_arch_resnet_unet, nn_arch_fastseg;
+extern const nn_arch nn_arch_yolov8; /* arch/yolov8.c */
 
 #endif

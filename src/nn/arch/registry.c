@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const nn_arch *const ARCHS[] = {&nn_arch_unet, &nn_arch_resnet, &nn_arch_resnet_unet, &nn_arch_fastseg};
+static const nn_arch *const ARCHS[] = {&nn_arch_unet, &nn_arch_resnet, &nn_arch_resnet_unet, &nn_arch_fastseg,
+                                       &nn_arch_yolov8};
 #define NARCH ((int)(sizeof ARCHS / sizeof ARCHS[0]))
 
 int dolor_arch_count(void) { return NARCH; }

@@ -332,6 +332,7 @@ static int folded_bn_of(const dolor_net *g, const nn_plan *p, int oi)
 typedef struct fold_ctx {
     const float *w, *b, *gamma, *beta, *rm, *rv;
     float *wf, *bf;
+    float eps; /* the batch norm's */
     int64_t O, per; /* output channels, weights per output channel */
 } fold_ctx;
 
@@ -339,7 +340,7 @@ static void fold_bn(void *c)
 {
     fold_ctx *f = c;
     for (int64_t o = 0; o < f->O; o++) {
-        float sc = f->gamma[o] / sqrtf(f->rv[o] + BN_EPS);
+        float sc = f->gamma[o] / sqrtf(f->rv[o] + f->eps);
         const float *w = f->w + o * f->per;
         float *wf = f->wf + o * f->per;
         for (int64_t k = 0; k < f->per; k++)
@@ -518,6 +519,7 @@ static dolor_status plan_conv_fwd(dolor_net *g, nn_plan *p, int oi)
         f->beta = g->params + g->tensors[b->t[1]].offset;
         f->rm = g->buffers + g->tensors[b->t[2]].offset;
         f->rv = g->buffers + g->tensors[b->t[3]].offset;
+        f->eps = NN_BN_EPS(b);
         TRY(nnp_alloc(p, (size_t)f->O * sizeof(float), &f->bf));
         TRY(nnp_fn(&p->prep, fold_bn, f));
         TRY(nnp_fold_mem(p, &w_plain, &f->wf, &po->w_plain));

@@ -1,4 +1,4 @@
-/* Batch normalisation (torch.nn.BatchNorm2d / BatchNorm3d, eps 1e-5, momentum 0.1 or given), optionally
+/* Batch normalisation (torch.nn.BatchNorm2d / BatchNorm3d, eps 1e-5 or given, momentum 0.1 or given), optionally
  * fused with a ReLU, on oneDNN. Training normalises with the batch statistics (biased variance)
  * and updates the running statistics with the unbiased variance, as PyTorch does. */
 #include "../plan.h"
@@ -11,6 +11,8 @@ static dolor_status bn_infer(const nn_op *op, const nn_shape *in, nn_shape *out)
     char b[96];
     if (!(op->p.bn.momentum >= 0.f && op->p.bn.momentum <= 1.f))
         return dolor_error(DOLOR_EINVAL, "nn: batch norm %s: momentum %g not in [0, 1]", op->name, op->p.bn.momentum);
+    if (!(op->p.bn.eps >= 0.f && op->p.bn.eps < 1.f))
+        return dolor_error(DOLOR_EINVAL, "nn: batch norm %s: eps %g not in [0, 1)", op->name, op->p.bn.eps);
     if (in[0].ndim < 3)
         return dolor_error(DOLOR_ESHAPE, "nn: batch norm %s: input %s must be [N, C, H, W] or [N, C, D, H, W]", op->name,
                            nn_shape_str(&in[0], b, sizeof b));
@@ -64,7 +66,7 @@ static dolor_status plan_bn_fwd(dolor_net *g, nn_plan *p, int oi)
         return DOLOR_OK;
     }
     dnnl_batch_normalization_desc_t bd;
-    DN(dnnl_batch_normalization_forward_desc_init(&bd, nnp_fwd_prop(p), &vi->md, BN_EPS, bn_flags(op, !p->training)));
+    DN(dnnl_batch_normalization_forward_desc_init(&bd, nnp_fwd_prop(p), &vi->md, NN_BN_EPS(op), bn_flags(op, !p->training)));
     TRY(nnp_pd(p, &po->fpd, &bd, NULL));
     TRY(nnp_set_value(p, op->out, dnnl_primitive_desc_query_md(po->fpd, dnnl_query_dst_md, 0)));
     dnnl_memory_desc_t c_md;
@@ -110,7 +112,7 @@ static dolor_status plan_bn_bwd(dolor_net *g, nn_plan *p, int oi)
     nn_pop *po = &p->ops[oi];
     nn_pval *vi = &p->v[op->in[0]], *vo = &p->v[op->out];
     dnnl_batch_normalization_desc_t bd;
-    DN(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &vo->md, &vi->md, BN_EPS, bn_flags(op, 0)));
+    DN(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &vo->md, &vi->md, NN_BN_EPS(op), bn_flags(op, 0)));
     dnnl_primitive_desc_t pd;
     TRY(nnp_pd(p, &pd, &bd, po->fpd));
     dnnl_memory_desc_t c_md;
