@@ -778,6 +778,255 @@ static void test_arch(const char *file)
     fx_free(&f);
 }
 
+/* ---- YOLOv8: several outputs (tools/gen_nn_arch_fixtures.py gen_multi, tools/nn_twins.py YOLOv8) ---- */
+
+/* the fixed output weights of the test loss, as multi_dy in tools/gen_nn_arch_fixtures.py */
+static float multi_dy(int k, size_t i) { return (float)sin(0.37 * (double)i + 0.91 * k + 0.05); }
+
+/* Every output (training, then inference with the running statistics after one step), d/dx and every
+ * parameter gradient under L = sum_k sum(dy_k * y_k), and 5 AdamW steps of sum_k mean(dy_k * y_k),
+ * with the tolerances of test_arch: outputs and losses |dolor - torch| <= 1e-4 + 1e-3 |torch|,
+ * gradients (first 32 of each tensor, every 97th of d/dx) 2e-3 max|torch| + 1e-3 |torch|, sums of
+ * squared gradients 1e-4 + 1e-3 |torch|. */
+static void test_arch_multi(const char *file)
+{
+    fx_file f;
+    if (!fx_load(&f, file))
+        return;
+    char js[512], arch[32], what[192];
+    const fx_rec *ar = fx_get(&f, "arch"), *cr = fx_get(&f, "config"), *onr = fx_get(&f, "onames");
+    const fx_rec *names = fx_get(&f, "names"), *xr = fx_get(&f, "xshape"), *ev = fx_get(&f, "eval_every");
+    if (!ar || !cr || !onr || !names || !xr || !ev || ar->numel >= sizeof arch || cr->numel >= sizeof js) {
+        CHECKF(0, "%s: records arch, config, onames, names, xshape or eval_every missing", file);
+        fx_free(&f);
+        return;
+    }
+    memcpy(arch, ar->data, ar->numel);
+    arch[ar->numel] = 0;
+    memcpy(js, cr->data, cr->numel);
+    js[cr->numel] = 0;
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_arch_build(arch, js, &g));
+    if (!g) {
+        fx_free(&f);
+        return;
+    }
+    char back[512];
+    CHECK_OK(dolor_net_config_json(g, back, sizeof back));
+    CHECKF(strcmp(back, js) == 0, "%s: config back as %s (built from %s)", file, back, js);
+    char *nm = calloc(names->numel + 1, 1);
+    memcpy(nm, names->data, names->numel);
+    int i = 0;
+    for (char *save, *tok = strtok_r(nm, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save), i++)
+        CHECKF(i < g->ntensors && strcmp(g->tensors[i].name, tok) == 0, "%s: tensor %d is %s, torch has %s", file, i,
+               i < g->ntensors ? g->tensors[i].name : "(none)", tok);
+    CHECKF(i == g->ntensors, "%s: %d tensors, torch has %d", file, g->ntensors, i);
+    free(nm);
+    int no = dolor_net_num_outputs(g);
+    nm = calloc(onr->numel + 1, 1);
+    memcpy(nm, onr->data, onr->numel);
+    i = 0;
+    for (char *save, *tok = strtok_r(nm, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save), i++)
+        CHECKF(i < no && strcmp(dolor_net_output_name(g, i), tok) == 0, "%s: output %d is %s, torch has %s", file, i,
+               i < no ? dolor_net_output_name(g, i) : "(none)", tok);
+    CHECKF(i == no, "%s: %d outputs, torch has %d", file, no, i);
+    free(nm);
+    if (no > NN_MAX_OUTPUTS)
+        no = NN_MAX_OUTPUTS;
+    fx_det_fill(g);
+    int nd = (int)xr->numel;
+    int64_t shp[5];
+    for (int k = 0; k < nd; k++)
+        shp[k] = (int64_t)F32(xr)[k];
+    dolor_tensor *x = NULL, *y[NN_MAX_OUTPUTS] = {0}, *dy[NN_MAX_OUTPUTS] = {0};
+    CHECK_OK(dolor_tensor_create(&x, nd, shp));
+    for (size_t k = 0; k < x->numel; k++)
+        x->data[k] = (float)(1.5 * sin(0.01 * (double)k) + 0.5 * sin(1.37 * (double)k + 0.2));
+    int ok = 1;
+    for (int k = 0; k < no; k++) {
+        snprintf(what, sizeof what, "y%d", k);
+        const fx_rec *yr = fx_get(&f, what);
+        y[k] = fx_tensor(yr);
+        dy[k] = fx_tensor(yr);
+        ok = ok && y[k] && dy[k];
+        for (size_t e = 0; dy[k] && e < dy[k]->numel; e++)
+            dy[k]->data[e] = multi_dy(k, e);
+    }
+    CHECKF(ok, "%s: an output record is missing", file);
+    const dolor_tensor *ins[1] = {x};
+    g->need_input_grad = 1;
+    if (ok) {
+        CHECK_OK(dolor_net_run(g, ins, y, 1));
+        for (int k = 0; k < no; k++) {
+            snprintf(what, sizeof what, "y%d", k);
+            const fx_rec *yr = fx_get(&f, what);
+            snprintf(what, sizeof what, "%s output %s (training)", file, dolor_net_output_name(g, k));
+            cmp_rec(what, y[k]->data, yr);
+        }
+        CHECK_OK(dolor_net_backward_outputs(g, (const dolor_tensor *const *)dy));
+        const float *dx = nn_graph_input_grad(g, 0);
+        const fx_rec *dxs = fx_get(&f, "dx_sample");
+        float *samp = malloc(dxs->numel * sizeof *samp);
+        double sq = 0;
+        for (size_t k = 0; k < x->numel; k++)
+            sq += (double)dx[k] * dx[k];
+        for (size_t k = 0; k < dxs->numel; k++)
+            samp[k] = dx[k * 97];
+        snprintf(what, sizeof what, "%s d/dx (every 97th)", file);
+        cmp_scaled(what, samp, F32(dxs), dxs->numel, RESNET_GTOL);
+        float sqf = (float)sq;
+        snprintf(what, sizeof what, "%s |d/dx|^2", file);
+        cmp_rec(what, &sqf, fx_get(&f, "dx_sq"));
+        free(samp);
+        const fx_rec *gh = fx_get(&f, "ghead"), *gs = fx_get(&f, "gsq");
+        int pi = 0;
+        for (int t = 0; t < g->ntensors; t++) {
+            const nn_tensor_info *ti = &g->tensors[t];
+            if (ti->is_buffer)
+                continue;
+            const float *gr = g->grads + ti->offset;
+            float head[32] = {0}, s2;
+            double acc = 0;
+            for (size_t k = 0; k < ti->numel; k++)
+                acc += (double)gr[k] * gr[k];
+            for (size_t k = 0; k < 32 && k < ti->numel; k++)
+                head[k] = gr[k];
+            s2 = (float)acc;
+            snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
+            if ((size_t)pi < gs->numel)
+                cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32, RESNET_GTOL);
+            snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
+            if ((size_t)pi < gs->numel)
+                cmp(what, &s2, F32(gs) + pi, 1);
+            pi++;
+        }
+        CHECKF((size_t)pi == gs->numel, "%s: %d parameter tensors, torch has %zu", file, pi, gs->numel);
+        CHECK_OK(dolor_net_run(g, ins, y, 0));
+        size_t every = (size_t)F32(ev)[0];
+        for (int k = 0; k < no && every > 0; k++) {
+            snprintf(what, sizeof what, "y_eval%d", k);
+            const fx_rec *er = fx_get(&f, what);
+            float *sub = malloc(y[k]->numel * sizeof *sub);
+            size_t m = 0;
+            for (size_t e = 0; e < y[k]->numel; e += every)
+                sub[m++] = y[k]->data[e];
+            snprintf(what, sizeof what, "%s output %s (inference, every %zu-th)", file, dolor_net_output_name(g, k),
+                     every);
+            CHECKF(er && er->numel == m, "%s: %zu values, torch has %zu", what, m, er ? er->numel : 0);
+            if (er && er->numel == m)
+                cmp_rec(what, sub, er);
+            free(sub);
+        }
+    }
+    /* 5 AdamW steps of sum_k mean(dy_k * y_k) from the det_fill weights, at the fixture's lr */
+    const fx_rec *l5 = fx_get(&f, "losses5"), *lrr = fx_get(&f, "lr");
+    float lr = lrr ? F32(lrr)[0] : 1e-3f;
+    dolor_net *h = NULL;
+    dolor_adamw *opt = NULL;
+    CHECK_OK(dolor_arch_build(arch, js, &h));
+    if (h && ok && l5) {
+        fx_det_fill(h);
+        CHECK_OK(dolor_adamw_create(dolor_net_num_params(h), 0.9f, 0.999f, 1e-8f, 1e-2f, &opt));
+        for (int k = 0; k < no; k++)
+            for (size_t e = 0; e < dy[k]->numel; e++)
+                dy[k]->data[e] = multi_dy(k, e) / (float)dy[k]->numel;
+        float losses[5] = {0};
+        for (int it = 0; it < 5 && opt; it++) {
+            CHECK_OK(dolor_net_run(h, ins, y, 1));
+            double L = 0;
+            for (int k = 0; k < no; k++) {
+                double a = 0;
+                for (size_t e = 0; e < y[k]->numel; e++)
+                    a += (double)multi_dy(k, e) * y[k]->data[e];
+                L += a / (double)y[k]->numel;
+            }
+            losses[it] = (float)L;
+            CHECK_OK(dolor_net_backward_outputs(h, (const dolor_tensor *const *)dy));
+            dolor_adamw_step(opt, dolor_net_params(h), dolor_net_grads(h), lr);
+        }
+        snprintf(what, sizeof what, "%s: sum_k mean(dy_k y_k) over 5 AdamW steps (lr %g)", file, lr);
+        cmp_rec(what, losses, l5);
+        if (getenv("DOLOR_NN_VERBOSE"))
+            fprintf(stderr, "%s: losses %.6g %.6g %.6g %.6g %.6g\n", file, losses[0], losses[1], losses[2], losses[3],
+                    losses[4]);
+    }
+    dolor_adamw_free(opt);
+    dolor_net_free(h);
+    for (int k = 0; k < no; k++) {
+        dolor_tensor_free(y[k]);
+        dolor_tensor_free(dy[k]);
+    }
+    dolor_tensor_free(x);
+    dolor_net_free(g);
+    fx_free(&f);
+}
+
+/* YOLOv8's registry entry: Ultralytics' parameter counts (yolov8.yaml: n 3,157,200, s 11,166,560
+ * parameters, of which 16 are the fixed DFL convolution dolor does not keep), config round trip, errors */
+static void test_yolov8_registry(void)
+{
+    static const struct {
+        const char *js;
+        size_t params;
+    } counts[] = {{"{}", 3157184}, {"{\"scale\": \"s\"}", 11166544},
+                  {"{\"task\": \"segment\"}", 3409952}, {"{\"task\": \"pose\", \"num_keypoints\": 17}", 3295454}};
+    for (int i = 0; i < 4; i++) {
+        dolor_net *a = NULL;
+        CHECK_OK(dolor_arch_build("yolov8", counts[i].js, &a));
+        CHECKF(a && dolor_net_num_params(a) == counts[i].params, "yolov8 %s: %zu parameters, Ultralytics has %zu + 16",
+               counts[i].js, a ? dolor_net_num_params(a) : 0, counts[i].params);
+        if (a && i == 0) {
+            char js[512];
+            CHECK_OK(dolor_net_config_json(a, js, sizeof js));
+            CHECKF(strcmp(js, "{\"task\": \"detect\", \"scale\": \"n\", \"width\": 0.25, \"depth\": 0.33, \"max_channels\": "
+                              "1024, \"in_channels\": 3, \"num_classes\": 80, \"reg_max\": 16}") == 0, "yolov8 config %s", js);
+            CHECK(dolor_net_num_outputs(a) == 3 && strcmp(dolor_net_output_name(a, 2), "box_cls_p5") == 0);
+        }
+        if (a && i == 2)
+            CHECK(dolor_net_num_outputs(a) == 7 && strcmp(dolor_net_output_name(a, 6), "proto") == 0);
+        dolor_net_free(a);
+    }
+    dolor_net *a = NULL;
+    CHECK_OK(dolor_arch_build("yolov8", "{\"scale\": \"l\", \"width\": 1, \"depth\": 1}", &a)); /* l by its values */
+    if (a) {
+        char js[512];
+        CHECK_OK(dolor_net_config_json(a, js, sizeof js));
+        CHECKF(strstr(js, "\"scale\": \"l\", \"width\": 1.0, \"depth\": 1.0, \"max_channels\": 512") != NULL, "%s", js);
+        CHECKF(dolor_net_num_params(a) == 43691504, "yolov8l: %zu parameters", dolor_net_num_params(a));
+    }
+    dolor_net_free(a);
+    a = NULL;
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"task\": \"classify\"}", &a), DOLOR_EINVAL, "\"classify\" is not");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"scale\": \"q\"}", &a), DOLOR_EINVAL, "\"q\" is not n, s, m, l, x");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"scale\": \"custom\", \"width\": 0.5}", &a), DOLOR_EINVAL,
+              "needs \"width\", \"depth\" and \"max_channels\"");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"num_masks\": 16}", &a), DOLOR_EINVAL, "\"num_masks\" is for task \"segment\"");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"task\": \"pose\", \"keypoint_dims\": 4}", &a), DOLOR_EINVAL,
+              "keypoint_dims 4");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"width\": \"wide\"}", &a), DOLOR_EINVAL, "\"width\" must be a number");
+    CHECK_ERR(dolor_arch_build("yolov8", "{\"depth\": 1.5}", &a), DOLOR_EINVAL, "depth 1.5");
+    CHECK(a == NULL);
+    /* a side that is not a multiple of 32: the neck's concat names both shapes */
+    CHECK_OK(dolor_arch_build("yolov8", "{\"scale\": \"custom\", \"width\": 0.0625, \"depth\": 0.33, \"max_channels\": "
+                                        "1024, \"num_classes\": 2}", &a));
+    if (a) {
+        int64_t xs[4] = {1, 3, 48, 64}, ys[4] = {1, 66, 6, 8};
+        dolor_tensor *x = NULL, *y[3] = {0};
+        CHECK_OK(dolor_tensor_create(&x, 4, xs));
+        for (int k = 0; k < 3; k++) {
+            CHECK_OK(dolor_tensor_create(&y[k], 4, ys));
+            ys[2] /= 2;
+            ys[3] /= 2;
+        }
+        const dolor_tensor *ins[1] = {x};
+        CHECK_ERR(dolor_net_run(a, ins, y, 0), DOLOR_ESHAPE, "concat");
+        for (int k = 0; k < 3; k++)
+            dolor_tensor_free(y[k]);
+        dolor_tensor_free(x);
+    }
+    dolor_net_free(a);
+}
+
 static void test_registry(void)
 {
     CHECK(dolor_arch_count() >= 1 && strcmp(dolor_arch_name(0), "unet") == 0 && dolor_arch_name(-1) == NULL);
@@ -832,6 +1081,10 @@ int main(void)
     test_arch("resnet_unet_18ta.bin");
     test_arch("resnet_unet_50ta.bin");
     test_arch("fastseg.bin");
+    test_yolov8_registry();
+    test_arch_multi("yolov8_detect.bin");
+    test_arch_multi("yolov8_segment.bin");
+    test_arch_multi("yolov8_pose.bin");
     test_errors();
     test_cases();
     return dolor_test_finish();

@@ -146,11 +146,97 @@ def gen_converted():
     w.close()
 
 
-def main():
+# YOLOv8 (several outputs): tiny width (channels 8, 8, 16, 32, 64), depth 0.33 (C2f repeats 1 and 2).
+# The AdamW learning rate of the 5 steps is per case: at lr 1e-3 these tiny nets (P5 of 2x2 or 2x3
+# pixels, where SPPF's 5x5 pools see the whole map) are chaotic for some shapes: PyTorch's own float32
+# leaves float64 by up to 1e-2 in 5 steps (segment at 1x3x64x64; 1.5e-7 at lr 1e-4). Detect and pose
+# here: float32 within 4e-6 and 2e-6 of float64 at lr 1e-3.
+Y8_TINY = dict(scale="custom", width=0.0625, depth=0.33, max_channels=1024)
+Y8_CASES = [
+    ("yolov8_detect.bin", "yolov8",
+     dict(task="detect", **Y8_TINY, in_channels=1, num_classes=2, reg_max=16), (2, 1, 64, 96), 1e-3),
+    ("yolov8_segment.bin", "yolov8",
+     dict(task="segment", **Y8_TINY, in_channels=3, num_classes=3, reg_max=16, num_masks=32, proto_channels=256),
+     (1, 3, 64, 64), 1e-4),
+    ("yolov8_pose.bin", "yolov8",
+     dict(task="pose", **Y8_TINY, in_channels=1, num_classes=1, reg_max=16, num_keypoints=9, keypoint_dims=3),
+     (2, 1, 64, 64), 1e-3),
+]
+
+
+def multi_dy(k, shape):
+    """the fixed weights of output k in the test loss (tests/test_nn_ops.c computes the same)"""
+    i = torch.arange(int(np.prod(shape)), dtype=torch.float64)
+    return torch.sin(0.37 * i + 0.91 * k + 0.05).reshape(shape)
+
+
+def gen_multi(fname, arch, cfg, xshape, lr, eval_every=5):
+    """A net with several outputs (YOLOv8). Records as gen() except: onames (output names, one per line);
+    y<k> the training-mode outputs; no dy (by formula: multi_dy); the gradients are of
+    L = sum_k sum(dy_k * y_k); y_eval<k> every eval_every-th element of the inference outputs (after
+    the training forward); losses5 the 5 values of sum_k mean(dy_k * y_k) over 5 torch.optim.AdamW
+    steps (lr: the record lr; betas 0.9 / 0.999, eps 1e-8, weight decay 1e-2) from the det_fill
+    weights, in training mode."""
+    w = Writer(fname)
+    m = nn_twins.build(arch, cfg).double()
+    names = det_fill(m)
+    w.add("arch", np.frombuffer(arch.encode(), dtype=np.uint8))
+    w.add("config", np.frombuffer(config_json(cfg).encode(), dtype=np.uint8))
+    w.add("names", np.frombuffer("\n".join(names).encode(), dtype=np.uint8))
+    w.add("onames", np.frombuffer("\n".join(nn_twins.YOLOv8.OUTPUTS[cfg["task"]]).encode(), dtype=np.uint8))
+    x = det_input(xshape).requires_grad_()
+    m.train()
+    ys = m(x)
+    dys = [multi_dy(k, y.shape) for k, y in enumerate(ys)]
+    sum((y * dy).sum() for y, dy in zip(ys, dys)).backward()
+    w.add("xshape", list(xshape))
+    for k, y in enumerate(ys):
+        w.add("y%d" % k, y)
+    heads, sq = [], []
+    for name, p in m.named_parameters():
+        g = p.grad.reshape(-1)
+        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
+        sq.append((g * g).sum().reshape(1))
+    w.add("ghead", torch.stack(heads))
+    w.add("gsq", torch.cat(sq))
+    dx = x.grad.reshape(-1)
+    w.add("dx_sample", dx[::97])
+    w.add("dx_sq", [(dx * dx).sum().item()])
+    m.eval()
+    with torch.no_grad():
+        for k, y in enumerate(m(x)):
+            w.add("y_eval%d" % k, y.reshape(-1)[::eval_every])
+    w.add("eval_every", [eval_every])
+    m = nn_twins.build(arch, cfg).double()
+    det_fill(m)
+    m.train()
+    opt = torch.optim.AdamW(m.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)
+    w.add("lr", [lr])
+    xs = det_input(xshape)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = sum((y * dy).sum() / y.numel() for y, dy in zip(m(xs), dys))
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    w.add("losses5", losses)
+    w.close()
+
+
+def main(argv=None):
+    """No argument: every fixture; "yolov8": only the YOLOv8 ones."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["yolov8"]:
+        for c in Y8_CASES:
+            gen_multi(*c)
+        return
     torch.manual_seed(81)
     for c in CASES:
         gen(*c)
     gen_converted()
+    for c in Y8_CASES:
+        gen_multi(*c)
 
 
 if __name__ == "__main__":

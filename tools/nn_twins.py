@@ -179,4 +179,179 @@ class FastSeg(nn.Module):
 
 
 def build(arch, cfg):
-    return {"resnet_unet": ResNetUNet, "fastseg": FastSeg}[arch](**cfg)
+    return {"resnet_unet": ResNetUNet, "fastseg": FastSeg, "yolov8": YOLOv8}[arch](**cfg)
+
+
+# ---- YOLOv8 (src/nn/arch/yolov8.c), written from Ultralytics' yolov8*.yaml and its Conv, Bottleneck,
+# C2f, SPPF, Proto, Detect, Segment and Pose definitions (plain torch: no ultralytics import). The
+# state_dict names are Ultralytics'; the order is the forward order (a C2f's m.<i> before its cv2;
+# Ultralytics registers cv2 first), and Ultralytics' fixed DFL convolution "model.22.dfl.conv.weight"
+# (0..reg_max-1, never trained) is a non-persistent buffer here (dfl_bins), used only by decoding.
+
+Y8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768), "l": (1.00, 1.00, 512),
+             "x": (1.00, 1.25, 512)}  # depth, width, max_channels
+
+
+class Y8Conv(nn.Module):
+    """Ultralytics' Conv: conv (no bias, padding k // 2) -> BatchNorm (eps 1e-3, momentum 0.03) -> SiLU."""
+
+    def __init__(self, cin, cout, k=1, s=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, bias=False)
+        self.bn = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.03)
+
+    def forward(self, x):
+        return F.silu(self.bn(self.conv(x)))
+
+
+class Y8Bottleneck(nn.Module):
+    def __init__(self, c, shortcut):
+        super().__init__()
+        self.cv1 = Y8Conv(c, c, 3)
+        self.cv2 = Y8Conv(c, c, 3)
+        self.add = shortcut
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class Y8C2f(nn.Module):
+    def __init__(self, cin, cout, n, shortcut):
+        super().__init__()
+        self.c = cout // 2
+        self.cv1 = Y8Conv(cin, 2 * self.c, 1)
+        self.m = nn.ModuleList(Y8Bottleneck(self.c, shortcut) for _ in range(n))
+        self.cv2 = Y8Conv((2 + n) * self.c, cout, 1)
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        for m in self.m:
+            y.append(m(y[-1]))
+        return self.cv2(torch.cat(y, 1))
+
+
+class Y8SPPF(nn.Module):
+    def __init__(self, cin, cout, k=5):
+        super().__init__()
+        self.cv1 = Y8Conv(cin, cin // 2, 1)
+        self.cv2 = Y8Conv(cin // 2 * 4, cout, 1)
+        self.k = k
+
+    def forward(self, x):
+        y = [self.cv1(x)]
+        for _ in range(3):
+            y.append(F.max_pool2d(y[-1], self.k, 1, self.k // 2))
+        return self.cv2(torch.cat(y, 1))
+
+
+class Y8Proto(nn.Module):
+    def __init__(self, cin, npr, nm):
+        super().__init__()
+        self.cv1 = Y8Conv(cin, npr, 3)
+        self.upsample = nn.ConvTranspose2d(npr, npr, 2, 2, 0, bias=True)
+        self.cv2 = Y8Conv(npr, npr, 3)
+        self.cv3 = Y8Conv(npr, nm, 1)
+
+    def forward(self, x):
+        return self.cv3(self.cv2(self.upsample(self.cv1(x))))
+
+
+def y8_branch(cin, cm, cout):
+    return nn.Sequential(Y8Conv(cin, cm, 3), Y8Conv(cm, cm, 3), nn.Conv2d(cm, cout, 1))
+
+
+class Y8Head(nn.Module):
+    """Detect (v8: two 3x3 Convs per branch in box and class), plus Segment's proto and cv4 (mask
+    coefficients) or Pose's cv4 (keypoints). forward: the raw training-mode maps per stride."""
+
+    def __init__(self, task, nc, ch, reg_max, nm, npr, nk):
+        super().__init__()
+        self.task = task
+        c2, c3 = max(16, ch[0] // 4, reg_max * 4), max(ch[0], min(nc, 100))
+        self.cv2 = nn.ModuleList(y8_branch(x, c2, 4 * reg_max) for x in ch)
+        self.cv3 = nn.ModuleList(y8_branch(x, c3, nc) for x in ch)
+        self.register_buffer("dfl_bins", torch.arange(reg_max, dtype=torch.float32), persistent=False)
+        if task == "segment":
+            self.proto = Y8Proto(ch[0], npr, nm)
+            self.cv4 = nn.ModuleList(y8_branch(x, max(ch[0] // 4, nm), nm) for x in ch)
+        elif task == "pose":
+            self.cv4 = nn.ModuleList(y8_branch(x, max(ch[0] // 4, nk), nk) for x in ch)
+
+    def forward(self, f):
+        out = [torch.cat([self.cv2[i](f[i]), self.cv3[i](f[i])], 1) for i in range(3)]
+        if self.task != "detect":
+            out += [self.cv4[i](f[i]) for i in range(3)]
+        if self.task == "segment":
+            out.append(self.proto(f[0]))
+        return out
+
+
+class YOLOv8(nn.Module):
+    """Twin of "yolov8" (src/nn/arch/yolov8.c): model.0 .. model.22 as Ultralytics' yolov8*.yaml."""
+
+    OUTPUTS = {"detect": ["box_cls_p3", "box_cls_p4", "box_cls_p5"],
+               "segment": ["box_cls_p3", "box_cls_p4", "box_cls_p5", "mask_coef_p3", "mask_coef_p4", "mask_coef_p5",
+                           "proto"],
+               "pose": ["box_cls_p3", "box_cls_p4", "box_cls_p5", "keypoints_p3", "keypoints_p4", "keypoints_p5"]}
+
+    def __init__(self, task="detect", scale="n", width=None, depth=None, max_channels=None, in_channels=3,
+                 num_classes=None, reg_max=16, num_masks=32, proto_channels=256, num_keypoints=17, keypoint_dims=3):
+        super().__init__()
+        import math
+        d0, w0, m0 = Y8_SCALES.get(scale, (None, None, None))
+        self.depth = depth if depth is not None else d0
+        self.width = width if width is not None else w0
+        self.max_channels = max_channels if max_channels is not None else m0
+        nc = num_classes if num_classes is not None else (1 if task == "pose" else 80)
+        self.task = task
+
+        def C(c):
+            return int(math.ceil(min(c, self.max_channels) * self.width / 8) * 8)
+
+        def r(n):
+            return max(round(n * self.depth), 1)
+
+        c64, c128, c256, c512, c1024 = C(64), C(128), C(256), C(512), C(1024)
+        m = [Y8Conv(in_channels, c64, 3, 2), Y8Conv(c64, c128, 3, 2), Y8C2f(c128, c128, r(3), True),
+             Y8Conv(c128, c256, 3, 2), Y8C2f(c256, c256, r(6), True), Y8Conv(c256, c512, 3, 2),
+             Y8C2f(c512, c512, r(6), True), Y8Conv(c512, c1024, 3, 2), Y8C2f(c1024, c1024, r(3), True),
+             Y8SPPF(c1024, c1024, 5),
+             nn.Upsample(scale_factor=2, mode="nearest"), nn.Identity(), Y8C2f(c1024 + c512, c512, r(3), False),
+             nn.Upsample(scale_factor=2, mode="nearest"), nn.Identity(), Y8C2f(c512 + c256, c256, r(3), False),
+             Y8Conv(c256, c256, 3, 2), nn.Identity(), Y8C2f(c256 + c512, c512, r(3), False),
+             Y8Conv(c512, c512, 3, 2), nn.Identity(), Y8C2f(c512 + c1024, c1024, r(3), False),
+             Y8Head(task, nc, (c256, c512, c1024), reg_max, num_masks, C(proto_channels),
+                    num_keypoints * keypoint_dims)]
+        self.model = nn.ModuleList(m)
+
+    def forward(self, x):
+        m = self.model
+        y = [None] * 23
+        for i in range(10):
+            x = m[i](x)
+            y[i] = x
+        x = m[12](torch.cat([m[10](y[9]), y[6]], 1))
+        y[12] = x
+        p3 = m[15](torch.cat([m[13](x), y[4]], 1))
+        p4 = m[18](torch.cat([m[16](p3), y[12]], 1))
+        p5 = m[21](torch.cat([m[19](p4), y[9]], 1))
+        return m[22]([p3, p4, p5])
+
+
+def y8_gflops(model, h=640, w=640):
+    """2 x the multiply-adds of every (transposed) convolution at one h x w image, Ultralytics' convention."""
+    macs = [0]
+
+    def hook(mod, inp, out):
+        k = mod.weight[0].numel() if isinstance(mod, nn.Conv2d) else mod.weight.shape[1] * mod.weight[0, 0].numel()
+        n = out.numel() // out.shape[0] if isinstance(mod, nn.Conv2d) else inp[0].numel() // inp[0].shape[0]
+        macs[0] += n * k
+
+    hs = [mod.register_forward_hook(hook) for mod in model.modules() if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))]
+    p = next(model.parameters())
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, model.model[0].conv.in_channels, h, w, dtype=p.dtype))
+    for hd in hs:
+        hd.remove()
+    return 2 * macs[0] / 1e9
