@@ -65,6 +65,13 @@ out=$("$BIN" stats ttest "$TRIAL" --col vas_1m --by arm --format csv)
 [[ "$(head -1 <<<"$out")" == group1,group2,method,statistic,df,p,* && $(wc -l <<<"$out") -eq 2 ]] && ok ||
   bad "ttest csv: $out"
 
+# options from a JSON config (a value there outlives the parse), overridden by the command line
+printf '{"col": "vas_1m", "by": "arm", "welch": true, "digits": 6}\n' >"$T/t.json"
+out=$("$BIN" stats ttest "$TRIAL" --config "$T/t.json" --no-welch)
+[[ "$out" == *" Two Sample t-test"* && "$out" != *Welch* && "$out" == *"p-value = 0.0851295"* ]] && ok || bad "--config: $out"
+printf '{"col": "vas_1m", "by": "arm", "exact": true}\n' >"$T/bad.json"
+expect_fail 2 "unknown key 'exact'" -- "$BIN" stats ttest "$TRIAL" --config "$T/bad.json"
+
 # --ref-group: W is the first group's U, so the two orders add up to n1 * n2 = 41 * 41
 w1=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --format csv | awk -F, 'NR==2{print $4}')
 w2=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --ref-group PRF --format csv | awk -F, 'NR==2{print $4}')

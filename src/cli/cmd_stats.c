@@ -142,9 +142,20 @@ static int is_repeatable(const char *name)
     return !strcmp(name, "label") || !strcmp(name, "change");
 }
 
+static const char *keep(stats_ctx *c, const char *v)
+{
+    char **no = realloc(c->owned, (size_t)(c->nowned + 1) * sizeof *no);
+    if (!no)
+        return NULL;
+    c->owned = no;
+    return c->owned[c->nowned++] = strdup(v);
+}
+
 static dolor_status apply_opt(void *ctx, const dolor_opt_spec *spec, const char *value)
 {
     stats_ctx *c = ctx;
+    if (value && !(value = keep(c, value)))
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
     int i = (int)(spec - c->cmd->opts);
     char opt[80];
     snprintf(opt, sizeof opt, "--%s", spec->name);
@@ -749,84 +760,95 @@ static dolor_status write_output(const stats_ctx *c, const char *out)
     return DOLOR_OK;
 }
 
+static int run_parsed(stats_ctx *c, const stats_cmd *cmd, int argc, char **argv);
+
 static int run_cmd(const stats_cmd *cmd, int argc, char **argv)
 {
     stats_ctx c;
     memset(&c, 0, sizeof c);
-    c.cmd = cmd;
-    snprintf(c.name, sizeof c.name, "stats %s", cmd->name);
+    int rc = run_parsed(&c, cmd, argc, argv);
+    for (int i = 0; i < c.nowned; i++)
+        free(c.owned[i]);
+    free(c.owned);
+    return rc;
+}
+
+static int run_parsed(stats_ctx *c, const stats_cmd *cmd, int argc, char **argv)
+{
+    c->cmd = cmd;
+    snprintf(c->name, sizeof c->name, "stats %s", cmd->name);
     int help = 0, rc;
-    dolor_status s = dolor_opts_parse(argc, argv, cmd->opts, cmd->nopts, apply_opt, &c, &help, &c.pos, &c.npos);
+    dolor_status s = dolor_opts_parse(argc, argv, cmd->opts, cmd->nopts, apply_opt, c, &help, &c->pos, &c->npos);
     if (s) {
-        free(c.pos);
-        if (unknown_option(&c))
+        free(c->pos);
+        if (unknown_option(c))
             return DOLOR_EXIT_INPUT;
-        return dolor_cli_fail(c.name, s);
+        return dolor_cli_fail(c->name, s);
     }
     if (help) {
-        free(c.pos);
+        free(c->pos);
         cmd_help(cmd, stdout);
         return DOLOR_EXIT_OK;
     }
-    if (c.npos > cmd->npos_max) {
-        rc = dolor_cli_usage_error(c.name, "unexpected argument '%s' (usage: dolor stats %s %s)",
-                                   c.pos[cmd->npos_max], cmd->name, cmd->usage);
-        free(c.pos);
+    if (c->npos > cmd->npos_max) {
+        rc = dolor_cli_usage_error(c->name, "unexpected argument '%s' (usage: dolor stats %s %s)",
+                                   c->pos[cmd->npos_max], cmd->name, cmd->usage);
+        free(c->pos);
         return rc;
     }
-    if (c.npos < cmd->npos_min) {
-        free(c.pos);
-        return dolor_cli_usage_error(c.name, "%s (usage: dolor stats %s %s)",
+    if (c->npos < cmd->npos_min) {
+        free(c->pos);
+        return dolor_cli_usage_error(c->name, "%s (usage: dolor stats %s %s)",
                                      cmd->npos_max == 2 ? "expected TYPE and one CSV file" : "no CSV file given",
                                      cmd->name, cmd->usage);
     }
-    c.file = c.npos ? c.pos[c.npos - 1] : NULL;
+    c->file = c->npos ? c->pos[c->npos - 1] : NULL;
     /* output options */
-    const char *fmt = opt_index(cmd, "format") >= 0 ? stats_str(&c, "format") : NULL;
+    const char *fmt = opt_index(cmd, "format") >= 0 ? stats_str(c, "format") : NULL;
     if (fmt) {
         if (!strcmp(fmt, "text"))
-            c.format = STATS_TEXT;
+            c->format = STATS_TEXT;
         else if (!strcmp(fmt, "csv") && (cmd->formats & (1 << STATS_CSV)))
-            c.format = STATS_CSV;
+            c->format = STATS_CSV;
         else if (!strcmp(fmt, "json") && (cmd->formats & (1 << STATS_JSON)))
-            c.format = STATS_JSON;
+            c->format = STATS_JSON;
         else if ((!strcmp(fmt, "md") || !strcmp(fmt, "markdown")) && (cmd->formats & (1 << STATS_MARKDOWN)))
-            c.format = STATS_MARKDOWN;
+            c->format = STATS_MARKDOWN;
         else {
-            free(c.pos);
-            return dolor_cli_usage_error(c.name, "--format: '%s' is not text%s%s%s", fmt,
+            free(c->pos);
+            return dolor_cli_usage_error(c->name, "--format: '%s' is not text%s%s%s", fmt,
                                          cmd->formats & (1 << STATS_MARKDOWN) ? ", md" : "",
                                          cmd->formats & (1 << STATS_CSV) ? ", csv" : "",
                                          cmd->formats & (1 << STATS_JSON) ? " or json" : "");
         }
     }
     long dg = 0;
-    if (opt_index(cmd, "digits") >= 0 && (s = stats_long(&c, "digits", 0, 1, 17, &dg))) {
-        free(c.pos);
-        return dolor_cli_fail(c.name, s);
+    if (opt_index(cmd, "digits") >= 0 && (s = stats_long(c, "digits", 0, 1, 17, &dg))) {
+        free(c->pos);
+        return dolor_cli_fail(c->name, s);
     }
-    c.digits = (int)dg;
+    c->digits = (int)dg;
     if (dg) {
         g_digits_p = g_digits_est = g_digits_machine = (int)dg;
     }
-    c.rec = calloc(1, sizeof *c.rec);
-    c.fp = open_memstream(&c.buf, &c.buflen);
-    if (!c.rec || !c.fp) {
-        free(c.pos);
-        records_free(c.rec);
-        return dolor_cli_fail(c.name, dolor_error(DOLOR_ENOMEM, "out of memory"));
+    c->rec = calloc(1, sizeof *c->rec);
+    c->fp = open_memstream(&c->buf, &c->buflen);
+    if (!c->rec || !c->fp) {
+        free(c->pos);
+        records_free(c->rec);
+        return dolor_cli_fail(c->name, dolor_error(DOLOR_ENOMEM, "out of memory"));
     }
-    rc = cmd->run(&c);
-    fclose(c.fp);
-    c.fp = NULL;
+    rc = cmd->run(c);
+    fclose(c->fp);
+    c->fp = NULL;
     if (rc == DOLOR_EXIT_OK) {
-        const char *out = opt_index(cmd, "out") >= 0 ? stats_str(&c, "out") : NULL;
-        if ((s = write_output(&c, out)))
-            rc = dolor_cli_fail(c.name, s);
+        const char *out = opt_index(cmd, "out") >= 0 ? stats_str(c, "out") : NULL;
+        if ((s = write_output(c, out)))
+            rc = dolor_cli_fail(c->name, s);
     }
-    free(c.buf);
-    records_free(c.rec);
-    free(c.pos);
+    free(c->buf);
+    records_free(c->rec);
+    free(c->pos);
     return rc;
 }
 

@@ -52,6 +52,8 @@ struct stats_ctx {
     char *buf;
     size_t buflen;
     struct stats_records *rec; /* csv/json records and warnings */
+    char **owned;            /* copies of the option values (a --config value does not outlive its parse) */
+    int nowned;
 };
 
 /* ---- the subcommands, one descriptor each (defined in the topic files) ---- */
