@@ -1027,6 +1027,68 @@ static void test_yolov8_registry(void)
     dolor_net_free(a);
 }
 
+/* the decoding of raw maps (by formula, as decode_maps in tools/gen_nn_arch_fixtures.py) against the
+ * twin's y8_decode_boxes / y8_decode_keypoints (float64 from the same float32 maps): boxes in pixels
+ * within 1e-4 + 1e-5 |torch| (float32 output of a float64 computation), scores and keypoints within
+ * 1e-4 + 1e-3 |torch|; and the argument errors */
+static void fill_maps(dolor_tensor **m, int C, double amp, double f, double ph)
+{
+    static const int64_t hw[3][2] = {{8, 12}, {4, 6}, {2, 3}};
+    for (int l = 0; l < 3; l++) {
+        int64_t s[4] = {2, C, hw[l][0], hw[l][1]};
+        m[l] = NULL;
+        CHECK_OK(dolor_tensor_create(&m[l], 4, s));
+        for (size_t i = 0; m[l] && i < m[l]->numel; i++)
+            m[l]->data[i] = (float)(amp * sin(f * (double)i + ph * l + 0.2));
+    }
+}
+
+static void test_yolov8_decode(void)
+{
+    fx_file f;
+    if (!fx_load(&f, "yolov8_decode.bin"))
+        return;
+    dolor_tensor *bm[3], *km[3];
+    fill_maps(bm, 4 * 16 + 3, 3.0, 0.61, 0.7);
+    fill_maps(km, 27, 1.5, 0.43, 0.5);
+    const int strides[3] = {8, 16, 32};
+    const int64_t A = 8 * 12 + 4 * 6 + 2 * 3;
+    float *boxes = calloc((size_t)(2 * A * 4), sizeof(float)), *scores = calloc((size_t)(2 * A * 3), sizeof(float));
+    float *kp = calloc((size_t)(2 * A * 27), sizeof(float));
+    const fx_rec *rb = fx_get(&f, "boxes"), *rs = fx_get(&f, "scores"), *rk = fx_get(&f, "keypoints");
+    if (bm[2] && km[2] && rb && rs && rk && rb->numel == (size_t)(2 * A * 4) && rk->numel == (size_t)(2 * A * 27)) {
+        CHECK_OK(dolor_yolo_decode_boxes((const dolor_tensor *const *)bm, strides, 3, 16, 3, boxes, scores));
+        double worst = 0;
+        for (size_t i = 0; i < rb->numel; i++) {
+            double d = fabs((double)boxes[i] - F32(rb)[i]) - (1e-4 + 1e-5 * fabs((double)F32(rb)[i]));
+            worst = fmax(worst, d);
+        }
+        CHECKF(worst <= 0, "yolov8 decoded boxes: %g beyond 1e-4 + 1e-5 |torch|", worst);
+        cmp_rec("yolov8 decoded class scores", scores, rs);
+        CHECK_OK(dolor_yolo_decode_keypoints((const dolor_tensor *const *)km, strides, 3, 9, 3, kp));
+        cmp_rec("yolov8 decoded keypoints", kp, rk);
+        /* box 0 of image 0 by hand: a box around the first anchor (4, 4) at stride 8 */
+        CHECK(boxes[0] <= 4.f && boxes[2] >= 4.f && boxes[1] <= 4.f && boxes[3] >= 4.f);
+    } else
+        CHECKF(0, "yolov8_decode.bin: records missing or of the wrong size");
+    CHECK_ERR(dolor_yolo_decode_boxes((const dolor_tensor *const *)bm, strides, 3, 16, 4, boxes, scores), DOLOR_ESHAPE,
+              "map 0");
+    CHECK_ERR(dolor_yolo_decode_boxes((const dolor_tensor *const *)bm, strides, 0, 16, 3, boxes, scores), DOLOR_EINVAL,
+              "0 levels");
+    CHECK_ERR(dolor_yolo_decode_keypoints((const dolor_tensor *const *)km, strides, 3, 9, 4, kp), DOLOR_EINVAL,
+              "keypoint_dims 4");
+    const dolor_tensor *mixed[3] = {km[0], km[1], bm[2]};
+    CHECK_ERR(dolor_yolo_decode_keypoints(mixed, strides, 3, 9, 3, kp), DOLOR_ESHAPE, "map 2");
+    for (int l = 0; l < 3; l++) {
+        dolor_tensor_free(bm[l]);
+        dolor_tensor_free(km[l]);
+    }
+    free(boxes);
+    free(scores);
+    free(kp);
+    fx_free(&f);
+}
+
 static void test_registry(void)
 {
     CHECK(dolor_arch_count() >= 1 && strcmp(dolor_arch_name(0), "unet") == 0 && dolor_arch_name(-1) == NULL);
@@ -1085,6 +1147,7 @@ int main(void)
     test_arch_multi("yolov8_detect.bin");
     test_arch_multi("yolov8_segment.bin");
     test_arch_multi("yolov8_pose.bin");
+    test_yolov8_decode();
     test_errors();
     test_cases();
     return dolor_test_finish();

@@ -224,12 +224,37 @@ def gen_multi(fname, arch, cfg, xshape, lr, eval_every=5):
     w.close()
 
 
+def decode_maps(shapes, amp, f, ph):
+    """maps by formula (as tests/test_nn_ops.c): level l element i = amp sin(f i + ph l + 0.2), as float32"""
+    out = []
+    for l, sh in enumerate(shapes):
+        i = torch.arange(int(np.prod(sh)), dtype=torch.float64)
+        out.append((amp * torch.sin(f * i + ph * l + 0.2)).float().double().reshape(sh))
+    return out
+
+
+def gen_decode(fname="yolov8_decode.bin"):
+    """The decoding of raw YOLOv8 maps (tools/nn_twins.py y8_decode_*) on maps by formula: N 2, an input
+    of 64x96 (levels 8x12, 4x6, 2x3, strides 8, 16, 32); boxes with reg_max 16 and 3 classes (amplitude
+    3: peaked bin distributions), keypoints 9 x 3."""
+    w = Writer(fname)
+    lv = [(8, 12), (4, 6), (2, 3)]
+    bm = decode_maps([(2, 4 * 16 + 3) + s for s in lv], 3.0, 0.61, 0.7)
+    boxes, scores = nn_twins.y8_decode_boxes(bm, [8, 16, 32], 16)
+    km = decode_maps([(2, 27) + s for s in lv], 1.5, 0.43, 0.5)
+    w.add("boxes", boxes)
+    w.add("scores", scores)
+    w.add("keypoints", nn_twins.y8_decode_keypoints(km, [8, 16, 32], 3))
+    w.close()
+
+
 def main(argv=None):
     """No argument: every fixture; "yolov8": only the YOLOv8 ones."""
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["yolov8"]:
         for c in Y8_CASES:
             gen_multi(*c)
+        gen_decode()
         return
     torch.manual_seed(81)
     for c in CASES:
@@ -237,6 +262,7 @@ def main(argv=None):
     gen_converted()
     for c in Y8_CASES:
         gen_multi(*c)
+    gen_decode()
 
 
 if __name__ == "__main__":

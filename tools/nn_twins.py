@@ -355,3 +355,43 @@ def y8_gflops(model, h=640, w=640):
     for hd in hs:
         hd.remove()
     return 2 * macs[0] / 1e9
+
+
+# ---- YOLOv8 decoding (src/nn/arch/yolov8_decode.c), from Ultralytics' DFL, make_anchors, dist2bbox
+# (xyxy) and Pose.kpts_decode definitions.
+
+def y8_anchors(maps, strides):
+    """anchor points [2, A] (x, y at cell centres, grid units) and strides [1, A], level by level"""
+    pts, st = [], []
+    for m, s in zip(maps, strides):
+        h, w = m.shape[2:]
+        sy, sx = torch.meshgrid(torch.arange(h, dtype=m.dtype) + 0.5, torch.arange(w, dtype=m.dtype) + 0.5,
+                                indexing="ij")
+        pts.append(torch.stack([sx, sy], -1).view(-1, 2))
+        st.append(torch.full((h * w, 1), float(s), dtype=m.dtype))
+    return torch.cat(pts).T, torch.cat(st).T
+
+
+def y8_decode_boxes(maps, strides, reg_max):
+    """box_cls maps -> boxes [N, A, 4] (x1, y1, x2, y2 in pixels), scores [N, A, nc] (sigmoid)"""
+    n = maps[0].shape[0]
+    x = torch.cat([m.reshape(n, m.shape[1], -1) for m in maps], 2)
+    box, cls = x[:, :4 * reg_max], x[:, 4 * reg_max:]
+    a = box.shape[2]
+    p = box.reshape(n, 4, reg_max, a).softmax(2)
+    dist = (p * torch.arange(reg_max, dtype=x.dtype).view(1, 1, reg_max, 1)).sum(2)  # the DFL conv (0..reg_max-1)
+    anc, st = y8_anchors(maps, strides)
+    lt, rb = dist.chunk(2, 1)
+    return (torch.cat([anc - lt, anc + rb], 1) * st).transpose(1, 2), cls.sigmoid().transpose(1, 2)
+
+
+def y8_decode_keypoints(maps, strides, dims):
+    """keypoint maps -> [N, A, K dims]: x, y in pixels, visibility sigmoid"""
+    n = maps[0].shape[0]
+    k = torch.cat([m.reshape(n, m.shape[1], -1) for m in maps], 2).clone()
+    anc, st = y8_anchors(maps, strides)
+    if dims == 3:
+        k[:, 2::3] = k[:, 2::3].sigmoid()
+    k[:, 0::dims] = (k[:, 0::dims] * 2.0 + (anc[0] - 0.5)) * st
+    k[:, 1::dims] = (k[:, 1::dims] * 2.0 + (anc[1] - 0.5)) * st
+    return k.transpose(1, 2)

@@ -393,6 +393,27 @@ dolor_status dolor_loss_cross_entropy_cls(const dolor_tensor *logits, const int 
 dolor_status dolor_loss_focal(const dolor_tensor *logits, const float *targets, float alpha, float gamma,
                               float weight, float *loss, dolor_tensor *dlogits);
 
+/* ---- YOLOv8 post-processing (src/nn/arch/yolov8_decode.c): the raw head maps of "yolov8" decoded
+ * as Ultralytics' inference does (its DFL, make_anchors, dist2bbox and Pose.kpts_decode), checked
+ * against the PyTorch twin (tests/test_nn_ops.c, tools/nn_twins.py y8_decode_*). maps[l] (l < nmaps,
+ * at most 8) is level l's map, plain NCHW, of stride strides[l] (8, 16, 32 for P3..P5); the anchors
+ * are numbered level by level, row-major within a level, A = sum_l H_l W_l, anchor point
+ * (j + 0.5, i + 0.5) in grid units. Deterministic, no allocation. Errors: DOLOR_EINVAL (NULL, nmaps
+ * outside 1..8, a stride < 1, a count out of range), DOLOR_ESHAPE (a map not [N, C, H, W] with the
+ * expected C or with another N than map 0; the message names the map). */
+
+/* maps "box_cls_p*" [N, 4 reg_max + num_classes, H_l, W_l]: per side (left, top, right, bottom) the
+ * softmax over the reg_max bins and its expectation (distribution focal loss, Li et al. 2020) are
+ * distances in grid units; boxes [N, A, 4] = (ax - l, ay - t, ax + r, ay + b) x stride: x1, y1, x2, y2
+ * in input pixels; scores [N, A, num_classes] (NULL: not written) = sigmoid of the class logits. */
+dolor_status dolor_yolo_decode_boxes(const dolor_tensor *const *maps, const int *strides, int nmaps, int reg_max,
+                                     int num_classes, float *boxes, float *scores);
+/* maps "keypoints_p*" [N, num_keypoints keypoint_dims, H_l, W_l] -> keypoints [N, A, num_keypoints
+ * keypoint_dims]: x = (2 raw_x + j) stride, y = (2 raw_y + i) stride in input pixels, visibility
+ * (keypoint_dims 3) sigmoid(raw_v). */
+dolor_status dolor_yolo_decode_keypoints(const dolor_tensor *const *maps, const int *strides, int nmaps,
+                                         int num_keypoints, int keypoint_dims, float *keypoints);
+
 #ifdef __cplusplus
 }
 #endif
