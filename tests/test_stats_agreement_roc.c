@@ -200,7 +200,7 @@ static void test_binomial_oracle(const otable *out, const otable *in)
     CHECKF(nc == 14, "binomial_ci: %d cases, expected 14", nc);
     for (int c = 0; c < nc; c++) {
         const char *cs = cases[c];
-        long x = (long)oget(in, "binomial_ci", cs, "x"), n = (long)oget(in, "binomial_ci", cs, "n");
+        size_t x = (size_t)oget(in, "binomial_ci", cs, "x"), n = (size_t)oget(in, "binomial_ci", cs, "n");
         static const struct {
             dolor_ci_method m;
             const char *lo, *hi;
@@ -237,12 +237,11 @@ static void test_diag(void)
     CHECK_ERR(dolor_diag_compute(0, 3, 0, 5, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fn");
     CHECK_ERR(dolor_diag_compute(3, 0, 2, 0, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tn+fp");
     CHECK_ERR(dolor_diag_compute(0, 0, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_ENUMERIC, "tp+fp");
-    CHECK_ERR(dolor_diag_compute(4, -1, 2, 3, 0.95, DOLOR_CI_WILSON, &d), DOLOR_EINVAL, "fp is -1");
     CHECK_ERR(dolor_prop_ci_compute(5, 4, 0.95, DOLOR_CI_WILSON, &d.ppv), DOLOR_EINVAL, "x is 5");
     CHECK_ERR(dolor_prop_ci_compute(1, 4, 1.5, DOLOR_CI_WILSON, &d.ppv), DOLOR_EINVAL, "1.5");
     /* counts from vectors */
     double truth[8] = {1, 1, 1, 0, 0, 0, 0, 1}, test[8] = {1, 0, 1, 0, 1, 0, 0, 1};
-    long tp, fp, fn, tn;
+    size_t tp, fp, fn, tn;
     CHECK_OK(dolor_diag_tabulate(truth, test, 8, &tp, &fp, &fn, &tn));
     CHECK(tp == 3 && fn == 1 && fp == 1 && tn == 3);
     test[5] = 2;
@@ -607,7 +606,7 @@ static void test_samplesize(void)
     CHECK_NEAR(s.n, 39.2326985118776, 1e-7);
     CHECK(s.n_ceil == 40);
     /* dropout */
-    long nd;
+    size_t nd;
     CHECK_OK(dolor_samplesize_inflate(100, 0.2, &nd));
     CHECK(nd == 125);
     CHECK_OK(dolor_samplesize_inflate(63, 0.1, &nd));

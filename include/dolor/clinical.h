@@ -141,8 +141,8 @@ const char *dolor_macnab_name(dolor_macnab g); /* "excellent" ... "poor" */
 dolor_status dolor_macnab_parse(const char *s, dolor_macnab *out);
 
 typedef struct dolor_macnab_summary {
-    long n;
-    long count[5];          /* indexed by dolor_macnab (count[0] unused) */
+    size_t n;
+    size_t count[5];        /* indexed by dolor_macnab (count[0] unused) */
     dolor_prop_ci success;  /* (excellent + good) / n with its CI */
 } dolor_macnab_summary;
 

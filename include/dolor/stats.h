@@ -366,16 +366,16 @@ const char *dolor_ci_method_name(dolor_ci_method m);
 dolor_status dolor_ci_method_parse(const char *s, dolor_ci_method *out);
 
 typedef struct dolor_prop_ci {
-    long x, n;          /* successes and trials */
+    size_t x, n;        /* successes and trials */
     double estimate;    /* x / n */
     double lower, upper;/* confidence bounds */
     double conf;        /* confidence level used */
     dolor_ci_method method;
 } dolor_prop_ci;
 
-/* CI for the proportion x/n. Errors: DOLOR_EINVAL (n < 1, x < 0, x > n,
+/* CI for the proportion x/n. Errors: DOLOR_EINVAL (n < 1, x > n,
  * conf outside (0, 1), unknown method; the message names the value). */
-dolor_status dolor_prop_ci_compute(long x, long n, double conf, dolor_ci_method method, dolor_prop_ci *out);
+dolor_status dolor_prop_ci_compute(size_t x, size_t n, double conf, dolor_ci_method method, dolor_prop_ci *out);
 
 /* ---- Diagnostic accuracy from a 2x2 table ----
  *               reference +   reference -
@@ -385,24 +385,24 @@ dolor_status dolor_prop_ci_compute(long x, long n, double conf, dolor_ci_method 
  * NPV = tn/(tn+fn), accuracy = (tp+tn)/N, each with a CI by `method`.
  * LR+ = sens/(1-spec) and LR- = (1-sens)/spec (Inf when the denominator is
  * 0); Youden J = sens + spec - 1; prevalence = (tp+fn)/N.
- * Errors: DOLOR_EINVAL (a negative count, conf outside (0, 1)); DOLOR_ENUMERIC
+ * Errors: DOLOR_EINVAL (conf outside (0, 1)); DOLOR_ENUMERIC
  * when a margin is 0 (the message names it, e.g. "reference-positive margin
  * tp+fn is 0"), since the corresponding proportion is undefined. */
 typedef struct dolor_diag_result {
-    long tp, fp, fn, tn;
+    size_t tp, fp, fn, tn;
     dolor_prop_ci sensitivity, specificity, ppv, npv, accuracy;
     double prevalence, lr_pos, lr_neg, youden;
 } dolor_diag_result;
 
-dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
-                            dolor_diag_result *out);
+dolor_status dolor_diag_compute(size_t tp, size_t fp, size_t fn, size_t tn, double conf, dolor_ci_method method,
+                                dolor_diag_result *out);
 
 /* Build the 2x2 counts from paired 0/1 vectors of length n (truth = reference
  * standard, test = index test). Values other than 0 and 1 (or NaN) are an
  * error naming the variable ("truth"/"test") and the 1-based row.
  * Errors: DOLOR_EINVAL, DOLOR_ENUMERIC. */
-dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, long *tp, long *fp,
-                               long *fn, long *tn);
+dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, size_t *tp, size_t *fp,
+                                 size_t *fn, size_t *tn);
 
 /* ---- Cohen's kappa for two raters ----
  * K x K contingency table `table` (row-major, rows = rater 1, columns =
@@ -574,8 +574,8 @@ dolor_status dolor_roc_test_delong(const dolor_roc *a, const dolor_roc *b, int p
  * Errors: DOLOR_EINVAL naming the argument and value. */
 typedef struct dolor_samplesize {
     double n;        /* per group, unrounded */
-    long n_ceil;     /* per group, ceil(n) */
-    long total;      /* 2 * n_ceil */
+    size_t n_ceil;   /* per group, ceil(n) */
+    size_t total;    /* 2 * n_ceil */
 } dolor_samplesize;
 
 dolor_status dolor_samplesize_compute_proportions(double p1, double p2, double alpha, double power, int sides,
@@ -586,7 +586,7 @@ dolor_status dolor_samplesize_compute_means(double delta, double sd, double alph
 /* Inflate n for an expected dropout fraction d in [0, 1): ceil(n / (1 - d)),
  * with a 1e-9 guard so that e.g. 100 / 0.8 gives 125, not 126.
  * Errors: DOLOR_EINVAL (n < 0, d outside [0, 1)). */
-dolor_status dolor_samplesize_inflate(double n, double dropout, long *out);
+dolor_status dolor_samplesize_inflate(double n, double dropout, size_t *out);
 
 /* ---- Randomisation lists ----
  * Simple randomisation assigns each subject independently with probability
@@ -613,7 +613,7 @@ typedef struct dolor_rand_opts {
     int n_block_sizes;
     int n_strata;               /* >= 1 */
     const char *const *strata_names; /* [n_strata], NULL -> one unnamed stratum "all" */
-    long n_per_stratum;         /* subjects per stratum, >= 1 */
+    size_t n_per_stratum;       /* subjects per stratum, >= 1 */
     uint64_t seed;
 } dolor_rand_opts;
 
@@ -623,7 +623,7 @@ typedef struct dolor_randlist {
     char **arm_names;  /* [n_arms] */
     char **strata_names; /* [n_strata] */
     int *stratum;      /* [n] stratum index */
-    long *seq;         /* [n] 1-based sequence number within the stratum */
+    size_t *seq;       /* [n] 1-based sequence number within the stratum */
     int *block;        /* [n] 1-based block number within the stratum (0 for simple) */
     int *block_size;   /* [n] size of the block the subject belongs to (0 for simple) */
     int *arm;          /* [n] arm index */

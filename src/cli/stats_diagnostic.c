@@ -8,11 +8,11 @@
 
 static void print_prop(stats_ctx *c, const char *name, const dolor_prop_ci *p)
 {
-    fprintf(c->fp, "%-12s %6ld/%-6ld %9.4f   %.4f .. %.4f\n", name, p->x, p->n, p->estimate, p->lower, p->upper);
+    fprintf(c->fp, "%-12s %6zu/%-6zu %9.4f   %.4f .. %.4f\n", name, p->x, p->n, p->estimate, p->lower, p->upper);
     out_record(c);
     out_str(c, "measure", name);
-    out_int(c, "x", p->x);
-    out_int(c, "n", p->n);
+    out_int(c, "x", (long)p->x);
+    out_int(c, "n", (long)p->n);
     out_num(c, "estimate", p->estimate);
     out_num(c, "ci_lower", p->lower);
     out_num(c, "ci_upper", p->upper);
@@ -22,7 +22,8 @@ static int run_diag(stats_ctx *c)
 {
     static const char *cnames[4] = {"tp", "fp", "fn", "tn"};
     const char *tcol = stats_str(c, "truth"), *xcol = stats_str(c, "test"), *ci = stats_str(c, "ci");
-    long cnt[4] = {-1, -1, -1, -1}, tp = 0, fp = 0, fn = 0, tn = 0;
+    long cnt[4] = {-1, -1, -1, -1};
+    size_t tp = 0, fp = 0, fn = 0, tn = 0;
     dolor_ci_method method = DOLOR_CI_WILSON;
     double conf, *a = NULL, *b = NULL;
     stats_data d;
@@ -47,13 +48,13 @@ static int run_diag(stats_ctx *c)
         for (int i = 0; !s && i < 4; i++)
             if (cnt[i] < 0)
                 s = dolor_error(DOLOR_EINVAL, "give --tp, --fp, --fn and --tn, or a CSV file");
-        tp = cnt[0], fp = cnt[1], fn = cnt[2], tn = cnt[3];
+        tp = (size_t)cnt[0], fp = (size_t)cnt[1], fn = (size_t)cnt[2], tn = (size_t)cnt[3];
     }
     dolor_diag_result r;
     if (!s)
         s = dolor_diag_compute(tp, fp, fn, tn, conf, method, &r);
     if (!s) {
-        fprintf(c->fp, "Diagnostic accuracy: TP = %ld, FP = %ld, FN = %ld, TN = %ld (N = %ld)\n", tp, fp, fn, tn,
+        fprintf(c->fp, "Diagnostic accuracy: TP = %zu, FP = %zu, FN = %zu, TN = %zu (N = %zu)\n", tp, fp, fn, tn,
                 tp + fp + fn + tn);
         fprintf(c->fp, "%-12s %13s %9s   %g%% CI (%s)\n", "measure", "x/n", "estimate", conf * 100,
                 dolor_ci_method_name(method));

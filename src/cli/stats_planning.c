@@ -59,22 +59,22 @@ static int run_samplesize(stats_ctx *c)
             out_num(c, "sd", y);
         }
     }
-    long nd = 0;
+    size_t nd = 0;
     if (!s && dropout > 0)
         s = dolor_samplesize_inflate((double)r.n_ceil, dropout, &nd);
     if (!s) {
-        fprintf(c->fp, "n per group = %.4f -> %ld (total %ld)\n", r.n, r.n_ceil, r.total);
+        fprintf(c->fp, "n per group = %.4f -> %zu (total %zu)\n", r.n, r.n_ceil, r.total);
         if (dropout > 0)
-            fprintf(c->fp, "with %g%% dropout: %ld per group (total %ld)\n", dropout * 100, nd, 2 * nd);
+            fprintf(c->fp, "with %g%% dropout: %zu per group (total %zu)\n", dropout * 100, nd, 2 * nd);
         out_num(c, "alpha", alpha);
         out_num(c, "power", power);
         out_int(c, "sides", sides);
         out_num(c, "n_per_group", r.n);
-        out_int(c, "n_per_group_ceil", r.n_ceil);
-        out_int(c, "total", r.total);
+        out_int(c, "n_per_group_ceil", (long)r.n_ceil);
+        out_int(c, "total", (long)r.total);
         if (dropout > 0) {
             out_num(c, "dropout", dropout);
-            out_int(c, "n_per_group_dropout", nd);
+            out_int(c, "n_per_group_dropout", (long)nd);
         }
     }
     return stats_done(c, s, NULL);
@@ -150,7 +150,7 @@ static int run_randomise(stats_ctx *c)
                                .n_block_sizes = blocks ? nblocks : 1,
                                .n_strata = strata ? nstrata : 1,
                                .strata_names = (const char *const *)strata,
-                               .n_per_stratum = n,
+                               .n_per_stratum = (size_t)n,
                                .seed = (uint64_t)seed};
         s = dolor_randlist_create(&opt, &l);
     }
@@ -164,7 +164,7 @@ static int run_randomise(stats_ctx *c)
     for (size_t i = 0; !s && i < l->n; i++) {
         out_record(c);
         out_str(c, "stratum", l->strata_names[l->stratum[i]]);
-        out_int(c, "sequence", l->seq[i]);
+        out_int(c, "sequence", (long)l->seq[i]);
         out_int(c, "block", l->block[i]);
         out_int(c, "block_size", l->block_size[i]);
         out_str(c, "arm", l->arm_names[l->arm[i]]);

@@ -33,19 +33,19 @@ static int run_macnab(stats_ctx *c, const dolor_csv *t, const char *col, double 
     if (!s && (s = dolor_macnab_summarise(grades, t->nrow, conf, DOLOR_CI_WILSON, &m)))
         dolor_error_prefix(s, "%s", t->path);
     if (!s) {
-        fprintf(c->fp, "MacNab criteria (%s, n = %ld)\n", col, m.n);
+        fprintf(c->fp, "MacNab criteria (%s, n = %zu)\n", col, m.n);
         for (int g = 1; g <= 4; g++) {
-            fprintf(c->fp, "  %-10s %5ld  (%.1f%%)\n", dolor_macnab_name((dolor_macnab)g), m.count[g],
+            fprintf(c->fp, "  %-10s %5zu  (%.1f%%)\n", dolor_macnab_name((dolor_macnab)g), m.count[g],
                     100.0 * (double)m.count[g] / (double)m.n);
             out_record(c);
             out_str(c, "grade", dolor_macnab_name((dolor_macnab)g));
-            out_int(c, "n", m.count[g]);
+            out_int(c, "n", (long)m.count[g]);
         }
-        fprintf(c->fp, "excellent + good: %ld/%ld = %.1f%%, Wilson %g%% CI %.1f%% .. %.1f%%\n", m.success.x,
+        fprintf(c->fp, "excellent + good: %zu/%zu = %.1f%%, Wilson %g%% CI %.1f%% .. %.1f%%\n", m.success.x,
                 m.success.n, 100 * m.success.estimate, conf * 100, 100 * m.success.lower, 100 * m.success.upper);
         out_record(c);
         out_str(c, "grade", "excellent + good");
-        out_int(c, "n", m.success.x);
+        out_int(c, "n", (long)m.success.x);
         out_num(c, "proportion", m.success.estimate);
         out_num(c, "ci_lower", m.success.lower);
         out_num(c, "ci_upper", m.success.upper);

@@ -278,6 +278,6 @@ dolor_status dolor_macnab_summarise(const dolor_macnab *grades, size_t n, double
             return dolor_error(DOLOR_EINVAL, "MacNab: grade of patient %zu is %d (must be 1..4)", i + 1, g);
         out->count[g]++;
     }
-    out->n = (long)n;
-    return dolor_prop_ci_compute(out->count[1] + out->count[2], (long)n, conf, method, &out->success);
+    out->n = n;
+    return dolor_prop_ci_compute(out->count[1] + out->count[2], n, conf, method, &out->success);
 }

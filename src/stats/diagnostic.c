@@ -64,14 +64,14 @@ static void wilson_bounds(double x, double n, double z, double cc, double *lo, d
         *hi = 1.0;
 }
 
-dolor_status dolor_prop_ci_compute(long x, long n, double conf, dolor_ci_method method, dolor_prop_ci *out)
+dolor_status dolor_prop_ci_compute(size_t x, size_t n, double conf, dolor_ci_method method, dolor_prop_ci *out)
 {
     if (!out)
         return dolor_error(DOLOR_EINVAL, "proportion CI: NULL output");
     if (n < 1)
-        return dolor_error(DOLOR_EINVAL, "proportion CI: n is %ld (needs n >= 1)", n);
-    if (x < 0 || x > n)
-        return dolor_error(DOLOR_EINVAL, "proportion CI: x is %ld, outside 0..n = 0..%ld", x, n);
+        return dolor_error(DOLOR_EINVAL, "proportion CI: n is %zu (needs n >= 1)", n);
+    if (x > n)
+        return dolor_error(DOLOR_EINVAL, "proportion CI: x is %zu, outside 0..n = 0..%zu", x, n);
     if (!(conf > 0.0 && conf < 1.0))
         return dolor_error(DOLOR_EINVAL, "proportion CI: confidence level %g is outside (0, 1)", conf);
     memset(out, 0, sizeof *out);
@@ -105,16 +105,11 @@ dolor_status dolor_prop_ci_compute(long x, long n, double conf, dolor_ci_method 
     return DOLOR_OK;
 }
 
-dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf, dolor_ci_method method,
-                            dolor_diag_result *out)
+dolor_status dolor_diag_compute(size_t tp, size_t fp, size_t fn, size_t tn, double conf, dolor_ci_method method,
+                                dolor_diag_result *out)
 {
     if (!out)
         return dolor_error(DOLOR_EINVAL, "2x2 table: NULL output");
-    const char *names[4] = {"tp", "fp", "fn", "tn"};
-    long v[4] = {tp, fp, fn, tn};
-    for (int i = 0; i < 4; i++)
-        if (v[i] < 0)
-            return dolor_error(DOLOR_EINVAL, "2x2 table: %s is %ld (counts must be >= 0)", names[i], v[i]);
     if (tp + fn == 0)
         return dolor_error(DOLOR_ENUMERIC, "2x2 table: reference-positive margin tp+fn is 0 (sensitivity undefined)");
     if (tn + fp == 0)
@@ -128,7 +123,7 @@ dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf,
     out->fp = fp;
     out->fn = fn;
     out->tn = tn;
-    long total = tp + fp + fn + tn;
+    size_t total = tp + fp + fn + tn;
     dolor_status s;
     if ((s = dolor_prop_ci_compute(tp, tp + fn, conf, method, &out->sensitivity)) ||
         (s = dolor_prop_ci_compute(tn, tn + fp, conf, method, &out->specificity)) ||
@@ -144,14 +139,14 @@ dolor_status dolor_diag_compute(long tp, long fp, long fn, long tn, double conf,
     return DOLOR_OK;
 }
 
-dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, long *tp, long *fp, long *fn,
-                               long *tn)
+dolor_status dolor_diag_tabulate(const double *truth, const double *test, size_t n, size_t *tp, size_t *fp,
+                                 size_t *fn, size_t *tn)
 {
     if (!truth || !test || !tp || !fp || !fn || !tn)
         return dolor_error(DOLOR_EINVAL, "2x2 counts: NULL argument");
     if (n == 0)
         return dolor_error(DOLOR_ENUMERIC, "2x2 counts: no observations");
-    long c[4] = {0, 0, 0, 0};
+    size_t c[4] = {0, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
         double t = truth[i], x = test[i];
         if (isnan(t))

@@ -36,8 +36,8 @@ dolor_status dolor_randlist_create(const dolor_rand_opts *o, dolor_randlist **ou
         return dolor_error(DOLOR_EINVAL, "randomise: %d arms (needs 2..64)", o->n_arms);
     if (o->n_strata < 1 || o->n_strata > 100000)
         return dolor_error(DOLOR_EINVAL, "randomise: %d strata (needs at least 1)", o->n_strata);
-    if (o->n_per_stratum < 1 || o->n_per_stratum > 100000000L)
-        return dolor_error(DOLOR_EINVAL, "randomise: %ld subjects per stratum (needs 1..1e8)", o->n_per_stratum);
+    if (o->n_per_stratum < 1 || o->n_per_stratum > 100000000)
+        return dolor_error(DOLOR_EINVAL, "randomise: %zu subjects per stratum (needs 1..1e8)", o->n_per_stratum);
     if (o->method != DOLOR_RAND_SIMPLE && o->method != DOLOR_RAND_BLOCKS)
         return dolor_error(DOLOR_EINVAL, "randomise: unknown method %d", (int)o->method);
     long rsum = 0;
@@ -113,7 +113,7 @@ dolor_status dolor_randlist_create(const dolor_rand_opts *o, dolor_randlist **ou
     dolor_rng_seed(&rng, o->seed);
     size_t pos = 0;
     for (int s = 0; s < o->n_strata; s++) {
-        long done = 0;
+        size_t done = 0;
         int bno = 0;
         while (done < o->n_per_stratum) {
             if (o->method == DOLOR_RAND_SIMPLE) {
@@ -180,14 +180,14 @@ static void write_rows(const dolor_randlist *l, FILE *fp, int csv)
         char id[64];
         const char *sn = l->strata_names[l->stratum[i]];
         if (l->n_strata > 1)
-            snprintf(id, sizeof id, "%.40s-%0*ld", sn, w, l->seq[i]);
+            snprintf(id, sizeof id, "%.40s-%0*zu", sn, w, l->seq[i]);
         else
-            snprintf(id, sizeof id, "%0*ld", w, l->seq[i]);
+            snprintf(id, sizeof id, "%0*zu", w, l->seq[i]);
         if (csv)
-            fprintf(fp, "%s,%s,%ld,%d,%d,%s\n", id, sn, l->seq[i], l->block[i], l->block_size[i],
+            fprintf(fp, "%s,%s,%zu,%d,%d,%s\n", id, sn, l->seq[i], l->block[i], l->block_size[i],
                     l->arm_names[l->arm[i]]);
         else
-            fprintf(fp, "%-*s  %-12s %8ld %6d %10d  %s\n", w + 6, id, sn, l->seq[i], l->block[i], l->block_size[i],
+            fprintf(fp, "%-*s  %-12s %8zu %6d %10d  %s\n", w + 6, id, sn, l->seq[i], l->block[i], l->block_size[i],
                     l->arm_names[l->arm[i]]);
     }
 }

@@ -22,13 +22,13 @@ static dolor_status check_common(double alpha, double power, int sides)
     return DOLOR_OK;
 }
 
-static long ceil_guard(double x)
+static size_t ceil_guard(double x)
 {
     /* round up, ignoring floating-point noise of a few ulps above an integer */
     double r = nearbyint(x);
     if (fabs(x - r) <= 1e-9 * (r > 1.0 ? r : 1.0))
-        return (long)r;
-    return (long)ceil(x);
+        return (size_t)r;
+    return (size_t)ceil(x);
 }
 
 static void finish(double n, dolor_samplesize *out)
@@ -114,7 +114,7 @@ dolor_status dolor_samplesize_compute_means(double delta, double sd, double alph
     return DOLOR_OK;
 }
 
-dolor_status dolor_samplesize_inflate(double n, double dropout, long *out)
+dolor_status dolor_samplesize_inflate(double n, double dropout, size_t *out)
 {
     if (!out)
         return dolor_error(DOLOR_EINVAL, "dropout: NULL output");
