@@ -273,7 +273,7 @@ static int run_score(stats_ctx *c)
             fputc('\n', c->fp);
         }
     }
-    if (s)
+    if (s && !strstr(dolor_errmsg(), t->path))
         dolor_error_prefix(s, "%s", t->path);
     for (int i = 0; i < nitems; i++)
         free(cols[i]);
