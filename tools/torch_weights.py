@@ -23,7 +23,10 @@ Examples (Debian's python3-torch; run with /usr/bin/python3):
   tools/torch_weights.py to-dolor --random 7 out.safetensors --arch fastseg --config '{"num_classes": 4}' ...
 
 Names: "module." (DataParallel, MedicalNet) is stripped; for "resnet_unet" a torchvision/MedicalNet ResNet's
-conv1/bn1/layer* go under "encoder." and its fc is dropped; the triplet-attention module's first
+conv1/bn1/layer* go under "encoder." and its fc is dropped; for "yolov8" an Ultralytics state_dict
+(torch.save(YOLO("yolov8n.pt").model.state_dict(), ...), where ultralytics is installed) has dolor's
+names already, its fixed model.22.dfl.conv.weight is reported unused, and to-torch --ultralytics adds
+it back; the triplet-attention module's first
 release names (ChannelGateH / ChannelGateW / SpatialGate with .spatial) become its later ones
 (cw / hc / hw with .conv), which dolor uses. Every tensor of the twin must be found with its shape
 (else the script stops and lists them), unless --partial keeps the twin's PyTorch initialisation
@@ -186,8 +189,16 @@ def to_torch(a):
     missing = [k for k in m.state_dict() if k not in sd and not k.endswith("num_batches_tracked")]
     if missing:
         raise SystemExit("%s: the %s twin has tensors the file lacks: %s" % (a.input, arch, ", ".join(missing[:5])))
-    torch.save(m.state_dict(), a.output)
-    print("%s: %s %s, %d tensors; loads with load_state_dict(strict=True)" % (a.output, arch, json.dumps(cfg), len(sd)))
+    out = m.state_dict()
+    if a.ultralytics:
+        if arch != "yolov8":
+            raise SystemExit("--ultralytics is for --arch yolov8 checkpoints (this one is %s)" % arch)
+        # Ultralytics' DFL: a fixed 1x1 convolution holding 0..reg_max-1 (dolor keeps it as a constant of decoding)
+        r = cfg.get("reg_max", 16)
+        out["model.22.dfl.conv.weight"] = torch.arange(r, dtype=torch.float32).view(1, r, 1, 1)
+    torch.save(out, a.output)
+    print("%s: %s %s, %d tensors; loads with load_state_dict(strict=True) into %s" %
+          (a.output, arch, json.dumps(cfg), len(sd), "an Ultralytics model of that config" if a.ultralytics else "the twin"))
     return m
 
 
@@ -208,6 +219,9 @@ def main(argv=None):
     t = sub.add_parser("to-torch")
     t.add_argument("input")
     t.add_argument("output")
+    t.add_argument("--ultralytics", action="store_true",
+                   help="yolov8: add Ultralytics' fixed DFL weight (model.22.dfl.conv.weight), so the file loads "
+                        "strictly into its DetectionModel / SegmentationModel / PoseModel")
     a = ap.parse_args(argv)
     if a.cmd == "to-dolor":
         if (a.input is None) == (a.random is None):
