@@ -15,7 +15,7 @@ no_tmp_files() {
 # --- usage and option values ---
 expect_fail 2 "'abc' is not an integer" -- "$BIN" train --data "$T/ph" --classes nerve,vessel -o "$T/o1" --epochs abc
 expect_fail 2 "is not a number" -- "$BIN" train --data "$T/ph" --classes nerve,vessel -o "$T/o1" --lr fast
-expect_fail 2 "unknown option" -- "$BIN" train --data "$T/ph" --classes nerve -o "$T/o1" --epoch 3
+expect_fail 2 "--epoch is not an option of dolor train" -- "$BIN" train --data "$T/ph" --classes nerve -o "$T/o1" --epoch 3
 expect_fail 2 "unknown command" -- "$BIN" trian
 printf '{"classes": ["nerve", "vessel"], "epochs": "ten"}' > "$T/bad.json"
 expect_fail 2 "key 'epochs' must be an integer" -- "$BIN" train --data "$T/ph" -o "$T/o1" --config "$T/bad.json"

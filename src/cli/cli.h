@@ -21,7 +21,9 @@ int dolor_cli_usage_error(const char *cmd, const char *fmt, ...) DOLOR_PRINTF(2,
 
 /* Strict option-value parsers: the whole string must be a number in
  * [lo, hi]. On failure they record an error naming the option and value
- * (e.g. "--epochs: 'abc' is not an integer") and return DOLOR_EINVAL. */
+ * (e.g. "--epochs: 'abc' is not an integer", "--epochs: 0 is outside 1..100000";
+ * with LONG_MAX / INFINITY as hi "--seed: -1 is less than 0", with LONG_MIN /
+ * -INFINITY as lo "... is more than HI") and return DOLOR_EINVAL. */
 dolor_status dolor_cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out);
 dolor_status dolor_cli_parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 

@@ -1,55 +1,52 @@
 /* dolor convert: between DICOM, NIfTI, MetaImage and PNG, keeping geometry. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <getopt.h>
 #include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "cli.h"
+#include "opts.h"
 #include "dolor/io.h"
 
-static void convert_usage(FILE *fp)
-{
-    fprintf(fp,
-            "usage: dolor convert [options] IN OUT\n"
-            "\n"
-            "Convert an image, keeping its geometry (spacing, origin, direction in LPS).\n"
-            "IN:  .nii/.nii.gz/.hdr (NIfTI-1/2), .mha/.mhd (MetaImage), .png, .jpg, and DICOM\n"
-            "     (a file or a folder holding one series) where this build reads DICOM.\n"
-            "OUT: .nii, .nii.gz (NIfTI-1; qform and sform from the geometry), .mha, .mhd (MetaImage,\n"
-            "     zlib-compressed unless --no-compress), .png (2D images), or a folder of PNG slices:\n"
-            "     an OUT ending in '/' (or any OUT with --slices) gets one PNG per slice along z,\n"
-            "     named PREFIX_0000.png, PREFIX_0001.png, ... (4D: PREFIX_t000_z0000.png, ...).\n"
-            "\n"
-            "PNG output is 8-bit unless the image already is uint8 (or uint16 for a single 2D PNG),\n"
-            "which is written unchanged. Otherwise intensities are windowed to 0..255:\n"
-            "  v8 = round(255 * (v - LO) / (HI - LO)), clamped to 0..255,\n"
-            "with LO, HI from --window (default 'auto': the 0.5th and 99.5th percentiles of all\n"
-            "voxels of the volume, type-7 quantiles, so every slice uses the same window).\n"
-            "RGB/RGBA uint8 images stay colour PNGs. PNG keeps only the pixel spacing (pHYs).\n"
-            "\n"
-            "options:\n"
-            "  --slices            write PNG slices into the folder OUT (created if needed)\n"
-            "  --prefix NAME       file-name prefix of the slices (default: slice)\n"
-            "  --window W          auto | full (min..max) | LO,HI (e.g. -160,240 for a CT\n"
-            "                      soft-tissue window)\n"
-            "  --dtype TYPE        convert voxels first: uint8, int8, uint16, int16, uint32, int32,\n"
-            "                      uint64, int64, float32, float64 (rounded and clamped)\n"
-            "  --no-compress       write MetaImage data uncompressed\n"
-            "  -q, --quiet         print nothing on success\n"
-            "  -h, --help          this help\n"
-            "\n"
-            "examples:\n"
-            "  dolor convert scan.mha scan.nii.gz\n"
-            "  dolor convert TUM01_water.nii.gz slices/ --window auto\n"
-            "  dolor convert series_folder/ ct.nii.gz\n"
-            "\n"
-            "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (options, unreadable or\n"
-            "malformed input, an output format that cannot hold the image)\n");
-}
+static const dolor_opt_spec specs[] = {
+    {"slices", 0, OPT_FLAG, "write PNG slices into the folder OUT (created if needed)"},
+    {"prefix", 0, OPT_STR, "file-name prefix of the slices", .metavar = "NAME", .def = "slice"},
+    {"window", 0, OPT_STR, "auto | full (min..max) | LO,HI (e.g. -160,240 for a CT soft-tissue window)",
+     .metavar = "W", .def = "auto"},
+    {"dtype", 0, OPT_STR, "convert voxels first: uint8, int8, uint16, int16, uint32, int32, uint64, int64, "
+     "float32, float64 (rounded and clamped)", .metavar = "TYPE"},
+    {"no-compress", 0, OPT_FLAG, "write MetaImage data uncompressed"},
+    {"quiet", 'q', OPT_FLAG, "print nothing on success"},
+};
+
+static const dolor_cmd_desc convert_cmd = {
+    .name = "convert",
+    .usage = "[options] IN OUT",
+    .summary = "Convert an image, keeping its geometry (spacing, origin, direction in LPS).\n"
+               "IN:  .nii/.nii.gz/.hdr (NIfTI-1/2), .mha/.mhd (MetaImage), .png, .jpg, and DICOM\n"
+               "     (a file or a folder holding one series) where this build reads DICOM.\n"
+               "OUT: .nii, .nii.gz (NIfTI-1; qform and sform from the geometry), .mha, .mhd (MetaImage,\n"
+               "     zlib-compressed unless --no-compress), .png (2D images), or a folder of PNG slices:\n"
+               "     an OUT ending in '/' (or any OUT with --slices) gets one PNG per slice along z,\n"
+               "     named PREFIX_0000.png, PREFIX_0001.png, ... (4D: PREFIX_t000_z0000.png, ...).\n"
+               "\n"
+               "PNG output is 8-bit unless the image already is uint8 (or uint16 for a single 2D PNG),\n"
+               "which is written unchanged. Otherwise intensities are windowed to 0..255:\n"
+               "  v8 = round(255 * (v - LO) / (HI - LO)), clamped to 0..255,\n"
+               "with LO, HI from --window (default 'auto': the 0.5th and 99.5th percentiles of all\n"
+               "voxels of the volume, type-7 quantiles, so every slice uses the same window).\n"
+               "RGB/RGBA uint8 images stay colour PNGs. PNG keeps only the pixel spacing (pHYs).",
+    DOLOR_CMD_SPECS(specs),
+    .details = "examples:\n"
+               "  dolor convert scan.mha scan.nii.gz\n"
+               "  dolor convert TUM01_water.nii.gz slices/ --window auto\n"
+               "  dolor convert series_folder/ ct.nii.gz\n"
+               "\n"
+               "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (options, unreadable or\n"
+               "malformed input, an output format that cannot hold the image)\n",
+};
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -194,73 +191,84 @@ static int write_slices(const char *cmd, const dolor_image *img, const char *dir
     return DOLOR_EXIT_OK;
 }
 
+typedef struct {
+    char *prefix;
+    int slices, compress, quiet, wmode, have_dtype;
+    double lo, hi;
+    dolor_dtype dtype;
+} convert_opts;
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
+{
+    convert_opts *o = ctx;
+    const char *n = sp->name;
+    if (!strcmp(n, "slices")) {
+        o->slices = v == NULL;
+    } else if (!strcmp(n, "no-compress")) {
+        o->compress = v != NULL;
+    } else if (!strcmp(n, "quiet")) {
+        o->quiet = v == NULL;
+    } else if (!strcmp(n, "prefix")) {
+        if (!*v || strchr(v, '/'))
+            return dolor_error(DOLOR_EINVAL, "--prefix: '%s' must be a non-empty name without '/'", v);
+        return dolor_opt_set_str(&o->prefix, v);
+    } else if (!strcmp(n, "dtype")) {
+        if (parse_dtype(v, &o->dtype))
+            return dolor_error(DOLOR_EINVAL, "--dtype: '%s' is not a data type (uint8, int16, float32, ...)", v);
+        o->have_dtype = 1;
+    } else if (!strcmp(n, "window")) {
+        if (!strcmp(v, "auto") || !strcmp(v, "full")) {
+            o->wmode = !strcmp(v, "auto") ? WIN_AUTO : WIN_FULL;
+            return DOLOR_OK;
+        }
+        char **items = NULL;
+        int k = 0;
+        dolor_status s = dolor_cli_split_list("--window", v, &items, &k);
+        if (s)
+            return s;
+        if (k != 2)
+            s = dolor_error(DOLOR_EINVAL, "--window: '%s' is not auto, full or LO,HI", v);
+        if (!s)
+            s = dolor_cli_parse_double("--window LO", items[0], -1e300, 1e300, &o->lo);
+        if (!s)
+            s = dolor_cli_parse_double("--window HI", items[1], -1e300, 1e300, &o->hi);
+        dolor_cli_free_list(items);
+        if (!s && !(o->hi > o->lo))
+            s = dolor_error(DOLOR_EINVAL, "--window: HI (%g) must be greater than LO (%g)", o->hi, o->lo);
+        if (!s)
+            o->wmode = WIN_FIXED;
+        return s;
+    } else {
+        return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
+    }
+    return DOLOR_OK;
+}
+
+static int convert_run(const convert_opts *o, char **pos, int npos);
+
 int dolor_cmd_convert(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"slices", no_argument, NULL, 's'},        {"prefix", required_argument, NULL, 'p'},
-        {"window", required_argument, NULL, 'w'},  {"dtype", required_argument, NULL, 'd'},
-        {"no-compress", no_argument, NULL, 'n'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
+    convert_opts o = {.compress = 1, .wmode = WIN_AUTO, .dtype = DOLOR_U8};
+    char **pos = NULL;
+    int npos = 0;
+    int rc = dolor_cmd_front(&convert_cmd, argc, argv, apply, &o, &pos, &npos, NULL);
+    if (rc < 0)
+        rc = convert_run(&o, pos, npos);
+    free(pos);
+    free(o.prefix);
+    return rc;
+}
+
+static int convert_run(const convert_opts *o, char **pos, int npos)
+{
     const char *cmd = "convert";
-    const char *prefix = "slice";
-    int slices = 0, compress = 1, quiet = 0, wmode = WIN_AUTO, have_dtype = 0;
-    double lo = 0, hi = 0;
-    dolor_dtype dtype = DOLOR_U8;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 's': slices = 1; break;
-        case 'p':
-            if (!*optarg || strchr(optarg, '/'))
-                return dolor_cli_usage_error(cmd, "--prefix: '%s' must be a non-empty name without '/'", optarg);
-            prefix = optarg;
-            break;
-        case 'w':
-            if (!strcmp(optarg, "auto")) {
-                wmode = WIN_AUTO;
-            } else if (!strcmp(optarg, "full")) {
-                wmode = WIN_FULL;
-            } else {
-                char **items = NULL;
-                int n = 0;
-                dolor_status s = dolor_cli_split_list("--window", optarg, &items, &n);
-                if (s)
-                    return dolor_cli_fail(cmd, s);
-                if (n != 2) {
-                    dolor_cli_free_list(items);
-                    return dolor_cli_usage_error(cmd, "--window: '%s' is not auto, full or LO,HI", optarg);
-                }
-                s = dolor_cli_parse_double("--window LO", items[0], -1e300, 1e300, &lo);
-                if (!s)
-                    s = dolor_cli_parse_double("--window HI", items[1], -1e300, 1e300, &hi);
-                dolor_cli_free_list(items);
-                if (s)
-                    return dolor_cli_fail(cmd, s);
-                if (!(hi > lo))
-                    return dolor_cli_usage_error(cmd, "--window: HI (%g) must be greater than LO (%g)", hi, lo);
-                wmode = WIN_FIXED;
-            }
-            break;
-        case 'd':
-            if (parse_dtype(optarg, &dtype))
-                return dolor_cli_usage_error(cmd, "--dtype: '%s' is not a data type (uint8, int16, float32, ...)",
-                                             optarg);
-            have_dtype = 1;
-            break;
-        case 'n': compress = 0; break;
-        case 'q': quiet = 1; break;
-        case 'h': convert_usage(stdout); return DOLOR_EXIT_OK;
-        case ':': return dolor_cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-        default: return dolor_cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (argc - optind != 2)
-        return dolor_cli_usage_error(cmd, "expected IN and OUT, got %d argument%s", argc - optind,
-                                     argc - optind == 1 ? "" : "s");
-    const char *in = argv[optind], *out = argv[optind + 1];
+    const char *prefix = o->prefix ? o->prefix : "slice";
+    int slices = o->slices, compress = o->compress, quiet = o->quiet, wmode = o->wmode, have_dtype = o->have_dtype;
+    double lo = o->lo, hi = o->hi;
+    dolor_dtype dtype = o->dtype;
+    if (npos != 2)
+        return dolor_cli_usage_error(cmd, "expected IN and OUT, got %d argument%s", npos, npos == 1 ? "" : "s");
+    const char *in = pos[0], *out = pos[1];
     size_t ol = strlen(out);
     int to_dir = slices || (ol > 0 && out[ol - 1] == '/');
     int to_png = ends_with(out, ".png");

@@ -1,79 +1,90 @@
 /* dolor eval: compare predicted label maps with ground truth. */
 #define _POSIX_C_SOURCE 200809L
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "opts.h"
 #include "dolor/eval.h"
 
-static void eval_usage(FILE *fp)
+typedef struct {
+    char *pred, *truth, *outdir, *classes, *labels;
+    int allow_missing, quiet;
+} eval_opts;
+
+static const dolor_opt_spec specs[] = {
+    {"pred", 0, OPT_STR, "predicted label maps", .metavar = "DIR"},
+    {"truth", 0, OPT_STR, "ground-truth label maps", .metavar = "DIR"},
+    {"labels", 0, OPT_LIST, "label values of the foreground classes; values not listed count as background",
+     .metavar = "1,2", .def = "every non-zero value found in the files, in increasing order"},
+    {"classes", 0, OPT_LIST, "names of those classes, e.g. nerve,vessel; without --labels the classes are the "
+     "values 1, 2, ...", .metavar = "a,b", .def = "class<value>"},
+    {"out", 'o', OPT_STR, "where per_case.csv, summary.csv and confusion.csv go", .metavar = "OUTDIR",
+     .def = "PRED/eval, a folder inside the prediction folder"},
+    {"allow-missing", 0, OPT_FLAG, "skip truth files without a prediction (warning) instead of failing"},
+    {"quiet", 'q', OPT_FLAG, "do not print the table"},
+};
+
+static const dolor_cmd_desc eval_cmd = {
+    .name = "eval",
+    .usage = "--pred DIR --truth DIR [--classes NAMES] [--labels VALUES] [-o OUTDIR]",
+    .summary = "Compare predicted label maps with ground truth, case by case and class by class:\n"
+               "Dice (DSC), IoU (Jaccard), precision (PPV), recall (sensitivity), specificity, accuracy,\n"
+               "HD95 and ASSD in mm (MONAI definitions; spacing from the truth file, 1 mm per pixel for a\n"
+               "PNG without a pixel size), with mean +/- SD and median [P25, P75] per class and the pixel\n"
+               "confusion matrix.\n"
+               "\n"
+               "Files are matched by stem: truth/case7.png goes with pred/case7.png or pred/case7.nii.gz.\n"
+               "Label maps: .png (palette or grey), .nii, .nii.gz, .mha, .mhd; other files are ignored.",
+    DOLOR_CMD_SPECS(specs),
+    .no_positionals = 1,
+    .details = "Empty cases follow nnU-Net: a class absent from both truth and prediction has no Dice/IoU\n"
+               "(excluded from the mean, counted as 'empty'); absent from the truth but predicted gives 0.\n"
+               "A prediction without ground truth is ignored with a warning.\n"
+               "\n"
+               "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (options, missing\n"
+               "predictions, size mismatch, malformed files)\n",
+};
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
-    fprintf(fp,
-            "usage: dolor eval --pred DIR --truth DIR [--classes NAMES] [--labels VALUES] [-o OUTDIR]\n"
-            "\n"
-            "Compare predicted label maps with ground truth, case by case and class by class:\n"
-            "Dice (DSC), IoU (Jaccard), precision (PPV), recall (sensitivity), specificity, accuracy,\n"
-            "HD95 and ASSD in mm (MONAI definitions; spacing from the truth file, 1 mm per pixel for a\n"
-            "PNG without a pixel size), with mean +/- SD and median [P25, P75] per class and the pixel\n"
-            "confusion matrix.\n"
-            "\n"
-            "Files are matched by stem: truth/case7.png goes with pred/case7.png or pred/case7.nii.gz.\n"
-            "Label maps: .png (palette or grey), .nii, .nii.gz, .mha, .mhd; other files are ignored.\n"
-            "\n"
-            "options:\n"
-            "  --pred DIR         predicted label maps\n"
-            "  --truth DIR        ground-truth label maps\n"
-            "  --labels 1,2       label values of the foreground classes (default: every non-zero\n"
-            "                     value found in the files, in increasing order); values not listed\n"
-            "                     count as background\n"
-            "  --classes a,b      names of those classes (default: class<value>), e.g. nerve,vessel;\n"
-            "                     without --labels the classes are the values 1, 2, ...\n"
-            "  -o, --out OUTDIR   where per_case.csv, summary.csv and confusion.csv go\n"
-            "                     (default: PRED/eval, a folder inside the prediction folder)\n"
-            "  --allow-missing    skip truth files without a prediction (warning) instead of failing\n"
-            "  -q, --quiet        do not print the table\n"
-            "  -h, --help         this help\n"
-            "\n"
-            "Empty cases follow nnU-Net: a class absent from both truth and prediction has no Dice/IoU\n"
-            "(excluded from the mean, counted as 'empty'); absent from the truth but predicted gives 0.\n"
-            "A prediction without ground truth is ignored with a warning.\n"
-            "\n"
-            "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (options, missing\n"
-            "predictions, size mismatch, malformed files)\n");
+    eval_opts *o = ctx;
+    const char *n = sp->name;
+    if (!strcmp(n, "pred")) return dolor_opt_set_str(&o->pred, v);
+    if (!strcmp(n, "truth")) return dolor_opt_set_str(&o->truth, v);
+    if (!strcmp(n, "labels")) return dolor_opt_set_str(&o->labels, v);
+    if (!strcmp(n, "classes")) return dolor_opt_set_str(&o->classes, v);
+    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->outdir, v);
+    if (!strcmp(n, "allow-missing")) o->allow_missing = v == NULL;
+    else if (!strcmp(n, "quiet")) o->quiet = v == NULL;
+    else return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
+    return DOLOR_OK;
 }
+
+static int eval_run(const eval_opts *eo);
 
 int dolor_cmd_eval(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"pred", required_argument, NULL, 'p'},     {"truth", required_argument, NULL, 't'},
-        {"classes", required_argument, NULL, 'c'},  {"labels", required_argument, NULL, 'l'},
-        {"out", required_argument, NULL, 'o'},      {"allow-missing", no_argument, NULL, 'm'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    eval_opts eo = {0};
+    char **pos = NULL;
+    int npos = 0;
+    int rc = dolor_cmd_front(&eval_cmd, argc, argv, apply, &eo, &pos, &npos, NULL);
+    if (rc < 0)
+        rc = eval_run(&eo);
+    free(pos);
+    free(eo.pred);
+    free(eo.truth);
+    free(eo.outdir);
+    free(eo.classes);
+    free(eo.labels);
+    return rc;
+}
+
+static int eval_run(const eval_opts *eo)
+{
     const char *cmd = "eval";
-    const char *pred = NULL, *truth = NULL, *outdir = NULL, *classes = NULL, *labels_s = NULL;
-    int allow_missing = 0, quiet = 0;
-    int opt;
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'p': pred = optarg; break;
-        case 't': truth = optarg; break;
-        case 'c': classes = optarg; break;
-        case 'l': labels_s = optarg; break;
-        case 'o': outdir = optarg; break;
-        case 'm': allow_missing = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': eval_usage(stdout); return DOLOR_EXIT_OK;
-        case ':': return dolor_cli_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
-        default: return dolor_cli_usage_error(cmd, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return dolor_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    const char *pred = eo->pred, *truth = eo->truth, *outdir = eo->outdir, *classes = eo->classes,
+               *labels_s = eo->labels;
+    int allow_missing = eo->allow_missing, quiet = eo->quiet;
     if (!pred || !truth)
         return dolor_cli_usage_error(cmd, "--pred and --truth are required");
     if (!dolor_cli_is_dir(pred))

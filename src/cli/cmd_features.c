@@ -51,17 +51,24 @@ static const dolor_opt_spec specs[] = {
     {"dark", 0, OPT_STR, "dark reference box (e.g. the acoustic shadow)"},
     {"bright-mask", 0, OPT_STR, "bright reference region as a mask file (instead of --bright)"},
     {"dark-mask", 0, OPT_STR, "dark reference region as a mask file (instead of --dark)"},
-    {"threads", 't', OPT_INT, "CPU threads (default: all cores); over images, or inside a volume when fewer images"},
-    {"config", 0, OPT_STR, "JSON file with any of these options as keys"},
+    {"threads", 't', OPT_INT, "CPU threads; over images, or inside a volume when fewer images", .def = "all cores",
+     DOLOR_OPT_RANGE(1, 1024)},
+    {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
-#define NSPECS ((int)(sizeof specs / sizeof *specs))
 
-static dolor_status set_str(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
-}
+static const dolor_cmd_desc features_cmd = {
+    .name = "features",
+    .usage = "[--config F] [--preset study7020] IMAGE... -o features.csv",
+    .summary = "Texture features of each 2D or 3D image (optionally inside a mask, after normalisation against a\n"
+               "bright and a dark reference region and a crop): first-order statistics (IBSI), Nakagami m and Omega\n"
+               "(ML and moments, zero voxels ignored) and GLCM contrast, dissimilarity, homogeneity, energy,\n"
+               "correlation and ASM per level count, distance and direction (symmetric, normalised; scikit-image's\n"
+               "definitions). Column names say it all: glcm_L32_d1_dir(0,1,1)_contrast = 32 grey levels, distance 1,\n"
+               "direction (dz,dy,dx) = (0,1,1); glcm_L32_d1_mean_contrast = mean over the directions. The first\n"
+               "column is the image path. Constant regions: correlation 1 (scikit-image's convention). See\n"
+               "docs/radiomics.md.",
+    DOLOR_CMD_SPECS(specs),
+};
 
 static dolor_status int_list(const char *opt, const char *v, long lo, long hi, int *dst, int *n)
 {
@@ -101,11 +108,11 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         else if (!strcmp(n, "per-slice")) o->per_slice = on;
         return DOLOR_OK;
     }
-    if (!strcmp(n, "out")) return set_str(&o->out, v);
+    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
     if (!strcmp(n, "preset")) {
         if (strcmp(v, "default") && strcmp(v, "study7020"))
             return dolor_error(DOLOR_EINVAL, "--preset: '%s' is not a preset (default, study7020)", v);
-        return set_str(&o->preset, v);
+        return dolor_opt_set_str(&o->preset, v);
     }
     if (!strcmp(n, "levels")) {
         /* accept 1 and 65537 here, so that the library's message names levels outside 2..65536 */
@@ -154,14 +161,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "offsets")) {
         if (strcmp(v, "chebyshev") && strcmp(v, "rounded"))
             return dolor_error(DOLOR_EINVAL, "--offsets: '%s' is not chebyshev or rounded", v);
-        return set_str(&o->offsets, v);
+        return dolor_opt_set_str(&o->offsets, v);
     }
     if (!strcmp(n, "mask")) {
         dolor_cli_free_list(o->masks);
         return dolor_cli_split_list("--mask", v, &o->masks, &o->nmasks);
     }
     if (!strcmp(n, "regions")) return int_list("--regions", v, 1, 255, o->regions, &o->nregions);
-    if (!strcmp(n, "crop")) return set_str(&o->crop, v);
+    if (!strcmp(n, "crop")) return dolor_opt_set_str(&o->crop, v);
     if (!strcmp(n, "spacing")) {
         char **items;
         int k;
@@ -176,11 +183,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         o->spacing_set = !s;
         return s;
     }
-    if (!strcmp(n, "bright")) return set_str(&o->bright, v);
-    if (!strcmp(n, "dark")) return set_str(&o->dark, v);
-    if (!strcmp(n, "bright-mask")) return set_str(&o->bright_mask, v);
-    if (!strcmp(n, "dark-mask")) return set_str(&o->dark_mask, v);
-    if (!strcmp(n, "threads")) return dolor_cli_parse_int("--threads", v, 1, 1024, &o->threads);
+    if (!strcmp(n, "bright")) return dolor_opt_set_str(&o->bright, v);
+    if (!strcmp(n, "dark")) return dolor_opt_set_str(&o->dark, v);
+    if (!strcmp(n, "bright-mask")) return dolor_opt_set_str(&o->bright_mask, v);
+    if (!strcmp(n, "dark-mask")) return dolor_opt_set_str(&o->dark_mask, v);
+    if (!strcmp(n, "threads")) { /* checked against the table's range before apply */
+        o->threads = strtol(v, NULL, 10);
+        return DOLOR_OK;
+    }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
 }
 
@@ -438,30 +448,18 @@ int dolor_cmd_features(int argc, char **argv)
 {
     feat_opts o = {.per_direction = -1, .direction_mean = -1, .firstorder = -1, .nakagami = -1, .glcm = -1,
                    .crop_to_mask = -1};
-    int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
+    int npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
     img_rows *fs = NULL;
     dolor_status *st = NULL;
     char (*msg)[1024] = NULL;
     dolor_features_config cfg;
-    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
-    if (!s && !want_help)
-        s = build_config(&o, &cfg);
-    if (s) {
-        rc = dolor_cli_usage_error("features", "%s", dolor_errmsg());
+    dolor_status s = DOLOR_OK;
+    if ((rc = dolor_cmd_front(&features_cmd, argc, argv, apply, &o, &pos, &npos, NULL)) >= 0)
         goto out;
-    }
-    if (want_help) {
-        printf("usage: dolor features [--config F] [--preset study7020] IMAGE... -o features.csv\n\n"
-               "Texture features of each 2D or 3D image (optionally inside a mask, after normalisation against a\n"
-               "bright and a dark reference region and a crop): first-order statistics (IBSI), Nakagami m and Omega\n"
-               "(ML and moments, zero voxels ignored) and GLCM contrast, dissimilarity, homogeneity, energy,\n"
-               "correlation and ASM per level count, distance and direction (symmetric, normalised; scikit-image's\n"
-               "definitions). Column names say it all: glcm_L32_d1_dir(0,1,1)_contrast = 32 grey levels, distance 1,\n"
-               "direction (dz,dy,dx) = (0,1,1); glcm_L32_d1_mean_contrast = mean over the directions. The first\n"
-               "column is the image path. Constant regions: correlation 1 (scikit-image's convention). See\n"
-               "docs/radiomics.md.\n\noptions:\n");
-        dolor_opts_print_help(stdout, specs, NSPECS);
+    rc = DOLOR_EXIT_OK;
+    if ((s = build_config(&o, &cfg))) {
+        rc = dolor_cli_usage_error("features", "%s", dolor_errmsg());
         goto out;
     }
     if (!o.out || npos == 0) {

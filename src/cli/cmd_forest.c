@@ -19,49 +19,71 @@ typedef struct {
 } forest_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"label", 'y', OPT_STR, "label column (class names or numbers; required for train and cv)"},
-    {"features", 'f', OPT_LIST, "feature columns (default: every numeric column but label, group and --exclude)"},
-    {"exclude", 0, OPT_LIST, "columns that are not features"},
-    {"group", 'g', OPT_STR, "patient column: cv keeps a patient's rows in one fold"},
-    {"positive", 0, OPT_STR, "positive class for sensitivity, PPV, AUC (default: the last in sorted order)"},
-    {"trees", 'n', OPT_INT, "number of trees (default 100)"},
-    {"max-features", 0, OPT_INT, "features tried per split (default floor(sqrt(p)))"},
-    {"max-depth", 0, OPT_INT, "maximum tree depth (default unlimited)"},
-    {"min-samples-split", 0, OPT_INT, "smallest node that is split (default 2)"},
-    {"min-samples-leaf", 0, OPT_INT, "smallest leaf (default 1)"},
-    {"no-bootstrap", 0, OPT_FLAG, "every tree sees every row (no OOB estimate)"},
-    {"seed", 's', OPT_NUM, "random seed (default 1)"},
-    {"folds", 'k', OPT_INT, "cv: number of folds (default 5)"},
-    {"fold-column", 0, OPT_STR, "cv: take each row's fold from this column (any k distinct values) instead of drawing them"},
-    {"model", 'm', OPT_STR, "forest file (written by train, read by predict)"},
-    {"out", 'o', OPT_STR, "train: forest file; predict: predictions CSV; cv: metrics CSV"},
-    {"importance", 0, OPT_STR, "train: write feature importances (impurity, permutation on the training table) CSV"},
-    {"repeats", 0, OPT_INT, "permutation importance repeats (default 5)"},
-    {"predictions", 0, OPT_STR, "cv: also write each row's out-of-fold probability"},
-    {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
-    {"config", 0, OPT_STR, "JSON file with any of these options as keys"},
+    {"label", 'y', OPT_STR, "label column (class names or numbers; required)", .metavar = "COL", .uses = "train,cv"},
+    {"features", 'f', OPT_LIST, "feature columns (default: every numeric column but label, group and --exclude)",
+     .metavar = "COL,...", .uses = "train,cv"},
+    {"exclude", 0, OPT_LIST, "columns that are not features", .metavar = "COL,...", .uses = "train,cv"},
+    {"group", 'g', OPT_STR, "patient column: cv keeps a patient's rows in one fold; predict copies it",
+     .metavar = "COL"},
+    {"positive", 0, OPT_STR, "positive class for sensitivity, PPV, AUC", .metavar = "CLASS",
+     .def = "the last in sorted order", .uses = "cv"},
+    {"trees", 'n', OPT_INT, "number of trees", .def = "100", DOLOR_OPT_RANGE(1, 100000), .uses = "train,cv"},
+    {"max-features", 0, OPT_INT, "features tried per split", .def = "floor(sqrt(p))", DOLOR_OPT_RANGE(1, 100000000),
+     .uses = "train,cv"},
+    {"max-depth", 0, OPT_INT, "maximum tree depth", .def = "unlimited", DOLOR_OPT_RANGE(1, 100000),
+     .uses = "train,cv"},
+    {"min-samples-split", 0, OPT_INT, "smallest node that is split", .def = "2", DOLOR_OPT_RANGE(2, 100000000),
+     .uses = "train,cv"},
+    {"min-samples-leaf", 0, OPT_INT, "smallest leaf", .def = "1", DOLOR_OPT_RANGE(1, 100000000), .uses = "train,cv"},
+    {"no-bootstrap", 0, OPT_FLAG, "every tree sees every row (no OOB estimate)", .uses = "train,cv"},
+    {"seed", 's', OPT_NUM, "random seed", .metavar = "S", .def = "1", DOLOR_OPT_RANGE(0, 9007199254740992.0),
+     .uses = "train,cv"},
+    {"folds", 'k', OPT_INT, "number of folds", .metavar = "K", .def = "5", DOLOR_OPT_RANGE(2, 1000), .uses = "cv"},
+    {"fold-column", 0, OPT_STR, "take each row's fold from this column (any k distinct values) instead of drawing "
+     "them", .metavar = "COL", .uses = "cv"},
+    {"model", 'm', OPT_STR, "forest file written by train", .metavar = "FILE", .uses = "predict"},
+    {"out", 'o', OPT_STR, "train: forest file; predict: predictions CSV; cv: metrics CSV", .metavar = "FILE"},
+    {"importance", 0, OPT_STR, "write feature importances (impurity, permutation on the training table) CSV",
+     .metavar = "FILE", .uses = "train"},
+    {"repeats", 0, OPT_INT, "permutation importance repeats", .def = "5", DOLOR_OPT_RANGE(1, 1000), .uses = "train"},
+    {"predictions", 0, OPT_STR, "also write each row's out-of-fold probability", .metavar = "FILE", .uses = "cv"},
+    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024)},
+    {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
-#define NSPECS ((int)(sizeof specs / sizeof *specs))
 
-static dolor_status set_str(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
-}
+static const dolor_subcmd_desc subs[] = {
+    {"train", "TABLE.csv --label COL [-o forest.txt] [--importance imp.csv] [options]",
+     "fit a forest; prints the out-of-bag error"},
+    {"predict", "TABLE.csv --model forest.txt -o predictions.csv [options]",
+     "class probabilities of every row (the model's feature columns)"},
+    {"cv", "TABLE.csv --label COL [--group PATIENT] [-k 5] [-o metrics.csv] [options]",
+     "stratified k-fold by patient: accuracy, sensitivity, specificity, PPV, NPV, AUC per fold and pooled"},
+};
+
+static const dolor_cmd_desc forest_cmd = {
+    .name = "forest",
+    .summary = "Random forest classifier (bootstrap, sqrt(p) features per split, Gini; scikit-learn's\n"
+               "RandomForestClassifier defaults). train prints the out-of-bag error; cv runs stratified k-fold by\n"
+               "patient and reports accuracy, sensitivity, specificity, PPV, NPV and AUC per fold and pooled over\n"
+               "the out-of-fold predictions (positive = --positive, default the last class in sorted order).\n"
+               "A missing or NaN cell is an error naming the row and column. Deterministic for a seed.",
+    DOLOR_CMD_SPECS(specs),
+    .subs = subs,
+    .nsubs = (int)(sizeof subs / sizeof *subs),
+};
 
 static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
     forest_opts *o = ctx;
     const char *n = sp->name;
-    if (!strcmp(n, "label")) return set_str(&o->label, v);
-    if (!strcmp(n, "group")) return set_str(&o->group, v);
-    if (!strcmp(n, "positive")) return set_str(&o->positive, v);
-    if (!strcmp(n, "out")) return set_str(&o->out, v);
-    if (!strcmp(n, "model")) return set_str(&o->model, v);
-    if (!strcmp(n, "importance")) return set_str(&o->importance, v);
-    if (!strcmp(n, "predictions")) return set_str(&o->predictions, v);
-    if (!strcmp(n, "fold-column")) return set_str(&o->fold_column, v);
+    if (!strcmp(n, "label")) return dolor_opt_set_str(&o->label, v);
+    if (!strcmp(n, "group")) return dolor_opt_set_str(&o->group, v);
+    if (!strcmp(n, "positive")) return dolor_opt_set_str(&o->positive, v);
+    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
+    if (!strcmp(n, "model")) return dolor_opt_set_str(&o->model, v);
+    if (!strcmp(n, "importance")) return dolor_opt_set_str(&o->importance, v);
+    if (!strcmp(n, "predictions")) return dolor_opt_set_str(&o->predictions, v);
+    if (!strcmp(n, "fold-column")) return dolor_opt_set_str(&o->fold_column, v);
     if (!strcmp(n, "features")) {
         dolor_cli_free_list(o->features);
         return dolor_cli_split_list("--features", v, &o->features, &o->nfeatures);
@@ -74,15 +96,20 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         o->no_bootstrap = v == NULL;
         return DOLOR_OK;
     }
-    if (!strcmp(n, "seed")) return dolor_cli_parse_double("--seed", v, 0, 9007199254740992.0, &o->seed);
-    if (!strcmp(n, "trees")) return dolor_cli_parse_int("--trees", v, 1, 100000, &o->trees);
-    if (!strcmp(n, "max-features")) return dolor_cli_parse_int("--max-features", v, 1, 100000000, &o->max_features);
-    if (!strcmp(n, "max-depth")) return dolor_cli_parse_int("--max-depth", v, 1, 100000, &o->max_depth);
-    if (!strcmp(n, "min-samples-split")) return dolor_cli_parse_int("--min-samples-split", v, 2, 100000000, &o->min_split);
-    if (!strcmp(n, "min-samples-leaf")) return dolor_cli_parse_int("--min-samples-leaf", v, 1, 100000000, &o->min_leaf);
-    if (!strcmp(n, "folds")) return dolor_cli_parse_int("--folds", v, 2, 1000, &o->folds);
-    if (!strcmp(n, "threads")) return dolor_cli_parse_int("--threads", v, 1, 1024, &o->threads);
-    if (!strcmp(n, "repeats")) return dolor_cli_parse_int("--repeats", v, 1, 1000, &o->repeats);
+    /* numbers: checked against the table's type and range before apply */
+    double x = v ? strtod(v, NULL) : 0;
+    long *iv = !strcmp(n, "trees") ? &o->trees : !strcmp(n, "max-features") ? &o->max_features :
+               !strcmp(n, "max-depth") ? &o->max_depth : !strcmp(n, "min-samples-split") ? &o->min_split :
+               !strcmp(n, "min-samples-leaf") ? &o->min_leaf : !strcmp(n, "folds") ? &o->folds :
+               !strcmp(n, "threads") ? &o->threads : !strcmp(n, "repeats") ? &o->repeats : NULL;
+    if (iv) {
+        *iv = (long)x;
+        return DOLOR_OK;
+    }
+    if (!strcmp(n, "seed")) {
+        o->seed = x;
+        return DOLOR_OK;
+    }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
 }
 
@@ -262,7 +289,7 @@ static int positive_index(const char *cmd, const forest_opts *o, char **levels, 
 int dolor_cmd_forest(int argc, char **argv)
 {
     forest_opts o = {0};
-    int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK, K = 0, p = 0, *y = NULL;
+    int npos = 0, rc = DOLOR_EXIT_OK, K = 0, p = 0, *y = NULL;
     char **pos = NULL, **levels = NULL, **fnames = NULL, **mfeat = NULL, **mclass = NULL;
     dolor_csv *t = NULL;
     double *X = NULL;
@@ -271,24 +298,13 @@ int dolor_cmd_forest(int argc, char **argv)
     double *score = NULL, *Xtr = NULL, *pr = NULL;
     fold_metrics *fm = NULL;
     const char *cmd = "forest";
-    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
-    if (s) {
-        rc = dolor_cli_usage_error(cmd, "%s", dolor_errmsg());
+    dolor_status s = DOLOR_OK;
+    int front = dolor_cmd_front(&forest_cmd, argc, argv, apply, &o, &pos, &npos, NULL);
+    if (front >= 0) {
+        rc = front;
         goto out;
     }
-    if (want_help) {
-        printf("usage: dolor forest train TABLE.csv --label COL [-o forest.txt] [--importance imp.csv]\n"
-               "       dolor forest predict TABLE.csv --model forest.txt -o predictions.csv\n"
-               "       dolor forest cv TABLE.csv --label COL [--group PATIENT] [-k 5] [-o metrics.csv]\n\n"
-               "Random forest classifier (bootstrap, sqrt(p) features per split, Gini; scikit-learn's\n"
-               "RandomForestClassifier defaults). train prints the out-of-bag error; cv runs stratified k-fold by\n"
-               "patient and reports accuracy, sensitivity, specificity, PPV, NPV and AUC per fold and pooled over\n"
-               "the out-of-fold predictions (positive = --positive, default the last class in sorted order).\n"
-               "A missing or NaN cell is an error naming the row and column. Deterministic for a seed.\n\noptions:\n");
-        dolor_opts_print_help(stdout, specs, NSPECS);
-        goto out;
-    }
-    if (npos != 2 || (strcmp(pos[0], "train") && strcmp(pos[0], "predict") && strcmp(pos[0], "cv"))) {
+    if (npos != 2) {
         rc = dolor_cli_usage_error(cmd, "expected 'train', 'predict' or 'cv' and one CSV table");
         goto out;
     }

@@ -2,29 +2,46 @@
  * series folders also show their main attributes; patient-identifying attributes
  * (PS3.15 Basic Profile: names, IDs, dates, addresses) only with --show-phi. */
 #define _POSIX_C_SOURCE 200809L
-#include "cli.h"
+#include "opts.h"
 #include "dolor/io.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
-static void usage(FILE *fp)
+typedef struct {
+    int all, show_phi;
+} info_opts;
+
+static const dolor_opt_spec specs[] = {
+    {"all", 0, OPT_FLAG, "list every top-level DICOM attribute (patient-identifying ones hidden)"},
+    {"show-phi", 0, OPT_FLAG, "also print patient-identifying attributes (names, IDs, dates, addresses)"},
+};
+
+static const dolor_cmd_desc info_cmd = {
+    .name = "info",
+    .usage = "[options] FILE|DIR...",
+    .summary = "Print an image's geometry (size, spacing in mm, origin and direction in LPS, dtype,\n"
+               "frames) and, for DICOM files and series folders, the main attributes (Modality,\n"
+               "Manufacturer, transfer syntax, PhotometricInterpretation, bits, PixelSpacing,\n"
+               "SliceThickness, RescaleSlope/Intercept, ...). Any format dolor reads: DICOM (file or a\n"
+               "folder holding one series), NIfTI, MetaImage, PNG, JPEG.",
+    DOLOR_CMD_SPECS(specs),
+    .details = "exit codes: 0 success, 1 I/O failure, 2 unreadable or unsupported file\n",
+};
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
-    fprintf(fp, "usage: dolor info [options] FILE|DIR...\n\n"
-                "Print an image's geometry (size, spacing in mm, origin and direction in LPS, dtype,\n"
-                "frames) and, for DICOM files and series folders, the main attributes (Modality,\n"
-                "Manufacturer, transfer syntax, PhotometricInterpretation, bits, PixelSpacing,\n"
-                "SliceThickness, RescaleSlope/Intercept, ...). Any format dolor reads: DICOM (file or a\n"
-                "folder holding one series), NIfTI, MetaImage, PNG, JPEG.\n\n"
-                "options:\n"
-                "  --all        list every top-level DICOM attribute (patient-identifying ones hidden)\n"
-                "  --show-phi   also print patient-identifying attributes (names, IDs, dates, addresses)\n"
-                "  -h, --help   this help\n\n"
-                "exit codes: 0 success, 1 I/O failure, 2 unreadable or unsupported file\n");
+    info_opts *o = ctx;
+    if (!strcmp(sp->name, "all"))
+        o->all = v == NULL;
+    else if (!strcmp(sp->name, "show-phi"))
+        o->show_phi = v == NULL;
+    else
+        return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
+    return DOLOR_OK;
 }
 
 static void print_geometry(const dolor_image *img, int dicom)
@@ -92,12 +109,6 @@ static void print_dicom_attrs(const dolor_dicom *d, int all, int show_phi)
     }
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* first DICOM file with pixel data in a folder (sorted by name), for its attributes */
 static dolor_dicom *first_dicom(const char *dir)
 {
@@ -109,7 +120,7 @@ static dolor_dicom *first_dicom(const char *dir)
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
             dolor_dicom *d = NULL;
-            if (!is_dir(path) && dolor_dicom_open(path, &d) == DOLOR_OK) {
+            if (!dolor_cli_is_dir(path) && dolor_dicom_open(path, &d) == DOLOR_OK) {
                 if (dolor_dicom_has(d, "(7FE0,0010)"))
                     found = d;
                 else
@@ -144,7 +155,7 @@ static int info_one(const char *path, int all, int show_phi)
 {
     printf("%s\n", path);
     dolor_status s;
-    if (is_dir(path)) {
+    if (dolor_cli_is_dir(path)) {
         dolor_image *img = NULL;
         s = dolor_dicom_read_series(path, &img);
         if (s)
@@ -204,28 +215,22 @@ static int info_one(const char *path, int all, int show_phi)
 
 int dolor_cmd_info(int argc, char **argv)
 {
-    static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
-                                         {"show-phi", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    int all = 0, show_phi = 0, c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'a': all = 1; break;
-        case 'p': show_phi = 1; break;
-        case 'h': usage(stdout); return DOLOR_EXIT_OK;
-        default: return dolor_cli_usage_error("info", "unknown option %s", argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
+    info_opts o = {0};
+    char **pos = NULL;
+    int npos = 0;
+    int rc = dolor_cmd_front(&info_cmd, argc, argv, apply, &o, &pos, &npos, NULL);
+    if (rc >= 0)
+        return rc;
+    if (npos == 0) {
+        free(pos);
         return dolor_cli_usage_error("info", "no input file or folder");
-    int rc = DOLOR_EXIT_OK;
-    for (int i = optind; i < argc; i++) {
-        int r = info_one(argv[i], all, show_phi);
+    }
+    rc = DOLOR_EXIT_OK;
+    for (int i = 0; i < npos; i++) {
+        int r = info_one(pos[i], o.all, o.show_phi);
         if (r > rc)
             rc = r;
     }
+    free(pos);
     return rc;
 }

@@ -19,33 +19,36 @@ typedef struct {
 } predict_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)"},
-    {"out", 'o', OPT_STR, "output folder (required)"},
+    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)", .metavar = "CKPT"},
+    {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT"},
     {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines"},
-    {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
-    {"config", 0, OPT_STR, "JSON file with any of these options as keys"},
+    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024)},
+    {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
-#define NSPECS ((int)(sizeof specs / sizeof *specs))
+
+static const dolor_cmd_desc predict_cmd = {
+    .name = "predict",
+    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay]",
+    .summary = "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
+               "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
+               "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
+               "per image in milliseconds (preprocessing + network + resizing, without file I/O). OUT/labels.txt is an\n"
+               "ITK-SNAP label description (names and colours) for the label maps.",
+    DOLOR_CMD_SPECS(specs),
+};
 
 static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
     predict_opts *o = ctx;
-    long iv;
-    if (!strcmp(sp->name, "model") || !strcmp(sp->name, "out")) {
-        char **dst = sp->name[0] == 'm' ? &o->model : &o->out;
-        free(*dst);
-        *dst = strdup(v);
-        return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
-    }
+    if (!strcmp(sp->name, "model") || !strcmp(sp->name, "out"))
+        return dolor_opt_set_str(sp->name[0] == 'm' ? &o->model : &o->out, v);
     if (!strcmp(sp->name, "overlay")) {
         o->overlay = v == NULL;
         return DOLOR_OK;
     }
-    if (!strcmp(sp->name, "threads")) {
-        dolor_status s = dolor_cli_parse_int("--threads", v, 1, 1024, &iv);
-        if (!s)
-            o->threads = iv;
-        return s;
+    if (!strcmp(sp->name, "threads")) { /* checked against the table's range before apply */
+        o->threads = strtol(v, NULL, 10);
+        return DOLOR_OK;
     }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
 }
@@ -148,28 +151,17 @@ static int cmp_double(const void *a, const void *b)
 int dolor_cmd_predict(int argc, char **argv)
 {
     predict_opts o = {0};
-    int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
+    int npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL, **files = NULL;
     size_t nfiles = 0;
     dolor_net *net = NULL;
     dolor_segment_scratch *scratch = NULL;
     double *frame_ms = NULL; /* read + segment + write, per input */
     dolor_model_meta meta;
-    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
-    if (s) {
-        rc = dolor_cli_usage_error("predict", "%s", dolor_errmsg());
+    dolor_status s = DOLOR_OK;
+    if ((rc = dolor_cmd_front(&predict_cmd, argc, argv, apply, &o, &pos, &npos, NULL)) >= 0)
         goto out;
-    }
-    if (want_help) {
-        printf("usage: dolor predict --model best.safetensors IMAGE|FOLDER... -o OUT [--overlay]\n\n"
-               "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
-               "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
-               "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
-               "per image in milliseconds (preprocessing + network + resizing, without file I/O). OUT/labels.txt is an\n"
-               "ITK-SNAP label description (names and colours) for the label maps.\n\noptions:\n");
-        dolor_opts_print_help(stdout, specs, NSPECS);
-        goto out;
-    }
+    rc = DOLOR_EXIT_OK;
     if (!o.model || !o.out || npos == 0) {
         rc = dolor_cli_usage_error("predict", "need --model CKPT, -o OUT and at least one image or folder");
         goto out;

@@ -1,65 +1,91 @@
 /* dolor study: run a whole study from one YAML config (study.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/study.h"
-#include "cli.h"
+#include "opts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static void help(FILE *fp)
+static const dolor_opt_spec specs[] = {
+    {"out", 'o', OPT_STR, "output folder (jobs/, tables, methods.md, report.html)", .metavar = "OUTDIR",
+     .uses = "run"},
+};
+
+static const dolor_subcmd_desc subs[] = {
+    {"run", "STUDY.yaml -o OUTDIR", "train, test and tabulate every (model, fold) job"},
+    {"check", "STUDY.yaml", "validate the config only"},
+    {"schema", "", "list the config keys"},
+};
+
+static void schema_help(FILE *fp)
 {
-    fprintf(fp,
-            "usage: dolor study run STUDY.yaml -o OUTDIR   train, test and tabulate every (model, fold) job\n"
-            "       dolor study check STUDY.yaml           validate the config only\n"
-            "       dolor study schema                     list the config keys\n\n"
-            "Splits are by patient (dataset.patients CSV), stratified when dataset.stratum_column is given,\n"
-            "seeded, and written to OUTDIR/splits.csv. OUTDIR then holds jobs/<model>/fold<k>/ (checkpoints,\n"
-            "log.csv, test_eval/, test_pred/), per_case.csv, per_fold.csv, class_summary.csv, anova.csv,\n"
-            "bonferroni.csv, methods.md, overlays/ and report.html (one self-contained file). Running the same command again skips finished jobs and resumes an unfinished one.\n"
-            "Exit codes: 0 success, 1 runtime failure, 2 bad config or data.\n\nkeys:\n");
+    fprintf(fp, "\nkeys:\n");
     dolor_study_schema_print(fp);
 }
+
+static const dolor_cmd_desc study_cmd = {
+    .name = "study",
+    .summary = "Run a whole study from one YAML config. Splits are by patient (dataset.patients CSV), stratified\n"
+               "when dataset.stratum_column is given, seeded, and written to OUTDIR/splits.csv. OUTDIR then holds\n"
+               "jobs/<model>/fold<k>/ (checkpoints, log.csv, test_eval/, test_pred/), per_case.csv, per_fold.csv,\n"
+               "class_summary.csv, anova.csv, bonferroni.csv, methods.md, overlays/ and report.html (one\n"
+               "self-contained file). Running the same command again skips finished jobs and resumes an\n"
+               "unfinished one.",
+    DOLOR_CMD_SPECS(specs),
+    .details = "Exit codes: 0 success, 1 runtime failure, 2 bad config or data.\n",
+    .more_help = schema_help,
+    .subs = subs,
+    .nsubs = (int)(sizeof subs / sizeof *subs),
+};
+
+static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
+{
+    if (!strcmp(sp->name, "out"))
+        return dolor_opt_set_str(ctx, v);
+    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
+}
+
+static int study_run(const char *sub, const char *cfgpath, const char *out);
 
 int dolor_cmd_study(int argc, char **argv)
 {
     const char *cmd = "study";
-    if (argc < 2) {
-        help(stderr);
-        return DOLOR_EXIT_INPUT;
-    }
-    const char *sub = argv[1];
-    if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-        help(stdout);
+    char *out = NULL, **pos = NULL;
+    int npos = 0;
+    const dolor_subcmd_desc *sub = NULL;
+    /* "dolor study help" as "dolor study --help" */
+    if (argc == 2 && !strcmp(argv[1], "help")) {
+        dolor_cmd_print_help(stdout, &study_cmd, NULL);
         return DOLOR_EXIT_OK;
     }
-    if (!strcmp(sub, "schema")) {
-        dolor_study_schema_print(stdout);
-        return DOLOR_EXIT_OK;
+    int rc = dolor_cmd_front(&study_cmd, argc, argv, apply, &out, &pos, &npos, &sub);
+    if (rc >= 0) {
+        free(out);
+        return rc;
     }
-    if (strcmp(sub, "run") && strcmp(sub, "check"))
-        return dolor_cli_usage_error(cmd, "unknown action '%s' (run, check, schema)", sub);
-    const char *cfgpath = NULL, *out = NULL;
-    for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) {
-            if (i + 1 >= argc)
-                return dolor_cli_usage_error(cmd, "%s needs a folder", argv[i]);
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            help(stdout);
-            return DOLOR_EXIT_OK;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return dolor_cli_usage_error(cmd, "unknown option %s", argv[i]);
-        } else if (!cfgpath) {
-            cfgpath = argv[i];
-        } else {
-            return dolor_cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
-        }
+    if (!strcmp(sub->name, "schema")) {
+        rc = npos > 1 ? dolor_cli_usage_error(cmd, "unexpected argument '%s'", pos[1]) : DOLOR_EXIT_OK;
+        if (!rc)
+            dolor_study_schema_print(stdout);
+    } else if (npos < 2) {
+        rc = dolor_cli_usage_error(cmd, "give the study config: dolor study %s STUDY.yaml%s", sub->name,
+                                   strcmp(sub->name, "run") ? "" : " -o OUTDIR");
+    } else if (npos > 2) {
+        rc = dolor_cli_usage_error(cmd, "unexpected argument '%s'", pos[2]);
+    } else if (!strcmp(sub->name, "run") && !out) {
+        rc = dolor_cli_usage_error(cmd, "give an output folder with -o OUTDIR");
+    } else {
+        rc = study_run(sub->name, pos[1], out);
     }
-    if (!cfgpath)
-        return dolor_cli_usage_error(cmd, "give the study config: dolor study %s STUDY.yaml%s", sub,
-                                     strcmp(sub, "run") ? "" : " -o OUTDIR");
-    if (!strcmp(sub, "run") && !out)
-        return dolor_cli_usage_error(cmd, "give an output folder with -o OUTDIR");
+    free(pos);
+    free(out);
+    return rc;
+}
+
+static int study_run(const char *sub, const char *cfgpath, const char *out)
+{
+    const char *cmd = "study";
     dolor_study_config *cfg = NULL;
     dolor_status s = dolor_study_config_load(cfgpath, &cfg);
     if (s) {

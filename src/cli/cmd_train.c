@@ -103,6 +103,8 @@ static const dolor_opt_spec specs[] = {
     {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1 (default 0)"},
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
+/* name and table: typed values and "--x is not an option of dolor train" (help() prints the text) */
+static const dolor_cmd_desc train_cmd = {.name = "train", .specs = specs, .nspecs = NSPECS};
 
 /* Options that describe the model: stored in the checkpoint, so on --resume they may only repeat it. */
 static const char *const arch_opts[] = {"classes", "labels", "label-desc", "size", "base",
@@ -122,13 +124,6 @@ static const char *const cls_only[] = {"csv",       "image-col",   "label-col", 
                                        "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
                                        "focal-alpha", "focal-gamma", "step-size", "lr-gamma",    "flip",
                                        "kfold",     "fold"};
-
-static dolor_status set_str(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
-}
 
 static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
@@ -150,10 +145,10 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         o->classify = !strcmp(v, "classify");
         return DOLOR_OK;
     }
-    if (!strcmp(n, "csv")) return set_str(&o->csv, v);
-    if (!strcmp(n, "image-col")) return set_str(&o->image_col, v);
-    if (!strcmp(n, "label-col")) return set_str(&o->label_col, v);
-    if (!strcmp(n, "patient-col")) return set_str(&o->patient_col, v);
+    if (!strcmp(n, "csv")) return dolor_opt_set_str(&o->csv, v);
+    if (!strcmp(n, "image-col")) return dolor_opt_set_str(&o->image_col, v);
+    if (!strcmp(n, "label-col")) return dolor_opt_set_str(&o->label_col, v);
+    if (!strcmp(n, "patient-col")) return dolor_opt_set_str(&o->patient_col, v);
     if (!strcmp(n, "optimizer")) return dolor_optimizer_parse(v, &o->ct.optimizer);
     if (!strcmp(n, "loss")) return dolor_cls_loss_parse(v, &o->ct.loss);
     if (!strcmp(n, "nesterov")) { o->ct.nesterov = on; return DOLOR_OK; }
@@ -207,14 +202,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         dolor_cli_free_list(items);
         return s;
     }
-    if (!strcmp(n, "data")) return set_str(&o->data, v);
-    if (!strcmp(n, "images")) return set_str(&o->images, v);
-    if (!strcmp(n, "masks")) return set_str(&o->masks, v);
-    if (!strcmp(n, "out")) return set_str(&o->out, v);
-    if (!strcmp(n, "val-list")) return set_str(&o->val_list, v);
-    if (!strcmp(n, "resume")) return set_str(&o->resume, v);
-    if (!strcmp(n, "init")) return set_str(&o->init, v);
-    if (!strcmp(n, "arch")) return set_str(&o->arch, v);
+    if (!strcmp(n, "data")) return dolor_opt_set_str(&o->data, v);
+    if (!strcmp(n, "images")) return dolor_opt_set_str(&o->images, v);
+    if (!strcmp(n, "masks")) return dolor_opt_set_str(&o->masks, v);
+    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
+    if (!strcmp(n, "val-list")) return dolor_opt_set_str(&o->val_list, v);
+    if (!strcmp(n, "resume")) return dolor_opt_set_str(&o->resume, v);
+    if (!strcmp(n, "init")) return dolor_opt_set_str(&o->init, v);
+    if (!strcmp(n, "arch")) return dolor_opt_set_str(&o->arch, v);
     if (!strcmp(n, "arch-opt")) {
         dolor_cli_free_list(o->arch_kv);
         s = dolor_cli_split_list(opt, v, &o->arch_kv, &o->narch_kv);
@@ -972,7 +967,7 @@ int dolor_cmd_train(int argc, char **argv)
     opts_init(&o);
     int want_help = 0, npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
-    dolor_status s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+    dolor_status s = dolor_cmd_parse(&train_cmd, argc, argv, apply, &o, &want_help, &pos, &npos, NULL);
     if (!s && !want_help && o.resume && !o.classify) {
         /* resume: the checkpoint's options first, then the command line again on top;
          * the model's own options may be repeated (README: "the same command plus --resume") */
@@ -1000,7 +995,7 @@ int dolor_cmd_train(int argc, char **argv)
             pos = NULL;
             s = dolor_opts_apply_json(rm.train_json, o.resume, specs, NSPECS, apply, &o);
             if (!s)
-                s = dolor_opts_parse(argc, argv, specs, NSPECS, apply, &o, &want_help, &pos, &npos);
+                s = dolor_cmd_parse(&train_cmd, argc, argv, apply, &o, &want_help, &pos, &npos, NULL);
         }
         if (s) {
             rc = dolor_cli_fail("train", s);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -34,6 +35,17 @@ int dolor_cli_usage_error(const char *cmd, const char *fmt, ...)
     return DOLOR_EXIT_INPUT;
 }
 
+/* "--x: V is outside LO..HI", or "is less than LO" / "is more than HI" where the other side is open */
+static dolor_status out_of_range(const char *opt, const char *v, const char *lo, const char *hi, int lo_open,
+                                 int hi_open)
+{
+    if (hi_open && !lo_open)
+        return dolor_error(DOLOR_EINVAL, "%s: %s is less than %s", opt, v, lo);
+    if (lo_open && !hi_open)
+        return dolor_error(DOLOR_EINVAL, "%s: %s is more than %s", opt, v, hi);
+    return dolor_error(DOLOR_EINVAL, "%s: %s is outside %s..%s", opt, v, lo, hi);
+}
+
 dolor_status dolor_cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -43,8 +55,13 @@ dolor_status dolor_cli_parse_int(const char *opt, const char *s, long lo, long h
     long v = strtol(s, &end, 10);
     if (*end != '\0' || errno)
         return dolor_error(DOLOR_EINVAL, "%s: '%s' is not an integer", opt, s);
-    if (v < lo || v > hi)
-        return dolor_error(DOLOR_EINVAL, "%s: %ld is outside %ld..%ld", opt, v, lo, hi);
+    if (v < lo || v > hi) {
+        char t[3][32];
+        snprintf(t[0], sizeof t[0], "%ld", v);
+        snprintf(t[1], sizeof t[1], "%ld", lo);
+        snprintf(t[2], sizeof t[2], "%ld", hi);
+        return out_of_range(opt, t[0], t[1], t[2], lo == LONG_MIN, hi == LONG_MAX);
+    }
     *out = v;
     return DOLOR_OK;
 }
@@ -58,8 +75,13 @@ dolor_status dolor_cli_parse_double(const char *opt, const char *s, double lo, d
     double v = strtod(s, &end);
     if (*end != '\0' || errno || !isfinite(v))
         return dolor_error(DOLOR_EINVAL, "%s: '%s' is not a number", opt, s);
-    if (v < lo || v > hi)
-        return dolor_error(DOLOR_EINVAL, "%s: %g is outside %g..%g", opt, v, lo, hi);
+    if (v < lo || v > hi) {
+        char t[3][32];
+        snprintf(t[0], sizeof t[0], "%g", v);
+        snprintf(t[1], sizeof t[1], "%g", lo);
+        snprintf(t[2], sizeof t[2], "%g", hi);
+        return out_of_range(opt, t[0], t[1], t[2], isinf(lo), isinf(hi));
+    }
     *out = v;
     return DOLOR_OK;
 }

@@ -3,6 +3,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +126,9 @@ dolor_status dolor_opts_apply_json(const char *text, const char *name, const dol
             s = dolor_error(DOLOR_EINVAL, "%s: key '%s' must be %s", path, key, type_name(sp->type));
             break;
         }
-        s = apply(ctx, sp, val);
+        s = sp->has_range ? dolor_opt_check_value(sp, val) : DOLOR_OK;
+        if (!s)
+            s = apply(ctx, sp, val);
         if (s) {
             dolor_error_prefix(s, "%s", path);
             break;
@@ -134,8 +138,11 @@ dolor_status dolor_opts_apply_json(const char *text, const char *name, const dol
     return s;
 }
 
-dolor_status dolor_opts_parse(int argc, char **argv, const dolor_opt_spec *specs, int nspecs,
-                              dolor_opt_apply_fn apply, void *ctx, int *help, char ***pos, int *npos)
+/* dolor_opts_parse with the command's name for messages about options outside the table (NULL: the
+ * original "unknown option '--x'"); subs: the command's sub-commands, to name "dolor forest predict" */
+static dolor_status parse_argv(int argc, char **argv, const dolor_opt_spec *specs, int nspecs,
+                               dolor_opt_apply_fn apply, void *ctx, int *help, char ***pos, int *npos,
+                               const dolor_cmd_desc *cmd)
 {
     *help = 0;
     *npos = 0;
@@ -195,8 +202,19 @@ dolor_status dolor_opts_parse(int argc, char **argv, const dolor_opt_spec *specs
                 if (specs[k].short_name == a[1])
                     sp = &specs[k];
         }
-        if (!sp)
+        if (!sp && !cmd)
             return dolor_error(DOLOR_EINVAL, "unknown option '%s'", a);
+        if (!sp) {
+            char full[256], opt[136];
+            const char *sub = NULL;
+            for (int k = 0; *npos > 0 && k < cmd->nsubs; k++)
+                if (!strcmp(cmd->subs[k].name, (*pos)[0]))
+                    sub = cmd->subs[k].name;
+            snprintf(full, sizeof full, "dolor %s%s%s", cmd->name, sub ? " " : "", sub ? sub : "");
+            const char *eq = strchr(a, '=');
+            snprintf(opt, sizeof opt, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+            return dolor_error(DOLOR_EINVAL, "%s is not an option of %s (see %s --help)", opt, full, full);
+        }
         const char *val = NULL;
         if (sp->type == OPT_FLAG) {
             if (inline_val)
@@ -207,23 +225,230 @@ dolor_status dolor_opts_parse(int argc, char **argv, const dolor_opt_spec *specs
             if (!val)
                 return dolor_error(DOLOR_EINVAL, "--%s: missing value", sp->name);
         }
-        dolor_status s = apply(ctx, sp, val);
+        dolor_status s = sp->has_range ? dolor_opt_check_value(sp, val) : DOLOR_OK;
+        if (!s)
+            s = apply(ctx, sp, val);
         if (s)
             return s;
     }
     return DOLOR_OK;
 }
 
+dolor_status dolor_opts_parse(int argc, char **argv, const dolor_opt_spec *specs, int nspecs,
+                              dolor_opt_apply_fn apply, void *ctx, int *help, char ***pos, int *npos)
+{
+    return parse_argv(argc, argv, specs, nspecs, apply, ctx, help, pos, npos, NULL);
+}
+
+dolor_status dolor_opt_set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = v ? strdup(v) : NULL;
+    return *dst || !v ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+}
+
+/* "1..256", "at least 0", "at most 10" (integers without a fraction) */
+static void range_text(const dolor_opt_spec *sp, char *buf, size_t n)
+{
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, sp->type == OPT_INT ? "%.0f" : "%g", sp->min);
+    snprintf(hi, sizeof hi, sp->type == OPT_INT ? "%.0f" : "%g", sp->max);
+    int has_lo = isfinite(sp->min), has_hi = isfinite(sp->max);
+    if (has_lo && has_hi)
+        snprintf(buf, n, "%s..%s", lo, hi);
+    else if (has_lo)
+        snprintf(buf, n, "at least %s", lo);
+    else if (has_hi)
+        snprintf(buf, n, "at most %s", hi);
+    else
+        buf[0] = '\0';
+}
+
+dolor_status dolor_opt_check_value(const dolor_opt_spec *sp, const char *v)
+{
+    char opt[136];
+    snprintf(opt, sizeof opt, "--%s", sp->name);
+    int r = sp->has_range;
+    if (sp->type == OPT_INT) {
+        /* the table's bounds as longs; beyond the range of long a side is open */
+        long lo = r && sp->min > (double)LONG_MIN ? (long)ceil(sp->min) : LONG_MIN;
+        long hi = r && sp->max < (double)LONG_MAX ? (long)floor(sp->max) : LONG_MAX, x;
+        return dolor_cli_parse_int(opt, v, lo, hi, &x);
+    }
+    if (sp->type == OPT_NUM) {
+        double x;
+        return dolor_cli_parse_double(opt, v, r ? sp->min : -INFINITY, r ? sp->max : INFINITY, &x);
+    }
+    return DOLOR_OK;
+}
+
+/* "--name METAVAR" and the help with its "(default D; LO..HI)" */
+static void print_spec(FILE *fp, const dolor_opt_spec *sp, const char *tag)
+{
+    char left[96], extra[200] = "", r[80] = "";
+    const char *arg = sp->metavar ? sp->metavar :
+                      sp->type == OPT_FLAG ? "" : sp->type == OPT_LIST ? "A,B,..." :
+                      sp->type == OPT_STR ? "VALUE" : "N";
+    if (sp->short_name)
+        snprintf(left, sizeof left, "-%c, --%s%s%s", sp->short_name, sp->name, *arg ? " " : "", arg);
+    else
+        snprintf(left, sizeof left, "    --%s%s%s", sp->name, *arg ? " " : "", arg);
+    if (sp->has_range)
+        range_text(sp, r, sizeof r);
+    if (sp->def || r[0])
+        snprintf(extra, sizeof extra, " (%s%s%s%s)", sp->def ? "default " : "", sp->def ? sp->def : "",
+                 sp->def && r[0] ? "; " : "", r);
+    if (strlen(left) > 28)
+        fprintf(fp, "  %s\n  %-28s %s%s%s\n", left, "", sp->help, extra, tag ? tag : "");
+    else
+        fprintf(fp, "  %-28s %s%s%s\n", left, sp->help, extra, tag ? tag : "");
+}
+
 void dolor_opts_print_help(FILE *fp, const dolor_opt_spec *specs, int nspecs)
 {
-    for (int i = 0; i < nspecs; i++) {
-        char left[64];
-        const char *arg = specs[i].type == OPT_FLAG ? "" : specs[i].type == OPT_LIST ? " A,B,..." :
-                          specs[i].type == OPT_STR ? " VALUE" : " N";
-        if (specs[i].short_name)
-            snprintf(left, sizeof left, "-%c, --%s%s", specs[i].short_name, specs[i].name, arg);
-        else
-            snprintf(left, sizeof left, "    --%s%s", specs[i].name, arg);
-        fprintf(fp, "  %-28s %s\n", left, specs[i].help);
+    for (int i = 0; i < nspecs; i++)
+        print_spec(fp, &specs[i], NULL);
+}
+
+/* 1 if the comma-separated list holds word */
+static int list_has(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, word, n))
+            return 1;
+        p = e ? e + 1 : p + len;
     }
+    return 0;
+}
+
+static int spec_applies(const dolor_opt_spec *sp, const char *sub)
+{
+    return !sp->uses || !sub || list_has(sp->uses, sub);
+}
+
+void dolor_cmd_print_help(FILE *fp, const dolor_cmd_desc *cmd, const char *sub)
+{
+    const dolor_subcmd_desc *one = NULL;
+    for (int k = 0; sub && k < cmd->nsubs; k++)
+        if (!strcmp(cmd->subs[k].name, sub))
+            one = &cmd->subs[k];
+    if (one) {
+        fprintf(fp, "usage: dolor %s %s%s%s\n\n%s\n", cmd->name, one->name, one->usage[0] ? " " : "", one->usage,
+                one->summary);
+    } else if (cmd->nsubs) {
+        for (int k = 0; k < cmd->nsubs; k++)
+            fprintf(fp, "%s dolor %s %s%s%s\n", k ? "      " : "usage:", cmd->name, cmd->subs[k].name,
+                    cmd->subs[k].usage[0] ? " " : "", cmd->subs[k].usage);
+        fprintf(fp, "\n%s\n\n", cmd->summary);
+        for (int k = 0; k < cmd->nsubs; k++)
+            fprintf(fp, "  %-10s %s\n", cmd->subs[k].name, cmd->subs[k].summary);
+        fprintf(fp, "\n(dolor %s SUBCOMMAND --help lists the options of one)\n", cmd->name);
+    } else {
+        fprintf(fp, "usage: dolor %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->summary);
+    }
+    fprintf(fp, "\noptions:\n");
+    int has_config = 0;
+    for (int i = 0; i < cmd->nspecs; i++) {
+        const dolor_opt_spec *sp = &cmd->specs[i];
+        has_config |= !strcmp(sp->name, "config");
+        if (!spec_applies(sp, one ? one->name : NULL))
+            continue;
+        char tag[160] = "";
+        if (!one && sp->uses)
+            snprintf(tag, sizeof tag, " [%s]", sp->uses);
+        print_spec(fp, sp, tag);
+    }
+    if (!has_config)
+        fprintf(fp, "  %-28s %s\n", "    --config FILE.json",
+                "JSON object with any of these options as keys (the command line overrides it)");
+    fprintf(fp, "  %-28s %s\n", "-h, --help", "print this help");
+    if (cmd->details)
+        fprintf(fp, "\n%s", cmd->details);
+    if (cmd->more_help)
+        cmd->more_help(fp);
+}
+
+/* apply through the table: values checked, options given recorded (for the sub-command check) */
+typedef struct {
+    const dolor_cmd_desc *cmd;
+    dolor_opt_apply_fn apply;
+    void *ctx;
+    unsigned char *given;
+} cmd_apply_ctx;
+
+static dolor_status cmd_apply(void *vctx, const dolor_opt_spec *sp, const char *value)
+{
+    cmd_apply_ctx *c = vctx;
+    c->given[sp - c->cmd->specs] = 1;
+    dolor_status s = dolor_opt_check_value(sp, value);
+    return s ? s : c->apply(c->ctx, sp, value);
+}
+
+dolor_status dolor_cmd_parse(const dolor_cmd_desc *cmd, int argc, char **argv, dolor_opt_apply_fn apply, void *ctx,
+                             int *help, char ***pos, int *npos, const dolor_subcmd_desc **sub)
+{
+    if (sub)
+        *sub = NULL;
+    cmd_apply_ctx c = {cmd, apply, ctx, calloc((size_t)cmd->nspecs + 1, 1)};
+    if (!c.given) {
+        *help = 0;
+        *npos = 0;
+        *pos = NULL;
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    dolor_status s = parse_argv(argc, argv, cmd->specs, cmd->nspecs, cmd_apply, &c, help, pos, npos, cmd);
+    if (!s && !*help && cmd->no_positionals && *npos > 0)
+        s = dolor_error(DOLOR_EINVAL, "unexpected argument '%s'", (*pos)[0]);
+    if (s || !cmd->nsubs)
+        goto done;
+    const dolor_subcmd_desc *one = NULL;
+    for (int k = 0; *npos > 0 && k < cmd->nsubs; k++)
+        if (!strcmp(cmd->subs[k].name, (*pos)[0]))
+            one = &cmd->subs[k];
+    if (sub)
+        *sub = one;
+    if (*help)
+        goto done;
+    if (!one) {
+        char names[256] = "";
+        for (int k = 0; k < cmd->nsubs; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "", cmd->subs[k].name);
+        if (*npos == 0)
+            s = dolor_error(DOLOR_EINVAL, "give a sub-command: %s (see dolor %s --help)", names, cmd->name);
+        else
+            s = dolor_error(DOLOR_EINVAL, "'%s' is not a sub-command of dolor %s (%s)", (*pos)[0], cmd->name, names);
+        goto done;
+    }
+    for (int i = 0; i < cmd->nspecs; i++)
+        if (c.given[i] && !spec_applies(&cmd->specs[i], one->name)) {
+            s = dolor_error(DOLOR_EINVAL, "--%s is not an option of dolor %s %s (see dolor %s %s --help)",
+                            cmd->specs[i].name, cmd->name, one->name, cmd->name, one->name);
+            break;
+        }
+done:
+    free(c.given);
+    return s;
+}
+
+int dolor_cmd_front(const dolor_cmd_desc *cmd, int argc, char **argv, dolor_opt_apply_fn apply, void *ctx,
+                    char ***pos, int *npos, const dolor_subcmd_desc **sub)
+{
+    const dolor_subcmd_desc *one = NULL;
+    int help = 0;
+    dolor_status s = dolor_cmd_parse(cmd, argc, argv, apply, ctx, &help, pos, npos, &one);
+    if (sub)
+        *sub = one;
+    if (!s && !help)
+        return -1;
+    if (s)
+        fprintf(stderr, "dolor %s%s%s: error: %s\n", cmd->name, one ? " " : "", one ? one->name : "",
+                dolor_errmsg()[0] ? dolor_errmsg() : dolor_status_name(s));
+    else
+        dolor_cmd_print_help(stdout, cmd, one ? one->name : NULL);
+    free(*pos);
+    *pos = NULL;
+    return !s ? DOLOR_EXIT_OK : s == DOLOR_ENOMEM ? DOLOR_EXIT_FAIL : DOLOR_EXIT_INPUT;
 }
