@@ -1,8 +1,10 @@
 /* Shared by the tests that read JSON oracles and fixtures (../shared/oracle, tests/fixtures): a tiny JSON reader
- * (objects, arrays, numbers, strings with the escapes \" \\ \/ \n \t, true/false/null) and a file loader.
- * Include after check.h. */
+ * (objects, arrays, numbers, strings with the escapes \" \\ \/ \n \t, true/false/null) and a file loader
+ * (reading through test_util.h's dolor_test_slurp). Include after check.h. */
 #ifndef DOLOR_TEST_JSON_FX_H
 #define DOLOR_TEST_JSON_FX_H
+
+#include "test_util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -132,28 +134,10 @@ static inline jv *jget(const jv *o, const char *key)
     return NULL;
 }
 
-
-/* The whole file as a NUL-terminated string (caller frees), or NULL when it cannot be read. */
-static inline char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = sz >= 0 ? malloc((size_t)sz + 1) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)sz, fp) : 0;
-    if (buf)
-        buf[got] = 0;
-    fclose(fp);
-    return buf;
-}
-
 /* Parse a JSON file; NULL (with a failed check) when it cannot be read. */
 static inline jv *json_load_file(const char *path)
 {
-    char *buf = slurp(path);
+    char *buf = dolor_test_slurp(path, NULL);
     CHECKF(buf != NULL, "cannot read %s", path);
     if (!buf)
         return NULL;

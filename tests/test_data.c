@@ -2,6 +2,7 @@
  * augmentation geometry and determinism, dataset strictness on temporary folders, splits, the batch loader,
  * and the real usgra-nerve / kvasir-seg folders when present. */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/data.h"
 #include "dolor/io.h"
 
@@ -876,9 +877,7 @@ int main(void)
         test_loader(ds);
     }
     dolor_dataset_free(ds);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    CHECK(system(cmd) == 0);
+    CHECK(dolor_test_rm_rf(root) == 0);
     test_usgra();
     return dolor_test_finish();
 }

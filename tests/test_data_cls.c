@@ -5,6 +5,7 @@
  * images, intensity scaling is one factor, the same seed gives the same batch); the errors; and, with
  * the real data ($DOLOR_DATA), a DICOM series folder and 3D ultrasound MetaImage volumes in one listing. */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/data.h"
 #include "dolor/io.h"
 #include "dolor/nn.h"
@@ -345,9 +346,7 @@ int main(void)
     test_csv_3d();
     test_folders_2d();
     test_real_volumes();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
+    if (dolor_test_rm_rf(tmp) != 0)
         fprintf(stderr, "could not remove %s\n", tmp);
     return dolor_test_finish();
 }

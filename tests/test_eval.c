@@ -4,14 +4,12 @@
  * paths and the `dolor eval` command. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "test_util.h"
 #include "dolor/eval.h"
 #include "dolor/image.h"
 #include "dolor/io.h"
 
-#include <dirent.h>
 #include <stdint.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define FIX DOLOR_TEST_FIXTURES "/eval"
 
@@ -55,44 +53,6 @@ static void free_table(table *t)
 static double num(const char *s)
 {
     return (!s || strcmp(s, "NA") == 0) ? NAN : strtod(s, NULL);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *b = calloc((size_t)n + 1, 1);
-    if (fread(b, 1, (size_t)n, fp) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    return b;
-}
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    char p[1024];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            remove(p);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 /* ---- hand-computed case ----
@@ -469,7 +429,7 @@ static void test_folders(void)
     }
     free_table(gs);
     snprintf(path, sizeof path, "%s/confusion.csv", out);
-    char *conf = slurp(path), *wconf = slurp(FIX "/expected_confusion.csv");
+    char *conf = dolor_test_slurp(path, NULL), *wconf = dolor_test_slurp(FIX "/expected_confusion.csv", NULL);
     CHECKF(conf && wconf && strcmp(conf, wconf) == 0, "confusion.csv:\n%s\nexpected:\n%s", conf, wconf);
     free(conf);
     free(wconf);
@@ -565,7 +525,7 @@ static void test_folders(void)
     o3.nlabels = 2;
     o3.class_names = NULL;
     CHECK_ERR(dolor_seg_eval_folders(&o3, &ev), DOLOR_EINVAL, "given twice");
-    rm_rf(dir);
+    dolor_test_rm_rf(dir);
     free_table(wp);
     free_table(ws);
     free_table(wc);
@@ -873,7 +833,7 @@ static void test_folder_errors(void)
     CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_ENOTFOUND, "/nonexistent/pred: cannot open directory");
     o.pred_dir = NULL;
     CHECK_ERR(dolor_seg_eval_folders(&o, &ev), DOLOR_EINVAL, "required");
-    rm_rf(dir);
+    dolor_test_rm_rf(dir);
 
     /* CSV quoting of odd case ids; unwritable directory */
     dolor_seg_eval *q = NULL;
@@ -884,38 +844,27 @@ static void test_folder_errors(void)
     CHECK(mkdtemp(qd) != NULL);
     CHECK_OK(dolor_seg_eval_write_csv(q, qd));
     snprintf(f, sizeof f, "%s/per_case.csv", qd);
-    char *txt = slurp(f);
+    char *txt = dolor_test_slurp(f, NULL);
     CHECKF(txt && strstr(txt, "\n\"pat,1 \"\"x\"\"\",class1,1,0,0,1,1,1,1,1,1,1,NA,NA\n"), "per_case.csv:\n%s", txt);
     free(txt);
-    rm_rf(qd);
+    dolor_test_rm_rf(qd);
     CHECK_ERR(dolor_seg_eval_write_csv(q, "/proc/dolor-no/such"), DOLOR_EIO, "/proc/dolor-no");
     dolor_seg_eval_free(q);
 }
 
 /* `dolor eval` through the program (when DOLOR_BIN points at it). */
-static int run(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_cli(void)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "SKIP: DOLOR_BIN not set or not executable; CLI checks skipped\n");
-        dolor_test_skipped++;
+    if (!dolor_test_bin("dolor eval checks"))
         return;
-    }
-    char dir[] = "/tmp/dolor_evalcli_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char cmd[2048], path[700];
-    snprintf(cmd, sizeof cmd, "'%s' eval --help > %s/help.txt", bin, dir);
-    CHECK(run(cmd) == 0);
-    snprintf(cmd, sizeof cmd,
-             "'%s' eval --pred %s/pred --truth %s/truth --classes nerve,vessel -o %s/out > %s/stdout.txt 2> %s/err.txt",
-             bin, FIX, FIX, dir, dir, dir);
-    CHECK(run(cmd) == 0);
+    char dir[64], path[700], pd[700], *so = NULL, *se = NULL;
+    if (!dolor_test_tmpdir(dir, sizeof dir, "evalcli"))
+        return;
+    CHECK(dolor_test_run(&so, NULL, "eval --help") == 0);
+    CHECKF(so && strstr(so, "--allow-missing") && strstr(so, "--truth DIR"), "help: %s", so);
+    free(so);
+    CHECK(dolor_test_run(&so, &se, "eval --pred %s/pred --truth %s/truth --classes nerve,vessel -o %s/out", FIX, FIX,
+                         dir) == 0);
     snprintf(path, sizeof path, "%s/out/per_case.csv", dir);
     table *got = read_table(path), *want = read_table(FIX "/expected_per_case.csv");
     CHECK(got && want);
@@ -923,55 +872,39 @@ static void test_cli(void)
         compare_per_case(got, want, 1e-9);
     free_table(got);
     free_table(want);
-    snprintf(path, sizeof path, "%s/stdout.txt", dir);
-    char *so = slurp(path);
     CHECKF(so && strstr(so, "nerve") && strstr(so, "Pixel confusion matrix"), "stdout: %s", so);
+    CHECKF(se && strstr(se, "z_extra.png has no ground truth"), "stderr: %s", se);
     free(so);
-    snprintf(path, sizeof path, "%s/err.txt", dir);
-    so = slurp(path);
-    CHECKF(so && strstr(so, "z_extra.png has no ground truth"), "stderr: %s", so);
-    free(so);
+    free(se);
     /* usage errors and bad input -> 2 */
-    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s/pred 2>/dev/null", bin, FIX);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s/pred --truth %s/truth --labels 1,x -o %s/o2 2>/dev/null", bin,
-             FIX, FIX, dir);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd,
-             "'%s' eval --pred %s/pred --truth %s/truth --labels 1 --classes a,b -o %s/o2 2>/dev/null", bin, FIX, FIX,
-             dir);
-    CHECK(run(cmd) == 2);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/pred", FIX) == 2);
+    free(se);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/pred --truth %s/truth --labels 1,x -o %s/o2", FIX, FIX, dir) == 2);
+    free(se);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/pred --truth %s/truth --labels 1 --classes a,b -o %s/o2", FIX,
+                         FIX, dir) == 2);
+    free(se);
     /* truth file without prediction: swap the folders (z_extra has no prediction) */
-    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s/truth --truth %s/pred -o %s/o3 2> %s/err2.txt", bin, FIX, FIX, dir,
-             dir);
-    CHECK(run(cmd) == 2);
-    snprintf(path, sizeof path, "%s/err2.txt", dir);
-    so = slurp(path);
-    CHECKF(so && strstr(so, "z_extra.png has no prediction"), "stderr: %s", so);
-    free(so);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/truth --truth %s/pred -o %s/o3", FIX, FIX, dir) == 2);
+    CHECKF(se && strstr(se, "z_extra.png has no prediction"), "stderr: %s", se);
+    free(se);
     /* --allow-missing: skipped with a warning, exit 0 */
-    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s/truth --truth %s/pred --allow-missing -q -o %s/o4 2> %s/err3.txt",
-             bin, FIX, FIX, dir, dir);
-    CHECK(run(cmd) == 0);
-    snprintf(path, sizeof path, "%s/err3.txt", dir);
-    so = slurp(path);
-    CHECKF(so && strstr(so, "z_extra.png has no prediction") && strstr(so, "skipped"), "stderr: %s", so);
-    free(so);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/truth --truth %s/pred --allow-missing -q -o %s/o4", FIX, FIX,
+                         dir) == 0);
+    CHECKF(se && strstr(se, "z_extra.png has no prediction") && strstr(se, "skipped"), "stderr: %s", se);
+    free(se);
     /* --labels 2 --classes vessel: two classes, default output folder PRED/eval */
-    char pd[700];
     snprintf(pd, sizeof pd, "%s/predcopy", dir);
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/pred/*.png %s/pred/*.nii.gz %s/", pd, FIX, FIX, pd);
-    CHECK(run(cmd) == 0);
-    snprintf(cmd, sizeof cmd, "'%s' eval --pred %s --truth %s/truth --labels 2 --classes vessel -q 2>/dev/null", bin,
-             pd, FIX);
-    CHECK(run(cmd) == 0);
+    CHECK(dolor_test_sh("mkdir -p %s && cp %s/pred/*.png %s/pred/*.nii.gz %s/", pd, FIX, FIX, pd) == 0);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s --truth %s/truth --labels 2 --classes vessel -q", pd, FIX) == 0);
+    free(se);
     snprintf(path, sizeof path, "%s/eval/confusion.csv", pd);
-    so = slurp(path);
+    so = dolor_test_slurp(path, NULL);
     /* vessel row of the expected confusion: 50 + 2 predicted background/nerve -> 52 background, 93 vessel */
     CHECKF(so && strcmp(so, "truth\\pred,background,vessel\nbackground,3190,55\nvessel,52,93\n") == 0,
            "confusion.csv: %s", so);
     free(so);
-    rm_rf(dir);
+    dolor_test_rm_rf(dir);
 }
 
 int main(void)

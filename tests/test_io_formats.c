@@ -3,11 +3,10 @@
  * dispatch, and the crash regression inputs found by fuzzing. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 
 #include <dirent.h>
-#include <stdarg.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -29,37 +28,16 @@ typedef struct expect {
     double vox[8][6];
 } expect;
 
-static int nums(const char *s, double *v, int max)
-{
-    int n = 0;
-    char *end;
-    while (n < max) {
-        double x = strtod(s, &end);
-        if (end == s)
-            break;
-        v[n++] = x;
-        s = end;
-    }
-    return n;
-}
-
 static int load_expect(const char *path, expect *out, int max)
 {
-    FILE *fp = fopen(path, "r");
-    CHECKF(fp != NULL, "cannot open %s", path);
+    FILE *fp = dolor_test_open(path);
     if (!fp)
         return 0;
     char line[1024];
+    const char *v;
     int n = 0;
     expect *e = NULL;
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\n")] = 0;
-        if (line[0] == '#' || !line[0])
-            continue;
-        char *sp = strchr(line, ' ');
-        const char *v = sp ? sp + 1 : "";
-        if (sp)
-            *sp = 0;
+    while (dolor_test_next_kv(fp, line, sizeof line, &v)) {
         double t[16];
         if (!strcmp(line, "file")) {
             if (n >= max)
@@ -71,7 +49,7 @@ static int load_expect(const char *path, expect *out, int max)
         } else if (!e) {
             continue;
         } else if (!strcmp(line, "size")) {
-            e->ndim = nums(v, t, 4);
+            e->ndim = dolor_test_parse_nums(v, t, 4);
             for (int i = 0; i < e->ndim; i++)
                 e->size[i] = (int64_t)t[i];
         } else if (!strcmp(line, "ncomp")) {
@@ -79,17 +57,17 @@ static int load_expect(const char *path, expect *out, int max)
         } else if (!strcmp(line, "dtype")) {
             snprintf(e->dtype, sizeof e->dtype, "%s", v);
         } else if (!strcmp(line, "spacing")) {
-            e->nsp = nums(v, e->spacing, 4);
+            e->nsp = dolor_test_parse_nums(v, e->spacing, 4);
         } else if (!strcmp(line, "origin")) {
-            nums(v, e->origin, 3);
+            dolor_test_parse_nums(v, e->origin, 3);
         } else if (!strcmp(line, "direction")) {
-            nums(v, e->direction, 9);
+            dolor_test_parse_nums(v, e->direction, 9);
         } else if (!strcmp(line, "point") && e->npoint < 8) {
-            nums(v, e->point[e->npoint++], 6);
+            dolor_test_parse_nums(v, e->point[e->npoint++], 6);
         } else if (!strcmp(line, "sum")) {
             e->sum = strtod(v, NULL);
         } else if (!strcmp(line, "voxel") && e->nvox < 8) {
-            nums(v, e->vox[e->nvox++], 6);
+            dolor_test_parse_nums(v, e->vox[e->nvox++], 6);
         }
     }
     fclose(fp);
@@ -507,29 +485,14 @@ static void test_crash_regressions(const char *fix)
 }
 
 /* dolor convert, when the program is built (DOLOR_BIN, set by CMake). */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char cmdline[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmdline, sizeof cmdline, fmt, ap);
-    va_end(ap);
-    int rc = system(cmdline);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
 static void test_convert(const char *fix)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        printf("SKIP: dolor convert (DOLOR_BIN not built)\n");
+    if (!dolor_test_bin("dolor convert checks"))
         return;
-    }
     char in[1024], out[512];
     snprintf(in, sizeof in, "%s/metaimage/t_int16.mha", fix);
     snprintf(out, sizeof out, "%s/conv.nii.gz", tmpdir);
-    CHECK(run("'%s' convert -q '%s' '%s'", bin, in, out) == 0);
+    CHECK(dolor_test_run(NULL, NULL, "convert -q '%s' '%s'", in, out) == 0);
     dolor_image *a = NULL, *b = NULL;
     CHECK_OK(dolor_image_read(in, &a));
     CHECK_OK(dolor_image_read(out, &b));
@@ -542,7 +505,7 @@ static void test_convert(const char *fix)
     char in2[1024];
     snprintf(in2, sizeof in2, "%s/nifti/flipped_labels.nii", fix);
     snprintf(out, sizeof out, "%s/conv.mhd", tmpdir);
-    CHECK(run("'%s' convert -q --no-compress '%s' '%s'", bin, in2, out) == 0);
+    CHECK(dolor_test_run(NULL, NULL, "convert -q --no-compress '%s' '%s'", in2, out) == 0);
     dolor_image *c = NULL;
     CHECK_OK(dolor_nifti_read(in2, &c));
     CHECK_OK(dolor_metaimage_read(out, &b));
@@ -557,7 +520,7 @@ static void test_convert(const char *fix)
     /* PNG slices with a fixed window: v8 = round(255 (v - LO) / (HI - LO)) clamped */
     char dir[512];
     snprintf(dir, sizeof dir, "%s/slices/", tmpdir);
-    CHECK(run("'%s' convert -q --window -1000,2000 --prefix s '%s' '%s'", bin, in, dir) == 0);
+    CHECK(dolor_test_run(NULL, NULL, "convert -q --window -1000,2000 --prefix s '%s' '%s'", in, dir) == 0);
     for (int k = 0; a && k < (int)a->size[2]; k++) {
         char p[1024];
         snprintf(p, sizeof p, "%ss_%04d.png", dir, k);
@@ -587,7 +550,7 @@ static void test_convert(const char *fix)
     snprintf(exp, sizeof exp, "%s/nifti/dicom_series_expected.txt", fix);
     if (DOLOR_TEST_NEED_DATA(series)) {
         snprintf(out, sizeof out, "%s/series.nii.gz", tmpdir);
-        CHECK(run("'%s' convert -q '%s' '%s'", bin, series, out) == 0);
+        CHECK(dolor_test_run(NULL, NULL, "convert -q '%s' '%s'", series, out) == 0);
         dolor_image *v = NULL;
         CHECK_OK(dolor_nifti_read(out, &v));
         FILE *fp = fopen(exp, "r");
@@ -599,7 +562,7 @@ static void test_convert(const char *fix)
             if (line[0] == '#' || !sp)
                 continue;
             *sp = 0;
-            int k = nums(sp + 1, x, 3);
+            int k = dolor_test_parse_nums(sp + 1, x, 3);
             if (!strcmp(line, "size") && k == 3) {
                 for (int i = 0; i < 3; i++)
                     CHECK(v->size[i] == (int64_t)x[i]);
@@ -628,15 +591,15 @@ static void test_convert(const char *fix)
 
     /* bad input: exit 2 */
     snprintf(out, sizeof out, "%s/x.nii", tmpdir);
-    CHECK(run("'%s' convert --bogus a b 2>/dev/null", bin) == 2);
-    CHECK(run("'%s' convert /nonexistent/in.nii '%s' 2>/dev/null", bin, out) == 2);
+    CHECK(dolor_test_run(NULL, NULL, "convert --bogus a b 2>/dev/null") == 2);
+    CHECK(dolor_test_run(NULL, NULL, "convert /nonexistent/in.nii '%s' 2>/dev/null", out) == 2);
     snprintf(in, sizeof in, "%s/metaimage/truncated.mha", fix);
-    CHECK(run("'%s' convert '%s' '%s' 2>/dev/null", bin, in, out) == 2);
+    CHECK(dolor_test_run(NULL, NULL, "convert '%s' '%s' 2>/dev/null", in, out) == 2);
     snprintf(in, sizeof in, "%s/metaimage/t_int16.mha", fix);
-    CHECK(run("'%s' convert '%s' '%s/x.png' 2>/dev/null", bin, in, tmpdir) == 2); /* 3D into one PNG */
-    CHECK(run("'%s' convert '%s' '%s/x.xyz' 2>/dev/null", bin, in, tmpdir) == 2);
-    CHECK(run("'%s' convert --window 5,1 '%s' '%s/' 2>/dev/null", bin, in, tmpdir) == 2);
-    CHECK(run("'%s' convert --help >/dev/null", bin) == 0);
+    CHECK(dolor_test_run(NULL, NULL, "convert '%s' '%s/x.png' 2>/dev/null", in, tmpdir) == 2); /* 3D into one PNG */
+    CHECK(dolor_test_run(NULL, NULL, "convert '%s' '%s/x.xyz' 2>/dev/null", in, tmpdir) == 2);
+    CHECK(dolor_test_run(NULL, NULL, "convert --window 5,1 '%s' '%s/' 2>/dev/null", in, tmpdir) == 2);
+    CHECK(dolor_test_run(NULL, NULL, "convert --help >/dev/null") == 0);
     CHECK(access(out, F_OK) != 0);
 }
 
@@ -655,6 +618,6 @@ int main(void)
     test_labels(fix);
     test_crash_regressions(fix);
     test_convert(fix);
-    rmdir(tmpdir);
+    dolor_test_rm_rf(tmpdir);
     return dolor_test_finish();
 }

@@ -2,6 +2,7 @@
  * files (tests/fixtures/nifti/ *.txt written by tools/gen_nifti_fixtures.py). */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 
 #include <dirent.h>
@@ -24,38 +25,17 @@ typedef struct sample {
     double vval[8];
 } sample;
 
-static int parse_nums(const char *s, double *v, int max)
-{
-    int n = 0;
-    char *end;
-    while (n < max) {
-        double x = strtod(s, &end);
-        if (end == s)
-            break;
-        v[n++] = x;
-        s = end;
-    }
-    return n;
-}
-
 /* Read the blocks of a fixture description; returns the count. */
 static int load_samples(const char *path, sample *out, int max)
 {
-    FILE *fp = fopen(path, "r");
-    CHECKF(fp != NULL, "cannot open %s", path);
+    FILE *fp = dolor_test_open(path);
     if (!fp)
         return 0;
     char line[2048];
+    const char *val;
     int n = 0;
     sample *s = NULL;
-    while (fgets(line, sizeof line, fp)) {
-        line[strcspn(line, "\n")] = 0;
-        if (line[0] == '#' || !line[0])
-            continue;
-        char *sp = strchr(line, ' ');
-        const char *val = sp ? sp + 1 : "";
-        if (sp)
-            *sp = 0;
+    while (dolor_test_next_kv(fp, line, sizeof line, &val)) {
         if (!strcmp(line, "file")) {
             if (n >= max)
                 break;
@@ -69,7 +49,7 @@ static int load_samples(const char *path, sample *out, int max)
             snprintf(s->header, sizeof s->header, "%s", val);
         } else if (!strcmp(line, "shape")) {
             double v[8];
-            s->ndim = parse_nums(val, v, 8);
+            s->ndim = dolor_test_parse_nums(val, v, 8);
             for (int i = 0; i < s->ndim; i++)
                 s->shape[i] = (int64_t)v[i];
         } else if (!strcmp(line, "dtype")) {
@@ -77,22 +57,22 @@ static int load_samples(const char *path, sample *out, int max)
         } else if (!strcmp(line, "codes")) {
             sscanf(val, "%d %d", &s->qcode, &s->scode);
         } else if (!strcmp(line, "sform")) {
-            parse_nums(val, s->sform, 12);
+            dolor_test_parse_nums(val, s->sform, 12);
         } else if (!strcmp(line, "qform")) {
-            parse_nums(val, s->qform, 12);
+            dolor_test_parse_nums(val, s->qform, 12);
         } else if (!strcmp(line, "best")) {
-            parse_nums(val, s->best, 12);
+            dolor_test_parse_nums(val, s->best, 12);
         } else if (!strcmp(line, "sum")) {
             s->sum = strtod(val, NULL);
         } else if (!strcmp(line, "scl")) {
             double v[2];
-            if (parse_nums(val, v, 2) == 2) {
+            if (dolor_test_parse_nums(val, v, 2) == 2) {
                 s->slope = v[0];
                 s->inter = v[1];
             }
         } else if (!strcmp(line, "voxel") && s->nvoxel < 8) {
             double v[8];
-            int k = parse_nums(val, v, 8);
+            int k = dolor_test_parse_nums(val, v, 8);
             int m = s->nvoxel++;
             s->vlen[m] = k - 1; /* index..., component */
             for (int i = 0; i < k - 1; i++)
@@ -503,6 +483,6 @@ int main(void)
     }
     test_errors(fixtures);
     test_synthetic_geometry();
-    rmdir(tmpdir);
+    dolor_test_rm_rf(tmpdir);
     return dolor_test_finish();
 }

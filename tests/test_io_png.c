@@ -2,30 +2,13 @@
  * References: tests/fixtures/png/ from tools/gen_png_fixtures.py (a minimal PNG encoder
  * written in Python, independent of libpng, and PIL decodes of real files). */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 
 #include <png.h>
 #include <unistd.h>
 
 #define FIX DOLOR_TEST_FIXTURES "/png/"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    if (b && fread(b, 1, (size_t)n, fp) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)n;
-    return b;
-}
 
 /* Every synthetic file against the sample values its encoder wrote. */
 static void test_synthetic(void)
@@ -109,7 +92,7 @@ static void test_corrupt(void)
     /* Every prefix and many single-byte corruptions of a valid file: OK or DOLOR_EFORMAT, never a crash
        (run under AddressSanitizer this also proves nothing leaks on the error paths). */
     size_t len = 0;
-    char *good = slurp(FIX "rgb16.png", &len);
+    char *good = dolor_test_slurp(FIX "rgb16.png", &len);
     CHECK(good != NULL);
     if (!good)
         return;
@@ -148,7 +131,7 @@ static void test_corrupt(void)
     }
     CHECK(ok);
     free(good);
-    good = slurp(FIX "tiny.jpg", &len);
+    good = dolor_test_slurp(FIX "tiny.jpg", &len);
     ok = 1;
     for (size_t cut = 0; good && cut <= len; cut++) {
         dolor_image *img = NULL;
@@ -275,9 +258,7 @@ static void test_write(void)
         CHECK_ERR(dolor_png_write("/nonexistent-dir/x.png", f), DOLOR_EIO, "/nonexistent-dir/x.png");
         dolor_image_free(f);
     }
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
+    CHECK(dolor_test_rm_rf(dir) == 0);
 }
 
 /* Real files in place, against PIL's decode (tests/fixtures/png/real.txt). */
@@ -352,7 +333,7 @@ static void test_real(void)
 
     /* the JPEG memory decoder gives the same pixels as the file decoder */
     size_t len;
-    char *buf = slurp(FIX "tiny.jpg", &len);
+    char *buf = dolor_test_slurp(FIX "tiny.jpg", &len);
     dolor_image *a = NULL, *b = NULL;
     CHECK_OK(dolor_jpeg_read(FIX "tiny.jpg", &a));
     CHECK_OK(dolor_jpeg_decode((const uint8_t *)buf, len, "tiny.jpg", &b));

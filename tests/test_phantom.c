@@ -4,38 +4,15 @@
  * writer (files read back with the PNG reader). */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 #include "dolor/phantom.h"
 
-#include <dirent.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #define NSEEDS 40
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
-
-static void rm_rf(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    char p[1024];
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            remove(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
 
 static int same_image(const dolor_image *a, const dolor_image *b)
 {
@@ -344,27 +321,36 @@ static void test_config(void)
     dolor_image_free(msk);
 }
 
-static char *slurp(const char *path)
+/* How many of the n pairs DIR/images/NNNN.png, DIR/masks/NNNN.png differ from dolor_phantom_generate
+ * with config c and base seed; *spacing0 receives the first image's x spacing (pHYs). */
+static int written_pairs_differ(const char *dir, const dolor_phantom_config *c, uint64_t seed, int n,
+                                double *spacing0)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *b = calloc((size_t)n + 1, 1);
-    if (fread(b, 1, (size_t)n, fp) != (size_t)n) {
-        free(b);
-        b = NULL;
+    int bad = 0;
+    char p[700];
+    for (int i = 0; i < n; i++) {
+        dolor_image *gi = NULL, *gm = NULL, *ri = NULL, *rm = NULL;
+        CHECK_OK(dolor_phantom_generate(c, dolor_phantom_image_seed(seed, i), &gi, &gm, NULL));
+        snprintf(p, sizeof p, "%s/images/%04d.png", dir, i);
+        CHECK_OK(dolor_png_read(p, &ri));
+        snprintf(p, sizeof p, "%s/masks/%04d.png", dir, i);
+        CHECK_OK(dolor_png_read(p, &rm));
+        bad += !same_image(gi, ri) || !same_image(gm, rm);
+        if (i == 0 && spacing0)
+            *spacing0 = ri ? ri->spacing[0] : NAN;
+        dolor_image_free(gi);
+        dolor_image_free(gm);
+        dolor_image_free(ri);
+        dolor_image_free(rm);
     }
-    fclose(fp);
-    return b;
+    return bad;
 }
 
 static void test_dataset(void)
 {
-    char dir[] = "/tmp/dolor_phantom_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[64];
+    if (!dolor_test_tmpdir(dir, sizeof dir, "phantom"))
+        return;
     char out[512], p[700];
     snprintf(out, sizeof out, "%s/ds", dir);
     dolor_phantom_config c;
@@ -377,33 +363,20 @@ static void test_dataset(void)
     CHECK(access(out, F_OK) != 0); /* nothing written for a bad config */
     c.bone_prob = 0.8;
     CHECK_OK(dolor_phantom_write_dataset(out, 5, &c, 7, 0));
-    int bad = 0;
-    for (int i = 0; i < 5; i++) {
-        dolor_image *gi = NULL, *gm = NULL, *ri = NULL, *rm = NULL;
-        CHECK_OK(dolor_phantom_generate(&c, dolor_phantom_image_seed(7, i), &gi, &gm, NULL));
-        snprintf(p, sizeof p, "%s/images/%04d.png", out, i);
-        CHECK_OK(dolor_png_read(p, &ri));
-        snprintf(p, sizeof p, "%s/masks/%04d.png", out, i);
-        CHECK_OK(dolor_png_read(p, &rm));
-        bad += !same_image(gi, ri) || !same_image(gm, rm);
-        if (ri)
-            CHECK_NEAR(ri->spacing[0], 38.4 / 96, 1e-6); /* pHYs round trip */
-        dolor_image_free(gi);
-        dolor_image_free(gm);
-        dolor_image_free(ri);
-        dolor_image_free(rm);
-    }
+    double sp0 = NAN;
+    int bad = written_pairs_differ(out, &c, 7, 5, &sp0);
+    CHECK_NEAR(sp0, 38.4 / 96, 1e-6); /* pHYs round trip */
     CHECKF(bad == 0, "%d of 5 written pairs differ from dolor_phantom_generate", bad);
     snprintf(p, sizeof p, "%s/images/0005.png", out);
     CHECK(access(p, F_OK) != 0);
     snprintf(p, sizeof p, "%s/README.txt", out);
-    char *txt = slurp(p);
+    char *txt = dolor_test_slurp(p, NULL);
     CHECKF(txt && strstr(txt, "1 nerve") && strstr(txt, "2 vessel") && strstr(txt, "0 background") &&
                strstr(txt, "NOT labelled") && strstr(txt, "--seed 7"),
            "README:\n%s", txt);
     free(txt);
     snprintf(p, sizeof p, "%s/phantom.csv", out);
-    txt = slurp(p);
+    txt = dolor_test_slurp(p, NULL);
     int lines = 0;
     for (char *q = txt; q && *q; q++)
         lines += *q == '\n';
@@ -415,71 +388,53 @@ static void test_dataset(void)
     snprintf(out, sizeof out, "%s/ds2", dir);
     CHECK_OK(dolor_phantom_write_dataset(out, 3, &c, 7, 0));
     snprintf(p, sizeof p, "%s/ds/images/0002.png", dir);
-    char *a = slurp(p);
+    char *a = dolor_test_slurp(p, NULL);
     snprintf(p, sizeof p, "%s/ds2/images/0002.png", dir);
-    char *b = slurp(p);
+    char *b = dolor_test_slurp(p, NULL);
     CHECK(a && b && strcmp(a, b) == 0);
     free(a);
     free(b);
     /* unwritable target */
     CHECK_ERR(dolor_phantom_write_dataset("/proc/dolor-no/ds", 1, &c, 7, 0), DOLOR_EIO, "/proc/dolor-no");
-    rm_rf(dir);
-}
-
-static int run(const char *cmd)
-{
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    dolor_test_rm_rf(dir);
 }
 
 /* `dolor phantom` through the program (when DOLOR_BIN points at it). */
 static void test_cli(void)
 {
-    const char *bin = getenv("DOLOR_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "SKIP: DOLOR_BIN not set or not executable; CLI checks skipped\n");
-        dolor_test_skipped++;
+    if (!dolor_test_bin("dolor phantom checks"))
         return;
-    }
-    char dir[] = "/tmp/dolor_phcli_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char cmd[1024], p[700];
-    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/ds -n 3 --size 96 --seed 5 --bone-prob 0 -q", bin, dir);
-    CHECK(run(cmd) == 0);
+    char dir[64], p[700], *so = NULL, *se = NULL;
+    if (!dolor_test_tmpdir(dir, sizeof dir, "phcli"))
+        return;
+    CHECK(dolor_test_run(NULL, NULL, "phantom -o %s/ds -n 3 --size 96 --seed 5 --bone-prob 0 -q", dir) == 0);
     dolor_phantom_config c;
     dolor_phantom_config_default(&c);
     c.width = c.height = 96;
     c.bone_prob = 0;
-    int bad = 0;
-    for (int i = 0; i < 3; i++) {
-        dolor_image *gi = NULL, *gm = NULL, *ri = NULL, *rm = NULL;
-        CHECK_OK(dolor_phantom_generate(&c, dolor_phantom_image_seed(5, i), &gi, &gm, NULL));
-        snprintf(p, sizeof p, "%s/ds/images/%04d.png", dir, i);
-        CHECK_OK(dolor_png_read(p, &ri));
-        snprintf(p, sizeof p, "%s/ds/masks/%04d.png", dir, i);
-        CHECK_OK(dolor_png_read(p, &rm));
-        bad += !same_image(gi, ri) || !same_image(gm, rm);
-        dolor_image_free(gi);
-        dolor_image_free(gm);
-        dolor_image_free(ri);
-        dolor_image_free(rm);
-    }
+    snprintf(p, sizeof p, "%s/ds", dir);
+    int bad = written_pairs_differ(p, &c, 5, 3, NULL);
     CHECKF(bad == 0, "%d CLI-written pairs differ from the library", bad);
-    snprintf(cmd, sizeof cmd, "'%s' phantom --help > /dev/null", bin);
-    CHECK(run(cmd) == 0);
-    snprintf(cmd, sizeof cmd, "'%s' phantom -n 3 2>/dev/null", bin);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x -n 0 2>/dev/null", bin, dir);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --size 32 2>/dev/null", bin, dir);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --vessel-prob 2 2>/dev/null", bin, dir);
-    CHECK(run(cmd) == 2);
-    snprintf(cmd, sizeof cmd, "'%s' phantom -o %s/x --seed abc 2>/dev/null", bin, dir);
-    CHECK(run(cmd) == 2);
+    CHECK(dolor_test_run(&so, NULL, "phantom --help") == 0);
+    CHECKF(so && strstr(so, "--vessel-prob") && strstr(so, "--count N"), "help: %s", so);
+    free(so);
+    static const char *const bad_args[][2] = {
+        {"-n 3", "-o DIR is required"},
+        {"-o %s/x -n 0", "--count: 0 is outside 1..1000000"},
+        {"-o %s/x --size 32", "--size: 32 is outside 64..4096"},
+        {"-o %s/x --vessel-prob 2", "--vessel-prob: 2 is outside 0..1"},
+        {"-o %s/x --seed abc", "--seed: 'abc' is not an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad_args / sizeof *bad_args; i++) {
+        char args[256];
+        snprintf(args, sizeof args, bad_args[i][0], dir);
+        CHECKF(dolor_test_run(NULL, &se, "phantom %s", args) == 2, "phantom %s", args);
+        CHECKF(se && strstr(se, bad_args[i][1]), "phantom %s: stderr %s (expected '%s')", args, se, bad_args[i][1]);
+        free(se);
+    }
     snprintf(p, sizeof p, "%s/x", dir);
     CHECK(access(p, F_OK) != 0);
-    rm_rf(dir);
+    dolor_test_rm_rf(dir);
 }
 
 int main(void)

@@ -106,7 +106,7 @@ static void test_glcm_oracle(void)
             size[1] = (int64_t)shape->items[0]->num;
             size[0] = (int64_t)shape->items[1]->num;
             x = malloc(sizeof(double) * (size_t)(size[0] * size[1]));
-            char *txt = slurp(path);
+            char *txt = dolor_test_slurp(path, NULL);
             CHECKF(txt != NULL, "cannot read %s", path);
             size_t k = 0;
             for (char *p = txt; txt && *p && k < (size_t)(size[0] * size[1]);) {

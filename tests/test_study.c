@@ -2,6 +2,7 @@
  * R (tools/gen_study_stats_fixture.R -> tests/fixtures/study/). */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "test_util.h"
 #include "dolor/stats.h"
 #include "dolor/study.h"
 
@@ -416,9 +417,7 @@ int main(void)
     test_config();
     test_split();
     test_tables();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
+    if (dolor_test_rm_rf(tmpdir) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
     return dolor_test_finish();
 }

@@ -3,6 +3,7 @@
  * whole-image inference geometry. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_util.h"
 #include "dolor/eval.h"
 #include "dolor/io.h"
 #include "dolor/train.h"
@@ -445,9 +446,7 @@ int main(void)
     test_training_run();
     test_resume_identical();
     test_converted_weights();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
+    if (dolor_test_rm_rf(tmpdir) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
     return dolor_test_finish();
 }

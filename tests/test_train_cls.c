@@ -4,6 +4,7 @@
  * classes, the step schedule) writing log.csv, val_predictions.csv and checkpoints whose metadata
  * (task, depth, class names of a one-logit classifier) load back; configuration errors. */
 #include "check.h"
+#include "test_util.h"
 #include "dolor/io.h"
 #include "dolor/train.h"
 
@@ -276,9 +277,7 @@ int main(void)
     test_names();
     test_train_3d();
     test_train_2d_ce();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
+    if (dolor_test_rm_rf(tmp) != 0)
         fprintf(stderr, "could not remove %s\n", tmp);
     return dolor_test_finish();
 }

@@ -22,6 +22,7 @@
  * Command lines longer than 16 KiB are a recorded failure (-1), never cut short.
  *
  * Fixture text files (written by tools/gen_*.py):
+ *   FILE *dolor_test_open(path)             fopen(path, "r"); NULL after recording a failure "cannot open PATH"
  *   int dolor_test_parse_nums(s, v, max)    up to max numbers separated by blanks from s into v; the count
  *   int dolor_test_split_tabs(line, f, max) split a TSV line in place at tabs (and the newline) into f[max];
  *                                           the field count (empty fields are skipped, as strtok)
@@ -219,6 +220,13 @@ done:
     free(args);
     free(cmd);
     return rc;
+}
+
+static inline FILE *dolor_test_open(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    CHECKF(fp != NULL, "cannot open %s", path);
+    return fp;
 }
 
 static inline int dolor_test_parse_nums(const char *s, double *v, int max)
