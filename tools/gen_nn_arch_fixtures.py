@@ -3,6 +3,8 @@
 tools/nn_twins.py against its PyTorch twin on the same deterministic weights (det_fill) and input.
 
 Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_nn_arch_fixtures.py
+(argument "yolov8": only the YOLOv8 fixtures, yolov8_{detect,segment,pose,decode}.bin; their format is
+in gen_multi and gen_decode below)
 
 Per file (format of tools/gen_nn_fixtures.py, b"DNF1" records):
   arch, config   registry name and config JSON (uint8 text; config exactly as dolor_net_config_json)
