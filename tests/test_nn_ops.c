@@ -27,7 +27,7 @@ static const struct {
            {"concat", NN_OP_CONCAT},     {"slice", NN_OP_SLICE},         {"add", NN_OP_ADD},
            {"mul", NN_OP_MUL},           {"flatten", NN_OP_FLATTEN},     {"linear", NN_OP_LINEAR},
            {"permute", NN_OP_PERMUTE},   {"zpool", NN_OP_ZPOOL},         {"scale", NN_OP_SCALE},
-           {"dropout", NN_OP_DROPOUT}};
+           {"dropout", NN_OP_DROPOUT},   {"triplet_gate", NN_OP_TRIPLET_GATE}};
 
 static int kind_of(const char *name)
 {
@@ -94,12 +94,13 @@ static void parse_params(nn_op_kind kind, const float *v, nn_params *p)
         p->lin.bias = (int)v[1];
         break;
     case NN_OP_PERMUTE:
+    case NN_OP_ZPOOL: /* all 0: no permutation */
         for (int a = 0; a < NN_MAX_DIMS; a++)
             p->perm.perm[a] = (int)v[a];
         break;
     case NN_OP_DROPOUT: p->drop.p = v[0]; break;
     case NN_OP_RELU: case NN_OP_SIGMOID: case NN_OP_TANH: case NN_OP_SILU: case NN_OP_GAP: case NN_OP_CONCAT:
-    case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_ZPOOL: case NN_OP_COUNT:
+    case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN: case NN_OP_TRIPLET_GATE: case NN_OP_COUNT:
         break;
     }
 }

@@ -16,7 +16,8 @@ File format: as tools/gen_nn_fixtures.py (b"DNF1" records). Per case i:
                 conv / deconv: nsp, cout, k[3], stride[3], pad[3], dil[3], out_pad[3], groups, bias
                 max_pool / avg_pool: nsp, k[3], stride[3], pad[3], count_include_pad
                 batch_norm: relu;  leaky_relu, scale: alpha;  upsample: mode (0 nearest, 1 linear), scale[3] (all 0: to input 1's size)
-                slice: c0, c1;  linear: out_features, bias;  permute: perm[5] (unused 0)
+                slice: c0, c1;  linear: out_features, bias;  permute, zpool: perm[5] (unused 0; zpool
+                without a permutation: all 0)
                 others: (empty, one 0)
               (spatial axes in tensor order: D, H, W for 3D, H, W for 2D)
   c<i>.x<k>   input k;  c<i>.w, c<i>.b (parameters, BN: weight, bias, plus rm, rv running stats)
@@ -102,6 +103,16 @@ CASES = [
     ("zpool", {}, [(1, 3, 2, 3, 4)]),
     ("scale", dict(alpha=1 / 3), [(2, 3, 4, 5)]),
 ]
+# The triplet-attention kernels (src/nn/ops/attention.c), drawn from their own seed after CASES so that
+# adding them left every other fixture unchanged. zpool with a permutation: zpool(x.permute(perm));
+# triplet_gate: the authors' three x * gate products rotated back and averaged, on given gates.
+ATTENTION_CASES = [
+    ("zpool", dict(perm=(0, 2, 1, 3)), [(2, 5, 4, 6)]),                         # cw branch: over H
+    ("zpool", dict(perm=(0, 3, 2, 1)), [(1, 3, 4, 5)]),                         # hc branch: over W
+    ("zpool", dict(perm=(0, 1, 3, 2)), [(2, 3, 5, 4)]),                         # over C, (W, H) kept
+    ("triplet_gate", {}, [(2, 5, 4, 6), (2, 1, 5, 6), (2, 1, 4, 5), (2, 1, 4, 6)]),
+    ("triplet_gate", {}, [(1, 3, 7, 5), (1, 1, 3, 5), (1, 1, 7, 3), (1, 1, 7, 5)]),
+]
 
 
 def run_case(w, i, op, prm, shapes):
@@ -184,7 +195,14 @@ def run_case(w, i, op, prm, shapes):
         y = x.permute(*prm["perm"])
         par = list(prm["perm"]) + [0] * (5 - len(prm["perm"]))
     elif op == "zpool":
-        y = torch.cat([x.max(1, keepdim=True)[0], x.mean(1, keepdim=True)], dim=1)
+        xp = x.permute(*prm["perm"]) if "perm" in prm else x
+        y = torch.cat([xp.max(1, keepdim=True)[0], xp.mean(1, keepdim=True)], dim=1)
+        par = list(prm["perm"]) + [0] if "perm" in prm else [0] * 5
+    elif op == "triplet_gate":
+        g_cw, g_hc, g_hw = xs[1], xs[2], xs[3]
+        a = (x.permute(0, 2, 1, 3) * g_cw).permute(0, 2, 1, 3)
+        b = (x.permute(0, 3, 2, 1) * g_hc).permute(0, 3, 2, 1)
+        y = 1 / 3 * (x * g_hw + a + b)
     elif op == "linear":
         bias = prm.get("bias", 1)
         mod = nn.Linear(shapes[0][1], prm["out"], bias=bool(bias)).double()
@@ -466,7 +484,12 @@ def main():
     w = Writer("ops.bin")
     for i, (op, prm, shapes) in enumerate(CASES):
         run_case(w, i, op, prm, shapes)
-    w.add("count", [len(CASES)])
+    state = torch.get_rng_state()
+    torch.manual_seed(9)
+    for i, (op, prm, shapes) in enumerate(ATTENTION_CASES):
+        run_case(w, len(CASES) + i, op, prm, shapes)
+    torch.set_rng_state(state)
+    w.add("count", [len(CASES) + len(ATTENTION_CASES)])
     w.close()
     gen_graph()
     gen_triplet()

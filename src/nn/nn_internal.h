@@ -59,9 +59,12 @@ typedef enum nn_op_kind {
     NN_OP_FLATTEN,    /* [N, C, ...] -> [N, C * ...] (torch.flatten(x, 1)) */
     NN_OP_LINEAR,     /* Linear(F, O) on [N, F] (nn_linear_params) */
     NN_OP_PERMUTE,    /* x.permute(perm) with perm[0] = 0 (nn_permute_params) */
-    NN_OP_ZPOOL,      /* Z-pool: cat([x.max(1), x.mean(1)], 1) -> [N, 2, ...] (triplet attention) */
+    NN_OP_ZPOOL,      /* Z-pool: cat([x.max(1), x.mean(1)], 1) -> [N, 2, ...] (triplet attention); with a
+                         permutation p (nn_permute_params, all 0: none) zpool(x.permute(p)) of a 4-D x */
     NN_OP_SCALE,      /* alpha * x (nn_act_params) */
     NN_OP_DROPOUT,    /* Dropout(p): training x * mask / (1 - p), inference x (nn_dropout_params) */
+    NN_OP_TRIPLET_GATE, /* x * (g_cw + g_hc + g_hw) / 3 on x [N, C, H, W] and gates [N, 1, C, W], [N, 1, H, C],
+                           [N, 1, H, W]: triplet attention's three branches applied and averaged */
     NN_OP_COUNT
 } nn_op_kind;
 

@@ -26,7 +26,8 @@ static dnnl_alg_kind_t act_alg(const nn_op *op, float *alpha)
     case NN_OP_SCALE: *alpha = op->p.act.alpha; return dnnl_eltwise_linear;
     case NN_OP_CONV: case NN_OP_DECONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_GAP:
     case NN_OP_UPSAMPLE: case NN_OP_CONCAT: case NN_OP_SLICE: case NN_OP_ADD: case NN_OP_MUL: case NN_OP_FLATTEN:
-    case NN_OP_LINEAR: case NN_OP_PERMUTE: case NN_OP_ZPOOL: case NN_OP_DROPOUT: case NN_OP_COUNT: break;
+    case NN_OP_LINEAR: case NN_OP_PERMUTE: case NN_OP_ZPOOL: case NN_OP_DROPOUT: case NN_OP_TRIPLET_GATE:
+    case NN_OP_COUNT: break;
     }
     return dnnl_eltwise_relu; /* not reached: only activation kinds use this table entry */
 }

@@ -6,7 +6,8 @@
 extern const nn_op_def nn_op_conv_def, nn_op_deconv_def, nn_op_bn_def, nn_op_relu_def, nn_op_leaky_relu_def,
     nn_op_sigmoid_def, nn_op_tanh_def, nn_op_silu_def, nn_op_maxpool_def, nn_op_avgpool_def, nn_op_gap_def,
     nn_op_upsample_def, nn_op_concat_def, nn_op_slice_def, nn_op_add_def, nn_op_mul_def, nn_op_flatten_def,
-    nn_op_linear_def, nn_op_permute_def, nn_op_zpool_def, nn_op_scale_def, nn_op_dropout_def;
+    nn_op_linear_def, nn_op_permute_def, nn_op_zpool_def, nn_op_scale_def, nn_op_dropout_def,
+    nn_op_triplet_gate_def;
 
 const nn_op_def *const nn_op_defs[] = {
     &nn_op_conv_def,       /* NN_OP_CONV        ops/conv.c */
@@ -28,9 +29,10 @@ const nn_op_def *const nn_op_defs[] = {
     &nn_op_flatten_def,    /* NN_OP_FLATTEN     ops/concat.c */
     &nn_op_linear_def,     /* NN_OP_LINEAR      ops/linear.c */
     &nn_op_permute_def,    /* NN_OP_PERMUTE     ops/permute.c */
-    &nn_op_zpool_def,      /* NN_OP_ZPOOL       ops/permute.c */
+    &nn_op_zpool_def,      /* NN_OP_ZPOOL       ops/attention.c */
     &nn_op_scale_def,      /* NN_OP_SCALE       ops/eltwise.c */
     &nn_op_dropout_def,    /* NN_OP_DROPOUT     ops/dropout.c */
+    &nn_op_triplet_gate_def, /* NN_OP_TRIPLET_GATE ops/attention.c */
 };
 
 static_assert(sizeof nn_op_defs / sizeof nn_op_defs[0] == NN_OP_COUNT,
