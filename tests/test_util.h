@@ -22,7 +22,8 @@
  * Command lines longer than 16 KiB are a recorded failure (-1), never cut short.
  *
  * Fixture text files (written by tools/gen_*.py):
- *   FILE *dolor_test_open(path)             fopen(path, "r"); NULL after recording a failure "cannot open PATH"
+ *   FILE *dolor_test_open(fmt, ...)         fopen(the path from the printf format, "r"); NULL after recording a
+ *                                           failure "cannot open PATH"
  *   int dolor_test_parse_nums(s, v, max)    up to max numbers separated by blanks from s into v; the count
  *   int dolor_test_split_tabs(line, f, max) split a TSV line in place at tabs (and the newline) into f[max];
  *                                           the field count (empty fields are skipped, as strtok)
@@ -222,10 +223,16 @@ done:
     return rc;
 }
 
-static inline FILE *dolor_test_open(const char *path)
+static inline FILE *dolor_test_open(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline FILE *dolor_test_open(const char *fmt, ...)
 {
-    FILE *fp = fopen(path, "r");
-    CHECKF(fp != NULL, "cannot open %s", path);
+    char path[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int bad = dolor_test_vformat(path, sizeof path, fmt, ap);
+    va_end(ap);
+    FILE *fp = bad ? NULL : fopen(path, "r");
+    CHECKF(bad || fp != NULL, "cannot open %s", path);
     return fp;
 }
 

@@ -35,15 +35,20 @@ int dolor_cli_usage_error(const char *cmd, const char *fmt, ...)
     return DOLOR_EXIT_INPUT;
 }
 
-/* "--x: V is outside LO..HI", or "is less than LO" / "is more than HI" where the other side is open */
-static dolor_status out_of_range(const char *opt, const char *v, const char *lo, const char *hi, int lo_open,
-                                 int hi_open)
+/* "--x: V is outside LO..HI", or "is less than LO" / "is more than HI" where the other side is open
+ * (long double holds every long exactly) */
+static dolor_status out_of_range(const char *opt, long double v, long double lo, long double hi, int is_int,
+                                 int lo_open, int hi_open)
 {
+    char t[3][48];
+    const long double x[3] = {v, lo, hi};
+    for (int i = 0; i < 3; i++)
+        snprintf(t[i], sizeof t[i], is_int ? "%.0Lf" : "%Lg", x[i]);
     if (hi_open && !lo_open)
-        return dolor_error(DOLOR_EINVAL, "%s: %s is less than %s", opt, v, lo);
+        return dolor_error(DOLOR_EINVAL, "%s: %s is less than %s", opt, t[0], t[1]);
     if (lo_open && !hi_open)
-        return dolor_error(DOLOR_EINVAL, "%s: %s is more than %s", opt, v, hi);
-    return dolor_error(DOLOR_EINVAL, "%s: %s is outside %s..%s", opt, v, lo, hi);
+        return dolor_error(DOLOR_EINVAL, "%s: %s is more than %s", opt, t[0], t[2]);
+    return dolor_error(DOLOR_EINVAL, "%s: %s is outside %s..%s", opt, t[0], t[1], t[2]);
 }
 
 dolor_status dolor_cli_parse_int(const char *opt, const char *s, long lo, long hi, long *out)
@@ -55,13 +60,8 @@ dolor_status dolor_cli_parse_int(const char *opt, const char *s, long lo, long h
     long v = strtol(s, &end, 10);
     if (*end != '\0' || errno)
         return dolor_error(DOLOR_EINVAL, "%s: '%s' is not an integer", opt, s);
-    if (v < lo || v > hi) {
-        char t[3][32];
-        snprintf(t[0], sizeof t[0], "%ld", v);
-        snprintf(t[1], sizeof t[1], "%ld", lo);
-        snprintf(t[2], sizeof t[2], "%ld", hi);
-        return out_of_range(opt, t[0], t[1], t[2], lo == LONG_MIN, hi == LONG_MAX);
-    }
+    if (v < lo || v > hi)
+        return out_of_range(opt, v, lo, hi, 1, lo == LONG_MIN, hi == LONG_MAX);
     *out = v;
     return DOLOR_OK;
 }
@@ -75,13 +75,8 @@ dolor_status dolor_cli_parse_double(const char *opt, const char *s, double lo, d
     double v = strtod(s, &end);
     if (*end != '\0' || errno || !isfinite(v))
         return dolor_error(DOLOR_EINVAL, "%s: '%s' is not a number", opt, s);
-    if (v < lo || v > hi) {
-        char t[3][32];
-        snprintf(t[0], sizeof t[0], "%g", v);
-        snprintf(t[1], sizeof t[1], "%g", lo);
-        snprintf(t[2], sizeof t[2], "%g", hi);
-        return out_of_range(opt, t[0], t[1], t[2], isinf(lo), isinf(hi));
-    }
+    if (v < lo || v > hi)
+        return out_of_range(opt, v, lo, hi, 0, isinf(lo), isinf(hi));
     *out = v;
     return DOLOR_OK;
 }
