@@ -27,6 +27,9 @@ dolor_status nn_json_flat(const char *json, nn_kv *kv, int cap, int *n);
 dolor_status nn_kv_int(nn_kv *kv, int n, const char *arch, const char *key, int *v);
 /* String value of key (absent: *v unchanged). */
 dolor_status nn_kv_str(nn_kv *kv, int n, const char *arch, const char *key, const char **v);
+/* The common end of a registry builder: finalize g (on error free it and return the error), keep
+ * its config (cfg, size bytes, at most sizeof g->arch_cfg) for to_json, and hand it to *out. */
+dolor_status nn_arch_finish(dolor_net *g, const void *cfg, size_t size, dolor_net **out);
 /* DOLOR_EINVAL naming the first key no getter used. */
 dolor_status nn_kv_unused(const nn_kv *kv, int n, const char *arch);
 

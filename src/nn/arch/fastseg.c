@@ -89,14 +89,7 @@ static dolor_status fs_create(const fs_cfg *c, dolor_net **out)
     dolor_conv_params h = {.out_channels = c->num_classes, .kernel = {1, 1}, .bias = 1};
     y = dolor_graph_upsample_to(g, dolor_graph_conv(g, "head", y, &h), x, 1);
     dolor_graph_output(g, y, "logits");
-    s = dolor_graph_finalize(g);
-    if (s) {
-        dolor_net_free(g);
-        return s;
-    }
-    memcpy(g->arch_cfg, c, sizeof *c);
-    *out = g;
-    return DOLOR_OK;
+    return nn_arch_finish(g, c, sizeof *c, out);
 }
 
 static dolor_status fs_from_json(nn_kv *kv, int n, dolor_net **out)

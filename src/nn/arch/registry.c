@@ -12,6 +12,21 @@ static const nn_arch *const ARCHS[] = {&nn_arch_unet, &nn_arch_resnet, &nn_arch_
                                        &nn_arch_yolov8};
 #define NARCH ((int)(sizeof ARCHS / sizeof ARCHS[0]))
 
+dolor_status nn_arch_finish(dolor_net *g, const void *cfg, size_t size, dolor_net **out)
+{
+    dolor_status s = dolor_graph_finalize(g);
+    if (s == DOLOR_OK && size > sizeof g->arch_cfg)
+        s = dolor_error(DOLOR_EINVAL, "nn: %s: a %zu-byte config does not fit the net's %zu bytes", g->arch, size,
+                        sizeof g->arch_cfg);
+    if (s) {
+        dolor_net_free(g);
+        return s;
+    }
+    memcpy(g->arch_cfg, cfg, size);
+    *out = g;
+    return DOLOR_OK;
+}
+
 int dolor_arch_count(void) { return NARCH; }
 const char *dolor_arch_name(int i) { return i >= 0 && i < NARCH ? ARCHS[i]->name : NULL; }
 const char *dolor_arch_help(int i) { return i >= 0 && i < NARCH ? ARCHS[i]->help : NULL; }

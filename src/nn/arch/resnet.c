@@ -131,14 +131,7 @@ static dolor_status resnet_create(const rn_cfg *c, dolor_net **out)
     x = nn_resnet_encoder(g, "", x, c->depth, c->width, nsp, 0, feats);
     x = dolor_graph_linear(g, "fc", dolor_graph_flatten(g, dolor_graph_global_avg_pool(g, x)), c->num_classes, 1);
     dolor_graph_output(g, x, "logits");
-    s = dolor_graph_finalize(g);
-    if (s) {
-        dolor_net_free(g);
-        return s;
-    }
-    memcpy(g->arch_cfg, c, sizeof *c);
-    *out = g;
-    return DOLOR_OK;
+    return nn_arch_finish(g, c, sizeof *c, out);
 }
 
 static dolor_status resnet_from_json(nn_kv *kv, int n, dolor_net **out)

@@ -72,14 +72,7 @@ static dolor_status ru_create(const ru_cfg *c, dolor_net **out)
     dolor_conv_params h = {.out_channels = c->num_classes, .kernel = {3, 3}, .padding = {1, 1}, .bias = 1};
     y = dolor_graph_conv(g, "segmentation_head.0", y, &h);
     dolor_graph_output(g, y, "logits");
-    s = dolor_graph_finalize(g);
-    if (s) {
-        dolor_net_free(g);
-        return s;
-    }
-    memcpy(g->arch_cfg, c, sizeof *c);
-    *out = g;
-    return DOLOR_OK;
+    return nn_arch_finish(g, c, sizeof *c, out);
 }
 
 static dolor_status ru_from_json(nn_kv *kv, int n, dolor_net **out)

@@ -231,14 +231,7 @@ static dolor_status y8_create(const y8_cfg *c, dolor_net **out)
     }
     if (c->task == Y8_SEGMENT)
         dolor_graph_output(g, proto, "proto");
-    s = dolor_graph_finalize(g);
-    if (s) {
-        dolor_net_free(g);
-        return s;
-    }
-    memcpy(g->arch_cfg, c, sizeof *c);
-    *out = g;
-    return DOLOR_OK;
+    return nn_arch_finish(g, c, sizeof *c, out);
 }
 
 /* a number (integer or not) of key; absent: *v unchanged */
