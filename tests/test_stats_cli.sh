@@ -44,6 +44,44 @@ table       | $TRIAL                | --no-correct     | spss
 score       | odi $TRIAL            | --welch          | max-missing
 TABLE
 
+# every option in each subcommand's --help (and no other: the table is the parser)
+while IFS=: read -r sub opts; do
+  help=$("$BIN" stats "$sub" --help 2>&1)
+  got=$(grep -oE '^ +(-., )?--[a-z0-9-]+' <<<"$help" | sed 's/.*--//' | tr '\n' ' ')
+  [[ "$got" == "$opts format digits out " ]] && ok || bad "stats $sub --help lists '$got', expected '$opts format digits out'"
+done <<'TABLE'
+describe:col by population quantile counts ref-group levels
+shapiro:col by ref-group levels
+ttest:col by vs paired mu welch student conf ref-group levels
+mannwhitney:col by exact approx correct ref-group levels
+wilcoxon:col vs exact approx correct
+levene:col by center ref-group levels
+anova:col by welch ref-group levels
+kruskal:col by ref-group levels
+pairwise:col by adjust pool ref-group levels
+cor:col vs method exact approx conf
+chisq:col by table correct ref-group levels
+fisher:col by table conf ref-group levels
+kappa:r1 r2 weights categories conf
+icc:cols conf
+diag:tp fp fn tn truth test ci conf
+roc:truth score direction curve conf
+delong:truth score1 score2 direction unpaired conf
+samplesize:proportions means alpha power one-sided cc t dropout
+randomise:n seed arms ratio blocks simple strata csv
+table:group vars label change spss alpha decimals quantile
+score:id prefix max-missing scale-max col conf
+TABLE
+
+# an option of the subcommand that the chosen mode does not use is an error too
+expect_fail 2 "--by is not used with --paired" -- "$BIN" stats ttest "$TRIAL" --col vas_1m --vs vas_0 --paired --by arm
+expect_fail 2 "--welch is not used with --mu" -- "$BIN" stats ttest "$TRIAL" --col age --mu 50 --welch
+expect_fail 2 "--by is not used with --table" -- "$BIN" stats fisher --table '1,37;7,32' --by arm
+expect_fail 2 "--conf is not used with --method spearman" -- "$BIN" stats cor "$TRIAL" --col age --vs bmi --method spearman --conf 0.9
+expect_fail 2 "--cc is not used with --means" -- "$BIN" stats samplesize --means 0.5,1 --cc
+expect_fail 2 "--max-missing is not used by the vas score" -- "$BIN" stats score vas "$TRIAL" --col vas_0 --max-missing 3
+expect_fail 2 "--quantile is not used with --counts" -- "$BIN" stats describe "$TRIAL" --col sex --counts --quantile 6
+
 # every subcommand of the table above is in the listing, by topic
 list=$("$BIN" stats --help)
 for t in "descriptive statistics:" "tests:" "contingency tables:" "agreement:" "diagnostic accuracy and ROC:" \

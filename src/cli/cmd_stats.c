@@ -128,6 +128,18 @@ dolor_status stats_conf(const stats_ctx *c, double *conf)
     return stats_num(c, "conf", 0.95, 0, 1, 1, 1, conf);
 }
 
+dolor_status stats_reject(const stats_ctx *c, const char *mode, ...)
+{
+    va_list ap;
+    va_start(ap, mode);
+    dolor_status s = DOLOR_OK;
+    for (const char *name = va_arg(ap, const char *); name && !s; name = va_arg(ap, const char *))
+        if (opt_value(c, name))
+            s = dolor_error(DOLOR_EINVAL, "--%s is not used %s (see dolor %s --help)", name, mode, c->name);
+    va_end(ap);
+    return s;
+}
+
 int stats_repeated(const stats_ctx *c, const char *name, const char **out, int cap)
 {
     int i = opt_index(c->cmd, name), n = 0;

@@ -101,6 +101,9 @@ dolor_status stats_num(const stats_ctx *c, const char *name, double def, double 
 dolor_status stats_long(const stats_ctx *c, const char *name, long def, long lo, long hi, long *out);
 /* --conf in (0, 1), default 0.95 */
 dolor_status stats_conf(const stats_ctx *c, double *conf);
+/* An error naming the first of the options (NULL-terminated names) that was given although the mode the
+ * other options chose does not use it: "--by is not used with --paired". NULL names: DOLOR_OK. */
+dolor_status stats_reject(const stats_ctx *c, const char *mode, ...);
 /* The values of a repeatable option (--label, --change) in order; returns their count. */
 int stats_repeated(const stats_ctx *c, const char *name, const char **out, int cap);
 

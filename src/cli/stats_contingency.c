@@ -77,15 +77,15 @@ static int run_contingency(stats_ctx *c, int fisher)
     int r = 0, nc = 0;
     char **clev = NULL;
     int ncl = 0, *ccode = NULL;
-    if (s) {
-    } else if (table) {
-        if (c->file)
-            s = dolor_error(DOLOR_EINVAL, "give a CSV file with --col and --by, or --table, not both");
-        else
-            s = parse_table(table, &t, &r, &nc);
-    } else if (!c->file) {
+    if (!s && table)
+        s = stats_reject(c, "with --table", "col", "by", "ref-group", "levels", NULL);
+    if (!s && table && c->file)
+        s = dolor_error(DOLOR_EINVAL, "give a CSV file with --col and --by, or --table, not both");
+    else if (!s && table)
+        s = parse_table(table, &t, &r, &nc);
+    else if (!s && !c->file)
         s = dolor_error(DOLOR_EINVAL, "no CSV file given (or --table '1,37;7,32')");
-    } else {
+    else if (!s) {
         s = stats_load(c, &d, 1);
         if (!s && !col)
             s = dolor_error(DOLOR_EINVAL, "--col is required (or --table)");

@@ -58,6 +58,8 @@ static int run_describe(stats_ctx *c)
     int population = stats_flag(c, "population", 0);
     long quantile;
     dolor_status s = stats_long(c, "quantile", 7, 6, 7, &quantile);
+    if (!s && stats_flag(c, "counts", 0))
+        s = stats_reject(c, "with --counts", "population", "quantile", NULL);
     if (!s)
         s = stats_load(c, &d, by != NULL);
     else

@@ -33,6 +33,10 @@ static int run_diag(stats_ctx *c)
         s = stats_long(c, cnames[i], -1, 0, 1000000000L, &cnt[i]);
     if (!s && ci)
         s = dolor_ci_method_parse(ci, &method);
+    if (!s && c->file)
+        s = stats_reject(c, "with a CSV file (--truth, --test)", "tp", "fp", "fn", "tn", NULL);
+    else if (!s)
+        s = stats_reject(c, "without a CSV file", "truth", "test", NULL);
     if (!s && c->file) {
         if (!tcol || !xcol)
             s = dolor_error(DOLOR_EINVAL, "--truth and --test are required with a CSV file");

@@ -38,6 +38,8 @@ static int run_samplesize(stats_ctx *c)
         s = stats_num(c, "dropout", 0, 0, 1, 0, 1, &dropout);
     if (!s && !!props + !!means != 1)
         s = dolor_error(DOLOR_EINVAL, "give exactly one of --proportions and --means");
+    if (!s)
+        s = props ? stats_reject(c, "with --proportions", "t", NULL) : stats_reject(c, "with --means", "cc", NULL);
     if (!s && props) {
         if (!(s = two_doubles("--proportions", props, &x, &y)))
             s = dolor_samplesize_compute_proportions(x, y, alpha, power, sides, cc, &r);

@@ -145,6 +145,15 @@ static int run_score(stats_ctx *c)
         return dolor_cli_usage_error(c->name, "unknown score type '%s' (odi, joa, sf36, vas, macnab)", type);
     if ((kind == SC_VAS || kind == SC_MACNAB) && !col)
         return dolor_cli_usage_error(c->name, "%s needs --col COL", type);
+    char mode[64];
+    snprintf(mode, sizeof mode, "by the %s score", type);
+    s = kind == SC_ODI      ? stats_reject(c, mode, "col", "scale-max", "conf", NULL)
+        : kind == SC_JOA    ? stats_reject(c, mode, "col", "max-missing", "scale-max", "conf", NULL)
+        : kind == SC_SF36   ? stats_reject(c, mode, "col", "max-missing", "scale-max", "conf", NULL)
+        : kind == SC_VAS    ? stats_reject(c, mode, "prefix", "max-missing", "conf", NULL)
+                            : stats_reject(c, mode, "prefix", "max-missing", "scale-max", "id", NULL);
+    if (s)
+        return stats_done(c, s, NULL);
     if ((s = dolor_csv_read(c->file, &t)))
         return stats_done(c, s, NULL);
     if (kind == SC_MACNAB) {

@@ -28,6 +28,13 @@ static int run_ttest(stats_ctx *c)
     if (stats_flag(c, "student", 0))
         welch = 0;
     int grouped_t = !paired && !has_mu;
+    if (!s && paired && has_mu)
+        s = dolor_error(DOLOR_EINVAL, "give --paired (with --vs) or --mu, not both");
+    if (!s && (paired || has_mu))
+        s = stats_reject(c, paired ? "with --paired" : "with --mu", "by", "welch", "student", "ref-group", "levels",
+                         NULL);
+    if (!s && !paired)
+        s = stats_reject(c, has_mu ? "with --mu" : "by the two-sample t test (use --paired)", "vs", NULL);
     if (!s)
         s = stats_load(c, &d, grouped_t);
     else
@@ -363,6 +370,9 @@ static int run_cor(stats_ctx *c)
     size_t n = 0;
     dolor_test_result r;
     int spear = method && !strcmp(method, "spearman");
+    if (!s)
+        s = spear ? stats_reject(c, "with --method spearman (R gives no CI)", "conf", NULL)
+                  : stats_reject(c, "by Pearson's test (--method spearman)", "exact", "approx", NULL);
     if (!s && method && !spear && strcmp(method, "pearson"))
         s = dolor_error(DOLOR_EINVAL, "--method: '%s' is not pearson or spearman", method);
     if (!s && (!col || !vs))
