@@ -4,23 +4,26 @@
 #include <math.h>
 #include <stdlib.h>
 
-dolor_status dolor_adamw_create(size_t n, float beta1, float beta2, float eps, float weight_decay, dolor_adamw **out)
+/* Adam and AdamW share the state (moments, step); who names the optimiser in errors. */
+static dolor_status create(const char *who, size_t n, float beta1, float beta2, float eps, float weight_decay,
+                           dolor_adamw **out)
 {
     *out = NULL;
     if (n == 0)
-        return dolor_error(DOLOR_EINVAL, "adamw: n is 0");
+        return dolor_error(DOLOR_EINVAL, "%s: n is 0", who);
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1))
-        return dolor_error(DOLOR_EINVAL, "adamw: betas (%g, %g) must be in [0, 1)", beta1, beta2);
+        return dolor_error(DOLOR_EINVAL, "%s: betas (%g, %g) must be in [0, 1)", who, beta1, beta2);
     if (!(eps >= 0) || !(weight_decay >= 0))
-        return dolor_error(DOLOR_EINVAL, "adamw: eps %g and weight_decay %g must be >= 0", eps, weight_decay);
+        return dolor_error(DOLOR_EINVAL, "%s: eps %g and weight_decay %g must be >= 0", who, eps,
+                           weight_decay);
     dolor_adamw *o = calloc(1, sizeof *o);
     if (!o)
-        return dolor_error(DOLOR_ENOMEM, "adamw: out of memory");
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", who);
     o->m = dolor_alloc_aligned(n * sizeof(float));
     o->v = dolor_alloc_aligned(n * sizeof(float));
     if (!o->m || !o->v) {
         dolor_adamw_free(o);
-        return dolor_error(DOLOR_ENOMEM, "adamw: out of memory for %zu moments", n);
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory for %zu moments", who, n);
     }
     o->beta1 = beta1;
     o->beta2 = beta2;
@@ -29,6 +32,16 @@ dolor_status dolor_adamw_create(size_t n, float beta1, float beta2, float eps, f
     o->n = n;
     *out = o;
     return DOLOR_OK;
+}
+
+dolor_status dolor_adamw_create(size_t n, float beta1, float beta2, float eps, float weight_decay, dolor_adamw **out)
+{
+    return create("adamw", n, beta1, beta2, eps, weight_decay, out);
+}
+
+dolor_status dolor_adam_create(size_t n, float beta1, float beta2, float eps, float weight_decay, dolor_adamw **out)
+{
+    return create("adam", n, beta1, beta2, eps, weight_decay, out);
 }
 
 void dolor_adamw_step(dolor_adamw *o, float *params, const float *grads, float lr)

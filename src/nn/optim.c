@@ -70,11 +70,6 @@ void dolor_sgd_free(dolor_sgd *o)
     free(o);
 }
 
-dolor_status dolor_adam_create(size_t n, float beta1, float beta2, float eps, float weight_decay, dolor_adamw **out)
-{
-    return dolor_adamw_create(n, beta1, beta2, eps, weight_decay, out);
-}
-
 void dolor_adam_step(dolor_adamw *o, float *params, const float *grads, float lr)
 {
     o->step++;
