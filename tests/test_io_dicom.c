@@ -18,13 +18,8 @@ static void test_reference_files(void)
         return;
     char line[4096];
     int counts[6] = {0}, lossy_total = 0, lossy_exact = 0;
-    while (fgets(line, sizeof line, fp)) {
-        if (line[0] == '#')
-            continue;
-        char *f[10];
-        int nf = dolor_test_split_tabs(line, f, 10);
-        if (nf < 10)
-            continue;
+    char *f[10];
+    while (dolor_test_tsv_row(fp, line, sizeof line, f, 10)) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", data_root, f[0]);
         const char *status = f[1];
@@ -182,12 +177,8 @@ static void test_geometry(void)
         return;
     char line[4096];
     int n = 0, bad = 0;
-    while (fgets(line, sizeof line, fp)) {
-        if (line[0] == '#')
-            continue;
-        char *f[4];
-        if (dolor_test_split_tabs(line, f, 4) < 4)
-            continue;
+    char *f[4];
+    while (dolor_test_tsv_row(fp, line, sizeof line, f, 4)) {
         double g[15];
         int k = 0;
         for (int c = 1; c < 4; c++) {
@@ -233,12 +224,8 @@ static void test_attributes(void)
     char line[4096], cur[2048] = "";
     dolor_dicom *d = NULL;
     int n = 0;
-    while (fgets(line, sizeof line, fp)) {
-        if (line[0] == '#')
-            continue;
-        char *f[4];
-        if (dolor_test_split_tabs(line, f, 4) < 4)
-            continue;
+    char *f[4];
+    while (dolor_test_tsv_row(fp, line, sizeof line, f, 4)) {
         if (strcmp(cur, f[0]) != 0) {
             dolor_dicom_free(d);
             d = NULL;

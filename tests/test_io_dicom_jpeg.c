@@ -63,12 +63,8 @@ static void test_fixtures(void)
         return;
     char line[4096], path[4096];
     int n = 0, n_lossless = 0, n_lossy = 0, n57 = 0, n70 = 0, n51 = 0;
-    while (fgets(line, sizeof line, fp)) {
-        if (line[0] == '#')
-            continue;
-        char *f[11];
-        if (dolor_test_split_tabs(line, f, 11) < 11)
-            continue;
+    char *f[11];
+    while (dolor_test_tsv_row(fp, line, sizeof line, f, 11)) {
         n++;
         char ts[80] = "";
         dolor_image *img = NULL, *raw = NULL;
@@ -129,10 +125,8 @@ static void test_real_files(void)
         return;
     char line[4096];
     int found = 0;
-    while (fgets(line, sizeof line, fp)) {
-        char *f[10];
-        if (line[0] == '#' || dolor_test_split_tabs(line, f, 10) < 10)
-            continue;
+    char *f[10];
+    while (dolor_test_tsv_row(fp, line, sizeof line, f, 10)) {
         int want = 0;
         for (size_t i = 0; i < sizeof files / sizeof *files; i++)
             want |= !strcmp(f[0], files[i]);

@@ -30,24 +30,17 @@ typedef struct expect {
 
 static int load_expect(const char *path, expect *out, int max)
 {
-    FILE *fp = dolor_test_open("%s", path);
-    if (!fp)
+    dolor_test_blocks b;
+    void *cur = NULL;
+    if (!dolor_test_blocks_open(&b, path))
         return 0;
-    char line[1024];
-    const char *v;
-    int n = 0;
-    expect *e = NULL;
-    while (dolor_test_next_kv(fp, line, sizeof line, &v)) {
+    while (dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)) {
+        expect *e = cur;
+        const char *line = b.key, *v = b.val;
         double t[16];
         if (!strcmp(line, "file")) {
-            if (n >= max)
-                break;
-            e = &out[n++];
-            memset(e, 0, sizeof *e);
             e->ncomp = 1;
             snprintf(e->file, sizeof e->file, "%s", v);
-        } else if (!e) {
-            continue;
         } else if (!strcmp(line, "size")) {
             e->ndim = dolor_test_parse_nums(v, t, 4);
             for (int i = 0; i < e->ndim; i++)
@@ -70,8 +63,7 @@ static int load_expect(const char *path, expect *out, int max)
             dolor_test_parse_nums(v, e->vox[e->nvox++], 6);
         }
     }
-    fclose(fp);
-    return n;
+    return b.n;
 }
 
 static double sum_of(const dolor_image *img)

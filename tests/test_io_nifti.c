@@ -28,23 +28,16 @@ typedef struct sample {
 /* Read the blocks of a fixture description; returns the count. */
 static int load_samples(const char *path, sample *out, int max)
 {
-    FILE *fp = dolor_test_open("%s", path);
-    if (!fp)
+    dolor_test_blocks b;
+    void *cur = NULL;
+    if (!dolor_test_blocks_open(&b, path))
         return 0;
-    char line[2048];
-    const char *val;
-    int n = 0;
-    sample *s = NULL;
-    while (dolor_test_next_kv(fp, line, sizeof line, &val)) {
+    while (dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)) {
+        sample *s = cur;
+        const char *line = b.key, *val = b.val;
         if (!strcmp(line, "file")) {
-            if (n >= max)
-                break;
-            s = &out[n++];
-            memset(s, 0, sizeof *s);
             s->slope = s->inter = NAN;
             snprintf(s->file, sizeof s->file, "%s", val);
-        } else if (!s) {
-            continue;
         } else if (!strcmp(line, "header")) {
             snprintf(s->header, sizeof s->header, "%s", val);
         } else if (!strcmp(line, "shape")) {
@@ -80,8 +73,7 @@ static int load_samples(const char *path, sample *out, int max)
             s->vval[m] = v[k - 1];
         }
     }
-    fclose(fp);
-    return n;
+    return b.n;
 }
 
 /* dolor geometry -> RAS affine rows 0..2 (12 numbers). */

@@ -417,7 +417,6 @@ int main(void)
     test_config();
     test_split();
     test_tables();
-    if (dolor_test_rm_rf(tmpdir) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    dolor_test_rm_rf(tmpdir);
     return dolor_test_finish();
 }

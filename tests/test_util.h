@@ -4,7 +4,8 @@
  *   char *dolor_test_slurp(path, &len)      the whole file, NUL-terminated, malloc'd (free it); NULL if it
  *                                           cannot be read. len may be NULL; it receives the byte count.
  *   int   dolor_test_rm_rf(path)            remove a file or a folder tree (symbolic links are removed, not
- *                                           followed); 0 if nothing is left, -1 otherwise. Absent path: 0.
+ *                                           followed); 0 if nothing is left, -1 (and "could not remove PATH" on
+ *                                           stderr) otherwise. Absent path: 0.
  *   char *dolor_test_tmpdir(buf, n, name)   create /tmp/dolor_NAME_XXXXXX (mkdtemp) into buf[n]; returns buf,
  *                                           or NULL after recording a failure.
  *   const char *dolor_test_bin(what)        $DOLOR_BIN (set by CMake for every test) when it is executable;
@@ -25,12 +26,17 @@
  *   FILE *dolor_test_open(fmt, ...)         fopen(the path from the printf format, "r"); NULL after recording a
  *                                           failure "cannot open PATH"
  *   int dolor_test_parse_nums(s, v, max)    up to max numbers separated by blanks from s into v; the count
- *   int dolor_test_split_tabs(line, f, max) split a TSV line in place at tabs (and the newline) into f[max];
- *                                           the field count (empty fields are skipped, as strtok)
- *   int dolor_test_next_kv(fp, line, n, &val)
- *                                           the next line "KEY VALUE..." that is neither blank nor a '#'
- *                                           comment: line holds KEY (cut at the first space), *val the rest
- *                                           ("" if none); 0 at the end of the file
+ *   int dolor_test_tsv_row(fp, line, n, f, nf)
+ *                                           the next TSV line (read into line[n]) that is not a '#' comment and
+ *                                           has at least nf fields, split in place at tabs into f[nf] (empty
+ *                                           fields skipped, as strtok); 1, or 0 at the end of the file
+ *   dolor_test_blocks b; dolor_test_blocks_open(&b, path), dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)
+ *                                           a description made of blocks: a line "file NAME" starts one, the
+ *                                           lines "KEY VALUE..." after it fill it ('#' comments and blank lines
+ *                                           skipped). _open: 0 after recording a failure. _next: the next line of
+ *                                           a block in b.key and b.val ("" if none); at a "file" line a zeroed
+ *                                           element out[b.n++] is started and *cur points at it; 0 (file
+ *                                           closed) at the end or at a block past max. b.n: blocks read.
  *   uint64_t dolor_test_image_hash(img, &sum)
  *                                           order-sensitive hash of the voxel values (as integers) and their
  *                                           sum, as tools/gen_dicom_fixtures.py computes them with NumPy */
@@ -59,34 +65,19 @@ static inline char *dolor_test_slurp(const char *path, size_t *len)
         *len = 0;
     if (!fp)
         return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + n, 1, cap - 1 - n, fp);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    if (b && ferror(fp)) {
+    char *b = NULL;
+    long n = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    if (n >= 0 && fseek(fp, 0, SEEK_SET) == 0 && (b = malloc((size_t)n + 1)) &&
+        fread(b, 1, (size_t)n, fp) != (size_t)n) {
         free(b);
         b = NULL;
     }
     fclose(fp);
-    if (!b)
-        return NULL;
-    b[n] = '\0';
-    if (len)
-        *len = n;
+    if (b) {
+        b[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    }
     return b;
 }
 
@@ -112,9 +103,13 @@ static inline int dolor_test_rm_rf(const char *path)
             }
             closedir(d);
         }
-        return rmdir(path) == 0 ? 0 : -1;
+        if (rmdir(path) == 0)
+            return 0;
+    } else if (unlink(path) == 0) {
+        return 0;
     }
-    return unlink(path) == 0 ? 0 : -1;
+    fprintf(stderr, "could not remove %s\n", path);
+    return -1;
 }
 
 static inline char *dolor_test_tmpdir(char *buf, size_t n, const char *name)
@@ -250,27 +245,59 @@ static inline int dolor_test_parse_nums(const char *s, double *v, int max)
     return n;
 }
 
-static inline int dolor_test_split_tabs(char *line, char **f, int max)
-{
-    int n = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(line, "\t\n", &save); t && n < max; t = strtok_r(NULL, "\t\n", &save))
-        f[n++] = t;
-    return n;
-}
-
-static inline int dolor_test_next_kv(FILE *fp, char *line, int n, const char **val)
+static inline int dolor_test_tsv_row(FILE *fp, char *line, int n, char **f, int nf)
 {
     while (fgets(line, n, fp)) {
+        if (line[0] == '#')
+            continue;
+        int k = 0;
+        char *save = NULL;
+        for (char *t = strtok_r(line, "\t\n", &save); t && k < nf; t = strtok_r(NULL, "\t\n", &save))
+            f[k++] = t;
+        if (k == nf)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct dolor_test_blocks {
+    FILE *fp;
+    char line[4096];
+    const char *key, *val;
+    int n;
+} dolor_test_blocks;
+
+static inline int dolor_test_blocks_open(dolor_test_blocks *b, const char *path)
+{
+    memset(b, 0, sizeof *b);
+    b->fp = dolor_test_open("%s", path);
+    return b->fp != NULL;
+}
+
+static inline int dolor_test_blocks_next(dolor_test_blocks *b, void *out, size_t elem, int max, void **cur)
+{
+    while (b->fp && fgets(b->line, sizeof b->line, b->fp)) {
+        char *line = b->line;
         line[strcspn(line, "\n")] = 0;
         if (line[0] == '#' || !line[0])
             continue;
         char *sp = strchr(line, ' ');
-        *val = sp ? sp + 1 : "";
+        b->key = line;
+        b->val = sp ? sp + 1 : "";
         if (sp)
             *sp = 0;
-        return 1;
+        if (!strcmp(b->key, "file")) {
+            if (b->n >= max)
+                break;
+            *cur = (char *)out + elem * (size_t)b->n++;
+            memset(*cur, 0, elem);
+        }
+        if (*cur)
+            return 1;
     }
+    if (b->fp)
+        fclose(b->fp);
+    b->fp = NULL;
     return 0;
 }
 
