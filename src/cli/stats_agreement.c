@@ -162,9 +162,10 @@ static int run_icc(stats_ctx *c)
 }
 
 static const dolor_opt_spec kappa_opts[] = {
-    {.name = "r1", .type = OPT_STR, .help = "column of rater 1"},
-    {.name = "r2", .type = OPT_STR, .help = "column of rater 2"},
-    {.name = "weights", .type = OPT_STR, .help = "unweighted, linear, quadratic or all (default)"},
+    {.name = "r1", .type = OPT_STR, .metavar = "COL", .help = "column of rater 1"},
+    {.name = "r2", .type = OPT_STR, .metavar = "COL", .help = "column of rater 2"},
+    {.name = "weights", .type = OPT_STR, .metavar = "unweighted|linear|quadratic|all", .def = "all",
+     .help = "agreement weights"},
     {.name = "categories", .type = OPT_LIST, .help = "the ordered categories (default: the sorted ratings seen)"},
     STATS_OPT_CONF,
     STATS_OUTPUT_OPTS,

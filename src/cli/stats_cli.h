@@ -69,22 +69,23 @@ extern const stats_cmd stats_cmd_score;                                         
 
 /* ---- options shared by many subcommands (designated initializers, so opts.h may grow fields) ---- */
 #define STATS_OPT_FORMAT                                                                                      \
-    {.name = "format", .type = OPT_STR, .help = "text (default: as R prints it), csv or json"}
+    {.name = "format", .type = OPT_STR, .metavar = "text|csv|json", .def = "text",                           \
+     .help = "text as R prints it, or csv / json for machines"}
 #define STATS_OPT_DIGITS                                                                                      \
-    {.name = "digits", .type = OPT_INT,                                                                       \
-     .help = "significant digits of p-values and estimates, 1..17 (default: 4 for p, 5 for estimates in text; "  \
-             "17 in csv/json)"}
+    {.name = "digits", .type = OPT_INT, DOLOR_OPT_RANGE(1, 17),                                               \
+     .help = "significant digits of p-values and estimates (text: 4 for p, 5 for estimates; csv/json: 17)"}
 #define STATS_OPT_OUT                                                                                         \
-    {.name = "out", .short_name = 'o', .type = OPT_STR,                                                       \
+    {.name = "out", .short_name = 'o', .type = OPT_STR, .metavar = "FILE",                                    \
      .help = "write the output to FILE (temporary file + rename) instead of stdout"}
-#define STATS_OPT_CONF {.name = "conf", .type = OPT_NUM, .help = "confidence level, 0 < conf < 1 (default 0.95)"}
-#define STATS_OPT_COL(what) {.name = "col", .type = OPT_STR, .help = what}
-#define STATS_OPT_BY {.name = "by", .type = OPT_STR, .help = "group column"}
+#define STATS_OPT_CONF                                                                                        \
+    {.name = "conf", .type = OPT_NUM, .metavar = "LEVEL", .def = "0.95", .help = "confidence level, 0 < conf < 1"}
+#define STATS_OPT_COL(what) {.name = "col", .type = OPT_STR, .metavar = "COL", .help = what}
+#define STATS_OPT_BY {.name = "by", .type = OPT_STR, .metavar = "COL", .help = "group column"}
 #define STATS_OPT_REF_GROUP                                                                                   \
-    {.name = "ref-group", .type = OPT_STR,                                                                    \
+    {.name = "ref-group", .type = OPT_STR, .metavar = "NAME",                                                 \
      .help = "group that comes first (x in R; W and one-sided p refer to it); default: R's factor order"}
 #define STATS_OPT_LEVELS                                                                                      \
-    {.name = "levels", .type = OPT_LIST,                                                                      \
+    {.name = "levels", .type = OPT_LIST, .metavar = "A,B",                                                    \
      .help = "the groups to compare, in this order (rows of other groups are left out)"}
 #define STATS_OUTPUT_OPTS STATS_OPT_FORMAT, STATS_OPT_DIGITS, STATS_OPT_OUT
 #define STATS_FORMATS ((1 << STATS_CSV) | (1 << STATS_JSON))

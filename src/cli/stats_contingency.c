@@ -171,8 +171,8 @@ static int run_fisher(stats_ctx *c)
 
 #define TABLE_OPTS                                                                                            \
     STATS_OPT_COL("column whose values are the table's columns"),                                             \
-    {.name = "by", .type = OPT_STR, .help = "column whose values are the table's rows"},                      \
-    {.name = "table", .type = OPT_STR, .help = "counts typed in, rows separated by ';': '1,37;7,32'"}
+    {.name = "by", .type = OPT_STR, .metavar = "COL", .help = "column whose values are the table's rows"},                      \
+    {.name = "table", .type = OPT_STR, .metavar = "'1,37;7,32'", .help = "counts typed in, rows separated by ';'"}
 
 static const dolor_opt_spec chisq_opts[] = {
     TABLE_OPTS,

@@ -159,10 +159,11 @@ static int run_shapiro(stats_ctx *c)
 }
 
 static const dolor_opt_spec describe_opts[] = {
-    STATS_OPT_COL("columns A[,B..]"),
+    {.name = "col", .type = OPT_LIST, .metavar = "A,B,...", .help = "the columns"},
     STATS_OPT_BY,
     {.name = "population", .type = OPT_FLAG, .help = "population SD (divide by n) instead of the sample SD"},
-    {.name = "quantile", .type = OPT_INT, .help = "quartile definition: 7 (R's default) or 6 (SPSS)"},
+    {.name = "quantile", .type = OPT_INT, .def = "7", DOLOR_OPT_RANGE(6, 7),
+     .help = "quartile definition: 7 (R's default) or 6 (SPSS)"},
     {.name = "counts", .type = OPT_FLAG, .help = "n (%) of each value (categorical columns)"},
     STATS_OPT_REF_GROUP,
     STATS_OPT_LEVELS,

@@ -192,9 +192,10 @@ static const dolor_opt_spec diag_opts[] = {
     {.name = "fp", .type = OPT_INT, .help = "false positives (test +, reference -)"},
     {.name = "fn", .type = OPT_INT, .help = "false negatives (test -, reference +)"},
     {.name = "tn", .type = OPT_INT, .help = "true negatives (test -, reference -)"},
-    {.name = "truth", .type = OPT_STR, .help = "column of the reference standard, 0/1 (1 = disease present)"},
-    {.name = "test", .type = OPT_STR, .help = "column of the index test, 0/1 (1 = positive)"},
-    {.name = "ci", .type = OPT_STR, .help = "wilson (default), wilson-cc or clopper-pearson"},
+    {.name = "truth", .type = OPT_STR, .metavar = "COL", .help = "column of the reference standard, 0/1 (1 = disease present)"},
+    {.name = "test", .type = OPT_STR, .metavar = "COL", .help = "column of the index test, 0/1 (1 = positive)"},
+    {.name = "ci", .type = OPT_STR, .metavar = "wilson|wilson-cc|clopper-pearson", .def = "wilson",
+     .help = "confidence intervals of the proportions"},
     STATS_OPT_CONF,
     STATS_OUTPUT_OPTS,
 };
@@ -219,7 +220,8 @@ static const dolor_opt_spec roc_opts[] = {
     {.name = "score", .type = OPT_STR, .help = "column of the marker"},
     {.name = "direction", .type = OPT_STR,
      .help = "'<' (default: higher scores mean cases), '>' or auto (pROC's median rule; AUC >= 0.5)"},
-    {.name = "curve", .type = OPT_STR, .help = "write the curve (threshold, sensitivity, specificity) to FILE.csv"},
+    {.name = "curve", .type = OPT_STR, .metavar = "FILE.csv",
+     .help = "write the curve (threshold, sensitivity, specificity) to FILE.csv"},
     STATS_OPT_CONF,
     STATS_OUTPUT_OPTS,
 };

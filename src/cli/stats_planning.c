@@ -180,14 +180,14 @@ static int run_randomise(stats_ctx *c)
 }
 
 static const dolor_opt_spec samplesize_opts[] = {
-    {.name = "proportions", .type = OPT_LIST, .help = "P1,P2: two proportions to tell apart"},
-    {.name = "means", .type = OPT_LIST, .help = "DELTA,SD: a difference of means and the common SD"},
-    {.name = "alpha", .type = OPT_NUM, .help = "type I error, 0 < alpha < 1 (default 0.05)"},
-    {.name = "power", .type = OPT_NUM, .help = "power 1 - beta, 0 < power < 1 (default 0.8)"},
+    {.name = "proportions", .type = OPT_LIST, .metavar = "P1,P2", .help = "P1,P2: two proportions to tell apart"},
+    {.name = "means", .type = OPT_LIST, .metavar = "DELTA,SD", .help = "DELTA,SD: a difference of means and the common SD"},
+    {.name = "alpha", .type = OPT_NUM, .def = "0.05", .help = "type I error, 0 < alpha < 1"},
+    {.name = "power", .type = OPT_NUM, .def = "0.8", .help = "power 1 - beta, 0 < power < 1"},
     {.name = "one-sided", .type = OPT_FLAG, .help = "one-sided test (default two-sided)"},
     {.name = "cc", .type = OPT_FLAG, .help = "proportions: Fleiss' continuity correction"},
     {.name = "t", .type = OPT_FLAG, .help = "means: power.t.test's noncentral-t solution (default: normal)"},
-    {.name = "dropout", .type = OPT_NUM, .help = "expected dropout fraction D, 0 <= D < 1: n / (1 - D)"},
+    {.name = "dropout", .type = OPT_NUM, .metavar = "D", .def = "0", .help = "expected dropout fraction D, 0 <= D < 1: n / (1 - D)"},
     STATS_OUTPUT_OPTS,
 };
 
@@ -208,15 +208,15 @@ const stats_cmd stats_cmd_samplesize = {
 };
 
 static const dolor_opt_spec randomise_opts[] = {
-    {.name = "n", .type = OPT_INT, .help = "subjects per stratum"},
-    {.name = "seed", .type = OPT_INT, .help = "random seed (the same seed gives the same list)"},
+    {.name = "n", .type = OPT_INT, DOLOR_OPT_RANGE(1, 1e8), .help = "subjects per stratum"},
+    {.name = "seed", .type = OPT_INT, DOLOR_OPT_RANGE(0, 9.2e18), .help = "random seed (the same seed gives the same list)"},
     {.name = "arms", .type = OPT_LIST, .help = "arm names (default A,B)"},
     {.name = "ratio", .type = OPT_LIST, .help = "allocation ratio, e.g. 2,1 (default 1:1)"},
     {.name = "blocks", .type = OPT_LIST,
      .help = "block sizes drawn at random, each a multiple of the ratio sum (default twice the ratio sum)"},
     {.name = "simple", .type = OPT_FLAG, .help = "simple randomisation instead of permuted blocks"},
     {.name = "strata", .type = OPT_LIST, .help = "strata names; N subjects in each"},
-    {.name = "csv", .type = OPT_STR, .help = "write the list as CSV to FILE (id,stratum,sequence,block,block_size,arm)"},
+    {.name = "csv", .type = OPT_STR, .metavar = "FILE", .help = "write the list as CSV to FILE (id,stratum,sequence,block,block_size,arm)"},
     STATS_OUTPUT_OPTS,
 };
 

@@ -292,11 +292,11 @@ static int run_score(stats_ctx *c)
 }
 
 static const dolor_opt_spec score_opts[] = {
-    {.name = "id", .type = OPT_STR, .help = "column that identifies the patient (default: the row number)"},
+    {.name = "id", .type = OPT_STR, .metavar = "COL", .help = "column that identifies the patient (default: the row number)"},
     {.name = "prefix", .type = OPT_STR, .help = "item columns are PREFIX1..PREFIX10 (odi), PREFIX1..36 (sf36)"},
-    {.name = "max-missing", .type = OPT_INT, .help = "odi: blank sections allowed, 0..9 (default 2)"},
-    {.name = "scale-max", .type = OPT_NUM, .help = "vas: length of the line (10 = cm, default; 100 = mm)"},
-    {.name = "col", .type = OPT_STR, .help = "vas, macnab: the column"},
+    {.name = "max-missing", .type = OPT_INT, .def = "2", DOLOR_OPT_RANGE(0, 9), .help = "odi: blank sections allowed"},
+    {.name = "scale-max", .type = OPT_NUM, .def = "10", .help = "vas: length of the line (10 = cm, 100 = mm)"},
+    {.name = "col", .type = OPT_STR, .metavar = "COL", .help = "vas, macnab: the column"},
     STATS_OPT_CONF,
     STATS_OUTPUT_OPTS,
 };

@@ -174,21 +174,22 @@ static int run_table(stats_ctx *c)
 }
 
 static const dolor_opt_spec table_opts[] = {
-    {.name = "group", .type = OPT_STR, .help = "group column (2 or more levels)"},
-    {.name = "vars", .type = OPT_LIST, .help = "COLUMN:TYPE,... with TYPE c (continuous), cat or ord (ordinal)"},
-    {.name = "label", .type = OPT_STR, .help = "COLUMN=Text: the row's label (repeatable)"},
-    {.name = "change", .type = OPT_STR,
+    {.name = "group", .type = OPT_STR, .metavar = "COL", .help = "group column (2 or more levels)"},
+    {.name = "vars", .type = OPT_LIST, .metavar = "COL:TYPE,...", .help = "COLUMN:TYPE,... with TYPE c (continuous), cat or ord (ordinal)"},
+    {.name = "label", .type = OPT_STR, .metavar = "COL=Text", .help = "COLUMN=Text: the row's label (repeatable)"},
+    {.name = "change", .type = OPT_STR, .metavar = "BASE=FU1,FU2",
      .help = "BASELINE=FOLLOWUP1,FOLLOWUP2: within-group changes from baseline (repeatable)"},
     {.name = "spss", .type = OPT_FLAG,
      .help = "SPSS preset: rank tests by SPSS's Asymp. Sig. (no continuity correction), SPSS quartiles"},
-    {.name = "alpha", .type = OPT_NUM, .help = "level of the Shapiro-Wilk and Levene decisions (default 0.05)"},
-    {.name = "decimals", .type = OPT_INT, .help = "decimals of the summaries, 0..10 (default 1)"},
-    {.name = "quantile", .type = OPT_INT, .help = "quartiles: 7 (R; default) or 6 (SPSS; default with --spss)"},
-    {.name = "format", .type = OPT_STR,
-     .help = "text (default), md, csv (with --change and --out: the changes go to FILE's stem + _change.csv) or "
-             "json (the tests and p-values)"},
-    {.name = "digits", .type = OPT_INT,
-     .help = "significant digits of the P values, 1..17 (default: journal style 0.477, <0.001; 17 in json)"},
+    {.name = "alpha", .type = OPT_NUM, .def = "0.05", .help = "level of the Shapiro-Wilk and Levene decisions, 0 < alpha <= 0.5"},
+    {.name = "decimals", .type = OPT_INT, .def = "1", DOLOR_OPT_RANGE(0, 10), .help = "decimals of the summaries"},
+    {.name = "quantile", .type = OPT_INT, .def = "7; 6 with --spss", DOLOR_OPT_RANGE(6, 7),
+     .help = "quartiles: 7 (R) or 6 (SPSS)"},
+    {.name = "format", .type = OPT_STR, .metavar = "text|md|csv|json", .def = "text",
+     .help = "csv: with --change and --out the changes go to FILE's stem + _change.csv; json: the tests and "
+             "p-values"},
+    {.name = "digits", .type = OPT_INT, DOLOR_OPT_RANGE(1, 17),
+     .help = "significant digits of the P values (default: journal style 0.477, <0.001; 17 in json)"},
     STATS_OPT_OUT,
 };
 

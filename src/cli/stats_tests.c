@@ -418,9 +418,9 @@ static int run_cor(stats_ctx *c)
 static const dolor_opt_spec ttest_opts[] = {
     STATS_OPT_COL("column Y (two-sample, one-sample) or A (paired: A - B)"),
     STATS_OPT_BY,
-    {.name = "vs", .type = OPT_STR, .help = "column B of a paired t test (with --paired)"},
+    {.name = "vs", .type = OPT_STR, .metavar = "COL", .help = "column B of a paired t test (with --paired)"},
     {.name = "paired", .type = OPT_FLAG, .help = "paired t test on --col minus --vs"},
-    {.name = "mu", .type = OPT_NUM, .help = "one-sample t test against this mean"},
+    {.name = "mu", .type = OPT_NUM, .metavar = "M", .help = "one-sample t test against this mean"},
     {.name = "welch", .type = OPT_FLAG, .help = "Welch's t (unequal variances); default Student's"},
     {.name = "student", .type = OPT_FLAG, .help = "Student's t (equal variances; the default)"},
     STATS_OPT_CONF,
@@ -462,7 +462,7 @@ const stats_cmd stats_cmd_mannwhitney = {
 
 static const dolor_opt_spec wilcoxon_opts[] = {
     STATS_OPT_COL("column A (signed rank on A - B)"),
-    {.name = "vs", .type = OPT_STR, .help = "column B"},
+    {.name = "vs", .type = OPT_STR, .metavar = "COL", .help = "column B"},
     EXACT_OPTS,
     STATS_OUTPUT_OPTS,
 };
@@ -483,7 +483,8 @@ const stats_cmd stats_cmd_wilcoxon = {
 static const dolor_opt_spec levene_opts[] = {
     STATS_OPT_COL("column Y"),
     STATS_OPT_BY,
-    {.name = "center", .type = OPT_STR, .help = "mean (Levene, as SPSS; default) or median (Brown-Forsythe)"},
+    {.name = "center", .type = OPT_STR, .metavar = "mean|median", .def = "mean",
+     .help = "mean (Levene, as SPSS) or median (Brown-Forsythe)"},
     STATS_OPT_REF_GROUP,
     STATS_OPT_LEVELS,
     STATS_OUTPUT_OPTS,
@@ -544,7 +545,8 @@ const stats_cmd stats_cmd_kruskal = {
 static const dolor_opt_spec pairwise_opts[] = {
     STATS_OPT_COL("column Y"),
     STATS_OPT_BY,
-    {.name = "adjust", .type = OPT_STR, .help = "holm (default), bonferroni or none (R p.adjust.method)"},
+    {.name = "adjust", .type = OPT_STR, .metavar = "holm|bonferroni|none", .def = "holm",
+     .help = "p-value adjustment (R p.adjust.method)"},
     {.name = "pool", .type = OPT_FLAG, .help = "pooled SD of all groups (default); --no-pool: Welch t per pair"},
     STATS_OPT_REF_GROUP,
     STATS_OPT_LEVELS,
@@ -566,8 +568,8 @@ const stats_cmd stats_cmd_pairwise = {
 
 static const dolor_opt_spec cor_opts[] = {
     STATS_OPT_COL("column X"),
-    {.name = "vs", .type = OPT_STR, .help = "column Y"},
-    {.name = "method", .type = OPT_STR, .help = "pearson (default) or spearman"},
+    {.name = "vs", .type = OPT_STR, .metavar = "COL", .help = "column Y"},
+    {.name = "method", .type = OPT_STR, .metavar = "pearson|spearman", .def = "pearson", .help = "the correlation"},
     {.name = "exact", .type = OPT_FLAG, .help = "Spearman: exact p (R exact = TRUE); --no-exact: t approximation"},
     {.name = "approx", .type = OPT_FLAG, .help = "Spearman: t approximation (R exact = FALSE)"},
     STATS_OPT_CONF,
