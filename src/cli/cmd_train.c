@@ -55,31 +55,35 @@ static const dolor_opt_spec specs[] = {
     {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
     {"size", 0, OPT_STR, "network input size: N (square; default 256, classify 224) or HxW; classify 3D: DxHxW "
                          "(default 64x128x128)"},
-    {"epochs", 'e', OPT_INT, "epochs (default 50)"},
-    {"batch", 'b', OPT_INT, "mini-batch size (default 8)"},
-    {"lr", 0, OPT_NUM, "peak learning rate (default 1e-3)"},
-    {"wd", 0, OPT_NUM, "weight decay (default 1e-4; AdamW decoupled, SGD/Adam L2)"},
+    {"epochs", 'e', OPT_INT, "epochs", .def = "50", DOLOR_OPT_RANGE(1, 100000)},
+    {"batch", 'b', OPT_INT, "mini-batch size", .def = "8", DOLOR_OPT_RANGE(1, 1024)},
+    {"lr", 0, OPT_NUM, "peak learning rate", .def = "1e-3", DOLOR_OPT_RANGE(1e-8, 10)},
+    {"wd", 0, OPT_NUM, "weight decay (default 1e-4; AdamW decoupled, SGD/Adam L2)", DOLOR_OPT_RANGE(0, 10)},
     {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant, step (default cosine; classify step)"},
-    {"warmup", 0, OPT_INT, "warm-up epochs (default 1)"},
-    {"base", 0, OPT_INT, "unet only: channels at the first level (default 16; = --arch-opt base_channels=16)"},
-    {"depth", 0, OPT_INT, "unet only: number of downsamplings (default 4; = --arch-opt depth=4)"},
+    {"warmup", 0, OPT_INT, "warm-up epochs", .def = "1", DOLOR_OPT_RANGE(0, 1000)},
+    {"base", 0, OPT_INT, "unet only: channels at the first level (default 16; = --arch-opt base_channels=16)",
+     DOLOR_OPT_RANGE(1, 512)},
+    {"depth", 0, OPT_INT, "unet only: number of downsamplings (default 4; = --arch-opt depth=4)",
+     DOLOR_OPT_RANGE(1, 7)},
     {"upsample", 0, OPT_STR, "unet only: decoder upsampling, transposed or bilinear (default transposed)"},
-    {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation (default 0.2)"},
+    {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation", .def = "0.2", DOLOR_OPT_RANGE(0, 0.9)},
     {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)"},
-    {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights (default 42)"},
+    {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights", .def = "42",
+     DOLOR_OPT_RANGE(0, 0x7fffffff)},
     {"augment", 0, OPT_FLAG, "augmentation on (default); --no-augment turns it off"},
-    {"rotate", 0, OPT_NUM, "augmentation: max rotation in degrees (default 15)"},
+    {"rotate", 0, OPT_NUM, "augmentation: max rotation in degrees", .def = "15", DOLOR_OPT_RANGE(0, 180)},
     {"hflip", 0, OPT_FLAG, "augmentation: random horizontal flip (default on; --no-hflip)"},
-    {"brightness", 0, OPT_NUM, "augmentation: brightness shift, z-score units (default 0.1)"},
-    {"contrast", 0, OPT_NUM, "augmentation: contrast factor range 1 +/- c (default 0.2)"},
-    {"gamma", 0, OPT_NUM, "augmentation: gamma range 1 +/- g (default 0.2)"},
-    {"ce-weight", 0, OPT_NUM, "weight of cross-entropy in the loss (default 1)"},
-    {"dice-weight", 0, OPT_NUM, "weight of soft Dice in the loss (default 1)"},
-    {"time-limit", 0, OPT_NUM, "stop after the epoch that passes this many minutes (default none)"},
+    {"brightness", 0, OPT_NUM, "augmentation: brightness shift, z-score units", .def = "0.1", DOLOR_OPT_RANGE(0, 10)},
+    {"contrast", 0, OPT_NUM, "augmentation: contrast factor range 1 +/- c", .def = "0.2", DOLOR_OPT_RANGE(0, 0.99)},
+    {"gamma", 0, OPT_NUM, "augmentation: gamma range 1 +/- g", .def = "0.2", DOLOR_OPT_RANGE(0, 0.99)},
+    {"ce-weight", 0, OPT_NUM, "weight of cross-entropy in the loss", .def = "1", DOLOR_OPT_RANGE(0, 100)},
+    {"dice-weight", 0, OPT_NUM, "weight of soft Dice in the loss", .def = "1", DOLOR_OPT_RANGE(0, 100)},
+    {"time-limit", 0, OPT_NUM, "stop after the epoch that passes this many minutes", .def = "none",
+     DOLOR_OPT_RANGE(0, 1e6)},
     {"resume", 'r', OPT_STR, "continue from a checkpoint (e.g. OUT/last.safetensors)"},
     {"init", 0, OPT_STR, "start from the weights of a checkpoint, e.g. PyTorch weights converted with "
                          "tools/torch_weights.py (the model comes from it)"},
-    {"threads", 't', OPT_INT, "CPU threads (default: all cores)"},
+    {"threads", 't', OPT_INT, "CPU threads (default: all cores)", DOLOR_OPT_RANGE(1, 1024)},
     {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)"},
     {"quiet", 'q', OPT_FLAG, "no progress bar"},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys (command line overrides it)"},
@@ -89,18 +93,20 @@ static const dolor_opt_spec specs[] = {
     {"label-col", 0, OPT_STR, "classify: CSV column of the labels (default label)"},
     {"patient-col", 0, OPT_STR, "classify: CSV column of the patient IDs (default patient, optional)"},
     {"optimizer", 0, OPT_STR, "classify: sgd, adam or adamw (default sgd)"},
-    {"momentum", 0, OPT_NUM, "classify: SGD momentum (default 0.9)"},
+    {"momentum", 0, OPT_NUM, "classify: SGD momentum", .def = "0.9", DOLOR_OPT_RANGE(0, 0.999)},
     {"nesterov", 0, OPT_FLAG, "classify: SGD with Nesterov momentum (default off)"},
     {"loss", 0, OPT_STR, "classify: bce (1 logit), ce (1 logit per class) or focal (1 logit) (default bce)"},
     {"class-weights", 0, OPT_LIST, "classify, ce: weight per class, e.g. 1,3"},
-    {"pos-weight", 0, OPT_NUM, "classify, bce: weight of the positive class (default 1)"},
-    {"focal-alpha", 0, OPT_NUM, "classify, focal: alpha (default 0.25; -1: none)"},
-    {"focal-gamma", 0, OPT_NUM, "classify, focal: gamma (default 2)"},
-    {"step-size", 0, OPT_INT, "classify, step schedule: epochs between decays (default 10)"},
-    {"lr-gamma", 0, OPT_NUM, "classify, step schedule: decay factor (default 0.1)"},
+    {"pos-weight", 0, OPT_NUM, "classify, bce: weight of the positive class", .def = "1", DOLOR_OPT_RANGE(0, 1e6)},
+    {"focal-alpha", 0, OPT_NUM, "classify, focal: alpha (default 0.25; -1: none)", DOLOR_OPT_RANGE(-1, 1)},
+    {"focal-gamma", 0, OPT_NUM, "classify, focal: gamma", .def = "2", DOLOR_OPT_RANGE(0, 20)},
+    {"step-size", 0, OPT_INT, "classify, step schedule: epochs between decays", .def = "10",
+     DOLOR_OPT_RANGE(1, 100000)},
+    {"lr-gamma", 0, OPT_NUM, "classify, step schedule: decay factor", .def = "0.1", DOLOR_OPT_RANGE(1e-6, 1)},
     {"flip", 0, OPT_LIST, "classify augmentation: axes to flip at random, of w,h,d, or none (default w,h,d; 2D: w)"},
-    {"kfold", 0, OPT_INT, "classify: k-fold cross-validation by patient, stratified (instead of --val-fraction)"},
-    {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1 (default 0)"},
+    {"kfold", 0, OPT_INT, "classify: k-fold cross-validation by patient, stratified (instead of --val-fraction)",
+     DOLOR_OPT_RANGE(2, 1000)},
+    {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1", .def = "0", DOLOR_OPT_RANGE(0, 999)},
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 /* name and table: typed values and "--x is not an option of dolor train" (help() prints the text) */
@@ -285,44 +291,34 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "hflip")) { o->tc.aug.hflip = on; return DOLOR_OK; }
     if (!strcmp(n, "quiet")) { o->tc.quiet = on; return DOLOR_OK; }
     if (!strcmp(n, "final-eval")) { o->final_eval = on; return DOLOR_OK; }
-    struct { const char *name; long lo, hi; long *dst; int *idst; } ints[] = {
-        {"epochs", 1, 100000, NULL, &o->tc.epochs},
-        {"batch", 1, 1024, NULL, &o->tc.batch_size}, {"warmup", 0, 1000, NULL, &o->tc.warmup_epochs},
-        {"base", 1, 512, &o->base, NULL}, {"depth", 1, 7, &o->depth, NULL},
-        {"threads", 1, 1024, &o->threads, NULL}, {"step-size", 1, 100000, NULL, &o->ct.step_size},
-        {"kfold", 2, 1000, &o->kfold, NULL}, {"fold", 0, 999, &o->fold, NULL}};
+    /* numbers: checked against the table's type and range before apply */
+    struct { const char *name; long *dst; int *idst; } ints[] = {
+        {"epochs", NULL, &o->tc.epochs}, {"batch", NULL, &o->tc.batch_size}, {"warmup", NULL, &o->tc.warmup_epochs},
+        {"base", &o->base, NULL}, {"depth", &o->depth, NULL}, {"threads", &o->threads, NULL},
+        {"step-size", NULL, &o->ct.step_size}, {"kfold", &o->kfold, NULL}, {"fold", &o->fold, NULL}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         if (strcmp(n, ints[i].name))
             continue;
-        s = dolor_cli_parse_int(opt, v, ints[i].lo, ints[i].hi, &iv);
-        if (!s) {
-            if (ints[i].dst) *ints[i].dst = iv;
-            else *ints[i].idst = (int)iv;
-        }
-        return s;
+        iv = strtol(v, NULL, 10);
+        if (ints[i].dst) *ints[i].dst = iv;
+        else *ints[i].idst = (int)iv;
+        return DOLOR_OK;
     }
     if (!strcmp(n, "seed")) {
-        s = dolor_cli_parse_int(opt, v, 0, 0x7fffffffL, &iv);
-        if (!s)
-            o->tc.seed = (uint64_t)iv;
-        return s;
+        o->tc.seed = (uint64_t)strtol(v, NULL, 10);
+        return DOLOR_OK;
     }
-    struct { const char *name; double lo, hi; double *dst; } nums[] = {
-        {"lr", 1e-8, 10, &o->tc.lr}, {"wd", 0, 10, &o->tc.weight_decay},
-        {"val-fraction", 0, 0.9, &o->val_fraction}, {"rotate", 0, 180, &o->tc.aug.rotate_deg},
-        {"brightness", 0, 10, &o->tc.aug.brightness}, {"contrast", 0, 0.99, &o->tc.aug.contrast},
-        {"gamma", 0, 0.99, &o->tc.aug.gamma}, {"ce-weight", 0, 100, &o->tc.ce_weight},
-        {"dice-weight", 0, 100, &o->tc.dice_weight}, {"time-limit", 0, 1e6, &o->tc.time_limit_min},
-        {"momentum", 0, 0.999, &o->ct.momentum}, {"pos-weight", 0, 1e6, &o->ct.pos_weight},
-        {"focal-alpha", -1, 1, &o->ct.focal_alpha}, {"focal-gamma", 0, 20, &o->ct.focal_gamma},
-        {"lr-gamma", 1e-6, 1, &o->ct.gamma}};
+    struct { const char *name; double *dst; } nums[] = {
+        {"lr", &o->tc.lr}, {"wd", &o->tc.weight_decay}, {"val-fraction", &o->val_fraction},
+        {"rotate", &o->tc.aug.rotate_deg}, {"brightness", &o->tc.aug.brightness}, {"contrast", &o->tc.aug.contrast},
+        {"gamma", &o->tc.aug.gamma}, {"ce-weight", &o->tc.ce_weight}, {"dice-weight", &o->tc.dice_weight},
+        {"time-limit", &o->tc.time_limit_min}, {"momentum", &o->ct.momentum}, {"pos-weight", &o->ct.pos_weight},
+        {"focal-alpha", &o->ct.focal_alpha}, {"focal-gamma", &o->ct.focal_gamma}, {"lr-gamma", &o->ct.gamma}};
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
         if (strcmp(n, nums[i].name))
             continue;
-        s = dolor_cli_parse_double(opt, v, nums[i].lo, nums[i].hi, &dv);
-        if (!s)
-            *nums[i].dst = dv;
-        return s;
+        *nums[i].dst = strtod(v, NULL);
+        return DOLOR_OK;
     }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
 }
