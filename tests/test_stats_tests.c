@@ -92,27 +92,28 @@ static void cmp_s(const char *fam, const char *cs, const char *key, double got, 
     CHECKF(ok, "%s/%s %s: got %.17g, R %.17g (rel %.3g)", fam, cs, key, got, want, fabs(got - want) / fabs(want));
 }
 
-#define FOR_CASES(root, c, name, out, in)                                                                    \
-    jv *cases_ = jget(root, "cases");                                                                        \
-    for (int ci_ = 0; cases_ && ci_ < cases_->n; ci_++) {                                                    \
-        jv *c = cases_->items[ci_];                                                                          \
-        const char *name = jget(c, "name")->str;                                                             \
-        jv *out = jget(c, "outputs");                                                                        \
-        jv *in = jget(c, "inputs");                                                                          \
-        (void)in;                                                                                            \
-        (void)out;
-
-#define END_CASES }
-
-static void test_oracle_ttests(void)
+/* a two-sided CI against R's [lower, upper] */
+static void cmp_ci(const char *fam, const char *cs, const char *key, const dolor_test_result *r, const jv *want)
 {
-    const char *F = "t_tests";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int nx, ny;
-    double *x = jvec(jget(in, "x"), &nx, NULL), *y = jvec(jget(in, "y"), &ny, NULL);
+    int n;
+    double *ci = jvec(want, &n, NULL);
+    char k[160];
+    snprintf(k, sizeof k, "%s[0]", key);
+    cmp_s(fam, cs, k, r->ci_lo, n == 2 ? ci[0] : NAN);
+    snprintf(k, sizeof k, "%s[1]", key);
+    cmp_s(fam, cs, k, r->ci_hi, n == 2 ? ci[1] : NAN);
+    free(ci);
+}
+
+/* every case of every oracle family, through the family's checker */
+/* x[nx], y[ny]: the case's inputs "x" and "y" where it has them (NULL, 0 otherwise) */
+typedef void (*oracle_fn)(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                          const double *y, int ny);
+
+
+static void oracle_ttests(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
+{
     dolor_test_result r;
     const char *test = jget(c, "test")->str;
     if (strstr(test, "Paired")) {
@@ -132,26 +133,12 @@ static void test_oracle_ttests(void)
     cmp_p(F, name, "p_two_sided", r.p, jnum(out, "p_two_sided"));
     cmp_p(F, name, "p_less", r.p_less, jnum(out, "p_less"));
     cmp_p(F, name, "p_greater", r.p_greater, jnum(out, "p_greater"));
-    int nci;
-    double *ci = jvec(jget(out, "conf_int_95"), &nci, NULL);
-    cmp_s(F, name, "conf_int_95[0]", r.ci_lo, ci[0]);
-    cmp_s(F, name, "conf_int_95[1]", r.ci_hi, ci[1]);
-    free(ci);
-    free(x);
-    free(y);
-    END_CASES
-    jfree(root);
+    cmp_ci(F, name, "conf_int_95", &r, jget(out, "conf_int_95"));
 }
 
-static void test_oracle_mannwhitney(void)
+static void oracle_mannwhitney(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "mann_whitney";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int nx, ny;
-    double *x = jvec(jget(in, "x"), &nx, NULL), *y = jvec(jget(in, "y"), &ny, NULL);
     dolor_test_result d, a1, a0;
     CHECK_OK(dolor_stats_mannwhitney(x, (size_t)nx, y, (size_t)ny, -1, 1, &d));
     CHECK_OK(dolor_stats_mannwhitney(x, (size_t)nx, y, (size_t)ny, 0, 1, &a1));
@@ -185,21 +172,11 @@ static void test_oracle_mannwhitney(void)
         cmp_p(F, name, "p_exact_less", e.p_less, jnum(out, "p_exact_less"));
         cmp_p(F, name, "p_exact_greater", e.p_greater, jnum(out, "p_exact_greater"));
     }
-    free(x);
-    free(y);
-    END_CASES
-    jfree(root);
 }
 
-static void test_oracle_signrank(void)
+static void oracle_signrank(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "wilcoxon_signed_rank";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int nx, ny;
-    double *x = jvec(jget(in, "x"), &nx, NULL), *y = jvec(jget(in, "y"), &ny, NULL);
     dolor_test_result d, a1, a0;
     CHECK_OK(dolor_stats_wilcoxon_signed(x, y, (size_t)nx, -1, 1, &d));
     CHECK_OK(dolor_stats_wilcoxon_signed(x, y, (size_t)nx, 0, 1, &a1));
@@ -221,28 +198,15 @@ static void test_oracle_signrank(void)
         CHECK_OK(dolor_stats_wilcoxon_signed(x, y, (size_t)nx, 1, 1, &e));
         cmp_p(F, name, "p_exact_two_sided", e.p, jnum(out, "p_exact_two_sided"));
     }
-    free(x);
-    free(y);
-    END_CASES
-    jfree(root);
 }
 
-static void test_oracle_shapiro(void)
+static void oracle_shapiro(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "shapiro_wilk";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int nx;
-    double *x = jvec(jget(in, "x"), &nx, NULL);
     dolor_test_result r;
     CHECK_OK(dolor_stats_shapiro(x, (size_t)nx, &r));
     cmp_s(F, name, "W", r.statistic, jnum(out, "W"));
     cmp_p(F, name, "p_value", r.p, jnum(out, "p_value"));
-    free(x);
-    END_CASES
-    jfree(root);
 }
 
 /* group labels of the oracle -> indices in sorted (factor) order */
@@ -277,15 +241,10 @@ static int *group_codes(const jv *labels, int *k)
     return g;
 }
 
-static void test_oracle_levene(void)
+static void oracle_levene(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "levene";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int n, k;
-    double *y = jvec(jget(in, "y"), &n, NULL);
+    int n = ny, k;
     int *g = group_codes(jget(in, "group"), &k);
     const char *keys[2] = {"center_mean", "center_median"};
     for (int m = 0; m < 2; m++) {
@@ -302,10 +261,7 @@ static void test_oracle_levene(void)
         snprintf(key, sizeof key, "%s.p_value", keys[m]);
         cmp_p(F, name, key, r.p, jnum(o, "p_value"));
     }
-    free(y);
     free(g);
-    END_CASES
-    jfree(root);
 }
 
 static void cmp_lower(const char *F, const char *name, const char *key, const double *mine, int k,
@@ -331,15 +287,10 @@ static void cmp_lower(const char *F, const char *name, const char *key, const do
     free(w);
 }
 
-static void test_oracle_anova(void)
+static void oracle_anova(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "anova_bonferroni";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int n, k;
-    double *y = jvec(jget(in, "y"), &n, NULL);
+    int n = ny, k;
     int *g = group_codes(jget(in, "group"), &k);
     dolor_anova a;
     double means[16];
@@ -380,21 +331,13 @@ static void test_oracle_anova(void)
     cmp_lower(F, name, "pairwise_unpooled_p_raw", p, k, jget(out, "pairwise_unpooled_p_raw"), 1);
     CHECK_OK(dolor_stats_pairwise_t(y, g, (size_t)n, k, 0, DOLOR_P_ADJUST_BONFERRONI, p, NULL));
     cmp_lower(F, name, "pairwise_unpooled_p_bonferroni", p, k, jget(out, "pairwise_unpooled_p_bonferroni"), 1);
-    free(y);
     free(g);
-    END_CASES
-    jfree(root);
 }
 
-static void test_oracle_correlation(void)
+static void oracle_correlation(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "correlation";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
-    int n;
-    double *x = jvec(jget(in, "x"), &n, NULL), *y = jvec(jget(in, "y"), &n, NULL);
+    int n = nx;
     dolor_test_result r;
     jv *po = jget(out, "pearson");
     CHECK_OK(dolor_stats_pearson(x, y, (size_t)n, 0.95, &r));
@@ -402,11 +345,7 @@ static void test_oracle_correlation(void)
     cmp_s(F, name, "pearson.t", r.statistic, jnum(po, "t"));
     cmp_s(F, name, "pearson.df", r.df, jnum(po, "df"));
     cmp_p(F, name, "pearson.p_value", r.p, jnum(po, "p_value"));
-    int nci;
-    double *ci = jvec(jget(po, "conf_int_95_fisher_z"), &nci, NULL);
-    cmp_s(F, name, "pearson.ci[0]", r.ci_lo, ci[0]);
-    cmp_s(F, name, "pearson.ci[1]", r.ci_hi, ci[1]);
-    free(ci);
+    cmp_ci(F, name, "pearson.ci", &r, jget(po, "conf_int_95_fisher_z"));
     jv *so = jget(out, "spearman_t_approx");
     CHECK_OK(dolor_stats_spearman(x, y, (size_t)n, 0, &r));
     cmp_s(F, name, "spearman_t_approx.rho", r.estimate, jnum(so, "rho"));
@@ -420,19 +359,11 @@ static void test_oracle_correlation(void)
         cmp_s(F, name, "spearman_default_AS89.S", r.statistic, jnum(so, "S"));
         cmp_p(F, name, "spearman_default_AS89.p_value", r.p, jnum(so, "p_value"));
     }
-    free(x);
-    free(y);
-    END_CASES
-    jfree(root);
 }
 
-static void test_oracle_chisq(void)
+static void oracle_chisq(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "chi_square";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
     int r, cc;
     double *t = jvec(jget(in, "table"), &r, &cc);
     double e[64];
@@ -453,17 +384,11 @@ static void test_oracle_chisq(void)
         cmp_p(F, name, "yates_p_value", res.p, jnum(out, "yates_p_value"));
     }
     free(t);
-    END_CASES
-    jfree(root);
 }
 
-static void test_oracle_fisher(void)
+static void oracle_fisher(const char *F, jv *c, const char *name, jv *out, jv *in, const double *x, int nx,
+                           const double *y, int ny)
 {
-    const char *F = "fisher_exact";
-    jv *root = load_family(F);
-    if (!root)
-        return;
-    FOR_CASES(root, c, name, out, in)
     int r, cc;
     double *t = jvec(jget(in, "table"), &r, &cc);
     dolor_test_result res;
@@ -484,8 +409,37 @@ static void test_oracle_fisher(void)
                res.estimate, loose);
     }
     free(t);
-    END_CASES
-    jfree(root);
+}
+
+static void test_oracles(void)
+{
+    static const struct {
+        const char *family;
+        oracle_fn check;
+    } fams[] = {
+        {"t_tests", oracle_ttests},
+        {"mann_whitney", oracle_mannwhitney},
+        {"wilcoxon_signed_rank", oracle_signrank},
+        {"shapiro_wilk", oracle_shapiro},
+        {"levene", oracle_levene},
+        {"anova_bonferroni", oracle_anova},
+        {"correlation", oracle_correlation},
+        {"chi_square", oracle_chisq},
+        {"fisher_exact", oracle_fisher},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof *fams; f++) {
+        jv *root = load_family(fams[f].family);
+        jv *cases = root ? jget(root, "cases") : NULL;
+        for (int i = 0; cases && i < cases->n; i++) {
+            jv *c = cases->items[i], *in = jget(c, "inputs");
+            int nx, ny;
+            double *x = jvec(jget(in, "x"), &nx, NULL), *y = jvec(jget(in, "y"), &ny, NULL);
+            fams[f].check(fams[f].family, c, jget(c, "name")->str, jget(c, "outputs"), in, x, nx, y, ny);
+            free(x);
+            free(y);
+        }
+        jfree(root);
+    }
 }
 
 
@@ -972,15 +926,7 @@ static void test_cli(void)
 
 int main(void)
 {
-    test_oracle_ttests();
-    test_oracle_mannwhitney();
-    test_oracle_signrank();
-    test_oracle_shapiro();
-    test_oracle_levene();
-    test_oracle_anova();
-    test_oracle_correlation();
-    test_oracle_chisq();
-    test_oracle_fisher();
+    test_oracles();
     test_table1_vs_r();
     test_table1_k_groups();
     test_csv_and_bad_input();
