@@ -193,27 +193,21 @@ static void check_p(const char *cas, const char *what, double got, double want)
 
 /* ------------------------------------------------------------ binomial CIs */
 
-static void test_binomial_oracle(const otable *out, const otable *in)
+static void oracle_binomial(const char *cs, const otable *out, const otable *in)
 {
-    const char *cases[64];
-    int nc = ocases(out, "binomial_ci", cases, 64);
-    CHECKF(nc == 14, "binomial_ci: %d cases, expected 14", nc);
-    for (int c = 0; c < nc; c++) {
-        const char *cs = cases[c];
-        size_t x = (size_t)oget(in, "binomial_ci", cs, "x"), n = (size_t)oget(in, "binomial_ci", cs, "n");
-        static const struct {
-            dolor_ci_method m;
-            const char *lo, *hi;
-        } ms[3] = {{DOLOR_CI_WILSON, "wilson_lower", "wilson_upper"},
-                   {DOLOR_CI_WILSON_CC, "wilson_cc_lower", "wilson_cc_upper"},
-                   {DOLOR_CI_CLOPPER_PEARSON, "clopper_pearson_lower", "clopper_pearson_upper"}};
-        for (int m = 0; m < 3; m++) {
-            dolor_prop_ci ci;
-            CHECK_OK(dolor_prop_ci_compute(x, n, 0.95, ms[m].m, &ci));
-            check_stat(cs, "estimate", ci.estimate, oget(out, "binomial_ci", cs, "estimate"));
-            check_stat(cs, ms[m].lo, ci.lower, oget(out, "binomial_ci", cs, ms[m].lo));
-            check_stat(cs, ms[m].hi, ci.upper, oget(out, "binomial_ci", cs, ms[m].hi));
-        }
+    size_t x = (size_t)oget(in, "binomial_ci", cs, "x"), n = (size_t)oget(in, "binomial_ci", cs, "n");
+    static const struct {
+        dolor_ci_method m;
+        const char *lo, *hi;
+    } ms[3] = {{DOLOR_CI_WILSON, "wilson_lower", "wilson_upper"},
+               {DOLOR_CI_WILSON_CC, "wilson_cc_lower", "wilson_cc_upper"},
+               {DOLOR_CI_CLOPPER_PEARSON, "clopper_pearson_lower", "clopper_pearson_upper"}};
+    for (int m = 0; m < 3; m++) {
+        dolor_prop_ci ci;
+        CHECK_OK(dolor_prop_ci_compute(x, n, 0.95, ms[m].m, &ci));
+        check_stat(cs, "estimate", ci.estimate, oget(out, "binomial_ci", cs, "estimate"));
+        check_stat(cs, ms[m].lo, ci.lower, oget(out, "binomial_ci", cs, ms[m].lo));
+        check_stat(cs, ms[m].hi, ci.upper, oget(out, "binomial_ci", cs, ms[m].hi));
     }
 }
 
@@ -256,67 +250,61 @@ static void test_diag(void)
 
 /* ------------------------------------------------------------ kappa */
 
-static void test_kappa_oracle(const otable *out, const otable *in)
+static void oracle_kappa(const char *cs, const otable *out, const otable *in)
 {
-    const char *cases[16];
-    int nc = ocases(out, "cohen_kappa", cases, 16);
-    CHECKF(nc == 3, "cohen_kappa: %d cases, expected 3", nc);
-    for (int c = 0; c < nc; c++) {
-        const char *cs = cases[c];
-        size_t n1, n2, k, one;
-        double *r1 = oget_array(in, "cohen_kappa", cs, "rater1", &n1, &one);
-        double *r2 = oget_array(in, "cohen_kappa", cs, "rater2", &n2, &one);
-        double *cat = oget_array(in, "cohen_kappa", cs, "categories", &k, &one);
-        size_t tr, tc;
-        double *tab = oget_array(out, "cohen_kappa", cs, "table_rater1_rows", &tr, &tc);
-        CHECK(r1 && r2 && cat && tab && n1 == n2 && tr == k && tc == k);
-        if (!(r1 && r2 && cat && tab && n1 == n2 && tr == k && tc == k))
-            goto next;
-        static const struct {
-            dolor_kappa_weights w;
-            const char *key;
-        } ws[3] = {{DOLOR_KAPPA_UNWEIGHTED, "fce1969_unweighted"},
-                   {DOLOR_KAPPA_LINEAR, "fce1969_linear"},
-                   {DOLOR_KAPPA_QUADRATIC, "fce1969_quadratic"}};
-        for (int w = 0; w < 3; w++) {
-            dolor_kappa_result kr, kt;
-            CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, ws[w].w, 0.95, &kr));
-            CHECK_OK(dolor_kappa_compute(tab, (int)k, ws[w].w, 0.95, &kt));
-            char key[128], what[160];
-            static const char *fields[4] = {"kappa", "se", "ci95_lower", "ci95_upper"};
-            double got[4] = {kr.kappa, kr.se, kr.ci_lower, kr.ci_upper};
-            double gott[4] = {kt.kappa, kt.se, kt.ci_lower, kt.ci_upper};
-            for (int f = 0; f < 4; f++) {
-                snprintf(key, sizeof key, "%s.%s", ws[w].key, fields[f]);
-                double want = oget(out, "cohen_kappa", cs, key);
-                check_stat(cs, key, got[f], want);
-                snprintf(what, sizeof what, "%s (from table)", key);
-                check_stat(cs, what, gott[f], want);
-            }
-            /* psych's weighted kappa values (its weighted SE is the known slip) */
-            if (ws[w].w != DOLOR_KAPPA_UNWEIGHTED) {
-                snprintf(key, sizeof key, "psych_%s_call.weighted.kappa",
-                         ws[w].w == DOLOR_KAPPA_LINEAR ? "linear" : "quadratic");
-                check_stat(cs, key, kr.kappa, oget(out, "cohen_kappa", cs, key));
-            } else {
-                static const char *pf[4] = {"kappa", "se", "ci95_lower", "ci95_upper"};
-                for (int f = 0; f < 4; f++) {
-                    snprintf(key, sizeof key, "psych_linear_call.unweighted.%s", pf[f]);
-                    check_stat(cs, key, got[f], oget(out, "cohen_kappa", cs, key));
-                }
-                check_stat(cs, "psych unweighted var", kr.se * kr.se,
-                           oget(out, "cohen_kappa", cs, "psych_quadratic_call.unweighted.var"));
-            }
-            CHECK(kr.p_value >= 0 && kr.p_value < 1e-6); /* strong agreement in all three cases */
+    size_t n1, n2, k, one;
+    double *r1 = oget_array(in, "cohen_kappa", cs, "rater1", &n1, &one);
+    double *r2 = oget_array(in, "cohen_kappa", cs, "rater2", &n2, &one);
+    double *cat = oget_array(in, "cohen_kappa", cs, "categories", &k, &one);
+    size_t tr, tc;
+    double *tab = oget_array(out, "cohen_kappa", cs, "table_rater1_rows", &tr, &tc);
+    CHECK(r1 && r2 && cat && tab && n1 == n2 && tr == k && tc == k);
+    if (!(r1 && r2 && cat && tab && n1 == n2 && tr == k && tc == k))
+        goto next;
+    static const struct {
+        dolor_kappa_weights w;
+        const char *key;
+    } ws[3] = {{DOLOR_KAPPA_UNWEIGHTED, "fce1969_unweighted"},
+               {DOLOR_KAPPA_LINEAR, "fce1969_linear"},
+               {DOLOR_KAPPA_QUADRATIC, "fce1969_quadratic"}};
+    for (int w = 0; w < 3; w++) {
+        dolor_kappa_result kr, kt;
+        CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, ws[w].w, 0.95, &kr));
+        CHECK_OK(dolor_kappa_compute(tab, (int)k, ws[w].w, 0.95, &kt));
+        char key[128], what[160];
+        static const char *fields[4] = {"kappa", "se", "ci95_lower", "ci95_upper"};
+        double got[4] = {kr.kappa, kr.se, kr.ci_lower, kr.ci_upper};
+        double gott[4] = {kt.kappa, kt.se, kt.ci_lower, kt.ci_upper};
+        for (int f = 0; f < 4; f++) {
+            snprintf(key, sizeof key, "%s.%s", ws[w].key, fields[f]);
+            double want = oget(out, "cohen_kappa", cs, key);
+            check_stat(cs, key, got[f], want);
+            snprintf(what, sizeof what, "%s (from table)", key);
+            check_stat(cs, what, gott[f], want);
         }
-        /* categories inferred from the data give the same table here */
-        dolor_kappa_result a, b;
-        CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, NULL, 0, DOLOR_KAPPA_QUADRATIC, 0.95, &a));
-        CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, DOLOR_KAPPA_QUADRATIC, 0.95, &b));
-        CHECK(a.k == (int)k && a.kappa == b.kappa);
-    next:
-        free(r1), free(r2), free(cat), free(tab);
+        /* psych's weighted kappa values (its weighted SE is the known slip) */
+        if (ws[w].w != DOLOR_KAPPA_UNWEIGHTED) {
+            snprintf(key, sizeof key, "psych_%s_call.weighted.kappa",
+                     ws[w].w == DOLOR_KAPPA_LINEAR ? "linear" : "quadratic");
+            check_stat(cs, key, kr.kappa, oget(out, "cohen_kappa", cs, key));
+        } else {
+            static const char *pf[4] = {"kappa", "se", "ci95_lower", "ci95_upper"};
+            for (int f = 0; f < 4; f++) {
+                snprintf(key, sizeof key, "psych_linear_call.unweighted.%s", pf[f]);
+                check_stat(cs, key, got[f], oget(out, "cohen_kappa", cs, key));
+            }
+            check_stat(cs, "psych unweighted var", kr.se * kr.se,
+                       oget(out, "cohen_kappa", cs, "psych_quadratic_call.unweighted.var"));
+        }
+        CHECK(kr.p_value >= 0 && kr.p_value < 1e-6); /* strong agreement in all three cases */
     }
+    /* categories inferred from the data give the same table here */
+    dolor_kappa_result a, b;
+    CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, NULL, 0, DOLOR_KAPPA_QUADRATIC, 0.95, &a));
+    CHECK_OK(dolor_kappa_compute_ratings(r1, r2, n1, cat, (int)k, DOLOR_KAPPA_QUADRATIC, 0.95, &b));
+    CHECK(a.k == (int)k && a.kappa == b.kappa);
+next:
+    free(r1), free(r2), free(cat), free(tab);
 }
 
 static void test_kappa_errors(void)
@@ -358,47 +346,45 @@ static void test_kappa_errors(void)
 
 /* ------------------------------------------------------------ ICC */
 
-static void test_icc_oracle(const otable *out, const otable *in)
+static void oracle_icc(const char *cs, const otable *out, const otable *in)
 {
-    const char *cases[16];
-    int nc = ocases(out, "icc", cases, 16);
-    CHECKF(nc == 2, "icc: %d cases, expected 2", nc);
-    for (int c = 0; c < nc; c++) {
-        const char *cs = cases[c];
-        size_t n, k;
-        double *m = oget_array(in, "icc", cs, "ratings", &n, &k);
-        if (!m)
-            continue;
-        CHECK(n == (size_t)oget(out, "icc", cs, "n_subjects") && k == (size_t)oget(out, "icc", cs, "k_raters"));
-        dolor_icc_result r;
-        CHECK_OK(dolor_icc_compute(m, n, k, 0.95, &r));
-        check_stat(cs, "MSB", r.msb, oget(out, "icc", cs, "MSB_subjects"));
-        check_stat(cs, "MSJ", r.msj, oget(out, "icc", cs, "MSJ_raters"));
-        check_stat(cs, "MSE", r.mse, oget(out, "icc", cs, "MSE_residual"));
-        check_stat(cs, "MSW", r.msw, oget(out, "icc", cs, "MSW_within"));
-        for (int t = 0; t < 6; t++) {
-            const char *tn = dolor_icc_type_name((dolor_icc_type)t);
-            char key[64];
-            const dolor_icc_row *row = &r.icc[t];
+    size_t n, k;
+    double *m = oget_array(in, "icc", cs, "ratings", &n, &k);
+    if (!m)
+        return;
+    CHECK(n == (size_t)oget(out, "icc", cs, "n_subjects") && k == (size_t)oget(out, "icc", cs, "k_raters"));
+    dolor_icc_result r;
+    CHECK_OK(dolor_icc_compute(m, n, k, 0.95, &r));
+    check_stat(cs, "MSB", r.msb, oget(out, "icc", cs, "MSB_subjects"));
+    check_stat(cs, "MSJ", r.msj, oget(out, "icc", cs, "MSJ_raters"));
+    check_stat(cs, "MSE", r.mse, oget(out, "icc", cs, "MSE_residual"));
+    check_stat(cs, "MSW", r.msw, oget(out, "icc", cs, "MSW_within"));
+    for (int t = 0; t < 6; t++) {
+        const char *tn = dolor_icc_type_name((dolor_icc_type)t);
+        char key[64];
+        const dolor_icc_row *row = &r.icc[t];
 #define ICCF(field, val)                                                                                          \
-    snprintf(key, sizeof key, "%s.%s", tn, field);                                                                \
-    check_stat(cs, key, val, oget(out, "icc", cs, key))
-            ICCF("ICC", row->icc);
-            ICCF("F", row->f);
-            ICCF("df1", row->df1);
-            ICCF("df2", row->df2);
-            ICCF("ci95_lower", row->ci_lower);
-            ICCF("ci95_upper", row->ci_upper);
+snprintf(key, sizeof key, "%s.%s", tn, field);                                                                \
+check_stat(cs, key, val, oget(out, "icc", cs, key))
+        ICCF("ICC", row->icc);
+        ICCF("F", row->f);
+        ICCF("df1", row->df1);
+        ICCF("df2", row->df2);
+        ICCF("ci95_lower", row->ci_lower);
+        ICCF("ci95_upper", row->ci_upper);
 #undef ICCF
-            snprintf(key, sizeof key, "%s.p_value", tn);
-            check_p(cs, key, row->p_value, oget(out, "icc", cs, key));
-        }
-        /* errors: NaN cell named by row and rater; too few subjects */
-        m[1 * k + 1] = NAN;
-        CHECK_ERR(dolor_icc_compute(m, n, k, 0.95, &r), DOLOR_ENUMERIC, "row 2, rater 2");
-        CHECK_ERR(dolor_icc_compute(m, 1, k, 0.95, &r), DOLOR_EINVAL, "1 subjects");
-        free(m);
+        snprintf(key, sizeof key, "%s.p_value", tn);
+        check_p(cs, key, row->p_value, oget(out, "icc", cs, key));
     }
+    /* errors: NaN cell named by row and rater; too few subjects */
+    m[1 * k + 1] = NAN;
+    CHECK_ERR(dolor_icc_compute(m, n, k, 0.95, &r), DOLOR_ENUMERIC, "row 2, rater 2");
+    CHECK_ERR(dolor_icc_compute(m, 1, k, 0.95, &r), DOLOR_EINVAL, "1 subjects");
+    free(m);
+}
+
+static void test_icc_flat(void)
+{
     double flat[6] = {3, 3, 5, 5, 7, 7};
     dolor_icc_result r;
     CHECK_ERR(dolor_icc_compute(flat, 3, 2, 0.95, &r), DOLOR_ENUMERIC, "within-subject");
@@ -406,94 +392,110 @@ static void test_icc_oracle(const otable *out, const otable *in)
 
 /* ------------------------------------------------------------ ROC / DeLong */
 
-static void test_roc_oracle(const otable *out, const otable *in)
+static void oracle_roc(const char *cs, const otable *out, const otable *in)
 {
-    const char *cases[16];
-    int nc = ocases(out, "roc_delong", cases, 16);
-    CHECKF(nc == 2, "roc_delong: %d cases, expected 2", nc);
-    for (int c = 0; c < nc; c++) {
-        const char *cs = cases[c];
-        size_t n, n1, n2, one;
-        double *y = oget_array(in, "roc_delong", cs, "y", &n, &one);
-        double *m1 = oget_array(in, "roc_delong", cs, "marker1", &n1, &one);
-        double *m2 = oget_array(in, "roc_delong", cs, "marker2", &n2, &one);
-        dolor_roc *a = NULL, *b = NULL;
-        if (!y || !m1 || !m2 || n1 != n || n2 != n)
-            goto next;
-        CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_LT, &a));
-        CHECK_OK(dolor_roc_create(y, m2, n, DOLOR_ROC_LT, &b));
-        if (!a || !b)
-            goto next;
-        CHECK(a->n_cases == (size_t)oget(out, "roc_delong", cs, "n_cases"));
-        CHECK(a->n_controls == (size_t)oget(out, "roc_delong", cs, "n_controls"));
-        const dolor_roc *rs[2] = {a, b};
-        const char *mk[2] = {"marker1", "marker2"};
-        for (int i = 0; i < 2; i++) {
-            char key[64];
-            double lo, hi;
-            CHECK_OK(dolor_roc_ci(rs[i], 0.95, &lo, &hi));
-            snprintf(key, sizeof key, "%s.auc", mk[i]);
-            check_stat(cs, key, rs[i]->auc, oget(out, "roc_delong", cs, key));
-            snprintf(key, sizeof key, "%s.var_delong", mk[i]);
-            check_stat(cs, key, rs[i]->var_delong, oget(out, "roc_delong", cs, key));
-            snprintf(key, sizeof key, "%s.ci95_lower", mk[i]);
-            check_stat(cs, key, lo, oget(out, "roc_delong", cs, key));
-            snprintf(key, sizeof key, "%s.ci95_upper", mk[i]);
-            check_stat(cs, key, hi, oget(out, "roc_delong", cs, key));
+    size_t n, n1, n2, one;
+    double *y = oget_array(in, "roc_delong", cs, "y", &n, &one);
+    double *m1 = oget_array(in, "roc_delong", cs, "marker1", &n1, &one);
+    double *m2 = oget_array(in, "roc_delong", cs, "marker2", &n2, &one);
+    dolor_roc *a = NULL, *b = NULL;
+    if (!y || !m1 || !m2 || n1 != n || n2 != n)
+        goto next;
+    CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_LT, &a));
+    CHECK_OK(dolor_roc_create(y, m2, n, DOLOR_ROC_LT, &b));
+    if (!a || !b)
+        goto next;
+    CHECK(a->n_cases == (size_t)oget(out, "roc_delong", cs, "n_cases"));
+    CHECK(a->n_controls == (size_t)oget(out, "roc_delong", cs, "n_controls"));
+    const dolor_roc *rs[2] = {a, b};
+    const char *mk[2] = {"marker1", "marker2"};
+    for (int i = 0; i < 2; i++) {
+        char key[64];
+        double lo, hi;
+        CHECK_OK(dolor_roc_ci(rs[i], 0.95, &lo, &hi));
+        snprintf(key, sizeof key, "%s.auc", mk[i]);
+        check_stat(cs, key, rs[i]->auc, oget(out, "roc_delong", cs, key));
+        snprintf(key, sizeof key, "%s.var_delong", mk[i]);
+        check_stat(cs, key, rs[i]->var_delong, oget(out, "roc_delong", cs, key));
+        snprintf(key, sizeof key, "%s.ci95_lower", mk[i]);
+        check_stat(cs, key, lo, oget(out, "roc_delong", cs, key));
+        snprintf(key, sizeof key, "%s.ci95_upper", mk[i]);
+        check_stat(cs, key, hi, oget(out, "roc_delong", cs, key));
+    }
+    double cov;
+    CHECK_OK(dolor_roc_cov_delong(a, b, &cov));
+    check_stat(cs, "cov_delong", cov, oget(out, "roc_delong", cs, "cov_delong"));
+    dolor_delong_test t;
+    CHECK_OK(dolor_roc_test_delong(a, b, 1, &t));
+    check_stat(cs, "paired_delong_test.Z", t.z, oget(out, "roc_delong", cs, "paired_delong_test.Z"));
+    check_p(cs, "paired_delong_test.p_value", t.p_value,
+            oget(out, "roc_delong", cs, "paired_delong_test.p_value"));
+    check_stat(cs, "paired_delong_test.auc1", t.auc1, oget(out, "roc_delong", cs, "paired_delong_test.auc1"));
+    check_stat(cs, "paired_delong_test.auc2", t.auc2, oget(out, "roc_delong", cs, "paired_delong_test.auc2"));
+    if (!strcmp(cs, "ordinal_5point_reader_n100")) {
+        /* pROC 1.18.0 on this case (tools/gen_stats_agreement_roc_reference.R):
+         * roc(y, marker1, levels = c(0, 1), direction = "<") and
+         * roc(y, marker2, levels = c(0, 1), direction = ">"), auc 0.36875 */
+        static const double th[6] = {-INFINITY, 1.5, 2.5, 3.5, 4.5, INFINITY};
+        static const double se1[6] = {1, 1, 0.925, 0.625, 0.25, 0};
+        static const double sp1[6] = {0, 7.0 / 60, 0.4, 44.0 / 60, 58.0 / 60, 1};
+        static const double se2[6] = {1, 0.825, 0.6, 0.275, 0.05, 0};
+        static const double sp2[6] = {0, 0, 11.0 / 60, 0.65, 50.0 / 60, 1};
+        dolor_roc *g2 = NULL;
+        CHECK_OK(dolor_roc_create(y, m2, n, DOLOR_ROC_GT, &g2));
+        CHECK(a->n_thresholds == 6 && g2 && g2->n_thresholds == 6);
+        for (int i = 0; g2 && i < 6 && a->n_thresholds == 6 && g2->n_thresholds == 6; i++) {
+            CHECKF(a->thresholds[i] == th[i] && g2->thresholds[i] == th[5 - i], "%s: threshold %d", cs, i);
+            check_stat(cs, "pROC sensitivity '<'", a->sensitivity[i], se1[i]);
+            check_stat(cs, "pROC specificity '<'", a->specificity[i], sp1[i]);
+            check_stat(cs, "pROC sensitivity '>'", g2->sensitivity[i], se2[i]);
+            check_stat(cs, "pROC specificity '>'", g2->specificity[i], sp2[i]);
         }
-        double cov;
-        CHECK_OK(dolor_roc_cov_delong(a, b, &cov));
-        check_stat(cs, "cov_delong", cov, oget(out, "roc_delong", cs, "cov_delong"));
-        dolor_delong_test t;
-        CHECK_OK(dolor_roc_test_delong(a, b, 1, &t));
-        check_stat(cs, "paired_delong_test.Z", t.z, oget(out, "roc_delong", cs, "paired_delong_test.Z"));
-        check_p(cs, "paired_delong_test.p_value", t.p_value,
-                oget(out, "roc_delong", cs, "paired_delong_test.p_value"));
-        check_stat(cs, "paired_delong_test.auc1", t.auc1, oget(out, "roc_delong", cs, "paired_delong_test.auc1"));
-        check_stat(cs, "paired_delong_test.auc2", t.auc2, oget(out, "roc_delong", cs, "paired_delong_test.auc2"));
-        if (!strcmp(cs, "ordinal_5point_reader_n100")) {
-            /* pROC 1.18.0 on this case (tools/gen_stats_agreement_roc_reference.R):
-             * roc(y, marker1, levels = c(0, 1), direction = "<") and
-             * roc(y, marker2, levels = c(0, 1), direction = ">"), auc 0.36875 */
-            static const double th[6] = {-INFINITY, 1.5, 2.5, 3.5, 4.5, INFINITY};
-            static const double se1[6] = {1, 1, 0.925, 0.625, 0.25, 0};
-            static const double sp1[6] = {0, 7.0 / 60, 0.4, 44.0 / 60, 58.0 / 60, 1};
-            static const double se2[6] = {1, 0.825, 0.6, 0.275, 0.05, 0};
-            static const double sp2[6] = {0, 0, 11.0 / 60, 0.65, 50.0 / 60, 1};
-            dolor_roc *g2 = NULL;
-            CHECK_OK(dolor_roc_create(y, m2, n, DOLOR_ROC_GT, &g2));
-            CHECK(a->n_thresholds == 6 && g2 && g2->n_thresholds == 6);
-            for (int i = 0; g2 && i < 6 && a->n_thresholds == 6 && g2->n_thresholds == 6; i++) {
-                CHECKF(a->thresholds[i] == th[i] && g2->thresholds[i] == th[5 - i], "%s: threshold %d", cs, i);
-                check_stat(cs, "pROC sensitivity '<'", a->sensitivity[i], se1[i]);
-                check_stat(cs, "pROC specificity '<'", a->specificity[i], sp1[i]);
-                check_stat(cs, "pROC sensitivity '>'", g2->sensitivity[i], se2[i]);
-                check_stat(cs, "pROC specificity '>'", g2->specificity[i], sp2[i]);
-            }
-            if (g2)
-                check_stat(cs, "pROC auc '>' marker2", g2->auc, 0.36875);
-            dolor_roc_free(g2);
-        }
-        /* direction: ">" on the negated marker is the same curve; auto picks "<" here */
-        for (size_t i = 0; i < n; i++)
-            m1[i] = -m1[i];
-        dolor_roc *g = NULL, *au = NULL;
-        CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_GT, &g));
-        CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_AUTO, &au));
-        if (g && au) {
-            check_stat(cs, "auc with '>' on -marker1", g->auc, a->auc);
-            check_stat(cs, "var with '>' on -marker1", g->var_delong, a->var_delong);
-            CHECK(au->direction == DOLOR_ROC_GT);
-            double c2;
-            CHECK_OK(dolor_roc_cov_delong(g, b, &c2));
-            check_stat(cs, "cov with '>' on -marker1", c2, cov);
-        }
-        dolor_roc_free(g);
-        dolor_roc_free(au);
-    next:
-        dolor_roc_free(a);
-        dolor_roc_free(b);
-        free(y), free(m1), free(m2);
+        if (g2)
+            check_stat(cs, "pROC auc '>' marker2", g2->auc, 0.36875);
+        dolor_roc_free(g2);
+    }
+    /* direction: ">" on the negated marker is the same curve; auto picks "<" here */
+    for (size_t i = 0; i < n; i++)
+        m1[i] = -m1[i];
+    dolor_roc *g = NULL, *au = NULL;
+    CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_GT, &g));
+    CHECK_OK(dolor_roc_create(y, m1, n, DOLOR_ROC_AUTO, &au));
+    if (g && au) {
+        check_stat(cs, "auc with '>' on -marker1", g->auc, a->auc);
+        check_stat(cs, "var with '>' on -marker1", g->var_delong, a->var_delong);
+        CHECK(au->direction == DOLOR_ROC_GT);
+        double c2;
+        CHECK_OK(dolor_roc_cov_delong(g, b, &c2));
+        check_stat(cs, "cov with '>' on -marker1", c2, cov);
+    }
+    dolor_roc_free(g);
+    dolor_roc_free(au);
+next:
+    dolor_roc_free(a);
+    dolor_roc_free(b);
+    free(y), free(m1), free(m2);
+}
+
+/* every case of the oracle families (with the number of cases each must hold) through its checker */
+static void test_oracles(const otable *out, const otable *in)
+{
+    static const struct {
+        const char *family;
+        int ncases;
+        void (*check)(const char *cs, const otable *out, const otable *in);
+    } fams[] = {
+        {"binomial_ci", 14, oracle_binomial},
+        {"cohen_kappa", 3, oracle_kappa},
+        {"icc", 2, oracle_icc},
+        {"roc_delong", 2, oracle_roc},
+    };
+    for (size_t f = 0; f < sizeof fams / sizeof *fams; f++) {
+        const char *cases[64];
+        int nc = ocases(out, fams[f].family, cases, 64);
+        CHECKF(nc == fams[f].ncases, "%s: %d cases, expected %d", fams[f].family, nc, fams[f].ncases);
+        for (int c = 0; c < nc; c++)
+            fams[f].check(cases[c], out, in);
     }
 }
 
@@ -724,6 +726,7 @@ int main(void)
 {
     test_diag();
     test_kappa_errors();
+    test_icc_flat();
     test_roc_curve();
     test_samplesize();
     test_randomise();
@@ -736,10 +739,7 @@ int main(void)
     if (DOLOR_TEST_NEED_DATA(p_out) && DOLOR_TEST_NEED_DATA(p_in)) {
         otable out, in;
         if (otable_load(&out, p_out) && otable_load(&in, p_in)) {
-            test_binomial_oracle(&out, &in);
-            test_kappa_oracle(&out, &in);
-            test_icc_oracle(&out, &in);
-            test_roc_oracle(&out, &in);
+            test_oracles(&out, &in);
         }
         otable_free(&out);
         otable_free(&in);
