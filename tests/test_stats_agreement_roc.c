@@ -133,18 +133,24 @@ static double oget(const otable *t, const char *family, const char *cas, const c
 
 /* vector or matrix (index "i" or "i;j", row-major) -> malloc'ed doubles;
  * *rows, *cols receive the shape (cols = 1 for vectors) */
+/* 1 if row r holds an element of family/cas/key, with its index "a" or "a;b" in *a, *b */
+static int array_elem(const orow *r, const char *family, const char *cas, const char *key, size_t *a, size_t *b)
+{
+    if (strcmp(r->family, family) || strcmp(r->cas, cas) || strcmp(r->key, key) || !r->index[0])
+        return 0;
+    *a = strtoul(r->index, NULL, 10);
+    const char *sc = strchr(r->index, ';');
+    *b = sc ? strtoul(sc + 1, NULL, 10) : 0;
+    return 1;
+}
+
 static double *oget_array(const otable *t, const char *family, const char *cas, const char *key, size_t *rows,
                           size_t *cols)
 {
-    size_t nr = 0, nc = 0, cnt = 0;
+    size_t nr = 0, nc = 0, cnt = 0, a, b;
     for (size_t i = 0; i < t->n; i++) {
-        const orow *r = &t->rows[i];
-        if (strcmp(r->family, family) || strcmp(r->cas, cas) || strcmp(r->key, key) || !r->index[0])
+        if (!array_elem(&t->rows[i], family, cas, key, &a, &b))
             continue;
-        size_t a = strtoul(r->index, NULL, 10), b = 0;
-        const char *sc = strchr(r->index, ';');
-        if (sc)
-            b = strtoul(sc + 1, NULL, 10);
         if (a + 1 > nr)
             nr = a + 1;
         if (b + 1 > nc)
@@ -158,16 +164,9 @@ static double *oget_array(const otable *t, const char *family, const char *cas, 
         return NULL;
     }
     double *v = calloc(cnt, sizeof *v);
-    for (size_t i = 0; i < t->n; i++) {
-        const orow *r = &t->rows[i];
-        if (strcmp(r->family, family) || strcmp(r->cas, cas) || strcmp(r->key, key) || !r->index[0])
-            continue;
-        size_t a = strtoul(r->index, NULL, 10), b = 0;
-        const char *sc = strchr(r->index, ';');
-        if (sc)
-            b = strtoul(sc + 1, NULL, 10);
-        v[a * nc + b] = strtod(r->value, NULL);
-    }
+    for (size_t i = 0; i < t->n; i++)
+        if (array_elem(&t->rows[i], family, cas, key, &a, &b))
+            v[a * nc + b] = strtod(t->rows[i].value, NULL);
     *rows = nr;
     *cols = nc;
     return v;
