@@ -196,11 +196,17 @@ typedef struct dolor_det_yolo_config {
     int nkpt, kdim;    /* pose: keypoints per object and 2 or 3 values each */
 } dolor_det_yolo_config;
 
-/* Read one YOLO label file of an image of img_w x img_h pixels into out (re-initialised; a missing
- * file is an error, an empty file no objects). Boxes become pixels; a polygon gives its box (the
- * vertices' extent) and, when img_w and img_h are > 0, a mask: the pixels whose centre lies inside the
- * polygon (even-odd rule); pose keypoints become pixels, v = 2 when kdim is 2, and a keypoint written
- * as 0 0 [0] is v = 0. A line with 5 values in a segment file is a box (its mask the box).
+/* Fill mask [h, w] (set to 1, other pixels untouched) with the pixels whose centre (x + 0.5, y + 0.5)
+ * lies inside the polygon xy [n, 2] (pixels; even-odd rule, scanline). This is not pycocotools'
+ * rasteriser (frPyObjects upsamples the outline 5x and walks its edges), so a pixel the outline cuts
+ * may differ; docs/detection.md. n < 3 fills nothing. */
+void dolor_det_polygon_fill(const double *xy, int n, int h, int w, uint8_t *mask);
+
+/* Read one YOLO label file of an image of img_w x img_h pixels (both >= 1) into out (re-initialised
+ * with h = img_h, w = img_w; a missing file is an error, an empty file no objects). Boxes become
+ * pixels; a polygon gives its box (the vertices' extent) and a mask (dolor_det_polygon_fill); pose
+ * keypoints become pixels, v = 2 when kdim is 2, and a keypoint written as 0 0 [0] is v = 0. A line
+ * with 5 values in a segment file is a box (its mask the box's pixels). Boxes need w, h > 0.
  * Errors name the file and line (and value): DOLOR_EIO (cannot open), DOLOR_EFORMAT (a number that does
  * not parse, a class out of range or not an integer, a coordinate outside 0..1, a box line that has not 5
  * values, an odd polygon coordinate count or fewer than 3 vertices, a pose line with another keypoint
@@ -208,9 +214,11 @@ typedef struct dolor_det_yolo_config {
 dolor_status dolor_det_yolo_read(const char *path, const dolor_det_yolo_config *cfg, int img_w, int img_h,
                                  dolor_det_list *out);
 
-/* Write out as a YOLO label file (temporary file + rename): kind DETECT boxes, SEGMENT polygons (polys
- * [n] with npts[n] vertices, xy pairs in pixels; NULL: boxes), POSE boxes + keypoints (kdim values).
- * Coordinates normalised by img_w, img_h, printed with 6 decimals. Errors: DOLOR_EINVAL, DOLOR_EIO. */
+/* Write l as a YOLO label file (temporary file + rename): kind DETECT boxes, SEGMENT polygons (polys
+ * [n] with npts[n] vertices, xy pairs in pixels; NULL, or an object with fewer than 3 vertices: its
+ * box's 4 corners), POSE boxes + keypoints (kdim values; v = 0 written as 0 0 [0]). Coordinates
+ * normalised by img_w, img_h, clamped to 0..1, printed with 6 decimals. Errors: DOLOR_EINVAL (config,
+ * size, POSE without keypoints), DOLOR_EIO. */
 dolor_status dolor_det_yolo_write(const char *path, const dolor_det_list *l, const dolor_det_yolo_config *cfg,
                                   int img_w, int img_h, const double *const *polys, const int *npts);
 

@@ -1,0 +1,184 @@
+/* Label maps to instances: connected components per class (8-connectivity), their boxes, masks and
+ * outer contours by Moore-neighbour tracing with Jacob's stopping criterion. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dolor/detect.h"
+
+/* clockwise on screen (y down), starting west: W, NW, N, NE, E, SE, S, SW */
+static const int DX[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
+static const int DY[8] = {0, -1, -1, -1, 0, 1, 1, 1};
+
+static int dir_of(int dx, int dy)
+{
+    for (int d = 0; d < 8; d++)
+        if (DX[d] == dx && DY[d] == dy)
+            return d;
+    return 0;
+}
+
+/* outer contour of the component marked comp[] == id, from its first pixel in raster order (sx, sy),
+ * whose west neighbour is outside the component; vertices at pixel centres */
+static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx, int sy, double **poly, int *np)
+{
+    size_t cap = 64, n = 0;
+    double *p = malloc(cap * 2 * sizeof *p);
+    if (!p)
+        return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+    int px = sx, py = sy, bx = sx - 1, by = sy; /* current pixel and its backtrack (background) neighbour */
+    const int b0x = bx, b0y = by;
+    p[0] = sx + 0.5;
+    p[1] = sy + 0.5;
+    n = 1;
+    size_t limit = 4 * (size_t)h * (size_t)w + 16;
+    for (size_t step = 0; step < limit; step++) {
+        int bd = dir_of(bx - px, by - py), found = -1;
+        for (int k = 1; k <= 8; k++) {
+            int d = (bd + k) % 8, qx = px + DX[d], qy = py + DY[d];
+            if (qx >= 0 && qy >= 0 && qx < w && qy < h && comp[(size_t)qy * w + qx] == id) {
+                found = d;
+                break;
+            }
+        }
+        if (found < 0)
+            break; /* a single pixel */
+        int prev = (found + 7) % 8;
+        int nbx = px + DX[prev], nby = py + DY[prev];
+        px += DX[found];
+        py += DY[found];
+        bx = nbx;
+        by = nby;
+        if (px == sx && py == sy && bx == b0x && by == b0y)
+            break; /* Jacob's criterion: the start entered as at first */
+        if (n == cap) {
+            cap *= 2;
+            double *q = realloc(p, cap * 2 * sizeof *q);
+            if (!q) {
+                free(p);
+                return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+            }
+            p = q;
+        }
+        p[2 * n] = px + 0.5;
+        p[2 * n + 1] = py + 0.5;
+        n++;
+    }
+    /* the walk ends on the start pixel when it stops by Jacob's rule: drop a repeated last vertex */
+    if (n > 1 && p[2 * (n - 1)] == p[0] && p[2 * (n - 1) + 1] == p[1])
+        n--;
+    *poly = p;
+    *np = (int)n;
+    return DOLOR_OK;
+}
+
+void dolor_det_polys_free(double **polys, int *npts, size_t n)
+{
+    if (polys)
+        for (size_t i = 0; i < n; i++)
+            free(polys[i]);
+    free(polys);
+    free(npts);
+}
+
+dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int ncls, int min_pixels,
+                                     dolor_det_list *out, double ***polys, int **npts)
+{
+    if (!labels || !out || h < 1 || w < 1 || ncls < 1)
+        return dolor_error(DOLOR_EINVAL, "dolor_det_from_labelmap: NULL argument or size %dx%d, ncls %d", w, h, ncls);
+    const size_t N = (size_t)h * (size_t)w;
+    for (size_t e = 0; e < N; e++)
+        if (labels[e] < 0 || labels[e] > ncls)
+            return dolor_error(DOLOR_EINVAL, "label map pixel (x %zu, y %zu): label %d outside 0..%d", e % (size_t)w,
+                               e / (size_t)w, (int)labels[e], ncls);
+    dolor_det_list_free(out);
+    dolor_det_list_init(out, h, w, 0);
+    if (polys)
+        *polys = NULL;
+    if (npts)
+        *npts = NULL;
+    int32_t *comp = calloc(N, sizeof *comp);
+    size_t *stack = malloc(N * sizeof *stack);
+    uint8_t *mask = malloc(N);
+    double **pl = NULL;
+    int *pn = NULL;
+    size_t pcap = 0, npl = 0;
+    dolor_status st = DOLOR_OK;
+    if (!comp || !stack || !mask) {
+        st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+        goto done;
+    }
+    int32_t id = 0;
+    for (size_t e0 = 0; e0 < N; e0++) {
+        if (!labels[e0] || comp[e0])
+            continue;
+        int32_t lab = labels[e0];
+        id++;
+        size_t top = 0, count = 0;
+        int x0 = w, y0 = h, x1 = -1, y1 = -1;
+        stack[top++] = e0;
+        comp[e0] = id;
+        while (top) {
+            size_t e = stack[--top];
+            int x = (int)(e % (size_t)w), y = (int)(e / (size_t)w);
+            count++;
+            x0 = x < x0 ? x : x0;
+            x1 = x > x1 ? x : x1;
+            y0 = y < y0 ? y : y0;
+            y1 = y > y1 ? y : y1;
+            for (int d = 0; d < 8; d++) {
+                int qx = x + DX[d], qy = y + DY[d];
+                if (qx < 0 || qy < 0 || qx >= w || qy >= h)
+                    continue;
+                size_t q = (size_t)qy * w + qx;
+                if (labels[q] == lab && !comp[q]) {
+                    comp[q] = id;
+                    stack[top++] = q;
+                }
+            }
+        }
+        if ((long)count < (long)min_pixels)
+            continue;
+        for (size_t e = 0; e < N; e++)
+            mask[e] = comp[e] == id;
+        double box[4] = {x0, y0, x1 + 1, y1 + 1};
+        st = dolor_det_list_add(out, lab - 1, 1.0, box, mask, NULL);
+        if (st != DOLOR_OK)
+            goto done;
+        if (polys) {
+            if (out->n > pcap) {
+                pcap = pcap ? 2 * pcap : 16;
+                double **a = realloc(pl, pcap * sizeof *a);
+                int *b = a ? realloc(pn, pcap * sizeof *b) : NULL;
+                if (a)
+                    pl = a;
+                if (b)
+                    pn = b;
+                if (!a || !b) {
+                    st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+                    goto done;
+                }
+            }
+            pl[npl] = NULL;
+            pn[npl] = 0;
+            npl++;
+            st = trace(comp, id, h, w, (int)(e0 % (size_t)w), (int)(e0 / (size_t)w), &pl[npl - 1], &pn[npl - 1]);
+            if (st != DOLOR_OK)
+                goto done;
+        }
+    }
+done:
+    free(comp);
+    free(stack);
+    free(mask);
+    if (st != DOLOR_OK) {
+        dolor_det_polys_free(pl, pn, npl);
+        dolor_det_list_free(out);
+    } else if (polys) {
+        *polys = pl;
+        *npts = pn;
+    } else {
+        free(pl);
+        free(pn);
+    }
+    return st;
+}
