@@ -86,6 +86,12 @@ double dolor_stats_var(const double *x, size_t n)
 }
 
 /* quantile of sorted data */
+double dolor__median_inplace(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, dolor__cmp_double);
+    return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static double quantile_sorted(const double *s, size_t n, double p, dolor_quantile_type type)
 {
     double h;

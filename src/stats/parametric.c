@@ -188,8 +188,7 @@ dolor_status dolor_stats_levene(const double *y, const int *g, size_t n, int k, 
         if (center == DOLOR_LEVENE_MEAN) {
             ctr[j] = dolor_stats_mean(buf, m);
         } else {
-            qsort(buf, m, sizeof *buf, dolor__cmp_double);
-            ctr[j] = (m % 2) ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
+            ctr[j] = dolor__median_inplace(buf, m);
         }
     }
     for (size_t i = 0; i < n; i++)

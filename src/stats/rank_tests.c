@@ -25,12 +25,6 @@ static void normal_pvalues(double stat, double mean, double sigma, int correct, 
     r->exact = 0;
 }
 
-static double median_inplace(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, dolor__cmp_double);
-    return (n % 2) ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 dolor_status dolor_stats_mannwhitney(const double *x, size_t nx, const double *y, size_t ny, int exact, int correct,
                                      dolor_test_result *out)
 {
@@ -94,7 +88,7 @@ dolor_status dolor_stats_mannwhitney(const double *x, size_t nx, const double *y
             for (size_t i = 0; i < nx; i++)
                 for (size_t j = 0; j < ny; j++)
                     d[q++] = x[i] - y[j];
-            out->estimate = median_inplace(d, q);
+            out->estimate = dolor__median_inplace(d, q);
             free(d);
         }
     }
@@ -169,7 +163,7 @@ dolor_status dolor_stats_wilcoxon_signed(const double *x, const double *y, size_
         strcpy(out->method,
                correct ? "Wilcoxon signed rank test with continuity correction" : "Wilcoxon signed rank test");
     }
-    out->estimate = median_inplace(d, m);
+    out->estimate = dolor__median_inplace(d, m);
     free(d);
     free(ad);
     free(r);

@@ -24,6 +24,9 @@ dolor_status dolor__check_groups(const double *y, const int *g, size_t n, int k,
                                  size_t *counts);
 /* qsort comparator for doubles. */
 int dolor__cmp_double(const void *a, const void *b);
+/* Median of v[n] (n >= 1), sorting v in place: the middle value or the mean of the two middle values
+ * (R's median()). */
+double dolor__median_inplace(double *v, size_t n);
 /* Two-sided, less and greater p of a t statistic on df. */
 void dolor__t_pvalues(double t, double df, dolor_test_result *r);
 
