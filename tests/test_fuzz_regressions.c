@@ -15,7 +15,6 @@
 #include "dolor/stats.h"
 #include "dolor/train.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,26 +38,17 @@
 /* Run every file of dir through fn; returns the number of files (-1: no such folder). */
 static int replay(const char *dir, int (*fn)(const uint8_t *, size_t))
 {
-    DIR *dp = opendir(dir);
-    if (!dp)
-        return -1;
-    struct dirent *de;
-    int n = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[4096];
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+    int n = 0, nfiles;
+    char **files = dolor_test_list_dir(dir, &nfiles);
+    for (int i = 0; i < nfiles; i++) {
         size_t len = 0;
-        unsigned char *b = (unsigned char *)dolor_test_slurp(p, &len);
-        if (!b)
-            continue;
-        fn(b, len);
+        unsigned char *b = (unsigned char *)dolor_test_slurp(files[i], &len);
+        if (b)
+            fn(b, len), n++;
         free(b);
-        n++;
     }
-    closedir(dp);
-    return n;
+    dolor_test_free_list(files);
+    return files ? n : -1;
 }
 
 static void test_replay(void)
@@ -181,25 +171,21 @@ static void test_pixel_seeds(void)
 {
     char d[4096];
     snprintf(d, sizeof d, "%s/../../fuzz/corpus/dicom_pixel", DOLOR_TEST_FIXTURES);
-    DIR *dp = opendir(d);
-    CHECKF(dp != NULL, "%s", d);
-    struct dirent *de;
-    int ok = 0, n = 0;
-    while (dp && (de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char p[8192];
-        snprintf(p, sizeof p, "%s/%s", d, de->d_name);
+    int ok = 0, n = 0, nfiles;
+    char **files = dolor_test_list_dir(d, &nfiles);
+    CHECKF(files != NULL, "%s", d);
+    for (int i = 0; i < nfiles; i++) {
+        const char *name = strrchr(files[i], '/') + 1;
         size_t len = 0;
-        unsigned char *b = (unsigned char *)dolor_test_slurp(p, &len);
+        unsigned char *b = (unsigned char *)dolor_test_slurp(files[i], &len);
         uint8_t *file = NULL;
         size_t flen = b ? pixel_dicom(b, len, &file) : 0;
         dolor_dicom *dc = NULL;
         dolor_image *img = NULL;
-        dolor_status s = flen ? dolor_dicom_open_memory(file, flen, de->d_name, &dc) : DOLOR_EFORMAT;
+        dolor_status s = flen ? dolor_dicom_open_memory(file, flen, name, &dc) : DOLOR_EFORMAT;
         if (!s)
             s = dolor_dicom_read_image(dc, &img);
-        CHECKF(s == DOLOR_OK, "%s: %s", de->d_name, dolor_errmsg());
+        CHECKF(s == DOLOR_OK, "%s: %s", name, dolor_errmsg());
         ok += s == DOLOR_OK;
         n++;
         dolor_image_free(img);
@@ -207,8 +193,7 @@ static void test_pixel_seeds(void)
         free(file);
         free(b);
     }
-    if (dp)
-        closedir(dp);
+    dolor_test_free_list(files);
     printf("dicom_pixel seeds decoded: %d of %d\n", ok, n);
 }
 

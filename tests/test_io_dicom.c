@@ -5,7 +5,6 @@
 #include "test_util.h"
 #include "dolor/io.h"
 
-#include <dirent.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -400,16 +399,14 @@ static void test_crash_regressions(void)
 {
     char dir[2048];
     snprintf(dir, sizeof dir, "%s/dicom/crash", DOLOR_TEST_FIXTURES);
-    DIR *dp = opendir(dir);
-    if (!dp)
+    int n = 0, nfiles;
+    char **files = dolor_test_list_dir(dir, &nfiles);
+    if (!files) {
+        SKIP("no crash regression inputs in %s", dir);
         return;
-    struct dirent *de;
-    int n = 0;
-    while ((de = readdir(dp))) {
-        if (de->d_name[0] == '.')
-            continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+    }
+    for (int f = 0; f < nfiles; f++) {
+        const char *path = files[f];
         dolor_dicom *d = NULL;
         dolor_image *img = NULL;
         dolor_status s = dolor_dicom_open(path, &d);
@@ -428,7 +425,7 @@ static void test_crash_regressions(void)
         dolor_dicom_free(d);
         n++;
     }
-    closedir(dp);
+    dolor_test_free_list(files);
     fprintf(stderr, "%d crash regressions replayed\n", n);
     CHECK(1);
 }

@@ -6,7 +6,6 @@
 #include "test_util.h"
 #include "dolor/io.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 static char tmpdir[64];
@@ -30,37 +29,33 @@ typedef struct expect {
 
 static int load_expect(const char *path, expect *out, int max)
 {
-    dolor_test_blocks b;
-    void *cur = NULL;
-    if (!dolor_test_blocks_open(&b, path))
-        return 0;
-    while (dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)) {
-        expect *e = cur;
-        const char *line = b.key, *v = b.val;
+    dolor_test_blocks b = dolor_test_blocks_open(path);
+    while (dolor_test_blocks_next(&b, out, sizeof *out, max)) {
+        expect *e = b.cur;
         double t[16];
-        if (!strcmp(line, "file")) {
+        if (!strcmp(b.key, "file")) {
             e->ncomp = 1;
-            snprintf(e->file, sizeof e->file, "%s", v);
-        } else if (!strcmp(line, "size")) {
-            e->ndim = dolor_test_parse_nums(v, t, 4);
+            snprintf(e->file, sizeof e->file, "%s", b.val);
+        } else if (!strcmp(b.key, "size")) {
+            e->ndim = dolor_test_parse_nums(b.val, t, 4);
             for (int i = 0; i < e->ndim; i++)
                 e->size[i] = (int64_t)t[i];
-        } else if (!strcmp(line, "ncomp")) {
-            e->ncomp = atoi(v);
-        } else if (!strcmp(line, "dtype")) {
-            snprintf(e->dtype, sizeof e->dtype, "%s", v);
-        } else if (!strcmp(line, "spacing")) {
-            e->nsp = dolor_test_parse_nums(v, e->spacing, 4);
-        } else if (!strcmp(line, "origin")) {
-            dolor_test_parse_nums(v, e->origin, 3);
-        } else if (!strcmp(line, "direction")) {
-            dolor_test_parse_nums(v, e->direction, 9);
-        } else if (!strcmp(line, "point") && e->npoint < 8) {
-            dolor_test_parse_nums(v, e->point[e->npoint++], 6);
-        } else if (!strcmp(line, "sum")) {
-            e->sum = strtod(v, NULL);
-        } else if (!strcmp(line, "voxel") && e->nvox < 8) {
-            dolor_test_parse_nums(v, e->vox[e->nvox++], 6);
+        } else if (!strcmp(b.key, "ncomp")) {
+            e->ncomp = atoi(b.val);
+        } else if (!strcmp(b.key, "dtype")) {
+            snprintf(e->dtype, sizeof e->dtype, "%s", b.val);
+        } else if (!strcmp(b.key, "spacing")) {
+            e->nsp = dolor_test_parse_nums(b.val, e->spacing, 4);
+        } else if (!strcmp(b.key, "origin")) {
+            dolor_test_parse_nums(b.val, e->origin, 3);
+        } else if (!strcmp(b.key, "direction")) {
+            dolor_test_parse_nums(b.val, e->direction, 9);
+        } else if (!strcmp(b.key, "point") && e->npoint < 8) {
+            dolor_test_parse_nums(b.val, e->point[e->npoint++], 6);
+        } else if (!strcmp(b.key, "sum")) {
+            e->sum = strtod(b.val, NULL);
+        } else if (!strcmp(b.key, "voxel") && e->nvox < 8) {
+            dolor_test_parse_nums(b.val, e->vox[e->nvox++], 6);
         }
     }
     return b.n;
@@ -438,40 +433,34 @@ static void test_crash_regressions(const char *fix)
     for (int k = 0; k < 3; k++) {
         char d[1024];
         snprintf(d, sizeof d, "%s/%s", fix, dirs[k]);
-        DIR *dir = opendir(d);
-        if (!dir)
-            continue;
-        struct dirent *e;
-        while ((e = readdir(dir))) {
-            if (e->d_name[0] == '.')
+        int nfiles;
+        char **list = dolor_test_list_dir(d, &nfiles);
+        for (int f = 0; f < nfiles; f++) {
+            const char *p = list[f], *name = strrchr(p, '/') + 1;
+            size_t n = 0;
+            unsigned char *buf = (unsigned char *)dolor_test_slurp(p, &n);
+            if (!buf)
                 continue;
-            char p[2048];
-            snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-            FILE *fp = fopen(p, "rb");
-            if (!fp)
-                continue;
-            static unsigned char buf[1 << 20];
-            size_t n = fread(buf, 1, sizeof buf, fp);
-            fclose(fp);
             files++;
             dolor_status s;
             if (k == 0) {
                 dolor_image *img = NULL;
-                s = dolor_nifti_read_mem(buf, n, e->d_name, &img);
+                s = dolor_nifti_read_mem(buf, n, name, &img);
                 dolor_image_free(img);
             } else if (k == 1) {
                 dolor_image *img = NULL;
-                s = dolor_metaimage_read_mem(buf, n, e->d_name, &img);
+                s = dolor_metaimage_read_mem(buf, n, name, &img);
                 dolor_image_free(img);
             } else {
                 dolor_label_table *t = NULL;
-                s = dolor_label_table_read_mem(buf, n, e->d_name, &t);
+                s = dolor_label_table_read_mem(buf, n, name, &t);
                 dolor_label_table_free(t);
             }
             CHECKF(s == DOLOR_OK || s == DOLOR_EFORMAT || s == DOLOR_EUNSUPPORTED, "%s: %s %s", p,
                    dolor_status_name(s), dolor_errmsg());
+            free(buf);
         }
-        closedir(dir);
+        dolor_test_free_list(list);
     }
     printf("%d crash regression inputs replayed\n", files);
 }

@@ -28,44 +28,40 @@ typedef struct sample {
 /* Read the blocks of a fixture description; returns the count. */
 static int load_samples(const char *path, sample *out, int max)
 {
-    dolor_test_blocks b;
-    void *cur = NULL;
-    if (!dolor_test_blocks_open(&b, path))
-        return 0;
-    while (dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)) {
-        sample *s = cur;
-        const char *line = b.key, *val = b.val;
-        if (!strcmp(line, "file")) {
+    dolor_test_blocks b = dolor_test_blocks_open(path);
+    while (dolor_test_blocks_next(&b, out, sizeof *out, max)) {
+        sample *s = b.cur;
+        if (!strcmp(b.key, "file")) {
             s->slope = s->inter = NAN;
-            snprintf(s->file, sizeof s->file, "%s", val);
-        } else if (!strcmp(line, "header")) {
-            snprintf(s->header, sizeof s->header, "%s", val);
-        } else if (!strcmp(line, "shape")) {
+            snprintf(s->file, sizeof s->file, "%s", b.val);
+        } else if (!strcmp(b.key, "header")) {
+            snprintf(s->header, sizeof s->header, "%s", b.val);
+        } else if (!strcmp(b.key, "shape")) {
             double v[8];
-            s->ndim = dolor_test_parse_nums(val, v, 8);
+            s->ndim = dolor_test_parse_nums(b.val, v, 8);
             for (int i = 0; i < s->ndim; i++)
                 s->shape[i] = (int64_t)v[i];
-        } else if (!strcmp(line, "dtype")) {
-            snprintf(s->dtype, sizeof s->dtype, "%s", val);
-        } else if (!strcmp(line, "codes")) {
-            sscanf(val, "%d %d", &s->qcode, &s->scode);
-        } else if (!strcmp(line, "sform")) {
-            dolor_test_parse_nums(val, s->sform, 12);
-        } else if (!strcmp(line, "qform")) {
-            dolor_test_parse_nums(val, s->qform, 12);
-        } else if (!strcmp(line, "best")) {
-            dolor_test_parse_nums(val, s->best, 12);
-        } else if (!strcmp(line, "sum")) {
-            s->sum = strtod(val, NULL);
-        } else if (!strcmp(line, "scl")) {
+        } else if (!strcmp(b.key, "dtype")) {
+            snprintf(s->dtype, sizeof s->dtype, "%s", b.val);
+        } else if (!strcmp(b.key, "codes")) {
+            sscanf(b.val, "%d %d", &s->qcode, &s->scode);
+        } else if (!strcmp(b.key, "sform")) {
+            dolor_test_parse_nums(b.val, s->sform, 12);
+        } else if (!strcmp(b.key, "qform")) {
+            dolor_test_parse_nums(b.val, s->qform, 12);
+        } else if (!strcmp(b.key, "best")) {
+            dolor_test_parse_nums(b.val, s->best, 12);
+        } else if (!strcmp(b.key, "sum")) {
+            s->sum = strtod(b.val, NULL);
+        } else if (!strcmp(b.key, "scl")) {
             double v[2];
-            if (dolor_test_parse_nums(val, v, 2) == 2) {
+            if (dolor_test_parse_nums(b.val, v, 2) == 2) {
                 s->slope = v[0];
                 s->inter = v[1];
             }
-        } else if (!strcmp(line, "voxel") && s->nvoxel < 8) {
+        } else if (!strcmp(b.key, "voxel") && s->nvoxel < 8) {
             double v[8];
-            int k = dolor_test_parse_nums(val, v, 8);
+            int k = dolor_test_parse_nums(b.val, v, 8);
             int m = s->nvoxel++;
             s->vlen[m] = k - 1; /* index..., component */
             for (int i = 0; i < k - 1; i++)

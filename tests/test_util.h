@@ -6,6 +6,9 @@
  *   int   dolor_test_rm_rf(path)            remove a file or a folder tree (symbolic links are removed, not
  *                                           followed); 0 if nothing is left, -1 (and "could not remove PATH" on
  *                                           stderr) otherwise. Absent path: 0.
+ *   char **dolor_test_list_dir(dir, &n)     the files of dir (names not starting with '.') as full paths sorted
+ *                                           by name, NULL-terminated; NULL and n = -1 when dir cannot be read.
+ *                                           Free with dolor_test_free_list.
  *   char *dolor_test_tmpdir(buf, n, name)   create /tmp/dolor_NAME_XXXXXX (mkdtemp) into buf[n]; returns buf,
  *                                           or NULL after recording a failure.
  *   const char *dolor_test_bin(what)        $DOLOR_BIN (set by CMake for every test) when it is executable;
@@ -30,13 +33,14 @@
  *                                           the next TSV line (read into line[n]) that is not a '#' comment and
  *                                           has at least nf fields, split in place at tabs into f[nf] (empty
  *                                           fields skipped, as strtok); 1, or 0 at the end of the file
- *   dolor_test_blocks b; dolor_test_blocks_open(&b, path), dolor_test_blocks_next(&b, out, sizeof *out, max, &cur)
+ *   dolor_test_blocks b = dolor_test_blocks_open(path); while (dolor_test_blocks_next(&b, out, sizeof *out, max))
  *                                           a description made of blocks: a line "file NAME" starts one, the
  *                                           lines "KEY VALUE..." after it fill it ('#' comments and blank lines
- *                                           skipped). _open: 0 after recording a failure. _next: the next line of
- *                                           a block in b.key and b.val ("" if none); at a "file" line a zeroed
- *                                           element out[b.n++] is started and *cur points at it; 0 (file
- *                                           closed) at the end or at a block past max. b.n: blocks read.
+ *                                           skipped). _open records a failure when it cannot open the file (then
+ *                                           _next returns 0). _next: the next line of a block in b.key and b.val
+ *                                           ("" if none); at a "file" line a zeroed element out[b.n++] is started
+ *                                           and b.cur points at it; 0 (file closed) at the end or at a block past
+ *                                           max. b.n: blocks read.
  *   uint64_t dolor_test_image_hash(img, &sum)
  *                                           order-sensitive hash of the voxel values (as integers) and their
  *                                           sum, as tools/gen_dicom_fixtures.py computes them with NumPy */
@@ -110,6 +114,42 @@ static inline int dolor_test_rm_rf(const char *path)
     }
     fprintf(stderr, "could not remove %s\n", path);
     return -1;
+}
+
+static inline void dolor_test_free_list(char **list)
+{
+    for (char **p = list; p && *p; p++)
+        free(*p);
+    free(list);
+}
+
+static inline int dolor_test_not_hidden(const struct dirent *de)
+{
+    return de->d_name[0] != '.';
+}
+
+static inline char **dolor_test_list_dir(const char *dir, int *n)
+{
+    struct dirent **names = NULL;
+    *n = scandir(dir, &names, dolor_test_not_hidden, alphasort);
+    if (*n < 0)
+        return NULL;
+    char **list = calloc((size_t)*n + 1, sizeof *list);
+    for (int i = 0; i < *n; i++) {
+        size_t len = strlen(dir) + strlen(names[i]->d_name) + 2;
+        if (list && (list[i] = malloc(len)))
+            snprintf(list[i], len, "%s/%s", dir, names[i]->d_name);
+        free(names[i]);
+    }
+    free(names);
+    for (int i = 0; list && i < *n; i++)
+        if (!list[i]) {
+            dolor_test_free_list(list);
+            list = NULL;
+        }
+    if (!list)
+        *n = -1;
+    return list;
 }
 
 static inline char *dolor_test_tmpdir(char *buf, size_t n, const char *name)
@@ -264,17 +304,19 @@ typedef struct dolor_test_blocks {
     FILE *fp;
     char line[4096];
     const char *key, *val;
+    void *cur;
     int n;
 } dolor_test_blocks;
 
-static inline int dolor_test_blocks_open(dolor_test_blocks *b, const char *path)
+static inline dolor_test_blocks dolor_test_blocks_open(const char *path)
 {
-    memset(b, 0, sizeof *b);
-    b->fp = dolor_test_open("%s", path);
-    return b->fp != NULL;
+    dolor_test_blocks b;
+    memset(&b, 0, sizeof b);
+    b.fp = dolor_test_open("%s", path);
+    return b;
 }
 
-static inline int dolor_test_blocks_next(dolor_test_blocks *b, void *out, size_t elem, int max, void **cur)
+static inline int dolor_test_blocks_next(dolor_test_blocks *b, void *out, size_t elem, int max)
 {
     while (b->fp && fgets(b->line, sizeof b->line, b->fp)) {
         char *line = b->line;
@@ -289,10 +331,10 @@ static inline int dolor_test_blocks_next(dolor_test_blocks *b, void *out, size_t
         if (!strcmp(b->key, "file")) {
             if (b->n >= max)
                 break;
-            *cur = (char *)out + elem * (size_t)b->n++;
-            memset(*cur, 0, elem);
+            b->cur = (char *)out + elem * (size_t)b->n++;
+            memset(b->cur, 0, elem);
         }
-        if (*cur)
+        if (b->cur)
             return 1;
     }
     if (b->fp)
