@@ -70,16 +70,6 @@ static double sum_of(const dolor_image *img)
     return s;
 }
 
-static int same_voxels(const dolor_image *a, const dolor_image *b)
-{
-    if (a->dtype != b->dtype || a->ncomp != b->ncomp || a->ndim != b->ndim)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (a->size[i] != b->size[i])
-            return 0;
-    return memcmp(a->data, b->data, dolor_image_nvox(a) * (size_t)a->ncomp * dolor_dtype_size(a->dtype)) == 0;
-}
-
 static int same_geometry(const dolor_image *a, const dolor_image *b, double tol)
 {
     for (int i = 0; i < 4; i++)
@@ -149,7 +139,7 @@ static void test_metaimage_fixtures(const char *fix)
         dolor_image *d = NULL;
         CHECK_OK(dolor_image_read(p, &d));
         if (d)
-            CHECK(same_voxels(img, d) && same_geometry(img, d, 0));
+            CHECK(dolor_test_same_voxels(img, d) && same_geometry(img, d, 0));
         dolor_image_free(d);
         /* round trips: .mha raw, .mha zlib, .mhd + .raw, .mhd + .zraw */
         const char *outs[4] = {"rt.mha", "rtz.mha", "rt.mhd", "rtz.mhd"};
@@ -161,7 +151,7 @@ static void test_metaimage_fixtures(const char *fix)
             s = dolor_metaimage_read(o, &b);
             CHECKF(s == DOLOR_OK, "%s -> %s: %s", ex[i].file, outs[k], dolor_errmsg());
             if (b) {
-                CHECKF(same_voxels(img, b), "%s: voxels differ after %s", ex[i].file, outs[k]);
+                CHECKF(dolor_test_same_voxels(img, b), "%s: voxels differ after %s", ex[i].file, outs[k]);
                 CHECKF(same_geometry(img, b, 0), "%s: geometry differs after %s", ex[i].file, outs[k]);
             }
             dolor_image_free(b);
@@ -208,12 +198,12 @@ static void test_metaimage_real(const char *fix)
         dolor_image *x = NULL, *y = NULL;
         CHECK_OK(dolor_image_read(a, &x));
         if (x) {
-            CHECK(same_voxels(img, x));
+            CHECK(dolor_test_same_voxels(img, x));
             CHECK(same_geometry(img, x, 1e-4));
             CHECK_OK(dolor_image_write(b, x));
             CHECK_OK(dolor_image_read(b, &y));
             if (y)
-                CHECK(same_voxels(img, y) && same_geometry(x, y, 0));
+                CHECK(dolor_test_same_voxels(img, y) && same_geometry(x, y, 0));
         }
         dolor_image_free(x);
         dolor_image_free(y);
@@ -478,7 +468,7 @@ static void test_convert(const char *fix)
     CHECK_OK(dolor_image_read(in, &a));
     CHECK_OK(dolor_image_read(out, &b));
     if (a && b)
-        CHECK(same_voxels(a, b) && same_geometry(a, b, 1e-4));
+        CHECK(dolor_test_same_voxels(a, b) && same_geometry(a, b, 1e-4));
     dolor_image_free(b);
     b = NULL;
     remove(out);
@@ -491,7 +481,7 @@ static void test_convert(const char *fix)
     CHECK_OK(dolor_nifti_read(in2, &c));
     CHECK_OK(dolor_metaimage_read(out, &b));
     if (b && c)
-        CHECK(same_voxels(c, b) && same_geometry(c, b, 0));
+        CHECK(dolor_test_same_voxels(c, b) && same_geometry(c, b, 0));
     dolor_image_free(b);
     dolor_image_free(c);
     b = NULL;

@@ -91,16 +91,6 @@ static double max_diff12(const double *a, const double *b)
     return m;
 }
 
-static int same_voxels(const dolor_image *a, const dolor_image *b)
-{
-    if (a->dtype != b->dtype || a->ncomp != b->ncomp || a->ndim != b->ndim)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        if (a->size[i] != b->size[i])
-            return 0;
-    return memcmp(a->data, b->data, dolor_image_nvox(a) * (size_t)a->ncomp * dolor_dtype_size(a->dtype)) == 0;
-}
-
 /* Sum of the voxel values, NaNs skipped (as numpy.nansum). */
 static double image_sum(const dolor_image *img)
 {
@@ -173,7 +163,7 @@ static void check_sample(const char *root, const sample *s)
         CHECKF(st == DOLOR_OK, "%s reread: %s", s->file, dolor_errmsg());
         if (st)
             continue;
-        CHECKF(same_voxels(img, b), "%s: voxels differ after a %s round trip", s->file, exts[x]);
+        CHECKF(dolor_test_same_voxels(img, b), "%s: voxels differ after a %s round trip", s->file, exts[x]);
         double g = 0;
         for (int i = 0; i < 3; i++) {
             g = fmax(g, fabs(img->origin[i] - b->origin[i]));
@@ -408,7 +398,7 @@ static void test_synthetic_geometry(void)
     dolor_image *b = NULL;
     CHECK_OK(dolor_nifti_read(p, &b));
     if (b) {
-        CHECK(same_voxels(img, b));
+        CHECK(dolor_test_same_voxels(img, b));
         for (int i = 0; i < 9; i++)
             CHECK_NEAR(b->direction[i], dir[i], 1e-6);
         for (int i = 0; i < 3; i++)

@@ -14,12 +14,6 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-static int same_image(const dolor_image *a, const dolor_image *b)
-{
-    return a && b && a->size[0] == b->size[0] && a->size[1] == b->size[1] && a->dtype == b->dtype &&
-           a->ncomp == b->ncomp && memcmp(a->data, b->data, dolor_image_nvox(a) * (size_t)a->ncomp) == 0;
-}
-
 static void test_determinism(void)
 {
     dolor_phantom_config c;
@@ -29,11 +23,11 @@ static void test_determinism(void)
     CHECK_OK(dolor_phantom_generate(&c, 12345, &i1, &m1, &f1));
     CHECK_OK(dolor_phantom_generate(&c, 12345, &i2, &m2, &f2));
     CHECK_OK(dolor_phantom_generate(&c, 12346, &i3, &m3, NULL));
-    CHECK(same_image(i1, i2));
-    CHECK(same_image(m1, m2));
+    CHECK(dolor_test_same_voxels(i1, i2));
+    CHECK(dolor_test_same_voxels(m1, m2));
     CHECK(memcmp(&f1, &f2, sizeof f1) == 0 || (f1.nerve_cx == f2.nerve_cx && f1.vessel_r == f2.vessel_r));
-    CHECK(i3 && !same_image(i1, i3));
-    CHECK(m3 && !same_image(m1, m3));
+    CHECK(i3 && !dolor_test_same_voxels(i1, i3));
+    CHECK(m3 && !dolor_test_same_voxels(m1, m3));
     if (i1) {
         CHECK(i1->size[0] == 256 && i1->size[1] == 256 && i1->dtype == DOLOR_U8 && i1->ncomp == 1 &&
               i1->ndim == 2);
@@ -44,7 +38,7 @@ static void test_determinism(void)
     /* NULL config = defaults */
     dolor_image *i4 = NULL, *m4 = NULL;
     CHECK_OK(dolor_phantom_generate(NULL, 12345, &i4, &m4, NULL));
-    CHECK(same_image(i1, i4));
+    CHECK(dolor_test_same_voxels(i1, i4));
     dolor_image_free(i1);
     dolor_image_free(m1);
     dolor_image_free(i2);
@@ -335,7 +329,7 @@ static int written_pairs_differ(const char *dir, const dolor_phantom_config *c, 
         CHECK_OK(dolor_png_read(p, &ri));
         snprintf(p, sizeof p, "%s/masks/%04d.png", dir, i);
         CHECK_OK(dolor_png_read(p, &rm));
-        bad += !same_image(gi, ri) || !same_image(gm, rm);
+        bad += !dolor_test_same_voxels(gi, ri) || !dolor_test_same_voxels(gm, rm);
         if (i == 0 && spacing0)
             *spacing0 = ri ? ri->spacing[0] : NAN;
         dolor_image_free(gi);

@@ -41,6 +41,8 @@
  *                                           ("" if none); at a "file" line a zeroed element out[b.n++] is started
  *                                           and b.cur points at it; 0 (file closed) at the end or at a block past
  *                                           max. b.n: blocks read.
+ *   int dolor_test_same_voxels(a, b)        1 if both images exist and have the same dtype, components, dims,
+ *                                           size and voxel bytes (geometry not compared)
  *   uint64_t dolor_test_image_hash(img, &sum)
  *                                           order-sensitive hash of the voxel values (as integers) and their
  *                                           sum, as tools/gen_dicom_fixtures.py computes them with NumPy */
@@ -341,6 +343,16 @@ static inline int dolor_test_blocks_next(dolor_test_blocks *b, void *out, size_t
         fclose(b->fp);
     b->fp = NULL;
     return 0;
+}
+
+static inline int dolor_test_same_voxels(const dolor_image *a, const dolor_image *b)
+{
+    if (!a || !b || a->dtype != b->dtype || a->ncomp != b->ncomp || a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        if (a->size[i] != b->size[i])
+            return 0;
+    return memcmp(a->data, b->data, dolor_image_nvox(a) * (size_t)a->ncomp * dolor_dtype_size(a->dtype)) == 0;
 }
 
 static inline uint64_t dolor_test_image_hash(const dolor_image *img, double *sum)
