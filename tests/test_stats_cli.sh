@@ -110,6 +110,12 @@ out=$("$BIN" stats ttest "$TRIAL" --config "$T/t.json" --no-welch)
 printf '{"col": "vas_1m", "by": "arm", "exact": true}\n' >"$T/bad.json"
 expect_fail 2 "unknown key 'exact'" -- "$BIN" stats ttest "$TRIAL" --config "$T/bad.json"
 
+# --digits reaches the fixed-layout tables too (diag: sensitivity 45/52)
+out=$("$BIN" stats diag --tp 45 --fp 12 --fn 7 --tn 86 --digits 10)
+[[ "$out" == *"0.8653846154   0.7472667983 .. 0.9332311829"* ]] && ok || bad "diag --digits 10: $out"
+out=$("$BIN" stats diag --tp 45 --fp 12 --fn 7 --tn 86)
+[[ "$out" == *"0.8654   0.7473 .. 0.9332"* ]] && ok || bad "diag default digits: $out"
+
 # --ref-group: W is the first group's U, so the two orders add up to n1 * n2 = 41 * 41
 w1=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --format csv | awk -F, 'NR==2{print $4}')
 w2=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --ref-group PRF --format csv | awk -F, 'NR==2{print $4}')

@@ -222,7 +222,7 @@ static int unknown_option(const stats_ctx *c)
 }
 
 /* ---- number formatting ---- */
-static int g_digits_p = 4, g_digits_est = 5;
+static int g_digits_p = 4, g_digits_est = 5, g_digits_given = 0;
 
 static const char *ring(void)
 {
@@ -253,6 +253,24 @@ const char *fmt_p(double p)
         snprintf(b, 48, "< 2.2e-16");
     else
         snprintf(b, 48, "%.*g", g_digits_p, p);
+    return b;
+}
+
+const char *fmt_fixed(double v, int decimals)
+{
+    if (g_digits_given || !isfinite(v))
+        return fmt_est(v);
+    char *b = (char *)ring();
+    snprintf(b, 48, "%.*f", decimals, v);
+    return b;
+}
+
+const char *fmt_sig(double v, int sig)
+{
+    if (g_digits_given || !isfinite(v))
+        return fmt_est(v);
+    char *b = (char *)ring();
+    snprintf(b, 48, "%.*g", sig, v);
     return b;
 }
 
@@ -842,6 +860,7 @@ static int run_parsed(stats_ctx *c, const stats_cmd *cmd, int argc, char **argv)
     c->digits = (int)dg;
     if (dg) {
         g_digits_p = g_digits_est = g_digits_machine = (int)dg;
+        g_digits_given = 1;
     }
     c->rec = calloc(1, sizeof *c->rec);
     c->fp = open_memstream(&c->buf, &c->buflen);

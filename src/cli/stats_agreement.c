@@ -73,9 +73,10 @@ static int run_kappa(stats_ctx *c)
         if ((s = dolor_kappa_compute_ratings(a, b, d.csv->nrow, catv, k, (dolor_kappa_weights)w, conf, &r)))
             break;
         char ci[64];
-        snprintf(ci, sizeof ci, "%.6f .. %.6f", r.ci_lower, r.ci_upper);
-        fprintf(c->fp, "%-11s %10.6f %10.6f %10.6f %10.6f   %-23s %9.4f %10s\n", dolor_kappa_weights_name(r.weights),
-                r.kappa, r.po, r.pe, r.se, ci, r.z, fmt_p(r.p_value));
+        snprintf(ci, sizeof ci, "%s .. %s", fmt_fixed(r.ci_lower, 6), fmt_fixed(r.ci_upper, 6));
+        fprintf(c->fp, "%-11s %10s %10s %10s %10s   %-23s %9s %10s\n", dolor_kappa_weights_name(r.weights),
+                fmt_fixed(r.kappa, 6), fmt_fixed(r.po, 6), fmt_fixed(r.pe, 6), fmt_fixed(r.se, 6), ci,
+                fmt_fixed(r.z, 4), fmt_p(r.p_value));
         out_record(c);
         out_str(c, "weights", dolor_kappa_weights_name(r.weights));
         out_num(c, "kappa", r.kappa);
@@ -136,14 +137,15 @@ static int run_icc(stats_ctx *c)
         s = dolor_icc_compute(m, d.csv->nrow, (size_t)k, conf, &r);
     if (!s) {
         fprintf(c->fp, "Intraclass correlation coefficients (Shrout & Fleiss; psych::ICC, lmer = FALSE)\n");
-        fprintf(c->fp, "subjects = %zu, raters = %zu; MSB = %.7g, MSJ = %.7g, MSE = %.7g, MSW = %.7g\n\n", r.n, r.k,
-                r.msb, r.msj, r.mse, r.msw);
+        fprintf(c->fp, "subjects = %zu, raters = %zu; MSB = %s, MSJ = %s, MSE = %s, MSW = %s\n\n", r.n, r.k,
+                fmt_sig(r.msb, 7), fmt_sig(r.msj, 7), fmt_sig(r.mse, 7), fmt_sig(r.msw, 7));
         fprintf(c->fp, "%-6s %10s %10s %5s %7s %10s %10s %10s\n", "type", "ICC", "F", "df1", "df2", "p", "lower",
                 "upper");
         for (int i = 0; i < 6; i++) {
             const dolor_icc_row *x = &r.icc[i];
-            fprintf(c->fp, "%-6s %10.6f %10.4f %5g %7g %10s %10.6f %10.6f\n", dolor_icc_type_name((dolor_icc_type)i),
-                    x->icc, x->f, x->df1, x->df2, fmt_p(x->p_value), x->ci_lower, x->ci_upper);
+            fprintf(c->fp, "%-6s %10s %10s %5g %7g %10s %10s %10s\n", dolor_icc_type_name((dolor_icc_type)i),
+                    fmt_fixed(x->icc, 6), fmt_fixed(x->f, 4), x->df1, x->df2, fmt_p(x->p_value),
+                    fmt_fixed(x->ci_lower, 6), fmt_fixed(x->ci_upper, 6));
             out_record(c);
             out_str(c, "type", dolor_icc_type_name((dolor_icc_type)i));
             out_num(c, "icc", x->icc);

@@ -111,6 +111,10 @@ int stats_repeated(const stats_ctx *c, const char *name, const char **out, int c
 /* ---- formatting as R prints (digits from --digits) ---- */
 const char *fmt_est(double v); /* %.5g; NA, Inf, -Inf */
 const char *fmt_p(double p);   /* %.4g; "< 2.2e-16" below R's eps */
+/* Numbers of the fixed-layout tables (kappa, icc, diag, roc, samplesize): "%.*f" with `decimals`, or "%.*g"
+ * with `sig` significant digits; --digits N replaces both by N significant digits. */
+const char *fmt_fixed(double v, int decimals);
+const char *fmt_sig(double v, int sig);
 void stats_print_one_sided(stats_ctx *c, const dolor_test_result *r);
 
 /* ---- records for --format csv|json: one record per row of results ---- */

@@ -8,7 +8,8 @@
 
 static void print_prop(stats_ctx *c, const char *name, const dolor_prop_ci *p)
 {
-    fprintf(c->fp, "%-12s %6zu/%-6zu %9.4f   %.4f .. %.4f\n", name, p->x, p->n, p->estimate, p->lower, p->upper);
+    fprintf(c->fp, "%-12s %6zu/%-6zu %9s   %s .. %s\n", name, p->x, p->n, fmt_fixed(p->estimate, 4),
+            fmt_fixed(p->lower, 4), fmt_fixed(p->upper, 4));
     out_record(c);
     out_str(c, "measure", name);
     out_int(c, "x", (long)p->x);
@@ -67,8 +68,8 @@ static int run_diag(stats_ctx *c)
         print_prop(c, "PPV", &r.ppv);
         print_prop(c, "NPV", &r.npv);
         print_prop(c, "accuracy", &r.accuracy);
-        fprintf(c->fp, "prevalence %.4f, LR+ %.4g, LR- %.4g, Youden J %.4f\n", r.prevalence, r.lr_pos, r.lr_neg,
-                r.youden);
+        fprintf(c->fp, "prevalence %s, LR+ %s, LR- %s, Youden J %s\n", fmt_fixed(r.prevalence, 4),
+                fmt_sig(r.lr_pos, 4), fmt_sig(r.lr_neg, 4), fmt_fixed(r.youden, 4));
         static const char *more[4] = {"prevalence", "LR+", "LR-", "Youden J"};
         const double mv[4] = {r.prevalence, r.lr_pos, r.lr_neg, r.youden};
         for (int i = 0; i < 4; i++) {
@@ -135,8 +136,9 @@ static int run_roc_common(stats_ctx *c, int two)
         dolor_roc_ci(rs[i], conf, &lo, &hi);
         fprintf(c->fp, "ROC of %s: %zu cases (%s = 1), %zu controls (%s = 0), direction: controls %s cases\n", nm[i],
                 rs[i]->n_cases, tcol, rs[i]->n_controls, tcol, dolor_roc_direction_name(rs[i]->direction));
-        fprintf(c->fp, "  AUC %.7g, DeLong variance %.7g (SE %.7g), %g%% CI %.7g .. %.7g\n", rs[i]->auc,
-                rs[i]->var_delong, sqrt(rs[i]->var_delong), conf * 100, lo, hi);
+        fprintf(c->fp, "  AUC %s, DeLong variance %s (SE %s), %g%% CI %s .. %s\n", fmt_sig(rs[i]->auc, 7),
+                fmt_sig(rs[i]->var_delong, 7), fmt_sig(sqrt(rs[i]->var_delong), 7), conf * 100, fmt_sig(lo, 7),
+                fmt_sig(hi, 7));
         out_record(c);
         out_str(c, "score", nm[i]);
         out_int(c, "cases", (long)rs[i]->n_cases);
@@ -152,10 +154,10 @@ static int run_roc_common(stats_ctx *c, int two)
         s = dolor_roc_test_delong(ra, rb, !unpaired, &t);
         if (!s) {
             fprintf(c->fp, "\n%s DeLong's test for two ROC curves\n", unpaired ? "Unpaired" : "Paired");
-            fprintf(c->fp, "Z = %.7g, p-value = %s (two-sided); AUC difference %.7g", t.z, fmt_p(t.p_value),
-                    t.auc1 - t.auc2);
+            fprintf(c->fp, "Z = %s, p-value = %s (two-sided); AUC difference %s", fmt_sig(t.z, 7), fmt_p(t.p_value),
+                    fmt_sig(t.auc1 - t.auc2, 7));
             if (!unpaired)
-                fprintf(c->fp, ", covariance %.7g", t.cov);
+                fprintf(c->fp, ", covariance %s", fmt_sig(t.cov, 7));
             fprintf(c->fp, "\n");
             out_record(c);
             out_str(c, "test", unpaired ? "unpaired DeLong" : "paired DeLong");

@@ -65,7 +65,7 @@ static int run_samplesize(stats_ctx *c)
     if (!s && dropout > 0)
         s = dolor_samplesize_inflate((double)r.n_ceil, dropout, &nd);
     if (!s) {
-        fprintf(c->fp, "n per group = %.4f -> %zu (total %zu)\n", r.n, r.n_ceil, r.total);
+        fprintf(c->fp, "n per group = %s -> %zu (total %zu)\n", fmt_fixed(r.n, 4), r.n_ceil, r.total);
         if (dropout > 0)
             fprintf(c->fp, "with %g%% dropout: %zu per group (total %zu)\n", dropout * 100, nd, 2 * nd);
         out_num(c, "alpha", alpha);
