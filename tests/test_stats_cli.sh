@@ -80,6 +80,8 @@ expect_fail 2 "--by is not used with --table" -- "$BIN" stats fisher --table '1,
 expect_fail 2 "--conf is not used with --method spearman" -- "$BIN" stats cor "$TRIAL" --col age --vs bmi --method spearman --conf 0.9
 expect_fail 2 "--cc is not used with --means" -- "$BIN" stats samplesize --means 0.5,1 --cc
 expect_fail 2 "--max-missing is not used by the vas score" -- "$BIN" stats score vas "$TRIAL" --col vas_0 --max-missing 3
+expect_fail 2 "give --exact or --approx, not both" -- "$BIN" stats mannwhitney "$TRIAL" --col age --by arm --exact --approx
+expect_fail 2 "give --welch or --student, not both" -- "$BIN" stats ttest "$TRIAL" --col age --by arm --welch --student
 expect_fail 2 "--quantile is not used with --counts" -- "$BIN" stats describe "$TRIAL" --col sex --counts --quantile 6
 
 # every subcommand of the table above is in the listing, by topic

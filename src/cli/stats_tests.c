@@ -16,6 +16,14 @@ static int exact_choice(const stats_ctx *c)
     return e;
 }
 
+/* the two flags that choose one thing must not both be given */
+static dolor_status one_of(const stats_ctx *c, const char *a, const char *b)
+{
+    if (stats_flag(c, a, 0) && stats_flag(c, b, 0))
+        return dolor_error(DOLOR_EINVAL, "give --%s or --%s, not both", a, b);
+    return DOLOR_OK;
+}
+
 static int run_ttest(stats_ctx *c)
 {
     stats_data d;
@@ -25,8 +33,8 @@ static int run_ttest(stats_ctx *c)
     dolor_status s = stats_conf(c, &conf);
     if (!s)
         s = stats_num(c, "mu", 0, -HUGE_VAL, HUGE_VAL, 1, 1, &mu);
-    if (stats_flag(c, "student", 0))
-        welch = 0;
+    if (!s)
+        s = one_of(c, "welch", "student");
     int grouped_t = !paired && !has_mu;
     if (!s && paired && has_mu)
         s = dolor_error(DOLOR_EINVAL, "give --paired (with --vs) or --mu, not both");
@@ -117,7 +125,11 @@ static int run_mannwhitney(stats_ctx *c)
     stats_data d;
     const char *col = stats_str(c, "col"), *by = stats_str(c, "by");
     int exact = exact_choice(c), correct = stats_flag(c, "correct", 1);
-    dolor_status s = stats_load(c, &d, 1);
+    dolor_status s = one_of(c, "exact", "approx");
+    if (!s)
+        s = stats_load(c, &d, 1);
+    else
+        memset(&d, 0, sizeof d);
     double *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
     dolor_test_result r;
@@ -171,7 +183,11 @@ static int run_wilcoxon(stats_ctx *c)
     stats_data d;
     const char *col = stats_str(c, "col"), *vs = stats_str(c, "vs");
     int exact = exact_choice(c), correct = stats_flag(c, "correct", 1);
-    dolor_status s = stats_load(c, &d, 0);
+    dolor_status s = one_of(c, "exact", "approx");
+    if (!s)
+        s = stats_load(c, &d, 0);
+    else
+        memset(&d, 0, sizeof d);
     double *a = NULL, *b = NULL;
     size_t n = 0;
     dolor_test_result r;
@@ -362,6 +378,8 @@ static int run_cor(stats_ctx *c)
     int exact = exact_choice(c);
     double conf;
     dolor_status s = stats_conf(c, &conf);
+    if (!s)
+        s = one_of(c, "exact", "approx");
     if (!s)
         s = stats_load(c, &d, 0);
     else
