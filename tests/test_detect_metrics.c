@@ -18,7 +18,7 @@ typedef struct fixture {
     int nimg, h, w, nkpt;
     dolor_det_list *gt, *dt;
     double ap[64][DOLOR_DET_NIOU];
-    double map[DOLOR_DET_NIOU], map5095;
+    double map[DOLOR_DET_NIOU], map5095, umap50, umap5095;
     long tp, fp, npos, kn;
     double kerr;
 } fixture;
@@ -126,6 +126,10 @@ static int fixture_load(fixture *fx, const char *name)
             fx->map[atoi(tok[1])] = strtod(tok[2], NULL);
         } else if (!strcmp(tok[0], "map5095")) {
             fx->map5095 = strtod(tok[1], NULL);
+        } else if (!strcmp(tok[0], "umap50")) {
+            fx->umap50 = strtod(tok[1], NULL);
+        } else if (!strcmp(tok[0], "umap5095")) {
+            fx->umap5095 = strtod(tok[1], NULL);
         } else if (!strcmp(tok[0], "prf")) {
             fx->tp = atol(tok[1]);
             fx->fp = atol(tok[2]);
@@ -184,6 +188,14 @@ static void test_fixture(const char *name)
     fprintf(stderr, "%s: mAP50 %.4f mAP50:95 %.4f (pycocotools %.4f), P %.3f R %.3f F1 %.3f\n", name, ev.map50,
             ev.map5095, fx.map5095, ev.precision, ev.recall, ev.f1);
     CHECK(ev.map5095 > 0.01 && ev.map5095 < 0.99);
+    /* Ultralytics' style on the same set, against the numpy transcription of its ap_per_class */
+    dolor_det_eval eu;
+    fx.p.style = DOLOR_DET_AP_ULTRALYTICS;
+    CHECK_OK(dolor_det_evaluate(fx.gt, fx.dt, (size_t)fx.nimg, &fx.p, &eu));
+    CHECK_NEAR(eu.map50, fx.umap50, 1e-12);
+    CHECK_NEAR(eu.map5095, fx.umap5095, 1e-12);
+    fprintf(stderr, "%s: Ultralytics style mAP50 %.4f mAP50:95 %.4f\n", name, eu.map50, eu.map5095);
+    dolor_det_eval_free(&eu);
     dolor_det_eval_free(&ev);
     fixture_free(&fx);
 }

@@ -27,6 +27,7 @@ Format (one record per line, numbers %.17g):
   ap k t value          (nan: no truth of class k)
   map t value           (mean over classes at threshold t)
   map5095 value
+  umap50 value / umap5095 value   (Ultralytics' ap_per_class, numpy transcription, see ultralytics_ap)
   prf tp fp npos
   kerr n mean_px
 Masks: row-major run lengths of the h x w 0/1 mask starting with a run of 0s (n runs).
@@ -205,6 +206,62 @@ def evaluate(kind, ncls, images, gts, dts, maxdets, sigmas):
     return ev, dt
 
 
+def ultralytics_ap(kind, ncls, images, gts, dts, sigmas):
+    """Ultralytics' DetectionValidator.match_predictions + ap_per_class + compute_ap, transcribed in numpy
+    (ultralytics/engine/validator.py, ultralytics/utils/metrics.py) on pycocotools' IoU / OKS matrices.
+    Ultralytics sorts with np.argsort(-conf) (not stable); a stable sort is used here, as in dolor."""
+    ev, _ = evaluate(kind, ncls, images, gts, dts, 100000, sigmas)
+    iouv = np.linspace(0.5, 0.95, 10)
+    tps, confs, pcls, tcls = [], [], [], []
+    for img in images:
+        for k in range(ncls):
+            key = (img["id"], k + 1)
+            g = ev._gts[key]
+            d = ev._dts[key]
+            tcls += [k] * len(g)
+            if not d:
+                continue
+            order = np.argsort([-x["score"] for x in d], kind="mergesort")
+            d = [d[i] for i in order]
+            correct = np.zeros((len(d), 10), dtype=bool)
+            if g:
+                iou = np.array(ev.ious[key]).T  # [ngt, ndt]
+                for i, t in enumerate(iouv):
+                    matches = np.array(np.nonzero(iou >= t)).T
+                    if matches.shape[0]:
+                        if matches.shape[0] > 1:
+                            matches = matches[iou[matches[:, 0], matches[:, 1]].argsort()[::-1]]
+                            matches = matches[np.unique(matches[:, 1], return_index=True)[1]]
+                            matches = matches[np.unique(matches[:, 0], return_index=True)[1]]
+                        correct[matches[:, 1].astype(int), i] = True
+            tps.append(correct)
+            confs += [x["score"] for x in d]
+            pcls += [k] * len(d)
+    tp = np.concatenate(tps, 0) if tps else np.zeros((0, 10), dtype=bool)
+    conf = np.array(confs)
+    pred_cls = np.array(pcls)
+    i = np.argsort(-conf, kind="stable")
+    tp, conf, pred_cls = tp[i], conf[i], pred_cls[i]
+    unique_classes, nt = np.unique(np.array(tcls), return_counts=True)
+    ap = np.zeros((len(unique_classes), 10))
+    for ci, c in enumerate(unique_classes):
+        i = pred_cls == c
+        n_l, n_p = nt[ci], i.sum()
+        if n_p == 0 or n_l == 0:
+            continue
+        fpc = (1 - tp[i]).cumsum(0)
+        tpc = tp[i].cumsum(0)
+        recall = tpc / (n_l + 1e-16)
+        precision = tpc / (tpc + fpc)
+        for j in range(10):
+            mrec = np.concatenate(([0.0], recall[:, j], [1.0]))
+            mpre = np.concatenate(([1.0], precision[:, j], [0.0]))
+            mpre = np.flip(np.maximum.accumulate(np.flip(mpre)))
+            x = np.linspace(0, 1, 101)
+            ap[ci, j] = np.trapz(np.interp(x, mrec, mpre), x)
+    return float(ap[:, 0].mean()), float(ap.mean())
+
+
 def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0.3, sigmas=None):
     images, gts, dts = make_set(seed, kind, ncls, nimg, H, W, nkpt, maxdets, conf, sigmas)
     ev, cdt = evaluate(kind, ncls, images, gts, dts, maxdets, sigmas)
@@ -272,6 +329,8 @@ def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0
                         ksum += math.hypot(dd["keypoints"][3 * q] - g["keypoints"][3 * q],
                                            dd["keypoints"][3 * q + 1] - g["keypoints"][3 * q + 1])
                         kn += 1
+    u50, u = ultralytics_ap(kind, ncls, images, gts, dts, sigmas)
+    f.write("umap50 %s\numap5095 %s\n" % (fmt(u50), fmt(u)))
     f.write("prf %d %d %d\n" % (tp, fp, npos))
     f.write("kerr %d %s\n" % (kn, fmt(ksum / kn if kn else float("nan"))))
     return ev

@@ -94,10 +94,13 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
     if (!txt)
         return st;
     cJSON *root = cJSON_Parse(txt);
+    if (!root) {
+        const char *e = cJSON_GetErrorPtr(); /* points into txt */
+        st = dolor_error(DOLOR_EFORMAT, "%s: not JSON (near '%.20s')", path, e ? e : "");
+        free(txt);
+        return st;
+    }
     free(txt);
-    if (!root)
-        return dolor_error(DOLOR_EFORMAT, "%s: not JSON (near '%.20s')", path,
-                           cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() : "");
     id_index *imgs = NULL, *cats = NULL;
     uint8_t *mask = NULL;
     double *kp = NULL, *poly = NULL;

@@ -333,7 +333,8 @@ dolor_status dolor_det_evaluate(const dolor_det_list *gt, const dolor_det_list *
                 for (size_t j = 0; j < G->n; j++) {
                     if (G->obj[j].cls != k)
                         continue;
-                    int ig = p->kind == DOLOR_DET_KPT && kpt_visible(&G->obj[j], p->nkpt) == 0;
+                    /* COCO ignores a keypoint truth without visible keypoints; Ultralytics counts every truth */
+                    int ig = !ultra && p->kind == DOLOR_DET_KPT && kpt_visible(&G->obj[j], p->nkpt) == 0;
                     if (ig != pass)
                         continue;
                     gidx[ng] = j;
