@@ -69,7 +69,7 @@ roc:truth score direction curve conf
 delong:truth score1 score2 direction unpaired conf
 samplesize:proportions means alpha power one-sided cc t dropout
 randomise:n seed arms ratio blocks simple strata csv
-table:group vars label change spss alpha decimals quantile
+table:group vars label change spss ref-group levels alpha decimals quantile
 score:id prefix max-missing scale-max col conf
 TABLE
 
@@ -125,6 +125,14 @@ w2=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --ref-group PRF 
 out=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --levels PRF,ESI 2>&1)
 [[ "$out" == *"PRF: n = 41, ESI: n = 41"* ]] && ok || bad "--levels: $out"
 expect_fail 2 "no group 'XYZ'" -- "$BIN" stats mannwhitney "$TRIAL" --col age --by arm --ref-group XYZ
+
+# Table 1 in another group order: the columns swap, the one-sided warning turns to "less"
+out=$("$BIN" stats table "$TRIAL" --group arm --vars vas_1m:c --ref-group PRF 2>"$T/err")
+[[ "$(sed -n 2p <<<"$out")" == "Characteristic"*"PRF (n = 41)"*"ESI (n = 41)"* && "$out" == *"only the one-sided p (less, p = 0.043)"* ]] &&
+  ok || bad "table --ref-group: $out"
+out=$("$BIN" stats table "$TRIAL" --group pfirrmann --vars age:c --levels 3,5 2>&1)
+[[ "$out" == *"3 (n = 22)"*"5 (n = 15)"* && "$out" != *"2 (n = "* && "$out" == *"or in another group excluded"* ]] &&
+  ok || bad "table --levels: $out"
 
 # warnings where R warns: stderr and the JSON
 out=$("$BIN" stats mannwhitney "$TRIAL" --col pfirrmann --by arm --exact --format json 2>"$T/err")

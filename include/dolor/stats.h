@@ -243,6 +243,14 @@ dolor_status dolor_csv_numeric(const dolor_csv *t, const char *name, double **va
  * missing). Errors: DOLOR_ENOTFOUND, DOLOR_ENOMEM. */
 dolor_status dolor_csv_factor(const dolor_csv *t, const char *name, char ***levels, int *nlevels, int **codes);
 void dolor_stats_free_strings(char **s); /* NULL-safe */
+/* Reorder the levels of a factor (from dolor_csv_factor) and recode codes[n] to match: the levels named in
+ * want[nwant] come first, in that order; keep_rest != 0 keeps the others after them in their order (R's
+ * relevel(f, ref) for nwant = 1), keep_rest == 0 drops them (their rows get code -1, as R's
+ * factor(x, levels = want)). what (e.g. "--levels") and column name the value in messages.
+ * Errors: DOLOR_EINVAL (a wanted level that the factor lacks, naming it and listing the levels; a level
+ * wanted twice), DOLOR_ENOMEM. */
+dolor_status dolor_factor_reorder(char ***levels, int *nlevels, int *codes, size_t n, const char *const *want,
+                                  int nwant, int keep_rest, const char *what, const char *column);
 
 /* ---- Study tables ("Table 1") ---- */
 typedef enum dolor_var_type {
@@ -277,6 +285,10 @@ typedef struct dolor_table1_spec {
     int spss;                       /* 1: the SPSS preset (see dolor_table1_build) */
     int p_digits;                   /* P value cells: 0 as journals print them ("0.477", "<0.001"),
                                        N > 0: N significant digits */
+    const char *const *levels;      /* group order (may be NULL: R's factor order): these groups first, in this
+                                       order (dolor_factor_reorder) ... */
+    int nlevels;
+    int levels_only;                /* ... and, when != 0, only these (rows of other groups left out) */
 } dolor_table1_spec;
 
 /* Which test a row of the table used. */

@@ -553,65 +553,17 @@ static dolor_status order_groups(const stats_ctx *c, stats_data *d)
     const char *ref = opt_index(c->cmd, "ref-group") >= 0 ? stats_str(c, "ref-group") : NULL;
     if (levels && ref)
         return dolor_error(DOLOR_EINVAL, "give --levels or --ref-group, not both");
-    if (!levels && !ref)
+    if (ref)
+        return dolor_factor_reorder(&d->glev, &d->k, d->gcode, d->csv->nrow, &ref, 1, 1, "--ref-group",
+                                    stats_str(c, "by"));
+    if (!levels)
         return DOLOR_OK;
     char **want = NULL;
     int nw = 0;
-    dolor_status s;
-    if (levels) {
-        if ((s = dolor_cli_split_list("--levels", levels, &want, &nw)))
-            return s;
-    } else {
-        want = calloc(2, sizeof *want);
-        if (!want || !(want[0] = strdup(ref))) {
-            free(want);
-            return dolor_error(DOLOR_ENOMEM, "out of memory");
-        }
-        nw = 1;
-    }
-    int *map = malloc((size_t)(d->k + 1) * sizeof *map); /* old index -> new */
-    char **nl = calloc((size_t)d->k + 1, sizeof *nl);
-    int nn = 0;
-    s = map && nl ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
-    for (int j = 0; !s && j < d->k; j++)
-        map[j] = -1;
-    for (int w = 0; !s && w < nw; w++) {
-        int found = -1;
-        for (int j = 0; j < d->k; j++)
-            if (!strcmp(d->glev[j], want[w]))
-                found = j;
-        if (found < 0) {
-            char list[512] = "";
-            for (int j = 0; j < d->k; j++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", d->glev[j]);
-            s = dolor_error(DOLOR_EINVAL, "%s %s: column '%s' has no group '%s' (groups: %s)",
-                            levels ? "--levels" : "--ref-group", levels ? levels : ref, stats_str(c, "by"), want[w],
-                            list);
-        } else if (map[found] >= 0) {
-            s = dolor_error(DOLOR_EINVAL, "--levels: '%s' is given twice", want[w]);
-        } else {
-            map[found] = nn;
-            nl[nn++] = d->glev[found];
-        }
-    }
-    for (int j = 0; !s && !levels && j < d->k; j++) /* --ref-group: the others keep their order */
-        if (map[j] < 0) {
-            map[j] = nn;
-            nl[nn++] = d->glev[j];
-        }
-    if (!s) {
-        for (int j = 0; j < d->k; j++)
-            if (map[j] < 0)
-                free(d->glev[j]);
-        for (size_t i = 0; i < d->csv->nrow; i++)
-            d->gcode[i] = d->gcode[i] >= 0 ? map[d->gcode[i]] : -1;
-        free(d->glev);
-        d->glev = nl;
-        d->k = nn;
-        nl = NULL;
-    }
-    free(nl);
-    free(map);
+    dolor_status s = dolor_cli_split_list("--levels", levels, &want, &nw);
+    if (!s)
+        s = dolor_factor_reorder(&d->glev, &d->k, d->gcode, d->csv->nrow, (const char *const *)want, nw, 0,
+                                 "--levels", stats_str(c, "by"));
     dolor_cli_free_list(want);
     return s;
 }

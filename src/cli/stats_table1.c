@@ -85,6 +85,13 @@ static int run_table(stats_ctx *c)
     dolor_table *mt = NULL, *ct = NULL;
     dolor_table1_row *rows = NULL;
     int nrows = 0;
+    const char *ref = stats_str(c, "ref-group"), *levels = stats_str(c, "levels");
+    char **want = NULL;
+    int nwant = 0;
+    if (!s && ref && levels)
+        s = dolor_error(DOLOR_EINVAL, "give --levels or --ref-group, not both");
+    if (!s && levels)
+        s = dolor_cli_split_list("--levels", levels, &want, &nwant);
     if (!s && !group)
         s = dolor_error(DOLOR_EINVAL, "--group COLUMN is required");
     if (!s && !vlist && !nch)
@@ -128,7 +135,10 @@ static int run_table(stats_ctx *c)
                                 .digits = (int)decimals,
                                 .qtype = (dolor_quantile_type)quantile,
                                 .spss = spss,
-                                .p_digits = c->digits};
+                                .p_digits = c->digits,
+                                .levels = ref ? &ref : (const char *const *)want,
+                                .nlevels = ref ? 1 : nwant,
+                                .levels_only = levels != NULL};
         s = dolor_table1_build(d.csv, &sp, &mt, &ct, &rows, &nrows);
     }
     for (int i = 0; !s && i < nrows; i++) {
@@ -162,6 +172,7 @@ static int run_table(stats_ctx *c)
     dolor_table_free(mt);
     dolor_table_free(ct);
     dolor_cli_free_list(items);
+    dolor_cli_free_list(want);
     for (int k = 0; k < nch; k++) {
         if (fus)
             dolor_cli_free_list(fus[k]);
@@ -181,6 +192,9 @@ static const dolor_opt_spec table_opts[] = {
      .help = "BASELINE=FOLLOWUP1,FOLLOWUP2: within-group changes from baseline (repeatable)"},
     {.name = "spss", .type = OPT_FLAG,
      .help = "SPSS preset: rank tests by SPSS's Asymp. Sig. (no continuity correction), SPSS quartiles"},
+    {.name = "ref-group", .type = OPT_STR, .metavar = "NAME",
+     .help = "the group of the first column (one-sided p and their warnings refer to it); default: R's factor order"},
+    {.name = "levels", .type = OPT_LIST, .metavar = "A,B", .help = "the groups to compare, in this order"},
     {.name = "alpha", .type = OPT_NUM, .def = "0.05", .help = "level of the Shapiro-Wilk and Levene decisions, 0 < alpha <= 0.5"},
     {.name = "decimals", .type = OPT_INT, .def = "1", DOLOR_OPT_RANGE(0, 10), .help = "decimals of the summaries"},
     {.name = "quantile", .type = OPT_INT, .def = "7; 6 with --spss", DOLOR_OPT_RANGE(6, 7),

@@ -433,3 +433,52 @@ dolor_status dolor_csv_factor(const dolor_csv *t, const char *name, char ***leve
         free(cd);
     return DOLOR_OK;
 }
+
+dolor_status dolor_factor_reorder(char ***levels, int *nlevels, int *codes, size_t n, const char *const *want,
+                                  int nwant, int keep_rest, const char *what, const char *column)
+{
+    int k = *nlevels, nn = 0;
+    char **lev = *levels;
+    int *map = malloc((size_t)(k + 1) * sizeof *map); /* old index -> new */
+    char **nl = calloc((size_t)k + 1, sizeof *nl);
+    dolor_status s = map && nl ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+    for (int j = 0; !s && j < k; j++)
+        map[j] = -1;
+    for (int w = 0; !s && w < nwant; w++) {
+        int found = -1;
+        for (int j = 0; j < k; j++)
+            if (!strcmp(lev[j], want[w]))
+                found = j;
+        if (found < 0) {
+            char list[512] = "";
+            for (int j = 0; j < k; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", lev[j]);
+            s = dolor_error(DOLOR_EINVAL, "%s: column '%s' has no group '%s' (groups: %s)", what, column, want[w],
+                            list);
+        } else if (map[found] >= 0) {
+            s = dolor_error(DOLOR_EINVAL, "%s: '%s' is given twice", what, want[w]);
+        } else {
+            map[found] = nn;
+            nl[nn++] = lev[found];
+        }
+    }
+    for (int j = 0; !s && keep_rest && j < k; j++)
+        if (map[j] < 0) {
+            map[j] = nn;
+            nl[nn++] = lev[j];
+        }
+    if (!s) {
+        for (int j = 0; j < k; j++)
+            if (map[j] < 0)
+                free(lev[j]);
+        for (size_t i = 0; i < n; i++)
+            codes[i] = codes[i] >= 0 ? map[codes[i]] : -1;
+        free(lev);
+        *levels = nl;
+        *nlevels = nn;
+        nl = NULL;
+    }
+    free(nl);
+    free(map);
+    return s;
+}

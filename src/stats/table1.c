@@ -769,8 +769,14 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
     char **glev = NULL;
     int k = 0, *gcode = NULL;
     dolor_status st = dolor_csv_factor(csv, spec->group, &glev, &k, &gcode);
-    if (st)
+    if (!st && spec->nlevels > 0)
+        st = dolor_factor_reorder(&glev, &k, gcode, csv->nrow, spec->levels, spec->nlevels, !spec->levels_only,
+                                  "table 1 group order", spec->group);
+    if (st) {
+        dolor_stats_free_strings(glev);
+        free(gcode);
         return st;
+    }
     builder b;
     memset(&b, 0, sizeof b);
     b.spss = spec->spss != 0;
@@ -849,7 +855,8 @@ dolor_status dolor_table1_build(const dolor_csv *csv, const dolor_table1_spec *s
     add_note(&b, xfmt(&b, "P values two-sided; quartiles by %s.",
                       qt == DOLOR_QUANTILE_SPSS6 ? "SPSS (type 6)" : "R type 7"));
     if (nogroup)
-        add_note(&b, xfmt(&b, "%zu row(s) without a value of '%s' excluded.", nogroup, spec->group));
+        add_note(&b, xfmt(&b, "%zu row(s) without a value of '%s'%s excluded.", nogroup, spec->group,
+                          spec->levels_only && spec->nlevels > 0 ? " or in another group" : ""));
     /* ---- change table ---- */
     if (spec->nchanges > 0) {
         dolor_table *keep = b.t;
