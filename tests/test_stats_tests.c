@@ -756,6 +756,36 @@ static char *write_tmp(const char *content)
     return path;
 }
 
+/* dolor_factor_reorder: R's relevel(f, "C") and factor(x, levels = c("C", "A")) */
+static void test_factor_reorder(void)
+{
+    char *p = write_tmp("g,x\nA,1\nB,2\nC,3\nB,4\nNA,5\nC,6\n");
+    dolor_csv *t = NULL;
+    CHECK_OK(dolor_csv_read(p, &t));
+    char **lev = NULL;
+    int k = 0, *code = NULL;
+    CHECK_OK(dolor_csv_factor(t, "g", &lev, &k, &code));
+    const char *ref[1] = {"C"};
+    CHECK_OK(dolor_factor_reorder(&lev, &k, code, t->nrow, ref, 1, 1, "--ref-group", "g"));
+    CHECK(k == 3 && !strcmp(lev[0], "C") && !strcmp(lev[1], "A") && !strcmp(lev[2], "B"));
+    CHECK(t->nrow == 6 && code[0] == 1 && code[1] == 2 && code[2] == 0 && code[4] == -1 && code[5] == 0);
+    const char *two[2] = {"C", "A"};
+    CHECK_OK(dolor_factor_reorder(&lev, &k, code, t->nrow, two, 2, 0, "--levels", "g"));
+    CHECK(k == 2 && !strcmp(lev[0], "C") && !strcmp(lev[1], "A") && lev[2] == NULL);
+    CHECK(code[0] == 1 && code[1] == -1 && code[2] == 0 && code[3] == -1);
+    const char *bad[2] = {"A", "Z"};
+    CHECK_ERR(dolor_factor_reorder(&lev, &k, code, t->nrow, bad, 2, 0, "--levels", "g"), DOLOR_EINVAL,
+              "--levels: column 'g' has no group 'Z' (groups: C, A)");
+    const char *twice[2] = {"A", "A"};
+    CHECK_ERR(dolor_factor_reorder(&lev, &k, code, t->nrow, twice, 2, 0, "--levels", "g"), DOLOR_EINVAL,
+              "'A' is given twice");
+    CHECK(k == 2 && !strcmp(lev[0], "C")); /* unchanged after an error */
+    dolor_stats_free_strings(lev);
+    free(code);
+    dolor_csv_free(t);
+    unlink(p);
+}
+
 static void test_csv_and_bad_input(void)
 {
     char *p = write_tmp("id,\"group, arm\",score,note\r\n1,A,3.5,\"said \"\"ok\"\"\"\r\n2,A,,x\r\n3,B,4,\r\n4,B,NA,\"multi\nline\"\r\n5,,2,y\r\n");
@@ -930,6 +960,7 @@ int main(void)
     test_table1_vs_r();
     test_table1_k_groups();
     test_csv_and_bad_input();
+    test_factor_reorder();
     test_cli();
     printf("%d reference values compared; largest relative difference: p-values %.3g, "
            "statistics/CIs %.3g\n", n_compared, max_rel_p, max_rel_s);
