@@ -20,6 +20,7 @@ typedef struct fixture {
     double ap[64][DOLOR_DET_NIOU];
     double map[DOLOR_DET_NIOU], map5095, umap50, umap5095;
     long tp, fp, npos, kn;
+    int npoly, poly_bad;
     double kerr;
 } fixture;
 
@@ -107,6 +108,19 @@ static int fixture_load(fixture *fx, const char *name)
                         return -1;
                     }
                     has_m = 1;
+                } else if (!strcmp(tok[pos], "poly")) {
+                    /* pycocotools rasterised this polygon into the mask just read: dolor's COCO fill must agree */
+                    int k = atoi(tok[pos + 1]);
+                    double xy[64];
+                    pos += 2;
+                    for (int j = 0; j < 2 * k && j < 64; j++)
+                        xy[j] = strtod(tok[pos++], NULL);
+                    size_t np = (size_t)fx->h * (size_t)fx->w;
+                    uint8_t *mine = calloc(np, 1);
+                    dolor_det_polygon_fill_coco(xy, k, fx->h, fx->w, mine);
+                    fx->npoly++;
+                    fx->poly_bad += memcmp(mine, mask, np) != 0;
+                    free(mine);
                 } else {
                     fprintf(stderr, "%s: unknown field %s\n", path, tok[pos]);
                     fclose(fp);
@@ -161,6 +175,9 @@ static void test_fixture(const char *name)
         CHECKF(0, "fixture %s", name);
         return;
     }
+    if (fx.p.kind == DOLOR_DET_MASK)
+        CHECKF(fx.npoly > 20 && fx.poly_bad == 0, "%s: %d of %d polygons rasterised unlike pycocotools", name,
+               fx.poly_bad, fx.npoly);
     dolor_det_eval ev;
     CHECK_OK(dolor_det_evaluate(fx.gt, fx.dt, (size_t)fx.nimg, &fx.p, &ev));
     int bad = 0;
@@ -429,8 +446,65 @@ static void test_errors(void)
     dolor_det_list_free(&d);
 }
 
+/* dolor_det_polygon_fill_coco against pycocotools' frPyObjects + decode on random polygons */
+static void test_polygons(void)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/detect/coco_polygons.txt", DOLOR_TEST_FIXTURES);
+    FILE *fp = fopen(path, "r");
+    CHECKF(fp != NULL, "cannot open %s", path);
+    if (!fp)
+        return;
+    static char line[1 << 16];
+    int n = 0, bad = 0;
+    size_t inside = 0, pixdiff = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char *s = line + 5;
+        int h = (int)strtol(s, &s, 10), w = (int)strtol(s, &s, 10), k = (int)strtol(s, &s, 10);
+        double xy[64];
+        for (int j = 0; j < 2 * k; j++)
+            xy[j] = strtod(s, &s);
+        s = strstr(s, "mask ") + 5;
+        int nr = (int)strtol(s, &s, 10);
+        uint8_t *ref = calloc((size_t)h * w, 1), *mine = calloc((size_t)h * w, 1);
+        size_t at = 0;
+        for (int r = 0; r < nr; r++) {
+            long len = strtol(s, &s, 10);
+            memset(ref + at, r & 1, (size_t)len);
+            at += (size_t)len;
+        }
+        dolor_det_polygon_fill_coco(xy, k, h, w, mine);
+        size_t d = 0;
+        for (size_t e = 0; e < (size_t)h * w; e++) {
+            d += mine[e] != ref[e];
+            inside += ref[e];
+        }
+        bad += d != 0;
+        pixdiff += d;
+        n++;
+        free(ref);
+        free(mine);
+    }
+    fclose(fp);
+    CHECKF(n == 80 && bad == 0, "%d of %d polygons differ from pycocotools (%zu pixels)", bad, n, pixdiff);
+    CHECK(inside > 1000);
+    /* the pixel-centre fill (YOLO polygons) is another rasteriser: a square on integer corners agrees */
+    double sq[8] = {2, 3, 6, 3, 6, 7, 2, 7};
+    uint8_t a[100] = {0}, b[100] = {0};
+    dolor_det_polygon_fill(sq, 4, 10, 10, a);
+    dolor_det_polygon_fill_coco(sq, 4, 10, 10, b);
+    int na = 0, nb = 0;
+    for (int i = 0; i < 100; i++) {
+        na += a[i];
+        nb += b[i];
+    }
+    fprintf(stderr, "square 4x4: pixel-centre fill %d pixels, COCO fill %d pixels\n", na, nb);
+    CHECK(na == 16);
+}
+
 int main(void)
 {
+    test_polygons();
     test_iou();
     test_hand();
     test_keypoints();

@@ -22,15 +22,16 @@ Format (one record per line, numbers %.17g):
   set KIND ncls K nimg N h H w W nkpt P maxdets M conf C
   sigmas s1 .. sP                        (kpt sets)
   img i
-  gt cls x1 y1 x2 y2 area A [kpt x y v ...] [mask n r1 r2 ...]
-  dt cls score x1 y1 x2 y2 [kpt x y s ...] [mask n r1 r2 ...]
+  gt cls x1 y1 x2 y2 area A [kpt x y v ...] [mask n r1 r2 ... poly k x1 y1 ...]
+  dt cls score x1 y1 x2 y2 [kpt x y s ...] [mask n r1 r2 ... poly k x1 y1 ...]
   ap k t value          (nan: no truth of class k)
   map t value           (mean over classes at threshold t)
   map5095 value
   umap50 value / umap5095 value   (Ultralytics' ap_per_class, numpy transcription, see ultralytics_ap)
   prf tp fp npos
   kerr n mean_px
-Masks: row-major run lengths of the h x w 0/1 mask starting with a run of 0s (n runs).
+Masks: row-major run lengths of the h x w 0/1 mask starting with a run of 0s (n runs), pycocotools'
+rasterisation (frPyObjects + decode) of the polygon that follows (k vertices, pixels).
 """
 import io
 import math
@@ -148,6 +149,7 @@ def make_set(seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0.3, sigmas
                             for j, v in enumerate(poly)]
                     m = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects([poly], H, W)))
                     d["_mask"] = m
+                    d["_poly"] = poly
                 if kind == "kpt":
                     kp = []
                     sd = rng.uniform(0.3, 2.5)
@@ -166,6 +168,7 @@ def make_set(seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0.3, sigmas
             if kind == "mask":
                 poly = polygon_in_box(rng, jb)
                 d["_mask"] = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects([poly], H, W)))
+                d["_poly"] = poly
             if kind == "kpt":
                 d["keypoints"] = sum(([q8(jb[0] + rng.uniform(0, jb[2])), q8(jb[1] + rng.uniform(0, jb[3])), 0.5]
                                       for _k in range(nkpt)), [])
@@ -282,6 +285,8 @@ def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0
             if kind == "mask":
                 runs = rle_rowmajor(a["_mask"])
                 line += " mask %d %s" % (len(runs), " ".join(str(r) for r in runs))
+                poly = a["segmentation"][0]
+                line += " poly %d %s" % (len(poly) // 2, " ".join(fmt(v) for v in poly))
             f.write(line + "\n")
         for d in dts:
             if d["image_id"] != i + 1:
@@ -294,6 +299,7 @@ def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0
             if kind == "mask":
                 runs = rle_rowmajor(d["_mask"])
                 line += " mask %d %s" % (len(runs), " ".join(str(r) for r in runs))
+                line += " poly %d %s" % (len(d["_poly"]) // 2, " ".join(fmt(v) for v in d["_poly"]))
             f.write(line + "\n")
     prec = ev.eval["precision"]  # [T, R, K, A, M]
     for k in range(ncls):
@@ -336,8 +342,31 @@ def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0
     return ev
 
 
+def write_polygons(path, seed=1305, count=80):
+    """Random polygons (3 to 12 vertices, convex and not, some past the image edges) and pycocotools'
+    rasterisation: lines "poly h w k x1 y1 ... mask n r1 r2 ..." (row-major runs as above)."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as f:
+        for i in range(count):
+            H, W = int(rng.integers(8, 33)), int(rng.integers(8, 33))
+            k = int(rng.integers(3, 13))
+            if i % 2:
+                ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+                rad = rng.uniform(0.2, 0.7, k) * min(H, W)
+                cx, cy = rng.uniform(0, W), rng.uniform(0, H)
+                pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1)
+            else:
+                pts = np.stack([rng.uniform(-1, W + 1, k), rng.uniform(-1, H + 1, k)], 1)
+            poly = [float(v) for v in np.round(pts.reshape(-1), 3)]
+            m = mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects([poly], H, W)))
+            runs = rle_rowmajor(m)
+            f.write("poly %d %d %d %s mask %d %s\n" % (H, W, k, " ".join(fmt(v) for v in poly), len(runs),
+                                                      " ".join(str(r) for r in runs)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    write_polygons(os.path.join(OUT, "coco_polygons.txt"))
     sets = [
         ("coco_box_a.txt", dict(seed=1301, kind="box", ncls=3, nimg=10, H=96, W=128)),
         ("coco_box_b.txt", dict(seed=1302, kind="box", ncls=2, nimg=12, H=64, W=64, maxdets=3, conf=0.5)),

@@ -257,7 +257,7 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
                             st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
                             goto done;
                         }
-                        dolor_det_polygon_fill(poly, n / 2, L->h, L->w, tmp);
+                        dolor_det_polygon_fill_coco(poly, n / 2, L->h, L->w, tmp);
                         for (size_t z = 0; z < np; z++)
                             mask[z] |= tmp[z];
                         free(tmp);
