@@ -422,6 +422,30 @@ static void test_keypoints(void)
     dolor_det_eval_free(&ev);
     dolor_det_list_free(&g);
     dolor_det_list_free(&d);
+
+    /* COCO's rule that a prediction matched to a real truth never moves to an ignored one: truth A (visible
+     * keypoint (10, 10), area 100) has OKS exp(-1 / (2 * 100 * 0.04)) = 0.8825 with the prediction (11, 10);
+     * truth B (no visible keypoint, box (0,0)-(20,20) around the prediction) has OKS 1 but is ignored.
+     * At 0.50..0.85 the prediction takes A (AP 1), at 0.90 and 0.95 it falls to B (ignored: neither TP nor
+     * FP, AP 0): mAP50:95 = 0.8 (pycocotools gives 0.8 on this case too); without the rule it would take B
+     * everywhere (0). */
+    dolor_det_list_init(&g, 0, 0, 1);
+    dolor_det_list_init(&d, 0, 0, 1);
+    double ba[4] = {5, 5, 15, 15}, bb[4] = {0, 0, 20, 20}, ka[3] = {10, 10, 2}, kb[3] = {0, 0, 0}, kd[3] = {11, 10, 1};
+    CHECK_OK(dolor_det_list_add(&g, 0, 1, ba, NULL, ka));
+    CHECK_OK(dolor_det_list_add(&g, 0, 1, bb, NULL, kb));
+    CHECK_OK(dolor_det_list_add(&d, 0, 0.9, ba, NULL, kd));
+    double s1[1] = {0.1};
+    p.sigmas = s1;
+    p.nkpt = 1;
+    CHECK_OK(dolor_det_evaluate(&g, &d, 1, &p, &ev));
+    CHECK(ev.npos[0] == 1);
+    CHECK_NEAR(ev.map5095, 0.8, 1e-15);
+    CHECK_NEAR(ev.ap[7], 1.0, 1e-15); /* 0.85 */
+    CHECK_NEAR(ev.ap[8], 0.0, 0);     /* 0.90 */
+    dolor_det_eval_free(&ev);
+    dolor_det_list_free(&g);
+    dolor_det_list_free(&d);
 }
 
 static void test_errors(void)
