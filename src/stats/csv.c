@@ -150,6 +150,15 @@ static int blank_record(const fields *fs)
     return 1;
 }
 
+/* 1 if [s, e) holds only blanks and line ends */
+static int blank_text(const char *s, const char *e)
+{
+    for (; s < e; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return 0;
+    return 1;
+}
+
 static void clear_fields(fields *fs)
 {
     for (int i = 0; i < fs->n; i++)
@@ -254,6 +263,7 @@ dolor_status dolor_csv_read_mem(const char *data, size_t len, const char *path, 
     fs.n = 0;
     for (;;) {
         size_t start = line;
+        const char *rs = p;
         rc = parse_record(&p, end, &fs, &line, &buf, &bcap);
         if (rc == 1)
             break;
@@ -262,7 +272,8 @@ dolor_status dolor_csv_read_mem(const char *data, size_t len, const char *path, 
                          : dolor_error(DOLOR_EFORMAT, "%s: line %zu: unterminated or misplaced quote", path, start);
             goto fail;
         }
-        if (blank_record(&fs) && (fs.n <= 1 || p >= end)) {
+        /* a blank line is skipped (R's blank.lines.skip); a lone NA is a row with a missing value */
+        if (blank_record(&fs) && ((fs.n <= 1 && blank_text(rs, p)) || p >= end)) {
             clear_fields(&fs);
             continue;
         }
