@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "dolor/detect.h"
+#include "dolor/io.h"
 
 static char tmpdir[256];
 
@@ -267,6 +268,21 @@ static void test_labelmap(void)
         CHECKF(ok, "contour has %d vertices", npts[1]);
     }
     dolor_det_polys_free(polys, npts, l.n);
+    /* the start re-entered from the south-east with a south backtrack (not its initial west one), then moving
+     * on as the first time: the walk must stop there (Jacob's rule alone loops): pixels A (1,0), B (2,1),
+     * C (3,1), D (2,2), E (3,2); contour A B C E D B */
+    int32_t m2[20] = {0};
+    m2[0 * 5 + 1] = m2[1 * 5 + 2] = m2[1 * 5 + 3] = m2[2 * 5 + 2] = m2[2 * 5 + 3] = 1;
+    CHECK_OK(dolor_det_from_labelmap(m2, 4, 5, 1, 1, &l, &polys, &npts));
+    CHECK(l.n == 1);
+    if (l.n == 1) {
+        double want2[12] = {1, 0, 2, 1, 3, 1, 3, 2, 2, 2, 2, 1};
+        int ok = npts[0] == 6;
+        for (int i = 0; ok && i < 12; i++)
+            ok = polys[0][i] == want2[i] + 0.5;
+        CHECKF(ok, "re-entered start: contour of %d vertices, expected 6", npts[0]);
+    }
+    dolor_det_polys_free(polys, npts, l.n);
     CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 2, &l, NULL, NULL));
     CHECK(l.n == 1 && l.obj[0].cls == 0);
     m[3] = 3;
@@ -292,6 +308,79 @@ static void test_labelmap(void)
     dolor_det_list_free(&l);
 }
 
+/* Real masks (../shared/data/spider-sagittal/masks: RGB PNGs, one colour per structure): each colour a class,
+ * instances by connected components; each contour filled back at pixel centres covers its component closely
+ * (a contour through pixel centres loses about half a pixel all round, so small thin parts lose most). */
+static void test_spider_masks(void)
+{
+    const char *root = getenv("DOLOR_DATA");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/spider-sagittal/masks", root ? root : "../shared/data");
+    const char *names[3] = {"10008_12.png", "10009_13.png", "10008_18.png"};
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, names[0]);
+    if (!DOLOR_TEST_NEED_DATA(path))
+        return;
+    int total_counted = 0;
+    for (int f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        dolor_image *img = NULL;
+        if (dolor_png_read(path, &img) != DOLOR_OK) {
+            CHECKF(0, "%s: %s", path, dolor_errmsg());
+            continue;
+        }
+        int w = (int)img->size[0], h = (int)img->size[1], nc = img->ncomp;
+        const uint8_t *px = img->data;
+        int32_t *lab = calloc((size_t)w * h, sizeof *lab);
+        uint32_t colours[64];
+        int ncol = 0;
+        for (size_t e = 0; e < (size_t)w * h; e++) {
+            uint32_t c = 0;
+            for (int k = 0; k < nc && k < 3; k++)
+                c = c << 8 | px[e * (size_t)nc + k];
+            if (!c)
+                continue;
+            int k = 0;
+            while (k < ncol && colours[k] != c)
+                k++;
+            if (k == ncol && ncol < 64)
+                colours[ncol++] = c;
+            lab[e] = k + 1;
+        }
+        dolor_det_list l;
+        dolor_det_list_init(&l, 0, 0, 0);
+        double **polys = NULL;
+        int *npts = NULL;
+        CHECK_OK(dolor_det_from_labelmap(lab, h, w, ncol, 20, &l, &polys, &npts));
+        CHECKF(l.n >= (size_t)ncol - 1, "%s: %zu instances of %d colours", names[f], l.n, ncol);
+        uint8_t *fill = malloc((size_t)w * h);
+        double worst = 1.0;
+        int counted = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            memset(fill, 0, (size_t)w * h);
+            dolor_det_polygon_fill(polys[i], npts[i], h, w, fill);
+            double iou = dolor_det_mask_iou(fill, l.obj[i].mask, (size_t)w * h);
+            size_t area = 0;
+            for (size_t e = 0; e < (size_t)w * h; e++)
+                area += l.obj[i].mask[e];
+            if (area >= 500) {
+                counted++;
+                worst = iou < worst ? iou : worst;
+            }
+        }
+        fprintf(stderr, "%s: %dx%d, %d colours, %zu instances, worst contour-fill IoU %.3f (%d instances >= 500 px)\n",
+                names[f], w, h, ncol, l.n, worst, counted);
+        total_counted += counted;
+        CHECKF(worst > 0.85, "%s: a contour filled back has IoU %.3f with its component", names[f], worst);
+        dolor_det_polys_free(polys, npts, l.n);
+        dolor_det_list_free(&l);
+        free(fill);
+        free(lab);
+        dolor_image_free(img);
+    }
+    CHECKF(total_counted >= 5, "only %d instances of >= 500 px in the three masks", total_counted);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dolor_test_detect_%d", (int)getpid());
@@ -301,6 +390,7 @@ int main(void)
     test_yolo_write_folder();
     test_coco();
     test_labelmap();
+    test_spider_masks();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -266,7 +266,9 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
 /* Instances of a 2D label map labels [h, w] (0 = background, 1..ncls classes): connected components of
  * each class with 8-connectivity, in raster order of their first pixel. For each: class (label - 1),
  * box (xyxy covering the component's pixels), mask, and (when polys is not NULL) the outer contour by
- * Moore-neighbour tracing (Jacob's stopping criterion), vertices at pixel centres (x + 0.5, y + 0.5),
+ * Moore-neighbour tracing from the first pixel with a west backtrack, stopping when the tracing state
+ * (pixel, backtrack) repeats (Jacob's rule as usually stated, start pixel re-entered with the initial
+ * backtrack, can loop for ever), vertices at pixel centres (x + 0.5, y + 0.5),
  * clockwise in image coordinates; polys[i] is malloc'ed [npts[i], 2], freed by the caller
  * (dolor_det_polys_free). Components smaller than min_pixels are dropped. Errors: DOLOR_EINVAL
  * (label < 0 or > ncls, names the pixel), DOLOR_ENOMEM. */

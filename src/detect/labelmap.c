@@ -1,5 +1,5 @@
 /* Label maps to instances: connected components per class (8-connectivity), their boxes, masks and
- * outer contours by Moore-neighbour tracing with Jacob's stopping criterion. */
+ * outer contours by Moore-neighbour tracing (stopping when its state repeats). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,20 +18,27 @@ static int dir_of(int dx, int dy)
 }
 
 /* outer contour of the component marked comp[] == id, from its first pixel in raster order (sx, sy),
- * whose west neighbour is outside the component; vertices at pixel centres */
-static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx, int sy, double **poly, int *np)
+ * whose west neighbour is outside the component; vertices at pixel centres. The walk stops when a state
+ * (pixel, backtrack direction) comes back: the walk is deterministic, so from there it would repeat.
+ * Jacob's criterion as often stated (back on the start pixel with the initial west backtrack) can miss:
+ * the start may be re-entered with another backtrack (from the south-east, backtrack south) and then
+ * move on exactly as the first time, looping for ever (seen on a SPIDER vertebra). seen[] (N bytes, one
+ * bit per direction) records the states. */
+static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx, int sy, uint8_t *seen,
+                          double **poly, int *np)
 {
     size_t cap = 64, n = 0;
     double *p = malloc(cap * 2 * sizeof *p);
     if (!p)
         return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
     int px = sx, py = sy, bx = sx - 1, by = sy; /* current pixel and its backtrack (background) neighbour */
-    const int b0x = bx, b0y = by;
     p[0] = sx + 0.5;
     p[1] = sy + 0.5;
     n = 1;
-    size_t limit = 4 * (size_t)h * (size_t)w + 16;
-    for (size_t step = 0; step < limit; step++) {
+    size_t nvis = 0;
+    size_t *visited = NULL, vcap = 0; /* pixels whose seen[] bits were set, to clear them afterwards */
+    dolor_status st = DOLOR_OK;
+    for (;;) {
         int bd = dir_of(bx - px, by - py), found = -1;
         for (int k = 1; k <= 8; k++) {
             int d = (bd + k) % 8, qx = px + DX[d], qy = py + DY[d];
@@ -48,14 +55,29 @@ static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx,
         py += DY[found];
         bx = nbx;
         by = nby;
-        if (px == sx && py == sy && bx == b0x && by == b0y)
-            break; /* Jacob's criterion: the start entered as at first */
+        size_t e = (size_t)py * w + px;
+        uint8_t bit = (uint8_t)(1u << dir_of(bx - px, by - py));
+        if (seen[e] & bit)
+            break;
+        if (!seen[e]) {
+            if (nvis == vcap) {
+                vcap = vcap ? 2 * vcap : 64;
+                size_t *t = realloc(visited, vcap * sizeof *t);
+                if (!t) {
+                    st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+                    break;
+                }
+                visited = t;
+            }
+            visited[nvis++] = e;
+        }
+        seen[e] |= bit;
         if (n == cap) {
             cap *= 2;
             double *q = realloc(p, cap * 2 * sizeof *q);
             if (!q) {
-                free(p);
-                return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+                st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+                break;
             }
             p = q;
         }
@@ -63,7 +85,14 @@ static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx,
         p[2 * n + 1] = py + 0.5;
         n++;
     }
-    /* the walk ends on the start pixel when it stops by Jacob's rule: drop a repeated last vertex */
+    for (size_t i = 0; i < nvis; i++)
+        seen[visited[i]] = 0;
+    free(visited);
+    if (st != DOLOR_OK) {
+        free(p);
+        return st;
+    }
+    /* the walk comes back to the start before repeating its first move: drop that repeated start */
     if (n > 1 && p[2 * (n - 1)] == p[0] && p[2 * (n - 1) + 1] == p[1])
         n--;
     *poly = p;
@@ -98,12 +127,12 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
         *npts = NULL;
     int32_t *comp = calloc(N, sizeof *comp);
     size_t *stack = malloc(N * sizeof *stack);
-    uint8_t *mask = malloc(N);
+    uint8_t *mask = malloc(N), *seen = polys ? calloc(N, 1) : NULL;
     double **pl = NULL;
     int *pn = NULL;
     size_t pcap = 0, npl = 0;
     dolor_status st = DOLOR_OK;
-    if (!comp || !stack || !mask) {
+    if (!comp || !stack || !mask || (polys && !seen)) {
         st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
         goto done;
     }
@@ -161,7 +190,8 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
             pl[npl] = NULL;
             pn[npl] = 0;
             npl++;
-            st = trace(comp, id, h, w, (int)(e0 % (size_t)w), (int)(e0 / (size_t)w), &pl[npl - 1], &pn[npl - 1]);
+            st = trace(comp, id, h, w, (int)(e0 % (size_t)w), (int)(e0 / (size_t)w), seen, &pl[npl - 1],
+                       &pn[npl - 1]);
             if (st != DOLOR_OK)
                 goto done;
         }
@@ -170,6 +200,7 @@ done:
     free(comp);
     free(stack);
     free(mask);
+    free(seen);
     if (st != DOLOR_OK) {
         dolor_det_polys_free(pl, pn, npl);
         dolor_det_list_free(out);
