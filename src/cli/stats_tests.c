@@ -24,6 +24,32 @@ static dolor_status one_of(const stats_ctx *c, const char *a, const char *b)
     return DOLOR_OK;
 }
 
+/* the options of the rank tests, checked, and the CSV (with --by for the two-sample test) */
+static dolor_status rank_setup(stats_ctx *c, stats_data *d, int need_by, int *exact, int *correct)
+{
+    *exact = exact_choice(c);
+    *correct = stats_flag(c, "correct", 1);
+    dolor_status s = one_of(c, "exact", "approx");
+    if (s) {
+        memset(d, 0, sizeof *d);
+        return s;
+    }
+    return stats_load(c, d, need_by);
+}
+
+/* "W = .., p-value = ..", the one-sided p, the normal approximation used, and the record */
+static void rank_print(stats_ctx *c, const char *stat, const dolor_test_result *r, int correct)
+{
+    fprintf(c->fp, "%s = %s, p-value = %s\n", stat, fmt_est(r->statistic), fmt_p(r->p));
+    stats_print_one_sided(c, r);
+    if (!r->exact)
+        fprintf(c->fp, "normal approximation: z = %s (tie-corrected sigma %s)%s\n", fmt_est(r->z), fmt_est(r->sigma),
+                correct ? "" : ", no continuity correction");
+    fprintf(c->fp, "alternative hypothesis: true location shift is not equal to 0\n");
+    out_test(c, r);
+    out_int(c, "continuity_correction", !r->exact && correct);
+}
+
 static int run_ttest(stats_ctx *c)
 {
     stats_data d;
@@ -124,12 +150,8 @@ static int run_mannwhitney(stats_ctx *c)
 {
     stats_data d;
     const char *col = stats_str(c, "col"), *by = stats_str(c, "by");
-    int exact = exact_choice(c), correct = stats_flag(c, "correct", 1);
-    dolor_status s = one_of(c, "exact", "approx");
-    if (!s)
-        s = stats_load(c, &d, 1);
-    else
-        memset(&d, 0, sizeof d);
+    int exact, correct;
+    dolor_status s = rank_setup(c, &d, 1, &exact, &correct);
     double *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
     dolor_test_result r;
@@ -145,18 +167,11 @@ static int run_mannwhitney(stats_ctx *c)
             out_warn(c, "cannot compute exact p-value with ties (normal approximation used)");
         fprintf(c->fp, "\n\t%s\n\ndata:  %s by %s (%s: n = %zu, %s: n = %zu)\n", r.method, col, by, d.glev[0], na,
                 d.glev[1], nb);
-        fprintf(c->fp, "W = %s, p-value = %s\n", fmt_est(r.statistic), fmt_p(r.p));
-        stats_print_one_sided(c, &r);
-        if (!r.exact)
-            fprintf(c->fp, "normal approximation: z = %s (tie-corrected sigma %s)%s\n", fmt_est(r.z),
-                    fmt_est(r.sigma), correct ? "" : ", no continuity correction");
-        fprintf(c->fp, "alternative hypothesis: true location shift is not equal to 0\n");
-        fprintf(c->fp, "Hodges-Lehmann shift (median of %s - %s differences): %s\n\n", d.glev[0], d.glev[1],
-                fmt_est(r.estimate));
         out_str(c, "group1", d.glev[0]);
         out_str(c, "group2", d.glev[1]);
-        out_test(c, &r);
-        out_int(c, "continuity_correction", !r.exact && correct);
+        rank_print(c, "W", &r, correct);
+        fprintf(c->fp, "Hodges-Lehmann shift (median of %s - %s differences): %s\n\n", d.glev[0], d.glev[1],
+                fmt_est(r.estimate));
     }
     free(a);
     free(b);
@@ -182,12 +197,8 @@ static int run_wilcoxon(stats_ctx *c)
 {
     stats_data d;
     const char *col = stats_str(c, "col"), *vs = stats_str(c, "vs");
-    int exact = exact_choice(c), correct = stats_flag(c, "correct", 1);
-    dolor_status s = one_of(c, "exact", "approx");
-    if (!s)
-        s = stats_load(c, &d, 0);
-    else
-        memset(&d, 0, sizeof d);
+    int exact, correct;
+    dolor_status s = rank_setup(c, &d, 0, &exact, &correct);
     double *a = NULL, *b = NULL;
     size_t n = 0;
     dolor_test_result r;
@@ -215,15 +226,8 @@ static int run_wilcoxon(stats_ctx *c)
         }
         fprintf(c->fp, "\n\t%s\n\ndata:  %s and %s (%zu complete pairs, %zu non-zero differences)\n", r.method, col,
                 vs, n, r.n);
-        fprintf(c->fp, "V = %s, p-value = %s\n", fmt_est(r.statistic), fmt_p(r.p));
-        stats_print_one_sided(c, &r);
-        if (!r.exact)
-            fprintf(c->fp, "normal approximation: z = %s (tie-corrected sigma %s)%s\n", fmt_est(r.z),
-                    fmt_est(r.sigma), correct ? "" : ", no continuity correction");
-        fprintf(c->fp, "alternative hypothesis: true location shift is not equal to 0\n");
+        rank_print(c, "V", &r, correct);
         fprintf(c->fp, "median difference: %s\n\n", fmt_est(r.estimate));
-        out_test(c, &r);
-        out_int(c, "continuity_correction", !r.exact && correct);
     }
     free(a);
     free(b);
