@@ -249,7 +249,7 @@ static void test_labelmap(void)
     dolor_det_list_init(&l, 0, 0, 0);
     double **polys = NULL;
     int *npts = NULL;
-    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, &l, &polys, &npts));
+    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_CENTRES, &l, &polys, &npts));
     CHECK(l.n == 4); /* raster order of first pixels: (6,0) class 2, (1,1) class 1, (6,5) class 2, (7,5) class 1 */
     if (l.n == 4) {
         CHECK(l.obj[0].cls == 1 && l.obj[1].cls == 0 && l.obj[2].cls == 1 && l.obj[3].cls == 0);
@@ -273,7 +273,7 @@ static void test_labelmap(void)
      * C (3,1), D (2,2), E (3,2); contour A B C E D B */
     int32_t m2[20] = {0};
     m2[0 * 5 + 1] = m2[1 * 5 + 2] = m2[1 * 5 + 3] = m2[2 * 5 + 2] = m2[2 * 5 + 3] = 1;
-    CHECK_OK(dolor_det_from_labelmap(m2, 4, 5, 1, 1, &l, &polys, &npts));
+    CHECK_OK(dolor_det_from_labelmap(m2, 4, 5, 1, 1, DOLOR_DET_CONTOUR_CENTRES, &l, &polys, &npts));
     CHECK(l.n == 1);
     if (l.n == 1) {
         double want2[12] = {1, 0, 2, 1, 3, 1, 3, 2, 2, 2, 2, 1};
@@ -283,13 +283,47 @@ static void test_labelmap(void)
         CHECKF(ok, "re-entered start: contour of %d vertices, expected 6", npts[0]);
     }
     dolor_det_polys_free(polys, npts, l.n);
-    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 2, &l, NULL, NULL));
+    /* the same two shapes as pixel edges: corners where the boundary turns, through the shared corner of a
+     * diagonal connection; filled back at pixel centres they give the pixels exactly */
+    CHECK_OK(dolor_det_from_labelmap(m2, 4, 5, 1, 1, DOLOR_DET_CONTOUR_EDGES, &l, &polys, &npts));
+    if (l.n == 1) {
+        double want3[16] = {1, 0, 2, 0, 2, 1, 4, 1, 4, 3, 2, 3, 2, 1, 1, 1};
+        int ok = npts[0] == 8;
+        for (int i = 0; ok && i < 16; i++)
+            ok = polys[0][i] == want3[i];
+        CHECKF(ok, "pixel-edge contour of %d vertices, expected 8", npts[0]);
+        uint8_t f[20] = {0};
+        dolor_det_polygon_fill(polys[0], npts[0], 4, 5, f);
+        CHECK(memcmp(f, l.obj[0].mask, 20) == 0);
+    }
+    dolor_det_polys_free(polys, npts, l.n);
+    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_EDGES, &l, &polys, &npts));
+    if (l.n == 4) {
+        double want4[16] = {1, 1, 4, 1, 4, 4, 5, 4, 5, 5, 4, 5, 4, 4, 1, 4};
+        int ok = npts[1] == 8;
+        for (int i = 0; ok && i < 16; i++)
+            ok = polys[1][i] == want4[i];
+        CHECKF(ok, "square + diagonal pixel: pixel-edge contour of %d vertices, expected 8", npts[1]);
+        CHECK(npts[0] == 4 && polys[0][0] == 6 && polys[0][1] == 0 && polys[0][4] == 7 && polys[0][5] == 1);
+        int exact = 1;
+        for (size_t i = 0; i < l.n; i++) {
+            uint8_t f[48] = {0};
+            dolor_det_polygon_fill(polys[i], npts[i], 6, 8, f);
+            exact &= memcmp(f, l.obj[i].mask, 48) == 0;
+        }
+        CHECK(exact);
+    }
+    dolor_det_polys_free(polys, npts, l.n);
+    CHECK_ERR(dolor_det_from_labelmap(m, 6, 8, 2, 1, (dolor_det_contour)7, &l, &polys, &npts), DOLOR_EINVAL,
+              "unknown contour kind 7");
+    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 2, DOLOR_DET_CONTOUR_EDGES, &l, NULL, NULL));
     CHECK(l.n == 1 && l.obj[0].cls == 0);
     m[3] = 3;
-    CHECK_ERR(dolor_det_from_labelmap(m, 6, 8, 2, 1, &l, NULL, NULL), DOLOR_EINVAL, "pixel (x 3, y 0): label 3 outside 0..2");
+    CHECK_ERR(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_EDGES, &l, NULL, NULL), DOLOR_EINVAL,
+              "pixel (x 3, y 0): label 3 outside 0..2");
     m[3] = 0;
     /* write the instances as YOLO polygons and read them back: boxes through the contour vertices */
-    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, &l, &polys, &npts));
+    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_CENTRES, &l, &polys, &npts));
     char path[512];
     snprintf(path, sizeof path, "%s/lm.txt", tmpdir);
     dolor_det_yolo_config cs = cfg(DOLOR_YOLO_SEGMENT, 2, 0, 0);
@@ -303,6 +337,19 @@ static void test_labelmap(void)
         CHECK_NEAR(r.obj[1].box[2], 4.5, 1e-6);
         CHECK_NEAR(r.obj[0].box[2], 7, 1e-6); /* a single pixel: written as its box */
     }
+    dolor_det_list_free(&r);
+    dolor_det_polys_free(polys, npts, l.n);
+    /* pixel edges written and read back: boxes and masks equal the components' */
+    CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_EDGES, &l, &polys, &npts));
+    CHECK_OK(dolor_det_yolo_write(path, &l, &cs, 8, 6, (const double *const *)polys, npts));
+    CHECK_OK(dolor_det_yolo_read(path, &cs, 8, 6, &r));
+    int same = r.n == l.n;
+    for (size_t i = 0; same && i < r.n; i++) {
+        same = memcmp(r.obj[i].mask, l.obj[i].mask, 48) == 0 && r.obj[i].cls == l.obj[i].cls;
+        for (int j = 0; j < 4; j++)
+            same = same && fabs(r.obj[i].box[j] - l.obj[i].box[j]) < 1e-5;
+    }
+    CHECKF(same, "pixel-edge polygons through a YOLO file do not give the components back");
     dolor_det_list_free(&r);
     dolor_det_polys_free(polys, npts, l.n);
     dolor_det_list_free(&l);
@@ -351,7 +398,7 @@ static void test_spider_masks(void)
         dolor_det_list_init(&l, 0, 0, 0);
         double **polys = NULL;
         int *npts = NULL;
-        CHECK_OK(dolor_det_from_labelmap(lab, h, w, ncol, 20, &l, &polys, &npts));
+        CHECK_OK(dolor_det_from_labelmap(lab, h, w, ncol, 20, DOLOR_DET_CONTOUR_CENTRES, &l, &polys, &npts));
         CHECKF(l.n >= (size_t)ncol - 1, "%s: %zu instances of %d colours", names[f], l.n, ncol);
         uint8_t *fill = malloc((size_t)w * h);
         double worst = 1.0;
@@ -372,6 +419,53 @@ static void test_spider_masks(void)
                 names[f], w, h, ncol, l.n, worst, counted);
         total_counted += counted;
         CHECKF(worst > 0.85, "%s: a contour filled back has IoU %.3f with its component", names[f], worst);
+        dolor_det_polys_free(polys, npts, l.n);
+        /* pixel edges: each contour filled back is its component (holes filled) */
+        CHECK_OK(dolor_det_from_labelmap(lab, h, w, ncol, 20, DOLOR_DET_CONTOUR_EDGES, &l, &polys, &npts));
+        double worst_e = 1.0;
+        size_t missed = 0, extra = 0, holes = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            memset(fill, 0, (size_t)w * h);
+            dolor_det_polygon_fill(polys[i], npts[i], h, w, fill);
+            double iou = dolor_det_mask_iou(fill, l.obj[i].mask, (size_t)w * h);
+            worst_e = iou < worst_e ? iou : worst_e;
+            for (size_t e = 0; e < (size_t)w * h; e++) {
+                missed += l.obj[i].mask[e] && !fill[e];
+                extra += fill[e] && !l.obj[i].mask[e];
+            }
+        }
+        /* the extra pixels are the components' holes: background not reachable from the border (4-connected) */
+        uint8_t *outside = calloc((size_t)w * h, 1);
+        size_t *stk = malloc((size_t)w * h * sizeof *stk), top = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if ((x == 0 || y == 0 || x == w - 1 || y == h - 1) && !lab[(size_t)y * w + x]) {
+                    outside[(size_t)y * w + x] = 1;
+                    stk[top++] = (size_t)y * w + x;
+                }
+        while (top) {
+            size_t e = stk[--top];
+            int x = (int)(e % (size_t)w), y = (int)(e / (size_t)w);
+            const int ox[4] = {1, -1, 0, 0}, oy[4] = {0, 0, 1, -1};
+            for (int k = 0; k < 4; k++) {
+                int qx = x + ox[k], qy = y + oy[k];
+                if (qx < 0 || qy < 0 || qx >= w || qy >= h)
+                    continue;
+                size_t q = (size_t)qy * w + qx;
+                if (!lab[q] && !outside[q]) {
+                    outside[q] = 1;
+                    stk[top++] = q;
+                }
+            }
+        }
+        for (size_t e = 0; e < (size_t)w * h; e++)
+            holes += !lab[e] && !outside[e];
+        free(outside);
+        free(stk);
+        fprintf(stderr, "%s: pixel-edge contours: worst fill IoU %.4f over %zu instances, %zu pixels missed, %zu extra "
+                "(background holes in the map: %zu)\n", names[f], worst_e, l.n, missed, extra, holes);
+        CHECK(missed == 0);
+        CHECK(extra <= holes);
         dolor_det_polys_free(polys, npts, l.n);
         dolor_det_list_free(&l);
         free(fill);

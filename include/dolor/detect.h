@@ -263,17 +263,30 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
 
 /* ---------------- label maps to instances ---------------- */
 
+/* Outer contours of label-map instances (dolor_det_from_labelmap). */
+typedef enum dolor_det_contour {
+    /* pixel edges: the boundary of the component's pixels on the pixel-corner lattice (crack following,
+     * the component on the right, a diagonal 8-connection passed through its shared corner), vertices at
+     * the corners where it turns; dolor_det_polygon_fill of it gives back the component with its holes
+     * filled, exactly */
+    DOLOR_DET_CONTOUR_EDGES = 0,
+    /* pixel centres: Moore-neighbour tracing of the boundary pixels, vertices at their centres (as
+     * OpenCV's findContours); the polygon lies half a pixel inside the mask's outline */
+    DOLOR_DET_CONTOUR_CENTRES = 1
+} dolor_det_contour;
+
 /* Instances of a 2D label map labels [h, w] (0 = background, 1..ncls classes): connected components of
  * each class with 8-connectivity, in raster order of their first pixel. For each: class (label - 1),
- * box (xyxy covering the component's pixels), mask, and (when polys is not NULL) the outer contour by
- * Moore-neighbour tracing from the first pixel with a west backtrack, stopping when the tracing state
- * (pixel, backtrack) repeats (Jacob's rule as usually stated, start pixel re-entered with the initial
- * backtrack, can loop for ever), vertices at pixel centres (x + 0.5, y + 0.5),
- * clockwise in image coordinates; polys[i] is malloc'ed [npts[i], 2], freed by the caller
- * (dolor_det_polys_free). Components smaller than min_pixels are dropped. Errors: DOLOR_EINVAL
- * (label < 0 or > ncls, names the pixel), DOLOR_ENOMEM. */
+ * box (xyxy covering the component's pixels), mask, and (when polys is not NULL) the outer contour of
+ * the kind asked, clockwise in image coordinates, starting at the first pixel (its top-left corner or
+ * its centre). CENTRES: Moore-neighbour tracing from the first pixel with a west backtrack, stopping
+ * when the tracing state (pixel, backtrack) repeats (Jacob's rule as usually stated, start pixel
+ * re-entered with the initial backtrack, can loop for ever). polys[i] is malloc'ed [npts[i], 2] in
+ * pixels, freed by the caller (dolor_det_polys_free). Components smaller than min_pixels are dropped.
+ * Errors: DOLOR_EINVAL (label < 0 or > ncls, names the pixel; an unknown contour kind), DOLOR_ENOMEM. */
 dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int ncls, int min_pixels,
-                                     dolor_det_list *out, double ***polys, int **npts);
+                                     dolor_det_contour contour, dolor_det_list *out, double ***polys,
+                                     int **npts);
 void dolor_det_polys_free(double **polys, int *npts, size_t n);
 
 #ifdef __cplusplus

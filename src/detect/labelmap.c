@@ -1,5 +1,6 @@
 /* Label maps to instances: connected components per class (8-connectivity), their boxes, masks and
- * outer contours by Moore-neighbour tracing (stopping when its state repeats). */
+ * outer contours: pixel edges (crack following) or pixel centres (Moore-neighbour tracing, stopping when
+ * its state repeats). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,61 @@ static dolor_status trace(const int32_t *comp, int32_t id, int h, int w, int sx,
     return DOLOR_OK;
 }
 
+/* pixel-edge boundary (crack following) of the component comp[] == id from the top-left corner of its
+ * first pixel (sx, sy), heading east with the component on the right (below); at each lattice vertex,
+ * with the pixels ahead-left AL and ahead-right AR: AL inside -> turn left (also across a diagonal, the
+ * 8-connection), else AR inside -> straight, else turn right. Vertices where the direction changes. */
+static int in_comp(const int32_t *comp, int32_t id, int h, int w, int x, int y)
+{
+    return x >= 0 && y >= 0 && x < w && y < h && comp[(size_t)y * w + x] == id;
+}
+
+static dolor_status trace_edges(const int32_t *comp, int32_t id, int h, int w, int sx, int sy, double **poly,
+                                int *np)
+{
+    static const int VX[4] = {1, 0, -1, 0}, VY[4] = {0, 1, 0, -1}; /* E, S, W, N: clockwise on screen */
+    size_t cap = 64, n = 0;
+    double *p = malloc(cap * 2 * sizeof *p);
+    if (!p)
+        return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+    int vx = sx, vy = sy, d = 0;
+    p[n * 2] = vx;
+    p[n * 2 + 1] = vy;
+    n++;
+    vx++;
+    size_t limit = 4 * ((size_t)h * w + (size_t)h + (size_t)w) + 8;
+    for (size_t step = 0; step < limit; step++) {
+        int dx = VX[d], dy = VY[d];
+        /* quadrant offsets: ahead-left (d + left normal), ahead-right (d + right normal), right normal (-dy, dx) */
+        int alx = dx + dy, aly = dy - dx, arx = dx - dy, ary = dy + dx;
+        int al = in_comp(comp, id, h, w, vx + (alx < 0 ? -1 : 0), vy + (aly < 0 ? -1 : 0));
+        int ar = in_comp(comp, id, h, w, vx + (arx < 0 ? -1 : 0), vy + (ary < 0 ? -1 : 0));
+        int nd = al ? (d + 3) % 4 : (ar ? d : (d + 1) % 4);
+        if (vx == sx && vy == sy && nd == 0)
+            break;
+        if (nd != d) {
+            if (n == cap) {
+                cap *= 2;
+                double *q = realloc(p, cap * 2 * sizeof *q);
+                if (!q) {
+                    free(p);
+                    return dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
+                }
+                p = q;
+            }
+            p[n * 2] = vx;
+            p[n * 2 + 1] = vy;
+            n++;
+        }
+        d = nd;
+        vx += VX[d];
+        vy += VY[d];
+    }
+    *poly = p;
+    *np = (int)n;
+    return DOLOR_OK;
+}
+
 void dolor_det_polys_free(double **polys, int *npts, size_t n)
 {
     if (polys)
@@ -110,8 +166,11 @@ void dolor_det_polys_free(double **polys, int *npts, size_t n)
 }
 
 dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int ncls, int min_pixels,
-                                     dolor_det_list *out, double ***polys, int **npts)
+                                     dolor_det_contour contour, dolor_det_list *out, double ***polys,
+                                     int **npts)
 {
+    if (contour != DOLOR_DET_CONTOUR_EDGES && contour != DOLOR_DET_CONTOUR_CENTRES)
+        return dolor_error(DOLOR_EINVAL, "dolor_det_from_labelmap: unknown contour kind %d", (int)contour);
     if (!labels || !out || h < 1 || w < 1 || ncls < 1)
         return dolor_error(DOLOR_EINVAL, "dolor_det_from_labelmap: NULL argument or size %dx%d, ncls %d", w, h, ncls);
     const size_t N = (size_t)h * (size_t)w;
@@ -127,12 +186,12 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
         *npts = NULL;
     int32_t *comp = calloc(N, sizeof *comp);
     size_t *stack = malloc(N * sizeof *stack);
-    uint8_t *mask = malloc(N), *seen = polys ? calloc(N, 1) : NULL;
+    uint8_t *mask = malloc(N), *seen = polys && contour == DOLOR_DET_CONTOUR_CENTRES ? calloc(N, 1) : NULL;
     double **pl = NULL;
     int *pn = NULL;
     size_t pcap = 0, npl = 0;
     dolor_status st = DOLOR_OK;
-    if (!comp || !stack || !mask || (polys && !seen)) {
+    if (!comp || !stack || !mask || (polys && contour == DOLOR_DET_CONTOUR_CENTRES && !seen)) {
         st = dolor_error(DOLOR_ENOMEM, "dolor_det_from_labelmap: out of memory");
         goto done;
     }
@@ -190,8 +249,9 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
             pl[npl] = NULL;
             pn[npl] = 0;
             npl++;
-            st = trace(comp, id, h, w, (int)(e0 % (size_t)w), (int)(e0 / (size_t)w), seen, &pl[npl - 1],
-                       &pn[npl - 1]);
+            int sx = (int)(e0 % (size_t)w), sy = (int)(e0 / (size_t)w);
+            st = contour == DOLOR_DET_CONTOUR_EDGES ? trace_edges(comp, id, h, w, sx, sy, &pl[npl - 1], &pn[npl - 1])
+                                                    : trace(comp, id, h, w, sx, sy, seen, &pl[npl - 1], &pn[npl - 1]);
             if (st != DOLOR_OK)
                 goto done;
         }
