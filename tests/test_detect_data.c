@@ -355,6 +355,49 @@ static void test_labelmap(void)
     dolor_det_list_free(&l);
 }
 
+/* a 3D NIfTI label map (int16, 6 x 5 x 2) written and read back: instances of slice 1 */
+static void test_label_image(void)
+{
+    int64_t size[3] = {6, 5, 2};
+    dolor_image *img = NULL;
+    CHECK_OK(dolor_image_create(&img, DOLOR_I16, 1, 3, size));
+    if (!img)
+        return;
+    /* slice 0: one pixel of class 1; slice 1: a 2x2 block of class 2 at x 1..2, y 2..3 and a pixel of class 1 */
+    dolor_image_set(img, 0 * 30 + 1 * 6 + 1, 1);
+    for (int y = 2; y <= 3; y++)
+        for (int x = 1; x <= 2; x++)
+            dolor_image_set(img, 30 + (size_t)y * 6 + x, 2);
+    dolor_image_set(img, 30 + 0 * 6 + 5, 1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/labels.nii.gz", tmpdir);
+    CHECK_OK(dolor_nifti_write(path, img));
+    dolor_image *rd = NULL;
+    CHECK_OK(dolor_image_read(path, &rd));
+    dolor_det_list l;
+    dolor_det_list_init(&l, 0, 0, 0);
+    double **polys = NULL;
+    int *npts = NULL;
+    if (rd) {
+        CHECK_OK(dolor_det_from_label_image(rd, "labels.nii.gz", 1, 2, 1, DOLOR_DET_CONTOUR_EDGES, &l, &polys, &npts));
+        CHECK(l.n == 2 && l.w == 6 && l.h == 5);
+        if (l.n == 2) {
+            CHECK(l.obj[0].cls == 0 && l.obj[0].box[0] == 5 && l.obj[0].box[1] == 0);
+            CHECK(l.obj[1].cls == 1 && l.obj[1].box[0] == 1 && l.obj[1].box[1] == 2 && l.obj[1].box[2] == 3 &&
+                  l.obj[1].box[3] == 4);
+            CHECK(npts[1] == 4);
+        }
+        dolor_det_polys_free(polys, npts, l.n);
+        CHECK_ERR(dolor_det_from_label_image(rd, "labels.nii.gz", 2, 2, 1, DOLOR_DET_CONTOUR_EDGES, &l, NULL, NULL),
+                  DOLOR_EINVAL, "labels.nii.gz: slice 2 outside 0..1");
+        CHECK_ERR(dolor_det_from_label_image(rd, "labels.nii.gz", 1, 1, 1, DOLOR_DET_CONTOUR_EDGES, &l, NULL, NULL),
+                  DOLOR_EINVAL, "labels.nii.gz: voxel (x 1, y 2, z 1): label 2 is not an integer in 0..1");
+    }
+    dolor_det_list_free(&l);
+    dolor_image_free(rd);
+    dolor_image_free(img);
+}
+
 /* Real masks (../shared/data/spider-sagittal/masks: RGB PNGs, one colour per structure): each colour a class,
  * instances by connected components; each contour filled back at pixel centres covers its component closely
  * (a contour through pixel centres loses about half a pixel all round, so small thin parts lose most). */
@@ -484,6 +527,7 @@ int main(void)
     test_yolo_write_folder();
     test_coco();
     test_labelmap();
+    test_label_image();
     test_spider_masks();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

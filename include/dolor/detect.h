@@ -289,6 +289,16 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
                                      int **npts);
 void dolor_det_polys_free(double **polys, int *npts, size_t n);
 
+struct dolor_image;
+/* dolor_det_from_labelmap on slice z (0 for a 2D image) of a label image, as dolor_image_read gives a
+ * PNG or NIfTI label map: one component of an integer dtype (a float image must hold integers), x along
+ * size[0], y along size[1]. The name (may be NULL) prefixes errors. Errors: DOLOR_EINVAL (z outside
+ * 0..size[2]-1, ncomp other than 1, a value that is not an integer in 0..ncls: names the voxel), and
+ * those of dolor_det_from_labelmap. */
+dolor_status dolor_det_from_label_image(const struct dolor_image *img, const char *name, int z, int ncls,
+                                        int min_pixels, dolor_det_contour contour, dolor_det_list *out,
+                                        double ***polys, int **npts);
+
 #ifdef __cplusplus
 }
 #endif

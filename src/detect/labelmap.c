@@ -1,10 +1,12 @@
 /* Label maps to instances: connected components per class (8-connectivity), their boxes, masks and
  * outer contours: pixel edges (crack following) or pixel centres (Moore-neighbour tracing, stopping when
  * its state repeats). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dolor/detect.h"
+#include "dolor/image.h"
 
 /* clockwise on screen (y down), starting west: W, NW, N, NE, E, SE, S, SW */
 static const int DX[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
@@ -272,4 +274,38 @@ done:
         free(pn);
     }
     return st;
+}
+
+dolor_status dolor_det_from_label_image(const dolor_image *img, const char *name, int z, int ncls,
+                                        int min_pixels, dolor_det_contour contour, dolor_det_list *out,
+                                        double ***polys, int **npts)
+{
+    const char *nm = name ? name : "label image";
+    if (!img || !out)
+        return dolor_error(DOLOR_EINVAL, "%s: NULL image or output", nm);
+    if (img->ncomp != 1)
+        return dolor_error(DOLOR_EINVAL, "%s: %d components per voxel, a label map has 1", nm, img->ncomp);
+    int64_t nx = img->size[0], ny = img->size[1], nz = img->ndim >= 3 ? img->size[2] : 1;
+    if (z < 0 || z >= nz)
+        return dolor_error(DOLOR_EINVAL, "%s: slice %d outside 0..%lld", nm, z, (long long)nz - 1);
+    if (nx > 65535 || ny > 65535)
+        return dolor_error(DOLOR_EINVAL, "%s: slice of %lldx%lld is too large", nm, (long long)nx, (long long)ny);
+    size_t n = (size_t)nx * (size_t)ny, off = (size_t)z * n;
+    int32_t *lab = malloc(n * sizeof *lab);
+    if (!lab)
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", nm);
+    for (size_t e = 0; e < n; e++) {
+        double v = dolor_image_get(img, off + e);
+        if (!(v >= 0 && v <= ncls && v == floor(v))) {
+            free(lab);
+            return dolor_error(DOLOR_EINVAL, "%s: voxel (x %zu, y %zu, z %d): label %g is not an integer in 0..%d", nm,
+                               e % (size_t)nx, e / (size_t)nx, z, v, ncls);
+        }
+        lab[e] = (int32_t)v;
+    }
+    dolor_status st = dolor_det_from_labelmap(lab, (int)ny, (int)nx, ncls, min_pixels, contour, out, polys, npts);
+    free(lab);
+    if (st != DOLOR_OK)
+        return dolor_error_prefix(st, "%s", nm);
+    return DOLOR_OK;
 }
