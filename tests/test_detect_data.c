@@ -225,7 +225,11 @@ static void test_coco(void)
     p = write_file("c5.json", "{\"images\": [{\"id\": 1, \"file_name\": \"x\", \"width\": 4, \"height\": 4}], "
                               "\"categories\": [{\"id\": 1}], \"annotations\": [{\"image_id\": 1, \"category_id\": 1, "
                               "\"bbox\": [0, 0, 1, 1], \"segmentation\": {\"size\": [4, 4], \"counts\": \"abc\"}}]}");
-    CHECK_ERR(dolor_det_coco_read(p, 0, &ds, NULL), DOLOR_EUNSUPPORTED, "compressed RLE");
+    CHECK_ERR(dolor_det_coco_read(p, 0, &ds, NULL), DOLOR_EFORMAT, "not a valid compressed RLE string");
+    p = write_file("c5b.json", "{\"images\": [{\"id\": 1, \"file_name\": \"x\", \"width\": 4, \"height\": 4}], "
+                               "\"categories\": [{\"id\": 1}], \"annotations\": [{\"image_id\": 1, \"category_id\": 1, "
+                               "\"bbox\": [0, 0, 1, 1], \"iscrowd\": 1}]}");
+    CHECK_ERR(dolor_det_coco_read(p, 0, &ds, NULL), DOLOR_EUNSUPPORTED, "annotations[0].iscrowd = 1");
     p = write_file("c6.json", "{\"images\": [{\"id\": 1, \"width\": 4, \"height\": 4}], \"categories\": [{\"id\": 1}]}");
     CHECK_ERR(dolor_det_coco_read(p, 0, &ds, NULL), DOLOR_EFORMAT, "images[0].file_name: missing");
     p = write_file("c7.json", "{\"images\": [");

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dolor/detect.h"
@@ -470,6 +471,86 @@ static void test_errors(void)
     dolor_det_list_free(&d);
 }
 
+/* The same sets as COCO files (<set>_gt.json with polygons, <set>_dt.json with compressed RLE): read by
+ * dolor's COCO readers, objects equal to the fixture's (pycocotools' masks) and AP equal to pycocotools' */
+static void test_coco_files(const char *name, const char *prefix)
+{
+    fixture fx;
+    if (fixture_load(&fx, name) != 0) {
+        CHECKF(0, "fixture %s", name);
+        return;
+    }
+    char gp[1024], dp[1024];
+    snprintf(gp, sizeof gp, "%s/detect/%s_gt.json", DOLOR_TEST_FIXTURES, prefix);
+    snprintf(dp, sizeof dp, "%s/detect/%s_dt.json", DOLOR_TEST_FIXTURES, prefix);
+    dolor_det_dataset ds;
+    int *cat_ids = NULL;
+    dolor_det_list *dl = NULL;
+    CHECK_OK(dolor_det_coco_read(gp, fx.nkpt, &ds, &cat_ids));
+    if (ds.nimg != (size_t)fx.nimg) {
+        CHECKF(0, "%s: %zu images, fixture %d", gp, ds.nimg, fx.nimg);
+        fixture_free(&fx);
+        return;
+    }
+    CHECK_OK(dolor_det_coco_read_results(dp, &ds, cat_ids, &dl));
+    int same = 1;
+    size_t np = (size_t)fx.h * fx.w;
+    for (int i = 0; i < fx.nimg && dl; i++) {
+        same &= ds.lists[i].n == fx.gt[i].n && dl[i].n == fx.dt[i].n;
+        for (size_t j = 0; same && j < ds.lists[i].n; j++) {
+            const dolor_det_object *a = &ds.lists[i].obj[j], *b = &fx.gt[i].obj[j];
+            same &= a->cls == b->cls && a->area == b->area;
+            for (int q = 0; q < 4; q++)
+                same &= a->box[q] == b->box[q];
+            if (b->mask)
+                same &= a->mask && memcmp(a->mask, b->mask, np) == 0;
+            if (b->kpt)
+                same &= a->kpt && memcmp(a->kpt, b->kpt, (size_t)fx.nkpt * 3 * sizeof(double)) == 0;
+        }
+        for (size_t j = 0; same && j < dl[i].n; j++) {
+            const dolor_det_object *a = &dl[i].obj[j], *b = &fx.dt[i].obj[j];
+            same &= a->cls == b->cls && a->score == b->score;
+            if (b->mask)
+                same &= a->mask && memcmp(a->mask, b->mask, np) == 0;
+            else if (!b->kpt)
+                for (int q = 0; q < 4; q++)
+                    same &= a->box[q] == b->box[q];
+            if (b->kpt)
+                same &= a->kpt && memcmp(a->kpt, b->kpt, (size_t)fx.nkpt * 3 * sizeof(double)) == 0;
+        }
+    }
+    CHECKF(same, "%s: objects read from the COCO files differ from the fixture's", prefix);
+    if (dl) {
+        dolor_det_eval ev;
+        CHECK_OK(dolor_det_evaluate(ds.lists, dl, ds.nimg, &fx.p, &ev));
+        int bad = 0;
+        for (int k = 0; k < fx.p.ncls; k++)
+            for (int t = 0; t < DOLOR_DET_NIOU; t++) {
+                double a = ev.ap[k * DOLOR_DET_NIOU + t], b = fx.ap[k][t];
+                bad += !((isnan(a) && isnan(b)) || fabs(a - b) <= 1e-12);
+            }
+        CHECKF(bad == 0, "%s: %d APs from the COCO files differ from pycocotools", prefix, bad);
+        CHECK_NEAR(ev.map5095, fx.map5095, 1e-12);
+        dolor_det_eval_free(&ev);
+        for (size_t i = 0; i < ds.nimg; i++)
+            dolor_det_list_free(&dl[i]);
+        free(dl);
+    }
+    /* a results file that names an image the truth does not have */
+    char bp[1024];
+    snprintf(bp, sizeof bp, "/tmp/dolor_detect_bad_%d.json", (int)getpid());
+    FILE *fp = fopen(bp, "w");
+    if (fp) {
+        fprintf(fp, "[{\"image_id\": 999, \"category_id\": %d, \"score\": 0.5, \"bbox\": [0, 0, 1, 1]}]", cat_ids[0]);
+        fclose(fp);
+        CHECK_ERR(dolor_det_coco_read_results(bp, &ds, cat_ids, &dl), DOLOR_EFORMAT, "results[0].image_id 999 is not in");
+        remove(bp);
+    }
+    free(cat_ids);
+    dolor_det_dataset_free(&ds);
+    fixture_free(&fx);
+}
+
 /* dolor_det_polygon_fill_coco against pycocotools' frPyObjects + decode on random polygons */
 static void test_polygons(void)
 {
@@ -537,5 +618,8 @@ int main(void)
     test_fixture("coco_box_b.txt");
     test_fixture("coco_mask.txt");
     test_fixture("coco_kpt.txt");
+    test_coco_files("coco_box_a.txt", "coco_box_a");
+    test_coco_files("coco_mask.txt", "coco_mask");
+    test_coco_files("coco_kpt.txt", "coco_kpt");
     return dolor_test_finish();
 }

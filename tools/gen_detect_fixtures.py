@@ -18,6 +18,10 @@ eval['precision'][t, :, k, 0, 0] (-1 -> nan), mAP as COCOeval.summarize computes
 at IoU 0.50 for score >= conf plus the keypoint error over those matches, both from evalImgs'
 dtMatches / dtIgnore / gtIgnore.
 
+For coco_box_a, coco_mask and coco_kpt the same sets are also written as COCO files: <set>_gt.json (the
+ground truth as given to COCO(): polygons for masks) and <set>_dt.json (the results list as given to loadRes:
+compressed RLE strings for masks), so that dolor's COCO readers are checked end to end.
+
 Format (one record per line, numbers %.17g):
   set KIND ncls K nimg N h H w W nkpt P maxdets M conf C
   sigmas s1 .. sP                        (kpt sets)
@@ -34,6 +38,7 @@ Masks: row-major run lengths of the h x w 0/1 mask starting with a run of 0s (n 
 rasterisation (frPyObjects + decode) of the polygon that follows (k vertices, pixels).
 """
 import io
+import json
 import math
 import os
 import sys
@@ -198,6 +203,7 @@ def evaluate(kind, ncls, images, gts, dts, maxdets, sigmas):
         else:
             r["keypoints"] = d["keypoints"]
         res.append(r)
+    evaluate.last_json = (json.loads(json.dumps(ds)), json.loads(json.dumps(res)))  # before loadRes edits res
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes(res) if res else COCO()
         ev = COCOeval(gt, dt, {"box": "bbox", "mask": "segm", "kpt": "keypoints"}[kind])
@@ -265,9 +271,14 @@ def ultralytics_ap(kind, ncls, images, gts, dts, sigmas):
     return float(ap[:, 0].mean()), float(ap.mean())
 
 
-def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0.3, sigmas=None):
+def write_set(f, name, seed, kind, ncls, nimg, H, W, nkpt=0, maxdets=100, conf=0.3, sigmas=None, json_prefix=None):
     images, gts, dts = make_set(seed, kind, ncls, nimg, H, W, nkpt, maxdets, conf, sigmas)
     ev, cdt = evaluate(kind, ncls, images, gts, dts, maxdets, sigmas)
+    if json_prefix:
+        gt_json, dt_json = evaluate.last_json
+        for suffix, obj in (("_gt.json", gt_json), ("_dt.json", dt_json)):
+            with open(os.path.join(OUT, json_prefix + suffix), "w") as jf:
+                json.dump(obj, jf, separators=(",", ":"))
     f.write("set %s ncls %d nimg %d h %d w %d nkpt %d maxdets %d conf %s\n" % (kind, ncls, nimg, H, W, nkpt, maxdets,
                                                                               fmt(conf)))
     if sigmas is not None:
@@ -368,11 +379,11 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     write_polygons(os.path.join(OUT, "coco_polygons.txt"))
     sets = [
-        ("coco_box_a.txt", dict(seed=1301, kind="box", ncls=3, nimg=10, H=96, W=128)),
+        ("coco_box_a.txt", dict(seed=1301, kind="box", ncls=3, nimg=10, H=96, W=128, json_prefix="coco_box_a")),
         ("coco_box_b.txt", dict(seed=1302, kind="box", ncls=2, nimg=12, H=64, W=64, maxdets=3, conf=0.5)),
-        ("coco_mask.txt", dict(seed=1303, kind="mask", ncls=2, nimg=6, H=40, W=48)),
+        ("coco_mask.txt", dict(seed=1303, kind="mask", ncls=2, nimg=6, H=40, W=48, json_prefix="coco_mask")),
         ("coco_kpt.txt", dict(seed=1304, kind="kpt", ncls=2, nimg=10, H=96, W=96, nkpt=5, maxdets=20,
-                              sigmas=[0.025, 0.035, 0.05, 0.072, 0.107])),
+                              sigmas=[0.025, 0.035, 0.05, 0.072, 0.107], json_prefix="coco_kpt")),
     ]
     for fname, kw in sets:
         path = os.path.join(OUT, fname)

@@ -238,6 +238,7 @@ typedef struct dolor_det_dataset {
     dolor_det_list *lists;
     int ncls;
     int nkpt;
+    double *image_ids; /* [nimg] COCO image ids (NULL for YOLO folders) */
 } dolor_det_dataset;
 
 void dolor_det_dataset_free(dolor_det_dataset *d); /* NULL-safe */
@@ -251,15 +252,28 @@ dolor_status dolor_det_yolo_read_folder(const char *labels_dir, const char *cons
                                         dolor_det_dataset *out);
 
 /* Read a COCO JSON file: images (id, file_name, width, height), annotations (image_id, category_id,
- * bbox [x, y, w, h] in pixels, optional segmentation (polygons [[x1, y1, ...], ...], their union, or
- * uncompressed RLE {"size": [h, w], "counts": [...]}, column-major as COCO), optional keypoints [x, y, v] * nkpt, optional area), categories (id, name). Polygons are rasterised
- * with dolor_det_polygon_fill_coco, so masks equal pycocotools' annToMask. Category ids are mapped
- * to classes 0..ncls-1 in increasing id order (cat_ids[k] gives the id back; may be NULL). nkpt: the
- * keypoints per object expected (0: none read). Errors name the file, the array index and the field:
- * DOLOR_EIO, DOLOR_EFORMAT (not JSON, a missing or mistyped field, an unknown image or category id, a
- * keypoint count that differs from nkpt, an odd polygon, compressed RLE (unsupported)), DOLOR_EINVAL
- * (no images). */
+ * bbox [x, y, w, h] in pixels, optional segmentation, optional keypoints [x, y, v] * nkpt, optional
+ * area), categories (id, name). A segmentation is polygons [[x1, y1, ...], ...] (their union, rasterised
+ * with dolor_det_polygon_fill_coco, so masks equal pycocotools' annToMask) or RLE {"size": [h, w],
+ * "counts": [...] or "string"}: column-major runs from background, uncompressed or in COCO's compressed
+ * string (6-bit characters from '0', 5 data bits and a continuation bit, sign from the last group's
+ * 0x10, each count after the second coded against the one two before, as maskApi.c rleFrString).
+ * Category ids are mapped to classes 0..ncls-1 in increasing id order (cat_ids[k] gives the id back; may
+ * be NULL). nkpt: the keypoints per object expected (0: none read). Errors name the file, the array
+ * index and the field: DOLOR_EIO, DOLOR_EFORMAT (not JSON, a missing or mistyped field, an unknown image
+ * or category id, a repeated id, a keypoint count that differs from nkpt, an odd polygon, RLE of another
+ * size or not covering the image), DOLOR_EUNSUPPORTED (iscrowd 1), DOLOR_EINVAL (no images). */
 dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *out, int **cat_ids);
+
+/* Read a COCO results file (a JSON array of {image_id, category_id, score, and bbox [x, y, w, h] |
+ * segmentation (as above) | keypoints [x, y, s] * gt->nkpt}) against the truth gt read by
+ * dolor_det_coco_read with its cat_ids: out[i] (an array of gt->nimg lists, malloc'ed, each freed with
+ * dolor_det_list_free, then free(out)) holds image i's predictions in file order. As pycocotools'
+ * loadRes: a mask gives the box of its pixels, keypoints the box of their extent. Errors (file, index,
+ * field): DOLOR_EIO, DOLOR_EFORMAT (not a JSON array, a field missing or mistyped, an image or category
+ * id not in the truth, a keypoint count other than gt->nkpt), DOLOR_EINVAL (gt not from a COCO file). */
+dolor_status dolor_det_coco_read_results(const char *path, const dolor_det_dataset *gt, const int *cat_ids,
+                                         dolor_det_list **out);
 
 /* ---------------- label maps to instances ---------------- */
 

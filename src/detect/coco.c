@@ -1,4 +1,4 @@
-/* COCO JSON datasets (images, annotations, categories): boxes, polygons or uncompressed RLE, keypoints. */
+/* COCO JSON datasets (images, annotations, categories: boxes, polygons or RLE, keypoints) and results files. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -82,6 +82,137 @@ static const cJSON *need(const cJSON *o, const char *key, int type, const char *
     return ok ? v : NULL;
 }
 
+/* COCO's compressed RLE string (maskApi.c rleFrString): characters from '0', 5 data bits each, 0x20 =
+ * more groups follow, the last group's 0x10 = negative (sign-extend); counts after the second are coded
+ * as differences to the count two before. Returns the number of counts, or -1 if the string is bad. */
+static long rle_from_string(const char *s, long *cnt, long max)
+{
+    long m = 0;
+    size_t p = 0;
+    while (s[p]) {
+        long x = 0;
+        int k = 0, more = 1;
+        while (more) {
+            int c = (unsigned char)s[p] - 48;
+            if (!s[p] || c < 0 || c > 63 || k > 11)
+                return -1;
+            x |= (long)(c & 0x1f) << (5 * k);
+            more = c & 0x20;
+            p++;
+            k++;
+            if (!more && (c & 0x10))
+                x |= -1L * (1L << (5 * k)); /* sign extension */
+        }
+        if (m > 2)
+            x += cnt[m - 2];
+        if (m >= max || x < 0)
+            return -1;
+        cnt[m++] = x;
+    }
+    return m;
+}
+
+/* a segmentation (polygons or RLE) into mask [h, w] (row-major, zeroed by the caller) */
+static dolor_status read_segmentation(const cJSON *sg, int h, int w, uint8_t *mask, const char *path, const char *arr,
+                                      int i)
+{
+    size_t np = (size_t)h * (size_t)w;
+    if (cJSON_IsArray(sg)) {
+        int pi = 0;
+        const cJSON *pg;
+        cJSON_ArrayForEach(pg, sg)
+        {
+            int n = cJSON_IsArray(pg) ? cJSON_GetArraySize(pg) : -1;
+            if (n < 6 || n % 2)
+                return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation[%d]: %d coordinates (an even count >= 6)",
+                                   path, arr, i, pi, n);
+            double *poly = malloc((size_t)n * sizeof *poly);
+            uint8_t *tmp = calloc(np, 1);
+            if (!poly || !tmp) {
+                free(poly);
+                free(tmp);
+                return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+            }
+            int q = 0;
+            const cJSON *c;
+            cJSON_ArrayForEach(c, pg)
+            {
+                if (!cJSON_IsNumber(c)) {
+                    free(poly);
+                    free(tmp);
+                    return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation[%d][%d]: not a number", path, arr, i,
+                                       pi, q);
+                }
+                poly[q++] = c->valuedouble;
+            }
+            dolor_det_polygon_fill_coco(poly, n / 2, h, w, tmp);
+            for (size_t z = 0; z < np; z++)
+                mask[z] |= tmp[z];
+            free(tmp);
+            free(poly);
+            pi++;
+        }
+        return DOLOR_OK;
+    }
+    if (!cJSON_IsObject(sg))
+        return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation: polygons or RLE expected", path, arr, i);
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(sg, "counts");
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(sg, "size");
+    if (!(cJSON_IsArray(counts) || cJSON_IsString(counts)) || !cJSON_IsArray(size) || cJSON_GetArraySize(size) != 2 ||
+        !cJSON_IsNumber(cJSON_GetArrayItem(size, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(size, 1)) ||
+        cJSON_GetArrayItem(size, 0)->valuedouble != h || cJSON_GetArrayItem(size, 1)->valuedouble != w)
+        return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation: RLE needs \"counts\" and \"size\" [%d, %d] (the "
+                           "image's height, width)", path, arr, i, h, w);
+    long nc, max = (long)np + 2;
+    long *cnt;
+    if (cJSON_IsString(counts)) {
+        size_t len = strlen(counts->valuestring);
+        max = (long)len + 1;
+        cnt = malloc((size_t)max * sizeof *cnt);
+        if (!cnt)
+            return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+        nc = rle_from_string(counts->valuestring, cnt, max);
+        if (nc < 0) {
+            free(cnt);
+            return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation.counts: not a valid compressed RLE string", path,
+                               arr, i);
+        }
+    } else {
+        nc = cJSON_GetArraySize(counts);
+        cnt = malloc((size_t)(nc ? nc : 1) * sizeof *cnt);
+        if (!cnt)
+            return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+        long r = 0;
+        const cJSON *c;
+        cJSON_ArrayForEach(c, counts)
+        {
+            double len = cJSON_IsNumber(c) ? c->valuedouble : -1;
+            if (len < 0 || len != floor(len) || len > (double)np) {
+                free(cnt);
+                return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation.counts[%ld]: %g (runs are integers >= 0)",
+                                   path, arr, i, r, len);
+            }
+            cnt[r++] = (long)len;
+        }
+    }
+    size_t at = 0;
+    for (long r = 0; r < nc; r++) {
+        if (at + (size_t)cnt[r] > np) {
+            free(cnt);
+            return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation.counts run %ld passes the %zu pixels", path, arr,
+                               i, r, np);
+        }
+        if (r & 1) /* column-major runs, as pycocotools */
+            for (size_t z = at; z < at + (size_t)cnt[r]; z++)
+                mask[(z % (size_t)h) * (size_t)w + z / (size_t)h] = 1;
+        at += (size_t)cnt[r];
+    }
+    free(cnt);
+    if (at != np)
+        return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].segmentation.counts cover %zu of %zu pixels", path, arr, i, at, np);
+    return DOLOR_OK;
+}
+
 dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *out, int **cat_ids)
 {
     if (!path || !out || nkpt < 0)
@@ -103,7 +234,7 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
     free(txt);
     id_index *imgs = NULL, *cats = NULL;
     uint8_t *mask = NULL;
-    double *kp = NULL, *poly = NULL;
+    double *kp = NULL;
     int *cid = NULL;
     const cJSON *images = cJSON_GetObjectItemCaseSensitive(root, "images");
     const cJSON *anns = cJSON_GetObjectItemCaseSensitive(root, "annotations");
@@ -125,8 +256,9 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
     cats = malloc(nc * sizeof *cats);
     out->names = calloc(ni, sizeof *out->names);
     out->lists = calloc(ni, sizeof *out->lists);
+    out->image_ids = calloc(ni, sizeof *out->image_ids);
     kp = malloc(((size_t)nkpt * 3 + 1) * sizeof *kp);
-    if (!imgs || !cats || !out->names || !out->lists || !kp) {
+    if (!imgs || !cats || !out->names || !out->lists || !out->image_ids || !kp) {
         st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
         goto done;
     }
@@ -148,7 +280,12 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
         }
         imgs[i].id = id->valuedouble;
         imgs[i].idx = (size_t)i;
+        out->image_ids[i] = id->valuedouble;
         out->names[i] = strdup(fn->valuestring);
+        if (!out->names[i]) {
+            st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
         dolor_det_list_init(&out->lists[i], (int)ht->valuedouble, (int)wd->valuedouble, nkpt);
         i++;
     }
@@ -217,93 +354,15 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
             const cJSON *sg = cJSON_GetObjectItemCaseSensitive(it, "segmentation");
             int has_mask = 0;
             if (sg && !cJSON_IsNull(sg)) {
-                size_t np = (size_t)L->h * (size_t)L->w;
                 free(mask);
-                mask = calloc(np, 1);
+                mask = calloc((size_t)L->h * (size_t)L->w, 1);
                 if (!mask) {
                     st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
                     goto done;
                 }
-                if (cJSON_IsArray(sg)) {
-                    int pi = 0;
-                    const cJSON *pg;
-                    cJSON_ArrayForEach(pg, sg)
-                    {
-                        int n = cJSON_IsArray(pg) ? cJSON_GetArraySize(pg) : -1;
-                        if (n < 6 || n % 2) {
-                            st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation[%d]: %d coordinates (an "
-                                             "even count >= 6)", path, i, pi, n);
-                            goto done;
-                        }
-                        free(poly);
-                        poly = malloc((size_t)n * sizeof *poly);
-                        if (!poly) {
-                            st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
-                            goto done;
-                        }
-                        int q = 0;
-                        const cJSON *c;
-                        cJSON_ArrayForEach(c, pg)
-                        {
-                            if (!cJSON_IsNumber(c)) {
-                                st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation[%d][%d]: not a number",
-                                                 path, i, pi, q);
-                                goto done;
-                            }
-                            poly[q++] = c->valuedouble;
-                        }
-                        uint8_t *tmp = calloc(np, 1);
-                        if (!tmp) {
-                            st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
-                            goto done;
-                        }
-                        dolor_det_polygon_fill_coco(poly, n / 2, L->h, L->w, tmp);
-                        for (size_t z = 0; z < np; z++)
-                            mask[z] |= tmp[z];
-                        free(tmp);
-                        pi++;
-                    }
-                } else if (cJSON_IsObject(sg)) {
-                    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(sg, "counts");
-                    const cJSON *size = cJSON_GetObjectItemCaseSensitive(sg, "size");
-                    if (cJSON_IsString(counts)) {
-                        st = dolor_error(DOLOR_EUNSUPPORTED, "%s: annotations[%d].segmentation: compressed RLE (a "
-                                         "counts string) is not supported; write uncompressed counts", path, i);
-                        goto done;
-                    }
-                    if (!cJSON_IsArray(counts) || !cJSON_IsArray(size) || cJSON_GetArraySize(size) != 2 ||
-                        cJSON_GetArrayItem(size, 0)->valuedouble != L->h ||
-                        cJSON_GetArrayItem(size, 1)->valuedouble != L->w) {
-                        st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation: RLE needs \"counts\" [...] and "
-                                         "\"size\" [%d, %d] (the image's height, width)", path, i, L->h, L->w);
-                        goto done;
-                    }
-                    size_t at = 0;
-                    int r = 0;
-                    const cJSON *c;
-                    cJSON_ArrayForEach(c, counts)
-                    {
-                        double len = cJSON_IsNumber(c) ? c->valuedouble : -1;
-                        if (len < 0 || len != floor(len) || at + (size_t)len > np) {
-                            st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation.counts[%d]: %g (runs must "
-                                             "be integers covering %zu pixels)", path, i, r, len, np);
-                            goto done;
-                        }
-                        if (r & 1) /* column-major runs, as pycocotools */
-                            for (size_t z = at; z < at + (size_t)len; z++)
-                                mask[(z % (size_t)L->h) * (size_t)L->w + z / (size_t)L->h] = 1;
-                        at += (size_t)len;
-                        r++;
-                    }
-                    if (at != np) {
-                        st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation.counts cover %zu of %zu pixels",
-                                         path, i, at, np);
-                        goto done;
-                    }
-                } else {
-                    st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].segmentation: polygons or RLE expected", path, i);
+                st = read_segmentation(sg, L->h, L->w, mask, path, "annotations", i);
+                if (st != DOLOR_OK)
                     goto done;
-                }
                 has_mask = 1;
             }
             int has_kp = 0;
@@ -353,8 +412,184 @@ done:
     free(cats);
     free(mask);
     free(kp);
-    free(poly);
     if (st != DOLOR_OK)
         dolor_det_dataset_free(out);
+    return st;
+}
+
+dolor_status dolor_det_coco_read_results(const char *path, const dolor_det_dataset *gt, const int *cat_ids,
+                                         dolor_det_list **out)
+{
+    if (!path || !gt || !cat_ids || !out)
+        return dolor_error(DOLOR_EINVAL, "dolor_det_coco_read_results: NULL argument");
+    *out = NULL;
+    if (!gt->image_ids || gt->nimg == 0)
+        return dolor_error(DOLOR_EINVAL, "%s: the truth was not read from a COCO file (no image ids)", path);
+    dolor_status st = DOLOR_OK;
+    char *txt = slurp(path, &st);
+    if (!txt)
+        return st;
+    cJSON *root = cJSON_Parse(txt);
+    if (!root) {
+        const char *e = cJSON_GetErrorPtr();
+        st = dolor_error(DOLOR_EFORMAT, "%s: not JSON (near '%.20s')", path, e ? e : "");
+        free(txt);
+        return st;
+    }
+    free(txt);
+    const size_t ni = gt->nimg, nc = (size_t)gt->ncls;
+    const int nkpt = gt->nkpt;
+    dolor_det_list *L = calloc(ni, sizeof *L);
+    id_index *imgs = malloc(ni * sizeof *imgs), *cats = malloc(nc * sizeof *cats);
+    double *kp = malloc(((size_t)nkpt * 3 + 1) * sizeof *kp);
+    uint8_t *mask = NULL;
+    if (!L || !imgs || !cats || !kp) {
+        st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (!cJSON_IsArray(root)) {
+        st = dolor_error(DOLOR_EFORMAT, "%s: a results file is a JSON array of predictions", path);
+        goto done;
+    }
+    for (size_t k = 0; k < ni; k++) {
+        imgs[k].id = gt->image_ids[k];
+        imgs[k].idx = k;
+        dolor_det_list_init(&L[k], gt->lists[k].h, gt->lists[k].w, nkpt);
+    }
+    for (size_t k = 0; k < nc; k++) {
+        cats[k].id = cat_ids[k];
+        cats[k].idx = k;
+    }
+    qsort(imgs, ni, sizeof *imgs, id_cmp);
+    qsort(cats, nc, sizeof *cats, id_cmp);
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root)
+    {
+        const cJSON *iid = need(it, "image_id", cJSON_Number, path, "results", i, &st);
+        const cJSON *cat = iid ? need(it, "category_id", cJSON_Number, path, "results", i, &st) : NULL;
+        const cJSON *sc = cat ? need(it, "score", cJSON_Number, path, "results", i, &st) : NULL;
+        if (!sc)
+            goto done;
+        long im = find_id(imgs, ni, iid->valuedouble), k = find_id(cats, nc, cat->valuedouble);
+        if (im < 0 || k < 0) {
+            st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].%s %g is not in the truth", path, i,
+                             im < 0 ? "image_id" : "category_id", im < 0 ? iid->valuedouble : cat->valuedouble);
+            goto done;
+        }
+        dolor_det_list *D = &L[im];
+        const cJSON *bb = cJSON_GetObjectItemCaseSensitive(it, "bbox");
+        const cJSON *sg = cJSON_GetObjectItemCaseSensitive(it, "segmentation");
+        const cJSON *kps = cJSON_GetObjectItemCaseSensitive(it, "keypoints");
+        double box[4] = {0, 0, 0, 0};
+        int has_box = 0, has_mask = 0, has_kp = 0;
+        if (cJSON_IsArray(bb) && cJSON_GetArraySize(bb) == 4) {
+            double b[4];
+            for (int j = 0; j < 4; j++) {
+                const cJSON *e = cJSON_GetArrayItem(bb, j);
+                if (!cJSON_IsNumber(e)) {
+                    st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].bbox[%d]: not a number", path, i, j);
+                    goto done;
+                }
+                b[j] = e->valuedouble;
+            }
+            box[0] = b[0];
+            box[1] = b[1];
+            box[2] = b[0] + b[2];
+            box[3] = b[1] + b[3];
+            has_box = 1;
+        } else if (bb && !cJSON_IsNull(bb)) {
+            st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].bbox: needs 4 numbers [x, y, w, h]", path, i);
+            goto done;
+        }
+        if (sg && !cJSON_IsNull(sg)) {
+            size_t np = (size_t)D->h * (size_t)D->w;
+            free(mask);
+            mask = calloc(np, 1);
+            if (!mask) {
+                st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+                goto done;
+            }
+            st = read_segmentation(sg, D->h, D->w, mask, path, "results", i);
+            if (st != DOLOR_OK)
+                goto done;
+            has_mask = 1;
+            if (!has_box) { /* pycocotools' toBbox: the pixels' extent */
+                int x0 = D->w, y0 = D->h, x1 = -1, y1 = -1;
+                for (size_t z = 0; z < np; z++)
+                    if (mask[z]) {
+                        int x = (int)(z % (size_t)D->w), y = (int)(z / (size_t)D->w);
+                        x0 = x < x0 ? x : x0;
+                        x1 = x > x1 ? x : x1;
+                        y0 = y < y0 ? y : y0;
+                        y1 = y > y1 ? y : y1;
+                    }
+                if (x1 >= 0) {
+                    box[0] = x0;
+                    box[1] = y0;
+                    box[2] = x1 + 1;
+                    box[3] = y1 + 1;
+                }
+                has_box = 1;
+            }
+        }
+        if (nkpt > 0 && kps) {
+            int n = cJSON_IsArray(kps) ? cJSON_GetArraySize(kps) : -1;
+            if (n != 3 * nkpt) {
+                st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].keypoints: %d values, expected %d keypoints x 3 = %d",
+                                 path, i, n, nkpt, 3 * nkpt);
+                goto done;
+            }
+            int q = 0;
+            const cJSON *c;
+            cJSON_ArrayForEach(c, kps)
+            {
+                if (!cJSON_IsNumber(c)) {
+                    st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].keypoints[%d]: not a number", path, i, q);
+                    goto done;
+                }
+                kp[q++] = c->valuedouble;
+            }
+            has_kp = 1;
+            if (!has_box) { /* pycocotools' loadRes: the keypoints' extent */
+                double x0 = kp[0], x1 = kp[0], y0 = kp[1], y1 = kp[1];
+                for (int j = 1; j < nkpt; j++) {
+                    x0 = fmin(x0, kp[3 * j]);
+                    x1 = fmax(x1, kp[3 * j]);
+                    y0 = fmin(y0, kp[3 * j + 1]);
+                    y1 = fmax(y1, kp[3 * j + 1]);
+                }
+                box[0] = x0;
+                box[1] = y0;
+                box[2] = x1;
+                box[3] = y1;
+                has_box = 1;
+            }
+        }
+        if (!has_box) {
+            st = dolor_error(DOLOR_EFORMAT, "%s: results[%d]: no bbox, segmentation or keypoints", path, i);
+            goto done;
+        }
+        st = dolor_det_list_add(D, (int)cats[k].idx, sc->valuedouble, box, has_mask ? mask : NULL, has_kp ? kp : NULL);
+        if (st != DOLOR_OK) {
+            dolor_error_prefix(st, "%s: results[%d]", path, i);
+            goto done;
+        }
+        i++;
+    }
+done:
+    cJSON_Delete(root);
+    free(imgs);
+    free(cats);
+    free(kp);
+    free(mask);
+    if (st != DOLOR_OK) {
+        if (L)
+            for (size_t k = 0; k < ni; k++)
+                dolor_det_list_free(&L[k]);
+        free(L);
+    } else {
+        *out = L;
+    }
     return st;
 }

@@ -280,6 +280,7 @@ void dolor_det_dataset_free(dolor_det_dataset *d)
     }
     free(d->names);
     free(d->lists);
+    free(d->image_ids);
     memset(d, 0, sizeof *d);
 }
 
