@@ -53,7 +53,8 @@ void dolor_det_list_init(dolor_det_list *l, int h, int w, int nkpt);
 /* Free the objects, their masks and keypoints; the list is left empty and reusable. NULL-safe. */
 void dolor_det_list_free(dolor_det_list *l);
 /* Append an object; mask ([h, w], nonzero = inside) and kpt ([nkpt, 3]) are copied when not NULL.
- * Errors: DOLOR_EINVAL (cls < 0, a NaN coordinate, a mask given while h or w is 0), DOLOR_ENOMEM. */
+ * Errors: DOLOR_EINVAL (NULL list or box, cls < 0, a box coordinate not finite, a mask given while h
+ * or w is 0, keypoints given while nkpt is 0), DOLOR_ENOMEM. */
 dolor_status dolor_det_list_add(dolor_det_list *l, int cls, double score, const double box[4],
                                 const uint8_t *mask, const double *kpt);
 
@@ -109,15 +110,19 @@ typedef struct dolor_det_nms_params {
 
 dolor_det_nms_params dolor_det_nms_defaults(void);
 
-/* Post-process one image's candidates into out (re-initialised with h = img_h, w = img_w, nkpt):
- * threshold, stable sort by score (descending), keep the first max_nms, greedy NMS per class (or across
- * classes when agnostic), keep the first max_det; detections in descending score. With masks: for each
- * kept detection, m = sigmoid(coef . protos) on the prototype grid, cropped to the box scaled to that
- * grid (pixel centres... Ultralytics' crop_mask: column c kept when x1' <= c < x2'), upsampled bilinearly
- * (half-pixel centres, torch's align_corners=False) to img_h x img_w and thresholded at > 0.5
- * (Ultralytics' process_mask with upsample=True). Keypoints are copied with their box (v = 2 when
- * kdim is 2). Errors: DOLOR_EINVAL (NULL, nc < 1, a parameter out of range, protos without coef, a size
- * < 1), DOLOR_ENOMEM. */
+/* Post-process one image's candidates into out (re-initialised with h = img_h, w = img_w and nkpt), as
+ * Ultralytics' non_max_suppression (ultralytics/utils/ops.py): candidates with score > conf, stable sort
+ * by score (descending; ties by candidate, then class index), the first max_nms kept, greedy NMS per
+ * class (across classes when agnostic; equivalent to Ultralytics' class offset of 7680 px for boxes
+ * under that size), the first max_det kept; detections in descending score, boxes and scores as given
+ * (float32 values). With masks (Ultralytics' process_mask with upsample=True, in float32): for each
+ * kept detection m = sigmoid(coef . protos) on the prototype grid, zero outside the box scaled to that
+ * grid (crop_mask: column c kept when x1 * pw / img_w <= c < x2 * pw / img_w, rows alike), upsampled
+ * bilinearly with half-pixel centres (torch's align_corners=False) to img_h x img_w, > 0.5. Keypoints are
+ * copied with their box (v = 2 when kdim is 2). Checked against a torch transcription
+ * (tests/test_detect_nms.c). Errors: DOLOR_EINVAL (NULL, nc < 1, conf outside [0, 1), iou outside [0, 1],
+ * max_det or max_nms < 1, masks without nm >= 1, coef, protos and a prototype size, keypoints without
+ * nkpt >= 1 and kdim 2 or 3, an input size < 1), DOLOR_ENOMEM. */
 dolor_status dolor_det_postprocess(const dolor_det_candidates *c, const dolor_det_nms_params *p,
                                    dolor_det_list *out);
 
