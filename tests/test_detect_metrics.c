@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "check.h"
 #include "dolor/detect.h"
 
@@ -520,6 +522,69 @@ static void test_coco_files(const char *name, const char *prefix)
         }
     }
     CHECKF(same, "%s: objects read from the COCO files differ from the fixture's", prefix);
+    /* dolor's compressed RLE of each predicted mask is pycocotools' string in the file */
+    if (fx.p.kind == DOLOR_DET_MASK && dl) {
+        char *txt = NULL;
+        FILE *jf = fopen(dp, "rb");
+        if (jf) {
+            fseek(jf, 0, SEEK_END);
+            long n = ftell(jf);
+            fseek(jf, 0, SEEK_SET);
+            txt = calloc((size_t)n + 1, 1);
+            if (txt && fread(txt, 1, (size_t)n, jf) != (size_t)n)
+                txt[0] = 0;
+            fclose(jf);
+        }
+        cJSON *arr = txt ? cJSON_Parse(txt) : NULL;
+        size_t *at = calloc(ds.nimg, sizeof *at);
+        int nstr = 0, badstr = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, arr)
+        {
+            double iid = cJSON_GetObjectItem(it, "image_id")->valuedouble;
+            size_t im = 0;
+            while (im < ds.nimg && ds.image_ids[im] != iid)
+                im++;
+            const char *want = cJSON_GetObjectItem(cJSON_GetObjectItem(it, "segmentation"), "counts")->valuestring;
+            char *mine = dolor_det_mask_to_coco_rle(dl[im].obj[at[im]++].mask, dl[im].h, dl[im].w);
+            badstr += !mine || strcmp(mine, want) != 0;
+            nstr++;
+            free(mine);
+        }
+        CHECKF(nstr > 10 && badstr == 0, "%s: %d of %d RLE strings differ from pycocotools'", prefix, badstr, nstr);
+        free(at);
+        cJSON_Delete(arr);
+        free(txt);
+    }
+    /* written back as a results file and read again: the same objects */
+    if (dl) {
+        char wp[1024];
+        snprintf(wp, sizeof wp, "/tmp/dolor_detect_res_%d.json", (int)getpid());
+        CHECK_OK(dolor_det_coco_write_results(wp, dl, ds.nimg, ds.image_ids, cat_ids));
+        dolor_det_list *back = NULL;
+        CHECK_OK(dolor_det_coco_read_results(wp, &ds, cat_ids, &back));
+        int eq = back != NULL;
+        for (size_t i = 0; eq && i < ds.nimg; i++) {
+            eq &= back[i].n == dl[i].n;
+            for (size_t j = 0; eq && j < dl[i].n; j++) {
+                const dolor_det_object *a = &back[i].obj[j], *b = &dl[i].obj[j];
+                eq &= a->cls == b->cls && a->score == b->score;
+                for (int q = 0; q < 4; q++)
+                    eq &= fabs(a->box[q] - b->box[q]) <= 1e-12 * (1 + fabs(b->box[q]));
+                if (b->mask)
+                    eq &= a->mask && memcmp(a->mask, b->mask, np) == 0;
+                if (b->kpt)
+                    eq &= a->kpt && memcmp(a->kpt, b->kpt, (size_t)fx.nkpt * 3 * sizeof(double)) == 0;
+            }
+        }
+        CHECKF(eq, "%s: results written and read back differ", prefix);
+        if (back) {
+            for (size_t i = 0; i < ds.nimg; i++)
+                dolor_det_list_free(&back[i]);
+            free(back);
+        }
+        remove(wp);
+    }
     if (dl) {
         dolor_det_eval ev;
         CHECK_OK(dolor_det_evaluate(ds.lists, dl, ds.nimg, &fx.p, &ev));

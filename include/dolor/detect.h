@@ -280,6 +280,21 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
 dolor_status dolor_det_coco_read_results(const char *path, const dolor_det_dataset *gt, const int *cat_ids,
                                          dolor_det_list **out);
 
+/* COCO's compressed RLE string of mask [h, w] (row-major 0/1): column-major runs from background, coded
+ * as maskApi.c rleToString (each count after the second as the difference to the count two before, 5-bit
+ * groups low first, 0x20 = more, + '0'). Returns a malloc'ed string (free it), NULL when out of memory.
+ * Checked against pycocotools' own strings (tests/test_detect_metrics.c). */
+char *dolor_det_mask_to_coco_rle(const uint8_t *mask, int h, int w);
+
+/* Write predictions lists[0..nimg-1] as a COCO results file (temporary file + rename): a JSON array of
+ * {"image_id": image_ids[i], "category_id": cat_ids[cls], "score", "bbox": [x, y, w, h] (pixels), and
+ * "segmentation": {"size": [h, w], "counts": compressed RLE} when the object has a mask, "keypoints":
+ * [x, y, v] * nkpt when it has keypoints}, objects in list order, numbers with 17 significant digits
+ * (pycocotools' loadRes reads it). cat_ids NULL: category_id = cls + 1. Errors: DOLOR_EINVAL (NULL,
+ * nimg 0, a class < 0), DOLOR_ENOMEM, DOLOR_EIO. */
+dolor_status dolor_det_coco_write_results(const char *path, const dolor_det_list *lists, size_t nimg,
+                                          const double *image_ids, const int *cat_ids);
+
 /* ---------------- label maps to instances ---------------- */
 
 /* Outer contours of label-map instances (dolor_det_from_labelmap). */

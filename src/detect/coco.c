@@ -593,3 +593,129 @@ done:
     }
     return st;
 }
+
+char *dolor_det_mask_to_coco_rle(const uint8_t *mask, int h, int w)
+{
+    if (!mask || h < 1 || w < 1)
+        return NULL;
+    size_t np = (size_t)h * (size_t)w, nr = 0;
+    long *cnt = malloc((np + 1) * sizeof *cnt);
+    if (!cnt)
+        return NULL;
+    /* column-major runs, the first of background (possibly empty) */
+    uint8_t cur = 0;
+    long run = 0;
+    for (size_t z = 0; z < np; z++) {
+        uint8_t v = mask[(z % (size_t)h) * (size_t)w + z / (size_t)h] != 0;
+        if (v != cur) {
+            cnt[nr++] = run;
+            cur = v;
+            run = 0;
+        }
+        run++;
+    }
+    cnt[nr++] = run;
+    char *s = malloc(nr * 14 + 1);
+    if (!s) {
+        free(cnt);
+        return NULL;
+    }
+    size_t p = 0;
+    for (size_t i = 0; i < nr; i++) {
+        long x = cnt[i] - (i > 2 ? cnt[i - 2] : 0);
+        int more = 1;
+        while (more) {
+            int c = (int)(x & 0x1f);
+            x >>= 5; /* arithmetic shift: differences may be negative */
+            more = (c & 0x10) ? x != -1 : x != 0;
+            if (more)
+                c |= 0x20;
+            s[p++] = (char)(c + 48);
+        }
+    }
+    s[p] = 0;
+    free(cnt);
+    return s;
+}
+
+static cJSON *num(double v)
+{
+    return cJSON_CreateNumber(v);
+}
+
+dolor_status dolor_det_coco_write_results(const char *path, const dolor_det_list *lists, size_t nimg,
+                                          const double *image_ids, const int *cat_ids)
+{
+    if (!path || !lists || !image_ids)
+        return dolor_error(DOLOR_EINVAL, "dolor_det_coco_write_results: NULL argument");
+    if (nimg == 0)
+        return dolor_error(DOLOR_EINVAL, "%s: no images", path);
+    cJSON *root = cJSON_CreateArray();
+    dolor_status st = DOLOR_OK;
+    if (!root)
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < nimg && st == DOLOR_OK; i++) {
+        const dolor_det_list *L = &lists[i];
+        for (size_t j = 0; j < L->n; j++) {
+            const dolor_det_object *o = &L->obj[j];
+            if (o->cls < 0) {
+                st = dolor_error(DOLOR_EINVAL, "%s: image %zu object %zu: class %d", path, i, j, o->cls);
+                break;
+            }
+            cJSON *r = cJSON_CreateObject(), *bb = cJSON_CreateArray();
+            if (!r || !bb) {
+                cJSON_Delete(r);
+                cJSON_Delete(bb);
+                st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            cJSON_AddItemToArray(root, r);
+            cJSON_AddItemToObject(r, "image_id", num(image_ids[i]));
+            cJSON_AddItemToObject(r, "category_id", num(cat_ids ? cat_ids[o->cls] : o->cls + 1));
+            cJSON_AddItemToObject(r, "score", num(o->score));
+            cJSON_AddItemToArray(bb, num(o->box[0]));
+            cJSON_AddItemToArray(bb, num(o->box[1]));
+            cJSON_AddItemToArray(bb, num(o->box[2] - o->box[0]));
+            cJSON_AddItemToArray(bb, num(o->box[3] - o->box[1]));
+            cJSON_AddItemToObject(r, "bbox", bb);
+            if (o->mask) {
+                char *rle = dolor_det_mask_to_coco_rle(o->mask, L->h, L->w);
+                cJSON *sg = cJSON_CreateObject(), *sz = cJSON_CreateArray();
+                if (!rle || !sg || !sz) {
+                    free(rle);
+                    cJSON_Delete(sg);
+                    cJSON_Delete(sz);
+                    st = dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+                    break;
+                }
+                cJSON_AddItemToArray(sz, num(L->h));
+                cJSON_AddItemToArray(sz, num(L->w));
+                cJSON_AddItemToObject(sg, "size", sz);
+                cJSON_AddItemToObject(sg, "counts", cJSON_CreateString(rle));
+                cJSON_AddItemToObject(r, "segmentation", sg);
+                free(rle);
+            }
+            if (o->kpt && L->nkpt > 0) {
+                cJSON *k = cJSON_CreateArray();
+                for (int q = 0; k && q < 3 * L->nkpt; q++)
+                    cJSON_AddItemToArray(k, num(o->kpt[q]));
+                cJSON_AddItemToObject(r, "keypoints", k);
+            }
+        }
+    }
+    char *txt = st == DOLOR_OK ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (st != DOLOR_OK)
+        return st;
+    if (!txt)
+        return dolor_error(DOLOR_ENOMEM, "%s: out of memory", path);
+    dolor_outfile f;
+    st = dolor_outfile_open(&f, path, 1);
+    if (st == DOLOR_OK) {
+        fputs(txt, f.fp);
+        fputc('\n', f.fp);
+        st = dolor_outfile_commit(&f);
+    }
+    free(txt);
+    return st;
+}
