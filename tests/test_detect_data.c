@@ -399,6 +399,20 @@ static void test_label_image(void)
     }
     dolor_det_list_free(&l);
     dolor_image_free(rd);
+    /* pixel coordinates to mm: voxel centres at half-integers; spacing (0.5, 0.8, 3), origin (10, 20, 30) */
+    img->spacing[0] = 0.5;
+    img->spacing[1] = 0.8;
+    img->spacing[2] = 3.0;
+    img->origin[0] = 10;
+    img->origin[1] = 20;
+    img->origin[2] = 30;
+    double xyz[3];
+    dolor_det_pixel_to_mm(img, 0.5, 0.5, 0, xyz);
+    CHECK(xyz[0] == 10 && xyz[1] == 20 && xyz[2] == 30);
+    dolor_det_pixel_to_mm(img, 2.5, 1.5, 1, xyz);
+    CHECK_NEAR(xyz[0], 11.0, 1e-12);
+    CHECK_NEAR(xyz[1], 20.8, 1e-12);
+    CHECK_NEAR(xyz[2], 33.0, 1e-12);
     dolor_image_free(img);
 }
 

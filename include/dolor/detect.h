@@ -71,6 +71,14 @@ double dolor_det_mask_iou(const uint8_t *a, const uint8_t *b, size_t n);
 double dolor_det_oks(const double *dt, const double *gt, const double *sigmas, int nkpt, double area,
                      const double gt_box[4]);
 
+struct dolor_image;
+/* A point in dolor's pixel coordinates (x, y; 0 = the left / top edge of the first column / row) on
+ * slice z of img, as a physical point xyz in mm (LPS) through the image's spacing, origin and direction:
+ * the continuous index (x - 0.5, y - 0.5, z) (voxel centres at half-integers) through
+ * dolor_image_index_to_point. For boxes and keypoints found on a resized network input, scale them to
+ * the image's size first. NULL-safe (no output). */
+void dolor_det_pixel_to_mm(const struct dolor_image *img, double x, double y, double z, double xyz[3]);
+
 /* COCO's 17 person-keypoint sigmas (cocoeval.py), for callers without their own. */
 extern const double dolor_det_coco_sigmas[17];
 
@@ -323,7 +331,6 @@ dolor_status dolor_det_from_labelmap(const int32_t *labels, int h, int w, int nc
                                      int **npts);
 void dolor_det_polys_free(double **polys, int *npts, size_t n);
 
-struct dolor_image;
 /* dolor_det_from_labelmap on slice z (0 for a 2D image) of a label image, as dolor_image_read gives a
  * PNG or NIfTI label map: one component of an integer dtype (a float image must hold integers), x along
  * size[0], y along size[1]. The name (may be NULL) prefixes errors. Errors: DOLOR_EINVAL (z outside

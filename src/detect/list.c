@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dolor/detect.h"
+#include "dolor/image.h"
 
 void dolor_det_list_init(dolor_det_list *l, int h, int w, int nkpt)
 {
@@ -130,4 +131,12 @@ double dolor_det_oks(const double *dt, const double *gt, const double *sigmas, i
         cnt++;
     }
     return cnt ? s / cnt : 0.0;
+}
+
+void dolor_det_pixel_to_mm(const dolor_image *img, double x, double y, double z, double xyz[3])
+{
+    if (!img || !xyz)
+        return;
+    double ijk[3] = {x - 0.5, y - 0.5, z};
+    dolor_image_index_to_point(img, ijk, xyz);
 }
