@@ -12,16 +12,18 @@ typedef struct {
 } eval_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"pred", 0, OPT_STR, "predicted label maps", .metavar = "DIR"},
-    {"truth", 0, OPT_STR, "ground-truth label maps", .metavar = "DIR"},
+    {"pred", 0, OPT_STR, "predicted label maps", .metavar = "DIR", DOLOR_OPT_AT(eval_opts, pred)},
+    {"truth", 0, OPT_STR, "ground-truth label maps", .metavar = "DIR", DOLOR_OPT_AT(eval_opts, truth)},
     {"labels", 0, OPT_LIST, "label values of the foreground classes; values not listed count as background",
-     .metavar = "1,2", .def = "every non-zero value found in the files, in increasing order"},
+     .metavar = "1,2", .def = "every non-zero value found in the files, in increasing order",
+     DOLOR_OPT_AT(eval_opts, labels)},
     {"classes", 0, OPT_LIST, "names of those classes, e.g. nerve,vessel; without --labels the classes are the "
-     "values 1, 2, ...", .metavar = "a,b", .def = "class<value>"},
+     "values 1, 2, ...", .metavar = "a,b", .def = "class<value>", DOLOR_OPT_AT(eval_opts, classes)},
     {"out", 'o', OPT_STR, "where per_case.csv, summary.csv and confusion.csv go", .metavar = "OUTDIR",
-     .def = "PRED/eval, a folder inside the prediction folder"},
-    {"allow-missing", 0, OPT_FLAG, "skip truth files without a prediction (warning) instead of failing"},
-    {"quiet", 'q', OPT_FLAG, "do not print the table"},
+     .def = "PRED/eval, a folder inside the prediction folder", DOLOR_OPT_AT(eval_opts, outdir)},
+    {"allow-missing", 0, OPT_FLAG, "skip truth files without a prediction (warning) instead of failing",
+     DOLOR_OPT_AT(eval_opts, allow_missing)},
+    {"quiet", 'q', OPT_FLAG, "do not print the table", DOLOR_OPT_AT(eval_opts, quiet)},
 };
 
 static const dolor_cmd_desc eval_cmd = {
@@ -45,21 +47,6 @@ static const dolor_cmd_desc eval_cmd = {
                "predictions, size mismatch, malformed files)\n",
 };
 
-static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
-{
-    eval_opts *o = ctx;
-    const char *n = sp->name;
-    if (!strcmp(n, "pred")) return dolor_opt_set_str(&o->pred, v);
-    if (!strcmp(n, "truth")) return dolor_opt_set_str(&o->truth, v);
-    if (!strcmp(n, "labels")) return dolor_opt_set_str(&o->labels, v);
-    if (!strcmp(n, "classes")) return dolor_opt_set_str(&o->classes, v);
-    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->outdir, v);
-    if (!strcmp(n, "allow-missing")) o->allow_missing = v == NULL;
-    else if (!strcmp(n, "quiet")) o->quiet = v == NULL;
-    else return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
-    return DOLOR_OK;
-}
-
 static int eval_run(const eval_opts *eo);
 
 int dolor_cmd_eval(int argc, char **argv)
@@ -67,7 +54,7 @@ int dolor_cmd_eval(int argc, char **argv)
     eval_opts eo = {0};
     char **pos = NULL;
     int npos = 0;
-    int rc = dolor_cmd_front(&eval_cmd, argc, argv, apply, &eo, &pos, &npos, NULL);
+    int rc = dolor_cmd_front(&eval_cmd, argc, argv, dolor_opt_bind, &eo, &pos, &npos, NULL);
     if (rc < 0)
         rc = eval_run(&eo);
     free(pos);

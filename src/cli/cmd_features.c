@@ -27,32 +27,44 @@ typedef struct {
 } feat_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"out", 'o', OPT_STR, "output CSV: one row per image, one column per feature (required)"},
+    {"out", 'o', OPT_STR, "output CSV: one row per image, one column per feature (required)",
+     DOLOR_OPT_AT(feat_opts, out)},
     {"preset", 0, OPT_STR, "default | study7020 (the multifidus study's 7020 GLCM features; docs/radiomics.md)"},
     {"levels", 'L', OPT_LIST, "GLCM grey-level counts (fixed bin number), e.g. 8,16,32"},
-    {"bin-width", 0, OPT_NUM, "GLCM on a fixed bin width instead of --levels (PyRadiomics binWidth)"},
+    {"bin-width", 0, OPT_NUM, "GLCM on a fixed bin width instead of --levels (PyRadiomics binWidth)",
+     DOLOR_OPT_RANGE(1e-300, INFINITY), DOLOR_OPT_AT(feat_opts, bin_width)},
     {"range", 0, OPT_LIST, "LO,HI: fixed quantisation range for --levels (default: each region's min..max)"},
     {"distances", 'd', OPT_LIST, "GLCM distances in voxels, e.g. 1,2,4"},
     {"directions", 0, OPT_LIST, "GLCM directions dz:dy:dx, e.g. 0:0:1,1:1:0 (default: all 4 in 2D, 13 in 3D)"},
     {"offsets", 0, OPT_STR, "chebyshev (IBSI, distance x direction) | rounded (scikit-image angles)"},
-    {"per-direction", 0, OPT_FLAG, "a column per direction (default on)"},
-    {"direction-mean", 0, OPT_FLAG, "a column averaged over the directions (default on; off in study7020)"},
-    {"glcm", 0, OPT_FLAG, "GLCM features (default on)"},
-    {"firstorder", 0, OPT_FLAG, "first-order statistics (default on; off in study7020)"},
-    {"fo-bin-width", 0, OPT_NUM, "bin width of the first-order entropy/uniformity histogram (default 25)"},
-    {"nakagami", 0, OPT_FLAG, "Nakagami m and Omega, ML and moments, zero voxels ignored (default on; off in study7020)"},
+    {"per-direction", 0, OPT_FLAG, "a column per direction (default on)", DOLOR_OPT_AT(feat_opts, per_direction)},
+    {"direction-mean", 0, OPT_FLAG, "a column averaged over the directions (default on; off in study7020)",
+     DOLOR_OPT_AT(feat_opts, direction_mean)},
+    {"glcm", 0, OPT_FLAG, "GLCM features (default on)", DOLOR_OPT_AT(feat_opts, glcm)},
+    {"firstorder", 0, OPT_FLAG, "first-order statistics (default on; off in study7020)",
+     DOLOR_OPT_AT(feat_opts, firstorder)},
+    {"fo-bin-width", 0, OPT_NUM, "bin width of the first-order entropy/uniformity histogram (default 25)",
+     DOLOR_OPT_RANGE(1e-300, INFINITY), DOLOR_OPT_AT(feat_opts, fo_bin_width)},
+    {"nakagami", 0, OPT_FLAG, "Nakagami m and Omega, ML and moments, zero voxels ignored (default on; off in study7020)",
+     DOLOR_OPT_AT(feat_opts, nakagami)},
     {"mask", 'm', OPT_LIST, "mask file(s): one for every image, or one per image in order (non-zero = inside)"},
     {"regions", 'r', OPT_LIST, "mask label values, each its own region (a row per region), e.g. 1,2,3,4"},
-    {"per-slice", 0, OPT_FLAG, "each z slice is a 2D region (a row per slice holding the region)"},
-    {"crop", 0, OPT_STR, "crop box x0,y0,z0,x1,y1,z1 (voxels, end exclusive; 2D: x0,y0,x1,y1) before everything"},
+    {"per-slice", 0, OPT_FLAG, "each z slice is a 2D region (a row per slice holding the region)",
+     DOLOR_OPT_AT(feat_opts, per_slice)},
+    {"crop", 0, OPT_STR, "crop box x0,y0,z0,x1,y1,z1 (voxels, end exclusive; 2D: x0,y0,x1,y1) before everything",
+     DOLOR_OPT_AT(feat_opts, crop)},
     {"spacing", 0, OPT_LIST, "resample to this spacing in mm, SX,SY[,SZ] (trilinear; masks nearest), after the crop"},
-    {"crop-to-mask", 0, OPT_FLAG, "crop to the mask's bounding box (same features, less work)"},
-    {"bright", 0, OPT_STR, "bright reference box for normalisation to 0..255 (with --dark)"},
-    {"dark", 0, OPT_STR, "dark reference box (e.g. the acoustic shadow)"},
-    {"bright-mask", 0, OPT_STR, "bright reference region as a mask file (instead of --bright)"},
-    {"dark-mask", 0, OPT_STR, "dark reference region as a mask file (instead of --dark)"},
+    {"crop-to-mask", 0, OPT_FLAG, "crop to the mask's bounding box (same features, less work)",
+     DOLOR_OPT_AT(feat_opts, crop_to_mask)},
+    {"bright", 0, OPT_STR, "bright reference box for normalisation to 0..255 (with --dark)",
+     DOLOR_OPT_AT(feat_opts, bright)},
+    {"dark", 0, OPT_STR, "dark reference box (e.g. the acoustic shadow)", DOLOR_OPT_AT(feat_opts, dark)},
+    {"bright-mask", 0, OPT_STR, "bright reference region as a mask file (instead of --bright)",
+     DOLOR_OPT_AT(feat_opts, bright_mask)},
+    {"dark-mask", 0, OPT_STR, "dark reference region as a mask file (instead of --dark)",
+     DOLOR_OPT_AT(feat_opts, dark_mask)},
     {"threads", 't', OPT_INT, "CPU threads; over images, or inside a volume when fewer images", .def = "all cores",
-     DOLOR_OPT_RANGE(1, 1024)},
+     DOLOR_OPT_RANGE(1, 1024), DOLOR_OPT_AT(feat_opts, threads)},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
 
@@ -97,18 +109,8 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     feat_opts *o = ctx;
     const char *n = sp->name;
     dolor_status s = DOLOR_OK;
-    if (sp->type == OPT_FLAG) {
-        int on = v == NULL;
-        if (!strcmp(n, "per-direction")) o->per_direction = on;
-        else if (!strcmp(n, "direction-mean")) o->direction_mean = on;
-        else if (!strcmp(n, "glcm")) o->glcm = on;
-        else if (!strcmp(n, "firstorder")) o->firstorder = on;
-        else if (!strcmp(n, "nakagami")) o->nakagami = on;
-        else if (!strcmp(n, "crop-to-mask")) o->crop_to_mask = on;
-        else if (!strcmp(n, "per-slice")) o->per_slice = on;
-        return DOLOR_OK;
-    }
-    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
+    if (sp->bound)
+        return dolor_opt_bind(ctx, sp, v);
     if (!strcmp(n, "preset")) {
         if (strcmp(v, "default") && strcmp(v, "study7020"))
             return dolor_error(DOLOR_EINVAL, "--preset: '%s' is not a preset (default, study7020)", v);
@@ -123,8 +125,6 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         return s;
     }
     if (!strcmp(n, "distances")) return int_list("--distances", v, 1, 100000, o->distances, &o->ndistances);
-    if (!strcmp(n, "bin-width")) return dolor_cli_parse_double("--bin-width", v, 1e-300, INFINITY, &o->bin_width);
-    if (!strcmp(n, "fo-bin-width")) return dolor_cli_parse_double("--fo-bin-width", v, 1e-300, INFINITY, &o->fo_bin_width);
     if (!strcmp(n, "range")) {
         char **items;
         int k;
@@ -168,7 +168,6 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         return dolor_cli_split_list("--mask", v, &o->masks, &o->nmasks);
     }
     if (!strcmp(n, "regions")) return int_list("--regions", v, 1, 255, o->regions, &o->nregions);
-    if (!strcmp(n, "crop")) return dolor_opt_set_str(&o->crop, v);
     if (!strcmp(n, "spacing")) {
         char **items;
         int k;
@@ -182,14 +181,6 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         dolor_cli_free_list(items);
         o->spacing_set = !s;
         return s;
-    }
-    if (!strcmp(n, "bright")) return dolor_opt_set_str(&o->bright, v);
-    if (!strcmp(n, "dark")) return dolor_opt_set_str(&o->dark, v);
-    if (!strcmp(n, "bright-mask")) return dolor_opt_set_str(&o->bright_mask, v);
-    if (!strcmp(n, "dark-mask")) return dolor_opt_set_str(&o->dark_mask, v);
-    if (!strcmp(n, "threads")) { /* checked against the table's range before apply */
-        o->threads = strtol(v, NULL, 10);
-        return DOLOR_OK;
     }
     return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
 }

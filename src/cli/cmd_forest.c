@@ -19,35 +19,45 @@ typedef struct {
 } forest_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"label", 'y', OPT_STR, "label column (class names or numbers; required)", .metavar = "COL", .uses = "train,cv"},
+    {"label", 'y', OPT_STR, "label column (class names or numbers; required)", .metavar = "COL", .uses = "train,cv",
+     DOLOR_OPT_AT(forest_opts, label)},
     {"features", 'f', OPT_LIST, "feature columns (default: every numeric column but label, group and --exclude)",
      .metavar = "COL,...", .uses = "train,cv"},
     {"exclude", 0, OPT_LIST, "columns that are not features", .metavar = "COL,...", .uses = "train,cv"},
     {"group", 'g', OPT_STR, "patient column: cv keeps a patient's rows in one fold; predict copies it",
-     .metavar = "COL"},
+     .metavar = "COL", DOLOR_OPT_AT(forest_opts, group)},
     {"positive", 0, OPT_STR, "positive class for sensitivity, PPV, AUC", .metavar = "CLASS",
-     .def = "the last in sorted order", .uses = "cv"},
-    {"trees", 'n', OPT_INT, "number of trees", .def = "100", DOLOR_OPT_RANGE(1, 100000), .uses = "train,cv"},
+     .def = "the last in sorted order", .uses = "cv", DOLOR_OPT_AT(forest_opts, positive)},
+    {"trees", 'n', OPT_INT, "number of trees", .def = "100", DOLOR_OPT_RANGE(1, 100000), .uses = "train,cv",
+     DOLOR_OPT_AT(forest_opts, trees)},
     {"max-features", 0, OPT_INT, "features tried per split", .def = "floor(sqrt(p))", DOLOR_OPT_RANGE(1, 100000000),
-     .uses = "train,cv"},
+     .uses = "train,cv", DOLOR_OPT_AT(forest_opts, max_features)},
     {"max-depth", 0, OPT_INT, "maximum tree depth", .def = "unlimited", DOLOR_OPT_RANGE(1, 100000),
-     .uses = "train,cv"},
+     .uses = "train,cv", DOLOR_OPT_AT(forest_opts, max_depth)},
     {"min-samples-split", 0, OPT_INT, "smallest node that is split", .def = "2", DOLOR_OPT_RANGE(2, 100000000),
-     .uses = "train,cv"},
-    {"min-samples-leaf", 0, OPT_INT, "smallest leaf", .def = "1", DOLOR_OPT_RANGE(1, 100000000), .uses = "train,cv"},
-    {"no-bootstrap", 0, OPT_FLAG, "every tree sees every row (no OOB estimate)", .uses = "train,cv"},
+     .uses = "train,cv", DOLOR_OPT_AT(forest_opts, min_split)},
+    {"min-samples-leaf", 0, OPT_INT, "smallest leaf", .def = "1", DOLOR_OPT_RANGE(1, 100000000), .uses = "train,cv",
+     DOLOR_OPT_AT(forest_opts, min_leaf)},
+    {"no-bootstrap", 0, OPT_FLAG, "every tree sees every row (no OOB estimate)", .uses = "train,cv",
+     DOLOR_OPT_AT(forest_opts, no_bootstrap)},
     {"seed", 's', OPT_NUM, "random seed", .metavar = "S", .def = "1", DOLOR_OPT_RANGE(0, 9007199254740992.0),
-     .uses = "train,cv"},
-    {"folds", 'k', OPT_INT, "number of folds", .metavar = "K", .def = "5", DOLOR_OPT_RANGE(2, 1000), .uses = "cv"},
+     .uses = "train,cv", DOLOR_OPT_AT(forest_opts, seed)},
+    {"folds", 'k', OPT_INT, "number of folds", .metavar = "K", .def = "5", DOLOR_OPT_RANGE(2, 1000), .uses = "cv",
+     DOLOR_OPT_AT(forest_opts, folds)},
     {"fold-column", 0, OPT_STR, "take each row's fold from this column (any k distinct values) instead of drawing "
-     "them", .metavar = "COL", .uses = "cv"},
-    {"model", 'm', OPT_STR, "forest file written by train", .metavar = "FILE", .uses = "predict"},
-    {"out", 'o', OPT_STR, "train: forest file; predict: predictions CSV; cv: metrics CSV", .metavar = "FILE"},
+     "them", .metavar = "COL", .uses = "cv", DOLOR_OPT_AT(forest_opts, fold_column)},
+    {"model", 'm', OPT_STR, "forest file written by train", .metavar = "FILE", .uses = "predict",
+     DOLOR_OPT_AT(forest_opts, model)},
+    {"out", 'o', OPT_STR, "train: forest file; predict: predictions CSV; cv: metrics CSV", .metavar = "FILE",
+     DOLOR_OPT_AT(forest_opts, out)},
     {"importance", 0, OPT_STR, "write feature importances (impurity, permutation on the training table) CSV",
-     .metavar = "FILE", .uses = "train"},
-    {"repeats", 0, OPT_INT, "permutation importance repeats", .def = "5", DOLOR_OPT_RANGE(1, 1000), .uses = "train"},
-    {"predictions", 0, OPT_STR, "also write each row's out-of-fold probability", .metavar = "FILE", .uses = "cv"},
-    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024)},
+     .metavar = "FILE", .uses = "train", DOLOR_OPT_AT(forest_opts, importance)},
+    {"repeats", 0, OPT_INT, "permutation importance repeats", .def = "5", DOLOR_OPT_RANGE(1, 1000), .uses = "train",
+     DOLOR_OPT_AT(forest_opts, repeats)},
+    {"predictions", 0, OPT_STR, "also write each row's out-of-fold probability", .metavar = "FILE", .uses = "cv",
+     DOLOR_OPT_AT(forest_opts, predictions)},
+    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024),
+     DOLOR_OPT_AT(forest_opts, threads)},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
 
@@ -75,42 +85,17 @@ static const dolor_cmd_desc forest_cmd = {
 static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 {
     forest_opts *o = ctx;
-    const char *n = sp->name;
-    if (!strcmp(n, "label")) return dolor_opt_set_str(&o->label, v);
-    if (!strcmp(n, "group")) return dolor_opt_set_str(&o->group, v);
-    if (!strcmp(n, "positive")) return dolor_opt_set_str(&o->positive, v);
-    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
-    if (!strcmp(n, "model")) return dolor_opt_set_str(&o->model, v);
-    if (!strcmp(n, "importance")) return dolor_opt_set_str(&o->importance, v);
-    if (!strcmp(n, "predictions")) return dolor_opt_set_str(&o->predictions, v);
-    if (!strcmp(n, "fold-column")) return dolor_opt_set_str(&o->fold_column, v);
-    if (!strcmp(n, "features")) {
+    if (sp->bound)
+        return dolor_opt_bind(ctx, sp, v);
+    if (!strcmp(sp->name, "features")) {
         dolor_cli_free_list(o->features);
         return dolor_cli_split_list("--features", v, &o->features, &o->nfeatures);
     }
-    if (!strcmp(n, "exclude")) {
+    if (!strcmp(sp->name, "exclude")) {
         dolor_cli_free_list(o->exclude);
         return dolor_cli_split_list("--exclude", v, &o->exclude, &o->nexclude);
     }
-    if (!strcmp(n, "no-bootstrap")) {
-        o->no_bootstrap = v == NULL;
-        return DOLOR_OK;
-    }
-    /* numbers: checked against the table's type and range before apply */
-    double x = v ? strtod(v, NULL) : 0;
-    long *iv = !strcmp(n, "trees") ? &o->trees : !strcmp(n, "max-features") ? &o->max_features :
-               !strcmp(n, "max-depth") ? &o->max_depth : !strcmp(n, "min-samples-split") ? &o->min_split :
-               !strcmp(n, "min-samples-leaf") ? &o->min_leaf : !strcmp(n, "folds") ? &o->folds :
-               !strcmp(n, "threads") ? &o->threads : !strcmp(n, "repeats") ? &o->repeats : NULL;
-    if (iv) {
-        *iv = (long)x;
-        return DOLOR_OK;
-    }
-    if (!strcmp(n, "seed")) {
-        o->seed = x;
-        return DOLOR_OK;
-    }
-    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", n);
+    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
 }
 
 static int in_list(char **l, int n, const char *s)

@@ -16,8 +16,10 @@ typedef struct {
 } info_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"all", 0, OPT_FLAG, "list every top-level DICOM attribute (patient-identifying ones hidden)"},
-    {"show-phi", 0, OPT_FLAG, "also print patient-identifying attributes (names, IDs, dates, addresses)"},
+    {"all", 0, OPT_FLAG, "list every top-level DICOM attribute (patient-identifying ones hidden)",
+     DOLOR_OPT_AT(info_opts, all)},
+    {"show-phi", 0, OPT_FLAG, "also print patient-identifying attributes (names, IDs, dates, addresses)",
+     DOLOR_OPT_AT(info_opts, show_phi)},
 };
 
 static const dolor_cmd_desc info_cmd = {
@@ -31,18 +33,6 @@ static const dolor_cmd_desc info_cmd = {
     DOLOR_CMD_SPECS(specs),
     .details = "exit codes: 0 success, 1 I/O failure, 2 unreadable or unsupported file\n",
 };
-
-static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
-{
-    info_opts *o = ctx;
-    if (!strcmp(sp->name, "all"))
-        o->all = v == NULL;
-    else if (!strcmp(sp->name, "show-phi"))
-        o->show_phi = v == NULL;
-    else
-        return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
-    return DOLOR_OK;
-}
 
 static void print_geometry(const dolor_image *img, int dicom)
 {
@@ -218,7 +208,7 @@ int dolor_cmd_info(int argc, char **argv)
     info_opts o = {0};
     char **pos = NULL;
     int npos = 0;
-    int rc = dolor_cmd_front(&info_cmd, argc, argv, apply, &o, &pos, &npos, NULL);
+    int rc = dolor_cmd_front(&info_cmd, argc, argv, dolor_opt_bind, &o, &pos, &npos, NULL);
     if (rc >= 0)
         return rc;
     if (npos == 0) {

@@ -1,5 +1,4 @@
 /* dolor phantom: write a synthetic B-mode nerve-block dataset. */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,30 +16,31 @@ typedef struct {
 
 /* uses: the --kind that takes the option (checked in dolor_cmd_phantom) */
 static const dolor_opt_spec specs[] = {
-    {"out", 'o', OPT_STR, "output folder (created if needed)", .metavar = "DIR"},
-    {"count", 'n', OPT_INT, "number of images", .def = "100", DOLOR_OPT_RANGE(1, 1000000)},
+    {"out", 'o', OPT_STR, "output folder (created if needed)", .metavar = "DIR", DOLOR_OPT_AT(phantom_opts, out)},
+    {"count", 'n', OPT_INT, "number of images", .def = "100", DOLOR_OPT_RANGE(1, 1000000),
+     DOLOR_OPT_AT(phantom_opts, count)},
     {"size", 0, OPT_INT, "width and height in pixels", .metavar = "PX", .def = "256", DOLOR_OPT_RANGE(64, 4096)},
     {"width", 0, OPT_INT, "width alone (multifidus3d: x voxels, default 180)", .metavar = "PX",
      DOLOR_OPT_RANGE(64, 4096)},
     {"height", 0, OPT_INT, "height alone (multifidus3d: y voxels, default 180)", .metavar = "PX",
      DOLOR_OPT_RANGE(64, 4096)},
     {"seed", 0, OPT_INT, "seed; the same seed gives the same files", .metavar = "S", .def = "1",
-     DOLOR_OPT_RANGE(0, INFINITY)},
+     DOLOR_OPT_RANGE(0, INFINITY), DOLOR_OPT_AT(phantom_opts, seed)},
     {"depth-mm", 0, OPT_NUM, "imaging depth; structures keep their size in mm", .metavar = "MM", .def = "38.4",
-     DOLOR_OPT_RANGE(10, 150), .uses = "nerve"},
+     DOLOR_OPT_RANGE(10, 150), .uses = "nerve", DOLOR_OPT_AT(phantom_opts, cfg.depth_mm)},
     {"vessel-prob", 0, OPT_NUM, "probability of an artery per image", .metavar = "P", .def = "1",
-     DOLOR_OPT_RANGE(0, 1), .uses = "nerve"},
+     DOLOR_OPT_RANGE(0, 1), .uses = "nerve", DOLOR_OPT_AT(phantom_opts, cfg.vessel_prob)},
     {"bone-prob", 0, OPT_NUM, "probability of a bone line per image", .metavar = "P", .def = "0.8",
-     DOLOR_OPT_RANGE(0, 1), .uses = "nerve"},
+     DOLOR_OPT_RANGE(0, 1), .uses = "nerve", DOLOR_OPT_AT(phantom_opts, cfg.bone_prob)},
     {"dynamic-range", 0, OPT_NUM, "log-compression range", .metavar = "DB", .def = "60", DOLOR_OPT_RANGE(10, 100),
-     .uses = "nerve"},
+     .uses = "nerve", DOLOR_OPT_AT(phantom_opts, cfg.dynamic_range_db)},
     {"kind", 0, OPT_STR, "nerve (the 2D set above) or multifidus3d: DIR/volumes/NNNN.mha 3D multifidus volumes "
      "(180x180x70 by default; --width, --height, --slices) at fat-infiltration grades, DIR/grades.csv (grade, "
      "reference boxes)", .metavar = "KIND", .def = "nerve"},
     {"slices", 0, OPT_INT, "voxels along z", .def = "70", DOLOR_OPT_RANGE(8, 1024), .uses = "multifidus3d"},
     {"grades", 0, OPT_INT, "number of fat grades", .metavar = "G", .def = "2", DOLOR_OPT_RANGE(2, 5),
      .uses = "multifidus3d"},
-    {"quiet", 'q', OPT_FLAG, "no progress bar"},
+    {"quiet", 'q', OPT_FLAG, "no progress bar", DOLOR_OPT_AT(phantom_opts, quiet)},
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 _Static_assert(NSPECS <= 16, "phantom_opts.given holds 16 options");
@@ -66,20 +66,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     phantom_opts *o = ctx;
     const char *n = sp->name;
     o->given[sp - specs] = 1;
-    double x = v ? strtod(v, NULL) : 0; /* numbers are checked against the table before apply */
-    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
-    if (!strcmp(n, "count")) o->count = (long)x;
-    else if (!strcmp(n, "size")) o->size_set |= 3, o->cfg.width = o->cfg.height = (int)x;
-    else if (!strcmp(n, "width")) o->size_set |= 1, o->cfg.width = (int)x;
-    else if (!strcmp(n, "height")) o->size_set |= 2, o->cfg.height = (int)x;
-    else if (!strcmp(n, "seed")) return dolor_cli_parse_int("--seed", v, 0, LONG_MAX, &o->seed);
-    else if (!strcmp(n, "depth-mm")) o->cfg.depth_mm = x;
-    else if (!strcmp(n, "vessel-prob")) o->cfg.vessel_prob = x;
-    else if (!strcmp(n, "bone-prob")) o->cfg.bone_prob = x;
-    else if (!strcmp(n, "dynamic-range")) o->cfg.dynamic_range_db = x;
-    else if (!strcmp(n, "slices")) o->mcfg.nz = (int)x;
-    else if (!strcmp(n, "grades")) o->mcfg.grades = (int)x;
-    else if (!strcmp(n, "quiet")) o->quiet = v == NULL;
+    if (sp->bound)
+        return dolor_opt_bind(ctx, sp, v);
+    int x = v ? (int)strtol(v, NULL, 10) : 0; /* numbers are checked against the table before apply */
+    if (!strcmp(n, "size")) o->size_set |= 3, o->cfg.width = o->cfg.height = x;
+    else if (!strcmp(n, "width")) o->size_set |= 1, o->cfg.width = x;
+    else if (!strcmp(n, "height")) o->size_set |= 2, o->cfg.height = x;
+    else if (!strcmp(n, "slices")) o->mcfg.nz = x;
+    else if (!strcmp(n, "grades")) o->mcfg.grades = x;
     else if (!strcmp(n, "kind")) {
         if (strcmp(v, "multifidus3d") && strcmp(v, "nerve"))
             return dolor_error(DOLOR_EINVAL, "--kind: '%s' is not nerve or multifidus3d", v);

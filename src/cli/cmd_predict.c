@@ -19,10 +19,13 @@ typedef struct {
 } predict_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)", .metavar = "CKPT"},
-    {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT"},
-    {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines"},
-    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024)},
+    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)", .metavar = "CKPT",
+     DOLOR_OPT_AT(predict_opts, model)},
+    {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT", DOLOR_OPT_AT(predict_opts, out)},
+    {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines",
+     DOLOR_OPT_AT(predict_opts, overlay)},
+    {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024),
+     DOLOR_OPT_AT(predict_opts, threads)},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
 };
 
@@ -36,22 +39,6 @@ static const dolor_cmd_desc predict_cmd = {
                "ITK-SNAP label description (names and colours) for the label maps.",
     DOLOR_CMD_SPECS(specs),
 };
-
-static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
-{
-    predict_opts *o = ctx;
-    if (!strcmp(sp->name, "model") || !strcmp(sp->name, "out"))
-        return dolor_opt_set_str(sp->name[0] == 'm' ? &o->model : &o->out, v);
-    if (!strcmp(sp->name, "overlay")) {
-        o->overlay = v == NULL;
-        return DOLOR_OK;
-    }
-    if (!strcmp(sp->name, "threads")) { /* checked against the table's range before apply */
-        o->threads = strtol(v, NULL, 10);
-        return DOLOR_OK;
-    }
-    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
-}
 
 /* Inputs predict reads; the first five keep 3D-capable geometry, so their label maps are NIfTI. */
 static const char *const input_exts[] = {".nii.gz", ".nii", ".mha", ".mhd", ".dcm", ".png", ".jpg", ".jpeg"};
@@ -159,7 +146,7 @@ int dolor_cmd_predict(int argc, char **argv)
     double *frame_ms = NULL; /* read + segment + write, per input */
     dolor_model_meta meta;
     dolor_status s = DOLOR_OK;
-    if ((rc = dolor_cmd_front(&predict_cmd, argc, argv, apply, &o, &pos, &npos, NULL)) >= 0)
+    if ((rc = dolor_cmd_front(&predict_cmd, argc, argv, dolor_opt_bind, &o, &pos, &npos, NULL)) >= 0)
         goto out;
     rc = DOLOR_EXIT_OK;
     if (!o.model || !o.out || npos == 0) {

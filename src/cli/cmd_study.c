@@ -7,9 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct {
+    char *out;
+} study_opts;
+
 static const dolor_opt_spec specs[] = {
     {"out", 'o', OPT_STR, "output folder (jobs/, tables, methods.md, report.html)", .metavar = "OUTDIR",
-     .uses = "run"},
+     .uses = "run", DOLOR_OPT_AT(study_opts, out)},
 };
 
 static const dolor_subcmd_desc subs[] = {
@@ -39,19 +43,13 @@ static const dolor_cmd_desc study_cmd = {
     .nsubs = (int)(sizeof subs / sizeof *subs),
 };
 
-static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
-{
-    if (!strcmp(sp->name, "out"))
-        return dolor_opt_set_str(ctx, v);
-    return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
-}
-
 static int study_run(const char *sub, const char *cfgpath, const char *out);
 
 int dolor_cmd_study(int argc, char **argv)
 {
     const char *cmd = "study";
-    char *out = NULL, **pos = NULL;
+    study_opts o = {NULL};
+    char **pos = NULL;
     int npos = 0;
     const dolor_subcmd_desc *sub = NULL;
     /* "dolor study help" as "dolor study --help" */
@@ -59,9 +57,10 @@ int dolor_cmd_study(int argc, char **argv)
         dolor_cmd_print_help(stdout, &study_cmd, NULL);
         return DOLOR_EXIT_OK;
     }
-    int rc = dolor_cmd_front(&study_cmd, argc, argv, apply, &out, &pos, &npos, &sub);
+    int rc = dolor_cmd_front(&study_cmd, argc, argv, dolor_opt_bind, &o, &pos, &npos, &sub);
+    const char *out = o.out;
     if (rc >= 0) {
-        free(out);
+        free(o.out);
         return rc;
     }
     if (!strcmp(sub->name, "schema")) {
@@ -79,7 +78,7 @@ int dolor_cmd_study(int argc, char **argv)
         rc = study_run(sub->name, pos[1], out);
     }
     free(pos);
-    free(out);
+    free(o.out);
     return rc;
 }
 

@@ -247,6 +247,24 @@ dolor_status dolor_opt_set_str(char **dst, const char *v)
     return *dst || !v ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
 }
 
+dolor_status dolor_opt_bind(void *ctx, const dolor_opt_spec *sp, const char *v)
+{
+    if (!sp->bound)
+        return dolor_error(DOLOR_EINVAL, "option --%s is not handled", sp->name);
+    char *field = (char *)ctx + sp->offset;
+    dolor_status s = dolor_opt_check_value(sp, v);
+    if (s)
+        return s;
+    switch (sp->type) {
+    case OPT_STR:
+    case OPT_LIST: return dolor_opt_set_str((char **)(void *)field, v);
+    case OPT_INT: *(long *)(void *)field = strtol(v, NULL, 10); break;
+    case OPT_NUM: *(double *)(void *)field = strtod(v, NULL); break;
+    case OPT_FLAG: *(int *)(void *)field = v == NULL; break;
+    }
+    return DOLOR_OK;
+}
+
 /* "1..256", "at least 0", "at most 10" (integers without a fraction) */
 static void range_text(const dolor_opt_spec *sp, char *buf, size_t n)
 {

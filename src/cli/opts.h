@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 
 typedef enum { OPT_STR, OPT_INT, OPT_NUM, OPT_LIST, OPT_FLAG } dolor_opt_type;
@@ -26,10 +27,15 @@ typedef struct dolor_opt_spec {
     int has_range;         /* OPT_INT/OPT_NUM: the parser rejects values outside min..max */
     double min, max;       /* inclusive; -INFINITY / INFINITY leave a side open */
     const char *uses;      /* sub-commands that take it, comma-separated ("train,cv"); NULL: all of them */
+    int bound;             /* 1: dolor_opt_bind stores the value at offset in the options struct */
+    size_t offset;
 } dolor_opt_spec;
 
 /* .has_range = 1, .min = LO, .max = HI in a spec initializer. */
 #define DOLOR_OPT_RANGE(lo, hi) .has_range = 1, .min = (lo), .max = (hi)
+
+/* Bind the option to FIELD of the options struct TYPE (see dolor_opt_bind for the field's C type). */
+#define DOLOR_OPT_AT(type, field) .bound = 1, .offset = offsetof(type, field)
 
 /* Called for each option: value is the text (NULL for flags; for a flag given
  * in a config as false, value is "false"). Return DOLOR_OK or an error. */
@@ -58,6 +64,13 @@ void dolor_opts_print_help(FILE *fp, const dolor_opt_spec *specs, int nspecs);
  * within min..max when has_range is set. Other types always pass. Errors (DOLOR_EINVAL) name the option
  * and the value: "--threads: 'abc' is not an integer", "--threads: 0 is outside 1..256". */
 dolor_status dolor_opt_check_value(const dolor_opt_spec *spec, const char *value);
+
+/* Store value in the field of ctx (the options struct) that spec is bound to with DOLOR_OPT_AT: OPT_STR and
+ * OPT_LIST a char * (a copy, the old one freed; the caller frees the last), OPT_INT a long, OPT_NUM a double
+ * (both checked as dolor_opt_check_value does), OPT_FLAG an int (1; 0 for --no-NAME or false in a config).
+ * Serves as the apply function of a table whose options are all bound. Errors: DOLOR_EINVAL (spec not bound,
+ * bad number), DOLOR_ENOMEM. */
+dolor_status dolor_opt_bind(void *ctx, const dolor_opt_spec *spec, const char *value);
 
 /* Replace *dst (freed) by a copy of v, for apply functions: a value from a --config file does not outlive the
  * call. Errors: DOLOR_ENOMEM. */
