@@ -139,4 +139,8 @@ printf '{"all": true}\n' >"$T/info.json"
 "$BIN" info --config "$T/info.json" "$T/ph1/images/0000.png" >"$T/out" 2>"$T/err" && grep -q "size        64 x 64" "$T/out" \
   && ok || bad "info --config: $(cat "$T/err")"
 run 2 "no-such.json" -- convert --config "$T/no-such.json" "$img" "$T/x.nii"
+# study: -o from the config reaches the run (which then fails on the incomplete study, not on a missing -o)
+printf '{"out": "%s/st"}\n' "$T" >"$T/study.json"
+run 2 "dataset: missing" -- study run "$T/s.yaml" --config "$T/study.json"
+run 2 "--out is not an option of dolor study check" -- study check "$T/s.yaml" --config "$T/study.json"
 finish
