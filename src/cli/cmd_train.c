@@ -44,15 +44,18 @@ typedef struct {
 } train_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"data", 'd', OPT_STR, "dataset folder holding images/ and masks/ (sets --images and --masks)"},
-    {"images", 0, OPT_STR, "folder of images (PNG, JPEG, NIfTI)"},
-    {"masks", 0, OPT_STR, "folder of label maps matched to images by file stem"},
+    {"data", 'd', OPT_STR, "dataset folder holding images/ and masks/ (sets --images and --masks)",
+     DOLOR_OPT_AT(train_opts, data)},
+    {"images", 0, OPT_STR, "folder of images (PNG, JPEG, NIfTI)", DOLOR_OPT_AT(train_opts, images)},
+    {"masks", 0, OPT_STR, "folder of label maps matched to images by file stem", DOLOR_OPT_AT(train_opts, masks)},
     {"classes", 'c', OPT_LIST, "foreground class names, e.g. nerve,vessel (background is class 0)"},
     {"labels", 'l', OPT_LIST, "mask value of each class, e.g. 1,2 (default 1..n)"},
     {"label-desc", 0, OPT_STR, "ITK-SNAP label description file giving class names and values (instead of --classes)"},
-    {"arch", 'a', OPT_STR, "architecture from the registry (default unet; listed below with their options)"},
+    {"arch", 'a', OPT_STR, "architecture from the registry (default unet; listed below with their options)",
+     DOLOR_OPT_AT(train_opts, arch)},
     {"arch-opt", 0, OPT_LIST, "architecture options KEY=VALUE,..., e.g. encoder_depth=50,triplet_attention=1"},
-    {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)"},
+    {"out", 'o', OPT_STR, "output folder: best/last.safetensors, log.csv, val_eval/ (required)",
+     DOLOR_OPT_AT(train_opts, out)},
     {"size", 0, OPT_STR, "network input size: N (square; default 256, classify 224) or HxW; classify 3D: DxHxW "
                          "(default 64x128x128)"},
     {"epochs", 'e', OPT_INT, "epochs", .def = "50", DOLOR_OPT_RANGE(1, 100000)},
@@ -62,12 +65,14 @@ static const dolor_opt_spec specs[] = {
     {"schedule", 0, OPT_STR, "learning-rate schedule: cosine, poly, constant, step (default cosine; classify step)"},
     {"warmup", 0, OPT_INT, "warm-up epochs", .def = "1", DOLOR_OPT_RANGE(0, 1000)},
     {"base", 0, OPT_INT, "unet only: channels at the first level (default 16; = --arch-opt base_channels=16)",
-     DOLOR_OPT_RANGE(1, 512)},
+     DOLOR_OPT_RANGE(1, 512), DOLOR_OPT_AT(train_opts, base)},
     {"depth", 0, OPT_INT, "unet only: number of downsamplings (default 4; = --arch-opt depth=4)",
-     DOLOR_OPT_RANGE(1, 7)},
+     DOLOR_OPT_RANGE(1, 7), DOLOR_OPT_AT(train_opts, depth)},
     {"upsample", 0, OPT_STR, "unet only: decoder upsampling, transposed or bilinear (default transposed)"},
-    {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation", .def = "0.2", DOLOR_OPT_RANGE(0, 0.9)},
-    {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)"},
+    {"val-fraction", 0, OPT_NUM, "fraction of cases held out for validation", .def = "0.2", DOLOR_OPT_RANGE(0, 0.9),
+     DOLOR_OPT_AT(train_opts, val_fraction)},
+    {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)",
+     DOLOR_OPT_AT(train_opts, val_list)},
     {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights", .def = "42",
      DOLOR_OPT_RANGE(0, 0x7fffffff)},
     {"augment", 0, OPT_FLAG, "augmentation on (default); --no-augment turns it off"},
@@ -80,18 +85,25 @@ static const dolor_opt_spec specs[] = {
     {"dice-weight", 0, OPT_NUM, "weight of soft Dice in the loss", .def = "1", DOLOR_OPT_RANGE(0, 100)},
     {"time-limit", 0, OPT_NUM, "stop after the epoch that passes this many minutes", .def = "none",
      DOLOR_OPT_RANGE(0, 1e6)},
-    {"resume", 'r', OPT_STR, "continue from a checkpoint (e.g. OUT/last.safetensors)"},
+    {"resume", 'r', OPT_STR, "continue from a checkpoint (e.g. OUT/last.safetensors)",
+     DOLOR_OPT_AT(train_opts, resume)},
     {"init", 0, OPT_STR, "start from the weights of a checkpoint, e.g. PyTorch weights converted with "
-                         "tools/torch_weights.py (the model comes from it)"},
-    {"threads", 't', OPT_INT, "CPU threads (default: all cores)", DOLOR_OPT_RANGE(1, 1024)},
-    {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)"},
+                         "tools/torch_weights.py (the model comes from it)", DOLOR_OPT_AT(train_opts, init)},
+    {"threads", 't', OPT_INT, "CPU threads (default: all cores)", DOLOR_OPT_RANGE(1, 1024),
+     DOLOR_OPT_AT(train_opts, threads)},
+    {"final-eval", 0, OPT_FLAG, "evaluate best.safetensors on the validation images at full size (default on)",
+     DOLOR_OPT_AT(train_opts, final_eval)},
     {"quiet", 'q', OPT_FLAG, "no progress bar"},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys (command line overrides it)"},
     {"task", 0, OPT_STR, "segment (default) or classify"},
-    {"csv", 0, OPT_STR, "classify: CSV listing image,label[,patient] (paths relative to its folder)"},
-    {"image-col", 0, OPT_STR, "classify: CSV column of the image paths (default image)"},
-    {"label-col", 0, OPT_STR, "classify: CSV column of the labels (default label)"},
-    {"patient-col", 0, OPT_STR, "classify: CSV column of the patient IDs (default patient, optional)"},
+    {"csv", 0, OPT_STR, "classify: CSV listing image,label[,patient] (paths relative to its folder)",
+     DOLOR_OPT_AT(train_opts, csv)},
+    {"image-col", 0, OPT_STR, "classify: CSV column of the image paths (default image)",
+     DOLOR_OPT_AT(train_opts, image_col)},
+    {"label-col", 0, OPT_STR, "classify: CSV column of the labels (default label)",
+     DOLOR_OPT_AT(train_opts, label_col)},
+    {"patient-col", 0, OPT_STR, "classify: CSV column of the patient IDs (default patient, optional)",
+     DOLOR_OPT_AT(train_opts, patient_col)},
     {"optimizer", 0, OPT_STR, "classify: sgd, adam or adamw (default sgd)"},
     {"momentum", 0, OPT_NUM, "classify: SGD momentum", .def = "0.9", DOLOR_OPT_RANGE(0, 0.999)},
     {"nesterov", 0, OPT_FLAG, "classify: SGD with Nesterov momentum (default off)"},
@@ -105,8 +117,9 @@ static const dolor_opt_spec specs[] = {
     {"lr-gamma", 0, OPT_NUM, "classify, step schedule: decay factor", .def = "0.1", DOLOR_OPT_RANGE(1e-6, 1)},
     {"flip", 0, OPT_LIST, "classify augmentation: axes to flip at random, of w,h,d, or none (default w,h,d; 2D: w)"},
     {"kfold", 0, OPT_INT, "classify: k-fold cross-validation by patient, stratified (instead of --val-fraction)",
-     DOLOR_OPT_RANGE(2, 1000)},
-    {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1", .def = "0", DOLOR_OPT_RANGE(0, 999)},
+     DOLOR_OPT_RANGE(2, 1000), DOLOR_OPT_AT(train_opts, kfold)},
+    {"fold", 0, OPT_INT, "classify: the validation fold of --kfold, 0..k-1", .def = "0", DOLOR_OPT_RANGE(0, 999),
+     DOLOR_OPT_AT(train_opts, fold)},
 };
 #define NSPECS ((int)(sizeof specs / sizeof *specs))
 /* name and table: typed values and "--x is not an option of dolor train" (help() prints the text) */
@@ -145,16 +158,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         if (!strcmp(n, arch_opts[i]))
             o->arch_given |= 1u << i;
     o->given[sp - specs] = 1;
+    if (sp->bound)
+        return dolor_opt_bind(ctx, sp, v);
     if (!strcmp(n, "task")) {
         if (strcmp(v, "segment") && strcmp(v, "classify"))
             return dolor_error(DOLOR_EINVAL, "--task: '%s' is not segment or classify", v);
         o->classify = !strcmp(v, "classify");
         return DOLOR_OK;
     }
-    if (!strcmp(n, "csv")) return dolor_opt_set_str(&o->csv, v);
-    if (!strcmp(n, "image-col")) return dolor_opt_set_str(&o->image_col, v);
-    if (!strcmp(n, "label-col")) return dolor_opt_set_str(&o->label_col, v);
-    if (!strcmp(n, "patient-col")) return dolor_opt_set_str(&o->patient_col, v);
     if (!strcmp(n, "optimizer")) return dolor_optimizer_parse(v, &o->ct.optimizer);
     if (!strcmp(n, "loss")) return dolor_cls_loss_parse(v, &o->ct.loss);
     if (!strcmp(n, "nesterov")) { o->ct.nesterov = on; return DOLOR_OK; }
@@ -208,14 +219,6 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         dolor_cli_free_list(items);
         return s;
     }
-    if (!strcmp(n, "data")) return dolor_opt_set_str(&o->data, v);
-    if (!strcmp(n, "images")) return dolor_opt_set_str(&o->images, v);
-    if (!strcmp(n, "masks")) return dolor_opt_set_str(&o->masks, v);
-    if (!strcmp(n, "out")) return dolor_opt_set_str(&o->out, v);
-    if (!strcmp(n, "val-list")) return dolor_opt_set_str(&o->val_list, v);
-    if (!strcmp(n, "resume")) return dolor_opt_set_str(&o->resume, v);
-    if (!strcmp(n, "init")) return dolor_opt_set_str(&o->init, v);
-    if (!strcmp(n, "arch")) return dolor_opt_set_str(&o->arch, v);
     if (!strcmp(n, "arch-opt")) {
         dolor_cli_free_list(o->arch_kv);
         s = dolor_cli_split_list(opt, v, &o->arch_kv, &o->narch_kv);
@@ -290,18 +293,14 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     if (!strcmp(n, "augment")) { o->tc.augment = on; return DOLOR_OK; }
     if (!strcmp(n, "hflip")) { o->tc.aug.hflip = on; return DOLOR_OK; }
     if (!strcmp(n, "quiet")) { o->tc.quiet = on; return DOLOR_OK; }
-    if (!strcmp(n, "final-eval")) { o->final_eval = on; return DOLOR_OK; }
     /* numbers: checked against the table's type and range before apply */
-    struct { const char *name; long *dst; int *idst; } ints[] = {
-        {"epochs", NULL, &o->tc.epochs}, {"batch", NULL, &o->tc.batch_size}, {"warmup", NULL, &o->tc.warmup_epochs},
-        {"base", &o->base, NULL}, {"depth", &o->depth, NULL}, {"threads", &o->threads, NULL},
-        {"step-size", NULL, &o->ct.step_size}, {"kfold", &o->kfold, NULL}, {"fold", &o->fold, NULL}};
+    struct { const char *name; int *dst; } ints[] = {
+        {"epochs", &o->tc.epochs}, {"batch", &o->tc.batch_size}, {"warmup", &o->tc.warmup_epochs},
+        {"step-size", &o->ct.step_size}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
         if (strcmp(n, ints[i].name))
             continue;
-        iv = strtol(v, NULL, 10);
-        if (ints[i].dst) *ints[i].dst = iv;
-        else *ints[i].idst = (int)iv;
+        *ints[i].dst = (int)strtol(v, NULL, 10);
         return DOLOR_OK;
     }
     if (!strcmp(n, "seed")) {
@@ -309,7 +308,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         return DOLOR_OK;
     }
     struct { const char *name; double *dst; } nums[] = {
-        {"lr", &o->tc.lr}, {"wd", &o->tc.weight_decay}, {"val-fraction", &o->val_fraction},
+        {"lr", &o->tc.lr}, {"wd", &o->tc.weight_decay},
         {"rotate", &o->tc.aug.rotate_deg}, {"brightness", &o->tc.aug.brightness}, {"contrast", &o->tc.aug.contrast},
         {"gamma", &o->tc.aug.gamma}, {"ce-weight", &o->tc.ce_weight}, {"dice-weight", &o->tc.dice_weight},
         {"time-limit", &o->tc.time_limit_min}, {"momentum", &o->ct.momentum}, {"pos-weight", &o->ct.pos_weight},
