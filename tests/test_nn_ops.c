@@ -675,6 +675,53 @@ static void five_steps(const fx_file *f, const char *file, const char *arch, con
     dolor_net_free(g);
 }
 
+/* After a backward: d/dx (every 97th element and the sum of squares) and every parameter gradient
+ * (first 32 elements and the sum of squares) against the fixture's dx_sample, dx_sq, ghead, gsq. */
+static void cmp_grads(const fx_file *f, const char *file, const dolor_net *g, const dolor_tensor *x)
+{
+    char what[192];
+    const float *dx = nn_graph_input_grad(g, 0);
+    const fx_rec *dxs = fx_get(f, "dx_sample");
+    float *samp = malloc(dxs->numel * sizeof *samp);
+    double sq = 0;
+    for (size_t k = 0; k < x->numel; k++)
+        sq += (double)dx[k] * dx[k];
+    for (size_t k = 0; k < dxs->numel; k++)
+        samp[k] = dx[k * 97];
+    snprintf(what, sizeof what, "%s d/dx (every 97th)", file);
+    cmp_scaled(what, samp, F32(dxs), dxs->numel, RESNET_GTOL);
+    float sqf = (float)sq;
+    snprintf(what, sizeof what, "%s |d/dx|^2", file);
+    cmp_rec(what, &sqf, fx_get(f, "dx_sq"));
+    free(samp);
+    const fx_rec *gh = fx_get(f, "ghead"), *gs = fx_get(f, "gsq");
+    int pi = 0;
+    for (int t = 0; t < g->ntensors; t++) {
+        const nn_tensor_info *ti = &g->tensors[t];
+        if (ti->is_buffer)
+            continue;
+        const float *gr = g->grads + ti->offset;
+        float head[32] = {0}, s2;
+        double acc = 0;
+        for (size_t k = 0; k < ti->numel; k++)
+            acc += (double)gr[k] * gr[k];
+        for (size_t k = 0; k < 32 && k < ti->numel; k++)
+            head[k] = gr[k];
+        s2 = (float)acc;
+        if ((size_t)pi < gs->numel) {
+            snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
+            /* a one-element tensor (the 1-channel BN of a triplet-attention gate) is one sum over N*H*W
+             * of products deep in the net: rounding order moves it by up to 0.5% (ResNet-50 + TA twin) */
+            cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32,
+                       ti->numel == 1 ? RESNET_GTOL_SCALAR : RESNET_GTOL);
+            snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
+            cmp(what, &s2, F32(gs) + pi, 1);
+        }
+        pi++;
+    }
+    CHECKF((size_t)pi == gs->numel, "%s: %d parameter tensors, torch has %zu", file, pi, gs->numel);
+}
+
 /* a registry architecture against its PyTorch twin (tools/gen_nn_ops_fixtures.py for "resnet",
  * tools/gen_nn_arch_fixtures.py + tools/nn_twins.py for the others) */
 static void test_arch(const char *file)
@@ -730,44 +777,7 @@ static void test_arch(const char *file)
     snprintf(what, sizeof what, "%s logits (training)", file);
     cmp_rec(what, y->data, fx_get(&f, "y"));
     CHECK_OK(dolor_net_backward_outputs(g, douts));
-    const float *dx = nn_graph_input_grad(g, 0);
-    const fx_rec *dxs = fx_get(&f, "dx_sample");
-    float *samp = malloc(dxs->numel * sizeof *samp);
-    double sq = 0;
-    for (size_t k = 0; k < x->numel; k++)
-        sq += (double)dx[k] * dx[k];
-    for (size_t k = 0; k < dxs->numel; k++)
-        samp[k] = dx[k * 97];
-    snprintf(what, sizeof what, "%s d/dx (every 97th)", file);
-    cmp_scaled(what, samp, F32(dxs), dxs->numel, RESNET_GTOL);
-    float sqf = (float)sq;
-    snprintf(what, sizeof what, "%s |d/dx|^2", file);
-    cmp_rec(what, &sqf, fx_get(&f, "dx_sq"));
-    free(samp);
-    const fx_rec *gh = fx_get(&f, "ghead"), *gs = fx_get(&f, "gsq");
-    int pi = 0;
-    for (int t = 0; t < g->ntensors; t++) {
-        const nn_tensor_info *ti = &g->tensors[t];
-        if (ti->is_buffer)
-            continue;
-        const float *gr = g->grads + ti->offset;
-        float head[32] = {0}, s2;
-        double acc = 0;
-        for (size_t k = 0; k < ti->numel; k++)
-            acc += (double)gr[k] * gr[k];
-        for (size_t k = 0; k < 32 && k < ti->numel; k++)
-            head[k] = gr[k];
-        s2 = (float)acc;
-        snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
-        /* a one-element tensor (the 1-channel BN of a triplet-attention gate) is one sum over N*H*W of
-         * products deep in the net: rounding order moves it by up to 0.5% (ResNet-50 + TA twin) */
-        cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32,
-                   ti->numel == 1 ? RESNET_GTOL_SCALAR : RESNET_GTOL);
-        snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
-        cmp(what, &s2, F32(gs) + pi, 1);
-        pi++;
-    }
-    CHECK((size_t)pi == gs->numel);
+    cmp_grads(&f, file, g, x);
     CHECK_OK(dolor_net_run(g, ins, outs, 0));
     snprintf(what, sizeof what, "%s logits (inference, running stats after one step)", file);
     cmp_rec(what, y->data, fx_get(&f, "y_eval"));
@@ -865,43 +875,7 @@ static void test_arch_multi(const char *file)
             cmp_rec(what, y[k]->data, yr);
         }
         CHECK_OK(dolor_net_backward_outputs(g, (const dolor_tensor *const *)dy));
-        const float *dx = nn_graph_input_grad(g, 0);
-        const fx_rec *dxs = fx_get(&f, "dx_sample");
-        float *samp = malloc(dxs->numel * sizeof *samp);
-        double sq = 0;
-        for (size_t k = 0; k < x->numel; k++)
-            sq += (double)dx[k] * dx[k];
-        for (size_t k = 0; k < dxs->numel; k++)
-            samp[k] = dx[k * 97];
-        snprintf(what, sizeof what, "%s d/dx (every 97th)", file);
-        cmp_scaled(what, samp, F32(dxs), dxs->numel, RESNET_GTOL);
-        float sqf = (float)sq;
-        snprintf(what, sizeof what, "%s |d/dx|^2", file);
-        cmp_rec(what, &sqf, fx_get(&f, "dx_sq"));
-        free(samp);
-        const fx_rec *gh = fx_get(&f, "ghead"), *gs = fx_get(&f, "gsq");
-        int pi = 0;
-        for (int t = 0; t < g->ntensors; t++) {
-            const nn_tensor_info *ti = &g->tensors[t];
-            if (ti->is_buffer)
-                continue;
-            const float *gr = g->grads + ti->offset;
-            float head[32] = {0}, s2;
-            double acc = 0;
-            for (size_t k = 0; k < ti->numel; k++)
-                acc += (double)gr[k] * gr[k];
-            for (size_t k = 0; k < 32 && k < ti->numel; k++)
-                head[k] = gr[k];
-            s2 = (float)acc;
-            snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
-            if ((size_t)pi < gs->numel)
-                cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32, RESNET_GTOL);
-            snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
-            if ((size_t)pi < gs->numel)
-                cmp(what, &s2, F32(gs) + pi, 1);
-            pi++;
-        }
-        CHECKF((size_t)pi == gs->numel, "%s: %d parameter tensors, torch has %zu", file, pi, gs->numel);
+        cmp_grads(&f, file, g, x);
         CHECK_OK(dolor_net_run(g, ins, y, 0));
         size_t every = (size_t)F32(ev)[0];
         for (int k = 0; k < no && every > 0; k++) {
