@@ -186,22 +186,17 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         o->size = o->sz[0];
         return DOLOR_OK;
     }
-    if (!strcmp(n, "flip")) {
-        char **items;
-        int cnt;
-        s = dolor_cli_split_list(opt, v, &items, &cnt);
-        if (s)
-            return s;
+    if (!strcmp(n, "flip")) { /* any of w, h, d (comma-separated), or none */
         o->ct.aug.flip_w = o->ct.aug.flip_h = o->ct.aug.flip_d = 0;
-        for (int i = 0; !s && i < cnt; i++) {
-            if (!strcmp(items[i], "w")) o->ct.aug.flip_w = 1;
-            else if (!strcmp(items[i], "h")) o->ct.aug.flip_h = 1;
-            else if (!strcmp(items[i], "d")) o->ct.aug.flip_d = 1;
-            else if (strcmp(items[i], "none") || cnt > 1)
-                s = dolor_error(DOLOR_EINVAL, "--flip: '%s' is not w, h, d or none", items[i]);
+        if (!strcmp(v, "none"))
+            return DOLOR_OK;
+        for (const char *p = v;; p += 2) {
+            if ((*p != 'w' && *p != 'h' && *p != 'd') || (p[1] && p[1] != ','))
+                return dolor_error(DOLOR_EINVAL, "--flip: '%.*s' is not w, h, d or none", (int)strcspn(p, ","), p);
+            *(*p == 'w' ? &o->ct.aug.flip_w : *p == 'h' ? &o->ct.aug.flip_h : &o->ct.aug.flip_d) = 1;
+            if (!p[1])
+                return DOLOR_OK;
         }
-        dolor_cli_free_list(items);
-        return s;
     }
     if (!strcmp(n, "class-weights")) {
         char **items;
