@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_nn_fixtures import Writer  # noqa: E402
-from gen_nn_ops_fixtures import det_fill, rnd  # noqa: E402
+from gen_nn_ops_fixtures import add_grads, det_fill, rnd  # noqa: E402
 import nn_twins  # noqa: E402
 
 CASES = [
@@ -68,16 +68,7 @@ def gen(fname, arch, cfg, xshape):
     w.add("xshape", list(xshape))
     w.add("y", y)
     w.add("dy", dy)
-    heads, sq = [], []
-    for name, p in m.named_parameters():
-        g = p.grad.reshape(-1)
-        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
-        sq.append((g * g).sum().reshape(1))
-    w.add("ghead", torch.stack(heads))
-    w.add("gsq", torch.cat(sq))
-    dx = x.grad.reshape(-1)
-    w.add("dx_sample", dx[::97])
-    w.add("dx_sq", [(dx * dx).sum().item()])
+    add_grads(w, m, x)
     m.eval()
     with torch.no_grad():
         w.add("y_eval", m(x))
@@ -194,16 +185,7 @@ def gen_multi(fname, arch, cfg, xshape, lr, eval_every=5):
     w.add("xshape", list(xshape))
     for k, y in enumerate(ys):
         w.add("y%d" % k, y)
-    heads, sq = [], []
-    for name, p in m.named_parameters():
-        g = p.grad.reshape(-1)
-        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
-        sq.append((g * g).sum().reshape(1))
-    w.add("ghead", torch.stack(heads))
-    w.add("gsq", torch.cat(sq))
-    dx = x.grad.reshape(-1)
-    w.add("dx_sample", dx[::97])
-    w.add("dx_sq", [(dx * dx).sum().item()])
+    add_grads(w, m, x)
     m.eval()
     with torch.no_grad():
         for k, y in enumerate(m(x)):

@@ -400,6 +400,22 @@ def det_fill(model):
     return names
 
 
+def add_grads(w, m, x):
+    """The gradient records tests/test_nn_ops.c cmp_grads reads, after a backward: per parameter
+    its first 32 elements (ghead, zero-padded) and its sum of squares (gsq), so the files stay
+    small; every 97th element of d/dx (dx_sample) and its sum of squares (dx_sq)."""
+    heads, sq = [], []
+    for name, p in m.named_parameters():
+        g = p.grad.reshape(-1)
+        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
+        sq.append((g * g).sum().reshape(1))
+    w.add("ghead", torch.stack(heads))
+    w.add("gsq", torch.cat(sq))
+    dx = x.grad.reshape(-1)
+    w.add("dx_sample", dx[::97])
+    w.add("dx_sq", [(dx * dx).sum().item()])
+
+
 def gen_resnet(fname, cfg, xshape, steps5=True):
     w = Writer(fname)
     m = ResNet(**cfg).double()
@@ -416,17 +432,7 @@ def gen_resnet(fname, cfg, xshape, steps5=True):
     w.add("xshape", list(xshape))
     w.add("y", y)
     w.add("dy", dy)
-    # gradients: first 32 elements and the sum of squares of every parameter (the files stay small)
-    heads, sq = [], []
-    for name, p in m.named_parameters():
-        g = p.grad.reshape(-1)
-        heads.append(torch.cat([g[:32], torch.zeros(max(0, 32 - g.numel()), dtype=g.dtype)]))
-        sq.append((g * g).sum().reshape(1))
-    w.add("ghead", torch.stack(heads))
-    w.add("gsq", torch.cat(sq))
-    dx = x.grad.reshape(-1)
-    w.add("dx_sample", dx[::97])
-    w.add("dx_sq", [(dx * dx).sum().item()])
+    add_grads(w, m, x)
     m.eval()
     with torch.no_grad():
         w.add("y_eval", m(x))
