@@ -213,6 +213,25 @@ static dolor_status read_segmentation(const cJSON *sg, int h, int w, uint8_t *ma
     return DOLOR_OK;
 }
 
+/* kps: COCO's [x1, y1, v1, ...] of nkpt keypoints, into kp[3 nkpt]. Errors: DOLOR_EFORMAT naming
+ * arr[i].keypoints (a count other than 3 nkpt, a value that is not a number). */
+static dolor_status read_keypoints(const cJSON *kps, int nkpt, const char *path, const char *arr, int i, double *kp)
+{
+    int n = cJSON_IsArray(kps) ? cJSON_GetArraySize(kps) : -1;
+    if (n != 3 * nkpt)
+        return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].keypoints: %d values, expected %d keypoints x 3 = %d", path, arr, i,
+                           n, nkpt, 3 * nkpt);
+    int q = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, kps)
+    {
+        if (!cJSON_IsNumber(c))
+            return dolor_error(DOLOR_EFORMAT, "%s: %s[%d].keypoints[%d]: not a number", path, arr, i, q);
+        kp[q++] = c->valuedouble;
+    }
+    return DOLOR_OK;
+}
+
 dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *out, int **cat_ids)
 {
     if (!path || !out || nkpt < 0)
@@ -368,22 +387,8 @@ dolor_status dolor_det_coco_read(const char *path, int nkpt, dolor_det_dataset *
             int has_kp = 0;
             const cJSON *kps = cJSON_GetObjectItemCaseSensitive(it, "keypoints");
             if (nkpt > 0) {
-                int n = cJSON_IsArray(kps) ? cJSON_GetArraySize(kps) : -1;
-                if (n != 3 * nkpt) {
-                    st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].keypoints: %d values, expected %d keypoints x 3 "
-                                     "= %d", path, i, n, nkpt, 3 * nkpt);
+                if ((st = read_keypoints(kps, nkpt, path, "annotations", i, kp)) != DOLOR_OK)
                     goto done;
-                }
-                int q = 0;
-                const cJSON *c;
-                cJSON_ArrayForEach(c, kps)
-                {
-                    if (!cJSON_IsNumber(c)) {
-                        st = dolor_error(DOLOR_EFORMAT, "%s: annotations[%d].keypoints[%d]: not a number", path, i, q);
-                        goto done;
-                    }
-                    kp[q++] = c->valuedouble;
-                }
                 has_kp = 1;
             }
             st = dolor_det_list_add(L, (int)cats[k].idx, 1.0, box, has_mask ? mask : NULL, has_kp ? kp : NULL);
@@ -534,22 +539,8 @@ dolor_status dolor_det_coco_read_results(const char *path, const dolor_det_datas
             }
         }
         if (nkpt > 0 && kps) {
-            int n = cJSON_IsArray(kps) ? cJSON_GetArraySize(kps) : -1;
-            if (n != 3 * nkpt) {
-                st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].keypoints: %d values, expected %d keypoints x 3 = %d",
-                                 path, i, n, nkpt, 3 * nkpt);
+            if ((st = read_keypoints(kps, nkpt, path, "results", i, kp)) != DOLOR_OK)
                 goto done;
-            }
-            int q = 0;
-            const cJSON *c;
-            cJSON_ArrayForEach(c, kps)
-            {
-                if (!cJSON_IsNumber(c)) {
-                    st = dolor_error(DOLOR_EFORMAT, "%s: results[%d].keypoints[%d]: not a number", path, i, q);
-                    goto done;
-                }
-                kp[q++] = c->valuedouble;
-            }
             has_kp = 1;
             if (!has_box) { /* pycocotools' loadRes: the keypoints' extent */
                 double x0 = kp[0], x1 = kp[0], y0 = kp[1], y1 = kp[1];
