@@ -138,7 +138,22 @@ int main(int argc, char **argv)
         OK(dolor_adamw_create(dolor_net_num_params(net), 0.9f, 0.999f, 1e-8f, 1e-2f, &opt));
 
     const dolor_tensor *ins[1] = {x};
-    dolor_tensor *outs[1] = {y};
+    /* a net with several outputs (YOLOv8's head maps): every output is produced; inference only */
+    int nouts = dolor_net_num_outputs(net);
+    if (nouts > 1 && train) {
+        printf("SKIP training step of a %d-output net (no loss for it in this bench)\n", nouts);
+        return 0;
+    }
+    dolor_tensor *outs[8] = {y};
+    for (int o = 1; o < nouts && o < 8; o++) {
+        int nd2;
+        int64_t s2[5];
+        OK(dolor_net_output_shape(net, o, &nd2, s2));
+        s2[0] = in[0];
+        for (int a = 2; a < nd2 && nd2 == ind; a++)
+            s2[a] = s2[a] * in[a] / nin[a];
+        OK(dolor_tensor_create(&outs[o], nd2, s2));
+    }
     const dolor_tensor *douts[1] = {dy};
     double *t = malloc(sizeof(double) * (size_t)iters);
     double tf = 0, tl = 0, tb = 0, to = 0, cpu = 0, spent = 0;
@@ -187,6 +202,8 @@ int main(int argc, char **argv)
     dolor_tensor_free(x);
     dolor_tensor_free(y);
     dolor_tensor_free(dy);
+    for (int o = 1; o < nouts && o < 8; o++)
+        dolor_tensor_free(outs[o]);
     dolor_net_free(net);
     return 0;
 }

@@ -26,7 +26,7 @@ summed by primitive kind and propagation kind; the rest of the wall time is dolo
 
 Usage: /usr/bin/python3 bench/bench_table.py [--build build] [--rows KEY,...] [--modes infer,train]
            [--csv FILE] [--no-ort] [--no-profile]
-Row keys: resnet18, unet32, resnet3d18, resnet50_ta_seg, fastseg (the default set), unet16.
+Row keys: resnet18, unet32, resnet3d18, resnet50_ta_seg, fastseg, yolov8n, yolov8s (the default set), unet16.
 Environment: OMP_NUM_THREADS (2), BENCH_ROWS and BENCH_MODES (as --rows, --modes), BENCH_INFER_ITERS (20), BENCH_TRAIN_ITERS (5), BENCH_MAX_SECONDS
 (10: an engine stops timing a row after this many seconds of timed runs, at least 1 run),
 BENCH_PROFILE (1; 0 = --no-profile), BENCH_PROFILE_MAX_S (60: rows whose dolor run takes longer than
@@ -59,6 +59,10 @@ ROWS = [
     ("resnet50_ta_seg", "ResNet-50 + triplet attention segmenter", "resnet_unet",
      {"in_channels": 3, "num_classes": 6, "encoder_depth": 50, "triplet_attention": 1}, [3, 473, 473], 1, 2),
     ("fastseg", "real-time segmenter", "fastseg", {"in_channels": 1, "num_classes": 4}, [1, 256, 256], 1, None),
+    ("yolov8n", "YOLOv8-n detector (80 classes)", "yolov8", {"task": "detect", "scale": "n", "in_channels": 3},
+     [3, 512, 512], 1, None),
+    ("yolov8s", "YOLOv8-s detector (80 classes)", "yolov8", {"task": "detect", "scale": "s", "in_channels": 3},
+     [3, 512, 512], 1, None),
 ]
 # not in the default set (--rows unet16): the U-Net of the earlier bench (dolor_unet_config_default)
 EXTRA_ROWS = [

@@ -65,7 +65,7 @@ def twin_from_arch(arch, cfg):
     if arch == "resnet":
         from gen_nn_ops_fixtures import ResNet
         return ResNet(**{k: int(v) for k, v in cfg.items()})
-    classes = {"resnet_unet": "ResNetUNet", "fastseg": "FastSeg"}
+    classes = {"resnet_unet": "ResNetUNet", "fastseg": "FastSeg", "yolov8": "YOLOv8"}
     if arch not in classes:
         raise ValueError("no PyTorch twin known for architecture %r" % arch)
     try:

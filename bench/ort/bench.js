@@ -61,7 +61,8 @@ async function main() {
     const dc = process.cpuUsage(c0);
     if (it === 0) {
       const y = out[session.outputNames[0]];
-      const seg = y.dims.length === shape.length;
+      // a segmenter's one output has the input's spatial size; a multi-output head (YOLOv8's maps) only its batch
+      const seg = y.dims.length === shape.length && session.outputNames.length === 1;
       if (y.dims[0] !== shape[0] || (seg && y.dims.slice(2).some((d, i) => d !== shape[2 + i]))) {
         console.error(`unexpected output shape [${y.dims}]`);
         process.exit(1);
