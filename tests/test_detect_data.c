@@ -56,7 +56,7 @@ static void test_yolo_read(void)
 {
     dolor_det_list l;
     dolor_det_list_init(&l, 0, 0, 0);
-    dolor_det_yolo_config c = cfg(DOLOR_YOLO_DETECT, 3, 0, 0);
+    dolor_det_yolo_config c = cfg(DOLOR_DET_YOLO_DETECT, 3, 0, 0);
     const char *p = write_file("a.txt", "0 0.5 0.5 0.25 0.5\n\n2 0.1 0.2 0.2 0.2\n");
     CHECK_OK(dolor_det_yolo_read(p, &c, 200, 100, &l));
     CHECK(l.n == 2);
@@ -87,7 +87,7 @@ static void test_yolo_read(void)
     CHECK(l.n == 0);
 
     /* polygons: a square as a polygon and a box line in a segment file */
-    dolor_det_yolo_config cs = cfg(DOLOR_YOLO_SEGMENT, 2, 0, 0);
+    dolor_det_yolo_config cs = cfg(DOLOR_DET_YOLO_SEGMENT, 2, 0, 0);
     p = write_file("s.txt", "1 0.2 0.3 0.6 0.3 0.6 0.7 0.2 0.7\n0 0.5 0.5 0.2 0.2\n");
     CHECK_OK(dolor_det_yolo_read(p, &cs, 10, 10, &l));
     CHECK(l.n == 2 && l.h == 10 && l.w == 10);
@@ -108,7 +108,7 @@ static void test_yolo_read(void)
     CHECK_ERR(dolor_det_yolo_read(p, &cs, 10, 10, &l), DOLOR_EFORMAT, "s3.txt:1: a polygon of 1 vertices");
 
     /* pose: 2 keypoints with visibility */
-    dolor_det_yolo_config cp = cfg(DOLOR_YOLO_POSE, 1, 2, 3);
+    dolor_det_yolo_config cp = cfg(DOLOR_DET_YOLO_POSE, 1, 2, 3);
     p = write_file("p.txt", "0 0.5 0.5 0.5 0.5 0.4 0.6 2 0 0 0\n");
     CHECK_OK(dolor_det_yolo_read(p, &cp, 100, 50, &l));
     CHECK(l.n == 1 && l.nkpt == 2);
@@ -122,11 +122,11 @@ static void test_yolo_read(void)
               "p2.txt:2: 8 values, a pose line with 2 keypoints of 3 values has 11");
     p = write_file("p3.txt", "0 0.5 0.5 0.5 0.5 0.4 0.6 5 0 0 0\n");
     CHECK_ERR(dolor_det_yolo_read(p, &cp, 100, 50, &l), DOLOR_EFORMAT, "keypoint 1 visibility 5");
-    dolor_det_yolo_config cp2 = cfg(DOLOR_YOLO_POSE, 1, 2, 2);
+    dolor_det_yolo_config cp2 = cfg(DOLOR_DET_YOLO_POSE, 1, 2, 2);
     p = write_file("p4.txt", "0 0.5 0.5 0.5 0.5 0.4 0.6 0.1 0.1\n");
     CHECK_OK(dolor_det_yolo_read(p, &cp2, 100, 50, &l));
     CHECK(l.n == 1 && l.obj[0].kpt[2] == 2 && l.obj[0].kpt[5] == 2);
-    dolor_det_yolo_config bad = cfg(DOLOR_YOLO_POSE, 1, 0, 3);
+    dolor_det_yolo_config bad = cfg(DOLOR_DET_YOLO_POSE, 1, 0, 3);
     CHECK_ERR(dolor_det_yolo_read(p, &bad, 100, 50, &l), DOLOR_EINVAL, "nkpt >= 1");
     dolor_det_list_free(&l);
 }
@@ -137,7 +137,7 @@ static void test_yolo_write_folder(void)
     dolor_det_list_init(&l, 0, 0, 2);
     double b[4] = {10, 20, 30, 60}, k[6] = {15, 25, 2, 0, 0, 0};
     CHECK_OK(dolor_det_list_add(&l, 1, 1, b, NULL, k));
-    dolor_det_yolo_config cp = cfg(DOLOR_YOLO_POSE, 2, 2, 3);
+    dolor_det_yolo_config cp = cfg(DOLOR_DET_YOLO_POSE, 2, 2, 3);
     char path[512];
     snprintf(path, sizeof path, "%s/w.txt", tmpdir);
     CHECK_OK(dolor_det_yolo_write(path, &l, &cp, 100, 100, NULL, NULL));
@@ -155,7 +155,7 @@ static void test_yolo_write_folder(void)
     CHECK_OK(dolor_det_yolo_read(path, &cp, 100, 100, &r));
     CHECK(r.n == 1 && fabs(r.obj[0].box[2] - 30) < 1e-9 && fabs(r.obj[0].kpt[0] - 15) < 1e-9 && r.obj[0].kpt[5] == 0);
     dolor_det_list_free(&r);
-    dolor_det_yolo_config bad = cfg(DOLOR_YOLO_DETECT, 1, 0, 0);
+    dolor_det_yolo_config bad = cfg(DOLOR_DET_YOLO_DETECT, 1, 0, 0);
     CHECK_ERR(dolor_det_yolo_write(path, &l, &bad, 100, 100, NULL, NULL), DOLOR_EINVAL, "class 1 outside 0..0");
     dolor_det_list_free(&l);
 
@@ -166,7 +166,7 @@ static void test_yolo_write_folder(void)
     write_file("labels/img1.txt", "0 0.5 0.5 0.5 0.5\n1 0.25 0.25 0.1 0.1\n");
     const char *names[2] = {"images/img1.png", "img2.jpg"};
     int w[2] = {64, 32}, h[2] = {64, 32};
-    dolor_det_yolo_config cd = cfg(DOLOR_YOLO_DETECT, 2, 0, 0);
+    dolor_det_yolo_config cd = cfg(DOLOR_DET_YOLO_DETECT, 2, 0, 0);
     dolor_det_dataset ds;
     CHECK_OK(dolor_det_yolo_read_folder(dir, names, w, h, 2, &cd, &ds));
     CHECK(ds.nimg == 2 && ds.lists[0].n == 2 && ds.lists[1].n == 0 && !strcmp(ds.names[1], "img2.jpg"));
@@ -330,7 +330,7 @@ static void test_labelmap(void)
     CHECK_OK(dolor_det_from_labelmap(m, 6, 8, 2, 1, DOLOR_DET_CONTOUR_CENTRES, &l, &polys, &npts));
     char path[512];
     snprintf(path, sizeof path, "%s/lm.txt", tmpdir);
-    dolor_det_yolo_config cs = cfg(DOLOR_YOLO_SEGMENT, 2, 0, 0);
+    dolor_det_yolo_config cs = cfg(DOLOR_DET_YOLO_SEGMENT, 2, 0, 0);
     CHECK_OK(dolor_det_yolo_write(path, &l, &cs, 8, 6, (const double *const *)polys, npts));
     dolor_det_list r;
     dolor_det_list_init(&r, 0, 0, 0);

@@ -198,9 +198,9 @@ void dolor_det_eval_free(dolor_det_eval *e); /* NULL-safe */
 /* What a YOLO label file holds: boxes "c cx cy w h", polygons "c x1 y1 x2 y2 ...", pose "c cx cy w h
  * px1 py1 [v1] ..." (kdim 2 or 3, nkpt keypoints per line). All coordinates normalised to 0..1. */
 typedef enum dolor_det_yolo_kind {
-    DOLOR_YOLO_DETECT = 0,
-    DOLOR_YOLO_SEGMENT = 1,
-    DOLOR_YOLO_POSE = 2
+    DOLOR_DET_YOLO_DETECT = 0,
+    DOLOR_DET_YOLO_SEGMENT = 1,
+    DOLOR_DET_YOLO_POSE = 2
 } dolor_det_yolo_kind;
 
 typedef struct dolor_det_yolo_config {

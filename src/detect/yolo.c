@@ -48,9 +48,9 @@ static dolor_status check_cfg(const dolor_det_yolo_config *c, const char *fn)
         return dolor_error(DOLOR_EINVAL, "%s: NULL config", fn);
     if (c->ncls < 1)
         return dolor_error(DOLOR_EINVAL, "%s: ncls %d < 1", fn, c->ncls);
-    if (c->kind != DOLOR_YOLO_DETECT && c->kind != DOLOR_YOLO_SEGMENT && c->kind != DOLOR_YOLO_POSE)
+    if (c->kind != DOLOR_DET_YOLO_DETECT && c->kind != DOLOR_DET_YOLO_SEGMENT && c->kind != DOLOR_DET_YOLO_POSE)
         return dolor_error(DOLOR_EINVAL, "%s: unknown label kind %d", fn, (int)c->kind);
-    if (c->kind == DOLOR_YOLO_POSE && (c->nkpt < 1 || (c->kdim != 2 && c->kdim != 3)))
+    if (c->kind == DOLOR_DET_YOLO_POSE && (c->nkpt < 1 || (c->kdim != 2 && c->kdim != 3)))
         return dolor_error(DOLOR_EINVAL, "%s: pose labels need nkpt >= 1 (got %d) and kdim 2 or 3 (got %d)", fn, c->nkpt,
                            c->kdim);
     return DOLOR_OK;
@@ -68,7 +68,7 @@ dolor_status dolor_det_yolo_read(const char *path, const dolor_det_yolo_config *
         return st;
     if (img_w < 1 || img_h < 1)
         return dolor_error(DOLOR_EINVAL, "%s: image size %dx%d", path, img_w, img_h);
-    const int pose = cfg->kind == DOLOR_YOLO_POSE, seg = cfg->kind == DOLOR_YOLO_SEGMENT;
+    const int pose = cfg->kind == DOLOR_DET_YOLO_POSE, seg = cfg->kind == DOLOR_DET_YOLO_SEGMENT;
     dolor_det_list_free(out);
     dolor_det_list_init(out, seg ? img_h : 0, seg ? img_w : 0, pose ? cfg->nkpt : 0);
     FILE *fp = fopen(path, "r");
@@ -127,7 +127,7 @@ dolor_status dolor_det_yolo_read(const char *path, const dolor_det_yolo_config *
         int cls = (int)v[0];
         double box[4];
         int isbox = nv == 5;
-        if (cfg->kind == DOLOR_YOLO_DETECT && !isbox) {
+        if (cfg->kind == DOLOR_DET_YOLO_DETECT && !isbox) {
             st = dolor_error(DOLOR_EFORMAT, "%s:%ld: %d values, a box line has 5 (class cx cy w h)", path, lineno, nv);
             goto done;
         }
@@ -227,7 +227,7 @@ dolor_status dolor_det_yolo_write(const char *path, const dolor_det_list *l, con
         return st;
     if (img_w < 1 || img_h < 1)
         return dolor_error(DOLOR_EINVAL, "%s: image size %dx%d", path, img_w, img_h);
-    const int pose = cfg->kind == DOLOR_YOLO_POSE, seg = cfg->kind == DOLOR_YOLO_SEGMENT;
+    const int pose = cfg->kind == DOLOR_DET_YOLO_POSE, seg = cfg->kind == DOLOR_DET_YOLO_SEGMENT;
     for (size_t i = 0; i < l->n; i++) {
         if (l->obj[i].cls < 0 || l->obj[i].cls >= cfg->ncls)
             return dolor_error(DOLOR_EINVAL, "%s: object %zu: class %d outside 0..%d", path, i, l->obj[i].cls,
@@ -306,7 +306,7 @@ dolor_status dolor_det_yolo_read_folder(const char *labels_dir, const char *cons
     }
     out->nimg = nimg;
     out->ncls = cfg->ncls;
-    out->nkpt = cfg->kind == DOLOR_YOLO_POSE ? cfg->nkpt : 0;
+    out->nkpt = cfg->kind == DOLOR_DET_YOLO_POSE ? cfg->nkpt : 0;
     for (size_t i = 0; i < nimg; i++) {
         const char *base = strrchr(names[i], '/');
         base = base ? base + 1 : names[i];
@@ -324,7 +324,7 @@ dolor_status dolor_det_yolo_read_folder(const char *labels_dir, const char *cons
         FILE *fp = fopen(path, "r");
         if (!fp) {
             /* no label file: an image without objects (Ultralytics' background images) */
-            int seg = cfg->kind == DOLOR_YOLO_SEGMENT;
+            int seg = cfg->kind == DOLOR_DET_YOLO_SEGMENT;
             dolor_det_list_init(&out->lists[i], seg ? h[i] : 0, seg ? w[i] : 0, out->nkpt);
             free(path);
             if (w[i] < 1 || h[i] < 1) {
