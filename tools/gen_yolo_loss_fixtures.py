@@ -137,6 +137,10 @@ def gen_losses():
             o.requires_grad_()
         total, parts = T.yolo_loss(task, outs, inst, masks, nc, kpt_shape=(K, KD) if K else None, sigmas=sig)
         total.backward()
+        T.TORCH_TOPK = True
+        total_topk = T.yolo_loss(task, outs, inst, masks, nc, kpt_shape=(K, KD) if K else None, sigmas=sig)[0].item()
+        T.TORCH_TOPK = False
+        print("  with torch.topk instead of the stable sort: total differs by %.3g" % (total_topk - total.item()))
         p = "c%d." % ci
         w.add(p + "cfg", [TASKS[task], nc, 16, nm, K, KD, B, H, W, int(given)])
         for k, o in enumerate(outs):
@@ -150,7 +154,7 @@ def gen_losses():
             w.add(p + "masks", masks.double())
         w.add(p + "parts", [float(v) for v in parts])
         w.add(p + "total", [total.item()])
-        print(task, "fg anchors", T.LAST_FG, "parts", ["%.5f" % float(v) for v in parts], "total %.5f" % total.item())
+        print(task, "fg anchors", T.LAST_FG, "on several boxes", T.LAST_MULTI, "parts", ["%.5f" % float(v) for v in parts], "total %.5f" % total.item())
     w.close()
 
 

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 OKS_SIGMA = torch.tensor([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89],
                          dtype=torch.float64) / 10.0
 
-LAST_FG = 0  # fg anchors of the last call (for the generator's printout)
+TORCH_TOPK = False  # True: Ultralytics' torch.topk (ties in an unspecified order), to compare
+LAST_FG = LAST_MULTI = 0  # fg anchors, anchors positive for several boxes, of the last call (printout)
 DEFAULTS = dict(reg_max=16, strides=(8, 16, 32), topk=10, alpha=0.5, beta=6.0, box=7.5, cls=0.5, dfl=1.5,
                 pose=12.0, kobj=1.0)
 
@@ -83,6 +84,8 @@ class Assigner:
         mask_topk = self.topk_mask(align)
         mask_pos = mask_topk * mask_in * mask_gt
         fg = mask_pos.sum(-2)
+        global LAST_MULTI
+        LAST_MULTI = int((fg > 1).sum())
         if fg.max() > 1:
             multi = (fg.unsqueeze(1) > 1).expand(-1, self.n_max, -1)
             is_max = torch.zeros_like(mask_pos)
@@ -121,8 +124,11 @@ class Assigner:
         return scores.pow(self.alpha) * overlaps.pow(self.beta), overlaps
 
     def topk_mask(self, metrics):
-        # stable descending sort in place of torch.topk (see the module comment)
-        idx = torch.sort(metrics, dim=-1, descending=True, stable=True)[1][..., :self.topk]
+        # stable descending sort in place of torch.topk (see the module comment); TORCH_TOPK: torch.topk
+        if TORCH_TOPK:
+            idx = torch.topk(metrics, self.topk, dim=-1)[1]
+        else:
+            idx = torch.sort(metrics, dim=-1, descending=True, stable=True)[1][..., :self.topk]
         out = torch.zeros_like(metrics)
         out.scatter_(-1, idx, 1.0)
         return out
@@ -130,6 +136,8 @@ class Assigner:
 
 def yolo_loss(task, outs, inst, masks, nc, cfg=None, kpt_shape=None, sigmas=None):
     """-> (total, parts) as Ultralytics' __call__: total = sum(parts) * B, parts gain-multiplied"""
+    global LAST_MULTI
+    LAST_MULTI = 0
     c = dict(DEFAULTS, **(cfg or {}))
     R, strides, nl = c["reg_max"], c["strides"], len(c["strides"])
     feats = outs[:nl]
@@ -221,7 +229,7 @@ def yolo_loss(task, outs, inst, masks, nc, cfg=None, kpt_shape=None, sigmas=None
             sg = sigmas if sigmas is not None else (OKS_SIGMA if (K, KD) == (17, 3) else torch.ones(K, dtype=dtype) / K)
             d = (pk[..., 0] - gk[..., 0]).pow(2) + (pk[..., 1] - gk[..., 1]).pow(2)
             fac = kmask.shape[1] / (torch.sum(kmask != 0, dim=1) + 1e-9)
-            e = d / ((2 * sg).pow(2) * (area + 1e-9) * 2)
+            e = d / (2 * sg).pow(2) / (area + 1e-9) / 2  # 8.1's form (later: one product in the denominator)
             lpose = (fac.view(-1, 1) * ((1 - torch.exp(-e)) * kmask)).mean()
             if KD == 3:
                 lkobj = F.binary_cross_entropy_with_logits(pk[..., 2], kmask.to(dtype))

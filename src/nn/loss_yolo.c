@@ -681,7 +681,7 @@ dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *con
                     double dx = px - gk[3 * k] / s, dy = py - gk[3 * k + 1] / s;
                     double sg = 2.0 * L->sigmas[k];
                     double den = sg * sg * (area + 1e-9) * 2;
-                    double e = (dx * dx + dy * dy) / den;
+                    double e = (dx * dx + dy * dy) / (sg * sg) / (area + 1e-9) / 2; /* 8.1's order */
                     if (m) {
                         lpose += fac * (1 - exp(-e));
                         if (doutputs) {
