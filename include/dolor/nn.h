@@ -456,8 +456,9 @@ typedef struct dolor_yolo_targets {
                               overlap_mask); NULL allowed when n == 0 */
 } dolor_yolo_targets;
 typedef struct dolor_yolo_loss dolor_yolo_loss; /* workspace for one batch size and input size */
-/* Workspace for batch N and input H x W (pixels); about 8 (4 reg_max + 9) N A + 17 max_instances A
- * bytes, A = sum_l (H/s_l)(W/s_l) anchors (21 MB at 640x640, N 16). Errors: DOLOR_EINVAL (a config
+/* Workspace for batch N and input H x W (pixels): (32 reg_max + 44) N A + 17 max_instances A bytes,
+ * A = sum_l (H/s_l)(W/s_l) anchors (8400 at 640x640: 111 MB for N 16, reg_max 16, 256 instances).
+ * Errors: DOLOR_EINVAL (a config
  * value out of the ranges above, a stride that does not divide H or W; segment: H or W not divisible
  * by 4), DOLOR_ENOMEM. */
 dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch, int height, int width,
@@ -470,7 +471,9 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
  * cls, dfl; pose: box, pose, kobj, cls, dfl; dolor_yolo_loss_num_parts), already multiplied by their
  * gains; *total = sum(parts) * N (Ultralytics' returned loss); doutputs (NULL = loss only):
  * d(total)/d(output), same shapes, written (not accumulated). No allocation; sums in double;
- * deterministic. The assigner's top-k breaks ties at the k-th place by the lower anchor index.
+ * OpenMP over the images for the bin softmax and the classification term, with partial sums added
+ * in a fixed order, so results are bit-identical for any thread count (0.35 s of one core at
+ * 640x640, N 16, 80 classes, 50 instances per image, gradients included). The assigner's top-k breaks ties at the k-th place by the lower anchor index.
  * Errors (nothing is written to doutputs then): DOLOR_EINVAL (a NULL argument; instance i with an
  * image outside 0..N-1, a class outside 0..nc-1, a box degenerate or outside the input, pose keypoints
  * NULL or not finite; more than max_instances in one image; segment masks NULL with instances: the

@@ -68,6 +68,7 @@ struct dolor_yolo_loss {
     int *order;           /* [B, M] instances of each image */
     int *nimg;            /* [B] */
     double *pam, *pov;    /* [M] */
+    double *psum;         /* [nmaps, B] partial sums of the classification loss (fixed order) */
     int *topi;            /* [topk] */
     double *topv;         /* [topk] */
 };
@@ -135,6 +136,7 @@ void dolor_yolo_loss_free(dolor_yolo_loss *L)
     free(L->nimg);
     free(L->pam);
     free(L->pov);
+    free(L->psum);
     free(L->topi);
     free(L->topv);
     free(L);
@@ -225,10 +227,11 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
     L->nimg = malloc(B * sizeof(int));
     L->pam = malloc((size_t)M * sizeof(double));
     L->pov = malloc((size_t)M * sizeof(double));
+    L->psum = malloc((size_t)c->nmaps * B * sizeof(double));
     L->topi = malloc((size_t)c->topk * sizeof(int));
     L->topv = malloc((size_t)c->topk * sizeof(double));
     if (!L->ax || !L->ay || !L->as || !L->pbox || !L->prob || !L->ov || !L->met || !L->pos || !L->cnt || !L->tgt ||
-        !L->tnorm || !L->order || !L->nimg || !L->pam || !L->pov || !L->topi || !L->topv) {
+        !L->tnorm || !L->order || !L->nimg || !L->pam || !L->pov || !L->psum || !L->topi || !L->topv) {
         dolor_yolo_loss_free(L);
         return dolor_error(DOLOR_ENOMEM, "yolo loss: out of memory for %lld anchors x %d instances", (long long)A, M);
     }
@@ -291,10 +294,20 @@ static double ciou(const double *b1, const double *b2, double *g)
     return r;
 }
 
-static double softplus_neg_abs(double x) { return log1p(exp(-fabs(x))); }
-/* BCEWithLogits(x, t) = max(x, 0) - x t + log(1 + exp(-|x|)) */
-static double bce_logits(double x, double t) { return (x > 0 ? x : 0) - x * t + softplus_neg_abs(x); }
-static double sigmoid(double x) { return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)); }
+/* BCEWithLogits(x, t) = max(x, 0) - x t + log(1 + exp(-|x|)); *sg (NULL: not wanted) = sigmoid(x) */
+static double bce_logits_sig(double x, double t, double *sg)
+{
+    double e = exp(-fabs(x));
+    if (sg)
+        *sg = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+    return (x > 0 ? x : 0) - x * t + log1p(e);
+}
+static double bce_logits(double x, double t) { return bce_logits_sig(x, t, NULL); }
+static double sigmoid(double x)
+{
+    double e = exp(-fabs(x));
+    return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
 
 static dolor_status check_out(const dolor_yolo_loss *L, const char *what, int k, const dolor_tensor *t, int64_t C,
                               int64_t H, int64_t W)
@@ -403,6 +416,7 @@ dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *con
     for (int l = 0; l < nm; l++) {
         const dolor_tensor *o = outputs[l];
         int64_t HW = (int64_t)L->lh[l] * L->lw[l];
+#pragma omp parallel for collapse(2) schedule(static)
         for (int b = 0; b < B; b++)
             for (int64_t p = 0; p < HW; p++) {
                 int64_t a = L->loff[l] + p;
@@ -530,23 +544,33 @@ dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *con
         for (int k = 0; k < L->nout; k++)
             memset(doutputs[k]->data, 0, doutputs[k]->numel * sizeof(float));
 
-    /* classification over every anchor and class */
+    /* classification over every anchor and class: one partial sum per (level, image), added in order */
     double lcls = 0;
     for (int l = 0; l < nm; l++) {
         int64_t HW = (int64_t)L->lh[l] * L->lw[l];
-        for (int b = 0; b < B; b++)
+        float *dl = doutputs ? doutputs[l]->data : NULL;
+        const float *xl = outputs[l]->data;
+        const double gc = G * c->cls_gain / S;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < B; b++) {
+            double acc = 0;
             for (int64_t p = 0; p < HW; p++) {
                 int64_t a = L->loff[l] + p;
                 int i = L->tgt[(size_t)b * A + a];
                 double tv = L->tnorm[(size_t)b * A + a];
+                int tc = i >= 0 ? t->inst[i].cls : -1;
                 for (int cc = 0; cc < NC; cc++) {
                     int64_t e = at_idx(L, l, CB, b, 4 * R + cc, p);
-                    double x = outputs[l]->data[e], tt = i >= 0 && t->inst[i].cls == cc ? tv : 0;
-                    lcls += bce_logits(x, tt);
-                    if (doutputs)
-                        doutputs[l]->data[e] = (float)(G * c->cls_gain * (sigmoid(x) - tt) / S);
+                    double x = xl[e], tt = cc == tc ? tv : 0, sg;
+                    acc += bce_logits_sig(x, tt, dl ? &sg : NULL);
+                    if (dl)
+                        dl[e] = (float)(gc * (sg - tt));
                 }
             }
+            L->psum[(size_t)l * B + b] = acc;
+        }
+        for (int b = 0; b < B; b++)
+            lcls += L->psum[(size_t)l * B + b];
     }
     lcls /= S;
 
