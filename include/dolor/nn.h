@@ -414,6 +414,79 @@ dolor_status dolor_yolo_decode_boxes(const dolor_tensor *const *maps, const int 
 dolor_status dolor_yolo_decode_keypoints(const dolor_tensor *const *maps, const int *strides, int nmaps,
                                          int num_keypoints, int keypoint_dims, float *keypoints);
 
+/* ---- YOLOv8 training losses (src/nn/loss_yolo.c): Ultralytics 8.1's v8DetectionLoss,
+ * v8SegmentationLoss and v8PoseLoss with the task-aligned assigner (TOOD, Feng et al. ICCV 2021), on
+ * the raw maps of "yolov8" (the formulas, in full, in the header comment of loss_yolo.c and in
+ * docs/detection.md "Training losses"). Checked against a plain-torch transcription
+ * (tests/test_nn_yolo_loss.c, tools/gen_yolo_loss_fixtures.py): every part and every element of
+ * d(total)/d(output), and 5 SGD steps of a tiny yolov8 per task. */
+typedef enum { DOLOR_YOLO_DETECT = 0, DOLOR_YOLO_SEGMENT = 1, DOLOR_YOLO_POSE = 2 } dolor_yolo_task;
+#define DOLOR_YOLO_DEFAULT_MAX_INSTANCES 256 /* per image */
+#define DOLOR_YOLO_MAX_MASKS 256
+#define DOLOR_YOLO_MAX_KEYPOINTS 256
+typedef struct dolor_yolo_loss_config {
+    int task;                         /* dolor_yolo_task */
+    int num_classes, reg_max;         /* reg_max 16 (2..64) */
+    int nmaps, strides[8];            /* 3: 8, 16, 32 (each must divide the input size) */
+    int num_masks;                    /* segment: 32 (1..DOLOR_YOLO_MAX_MASKS) */
+    int num_keypoints, keypoint_dims; /* pose: K (1..DOLOR_YOLO_MAX_KEYPOINTS), 2 or 3 */
+    const float *keypoint_sigmas;     /* pose: K OKS sigmas (> 0), copied at create; NULL = Ultralytics'
+                                         default: COCO's OKS_SIGMA for K 17 with keypoint_dims 3, else 1/K */
+    int topk;
+    float alpha, beta;                /* task-aligned assigner: 10, 0.5, 6.0 */
+    float box_gain, cls_gain, dfl_gain, pose_gain, kobj_gain; /* Ultralytics hyp: 7.5, 0.5, 1.5, 12.0, 1.0
+                                                                 (seg uses box_gain, as Ultralytics) */
+    int max_instances;                /* most instances of one image (workspace size): 256 */
+} dolor_yolo_loss_config;
+/* The defaults above for a task; num_masks 32 (segment), num_keypoints 17 and keypoint_dims 3 (pose). */
+void dolor_yolo_loss_config_default(dolor_yolo_loss_config *cfg, dolor_yolo_task task, int num_classes);
+typedef struct dolor_yolo_instance { /* one ground-truth object */
+    int image, cls;                  /* index in the batch, class 0..nc-1 */
+    float box[4];                    /* x1, y1, x2, y2 in network-input pixels: 0 <= x1 < x2 <= width,
+                                        0 <= y1 < y2 <= height */
+    const float *keypoints;          /* pose: [K, 3] x, y (input pixels), visibility (0 = not labelled;
+                                        ignored with keypoint_dims 2, where every keypoint counts, as
+                                        Ultralytics' kpt_shape [K, 2]); else NULL */
+} dolor_yolo_instance;
+typedef struct dolor_yolo_targets {
+    const dolor_yolo_instance *inst; /* n instances, any image order */
+    int n;
+    const uint16_t *masks; /* segment: [N, H/4, W/4] instance map at the prototype resolution: 0 background,
+                              k = the k-th instance (1-based) of that image in inst order (Ultralytics'
+                              overlap_mask); NULL allowed when n == 0 */
+} dolor_yolo_targets;
+typedef struct dolor_yolo_loss dolor_yolo_loss; /* workspace for one batch size and input size */
+/* Workspace for batch N and input H x W (pixels): (32 reg_max + 44) N A + 17 max_instances A bytes,
+ * A = sum_l (H/s_l)(W/s_l) anchors (8400 at 640x640: 111 MB for N 16, reg_max 16, 256 instances).
+ * Errors: DOLOR_EINVAL (a config
+ * value out of the ranges above, a stride that does not divide H or W; segment: H or W not divisible
+ * by 4), DOLOR_ENOMEM. */
+dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch, int height, int width,
+                                    dolor_yolo_loss **out);
+/* outputs: the net's outputs in the order of its outputs (plain NCHW float tensors as dolor_net_run
+ * returns them): box_cls_l [N, 4 reg_max + nc, H/s_l, W/s_l] (l < nmaps); segment: then mask_coef_l
+ * [N, num_masks, H/s_l, W/s_l] and proto [N, num_masks, H/4, W/4]; pose: then keypoints_l
+ * [N, K keypoint_dims, H/s_l, W/s_l].
+ * parts[]: the loss items Ultralytics reports, in its order (detect: box, cls, dfl; segment: box, seg,
+ * cls, dfl; pose: box, pose, kobj, cls, dfl; dolor_yolo_loss_num_parts), already multiplied by their
+ * gains; *total = sum(parts) * N (Ultralytics' returned loss); doutputs (NULL = loss only):
+ * d(total)/d(output), same shapes, written (not accumulated). No allocation; sums in double;
+ * OpenMP over the images for the bin softmax and the classification term, with partial sums added
+ * in a fixed order, so results are bit-identical for any thread count (0.35 s of one core at
+ * 640x640, N 16, 80 classes, 50 instances per image, gradients included). The assigner's top-k breaks ties at the k-th place by the lower anchor index.
+ * Errors (nothing is written to doutputs then): DOLOR_EINVAL (a NULL argument; instance i with an
+ * image outside 0..N-1, a class outside 0..nc-1, a box degenerate or outside the input, pose keypoints
+ * NULL or not finite; more than max_instances in one image; segment masks NULL with instances: the
+ * message names the instance), DOLOR_ESHAPE (an output or gradient of another shape: the message names
+ * it, its shape and the expected one). */
+dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *const *outputs, const dolor_yolo_targets *t,
+                                     float *parts, float *total, dolor_tensor *const *doutputs);
+/* 3, 4 or 5 (0 for an unknown task). */
+int dolor_yolo_loss_num_parts(dolor_yolo_task task);
+/* "box", "cls", "dfl", "seg", "pose", "kobj" as in parts[]; NULL out of range. */
+const char *dolor_yolo_loss_part_name(dolor_yolo_task task, int i);
+void dolor_yolo_loss_free(dolor_yolo_loss *L); /* NULL-safe */
+
 #ifdef __cplusplus
 }
 #endif
