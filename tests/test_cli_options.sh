@@ -50,6 +50,10 @@ forest cv $F --label label --repeats 3|--repeats
 study run $T/s.yaml -o $T/st --epochs 3|--epochs
 study check $T/s.yaml --out $T/st|--out
 study schema --out $T/st|--out
+detect train --images $T --masks $T --classes a -o $T/o --conf 0.5|--conf
+detect predict --model $T/m -o $T/o $img --epochs 3|--epochs
+detect eval --model $T/m --images $T --masks $T --classes a --mosaic 0.5|--mosaic
+detect labels --masks $T --classes a -o $T/o --model $T/m|--model
 EOF
 # the message names the sub-command and where its options are listed
 run 2 "dolor forest predict: error: --folds is not an option of dolor forest predict (see dolor forest predict --help)" \
@@ -84,6 +88,10 @@ forest cv|--folds|--importance
 study|--out|--epochs
 study run|--out|--epochs
 study check|--config|--out
+detect train|--close-mosaic|--max-det
+detect predict|--max-det|--epochs
+detect eval|--val-list|--mosaic
+detect labels|--min-pixels|--epochs
 EOF
 # value names, defaults and ranges come from the table
 "$BIN" phantom --help >"$T/help" 2>&1

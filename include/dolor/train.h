@@ -54,8 +54,9 @@ typedef struct dolor_model_meta {
     int label_values[DOLOR_MAX_CLASSES];  /* mask value written for each class */
     int height, width;                    /* network input size (pixels) */
     int depth;                            /* 3D classifier: input depth (slices); 0 for 2D */
-    char task[16];                        /* "" or "segmentation" (older files) or "classification"; a
-                                             classifier's num_classes counts classes (2 for one logit) */
+    char task[16];                        /* "" or "segmentation" (older files), "classification" or "detection";
+                                             a classifier's num_classes counts classes (2 for one logit), a
+                                             detector's its object classes (no background) */
     int epoch;                            /* epochs completed (1-based count) */
     double val_dice;                      /* mean foreground Dice at that epoch (NaN if none) */
     int64_t opt_step;                     /* AdamW step count */
@@ -239,6 +240,82 @@ void dolor_cls_metrics_compute(const float *prob, const int *labels, size_t n, i
 dolor_status dolor_cls_train_run(const dolor_cls_train_config *cfg, dolor_net *net, dolor_adamw *opt,
                                  const dolor_cls_dataset *ds, const size_t *train_idx, size_t n_train,
                                  const size_t *val_idx, size_t n_val, dolor_model_meta *meta, double *best_auc);
+
+/* ---------------- detection training (YOLOv8 detect, segment, pose; src/train/detect*.c) ----------------
+ * docs/detection.md "Training". Images are grey, 0..1, in their own pixels; objects are dolor_det_object
+ * (include/dolor/detect.h) in those pixels: box, mask [h, w] (segment head), keypoints [nkpt, 3] (pose head). */
+struct dolor_det_list;
+struct dolor_det_nms_params;
+
+/* Augmentation, Ultralytics' names and YOLOv8 defaults (ultralytics/cfg/default.yaml), without rotation,
+ * shear, perspective or colour (grey images); left-right flip off by default because side matters. */
+typedef struct dolor_det_augment {
+    double mosaic;       /* probability of a 4-image mosaic (1.0) */
+    int close_mosaic;    /* no mosaic in the last this many epochs (10) */
+    double scale;        /* random zoom 1 +- scale (0.5) */
+    double translate;    /* random shift +- translate x size, per axis (0.1) */
+    double hsv_v;        /* intensity gain 1 +- hsv_v (0.4) */
+    double fliplr;       /* probability of a left-right flip (0) */
+    const int *flip_idx; /* [nkpt]: keypoint j takes keypoint flip_idx[j] on a flip (NULL: none swapped) */
+} dolor_det_augment;
+
+typedef struct dolor_det_train_config {
+    const char *out_dir;            /* created if needed: best/last.safetensors (EMA weights), log.csv */
+    int epochs;                     /* 100 */
+    int batch_size;                 /* 16 */
+    int imgsz;                      /* network input, square, a multiple of 32 (512) */
+    dolor_optimizer_kind optimizer; /* AdamW */
+    double lr;                      /* peak; 0 = Ultralytics' auto rule 0.002 x 5 / (4 + classes), rounded to 1e-6 */
+    double momentum;                /* SGD (Nesterov) momentum, 0.937 */
+    double weight_decay;            /* 5e-4, on every parameter */
+    double lrf;                     /* final lr = lr x lrf, linear decay per epoch (0.01) */
+    int warmup_epochs;              /* linear warm-up over max(this many epochs, 100 steps), at most half the
+                                     * steps (3) */
+    int augment;                    /* 1: aug below; 0: plain letterbox */
+    dolor_det_augment aug;
+    int ema;                        /* 1: validate and save the exponential moving average of the weights */
+    double val_conf, val_iou;       /* validation NMS: 0.001, 0.7, multi-label, 300 detections */
+    const double *kpt_sigmas;       /* [nkpt] OKS sigmas for the pose loss and mAP; NULL: 1/nkpt each */
+    uint64_t seed;                  /* 42 */
+    double time_limit_min;          /* stop after the epoch that passes it (0: none) */
+    int quiet;                      /* no progress bar */
+} dolor_det_train_config;
+void dolor_det_train_config_default(dolor_det_train_config *c);
+
+/* A detection dataset in memory: n images, pixels[i] grey [h[i], w[i]] in 0..1 (row-major), lists[i] their
+ * objects (names[i] for messages; may be NULL). */
+typedef struct dolor_det_train_data {
+    size_t n;
+    const float *const *pixels;
+    const int *w, *h;
+    const struct dolor_det_list *lists;
+    const char *const *names;
+} dolor_det_train_data;
+
+/* Train the yolov8 net (registry "yolov8", any task) on train, validating on val (may be NULL or empty)
+ * after every epoch with COCO's mAP50 and mAP50:95 of boxes, masks (segment) and keypoints (pose, OKS),
+ * precision and recall at conf 0.25 and the mean keypoint error in pixels; best.safetensors is the
+ * epoch of highest fitness (Ultralytics': 0.1 mAP50 + 0.9 mAP50:95, summed over boxes, masks and
+ * keypoints), last.safetensors the last; both hold the EMA weights, and so does net on return. meta:
+ * what the checkpoints store (arch, classes, task "detection", size); its epoch is set. best_fitness: in
+ * the best so far (or NaN), out the best. No resume. Errors: DOLOR_EINVAL (config, not a yolov8 net,
+ * input channels other than 1 or 3, an object whose class the net lacks or without the mask or
+ * keypoints its head needs: names the image and object), DOLOR_ENUMERIC (the loss became NaN or Inf),
+ * and those of nn, detect and I/O. */
+dolor_status dolor_det_train_run(const dolor_det_train_config *cfg, dolor_net *net, const dolor_det_train_data *train,
+                                 const dolor_det_train_data *val, dolor_model_meta *meta, double *best_fitness);
+
+/* Detections of one grey image pixels [h, w] (0..1) with a yolov8 net at input size imgsz (centred
+ * letterbox, pad 114/255, Ultralytics' LetterBox): raw outputs decoded (dolor_yolo_decode_boxes /
+ * _keypoints), dolor_det_postprocess with p, then boxes, keypoints and masks mapped back to the image's
+ * pixels (out re-initialised: masks [h, w] for the segment head, nkpt keypoints for pose). scratch:
+ * *scratch NULL the first time, reused while imgsz stays, freed with dolor_det_scratch_free. Errors:
+ * DOLOR_EINVAL (NULL, not a yolov8 net, imgsz not a multiple of 32), those of nn and detect. */
+typedef struct dolor_det_scratch dolor_det_scratch;
+dolor_status dolor_det_predict(dolor_net *net, int imgsz, const float *pixels, int w, int h,
+                               const struct dolor_det_nms_params *p, struct dolor_det_list *out,
+                               dolor_det_scratch **scratch);
+void dolor_det_scratch_free(dolor_det_scratch *s); /* NULL-safe */
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@ DECL(bench)
 DECL(features)
 DECL(forest)
 DECL(study)
+DECL(detect)
 #undef DECL
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
     {"bench", dolor_cmd_bench, "time inference and training steps"},
     {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
     {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
+    {"detect", dolor_cmd_detect, "YOLOv8 detection, instance segmentation and keypoints: train, predict, eval"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
 };
 

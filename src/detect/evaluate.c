@@ -100,6 +100,52 @@ static int kpt_visible(const dolor_det_object *g, int nkpt)
     return k;
 }
 
+/* A mask's extent (the rectangle of its non-zero pixels, x1 and y1 exclusive) and pixel count, so that the
+ * IoU of two masks only visits their common rectangle: the same value as dolor_det_mask_iou on 0/1 masks. */
+typedef struct mask_ext {
+    int x0, y0, x1, y1;
+    size_t area;
+} mask_ext;
+
+static void mask_extent(const uint8_t *m, int w, int h, mask_ext *e)
+{
+    e->x0 = w;
+    e->y0 = h;
+    e->x1 = e->y1 = 0;
+    e->area = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *r = m + (size_t)y * w;
+        size_t n = 0;
+        int lo = w, hi = -1;
+        for (int x = 0; x < w; x++)
+            if (r[x]) {
+                n++;
+                lo = x < lo ? x : lo;
+                hi = x;
+            }
+        if (!n)
+            continue;
+        e->area += n;
+        e->x0 = lo < e->x0 ? lo : e->x0;
+        e->x1 = hi + 1 > e->x1 ? hi + 1 : e->x1;
+        e->y0 = y < e->y0 ? y : e->y0;
+        e->y1 = y + 1;
+    }
+}
+
+static double mask_iou_ext(const uint8_t *a, const mask_ext *ea, const uint8_t *b, const mask_ext *eb, int w)
+{
+    int x0 = ea->x0 > eb->x0 ? ea->x0 : eb->x0, x1 = ea->x1 < eb->x1 ? ea->x1 : eb->x1;
+    int y0 = ea->y0 > eb->y0 ? ea->y0 : eb->y0, y1 = ea->y1 < eb->y1 ? ea->y1 : eb->y1;
+    size_t in = 0;
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *ra = a + (size_t)y * w, *rb = b + (size_t)y * w;
+        for (int x = x0; x < x1; x++)
+            in += (ra[x] != 0) & (rb[x] != 0);
+    }
+    return in ? (double)in / (double)(ea->area + eb->area - in) : 0.0;
+}
+
 static double overlap(const dolor_det_eval_params *p, const dolor_det_list *gl, const dolor_det_object *g,
                       const dolor_det_object *d)
 {
@@ -308,6 +354,7 @@ dolor_status dolor_det_evaluate(const dolor_det_list *gt, const dolor_det_list *
         totd += dt[i].n;
     }
     size_t *gidx = malloc(maxg * sizeof *gidx);
+    mask_ext *gext = malloc(maxg * sizeof *gext);
     int *gig = malloc(maxg * sizeof *gig);
     idx_score *didx = malloc(maxd * sizeof *didx);
     double *ious = malloc(maxd * maxg * sizeof *ious);
@@ -315,7 +362,7 @@ dolor_status dolor_det_evaluate(const dolor_det_list *gt, const dolor_det_list *
     long *dtm0 = malloc(maxd * sizeof *dtm0), *dtm1 = malloc(maxd * sizeof *dtm1);
     pooled *pd = malloc((totd ? totd : 1) * sizeof *pd);
     if (!out->ap || !out->ap50 || !out->ap5095 || !out->npos || !out->cls_precision || !out->cls_recall ||
-        !out->cls_f1 || !gidx || !gig || !didx || !ious || !gtm || !dtm0 || !dtm1 || !pd) {
+        !out->cls_f1 || !gidx || !gext || !gig || !didx || !ious || !gtm || !dtm0 || !dtm1 || !pd) {
         st = dolor_error(DOLOR_ENOMEM, "dolor_det_evaluate: out of memory");
         goto done;
     }
@@ -352,9 +399,20 @@ dolor_status dolor_det_evaluate(const dolor_det_list *gt, const dolor_det_list *
             qsort(didx, ndi, sizeof *didx, idx_score_cmp);
             if (!ultra && ndi > (size_t)p->max_dets)
                 ndi = (size_t)p->max_dets;
-            for (size_t d = 0; d < ndi; d++)
+            if (p->kind == DOLOR_DET_MASK) {
                 for (size_t g = 0; g < ng; g++)
-                    ious[d * ng + g] = overlap(p, G, &G->obj[gidx[g]], &D->obj[didx[d].i]);
+                    mask_extent(G->obj[gidx[g]].mask, G->w, G->h, &gext[g]);
+                for (size_t d = 0; d < ndi; d++) {
+                    mask_ext de;
+                    mask_extent(D->obj[didx[d].i].mask, G->w, G->h, &de);
+                    for (size_t g = 0; g < ng; g++)
+                        ious[d * ng + g] = mask_iou_ext(D->obj[didx[d].i].mask, &de, G->obj[gidx[g]].mask, &gext[g],
+                                                        G->w);
+                }
+            } else
+                for (size_t d = 0; d < ndi; d++)
+                    for (size_t g = 0; g < ng; g++)
+                        ious[d * ng + g] = overlap(p, G, &G->obj[gidx[g]], &D->obj[didx[d].i]);
             size_t base = nd;
             for (size_t d = 0; d < ndi; d++) {
                 pd[nd].score = didx[d].s;
@@ -467,6 +525,7 @@ dolor_status dolor_det_evaluate(const dolor_det_list *gt, const dolor_det_list *
     st = DOLOR_OK;
 done:
     free(gidx);
+    free(gext);
     free(gig);
     free(didx);
     free(ious);

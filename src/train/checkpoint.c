@@ -254,9 +254,9 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
     meta->num_classes = meta->arch.num_classes;
     /* a classifier names its classes, which a single-logit binary net has 2 of */
     const char *task = md_string(md, "task");
-    if (task && strcmp(task, "classification") && strcmp(task, "segmentation"))
-        return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.task '%.40s' is not classification or segmentation", path,
-                           task);
+    if (task && strcmp(task, "classification") && strcmp(task, "segmentation") && strcmp(task, "detection"))
+        return dolor_error(DOLOR_EFORMAT,
+                           "%s: __metadata__.task '%.40s' is not classification, segmentation or detection", path, task);
     if (task)
         snprintf(meta->task, sizeof meta->task, "%s", task);
     if (task && strcmp(task, "classification") == 0 && meta->num_classes == 1)
