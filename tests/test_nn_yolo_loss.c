@@ -261,6 +261,20 @@ static void test_errors(void)
               "gradient of output 1 is [2, 65, 4, 4]");
     dolor_yolo_loss_free(L);
     dolor_yolo_loss_free(NULL);
+    /* the workspace's instance limit (0 = the default) */
+    in[1].image = 0;
+    c.max_instances = 1;
+    CHECK_OK(dolor_yolo_loss_create(&c, 2, 64, 64, &L));
+    if (L)
+        CHECK_ERR(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &t, parts, &total, NULL), DOLOR_EINVAL,
+                  "instance 1: image 0 has more than max_instances = 1");
+    dolor_yolo_loss_free(L);
+    c.max_instances = 0;
+    CHECK_OK(dolor_yolo_loss_create(&c, 2, 64, 64, &L));
+    if (L)
+        CHECK_OK(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &t, parts, &total, NULL));
+    dolor_yolo_loss_free(L);
+    in[1].image = 1;
     /* pose without keypoints, segment without masks */
     dolor_yolo_loss_config_default(&c, DOLOR_YOLO_POSE, 1);
     c.num_keypoints = 2;

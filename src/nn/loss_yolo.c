@@ -168,9 +168,10 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
     if (!isfinite(c->box_gain) || !isfinite(c->cls_gain) || !isfinite(c->dfl_gain) || !isfinite(c->pose_gain) ||
         !isfinite(c->kobj_gain))
         return dolor_error(DOLOR_EINVAL, "yolo loss: a gain is not finite");
-    int M = c->max_instances;
+    int M = c->max_instances ? c->max_instances : DOLOR_YOLO_DEFAULT_MAX_INSTANCES;
     if (M < 1 || M > 65535)
-        return dolor_error(DOLOR_EINVAL, "yolo loss: max_instances %d (1..65535 per image)", M);
+        return dolor_error(DOLOR_EINVAL, "yolo loss: max_instances %d (1..65535 per image, 0 = %d)", M,
+                           DOLOR_YOLO_DEFAULT_MAX_INSTANCES);
     if (c->task == DOLOR_YOLO_SEGMENT &&
         (c->num_masks < 1 || c->num_masks > DOLOR_YOLO_MAX_MASKS || height % 4 || width % 4))
         return dolor_error(DOLOR_EINVAL, "yolo loss: segment needs num_masks in 1..%d (%d) and an input divisible by 4 (%dx%d)",
@@ -191,6 +192,7 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
         return dolor_error(DOLOR_ENOMEM, "yolo loss: out of memory");
     L->cfg = *c;
     L->cfg.keypoint_sigmas = NULL;
+    L->cfg.max_instances = M;
     L->batch = batch;
     L->height = height;
     L->width = width;
