@@ -2,9 +2,12 @@
  * v8SegmentationLoss and v8PoseLoss with its TaskAlignedAssigner (Feng et al., TOOD, ICCV 2021),
  * written from the definitions of Ultralytics 8.1.0 (git tag v8.1.0, January 2024:
  * ultralytics/utils/loss.py, tal.py, metrics.py bbox_iou, ops.py crop_mask; no code taken), the
- * release family arch/yolov8.c follows. Per image b, with anchors a (level by level, row-major,
- * centre (j + 0.5, i + 0.5) grid units, stride s_a; pixel centre p_a = that times s_a) and the
- * image's ground-truth boxes g (pixels, in the order given):
+ * release family arch/yolov8.c follows; checked against the 8.1-era tal.py at commit 002217d4c575
+ * and metrics.py at 000df7b31ef2 of ultralytics/ultralytics (the whole repository was too large to
+ * fetch, and the tag's own loss.py was not stored: its definitions were compared with an 8.1 copy in
+ * a fork and with a later loss.py at 00033e8fbb06). Per image b, with anchors a (level by level,
+ * row-major, centre (j + 0.5, i + 0.5) grid units, stride s_a; pixel centre p_a = that times s_a)
+ * and the image's ground-truth boxes g (pixels, in the order given):
  *   predictions  box P_a = (ax - l, ay - t, ax + r, ay + b) grid units, l.. the expectation of the
  *                softmax over reg_max bins (DFL); class probabilities sigmoid(logit)
  *   assigner     (no gradient) in(g, a) = min(p_a - (x1, y1), (x2, y2) - p_a) > 1e-9 (pixels);
@@ -35,9 +38,9 @@
  *   kobj         mean over fg anchors x K of BCEWithLogits(raw_v, m_k) (keypoint_dims 3 only)
  * Each part times its gain; the total = B sum(parts). Ultralytics' sigmas: its OKS_SIGMA for kpt_shape
  * [17, 3], else 1 / K each.
- * Differences from later Ultralytics releases (8.2 / 8.3 and the current master read at 00033e8):
+ * Differences from later Ultralytics releases (8.2, 8.3, the loss.py read at 00033e8):
  * DFLoss then clamps its own target (same value) and BboxLoss takes imgsz and stride (used only for
- * reg_max 1); the current master's segmentation loss resizes proto to the mask size instead of the
+ * reg_max 1); the later segmentation loss resizes proto to the mask size instead of the
  * mask to proto and adds optional semantic and objectness terms; none of that is here.
  * Anything Ultralytics computes from normalised labels (batch["bboxes"] xywh in 0..1) is here given
  * in pixels directly; the float rounding of that round trip is the only numeric difference. */
