@@ -237,6 +237,23 @@ static void test_errors(void)
     float parts[3], total;
     CHECK_OK(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &t, parts, &total, NULL));
     CHECK(isfinite(total) && total > 0);
+    /* logits of +-800 (exp overflows and underflows in double): loss and gradients stay finite */
+    dolor_tensor *g3[3] = {0};
+    for (int l = 0; l < 3; l++) {
+        CHECK_OK(dolor_tensor_create4(&g3[l], 2, 66, 64 >> (3 + l), 64 >> (3 + l)));
+        for (size_t i = 0; i < o[l]->numel; i++)
+            o[l]->data[i] = (float)(800 * sin(0.37 * (double)i + l));
+    }
+    CHECK_OK(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &t, parts, &total, g3));
+    int fin = isfinite(total);
+    for (int l = 0; l < 3; l++)
+        for (size_t i = 0; g3[l] && i < g3[l]->numel; i++)
+            fin = fin && isfinite(g3[l]->data[i]);
+    CHECKF(fin && total > 1000, "huge logits: total %g, gradients %s", total, fin ? "finite" : "not finite");
+    for (int l = 0; l < 3; l++) {
+        dolor_tensor_free(g3[l]);
+        memset(o[l]->data, 0, o[l]->numel * sizeof(float));
+    }
     in[1].cls = 2;
     CHECK_ERR(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &t, parts, &total, NULL), DOLOR_EINVAL,
               "instance 1: class 2 outside 0..1");

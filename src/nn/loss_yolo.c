@@ -606,7 +606,17 @@ dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *con
                 double d = td[sd] < 0 ? 0 : td[sd] > dmax ? dmax : td[sd];
                 int tl = (int)d;
                 double wl = (tl + 1) - d, wr = 1 - wl;
-                dfl += -log(pr[sd * R + tl]) * wl - log(pr[sd * R + tl + 1]) * wr;
+                {   /* cross-entropies from the logits (log-sum-exp), finite where a probability underflows */
+                    const float *z = outputs[l]->data + at_idx(L, l, CB, b, (int64_t)sd * R, p);
+                    int64_t HWl = (int64_t)L->lh[l] * L->lw[l];
+                    double mx = z[0], se = 0;
+                    for (int k = 1; k < R; k++)
+                        mx = fmax(mx, z[k * HWl]);
+                    for (int k = 0; k < R; k++)
+                        se += exp(z[k * HWl] - mx);
+                    double lse = mx + log(se);
+                    dfl += (lse - z[tl * HWl]) * wl + (lse - z[(tl + 1) * HWl]) * wr;
+                }
                 if (doutputs) {
                     double e = 0, gd = G * c->dfl_gain * w / (4 * S);
                     for (int k = 0; k < R; k++)
