@@ -7,7 +7,7 @@ Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_yolo_loss_fix
 Writes tests/fixtures/nn/yolo_loss.bin (DNF1 records, tools/gen_nn_fixtures.py):
   count                 number of loss cases
   c<i>.cfg              task (0 detect, 1 segment, 2 pose), nc, reg_max, num_masks, K, keypoint_dims,
-                        batch, height, width, sigmas_given (0: the default)
+                        batch, height, width, sigmas_given (0: the default), map scale (0: zero maps)
   (the head maps by formula, formula_map: not stored)
   c<i>.inst             [n, 6] image, class, x1, y1, x2, y2 (pixels)
   c<i>.kpts             pose: [n, K, 3]; c<i>.sigmas pose with sigmas_given
@@ -45,20 +45,20 @@ def f32(t):
 MAP_AMP = {"box_cls": 2.5, "mask_coef": 1.0, "proto": 1.0, "keypoints": 0.8}
 
 
-def formula_map(shape, amp, k, ci):
+def formula_map(shape, amp, k, ci, scale=1.0):
     """the head maps by formula (tests/test_nn_yolo_loss.c computes the same): output k of case ci,
     element i (flat NCHW) = amp sin(0.7311 i + 1.3 k + 0.37 ci + 0.2), rounded to float32"""
     i = torch.arange(int(np.prod(shape)), dtype=torch.float64)
-    return f32(amp * torch.sin(0.7311 * i + 1.3 * k + 0.37 * ci + 0.2)).reshape(shape)
+    return f32(scale * amp * torch.sin(0.7311 * i + 1.3 * k + 0.37 * ci + 0.2)).reshape(shape)
 
 
-def formula_maps(task, ci, B, H, W, nc, R=16, nm=0, kdim=0):
+def formula_maps(task, ci, B, H, W, nc, R=16, nm=0, kdim=0, scale=1.0):
     shapes = [("box_cls", (B, 4 * R + nc, H // s, W // s)) for s in (8, 16, 32)]
     if task == "segment":
         shapes += [("mask_coef", (B, nm, H // s, W // s)) for s in (8, 16, 32)] + [("proto", (B, nm, H // 4, W // 4))]
     if task == "pose":
         shapes += [("keypoints", (B, kdim, H // s, W // s)) for s in (8, 16, 32)]
-    return [formula_map(sh, MAP_AMP[kind], k, ci) for k, (kind, sh) in enumerate(shapes)]
+    return [formula_map(sh, MAP_AMP[kind], k, ci, scale) for k, (kind, sh) in enumerate(shapes)]
 
 
 def paint_masks(inst, B, H, W):
@@ -98,6 +98,7 @@ def instances(B, H, W, nc, K, g, which):
         1: [],
         2: [(2, 0, 5.0, 2.5, W - 3.0, H - 1.5),     # nearly the whole image
             (2, 1 % nc, 20.25, 18.0, 33.0, 29.75)],
+        3: [(3, 0, 0.0, 0.0, W, H)],                 # the whole image (with zero maps: exact metric ties)
     }
     out = []
     for b in range(B):
@@ -109,13 +110,14 @@ def instances(B, H, W, nc, K, g, which):
     return out
 
 
-# task, B, H, W, nc, nm, K, KD, image kinds, explicit sigmas
+# task, B, H, W, nc, nm, K, KD, image kinds, explicit sigmas[, map scale]
 LOSS_CASES = [
     ("detect", 2, 64, 64, 3, 0, 0, 0, [0, 1], False),
     ("detect", 1, 32, 32, 1, 0, 0, 0, [1], False),           # no instance at all
     ("segment", 2, 64, 64, 2, 4, 0, 0, [0, 2], False),
     ("pose", 2, 64, 64, 1, 0, 17, 3, [2, 0], False),         # COCO's OKS sigmas
     ("pose", 2, 64, 64, 2, 0, 4, 2, [0, 2], True),           # keypoint_dims 2, given sigmas
+    ("detect", 1, 32, 32, 1, 0, 0, 0, [3], False, 0.0),      # zero maps, a centred box: ties at the k-th place
 ]
 
 
@@ -128,8 +130,10 @@ def gen_losses():
     g = torch.Generator().manual_seed(7)
     w = Writer("yolo_loss.bin")
     w.add("count", [len(LOSS_CASES)])
-    for ci, (task, B, H, W, nc, nm, K, KD, which, given) in enumerate(LOSS_CASES):
-        outs = formula_maps(task, ci, B, H, W, nc, 16, nm, K * KD)
+    for ci, case in enumerate(LOSS_CASES):
+        task, B, H, W, nc, nm, K, KD, which, given = case[:10]
+        scale = case[10] if len(case) > 10 else 1.0
+        outs = formula_maps(task, ci, B, H, W, nc, 16, nm, K * KD, scale)
         inst = instances(B, H, W, nc, K, g, which)
         masks = paint_masks(inst, B, H, W) if task == "segment" else None
         sig = f32(0.02 + 0.1 * torch.rand(K, generator=g, dtype=torch.float64)) if given else None
@@ -138,11 +142,15 @@ def gen_losses():
         total, parts = T.yolo_loss(task, outs, inst, masks, nc, kpt_shape=(K, KD) if K else None, sigmas=sig)
         total.backward()
         T.TORCH_TOPK = True
-        total_topk = T.yolo_loss(task, outs, inst, masks, nc, kpt_shape=(K, KD) if K else None, sigmas=sig)[0].item()
+        o2 = [o.detach().clone().requires_grad_() for o in outs]
+        t2 = T.yolo_loss(task, o2, inst, masks, nc, kpt_shape=(K, KD) if K else None, sigmas=sig)[0]
+        t2.backward()
         T.TORCH_TOPK = False
-        print("  with torch.topk instead of the stable sort: total differs by %.3g" % (total_topk - total.item()))
+        gd = max(float((a.grad - b.grad).abs().max()) if a.grad is not None else 0.0 for a, b in zip(o2, outs))
+        print("  with torch.topk instead of the stable sort: total differs by %.3g, gradients by %.3g" %
+              (t2.item() - total.item(), gd))
         p = "c%d." % ci
-        w.add(p + "cfg", [TASKS[task], nc, 16, nm, K, KD, B, H, W, int(given)])
+        w.add(p + "cfg", [TASKS[task], nc, 16, nm, K, KD, B, H, W, int(given), scale])
         for k, o in enumerate(outs):
             w.add(p + "d%d" % k, o.grad if o.grad is not None else torch.zeros_like(o))
         w.add(p + "inst", inst_rec(inst))

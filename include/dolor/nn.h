@@ -436,7 +436,7 @@ typedef struct dolor_yolo_loss_config {
     float alpha, beta;                /* task-aligned assigner: 10, 0.5, 6.0 */
     float box_gain, cls_gain, dfl_gain, pose_gain, kobj_gain; /* Ultralytics hyp: 7.5, 0.5, 1.5, 12.0, 1.0
                                                                  (seg uses box_gain, as Ultralytics) */
-    int max_instances;                /* most instances of one image (workspace size): 256 */
+    int max_instances;                /* most instances of one image (workspace size): 256; 0 = 256 */
 } dolor_yolo_loss_config;
 /* The defaults above for a task; num_masks 32 (segment), num_keypoints 17 and keypoint_dims 3 (pose). */
 void dolor_yolo_loss_config_default(dolor_yolo_loss_config *cfg, dolor_yolo_task task, int num_classes);

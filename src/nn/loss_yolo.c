@@ -2,9 +2,12 @@
  * v8SegmentationLoss and v8PoseLoss with its TaskAlignedAssigner (Feng et al., TOOD, ICCV 2021),
  * written from the definitions of Ultralytics 8.1.0 (git tag v8.1.0, January 2024:
  * ultralytics/utils/loss.py, tal.py, metrics.py bbox_iou, ops.py crop_mask; no code taken), the
- * release family arch/yolov8.c follows. Per image b, with anchors a (level by level, row-major,
- * centre (j + 0.5, i + 0.5) grid units, stride s_a; pixel centre p_a = that times s_a) and the
- * image's ground-truth boxes g (pixels, in the order given):
+ * release family arch/yolov8.c follows; checked against the 8.1-era tal.py at commit 002217d4c575
+ * and metrics.py at 000df7b31ef2 of ultralytics/ultralytics (the whole repository was too large to
+ * fetch, and the tag's own loss.py was not stored: its definitions were compared with an 8.1 copy in
+ * a fork and with a later loss.py at 00033e8fbb06). Per image b, with anchors a (level by level,
+ * row-major, centre (j + 0.5, i + 0.5) grid units, stride s_a; pixel centre p_a = that times s_a)
+ * and the image's ground-truth boxes g (pixels, in the order given):
  *   predictions  box P_a = (ax - l, ay - t, ax + r, ay + b) grid units, l.. the expectation of the
  *                softmax over reg_max bins (DFL); class probabilities sigmoid(logit)
  *   assigner     (no gradient) in(g, a) = min(p_a - (x1, y1), (x2, y2) - p_a) > 1e-9 (pixels);
@@ -35,9 +38,9 @@
  *   kobj         mean over fg anchors x K of BCEWithLogits(raw_v, m_k) (keypoint_dims 3 only)
  * Each part times its gain; the total = B sum(parts). Ultralytics' sigmas: its OKS_SIGMA for kpt_shape
  * [17, 3], else 1 / K each.
- * Differences from later Ultralytics releases (8.2 / 8.3 and the current master read at 00033e8):
+ * Differences from later Ultralytics releases (8.2, 8.3, the loss.py read at 00033e8):
  * DFLoss then clamps its own target (same value) and BboxLoss takes imgsz and stride (used only for
- * reg_max 1); the current master's segmentation loss resizes proto to the mask size instead of the
+ * reg_max 1); the later segmentation loss resizes proto to the mask size instead of the
  * mask to proto and adds optional semantic and objectness terms; none of that is here.
  * Anything Ultralytics computes from normalised labels (batch["bboxes"] xywh in 0..1) is here given
  * in pixels directly; the float rounding of that round trip is the only numeric difference. */
@@ -168,9 +171,10 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
     if (!isfinite(c->box_gain) || !isfinite(c->cls_gain) || !isfinite(c->dfl_gain) || !isfinite(c->pose_gain) ||
         !isfinite(c->kobj_gain))
         return dolor_error(DOLOR_EINVAL, "yolo loss: a gain is not finite");
-    int M = c->max_instances;
+    int M = c->max_instances ? c->max_instances : DOLOR_YOLO_DEFAULT_MAX_INSTANCES;
     if (M < 1 || M > 65535)
-        return dolor_error(DOLOR_EINVAL, "yolo loss: max_instances %d (1..65535 per image)", M);
+        return dolor_error(DOLOR_EINVAL, "yolo loss: max_instances %d (1..65535 per image, 0 = %d)", M,
+                           DOLOR_YOLO_DEFAULT_MAX_INSTANCES);
     if (c->task == DOLOR_YOLO_SEGMENT &&
         (c->num_masks < 1 || c->num_masks > DOLOR_YOLO_MAX_MASKS || height % 4 || width % 4))
         return dolor_error(DOLOR_EINVAL, "yolo loss: segment needs num_masks in 1..%d (%d) and an input divisible by 4 (%dx%d)",
@@ -191,6 +195,7 @@ dolor_status dolor_yolo_loss_create(const dolor_yolo_loss_config *cfg, int batch
         return dolor_error(DOLOR_ENOMEM, "yolo loss: out of memory");
     L->cfg = *c;
     L->cfg.keypoint_sigmas = NULL;
+    L->cfg.max_instances = M;
     L->batch = batch;
     L->height = height;
     L->width = width;
@@ -601,7 +606,17 @@ dolor_status dolor_yolo_loss_compute(dolor_yolo_loss *L, const dolor_tensor *con
                 double d = td[sd] < 0 ? 0 : td[sd] > dmax ? dmax : td[sd];
                 int tl = (int)d;
                 double wl = (tl + 1) - d, wr = 1 - wl;
-                dfl += -log(pr[sd * R + tl]) * wl - log(pr[sd * R + tl + 1]) * wr;
+                {   /* cross-entropies from the logits (log-sum-exp), finite where a probability underflows */
+                    const float *z = outputs[l]->data + at_idx(L, l, CB, b, (int64_t)sd * R, p);
+                    int64_t HWl = (int64_t)L->lh[l] * L->lw[l];
+                    double mx = z[0], se = 0;
+                    for (int k = 1; k < R; k++)
+                        mx = fmax(mx, z[k * HWl]);
+                    for (int k = 0; k < R; k++)
+                        se += exp(z[k * HWl] - mx);
+                    double lse = mx + log(se);
+                    dfl += (lse - z[tl * HWl]) * wl + (lse - z[(tl + 1) * HWl]) * wr;
+                }
                 if (doutputs) {
                     double e = 0, gd = G * c->dfl_gain * w / (4 * S);
                     for (int k = 0; k < R; k++)
