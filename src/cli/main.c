@@ -17,6 +17,7 @@ DECL(bench)
 DECL(features)
 DECL(forest)
 DECL(study)
+DECL(ldh)
 #undef DECL
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
     {"bench", dolor_cmd_bench, "time inference and training steps"},
     {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
     {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
+    {"ldh", dolor_cmd_ldh, "grade lumbar disc herniation (MSU) from disc masks and keypoints; agreement with truth"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
 };
 
