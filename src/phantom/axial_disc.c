@@ -81,10 +81,10 @@ static double tissue(const geom *g, double p, double q, double tex, int *label)
         return e < 1 ? 0.40 + 0.12 * (1 - e) + 0.03 * tex : 0.12 + 0.03 * tex; /* nucleus, annulus */
     }
     /* body outline and subcutaneous fat */
-    double body = ell(p, q, 0, 25, 150, 118);
+    double body = ell(p, q, 0, 8, 150, 96);
     if (body > 1)
         return 0.0;
-    double subc = ell(p, q, 0, 25, 138, 106);
+    double subc = ell(p, q, 0, 8, 139, 85);
     if (subc > 1)
         return 0.78 + 0.05 * tex;
     /* canal: from the disc margin back to CP; lateral recesses out to the facets */
@@ -137,8 +137,8 @@ static double tissue(const geom *g, double p, double q, double tex, int *label)
     /* vertebral body rim / anterior longitudinal ligament just around the disc */
     if (ell(p, q, 0, 0, g->a + 1.5, g->bq + 1.5) < 1)
         return 0.10;
-    /* paravertebral fat around the spine, bowel-like texture anteriorly */
-    if (q < -g->bq - 3)
+    /* bowel-like texture in the abdomen, fat around the spine */
+    if (ell(p, q, 0, -g->bq - 50, 115, 45) < 1)
         return 0.45 + 0.18 * tex;
     return 0.72 + 0.06 * tex;
 }
