@@ -263,7 +263,7 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
                             o->truth, line, ts ? ts : "");
             goto done;
         }
-        if ((ty <= 1) != (gv == 0)) {
+        if ((ty <= 1) != (gv == 0) || (ty >= 2 && ty <= 16 && gv != 1 + (ty - 2) / 5)) {
             s = dolor_error(DOLOR_EFORMAT, "%s:%zu: grade %ld does not fit type %s", o->truth, line, gv, ts);
             goto done;
         }
