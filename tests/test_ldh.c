@@ -210,9 +210,8 @@ static void test_pose(void)
     for (int y = 0; y < N; y++)
         for (int x = 0; x < N; x++)
             R[y * N + (99 - x)] = M[y * N + x];
-    static const int swap[9] = {0, 1, 3, 2, 5, 4, 6, 8, 7};
     for (int k = 0; k < 9; k++)
-        KR[k][0] = 100 - K[swap[k]][0], KR[k][1] = K[swap[k]][1], KR[k][2] = 2;
+        KR[k][0] = 100 - K[dolor_ldh_flip_idx[k]][0], KR[k][1] = K[dolor_ldh_flip_idx[k]][1], KR[k][2] = 2;
     CHECK_OK(dolor_ldh_grade(R, N, N, ONE, &KR[0][0], 3, NULL, &r));
     EXPECT(r, 2, "AB", DOLOR_LDH_SIDE_RIGHT, "2-AB");
     CHECK_NEAR(r.ratio, r0.ratio, 1e-12);

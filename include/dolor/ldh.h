@@ -39,6 +39,9 @@ enum {
 };
 /* Short names "DA", "DP", "DPR", ... (index 0..8); NULL outside. */
 const char *dolor_ldh_keypoint_name(int k);
+/* The keypoint each one becomes under a left-right flip of the image (Ultralytics' flip_idx): the sides swap,
+ * {0, 1, 3, 2, 5, 4, 6, 8, 7}. A flip augmentation must apply it, or the sides of the grade swap. */
+extern const int dolor_ldh_flip_idx[DOLOR_LDH_NKPT];
 
 /* Zones (bit set): A central (the middle two quarters of the intra-facet line), B lateral quarters, C lateral
  * to the facet (foraminal / extraforaminal). */

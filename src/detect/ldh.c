@@ -13,6 +13,8 @@ static const char *const type_names[DOLOR_LDH_NTYPE] = {
 _Static_assert(sizeof type_names / sizeof *type_names == DOLOR_LDH_NTYPE, "one name per type");
 _Static_assert(sizeof region_names / sizeof *region_names == DOLOR_LDH_NREGION, "one name per region");
 
+const int dolor_ldh_flip_idx[DOLOR_LDH_NKPT] = {0, 1, 3, 2, 5, 4, 6, 8, 7};
+
 const char *dolor_ldh_keypoint_name(int k) { return k >= 0 && k < DOLOR_LDH_NKPT ? kp_names[k] : NULL; }
 const char *dolor_ldh_side_name(dolor_ldh_side s)
 {
