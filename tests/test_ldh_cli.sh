@@ -38,6 +38,11 @@ if "$BIN" ldh --segment "$P/labels/segment" --images "$P/images" --pose "$P/labe
   2>"$T/err" && cmp -s <(cut -d, -f1-5 "$P/truth.csv") <(cut -d, -f1-5 "$T/seg.csv"); then ok; else
   bad "--segment: $(cat "$T/err") $(diff <(cut -d, -f1-5 "$P/truth.csv") <(cut -d, -f1-5 "$T/seg.csv") | head)"
 fi
+# a NIfTI label map (the spacing read from it) gives the same row
+mkdir -p "$T/nii"
+"$BIN" convert "$P/masks/0013.png" "$T/nii/0013.nii.gz" >/dev/null 2>&1
+if "$BIN" ldh --masks "$T/nii" --pose "$P/labels/pose" -o "$T/nii.csv" -q 2>"$T/err" \
+  && [[ "$(tail -1 "$T/nii.csv")" == "$(grep ^0013, "$T/out.csv")" ]]; then ok; else bad "NIfTI mask: $(cat "$T/err" "$T/nii.csv")"; fi
 # the same seed, the same files
 "$BIN" phantom --kind axial-disc -o "$T/ph2" -n 3 --seed 3 -q
 cmp -s "$P/images/0002.png" "$T/ph2/images/0002.png" && cmp -s "$P/masks/0002.png" "$T/ph2/masks/0002.png" \
