@@ -159,7 +159,7 @@ static void hern_interval(geom *g, int zi, double sg, dolor_rng *r)
     case 2: m1 = unif(r, -1, q1 - 1.5), m2 = unif(r, q1 + 1.5, h2 - mg); break;
     case 3: m1 = unif(r, h2 + mg, h2 + 1.2), m2 = m1 + 2.5 + dolor_rng_uniform(r) * (g->pc - 1 - m1 - 2.5); break;
     case 4: m1 = unif(r, q1 + mg, h2 - 1.5), m2 = unif(r, h2 + 1.5, g->pc - 1); break;
-    default: m1 = unif(r, -1, q1 - 1.5), m2 = unif(r, h2 + 1.5, g->pc - 1); break;
+    default: /* 5: ABC */ m1 = unif(r, -1, q1 - 1.5), m2 = unif(r, h2 + 1.5, g->pc - 1); break;
     }
     if (sg > 0)
         g->p1 = m1, g->p2 = m2;
