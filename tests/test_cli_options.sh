@@ -54,6 +54,7 @@ detect train --images $T --masks $T --classes a -o $T/o --conf 0.5|--conf
 detect predict --model $T/m -o $T/o $img --epochs 3|--epochs
 detect eval --model $T/m --images $T --masks $T --classes a --mosaic 0.5|--mosaic
 detect labels --masks $T --classes a -o $T/o --model $T/m|--model
+ldh --masks $T --pose $T -o $T/l.csv --epochs 3|--epochs
 EOF
 # the message names the sub-command and where its options are listed
 run 2 "dolor forest predict: error: --folds is not an option of dolor forest predict (see dolor forest predict --help)" \
@@ -62,6 +63,9 @@ run 2 "--epochs is not an option of dolor eval (see dolor eval --help)" -- eval 
 # phantom: the options of the other --kind
 run 2 "--slices|--kind multifidus3d" -- phantom -o "$T/ph" --slices 20
 run 2 "--vessel-prob|--kind nerve" -- phantom --kind multifidus3d -o "$T/ph" --vessel-prob 0.5
+run 2 "--spacing-mm|--kind axial-disc" -- phantom -o "$T/ph" --spacing-mm 0.5
+run 2 "--slices|--kind multifidus3d" -- phantom --kind axial-disc -o "$T/ph" --slices 20
+run 2 "--width and --height are not options of --kind axial-disc" -- phantom --kind axial-disc -o "$T/ph" --width 256
 [[ ! -e "$T/ph" ]] && ok || bad "a rejected phantom command wrote $T/ph"
 
 # ---- --help: exit 0, its own options (generated from its table), not another command's ----
@@ -92,6 +96,7 @@ detect train|--close-mosaic|--max-det
 detect predict|--max-det|--epochs
 detect eval|--val-list|--mosaic
 detect labels|--min-pixels|--epochs
+ldh|--bulging-mm|--epochs
 EOF
 # value names, defaults and ranges come from the table
 "$BIN" phantom --help >"$T/help" 2>&1
@@ -129,6 +134,9 @@ forest train $F --label label --trees abc#--trees|'abc' is not an integer
 forest train $F --label label --trees 0#--trees|0 is outside 1..100000
 forest cv $F --label label --folds 1#--folds|1 is outside 2..1000
 forest predict $F --model $T/m -o $T/p.csv --threads 2000#--threads|2000 is outside 1..1024
+phantom --kind axial-disc -o $T/ph --spacing-mm 3#--spacing-mm|3 is outside 0.1..2
+ldh --masks $T --pose $T -o $T/l.csv --focal-mm abc#--focal-mm|'abc' is not a number
+ldh --masks $T --pose $T -o $T/l.csv --disc-label 0#--disc-label|0 is outside 1..65535
 EOF
 [[ ! -e "$T/ph" ]] && ok || bad "a rejected phantom command wrote $T/ph"
 

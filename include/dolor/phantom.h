@@ -144,6 +144,52 @@ dolor_status dolor_phantom_multifidus3d(const dolor_mf3d_config *cfg, int grade,
 dolor_status dolor_phantom_write_multifidus3d(const char *dir, int count, const dolor_mf3d_config *cfg, uint64_t seed,
                                               int show_progress);
 
+/* ---- axial-disc: axial lumbar T2-like slices at the disc level with herniations of known MSU grade ----
+ * A slice (radiological display: the patient's right on the image's left, anterior up) drawn in a local frame of
+ * the disc (p lateral towards the patient's left, q posterior, mm) turned by a random angle (+-12 degrees),
+ * shifted (+-10 mm) and scaled (0.9..1.1): an elliptical disc (dark annulus, brighter nucleus) whose posterior
+ * margin between the posterolateral corners is the parabola that dolor_ldh_grade takes as the disc's own contour
+ * (concave to flat, or convex for a bulging disc), a focal posterior herniation of a chosen MSU size and zone
+ * (flat top at a chosen fraction of the distance from the posterior disc line to the intra-facet line, vertical
+ * flanks at lateral positions a margin inside the chosen zones), the bright CSF canal with nerve roots, facet
+ * joints, laminae, spinous process, ligamentum flavum, multifidus and erector spinae, psoas, aorta and IVC flow
+ * voids, bright fat; Rician noise, a smooth bias field and a light blur. dolor_ldh_grade of the true mask and
+ * keypoints gives the drawn type by construction (margins >= 0.5 mm against every threshold). docs/ldh.md. */
+typedef struct dolor_axdisc_config {
+    int size;          /* width = height in pixels, 128..2048; default 512 */
+    double spacing_mm; /* pixel spacing, 0.1..2; default 0.4 (a 205 mm field of view at 512) */
+    double noise;      /* Rician noise SD relative to the brightest tissue, 0..0.5; default 0.04 */
+} dolor_axdisc_config;
+void dolor_axdisc_config_default(dolor_axdisc_config *cfg);
+
+/* The truth of one slice: the MSU type drawn (dolor/ldh.h indices and names) and the 9 keypoints in pixels. */
+typedef struct dolor_axdisc_info {
+    int type, grade, zones, bulging;
+    int side;             /* dolor_ldh_side */
+    double ratio;         /* the drawn herniation top / reference distance (0 without herniation) */
+    double kpt[9][2];     /* DA, DP, DPR, DPL, FR, FL, CP, DLR, DLL: x, y in pixels */
+    double box[4];        /* the disc's box (mask pixels), xyxy pixels */
+} dolor_axdisc_info;
+
+/* One slice of MSU type 0..17 (dolor_ldh_type_name): *image uint8 size x size, spacing_mm; *labels uint8 label
+ * map (0 background, 1 disc with the herniation, 2 spinal canal). Deterministic for a seed.
+ * Errors: DOLOR_EINVAL (a config field or the type out of range, named), DOLOR_ENOMEM. */
+dolor_status dolor_phantom_axial_disc(const dolor_axdisc_config *cfg, int type, uint64_t seed, dolor_image **image,
+                                      dolor_image **labels, dolor_axdisc_info *info);
+
+/* count slices (1..100000), types balanced (slice i has type i mod 18), slice i from dolor_phantom_image_seed(seed,
+ * i), written into dir:
+ *   images/NNNN.png           8-bit grey slices (spacing in pHYs)
+ *   masks/NNNN.png            palette label maps (0 background, 1 disc, 2 canal)
+ *   labels/detect/NNNN.txt    YOLO box of the disc (class 0 disc)
+ *   labels/segment/NNNN.txt   YOLO polygon of the disc (dolor_det_from_labelmap, pixel-edge contour)
+ *   labels/pose/NNNN.txt      YOLO pose: the box of the disc and the 9 keypoints (padded 2 mm), x y v (v 2)
+ *   truth.csv                 slice,grade,zone,side,type,region,bulging,ratio,seed
+ *   README.txt
+ * Errors: DOLOR_EINVAL, DOLOR_EIO, DOLOR_ENOMEM. */
+dolor_status dolor_phantom_write_axial_disc(const char *dir, int count, const dolor_axdisc_config *cfg,
+                                            uint64_t seed, int show_progress);
+
 #ifdef __cplusplus
 }
 #endif

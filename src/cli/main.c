@@ -18,6 +18,7 @@ DECL(features)
 DECL(forest)
 DECL(study)
 DECL(detect)
+DECL(ldh)
 #undef DECL
 
 static const struct {
@@ -36,6 +37,7 @@ static const struct {
     {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
     {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
     {"detect", dolor_cmd_detect, "YOLOv8 detection, instance segmentation and keypoints: train, predict, eval"},
+    {"ldh", dolor_cmd_ldh, "grade lumbar disc herniation (MSU) from disc masks and keypoints; agreement with truth"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
 };
 
