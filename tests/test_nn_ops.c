@@ -1105,11 +1105,84 @@ static void test_registry(void)
     CHECK(a == NULL);
 }
 
+/* dolor_net_set_bn_momentum: 1/k on the k-th batch leaves the plain mean of the batch means and of the
+ * unbiased batch variances (PreciseBN), computed here by hand; a momentum out of [0, 1] restores the op's own */
+static void test_bn_momentum(void)
+{
+    dolor_net *g = NULL;
+    CHECK_OK(dolor_graph_create(&g));
+    int64_t xd[4] = {2, 3, 4, 4};
+    int x = dolor_graph_input(g, 4, xd);
+    dolor_graph_output(g, dolor_graph_batch_norm(g, "bn", x, 0), "y");
+    CHECK_OK(dolor_graph_finalize(g));
+    CHECK_OK(dolor_net_init(g, 1));
+    dolor_tensor *in = NULL, *out = NULL;
+    CHECK_OK(dolor_tensor_create(&in, 4, xd));
+    CHECK_OK(dolor_tensor_create(&out, 4, xd));
+    double want_m[3] = {0}, want_v[3] = {0};
+    dolor_rng r;
+    dolor_rng_seed(&r, 9);
+    const int K = 3;
+    for (int k = 0; k < K; k++) {
+        for (size_t i = 0; i < in->numel; i++)
+            in->data[i] = (float)(dolor_rng_normal(&r) * (1 + k) + k);
+        for (int c = 0; c < 3; c++) { /* this batch's mean and unbiased variance of channel c */
+            double s1 = 0, s2 = 0;
+            for (int n = 0; n < 2; n++)
+                for (int e = 0; e < 16; e++) {
+                    double v = in->data[(n * 3 + c) * 16 + e];
+                    s1 += v;
+                    s2 += v * v;
+                }
+            double m = s1 / 32;
+            want_m[c] += m / K;
+            want_v[c] += (s2 - 32 * m * m) / 31 / K;
+        }
+        dolor_net_set_bn_momentum(g, 1.0 / (k + 1));
+        const dolor_tensor *ins[1] = {in};
+        dolor_tensor *outs[1] = {out};
+        CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    }
+    dolor_net_set_bn_momentum(g, -1);
+    const float *b = dolor_net_buffers(g);
+    dolor_net_tensor t;
+    for (int i = 0; i < dolor_net_num_tensors(g); i++) {
+        CHECK_OK(dolor_net_tensor_at(g, i, &t));
+        if (!t.is_buffer)
+            continue;
+        const double *want = strstr(t.name, "running_mean") ? want_m : want_v;
+        for (int c = 0; c < 3; c++)
+            CHECK_NEAR(b[t.offset + (size_t)c], want[c], 1e-5 * (1 + fabs(want[c])));
+    }
+    /* the op's own momentum (0.1) again: one more batch moves the mean by a tenth of the way */
+    float m0 = 0;
+    for (int i = 0; i < dolor_net_num_tensors(g); i++) {
+        CHECK_OK(dolor_net_tensor_at(g, i, &t));
+        if (t.is_buffer && strstr(t.name, "running_mean"))
+            m0 = b[t.offset];
+    }
+    for (size_t i = 0; i < in->numel; i++)
+        in->data[i] = 5.0f;
+    const dolor_tensor *ins[1] = {in};
+    dolor_tensor *outs[1] = {out};
+    CHECK_OK(dolor_net_run(g, ins, outs, 1));
+    b = dolor_net_buffers(g);
+    for (int i = 0; i < dolor_net_num_tensors(g); i++) {
+        CHECK_OK(dolor_net_tensor_at(g, i, &t));
+        if (t.is_buffer && strstr(t.name, "running_mean"))
+            CHECK_NEAR(b[t.offset], 0.9 * m0 + 0.1 * 5.0, 1e-5);
+    }
+    dolor_tensor_free(in);
+    dolor_tensor_free(out);
+    dolor_net_free(g);
+}
+
 int main(void)
 {
     test_table();
     test_registry();
     test_graph_api();
+    test_bn_momentum();
     test_triplet();
     test_dropout();
     test_inference_plan();

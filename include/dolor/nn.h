@@ -79,6 +79,12 @@ float *dolor_net_params(dolor_net *net);
  * dolor_net_buffers() (whose callers may write through the pointer). Call this after writing them
  * through a pointer obtained earlier. */
 void dolor_net_params_changed(dolor_net *net);
+/* While momentum is in [0, 1], every training-mode dolor_net_run updates the running statistics of every
+ * batch norm with this momentum instead of the op's own (running = (1 - m) running + m batch, PyTorch's
+ * rule); a momentum outside [0, 1] restores each op's own. Giving 1/k on the k-th of K batches leaves
+ * the plain mean of their batch statistics: the running statistics re-estimated for the current weights
+ * (PreciseBN; Wu and Johnson, "Rethinking 'batch' in BatchNorm", 2021). NULL-safe. */
+void dolor_net_set_bn_momentum(dolor_net *net, double momentum);
 float *dolor_net_grads(dolor_net *net);
 size_t dolor_net_num_buffers(const dolor_net *net);
 float *dolor_net_buffers(dolor_net *net);

@@ -274,6 +274,9 @@ typedef struct dolor_det_train_config {
     int augment;                    /* 1: aug below; 0: plain letterbox */
     dolor_det_augment aug;
     int ema;                        /* 1: validate and save the exponential moving average of the weights */
+    int precise_bn;                 /* 1: before each validation, batch-norm statistics re-estimated on up to 16
+                                     * batches of training images (letterboxed) for the weights validated and
+                                     * saved (PreciseBN; Ultralytics does not) */
     double val_conf, val_iou;       /* validation NMS: 0.001, 0.7, multi-label, 300 detections */
     const double *kpt_sigmas;       /* [nkpt] OKS sigmas for the pose loss and mAP; NULL: 1/nkpt each */
     uint64_t seed;                  /* 42 */

@@ -24,7 +24,7 @@ typedef struct {
     int nclasses, narch_kv, nvalues, nflip;
     long size, epochs, batch, warmup, close_mosaic, seed, threads, kdim, min_pixels, max_det;
     double lr, wd, lrf, momentum, mosaic, zoom, translate, hsv_v, fliplr, val_fraction, time_limit, conf, iou;
-    int no_ema, no_augment, quiet;
+    int no_ema, no_augment, quiet, no_precise_bn;
 } det_opts;
 
 #define TRAIN "train"
@@ -86,6 +86,8 @@ static const dolor_opt_spec specs[] = {
     {"flip-idx", 0, OPT_LIST, "pose + flip: keypoint each keypoint becomes on a flip, e.g. 1,0,3,2",
      .metavar = "J,...", .uses = TRAIN},
     {"no-augment", 0, OPT_FLAG, "no augmentation (plain letterbox)", .uses = TRAIN, DOLOR_OPT_AT(det_opts, no_augment)},
+    {"no-precise-bn", 0, OPT_FLAG, "keep the running batch-norm statistics (default: re-estimated on the training "
+                                   "images before each validation)", .uses = TRAIN, DOLOR_OPT_AT(det_opts, no_precise_bn)},
     {"no-ema", 0, OPT_FLAG, "validate and save the raw weights, not their moving average", .uses = TRAIN,
      DOLOR_OPT_AT(det_opts, no_ema)},
     {"val-fraction", 0, OPT_NUM, "fraction of images (or patients, --patient-sep) held out", .def = "0.2",
@@ -763,6 +765,7 @@ static int cmd_train(det_opts *o)
         c.aug.flip_idx = cflip;
     }
     c.ema = !o->no_ema;
+    c.precise_bn = !o->no_precise_bn;
     c.seed = (uint64_t)o->seed;
     c.time_limit_min = o->time_limit;
     c.quiet = o->quiet;

@@ -258,3 +258,11 @@ int dolor_graph_dropout(dolor_net *g, int x, float p)
     prm.drop.p = p;
     return nn_add_op(g, NN_OP_DROPOUT, NULL, &x, 1, &prm);
 }
+
+void dolor_net_set_bn_momentum(dolor_net *net, double momentum)
+{
+    if (!net)
+        return;
+    net->bn_override = momentum >= 0 && momentum <= 1;
+    net->bn_momentum = net->bn_override ? momentum : 0;
+}

@@ -181,6 +181,8 @@ extern const nn_op_def *const nn_op_defs[];
 struct dolor_net {
     uint64_t params_gen;  /* bumped whenever the parameters may change (inference plans re-prepare) */
     size_t param_limit;   /* finalize refuses more than this many bytes of params + buffers (0: no limit) */
+    int bn_override;      /* 1: every batch norm's running statistics use bn_momentum (dolor_net_set_bn_momentum) */
+    double bn_momentum;
     char arch[32];        /* registry name ("unet"), "" for a hand-built graph */
     dolor_unet_config cfg; /* the U-Net's config (arch "unet") */
     int arch_cfg[16];      /* other registry architectures: their config struct (ints) */

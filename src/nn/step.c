@@ -53,7 +53,8 @@ static dolor_status run_prog(dolor_net *g, nn_plan *p, nn_prog *prog)
             break;
         }
         case STEP_BN_RUNNING: {
-            double m = s->momentum, cnt = s->count, unb = cnt > 1 ? cnt / (cnt - 1) : 1.0;
+            double m = g->bn_override ? g->bn_momentum : s->momentum;
+            double cnt = s->count, unb = cnt > 1 ? cnt / (cnt - 1) : 1.0;
             for (size_t c = 0; c < s->n; c++) {
                 s->a[c] = (float)((1 - m) * s->a[c] + m * s->c[c]);
                 s->b[c] = (float)((1 - m) * s->b[c] + m * s->d[c] * unb);
