@@ -18,6 +18,11 @@ awk '{ if ($1 != 0 && $1 != 1) exit 1; for (i = 2; i <= NF; i++) if ($i < 0 || $
 "$BIN" detect labels --masks "$T/ph/masks" --classes nerve,vessel --head pose --keypoints corners -o "$T/labp" \
   >/dev/null 2>&1 && awk 'NF != 17 { exit 1 }' "$T/labp"/*.txt && ok || bad "pose labels: 1 + 4 + 4 x 3 values"
 
+"$BIN" detect labels --masks "$T/ph/masks" --classes nerve,vessel --format labelmap -o "$T/lmap" >/dev/null 2>&1 \
+  && [[ $(ls "$T/lmap" | wc -l) -eq 6 ]] && ok || bad "labels --format labelmap"
+expect_fail 2 "--format: 'coco' is not yolo or labelmap" -- "$BIN" detect labels --masks "$T/ph/masks" --classes nerve \
+  --format coco -o "$T/x"
+
 # train (1 epoch at 64 px: the mechanics, not the accuracy), then predict and eval
 "$BIN" detect train --images "$T/ph/images" --yolo-labels "$T/lab" --classes nerve,vessel --head segment \
   --size 64 --epochs 2 --batch 2 --close-mosaic 1 --seed 1 -t 2 -q -o "$T/run" >"$T/t.txt" 2>&1 \
@@ -28,11 +33,13 @@ awk -F, 'NR > 1 { if (!($3 > 0 && $4 > 0)) exit 1 }' "$T/run/log.csv" && ok || b
 [[ $(wc -l <"$T/run/val_list.txt") -ge 1 ]] && ok || bad "val_list.txt"
 "$BIN" detect predict --model "$T/run/best.safetensors" "$T/ph/images" --conf 0.001 -o "$T/pred" -q >"$T/p.txt" 2>&1 \
   && ok || bad "predict: $(cat "$T/p.txt")"
-[[ $(ls "$T/pred/labels" | wc -l) -eq 6 && $(ls "$T/pred/overlays" | wc -l) -eq 6 ]] && ok || bad "predict outputs"
+[[ $(ls "$T/pred/labels" | wc -l) -eq 6 && $(ls "$T/pred/overlays" | wc -l) -eq 6 && $(ls "$T/pred/labelmaps" | wc -l) -eq 6 ]] \
+  && ok || bad "predict outputs"
 grep -q '"image_id"' "$T/pred/detections.json" && ok || bad "detections.json"
 "$BIN" detect eval --model "$T/run/best.safetensors" --images "$T/ph/images" --yolo-labels "$T/lab" \
   --classes nerve,vessel --val-list "$T/run/val_list.txt" -o "$T/m.csv" >"$T/e.txt" 2>&1 && ok || bad "eval: $(cat "$T/e.txt")"
-head -1 "$T/m.csv" | grep -q "^kind,images,map50,map75,map50_95" && grep -q "^mask," "$T/m.csv" && ok || bad "metrics csv"
+head -1 "$T/m.csv" | grep -q "^kind,images,map50,map75,map50_95" && grep -q "^mask," "$T/m.csv" \
+  && grep -q "^semantic_vessel," "$T/m.csv" && ok || bad "metrics csv: $(cat "$T/m.csv")"
 
 # bad input
 mkdir -p "$T/b/img" "$T/b/lab" "$T/empty"

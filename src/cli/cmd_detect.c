@@ -19,7 +19,7 @@
 #include <strings.h>
 
 typedef struct {
-    char *images, *yolo, *masks, *out, *model, *val_list, *init, *head, *scale, *optimizer, *keypoints, *patient_sep;
+    char *images, *yolo, *masks, *out, *model, *val_list, *init, *head, *scale, *optimizer, *keypoints, *patient_sep, *format;
     char **classes, **arch_kv, **values, **flip_idx;
     int nclasses, narch_kv, nvalues, nflip;
     long size, epochs, batch, warmup, close_mosaic, seed, threads, kdim, min_pixels, max_det;
@@ -110,6 +110,9 @@ static const dolor_opt_spec specs[] = {
      DOLOR_OPT_AT(det_opts, max_det)},
     {"out", 'o', OPT_STR, "train: run folder; predict: output folder; eval: metrics CSV; labels: YOLO label folder",
      .metavar = "PATH", DOLOR_OPT_AT(det_opts, out)},
+    {"format", 0, OPT_STR, "labels: yolo (label files) or labelmap (PNG label maps: class k+1 where its instances "
+                           "lie, after --min-pixels; what dolor train reads)", .def = "yolo", .uses = "labels",
+     DOLOR_OPT_AT(det_opts, format)},
     {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024),
      DOLOR_OPT_AT(det_opts, threads)},
     {"quiet", 'q', OPT_FLAG, "no progress bar", DOLOR_OPT_AT(det_opts, quiet)},
@@ -875,6 +878,28 @@ static dolor_status write_overlay(const char *path, const float *pix, int w, int
     return s;
 }
 
+/* the semantic label map of a list: class k + 1 where an object of class k has its mask (later objects over
+ * earlier ones, so with predict's score order the most confident wins); objects below min_score are left out */
+static dolor_status write_labelmap(const char *path, const dolor_det_list *l, int w, int h, double min_score)
+{
+    dolor_image *m = NULL;
+    dolor_status s = dolor_image_create2d(&m, DOLOR_U8, 1, w, h);
+    if (s)
+        return s;
+    uint8_t *p = m->data;
+    for (size_t i = l->n; i-- > 0;) {
+        const dolor_det_object *o = &l->obj[i];
+        if (!o->mask || o->score < min_score || l->w != w || l->h != h)
+            continue;
+        for (size_t e = 0; e < (size_t)w * h; e++)
+            if (o->mask[e])
+                p[e] = (uint8_t)(o->cls + 1 > 255 ? 255 : o->cls + 1);
+    }
+    s = dolor_png_write_labels(path, m, NULL, 0);
+    dolor_image_free(m);
+    return s;
+}
+
 static dolor_status load_model(const det_opts *o, dolor_net **net, dolor_model_meta *meta)
 {
     if (!o->model)
@@ -921,6 +946,11 @@ static int cmd_predict(det_opts *o, char **args, int nargs)
     snprintf(dir, sizeof dir, "%s/overlays", o->out);
     if ((s = dolor_mkdir_p(dir)))
         goto fail;
+    if (strstr(meta.arch_config, "segment")) {
+        snprintf(dir, sizeof dir, "%s/labelmaps", o->out);
+        if ((s = dolor_mkdir_p(dir)))
+            goto fail;
+    }
     int nkpt = 0;
     snprintf(path, sizeof path, "%s/keypoints.csv", o->out);
     dolor_progress *bar = o->quiet ? NULL : dolor_progress_create("detect", (int64_t)n);
@@ -978,6 +1008,10 @@ static int cmd_predict(det_opts *o, char **args, int nargs)
         snprintf(path, sizeof path, "%s/overlays/%s.png", o->out, d.names[i]);
         if (!s)
             s = write_overlay(path, d.pix[i], d.w[i], d.h[i], &pred[i]);
+        if (!s && pred[i].w) {
+            snprintf(path, sizeof path, "%s/labelmaps/%s.png", o->out, d.names[i]);
+            s = write_labelmap(path, &pred[i], d.w[i], d.h[i], p.conf);
+        }
         char suf[64];
         snprintf(suf, sizeof suf, "%zu objects, %.0f ms", pred[i].n, dolor_time_ms() - t0);
         dolor_progress_update(bar, (int64_t)i + 1, suf);
@@ -1021,7 +1055,7 @@ static int cmd_predict(det_opts *o, char **args, int nargs)
     for (size_t i = 0; i < n; i++)
         tot += pred[i].n;
     printf("%zu images, %zu detections: %s/labels, %s/overlays, %s/detections.json%s\n", n, tot, o->out, o->out, o->out,
-           nkpt ? ", keypoints.csv" : "");
+           nkpt ? ", keypoints.csv" : pred[0].w ? ", labelmaps/" : "");
     goto done;
 fail:
     rc = dolor_cli_fail(cmd, s);
@@ -1109,7 +1143,7 @@ static int cmd_eval(det_opts *o)
         goto fail;
     if (o->out)
         out = of.fp;
-    fprintf(out, "kind,images,map50,map75,map50_95,precision,recall,f1,kpt_error_px,kpt_error_mm\n");
+    fprintf(out, "kind,images,map50,map75,map50_95,precision,recall,f1,kpt_error_px,kpt_error_mm,dice,iou\n");
     for (int kind = 0; kind < 3 && !s; kind++) {
         if ((kind == 1 && !seg) || (kind == 2 && !nkpt))
             continue;
@@ -1124,10 +1158,52 @@ static int cmd_eval(det_opts *o)
         dolor_det_eval e = {0};
         s = dolor_det_evaluate(gt, pred, m, &ep, &e);
         if (!s)
-            fprintf(out, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f\n",
+            fprintf(out, "%s,%zu,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.4f,%.4f,nan,nan\n",
                     kind == 0 ? "box" : kind == 1 ? "mask" : "keypoints", m, e.map50, e.map75, e.map5095, e.precision,
                     e.recall, e.f1, e.kpt_err_px, e.kpt_err_mm);
         dolor_det_eval_free(&e);
+    }
+    /* segment models: the semantic view, as a U-Net is judged: per image and class, the union of the
+     * detections with score >= 0.25 against the union of the truth's masks; Dice and IoU averaged over the
+     * (image, class) pairs where either has pixels */
+    for (int k = 0; seg && !s && k < meta.num_classes; k++) {
+        double sd = 0, si = 0;
+        int cnt = 0;
+        for (size_t i = 0; i < m && !s; i++) {
+            size_t N = (size_t)gt[i].w * gt[i].h, inter = 0, a = 0, b = 0;
+            if (!N || pred[i].w != gt[i].w || pred[i].h != gt[i].h)
+                continue;
+            uint8_t *ua = calloc(N, 1), *ub = calloc(N, 1);
+            if (!ua || !ub) {
+                free(ua);
+                free(ub);
+                s = dolor_error(DOLOR_ENOMEM, "detect eval: out of memory");
+                break;
+            }
+            for (size_t j = 0; j < pred[i].n; j++)
+                if (pred[i].obj[j].cls == k && pred[i].obj[j].score >= 0.25 && pred[i].obj[j].mask)
+                    for (size_t e = 0; e < N; e++)
+                        ua[e] |= pred[i].obj[j].mask[e] != 0;
+            for (size_t j = 0; j < gt[i].n; j++)
+                if (gt[i].obj[j].cls == k && gt[i].obj[j].mask)
+                    for (size_t e = 0; e < N; e++)
+                        ub[e] |= gt[i].obj[j].mask[e] != 0;
+            for (size_t e = 0; e < N; e++) {
+                a += ua[e];
+                b += ub[e];
+                inter += (size_t)(ua[e] & ub[e]);
+            }
+            free(ua);
+            free(ub);
+            if (!a && !b)
+                continue;
+            sd += 2.0 * (double)inter / (double)(a + b);
+            si += (double)inter / (double)(a + b - inter);
+            cnt++;
+        }
+        if (!s)
+            fprintf(out, "semantic_%s,%zu,nan,nan,nan,nan,nan,nan,nan,nan,%.6f,%.6f\n", meta.class_names[k], m,
+                    cnt ? sd / cnt : NAN, cnt ? si / cnt : NAN);
     }
     free(sig);
     if (o->out && !s)
@@ -1172,7 +1248,18 @@ static int cmd_labels(det_opts *o)
     int head = head_of(o->head);
     dolor_det_yolo_config yc = {(dolor_det_yolo_kind)head, o->nclasses, nkpt, 3};
     size_t tot = 0;
-    for (size_t i = 0; i < n && !s; i++) {
+    int as_map = o->format && !strcmp(o->format, "labelmap");
+    if (o->format && !as_map && strcmp(o->format, "yolo")) {
+        s = dolor_error(DOLOR_EINVAL, "--format: '%s' is not yolo or labelmap", o->format);
+        goto fail;
+    }
+    for (size_t i = 0; as_map && i < n && !s; i++) {
+        char path[4400];
+        snprintf(path, sizeof path, "%s/%s.png", o->out, d.names[i]);
+        s = write_labelmap(path, &d.lists[i], d.w[i], d.h[i], 0);
+        tot += d.lists[i].n;
+    }
+    for (size_t i = 0; !as_map && i < n && !s; i++) {
         double **polys = NULL;
         int *npts = NULL;
         if (head == 1) { /* outlines of each instance mask (pixel edges: filled back exactly) */
@@ -1277,6 +1364,7 @@ out:
     free(o.optimizer);
     free(o.keypoints);
     free(o.patient_sep);
+    free(o.format);
     dolor_cli_free_list(o.classes);
     dolor_cli_free_list(o.arch_kv);
     dolor_cli_free_list(o.values);
