@@ -107,8 +107,31 @@ static void test_config(void)
          "models[1].name: \"a\" is also models[0].name"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: a, size: 100, depth: 4}\n", DOLOR_EINVAL,
          "models[0].size: 100 is not divisible by 2^depth = 16"},
-        {"study: {name: s1, task: classification}\n" BASE_DATASET BASE_SPLIT BASE_MODELS, DOLOR_EUNSUPPORTED,
-         "study.task: classification studies are not built yet"},
+        {"study: {name: s1, task: classification}\n" BASE_DATASET BASE_SPLIT BASE_MODELS, DOLOR_EINVAL,
+         "dataset.csv: missing (required for classification"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv, images: imgs}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
+         "dataset: images is for segmentation studies"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT BASE_MODELS, DOLOR_EINVAL,
+         "models[0].arch: unet is not a model for a classification study"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv, classes: [a, b, c]}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL, "dataset.classes: 3 names; a classification study "
+         "is binary"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, depth: 12, shape: [32, 32]}\n", DOLOR_EINVAL,
+         "models[0].depth: 12: a ResNet has depth 10, 18, 34, 50 or 101"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, depth: 10}\n", DOLOR_EINVAL,
+         "models[0].shape: missing (required for arch resnet"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest, levels: [16, 1]}\n", DOLOR_EINVAL,
+         "models[0].levels[1]: 1 is out of range [2, 4096]"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
+         "models[0].arch: forest is not a model for a segmentation study (unet)"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, depth: 10}\n", DOLOR_EINVAL,
+         "models[0].depth: 10 is out of range [1, 7] for a U-Net"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "stats: {ci: agresti}\n" BASE_MODELS, DOLOR_EINVAL,
+         "stats.ci: expected one of clopper-pearson|wilson|wilson-cc"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models: {name: a}\n", DOLOR_EINVAL,
          "models: expected a list of mappings"},
         {"study: [1, 2\n", DOLOR_EFORMAT, "not valid YAML"},

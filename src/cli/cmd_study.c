@@ -104,9 +104,11 @@ static int study_run(const char *sub, const char *cfgpath, const char *out)
         if (s)
             rc = dolor_cli_fail(cmd, s);
         else
-            printf("study %s done in %.1f s: %s/report.html, per_fold.csv, class_summary.csv, anova.csv, "
-                   "bonferroni.csv, methods.md\n",
-                   cfg->name, (dolor_time_ms() - t0) / 1000.0, out);
+            printf("study %s done in %.1f s: %s/report.html, per_fold.csv, %s, methods.md\n", cfg->name,
+                   (dolor_time_ms() - t0) / 1000.0, out,
+                   cfg->classification ? "cls_summary.csv, delong.csv, roc.csv"
+                                       : cfg->masks2 ? "class_summary.csv, anova.csv, bonferroni.csv, icc.csv"
+                                                     : "class_summary.csv, anova.csv, bonferroni.csv");
     }
     dolor_study_config_free(cfg);
     return rc;

@@ -8,6 +8,7 @@
 #include "dolor/stats.h"
 #include "dolor/study.h"
 #include "dolor/train.h"
+#include "study_priv.h"
 
 #include <math.h>
 #include <omp.h>
@@ -139,7 +140,7 @@ static void job_text(const dolor_study_config *cfg, const dolor_study_model *md,
         buf[cap - 1] = '\0';
 }
 
-static dolor_status check_job_text(const char *jobdir, const char *want)
+dolor_status dolor_study_check_job_text(const char *jobdir, const char *want)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/job.txt", jobdir);
@@ -463,6 +464,8 @@ static dolor_status overlay_grid(const dolor_study_config *cfg, dolor_dataset *d
 
 dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
 {
+    if (cfg->classification)
+        return dolor_study_run_classification(cfg, out_dir);
     if (cfg->threads)
         omp_set_num_threads(cfg->threads);
     dolor_status s = dolor_mkdir_p(out_dir);
@@ -530,7 +533,7 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
                 break;
             }
             job_text(cfg, md, sp, f, jt, 64 + 64 * (sp->n + 16) + 4096);
-            s = check_job_text(jobdir, jt);
+            s = dolor_study_check_job_text(jobdir, jt);
             free(jt);
             if (s)
                 break;
