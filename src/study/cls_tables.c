@@ -113,8 +113,12 @@ dolor_status dolor_study_cls_tables(const char *per_case_csv, const dolor_study_
         o.threshold = 0.5;
     dolor_csv *t = NULL;
     dolor_status s = dolor_csv_read(per_case_csv, &t);
-    if (s)
+    if (!s)
+        s = dolor_mkdir_p(dir);
+    if (s) {
+        dolor_csv_free(t);
         return s;
+    }
     int cm = dolor_csv_column(t, "model"), cf = dolor_csv_column(t, "fold"), cc = dolor_csv_column(t, "case"),
         cl = dolor_csv_column(t, "label"), cp = dolor_csv_column(t, "prob");
     if (cm < 0 || cf < 0 || cc < 0 || cl < 0 || cp < 0) {

@@ -30,8 +30,12 @@ dolor_status dolor_study_icc_table(const char *areas_csv, double conf, const cha
         conf = 0.95;
     dolor_csv *t = NULL;
     dolor_status s = dolor_csv_read(areas_csv, &t);
-    if (s)
+    if (!s)
+        s = dolor_mkdir_p(dir);
+    if (s) {
+        dolor_csv_free(t);
         return s;
+    }
     static const char *const cols[] = {"model", "case", "class", "area_ref", "area_ann2", "area_model"};
     int ci[6];
     for (int i = 0; i < 6; i++)
