@@ -527,10 +527,13 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         return dolor_study_run_classification(cfg, out_dir);
     if (cfg->threads)
         omp_set_num_threads(cfg->threads);
+    dolor_study_ranks rk; /* under mpirun: job j runs on rank j % size; rank 0 writes the study's files */
+    dolor_study_ranks_get(&rk);
     dolor_status s = dolor_mkdir_p(out_dir);
     if (s)
         return s;
-    dolor_outfile_clean_stale(out_dir);
+    if (rk.rank == 0)
+        dolor_outfile_clean_stale(out_dir);
     dolor_dataset *ds = NULL;
     dolor_study_split *sp = NULL;
     char **stems = NULL;
@@ -556,7 +559,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         goto done;
     char path[4096];
     snprintf(path, sizeof path, "%s/splits.csv", out_dir);
-    s = dolor_study_split_write(sp, path);
+    if (rk.rank == 0)
+        s = dolor_study_split_write(sp, path);
     if (s)
         goto done;
     /* every foreground class must occur in the masks of every test fold, or its per-fold statistics are empty */
@@ -591,6 +595,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         const dolor_study_model *md = &cfg->models[m];
         for (int f = 0; !s && f < sp->k; f++) {
             jobno++;
+            if ((jobno - 1) % rk.size != rk.rank)
+                continue;
             char jobdir[4096], done[4200];
             snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
             snprintf(done, sizeof done, "%s/done.txt", jobdir);
@@ -618,10 +624,10 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
                 ds_size = md->size;
             }
             double el = (dolor_time_ms() - t0) / 1000.0;
-            int left = njobs - jobno + 1;
+            int left = (njobs - jobno + rk.size) / rk.size; /* this rank's jobs still to run, this one included */
             if (ran)
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d), %.0f s so far, ETA %.0f s\n", jobno, njobs,
-                        md->name, f + 1, sp->k, el, el / ran * left);
+                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)%s, %.0f s so far, ETA %.0f s\n", jobno,
+                        njobs, md->name, f + 1, sp->k, rk.size > 1 ? " on this rank" : "", el, el / ran * left);
             else
                 fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno, njobs, md->name, f + 1, sp->k);
             s = run_job(cfg, md, jobdir, ds, sp, f, tr, va, te);
@@ -630,7 +636,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
             ran++;
         }
     }
-    if (s)
+    s = dolor_study_status_all(s);
+    if (s || rk.rank != 0)
         goto done;
     /* per-case results of every job, then the tables */
     snprintf(path, sizeof path, "%s/per_case.csv", out_dir);
