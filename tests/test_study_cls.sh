@@ -79,6 +79,24 @@ for f in per_case.csv per_fold.csv cls_summary.csv delong.csv roc.csv; do
   cmp -s "$T/keep/$f" "$T/run/$f" && ok || bad "rerun changed $f"
 done
 
+# ---- kill -9 while the ResNet trains, run again: the same tables as an uninterrupted run ----
+sed 's/epochs: 2,/epochs: 4,/' "$T/ok.yaml" > "$T/long.yaml"
+"$BIN" study run "$T/long.yaml" -o "$T/full" > "$T/full.log" 2>&1 || bad "uninterrupted run failed: $(tail -3 "$T/full.log")"
+"$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed1.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 3000); do
+  [[ -e "$T/killed/jobs/r10/fold1/last.safetensors" ]] && break
+  sleep 0.01
+done
+kill -9 "$pid" 2> /dev/null
+wait "$pid" 2> /dev/null
+[[ -e "$T/killed/jobs/r10/fold1/done.txt" ]] && echo "note: fold 1 of r10 finished before the kill" >&2
+if "$BIN" study run "$T/long.yaml" -o "$T/killed" > "$T/killed2.log" 2>&1; then ok; else bad "resumed run failed: $(tail -3 "$T/killed2.log")"; fi
+grep -q "resumes after epoch" "$T/killed2.log" && ok || bad "the rerun did not resume a ResNet job"
+for f in per_case.csv per_fold.csv cls_summary.csv delong.csv roc.csv report.html; do
+  cmp -s "$T/full/$f" "$T/killed/$f" && ok || bad "killed+resumed run differs in $f"
+done
+
 # ---- segmentation with a second annotator: ICC(2,1) of the areas ----
 "$BIN" phantom -o "$T/ph" -n 8 --size 64 --seed 3 >/dev/null 2>&1 || bad "phantom failed"
 mkdir -p "$T/ph/masks2"
