@@ -128,6 +128,16 @@ static void test_config(void)
          "models[0].levels[1]: 1 is out of range [2, 4096]"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
          "models[0].arch: forest is not a model for a segmentation study (unet)"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest, epochs: 5}\n", DOLOR_EINVAL,
+         "models[0].epochs: not used by arch forest"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, shape: [32, 32], size: 64}\n", DOLOR_EINVAL,
+         "models[0].size: not used by arch resnet"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, trees: 10}\n", DOLOR_EINVAL,
+         "models[0].trees: not used by arch unet"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, schedule: step}\n", DOLOR_EINVAL,
+         "models[0].schedule: step is for arch resnet"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, depth: 10}\n", DOLOR_EINVAL,
          "models[0].depth: 10 is out of range [1, 7] for a U-Net"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "stats: {ci: agresti}\n" BASE_MODELS, DOLOR_EINVAL,

@@ -77,6 +77,7 @@ typedef struct dolor_study_model {
     int *levels, n_levels;   /* forest: GLCM grey-level counts (default 16, 32) */
     int *distances, n_distances; /* forest: GLCM distances (default 1, 2) */
     int firstorder, nakagami;    /* forest: first-order and Nakagami features too (default true) */
+    unsigned long long given;    /* internal: bit k set when the k-th models[] key of the schema was in the file */
 } dolor_study_model;
 
 typedef struct dolor_study_config {

@@ -405,6 +405,11 @@ static dolor_status walk_map(const ctx *c, const yaml_node_t *map, const char *p
         found[di] = 1;
         /* top-level sections write into cfg, models[] entries into their model */
         void *dst = strncmp(d->path, "models[]", 8) ? (void *)cfg : base;
+        if (dst == base && base != (void *)cfg) {
+            int first = (int)(find_key("models[].name") - schema);
+            if (di - first >= 0 && di - first < 64)
+                ((dolor_study_model *)base)->given |= 1ull << (di - first);
+        }
         dolor_status s = walk_value(c, d, show, v, dst, cfg);
         if (s)
             return s;
@@ -570,6 +575,36 @@ static dolor_status check_config(const ctx *cx, dolor_study_config *c)
             if (!strcmp(c->models[j].name, md->name))
                 return key_error(cx, p, NULL, "\"%s\" is also models[%d].name", md->name, j);
         int unet = !strcmp(md->arch, "unet");
+        /* a key the model's architecture does not use is an error, not a silent no-op */
+        {
+            static const char *const only_unet[] = {"upsample", "size", NULL};
+            static const char *const only_resnet[] = {"shape", "optimizer", "momentum", "step_size", NULL};
+            static const char *const nets[] = {"base", "depth", "epochs", "batch", "warmup", "lr", "wd", "schedule",
+                                               "augment", NULL};
+            static const char *const only_forest[] = {"trees", "max_features", "levels", "distances", "firstorder",
+                                                      "nakagami", NULL};
+            int forest = !strcmp(md->arch, "forest"), resnet = !strcmp(md->arch, "resnet");
+            const char *const *bad[3] = {unet ? NULL : only_unet, resnet ? NULL : only_resnet,
+                                         forest ? NULL : only_forest};
+            const char *const *lists[4] = {bad[0], bad[1], bad[2], forest ? nets : NULL};
+            int first = (int)(find_key("models[].name") - schema);
+            for (int l = 0; l < 4; l++)
+                for (int k = 0; lists[l] && lists[l][k]; k++) {
+                    char kp[64];
+                    snprintf(kp, sizeof kp, "models[].%s", lists[l][k]);
+                    const key_def *kd = find_key(kp);
+                    int bit = kd ? (int)(kd - schema) - first : -1;
+                    if (bit >= 0 && bit < 64 && (md->given >> bit & 1)) {
+                        snprintf(p, sizeof p, "models[%d].%s", m, lists[l][k]);
+                        return key_error(cx, p, NULL, "not used by arch %s (dolor study schema says which keys each "
+                                         "architecture takes)", md->arch);
+                    }
+                }
+            if (!strcmp(md->schedule, "step") && !resnet) {
+                snprintf(p, sizeof p, "models[%d].schedule", m);
+                return key_error(cx, p, NULL, "step is for arch resnet (the U-Net takes cosine, poly, constant)");
+            }
+        }
         if (unet == c->classification) {
             snprintf(p, sizeof p, "models[%d].arch", m);
             return key_error(cx, p, NULL, "%s is not a model for a %s study (%s)", md->arch, c->task,
