@@ -107,8 +107,41 @@ static void test_config(void)
          "models[1].name: \"a\" is also models[0].name"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: a, size: 100, depth: 4}\n", DOLOR_EINVAL,
          "models[0].size: 100 is not divisible by 2^depth = 16"},
-        {"study: {name: s1, task: classification}\n" BASE_DATASET BASE_SPLIT BASE_MODELS, DOLOR_EUNSUPPORTED,
-         "study.task: classification studies are not built yet"},
+        {"study: {name: s1, task: classification}\n" BASE_DATASET BASE_SPLIT BASE_MODELS, DOLOR_EINVAL,
+         "dataset.csv: missing (required for classification"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv, images: imgs}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
+         "dataset: images is for segmentation studies"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT BASE_MODELS, DOLOR_EINVAL,
+         "models[0].arch: unet is not a model for a classification study"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv, classes: [a, b, c]}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL, "dataset.classes: 3 names; a classification study "
+         "is binary"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, depth: 12, shape: [32, 32]}\n", DOLOR_EINVAL,
+         "models[0].depth: 12: a ResNet has depth 10, 18, 34, 50 or 101"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, depth: 10}\n", DOLOR_EINVAL,
+         "models[0].shape: missing (required for arch resnet"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest, levels: [16, 1]}\n", DOLOR_EINVAL,
+         "models[0].levels[1]: 1 is out of range [2, 4096]"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
+         "models[0].arch: forest is not a model for a segmentation study (unet)"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: rf, arch: forest, epochs: 5}\n", DOLOR_EINVAL,
+         "models[0].epochs: not used by arch forest"},
+        {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
+         "models:\n  - {name: r, arch: resnet, shape: [32, 32], size: 64}\n", DOLOR_EINVAL,
+         "models[0].size: not used by arch resnet"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, trees: 10}\n", DOLOR_EINVAL,
+         "models[0].trees: not used by arch unet"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, schedule: step}\n", DOLOR_EINVAL,
+         "models[0].schedule: step is for arch resnet"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: u, depth: 10}\n", DOLOR_EINVAL,
+         "models[0].depth: 10 is out of range [1, 7] for a U-Net"},
+        {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "stats: {ci: agresti}\n" BASE_MODELS, DOLOR_EINVAL,
+         "stats.ci: expected one of clopper-pearson|wilson|wilson-cc"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models: {name: a}\n", DOLOR_EINVAL,
          "models: expected a list of mappings"},
         {"study: [1, 2\n", DOLOR_EFORMAT, "not valid YAML"},
@@ -409,6 +442,94 @@ static void test_tables(void)
     CHECK_ERR(dolor_study_tables("/nonexistent/per_case.csv", NULL, tmpdir), DOLOR_ENOTFOUND, "per_case.csv");
 }
 
+/* Classification and agreement tables against R (pROC, psych, binom.test, prop.test) on the same per-case numbers. */
+static void test_cls_tables(void)
+{
+    char per_case[512], areas[512], ref_path[512], dir[512], p[600];
+    snprintf(per_case, sizeof per_case, "%s/study/per_case_cls.csv", DOLOR_TEST_FIXTURES);
+    snprintf(areas, sizeof areas, "%s/study/areas_small.csv", DOLOR_TEST_FIXTURES);
+    snprintf(ref_path, sizeof ref_path, "%s/study/r_reference_cls.csv", DOLOR_TEST_FIXTURES);
+    dolor_csv *ref = NULL;
+    CHECK_OK(dolor_csv_read(ref_path, &ref));
+    int compared = 0, wrong = 0;
+    for (int method = 0; method < 2; method++) { /* Clopper-Pearson, then Wilson */
+        snprintf(dir, sizeof dir, "%s/cls%d", tmpdir, method);
+        dolor_study_table_opts o = {0, 0, "study.yaml", NULL, 0.95,
+                                    method ? DOLOR_CI_WILSON : DOLOR_CI_CLOPPER_PEARSON, 0.5};
+        CHECK_OK(dolor_study_cls_tables(per_case, &o, dir));
+        dolor_csv *sum = NULL, *fold = NULL, *dl = NULL;
+        snprintf(p, sizeof p, "%s/cls_summary.csv", dir);
+        CHECK_OK(dolor_csv_read(p, &sum));
+        snprintf(p, sizeof p, "%s/per_fold.csv", dir);
+        CHECK_OK(dolor_csv_read(p, &fold));
+        snprintf(p, sizeof p, "%s/delong.csv", dir);
+        CHECK_OK(dolor_csv_read(p, &dl));
+        for (size_t r = 0; ref && sum && fold && dl && r < ref->nrow; r++) {
+            const char *tab = ref->cells[r * 5], *model = ref->cells[r * 5 + 1], *metric = ref->cells[r * 5 + 2];
+            const char *key = ref->cells[r * 5 + 3];
+            double want = strtod(ref->cells[r * 5 + 4], NULL), got = NAN;
+            const char *keys[] = {model, metric};
+            int cols[] = {0, 1};
+            if (!strcmp(tab, "summary")) {
+                const char *col = !strcmp(key, "cp_lo") || !strcmp(key, "wilson_lo") ? "ci_lo"
+                                  : !strcmp(key, "cp_hi") || !strcmp(key, "wilson_hi") ? "ci_hi" : key;
+                if (strcmp(metric, "AUC") && !strncmp(key, method ? "cp_" : "wilson_", method ? 3 : 7))
+                    continue; /* the other CI method's bounds (the AUC's are DeLong's in both) */
+                got = lookup(sum, keys, cols, 2, col);
+            } else if (!strcmp(tab, "per_fold")) {
+                const char *k3[] = {model, key, metric};
+                int c3[] = {0, 1, 2};
+                got = lookup(fold, k3, c3, 3, "value");
+            } else if (!strcmp(tab, "delong")) {
+                got = lookup(dl, keys, cols, 2, key);
+            } else
+                continue;
+            compared++;
+            if (!close_rel(got, want)) {
+                wrong++;
+                fprintf(stderr, "  %s %s %s %s: dolor %.12g, R %.12g\n", tab, model, metric, key, got, want);
+            }
+        }
+        dolor_csv_free(sum);
+        dolor_csv_free(fold);
+        dolor_csv_free(dl);
+    }
+    CHECKF(compared == 2 * (2 * (5 * 5 + 3 + 7) + 2), "%d classification values compared", compared);
+    CHECKF(wrong == 0, "%d of %d classification values differ from R", wrong, compared);
+    /* ICC(2,1) */
+    snprintf(dir, sizeof dir, "%s/icc", tmpdir);
+    CHECK_OK(dolor_study_icc_table(areas, 0.95, dir));
+    dolor_csv *ic = NULL;
+    snprintf(p, sizeof p, "%s/icc.csv", dir);
+    CHECK_OK(dolor_csv_read(p, &ic));
+    compared = wrong = 0;
+    for (size_t r = 0; ref && ic && r < ref->nrow; r++) {
+        if (strcmp(ref->cells[r * 5], "icc"))
+            continue;
+        const char *metric = ref->cells[r * 5 + 2], *key = ref->cells[r * 5 + 3], *colon = strchr(key, ':');
+        char cl[64];
+        snprintf(cl, sizeof cl, "%.*s", (int)(colon - key), key);
+        const char *keys[] = {"unet", cl, colon + 1};
+        int cols[] = {0, 1, 2};
+        double want = strtod(ref->cells[r * 5 + 4], NULL), got = lookup(ic, keys, cols, 3, metric);
+        compared++;
+        if (!(fabs(got - want) <= 1e-8 * fabs(want) + 1e-12)) {
+            wrong++;
+            fprintf(stderr, "  icc %s %s: dolor %.12g, R %.12g\n", key, metric, got, want);
+        }
+    }
+    CHECKF(compared == 2 * 3 * 5 && wrong == 0, "%d of %d ICC values differ from R", wrong, compared);
+    dolor_csv_free(ic);
+    dolor_csv_free(ref);
+    /* bad input: a label that is not 0/1, names the line */
+    const char *bad = write_file("bad_cls.csv", "model,fold,case,label,prob\nm,1,a,1,0.3\nm,1,b,2,0.4\n");
+    CHECK_ERR(dolor_study_cls_tables(bad, &(dolor_study_table_opts){0}, tmpdir), DOLOR_EFORMAT,
+              "line 3: label '2' is not 0 or 1");
+    bad = write_file("bad_cls2.csv", "model,fold,case,label,prob\nm,1,a,1,1.3\n");
+    CHECK_ERR(dolor_study_cls_tables(bad, &(dolor_study_table_opts){0}, tmpdir), DOLOR_EFORMAT,
+              "line 2: prob '1.3' is not a number in [0, 1]");
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/dolor_study_XXXXXX");
@@ -417,6 +538,7 @@ int main(void)
     test_config();
     test_split();
     test_tables();
+    test_cls_tables();
     dolor_test_rm_rf(tmpdir);
     return dolor_test_finish();
 }

@@ -55,11 +55,12 @@ typedef enum dolor_study_split_method {
     DOLOR_STUDY_HOLDOUT = 1 /* one train/validation/test split by patient in the ratios a:b:c */
 } dolor_study_split_method;
 
-/* One model to train in every fold (today: the U-Net of nn.h). */
+/* One model to train in every fold: a U-Net (segmentation), a ResNet classifier (the registry's "resnet",
+ * 2D or 3D) or a random forest on texture features (ml.h, radiomics.h) (classification). */
 typedef struct dolor_study_model {
     char *name;        /* folder name under jobs/: letters, digits, '-', '_', '.' */
-    char *arch;        /* "unet" */
-    int base, depth;   /* U-Net channels at level 0, number of downsamplings */
+    char *arch;        /* "unet", "resnet" or "forest" */
+    int base, depth;   /* U-Net: channels at level 0, number of downsamplings; ResNet: width, depth 10/18/34/50/101 */
     char *upsample;    /* "transposed" or "bilinear" */
     int size;          /* network input, square, pixels; divisible by 2^depth */
     int epochs, batch, warmup;
@@ -67,15 +68,30 @@ typedef struct dolor_study_model {
     char *schedule;    /* "cosine", "poly", "constant" */
     int augment;       /* 0/1 */
     int seed;          /* weights, batches and augmentation */
+    int *shape;        /* ResNet input [H, W] (2D) or [D, H, W] (3D), n_shape entries */
+    int n_shape;
+    char *optimizer;   /* ResNet: "adamw" (default), "adam" or "sgd" */
+    double momentum;   /* ResNet, SGD */
+    int step_size;     /* ResNet, schedule "step": epochs between decays (factor 0.1) */
+    int trees, max_features; /* forest: trees (300), features per split (0 = sqrt(p)) */
+    int *levels, n_levels;   /* forest: GLCM grey-level counts (default 16, 32) */
+    int *distances, n_distances; /* forest: GLCM distances (default 1, 2) */
+    int firstorder, nakagami;    /* forest: first-order and Nakagami features too (default true) */
+    unsigned long long given;    /* internal: bit k set when the k-th models[] key of the schema was in the file */
 } dolor_study_model;
 
 typedef struct dolor_study_config {
     char *path;        /* the YAML file as given */
-    char *name, *task; /* study.name; study.task ("segmentation") */
-    char *images, *masks;           /* resolved against the config's folder */
+    char *name, *task; /* study.name; study.task ("segmentation" or "classification") */
+    int classification;/* task == "classification" */
+    char *images, *masks;           /* segmentation: resolved against the config's folder */
+    char *masks2;                   /* segmentation: a second annotator's masks (ICC), or NULL */
+    char *csv;                      /* classification: CSV listing image, label, patient [, roi] */
+    char *image_column, *label_column, *roi_column; /* classification: CSV columns (roi: box x0,y0,z0,x1,y1,z1) */
     char *patients;                 /* CSV stem -> patient [, stratum]; NULL: each image its own patient */
     char *stem_column, *patient_column, *stratum_column; /* stratum_column NULL or "" = not stratified */
-    char **classes;    /* [n_classes] foreground class names */
+    char **classes;    /* segmentation: [n_classes] foreground class names; classification: the 2 class names in order
+                        * (negative, positive), NULL = the labels sorted (dolor_cls_dataset_open) */
     int n_classes;
     int *labels;       /* [n_classes] mask values; NULL = 1..n_classes */
     int n_labels;
@@ -89,6 +105,9 @@ typedef struct dolor_study_config {
     int n_models;
     int population_sd; /* stats.sd: "sample" (0, default) or "population" (1) */
     int include_background; /* stats.include_background: background as a class in the tables (default false) */
+    double conf;       /* stats.conf: confidence level of every CI (0.95) */
+    int ci_method;     /* stats.ci: dolor_ci_method of the binomial CIs (default Clopper-Pearson) */
+    double threshold;  /* stats.threshold: probability at or above which a case is called positive (0.5) */
     int threads;       /* run.threads: 0 = all cores */
     int quiet;         /* run.quiet: no progress bars */
 } dolor_study_config;
@@ -148,6 +167,9 @@ typedef struct dolor_study_table_opts {
     int include_background; /* 0: the first class (background) is left out of the tables */
     const char *config_path;/* named in methods.md (may be NULL) */
     const char *split_desc; /* one sentence on the split for methods.md (may be NULL) */
+    double conf;            /* classification: confidence level of the CIs (0 = 0.95) */
+    int ci_method;          /* classification: dolor_ci_method of the binomial CIs (0 = Wilson) */
+    double threshold;       /* classification: called positive at prob >= threshold (0 = 0.5) */
 } dolor_study_table_opts;
 
 /* From a per-case CSV (columns model, fold, case, class, iou, dice; other
@@ -169,6 +191,38 @@ typedef struct dolor_study_table_opts {
  * Errors: those of dolor_csv_read; DOLOR_ENOTFOUND (missing column); DOLOR_EFORMAT (a non-numeric value);
  * DOLOR_EIO. */
 dolor_status dolor_study_tables(const char *per_case_csv, const dolor_study_table_opts *opts, const char *dir);
+
+/* Classification tables from a per-case CSV (columns model, fold, case, label (0/1 truth, 1 = positive), prob
+ * (probability of the positive class); other columns ignored) into dir. A case is called positive when
+ * prob >= threshold. Pooled means: the out-of-fold test cases of every fold together.
+ *   per_fold.csv    model,fold,metric,n,value,sd_definition: per fold sensitivity, specificity, PPV, NPV,
+ *                   accuracy and AUC (n = cases, NA where undefined), then per model and metric the rows
+ *                   fold = "mean" and fold = "sd" over the folds where the value is defined (n = those folds)
+ *   cls_summary.csv model,metric,x,n,estimate,ci_lo,ci_hi,ci_method over the pooled cases: the five proportions
+ *                   x / n with the binomial CI of opts->ci_method (stats.h dolor_prop_ci_compute: Clopper-Pearson
+ *                   = R binom.test, Wilson = R prop.test(correct = FALSE)); the AUC (Mann-Whitney, ties 1/2) with
+ *                   its DeLong CI (pROC ci.auc(method = "delong"); x = NA, n = cases); NA where undefined
+ *                   (e.g. PPV with no case called positive)
+ *   delong.csv      model_a,model_b,n,auc_a,auc_b,difference,z,p,p_bonferroni: the paired DeLong test of every
+ *                   pair of models on the pooled cases, matched by case name (pROC roc.test(method = "delong",
+ *                   paired = TRUE)); p_bonferroni = min(1, p x pairs). Written when 2+ models share their cases.
+ *   roc.csv         model,threshold,sensitivity,specificity: the pooled ROC curve of each model (stats.h
+ *                   dolor_roc_create, direction "<": a higher probability means positive)
+ *   methods.md      a paragraph naming these definitions, the CI methods and the SD definition
+ * Errors: those of dolor_csv_read; DOLOR_ENOTFOUND (missing column); DOLOR_EFORMAT (a label not 0/1, a
+ * probability not a number in [0, 1], naming the row); DOLOR_EINVAL (a model whose cases differ from the first
+ * model's, for the DeLong test: names both); DOLOR_EIO. */
+dolor_status dolor_study_cls_tables(const char *per_case_csv, const dolor_study_table_opts *opts, const char *dir);
+
+/* ICC(2,1) of per-case areas between a reference annotator, a second annotator and the model (segmentation
+ * studies with dataset.masks2). areas_csv: columns model, case, class, area_ref, area_ann2, area_model (pixels);
+ * writes dir/icc.csv: model,class,comparison,n,icc,ci_lo,ci_hi,F,df1,df2,p for the comparisons "annotator 1 vs
+ * annotator 2", "annotator 1 vs model", "annotator 2 vs model": two-way random effects, absolute agreement,
+ * single rater (Shrout & Fleiss 1979 ICC(2,1), McGraw & Wong 1996 ICC(A,1); stats.h dolor_icc_compute =
+ * psych::ICC's ICC2 row) with its conf CI.
+ * Errors: those of dolor_csv_read; DOLOR_ENOTFOUND (missing column); DOLOR_EFORMAT (not a number, names the row);
+ * DOLOR_EIO. */
+dolor_status dolor_study_icc_table(const char *areas_csv, double conf, const char *dir);
 
 /* ---- Report ---- */
 /* Write dir/report.html from the files of a study folder (per_case.csv, splits.csv, the tables, methods.md,

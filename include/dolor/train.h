@@ -105,6 +105,20 @@ dolor_status dolor_checkpoint_load(const char *path, dolor_net **net, dolor_adam
 dolor_status dolor_checkpoint_read_meta(const char *path, dolor_model_meta *meta);
 
 /* ---- Training ---- */
+/* Data-parallel training over `size` processes (dist.h gives these hooks under mpirun). Every rank loads the
+ * same seeded global batch of batch_size cases and runs forward and backward on its share, cases
+ * [rank * B / size, (rank + 1) * B / size) (batch_size must be divisible by size); the flat gradient buffer is
+ * summed over the ranks (allreduce_sum) and divided by size before the optimizer step, so the weights stay
+ * identical on every rank. Batch statistics (batch norm) and the soft Dice term are computed per rank over its
+ * share (as PyTorch DistributedDataParallel without SyncBatchNorm), so the result is close to, not equal to, a
+ * single-process run with the same batch. Validation runs whole on every rank; only rank 0 writes files. */
+typedef struct dolor_train_dist {
+    int rank, size;
+    dolor_status (*allreduce_sum)(void *ctx, float *buf, size_t n);    /* in place, over the ranks */
+    dolor_status (*allreduce_sum64)(void *ctx, double *buf, size_t n); /* the same for doubles */
+    void *ctx;
+} dolor_train_dist;
+
 typedef struct dolor_train_config {
     const char *out_dir;          /* created if needed: best/last.safetensors, log.csv, val/ */
     int epochs;                   /* total epochs (default 50) */
@@ -119,6 +133,7 @@ typedef struct dolor_train_config {
     uint64_t seed;                /* default 42 */
     double time_limit_min;        /* stop after the epoch that passes this many minutes (0 = none) */
     int quiet;                    /* 1: no progress bar (log lines only) */
+    const dolor_train_dist *dist; /* NULL: one process (default); else data-parallel, see dolor_train_dist */
 } dolor_train_config;
 
 void dolor_train_config_default(dolor_train_config *c);

@@ -1,5 +1,6 @@
 /* dolor study: run a whole study from one YAML config (study.h). */
 #define _POSIX_C_SOURCE 200809L
+#include "dolor/dist.h"
 #include "dolor/study.h"
 #include "opts.h"
 
@@ -103,10 +104,12 @@ static int study_run(const char *sub, const char *cfgpath, const char *out)
         s = dolor_study_run(cfg, out);
         if (s)
             rc = dolor_cli_fail(cmd, s);
-        else
-            printf("study %s done in %.1f s: %s/report.html, per_fold.csv, class_summary.csv, anova.csv, "
-                   "bonferroni.csv, methods.md\n",
-                   cfg->name, (dolor_time_ms() - t0) / 1000.0, out);
+        else if (dolor_dist_rank() == 0) /* under mpirun: rank 0 wrote the tables */
+            printf("study %s done in %.1f s: %s/report.html, per_fold.csv, %s, methods.md\n", cfg->name,
+                   (dolor_time_ms() - t0) / 1000.0, out,
+                   cfg->classification ? "cls_summary.csv, delong.csv, roc.csv"
+                                       : cfg->masks2 ? "class_summary.csv, anova.csv, bonferroni.csv, icc.csv"
+                                                     : "class_summary.csv, anova.csv, bonferroni.csv");
     }
     dolor_study_config_free(cfg);
     return rc;

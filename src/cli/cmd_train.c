@@ -3,6 +3,7 @@
  * 3D) on a CSV listing or class folders. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/data.h"
+#include "dolor/dist.h"
 #include "dolor/eval.h"
 #include "dolor/io.h"
 #include "dolor/nn.h"
@@ -1024,6 +1025,10 @@ int dolor_cmd_train(int argc, char **argv)
                 goto out;
             }
     }
+    if (o.classify && dolor_dist_size() > 1) {
+        rc = dolor_cli_usage_error("train", "--task classify does not run data-parallel yet (run it without mpirun)");
+        goto out;
+    }
     if (o.classify) {
         rc = train_classify(&o);
         goto out;
@@ -1199,11 +1204,12 @@ int dolor_cmd_train(int argc, char **argv)
     s = dolor_dataset_split(ds, o.val_fraction, o.tc.seed, o.val_list, &tr, &ntr, &va, &nva);
     if (!s)
         s = dolor_mkdir_p(o.out);
-    if (!s)
+    if (!s && dolor_dist_rank() == 0)
         s = write_split(o.out, ds, tr, ntr, va, nva);
     if (s)
         goto fail;
     o.tc.out_dir = o.out;
+    o.tc.dist = dolor_dist_train_hooks(); /* under mpirun: data-parallel (train.h dolor_train_dist) */
     fprintf(stderr, "model: %s %s, %zu parameters, input %dx%d, classes:", meta.arch_name, meta.arch_config,
             dolor_net_num_params(net), meta.width, meta.height);
     for (int c = 0; c < meta.num_classes; c++)
@@ -1215,7 +1221,7 @@ int dolor_cmd_train(int argc, char **argv)
     printf("best mean foreground Dice (validation, %dx%d): %.4f\ncheckpoints: %s/best.safetensors, %s/last.safetensors\n"
            "log: %s/log.csv\n",
            meta.width, meta.height, best, o.out, o.out, o.out);
-    if (o.final_eval && nva) {
+    if (o.final_eval && nva && dolor_dist_rank() == 0) {
         s = final_eval(o.out, ds, va, nva);
         if (s)
             goto fail;

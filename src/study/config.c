@@ -1,5 +1,6 @@
 /* Study config: YAML (libyaml's document API) checked against one schema table. */
 #define _POSIX_C_SOURCE 200809L
+#include "dolor/stats.h"
 #include "dolor/study.h"
 
 #include <errno.h>
@@ -33,18 +34,31 @@ static const key_def schema[] = {
     {"study", K_MAP, 1, NULL, NONE, NULL, 0, 0, "what the study is"},
     {"study.name", K_STR, 1, NULL, NONE, NULL, C(name), 0, "name shown in tables and methods.md"},
     {"study.task", K_CHOICE, 0, "segmentation", NONE, "segmentation|classification", C(task), 0,
-     "segmentation (built) or classification (not built yet)"},
+     "segmentation or classification (binary)"},
     {"dataset", K_MAP, 1, NULL, NONE, NULL, 0, 0, "the images"},
-    {"dataset.images", K_STR, 1, NULL, NONE, NULL, C(images), 0, "folder of images (PNG, JPEG, NIfTI)"},
-    {"dataset.masks", K_STR, 1, NULL, NONE, NULL, C(masks), 0, "folder of label maps matched to images by stem"},
+    {"dataset.images", K_STR, 0, NULL, NONE, NULL, C(images), 0,
+     "segmentation: folder of images (PNG, JPEG, NIfTI) (required for segmentation)"},
+    {"dataset.masks", K_STR, 0, NULL, NONE, NULL, C(masks), 0,
+     "segmentation: folder of label maps matched to images by stem (required for segmentation)"},
+    {"dataset.masks2", K_STR, 0, NULL, NONE, NULL, C(masks2), 0,
+     "segmentation: a second annotator's label maps (same stems): ICC(2,1) of the areas"},
+    {"dataset.csv", K_STR, 0, NULL, NONE, NULL, C(csv), 0,
+     "classification: CSV listing image, label, patient (required for classification)"},
+    {"dataset.image_column", K_STR, 0, "image", NONE, NULL, C(image_column), 0,
+     "classification: column of image paths (relative to the CSV)"},
+    {"dataset.label_column", K_STR, 0, "label", NONE, NULL, C(label_column), 0,
+     "classification: column of class labels (the split is stratified on it)"},
+    {"dataset.roi_column", K_STR, 0, NULL, NONE, NULL, C(roi_column), 0,
+     "classification: column of a box x0,y0,z0,x1,y1,z1 where forest features are computed (absent: whole image)"},
     {"dataset.patients", K_STR, 0, NULL, NONE, NULL, C(patients), 0,
-     "CSV mapping each image stem to its patient ID (and stratum); absent: each image is its own patient"},
+     "segmentation: CSV mapping each image stem to its patient ID (and stratum); absent: each image is its own "
+     "patient"},
     {"dataset.stem_column", K_STR, 0, "case", NONE, NULL, C(stem_column), 0, "column of image stems in the CSV"},
     {"dataset.patient_column", K_STR, 0, "patient", NONE, NULL, C(patient_column), 0, "column of patient IDs"},
     {"dataset.stratum_column", K_STR, 0, NULL, NONE, NULL, C(stratum_column), 0,
      "column of a label or stratum: splits are stratified on it"},
-    {"dataset.classes", K_STRLIST, 1, NULL, 1, DOLOR_STUDY_MAX_CLASSES, NULL, C(classes), C(n_classes),
-     "foreground class names (background is class 0)"},
+    {"dataset.classes", K_STRLIST, 0, NULL, 1, DOLOR_STUDY_MAX_CLASSES, NULL, C(classes), C(n_classes),
+     "segmentation: foreground class names (background is class 0; required); classification: [negative, positive]"},
     {"dataset.labels", K_INTLIST, 0, NULL, 1, DOLOR_STUDY_MAX_CLASSES, NULL, C(labels), C(n_labels),
      "mask value of each class (default 1..n)"},
     {"split", K_MAP, 1, NULL, NONE, NULL, 0, 0, "how cases are split, always by patient"},
@@ -57,26 +71,48 @@ static const key_def schema[] = {
     {"split.seed", K_INT, 0, "42", 0, INT_MAX, NULL, C(split_seed), 0, "seed of the split"},
     {"models", K_SEQMAP, 1, NULL, 1, DOLOR_STUDY_MAX_MODELS, NULL, 0, 0, "models compared in every fold"},
     {"models[].name", K_STR, 1, NULL, NONE, NULL, M(name), 0, "model name (folder jobs/<name>)"},
-    {"models[].arch", K_CHOICE, 0, "unet", NONE, "unet", M(arch), 0, "architecture"},
-    {"models[].base", K_INT, 0, "16", 1, 512, NULL, M(base), 0, "U-Net channels at the first level"},
-    {"models[].depth", K_INT, 0, "4", 1, 7, NULL, M(depth), 0, "U-Net number of downsamplings"},
+    {"models[].arch", K_CHOICE, 0, "unet", NONE, "unet|resnet|forest", M(arch), 0,
+     "unet (segmentation); resnet or forest (classification)"},
+    {"models[].base", K_INT, 0, "16", 1, 512, NULL, M(base), 0, "U-Net channels at the first level; ResNet width"},
+    {"models[].depth", K_INT, 0, "4", 1, 101, NULL, M(depth), 0,
+     "U-Net number of downsamplings (1-7); ResNet depth (10, 18, 34, 50, 101)"},
     {"models[].upsample", K_CHOICE, 0, "transposed", NONE, "transposed|bilinear", M(upsample), 0,
      "decoder upsampling"},
-    {"models[].size", K_INT, 0, "256", 16, 4096, NULL, M(size), 0, "network input size, pixels (square)"},
+    {"models[].size", K_INT, 0, "256", 16, 4096, NULL, M(size), 0, "U-Net input size, pixels (square)"},
+    {"models[].shape", K_INTLIST, 0, NULL, 2, 3, NULL, M(shape), M(n_shape), "ResNet input [H, W] or [D, H, W]"},
     {"models[].epochs", K_INT, 0, "50", 1, 100000, NULL, M(epochs), 0, "training epochs"},
     {"models[].batch", K_INT, 0, "8", 1, 1024, NULL, M(batch), 0, "mini-batch size"},
     {"models[].warmup", K_INT, 0, "1", 0, 1000, NULL, M(warmup), 0, "warm-up epochs"},
-    {"models[].lr", K_NUM, 0, "1e-3", 1e-8, 10, NULL, M(lr), 0, "peak AdamW learning rate"},
-    {"models[].wd", K_NUM, 0, "1e-4", 0, 10, NULL, M(wd), 0, "AdamW weight decay"},
-    {"models[].schedule", K_CHOICE, 0, "cosine", NONE, "cosine|poly|constant", M(schedule), 0,
-     "learning-rate schedule"},
+    {"models[].lr", K_NUM, 0, "1e-3", 1e-8, 10, NULL, M(lr), 0, "peak learning rate"},
+    {"models[].wd", K_NUM, 0, "1e-4", 0, 10, NULL, M(wd), 0, "weight decay"},
+    {"models[].schedule", K_CHOICE, 0, "cosine", NONE, "cosine|poly|constant|step", M(schedule), 0,
+     "learning-rate schedule (step: ResNet only)"},
+    {"models[].optimizer", K_CHOICE, 0, "adamw", NONE, "adamw|adam|sgd", M(optimizer), 0,
+     "ResNet optimizer (the U-Net uses AdamW)"},
+    {"models[].momentum", K_NUM, 0, "0.9", 0, 0.999, NULL, M(momentum), 0, "ResNet, SGD: momentum"},
+    {"models[].step_size", K_INT, 0, "10", 1, 100000, NULL, M(step_size), 0,
+     "ResNet, schedule step: epochs between decays by 0.1"},
     {"models[].augment", K_BOOL, 0, "true", NONE, NULL, M(augment), 0, "rotation, flip, brightness/contrast/gamma"},
-    {"models[].seed", K_INT, 0, "42", 0, INT_MAX, NULL, M(seed), 0, "seed of weights, batches, augmentation"},
+    {"models[].seed", K_INT, 0, "42", 0, INT_MAX, NULL, M(seed), 0, "seed of weights, batches, augmentation, trees"},
+    {"models[].trees", K_INT, 0, "300", 1, 100000, NULL, M(trees), 0, "forest: number of trees"},
+    {"models[].max_features", K_INT, 0, "0", 0, 1000000, NULL, M(max_features), 0,
+     "forest: features tried per split (0 = sqrt of the count)"},
+    {"models[].levels", K_INTLIST, 0, NULL, 1, 16, NULL, M(levels), M(n_levels),
+     "forest: GLCM grey-level counts (default [16, 32])"},
+    {"models[].distances", K_INTLIST, 0, NULL, 1, 16, NULL, M(distances), M(n_distances),
+     "forest: GLCM distances in voxels (default [1, 2])"},
+    {"models[].firstorder", K_BOOL, 0, "true", NONE, NULL, M(firstorder), 0, "forest: first-order features too"},
+    {"models[].nakagami", K_BOOL, 0, "true", NONE, NULL, M(nakagami), 0, "forest: Nakagami m and Omega too"},
     {"stats", K_MAP, 0, NULL, NONE, NULL, 0, 0, "statistics of the tables"},
     {"stats.sd", K_CHOICE, 0, "sample", NONE, "sample|population", C(population_sd), 0,
      "SD definition: sample (n - 1) or population (n); labelled in every table"},
     {"stats.include_background", K_BOOL, 0, "false", NONE, NULL, C(include_background), 0,
      "report the background as a class too"},
+    {"stats.conf", K_NUM, 0, "0.95", 0.5, 0.999, NULL, C(conf), 0, "confidence level of every CI"},
+    {"stats.ci", K_CHOICE, 0, "clopper-pearson", NONE, "clopper-pearson|wilson|wilson-cc", C(ci_method), 0,
+     "classification: binomial CI of sensitivity, specificity, PPV, NPV, accuracy"},
+    {"stats.threshold", K_NUM, 0, "0.5", 0, 1, NULL, C(threshold), 0,
+     "classification: a case is called positive at this probability or above"},
     {"run", K_MAP, 0, NULL, NONE, NULL, 0, 0, "how the study runs"},
     {"run.threads", K_INT, 0, "0", 0, 1024, NULL, C(threads), 0, "CPU threads (0 = all cores)"},
     {"run.quiet", K_BOOL, 0, "false", NONE, NULL, C(quiet), 0, "no progress bars"},
@@ -213,6 +249,11 @@ static dolor_status store_scalar(const ctx *c, const key_def *d, const char *pat
             return key_error(c, path, n, "expected one of %s, got %s", d->choices, got);
         if (!strcmp(d->path, "split.method") || !strcmp(d->path, "stats.sd")) {
             *(int *)dst = idx;
+            return DOLOR_OK;
+        }
+        if (!strcmp(d->path, "stats.ci")) {
+            static const int ci[] = {DOLOR_CI_CLOPPER_PEARSON, DOLOR_CI_WILSON, DOLOR_CI_WILSON_CC};
+            *(int *)dst = ci[idx];
             return DOLOR_OK;
         }
         return store_scalar(c, d, path, n, text, K_STR, dst);
@@ -364,6 +405,11 @@ static dolor_status walk_map(const ctx *c, const yaml_node_t *map, const char *p
         found[di] = 1;
         /* top-level sections write into cfg, models[] entries into their model */
         void *dst = strncmp(d->path, "models[]", 8) ? (void *)cfg : base;
+        if (dst == base && base != (void *)cfg) {
+            int first = (int)(find_key("models[].name") - schema);
+            if (di - first >= 0 && di - first < 64)
+                ((dolor_study_model *)base)->given |= 1ull << (di - first);
+        }
         dolor_status s = walk_value(c, d, show, v, dst, cfg);
         if (s)
             return s;
@@ -434,6 +480,11 @@ void dolor_study_config_free(dolor_study_config *c)
     free(c->task);
     free(c->images);
     free(c->masks);
+    free(c->masks2);
+    free(c->csv);
+    free(c->image_column);
+    free(c->label_column);
+    free(c->roi_column);
     free(c->patients);
     free(c->stem_column);
     free(c->patient_column);
@@ -449,15 +500,46 @@ void dolor_study_config_free(dolor_study_config *c)
         free(c->models[i].arch);
         free(c->models[i].upsample);
         free(c->models[i].schedule);
+        free(c->models[i].shape);
+        free(c->models[i].optimizer);
+        free(c->models[i].levels);
+        free(c->models[i].distances);
     }
     free(c);
 }
 
 static dolor_status check_config(const ctx *cx, dolor_study_config *c)
 {
-    if (!strcmp(c->task, "classification"))
-        return dolor_error(DOLOR_EUNSUPPORTED, "%s: study.task: classification studies are not built yet "
-                                               "(segmentation is)", cx->file);
+    c->classification = !strcmp(c->task, "classification");
+    /* keys required by one task only, and keys of the other task */
+    static const char *const seg_keys[] = {"images", "masks", "classes"};
+    static const char *const seg_help[] = {"folder of images (PNG, JPEG, NIfTI)",
+                                           "folder of label maps matched to images by stem",
+                                           "foreground class names"};
+    if (c->classification) {
+        if (!c->csv)
+            return key_error(cx, "dataset.csv", NULL, "missing (required for classification: CSV listing image, "
+                             "label, patient)");
+        const char *other = c->images ? "images" : c->masks ? "masks" : c->masks2 ? "masks2" : c->patients ?
+                            "patients" : c->stratum_column ? "stratum_column" : c->labels ? "labels" : NULL;
+        if (other)
+            return key_error(cx, "dataset", NULL, "%s is for segmentation studies (classification reads "
+                             "dataset.csv)", other);
+        if (c->classes && c->n_classes != 2)
+            return key_error(cx, "dataset.classes", NULL, "%d names; a classification study is binary: give "
+                             "[negative, positive]", c->n_classes);
+    } else {
+        char *const *have[] = {(char *const *)&c->images, (char *const *)&c->masks, (char *const *)c->classes};
+        for (int i = 0; i < 3; i++)
+            if (!have[i] || (i < 2 && !*have[i])) {
+                char p[64];
+                snprintf(p, sizeof p, "dataset.%s", seg_keys[i]);
+                return key_error(cx, p, NULL, "missing (required: %s)", seg_help[i]);
+            }
+        if (c->csv || c->roi_column)
+            return key_error(cx, "dataset", NULL, "%s is for classification studies (segmentation reads "
+                             "dataset.images and dataset.masks)", c->csv ? "csv" : "roi_column");
+    }
     if (c->labels && c->n_labels != c->n_classes)
         return key_error(cx, "dataset.labels", NULL, "%d values but dataset.classes has %d names", c->n_labels,
                          c->n_classes);
@@ -492,6 +574,89 @@ static dolor_status check_config(const ctx *cx, dolor_study_config *c)
         for (int j = 0; j < m; j++)
             if (!strcmp(c->models[j].name, md->name))
                 return key_error(cx, p, NULL, "\"%s\" is also models[%d].name", md->name, j);
+        int unet = !strcmp(md->arch, "unet");
+        /* a key the model's architecture does not use is an error, not a silent no-op */
+        {
+            static const char *const only_unet[] = {"upsample", "size", NULL};
+            static const char *const only_resnet[] = {"shape", "optimizer", "momentum", "step_size", NULL};
+            static const char *const nets[] = {"base", "depth", "epochs", "batch", "warmup", "lr", "wd", "schedule",
+                                               "augment", NULL};
+            static const char *const only_forest[] = {"trees", "max_features", "levels", "distances", "firstorder",
+                                                      "nakagami", NULL};
+            int forest = !strcmp(md->arch, "forest"), resnet = !strcmp(md->arch, "resnet");
+            const char *const *bad[3] = {unet ? NULL : only_unet, resnet ? NULL : only_resnet,
+                                         forest ? NULL : only_forest};
+            const char *const *lists[4] = {bad[0], bad[1], bad[2], forest ? nets : NULL};
+            int first = (int)(find_key("models[].name") - schema);
+            for (int l = 0; l < 4; l++)
+                for (int k = 0; lists[l] && lists[l][k]; k++) {
+                    char kp[64];
+                    snprintf(kp, sizeof kp, "models[].%s", lists[l][k]);
+                    const key_def *kd = find_key(kp);
+                    int bit = kd ? (int)(kd - schema) - first : -1;
+                    if (bit >= 0 && bit < 64 && (md->given >> bit & 1)) {
+                        snprintf(p, sizeof p, "models[%d].%s", m, lists[l][k]);
+                        return key_error(cx, p, NULL, "not used by arch %s (dolor study schema says which keys each "
+                                         "architecture takes)", md->arch);
+                    }
+                }
+            if (!strcmp(md->schedule, "step") && !resnet) {
+                snprintf(p, sizeof p, "models[%d].schedule", m);
+                return key_error(cx, p, NULL, "step is for arch resnet (the U-Net takes cosine, poly, constant)");
+            }
+        }
+        if (unet == c->classification) {
+            snprintf(p, sizeof p, "models[%d].arch", m);
+            return key_error(cx, p, NULL, "%s is not a model for a %s study (%s)", md->arch, c->task,
+                             c->classification ? "resnet or forest" : "unet");
+        }
+        if (!strcmp(md->arch, "resnet")) {
+            int d = md->depth;
+            if (d != 10 && d != 18 && d != 34 && d != 50 && d != 101) {
+                snprintf(p, sizeof p, "models[%d].depth", m);
+                return key_error(cx, p, NULL, "%d: a ResNet has depth 10, 18, 34, 50 or 101", d);
+            }
+            if (!md->shape) {
+                snprintf(p, sizeof p, "models[%d].shape", m);
+                return key_error(cx, p, NULL, "missing (required for arch resnet: [H, W] or [D, H, W])");
+            }
+            for (int i = 0; i < md->n_shape; i++)
+                if (md->shape[i] < 8 || md->shape[i] > 4096) {
+                    snprintf(p, sizeof p, "models[%d].shape[%d]", m, i);
+                    return key_error(cx, p, NULL, "%d is out of range [8, 4096]", md->shape[i]);
+                }
+            continue;
+        }
+        if (!strcmp(md->arch, "forest")) {
+            static const int dl[] = {16, 32}, dd[] = {1, 2};
+            if (!md->levels) {
+                if (!(md->levels = malloc(sizeof dl)))
+                    return dolor_error(DOLOR_ENOMEM, "out of memory");
+                memcpy(md->levels, dl, sizeof dl);
+                md->n_levels = 2;
+            }
+            if (!md->distances) {
+                if (!(md->distances = malloc(sizeof dd)))
+                    return dolor_error(DOLOR_ENOMEM, "out of memory");
+                memcpy(md->distances, dd, sizeof dd);
+                md->n_distances = 2;
+            }
+            for (int i = 0; i < md->n_levels; i++)
+                if (md->levels[i] < 2 || md->levels[i] > 4096) {
+                    snprintf(p, sizeof p, "models[%d].levels[%d]", m, i);
+                    return key_error(cx, p, NULL, "%d is out of range [2, 4096]", md->levels[i]);
+                }
+            for (int i = 0; i < md->n_distances; i++)
+                if (md->distances[i] < 1 || md->distances[i] > 64) {
+                    snprintf(p, sizeof p, "models[%d].distances[%d]", m, i);
+                    return key_error(cx, p, NULL, "%d is out of range [1, 64]", md->distances[i]);
+                }
+            continue;
+        }
+        if (md->depth > 7) {
+            snprintf(p, sizeof p, "models[%d].depth", m);
+            return key_error(cx, p, NULL, "%d is out of range [1, 7] for a U-Net", md->depth);
+        }
         if (md->size % (1 << md->depth)) {
             snprintf(p, sizeof p, "models[%d].size", m);
             return key_error(cx, p, NULL, "%d is not divisible by 2^depth = %d", md->size, 1 << md->depth);
@@ -558,6 +723,10 @@ dolor_status dolor_study_config_load(const char *path, dolor_study_config **out)
             s = resolve_in_place(dir, &c->images);
             if (!s)
                 s = resolve_in_place(dir, &c->masks);
+            if (!s)
+                s = resolve_in_place(dir, &c->masks2);
+            if (!s)
+                s = resolve_in_place(dir, &c->csv);
             if (!s)
                 s = resolve_in_place(dir, &c->patients);
         }

@@ -281,6 +281,79 @@ static int loss_plot(FILE *fp, const char *dir, const char *model, int nfold)
     return any;
 }
 
+/* ROC curves of the pooled out-of-fold predictions (roc.csv), one per model, with the AUC and its CI from
+ * cls_summary.csv in the legend; the chance diagonal dashed. x = 1 - specificity, y = sensitivity. */
+static int roc_plot(FILE *fp, const char *dir)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/roc.csv", dir);
+    dolor_csv *t = NULL, *cs = NULL;
+    if (dolor_csv_read(p, &t) != DOLOR_OK) {
+        dolor_error_clear();
+        return 0;
+    }
+    snprintf(p, sizeof p, "%s/cls_summary.csv", dir);
+    if (dolor_csv_read(p, &cs) != DOLOR_OK) {
+        dolor_error_clear();
+        cs = NULL;
+    }
+    int cm = dolor_csv_column(t, "model"), cse = dolor_csv_column(t, "sensitivity"),
+        csp = dolor_csv_column(t, "specificity");
+    const char *models[64];
+    int nm = 0;
+    for (size_t r = 0; r < t->nrow; r++) {
+        int i;
+        for (i = 0; i < nm && strcmp(models[i], cell(t, r, cm)); i++)
+            ;
+        if (i == nm && nm < 64)
+            models[nm++] = cell(t, r, cm);
+    }
+    double W = 520, H = 400, L = 50, R = 190, T = 16, B = 40, pw = W - L - R, ph = H - T - B;
+    if (pw > ph)
+        pw = ph;
+    fprintf(fp, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' viewBox='0 0 %.0f %.0f' "
+                "class='fig' data-figure='roc'>\n", W, H, W, H);
+    for (int k = 0; k <= 4; k++) {
+        double v = k / 4.0;
+        fprintf(fp, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#eee'/><line x1='%.1f' x2='%.1f' "
+                    "y1='%.1f' y2='%.1f' stroke='#eee'/><text x='%.1f' y='%.1f' font-size='11' text-anchor='end'>"
+                    "%.2g</text><text x='%.1f' y='%.1f' font-size='11' text-anchor='middle'>%.2g</text>\n",
+                L, L + pw, T + ph * (1 - v), T + ph * (1 - v), L + pw * v, L + pw * v, T, T + ph, L - 4,
+                T + ph * (1 - v) + 4, v, L + pw * v, T + ph + 14, v);
+    }
+    fprintf(fp, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#999'/>\n"
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#aaa' stroke-dasharray='4 3'/>\n"
+                "<text x='%.1f' y='%.1f' font-size='11' text-anchor='middle'>1 - specificity</text>\n"
+                "<text x='12' y='%.1f' font-size='11' text-anchor='middle' transform='rotate(-90 12 %.1f)'>"
+                "sensitivity</text>\n",
+            L, T, pw, ph, L, T + ph, L + pw, T, L + pw / 2, H - 8, T + ph / 2, T + ph / 2);
+    for (int m = 0; m < nm; m++) {
+        const char *col = palette[m % NPAL];
+        fprintf(fp, "<polyline class='roc' fill='none' stroke='%s' stroke-width='2' points='", col);
+        for (size_t r = 0; r < t->nrow; r++)
+            if (!strcmp(cell(t, r, cm), models[m])) {
+                double se = atof(cell(t, r, cse)), sp = atof(cell(t, r, csp));
+                fprintf(fp, "%.1f,%.1f ", L + pw * (1 - sp), T + ph * (1 - se));
+            }
+        fputs("'/>\n", fp);
+        char leg[256] = "";
+        for (size_t r = 0; cs && r < cs->nrow; r++)
+            if (!strcmp(cell(cs, r, dolor_csv_column(cs, "model")), models[m]) &&
+                !strcmp(cell(cs, r, dolor_csv_column(cs, "metric")), "AUC"))
+                snprintf(leg, sizeof leg, "AUC %.3f (%.3f-%.3f)", atof(cell(cs, r, dolor_csv_column(cs, "estimate"))),
+                         atof(cell(cs, r, dolor_csv_column(cs, "ci_lo"))),
+                         atof(cell(cs, r, dolor_csv_column(cs, "ci_hi"))));
+        fprintf(fp, "<text x='%.1f' y='%.1f' font-size='12' fill='%s'>", L + pw + 12, T + 16.0 + 34.0 * m, col);
+        esc(fp, models[m]);
+        fprintf(fp, "</text><text x='%.1f' y='%.1f' font-size='11' fill='%s'>%s</text>\n", L + pw + 12,
+                T + 30.0 + 34.0 * m, col, leg);
+    }
+    fputs("</svg>\n", fp);
+    dolor_csv_free(t);
+    dolor_csv_free(cs);
+    return nm;
+}
+
 static void base64_file(FILE *fp, const char *path)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -430,6 +503,17 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
         dolor_error_clear();
         dolor_csv_free(cl);
     }
+    if (dolor_csv_column(pc, "prob") >= 0) {
+        /* a classification study */
+        fputs("<h2>Diagnostic accuracy (pooled out-of-fold test cases)</h2>\n<p>ROC curves of the pooled "
+              "out-of-fold probabilities; AUC with its DeLong CI.</p>\n", fp);
+        roc_plot(fp, dir);
+        html_table(fp, dir, "cls_summary.csv", "Sensitivity, specificity, PPV, NPV, accuracy and AUC with CIs");
+        html_table(fp, dir, "delong.csv", "Paired DeLong tests between models (pooled out-of-fold cases)");
+        fputs("<h2>Per fold</h2>\n", fp);
+        html_table(fp, dir, "per_fold.csv", "Fold values, then mean and SD of the fold values");
+        goto training;
+    }
     fputs("<h2>Per-class results (out-of-fold test cases)</h2>\n<p>Boxes: P25 to P75 with the median; whiskers to "
           "the furthest case within 1.5 IQR; every test case a point.</p>\n", fp);
     box_plot(fp, pc, "iou", include_bg);
@@ -437,15 +521,26 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
     html_table(fp, dir, "class_summary.csv", "Per class over pooled test cases");
     html_table(fp, dir, "anova.csv", "One-way ANOVA between classes");
     html_table(fp, dir, "bonferroni.csv", "Pairwise t tests (pooled SD), Bonferroni-adjusted");
+    {
+        snprintf(p, sizeof p, "%s/icc.csv", dir);
+        FILE *ic = fopen(p, "rb");
+        if (ic) {
+            fclose(ic);
+            html_table(fp, dir, "icc.csv", "ICC(2,1) of per-case areas: annotators and model");
+        }
+    }
     overlay_grid(fp, dir);
     fputs("<h2>Per fold</h2>\n", fp);
     html_table(fp, dir, "per_fold.csv", "Fold means, then mean and SD of the fold means");
-    fputs("<h2>Training</h2>\n<p>Loss per epoch for each fold (log.csv of each job).</p>\n", fp);
+training:
+    fputs("<h2>Training</h2>\n<p>Loss per epoch for each fold (log.csv of each job; a random forest has none).</p>\n",
+          fp);
     for (int m = 0; m < nm; m++) {
         fputs("<h3>", fp);
         esc(fp, models[m]);
         fputs("</h3>\n", fp);
-        loss_plot(fp, dir, models[m], nfold);
+        if (!loss_plot(fp, dir, models[m], nfold))
+            fputs("<p>(no training log)</p>\n", fp);
     }
     fputs("<h2>Methods</h2>\n", fp);
     snprintf(p, sizeof p, "%s/methods.md", dir);

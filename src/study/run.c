@@ -8,6 +8,7 @@
 #include "dolor/stats.h"
 #include "dolor/study.h"
 #include "dolor/train.h"
+#include "study_priv.h"
 
 #include <math.h>
 #include <omp.h>
@@ -53,7 +54,15 @@ static size_t job_cases(const dolor_study_split *sp, int f, int which, size_t *i
 }
 
 /* Evaluate best.safetensors of a job on its test cases at original size -> jobdir/test_eval/. */
-static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t *te, size_t nte)
+/* The second annotator's mask of case i: masks2/<the mask's file name>. */
+static void mask2_path(const dolor_study_config *cfg, dolor_dataset *ds, size_t i, char *buf, size_t cap)
+{
+    const char *mp = dolor_dataset_mask_path(ds, i), *b = strrchr(mp, '/');
+    snprintf(buf, cap, "%s/%s", cfg->masks2, b ? b + 1 : mp);
+}
+
+static dolor_status test_job(const dolor_study_config *cfg, const char *jobdir, dolor_dataset *ds, const size_t *te,
+                             size_t nte)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/best.safetensors", jobdir);
@@ -68,6 +77,20 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
     dolor_seg_eval *ev = NULL;
     dolor_segment_scratch *scratch = NULL;
     s = dolor_seg_eval_create(meta.num_classes, names, &ev);
+    /* with a second annotator: per case and foreground class the areas (pixels) of both annotators and the model */
+    dolor_outfile areas;
+    int areas_open = 0;
+    if (!s && cfg->masks2) {
+        snprintf(path, sizeof path, "%s/test_eval", jobdir);
+        s = dolor_mkdir_p(path);
+        snprintf(path, sizeof path, "%s/test_eval/areas.csv", jobdir);
+        if (!s)
+            s = dolor_outfile_open(&areas, path, 1);
+        if (!s) {
+            areas_open = 1;
+            fprintf(areas.fp, "case,class,area_ref,area_ann2,area_model\n");
+        }
+    }
     snprintf(path, sizeof path, "%s/test_pred", jobdir);
     if (!s)
         s = dolor_mkdir_p(path);
@@ -85,6 +108,35 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
             s = dolor_dataset_mask_orig(ds, te[i], truth);
         if (!s)
             s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, te[i]), truth, cls->data, dolor_image_nvox(cls));
+        if (!s && areas_open) {
+            char p2[4096];
+            mask2_path(cfg, ds, te[i], p2, sizeof p2);
+            dolor_image *m2 = NULL;
+            uint8_t *c2 = malloc(dolor_image_nvox(cls));
+            s = c2 ? dolor_image_read(p2, &m2) : dolor_error(DOLOR_ENOMEM, "out of memory");
+            if (!s)
+                s = dolor_preprocess_mask(m2, meta.num_classes, meta.label_values, (int)cls->size[1],
+                                          (int)cls->size[0], c2, p2);
+            if (!s && (m2->size[0] != cls->size[0] || m2->size[1] != cls->size[1]))
+                s = dolor_error(DOLOR_ESHAPE, "%s: %lldx%lld but the image is %lldx%lld (dataset.masks2)", p2,
+                                (long long)m2->size[0], (long long)m2->size[1], (long long)cls->size[0],
+                                (long long)cls->size[1]);
+            for (int c = 1; !s && c < meta.num_classes; c++) {
+                size_t a[3] = {0, 0, 0};
+                const uint8_t *pc = cls->data;
+                for (size_t v = 0; v < dolor_image_nvox(cls); v++) {
+                    a[0] += truth[v] == c;
+                    a[1] += c2[v] == c;
+                    a[2] += pc[v] == c;
+                }
+                dolor_csv_write_field(areas.fp, dolor_dataset_stem(ds, te[i]));
+                fputc(',', areas.fp);
+                dolor_csv_write_field(areas.fp, meta.class_names[c]);
+                fprintf(areas.fp, ",%zu,%zu,%zu\n", a[0], a[1], a[2]);
+            }
+            free(c2);
+            dolor_image_free(m2);
+        }
         /* the predicted label map, with the image's geometry: NIfTI for NIfTI inputs, palette PNG otherwise */
         dolor_image *lab = NULL;
         if (!s)
@@ -107,6 +159,12 @@ static dolor_status test_job(const char *jobdir, dolor_dataset *ds, const size_t
         snprintf(path, sizeof path, "%s/test_eval", jobdir);
         s = dolor_seg_eval_write_csv(ev, path);
     }
+    if (areas_open) {
+        if (s)
+            dolor_outfile_abort(&areas);
+        else
+            s = dolor_outfile_commit(&areas);
+    }
     dolor_segment_scratch_free(scratch);
     dolor_seg_eval_free(ev);
     dolor_net_free(net);
@@ -126,6 +184,8 @@ static void job_text(const dolor_study_config *cfg, const dolor_study_model *md,
         md->seed);
     for (int c = 0; c < cfg->n_classes; c++)
         ADD(" %s=%d", cfg->classes[c], cfg->labels ? cfg->labels[c] : c + 1);
+    if (cfg->masks2)
+        ADD("\nmasks2 %s", cfg->masks2);
     ADD("\nfold %d of %d\n", f + 1, sp->k);
     for (int w = 0; w < 3; w++) {
         ADD("%s", w == 0 ? "train" : w == 1 ? "val" : "test");
@@ -139,7 +199,7 @@ static void job_text(const dolor_study_config *cfg, const dolor_study_model *md,
         buf[cap - 1] = '\0';
 }
 
-static dolor_status check_job_text(const char *jobdir, const char *want)
+dolor_status dolor_study_check_job_text(const char *jobdir, const char *want)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/job.txt", jobdir);
@@ -267,7 +327,7 @@ static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_mod
     dolor_net_free(net);
     dolor_adamw_free(opt);
     if (!s)
-        s = test_job(jobdir, ds, te, nte);
+        s = test_job(cfg, jobdir, ds, te, nte);
     if (!s) {
         char done[4096];
         snprintf(done, sizeof done, "%s/done.txt", jobdir);
@@ -463,12 +523,17 @@ static dolor_status overlay_grid(const dolor_study_config *cfg, dolor_dataset *d
 
 dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
 {
+    if (cfg->classification)
+        return dolor_study_run_classification(cfg, out_dir);
     if (cfg->threads)
         omp_set_num_threads(cfg->threads);
+    dolor_study_ranks rk; /* under mpirun: job j runs on rank j % size; rank 0 writes the study's files */
+    dolor_study_ranks_get(&rk);
     dolor_status s = dolor_mkdir_p(out_dir);
     if (s)
         return s;
-    dolor_outfile_clean_stale(out_dir);
+    if (rk.rank == 0)
+        dolor_outfile_clean_stale(out_dir);
     dolor_dataset *ds = NULL;
     dolor_study_split *sp = NULL;
     char **stems = NULL;
@@ -494,7 +559,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         goto done;
     char path[4096];
     snprintf(path, sizeof path, "%s/splits.csv", out_dir);
-    s = dolor_study_split_write(sp, path);
+    if (rk.rank == 0)
+        s = dolor_study_split_write(sp, path);
     if (s)
         goto done;
     /* every foreground class must occur in the masks of every test fold, or its per-fold statistics are empty */
@@ -515,12 +581,22 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         if (s)
             goto done;
     }
+    for (size_t i = 0; cfg->masks2 && i < n; i++) {
+        mask2_path(cfg, ds, i, path, sizeof path);
+        if (!exists(path)) {
+            s = dolor_error(DOLOR_ENOTFOUND, "dataset.masks2: %s: no second annotation of case '%s'", path,
+                            dolor_dataset_stem(ds, i));
+            goto done;
+        }
+    }
     int njobs = cfg->n_models * sp->k, jobno = 0, ran = 0;
     double t0 = dolor_time_ms();
     for (int m = 0; !s && m < cfg->n_models; m++) {
         const dolor_study_model *md = &cfg->models[m];
         for (int f = 0; !s && f < sp->k; f++) {
             jobno++;
+            if ((jobno - 1) % rk.size != rk.rank)
+                continue;
             char jobdir[4096], done[4200];
             snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
             snprintf(done, sizeof done, "%s/done.txt", jobdir);
@@ -530,7 +606,7 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
                 break;
             }
             job_text(cfg, md, sp, f, jt, 64 + 64 * (sp->n + 16) + 4096);
-            s = check_job_text(jobdir, jt);
+            s = dolor_study_check_job_text(jobdir, jt);
             free(jt);
             if (s)
                 break;
@@ -548,10 +624,10 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
                 ds_size = md->size;
             }
             double el = (dolor_time_ms() - t0) / 1000.0;
-            int left = njobs - jobno + 1;
+            int left = (njobs - jobno + rk.size) / rk.size; /* this rank's jobs still to run, this one included */
             if (ran)
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d), %.0f s so far, ETA %.0f s\n", jobno, njobs,
-                        md->name, f + 1, sp->k, el, el / ran * left);
+                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)%s, %.0f s so far, ETA %.0f s\n", jobno,
+                        njobs, md->name, f + 1, sp->k, rk.size > 1 ? " on this rank" : "", el, el / ran * left);
             else
                 fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno, njobs, md->name, f + 1, sp->k);
             s = run_job(cfg, md, jobdir, ds, sp, f, tr, va, te);
@@ -560,7 +636,8 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
             ran++;
         }
     }
-    if (s)
+    s = dolor_study_status_all(s);
+    if (s || rk.rank != 0)
         goto done;
     /* per-case results of every job, then the tables */
     snprintf(path, sizeof path, "%s/per_case.csv", out_dir);
@@ -602,8 +679,62 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
                      "splits.csv.",
                      cfg->ratios[0], cfg->ratios[1], cfg->ratios[2],
                      cfg->stratum_column ? ", stratified by the stratum column" : "", cfg->split_seed);
-        dolor_study_table_opts to = {cfg->population_sd, cfg->include_background, cfg->path, desc};
+        dolor_study_table_opts to = {cfg->population_sd, cfg->include_background, cfg->path, desc, cfg->conf,
+                                     cfg->ci_method, cfg->threshold};
         s = dolor_study_tables(path, &to, out_dir);
+    }
+    if (!s && cfg->masks2) {
+        /* areas of every job's test cases -> areas.csv -> icc.csv */
+        snprintf(path, sizeof path, "%s/areas.csv", out_dir);
+        dolor_outfile o;
+        s = dolor_outfile_open(&o, path, 1);
+        if (!s)
+            fprintf(o.fp, "model,fold,case,class,area_ref,area_ann2,area_model\n");
+        for (int m = 0; !s && m < cfg->n_models; m++)
+            for (int f = 0; !s && f < sp->k; f++) {
+                char p2[4200];
+                snprintf(p2, sizeof p2, "%s/jobs/%s/fold%d/test_eval/areas.csv", out_dir, cfg->models[m].name, f + 1);
+                dolor_csv *t = NULL;
+                s = dolor_csv_read(p2, &t);
+                for (size_t r = 0; !s && r < t->nrow; r++) {
+                    fprintf(o.fp, "%s,%d", cfg->models[m].name, f + 1);
+                    for (int c = 0; c < t->ncol; c++) {
+                        fputc(',', o.fp);
+                        dolor_csv_write_field(o.fp, t->cells[r * t->ncol + c] ? t->cells[r * t->ncol + c] : "");
+                    }
+                    fputc('\n', o.fp);
+                }
+                dolor_csv_free(t);
+            }
+        if (s) {
+            dolor_outfile_abort(&o);
+            goto done;
+        }
+        s = dolor_outfile_commit(&o);
+        if (!s)
+            s = dolor_study_icc_table(path, cfg->conf, out_dir);
+        if (!s) {
+            /* the ICC sentence joins methods.md */
+            snprintf(path, sizeof path, "%s/methods.md", out_dir);
+            FILE *in = fopen(path, "rb");
+            char *old = in ? malloc(1 << 16) : NULL;
+            size_t len = old ? fread(old, 1, (1 << 16) - 1, in) : 0;
+            if (in)
+                fclose(in);
+            dolor_outfile mo;
+            s = old ? dolor_outfile_open(&mo, path, 1) : dolor_error(DOLOR_EIO, "%s: cannot read it back", path);
+            if (!s) {
+                FILE *fp = mo.fp;
+                fwrite(old, 1, len, fp);
+                fprintf(fp, "\nAgreement of the segmented area (pixels per case and class) between the two "
+                            "annotators, and between each annotator and the model, is reported as ICC(2,1) "
+                            "(two-way random effects, absolute agreement, single rater; Shrout and Fleiss 1979) with "
+                            "its %g%% confidence interval (McGraw and Wong 1996; R psych::ICC, row ICC2).\n",
+                        100 * (cfg->conf > 0 ? cfg->conf : 0.95));
+                s = dolor_outfile_commit(&mo);
+            }
+            free(old);
+        }
     }
     if (!s)
         s = overlay_grid(cfg, ds, out_dir);

@@ -3,6 +3,7 @@
 #include "dolor/ml.h"
 #include "dolor/stats.h"
 #include "dolor/study.h"
+#include "study_priv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ void dolor_study_split_free(dolor_study_split *s)
 }
 
 /* Stem without a known image extension. */
-static size_t stem_len(const char *s)
+size_t dolor_study_stem_len(const char *s)
 {
     static const char *const ext[] = {".nii.gz", ".png", ".jpg", ".jpeg", ".nii", ".mha", ".mhd", ".dcm"};
     size_t n = strlen(s);
@@ -89,7 +90,7 @@ static dolor_status read_patients(const dolor_study_config *cfg, dolor_study_spl
             s = dolor_error(DOLOR_EINVAL, "%s: line %zu: %s is empty", cfg->patients, t->line[r], cfg->stem_column);
             break;
         }
-        size_t L = stem_len(st);
+        size_t L = dolor_study_stem_len(st);
         size_t hit = (size_t)-1;
         for (size_t i = 0; i < sp->n; i++)
             if (strlen(sp->stem[i]) == L && !strncmp(sp->stem[i], st, L)) {

@@ -71,6 +71,12 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
     if (n_train == 0)
         return dolor_error(DOLOR_EINVAL, "train: no training cases");
     int B = cfg->batch_size < (int)n_train ? cfg->batch_size : (int)n_train;
+    /* data-parallel (train.h dolor_train_dist): this rank's share of every batch; rank 0 alone writes files */
+    const dolor_train_dist *dist = cfg->dist && cfg->dist->size > 1 ? cfg->dist : NULL;
+    const int shard = dist ? B / dist->size : B, first = dist ? dist->rank * shard : 0, writer = !dist || !dist->rank;
+    if (dist && B % dist->size)
+        return dolor_error(DOLOR_EINVAL, "train: batch %d is not divisible by the %d data-parallel ranks", B,
+                           dist->size);
     dolor_status s = dolor_mkdir_p(cfg->out_dir);
     if (s)
         return s;
@@ -146,14 +152,18 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
             load_old_log(path_log, meta->epoch, &log);
     }
     double t_start = dolor_time_ms();
-    fprintf(stderr, "training: %zu cases (%zu validation), batch %d, %lld steps/epoch, epochs %d..%d, %s lr %.2g\n",
-            n_train, n_val, B, (long long)spe, meta->epoch + 1, cfg->epochs, dolor_lr_schedule_name(cfg->schedule),
-            cfg->lr);
+    if (writer)
+        fprintf(stderr, "training: %zu cases (%zu validation), batch %d, %lld steps/epoch, epochs %d..%d, %s lr %.2g\n",
+                n_train, n_val, B, (long long)spe, meta->epoch + 1, cfg->epochs,
+                dolor_lr_schedule_name(cfg->schedule), cfg->lr);
+    if (writer && dist)
+        fprintf(stderr, "training: data-parallel on %d ranks, %d cases of each batch per rank, gradients averaged\n",
+                dist->size, shard);
     for (int epoch = meta->epoch; epoch < cfg->epochs; epoch++) {
         double t0 = dolor_time_ms();
         char label[64], suffix[96];
         snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
-        dolor_progress *bar = cfg->quiet ? NULL : dolor_progress_create(label, spe);
+        dolor_progress *bar = cfg->quiet || !writer ? NULL : dolor_progress_create(label, spe);
         double loss_sum = 0;
         int64_t nb = 0;
         double lr = cfg->lr;
@@ -166,23 +176,43 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
             }
             if (count == 0)
                 break;
-            s = dolor_net_forward(net, x, logits, 1);
+            /* this rank's share of the batch (all of it with one process) */
+            dolor_tensor xv = *x, lv = *logits, dv = *dlogits;
+            const uint8_t *lab = labels + (size_t)first * H * W;
+            xv.shape[0] = lv.shape[0] = dv.shape[0] = shard;
+            xv.numel = x->numel / (size_t)B * (size_t)shard;
+            lv.numel = dv.numel = logits->numel / (size_t)B * (size_t)shard;
+            xv.data = x->data + (size_t)first * (x->numel / (size_t)B);
+            lv.data = logits->data + (size_t)first * (logits->numel / (size_t)B);
+            dv.data = dlogits->data + (size_t)first * (logits->numel / (size_t)B);
+            s = dolor_net_forward(net, &xv, &lv, 1);
             if (s) {
                 dolor_progress_finish(bar, "failed");
                 goto done;
             }
-            memset(dlogits->data, 0, dlogits->numel * sizeof(float));
+            memset(dv.data, 0, dv.numel * sizeof(float));
             float ce = 0, dice = 0;
-            s = dolor_loss_cross_entropy(logits, labels, (float)cfg->ce_weight, &ce, dlogits);
+            s = dolor_loss_cross_entropy(&lv, lab, (float)cfg->ce_weight, &ce, &dv);
             if (!s && cfg->dice_weight > 0)
-                s = dolor_loss_soft_dice(logits, labels, 0, 1e-5f, (float)cfg->dice_weight, &dice, dlogits);
+                s = dolor_loss_soft_dice(&lv, lab, 0, 1e-5f, (float)cfg->dice_weight, &dice, &dv);
             if (!s)
-                s = dolor_net_backward(net, dlogits);
+                s = dolor_net_backward(net, &dv);
+            double loss = cfg->ce_weight * ce + cfg->dice_weight * dice;
+            if (!s && dist) {
+                /* the mean gradient and loss over the ranks */
+                float *g = dolor_net_grads(net);
+                size_t ng = dolor_net_num_params(net);
+                s = dist->allreduce_sum(dist->ctx, g, ng);
+                for (size_t i = 0; !s && i < ng; i++)
+                    g[i] /= (float)dist->size;
+                if (!s)
+                    s = dist->allreduce_sum64(dist->ctx, &loss, 1);
+                loss /= dist->size;
+            }
             if (s) {
                 dolor_progress_finish(bar, "failed");
                 goto done;
             }
-            double loss = cfg->ce_weight * ce + cfg->dice_weight * dice;
             if (!isfinite(loss)) {
                 dolor_progress_finish(bar, "diverged");
                 s = dolor_error(DOLOR_ENUMERIC, "train: loss is %g at epoch %d step %lld; lower --lr (now %g)", loss,
@@ -262,20 +292,30 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
             s = dolor_error(DOLOR_ENOMEM, "train: out of memory for the log");
             goto done;
         }
-        s = write_text(path_log, log.buf);
-        if (!s && (improved || (!nv && epoch + 1 == cfg->epochs)))
+        if (writer)
+            s = write_text(path_log, log.buf);
+        if (!s && writer && (improved || (!nv && epoch + 1 == cfg->epochs)))
             s = dolor_checkpoint_save(path_best, net, NULL, meta);
-        if (!s)
+        if (!s && writer)
             s = dolor_checkpoint_save(path_last, net, opt, meta);
         if (s)
             goto done;
         if (improved)
             best = mean;
-        fprintf(stderr, "epoch %d/%d  train loss %.4f  val loss %.4f  Dice%s  mean %.3f  lr %.2e  %.1f s%s\n",
+        if (writer)
+            fprintf(stderr, "epoch %d/%d  train loss %.4f  val loss %.4f  Dice%s  mean %.3f  lr %.2e  %.1f s%s\n",
                 epoch + 1, cfg->epochs, nb ? loss_sum / (double)nb : NAN, nv ? vloss / (double)nv : NAN, dice_txt,
                 mean, lr, secs, improved ? "  [best]" : "");
-        if (cfg->time_limit_min > 0 && (dolor_time_ms() - t_start) / 60000.0 >= cfg->time_limit_min &&
-            epoch + 1 < cfg->epochs) {
+        int stop = cfg->time_limit_min > 0 && (dolor_time_ms() - t_start) / 60000.0 >= cfg->time_limit_min &&
+                   epoch + 1 < cfg->epochs;
+        if (dist) { /* every rank stops after the same epoch */
+            double any = stop;
+            s = dist->allreduce_sum64(dist->ctx, &any, 1);
+            if (s)
+                goto done;
+            stop = any > 0;
+        }
+        if (stop) {
             fprintf(stderr, "time limit of %.1f min reached after epoch %d; stopping (resume with --resume %s)\n",
                     cfg->time_limit_min, epoch + 1, path_last);
             break;

@@ -1,0 +1,29 @@
+/* Private to src/study: the pieces the segmentation and classification runs share. */
+#ifndef DOLOR_STUDY_PRIV_H
+#define DOLOR_STUDY_PRIV_H
+
+#include "dolor/study.h"
+
+/* Length of s without a known image extension (.nii.gz, .png, .jpg, .jpeg, .nii, .mha, .mhd, .dcm). */
+size_t dolor_study_stem_len(const char *s);
+
+/* Write (first time) or compare (rerun) jobdir/job.txt holding `want`: DOLOR_EINVAL naming the first line that
+ * differs when the folder was made with other settings. */
+dolor_status dolor_study_check_job_text(const char *jobdir, const char *want);
+
+/* The classification study (cfg->classification): see dolor_study_run. */
+dolor_status dolor_study_run_classification(const dolor_study_config *cfg, const char *out_dir);
+
+/* Which jobs this process runs: job j (0-based, over models x folds) belongs to rank j % size. MPI when the
+ * binary was started by mpirun (dolor_study_mpi_* in mpi.c), else rank 0 of 1. */
+typedef struct dolor_study_ranks {
+    int rank, size;
+} dolor_study_ranks;
+void dolor_study_ranks_get(dolor_study_ranks *r);
+/* Wait for every rank (no-op without MPI). */
+void dolor_study_barrier(void);
+/* Every rank's status: the first non-zero status of any rank (its message when it is this rank's), so that all
+ * ranks stop together. */
+dolor_status dolor_study_status_all(dolor_status s);
+
+#endif
