@@ -157,12 +157,13 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     /* region bounds, integer check */
     double mn = INFINITY, mx = -INFINITY;
     int integer = 1;
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) reduction(&& : integer)
     for (size_t i = 0; i < n; i++)
         if (!mask || mask[i]) {
-            mn = fmin(mn, x[i]);
-            mx = fmax(mx, x[i]);
-            if (x[i] != floor(x[i]))
-                integer = 0;
+            const double v = x[i];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            integer = integer && v == floor(v);
         }
     int levels[DOLOR_FEAT_MAX_LIST], maxL = 0;
     double lo_edge[DOLOR_FEAT_MAX_LIST];
@@ -196,7 +197,8 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     for (int qi = 0; qi < nq; qi++)
         bsum += levels[qi] - 1;
     const int raw = integer && span <= 1024;
-    if ((raw || bsum <= 1024) && maxL <= 4096) {
+    /* integer counts below 2^32: N = 2 pairs <= 2 n */
+    if ((raw || bsum <= 1024) && maxL <= 4096 && n <= (size_t)INT32_MAX) {
         /* fast path: count once per offset on the refinement, sum into each level count's bins */
         int smin = 0, smax = 0;
         if (!raw) {
@@ -225,22 +227,28 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
         size_t *poff = malloc((size_t)nq * sizeof *poff), ptot = 0;
         int oom = !(q0 || q8) || !map || !order || !parent || !pmap || !poff;
         if (!oom && !raw)
-            memset(map, 0, (size_t)nq * B * sizeof *map);
-        for (size_t i = 0; !oom && i < n; i++) {
+            memset(map, 0xff, (size_t)nq * B * sizeof *map); /* -1: no voxel in that class */
+        if (!oom && raw) {
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++) {
+                const int v = !mask || mask[i] ? (int)(x[i] - mn) : 0;
+                if (small)
+                    q8[i] = (uint8_t)v;
+                else
+                    q0[i] = (uint16_t)v;
+            }
+        }
+        for (size_t i = 0; !oom && !raw && i < n; i++) {
             int v = 0;
             if (!mask || mask[i]) {
-                if (raw) {
-                    v = (int)(x[i] - mn);
-                } else {
-                    int qv[DOLOR_FEAT_MAX_LIST], sm = 0;
-                    for (int qi = 0; qi < nq; qi++) {
-                        double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
-                        sm += qv[qi] = rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
-                    }
-                    v = sm - smin;
-                    for (int qi = 0; qi < nq; qi++)
-                        map[qi * B + v] = qv[qi];
+                int qv[DOLOR_FEAT_MAX_LIST], sm = 0;
+                for (int qi = 0; qi < nq; qi++) {
+                    double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
+                    sm += qv[qi] = rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
                 }
+                v = sm - smin;
+                for (int qi = 0; qi < nq; qi++)
+                    map[qi * B + v] = qv[qi];
             }
             if (small)
                 q8[i] = (uint8_t)v;
@@ -251,6 +259,11 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
             double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
             for (int v = 0; raw && v < B; v++)
                 map[qi * B + v] = rad_quant_value(mn + v, &qz[qi], lo, hi, lo_edge[qi]);
+            /* an empty class takes its lower neighbour's level, so that every map is non-decreasing (class 0,
+             * the minimum, is never empty) */
+            for (int v = 1; !raw && v < B; v++)
+                if (map[qi * B + v] < 0)
+                    map[qi * B + v] = map[qi * B + v - 1];
             order[qi] = qi;
             poff[qi] = ptot;
             ptot += (size_t)levels[qi] * levels[qi];
@@ -299,20 +312,22 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                 memcpy(pmap[qi], map + qi * B, (size_t)B * sizeof *f);
             } else {
                 for (int k = 0; k < Lp; k++)
-                    pmap[qi][k] = 0;
+                    pmap[qi][k] = -1;
                 for (int v = 0; v < B; v++)
                     pmap[qi][map[best * B + v]] = map[qi * B + v];
+                for (int k = 0, prev = 0; k < Lp; k++) /* unused parent levels: non-decreasing fill */
+                    prev = pmap[qi][k] = pmap[qi][k] < 0 ? prev : pmap[qi][k];
             }
             free(f);
         }
         if (!oom) {
+            const int sym = c->symmetric != 0;
 #pragma omp parallel
             {
-                const size_t nC = small ? 65536 : (size_t)B * B;
-                uint32_t *C = malloc(nC * sizeof *C), *C2 = small ? malloc(3 * nC * sizeof *C2) : NULL;
-                double *Pb = malloc((size_t)B * B * sizeof *Pb), *Pall = malloc((ptot ? ptot : 1) * sizeof *Pall);
-                double *scratch = malloc(5 * (size_t)(maxL > B ? maxL : B) * sizeof *scratch);
-                if (!C || (small && !C2) || !Pb || !Pall || !scratch) {
+                uint32_t *T = calloc(small ? 65536 : (size_t)B * B, sizeof *T);
+                uint32_t *Mb = malloc((size_t)B * B * sizeof *Mb), *Mall = malloc((ptot ? ptot : 1) * sizeof *Mall);
+                uint64_t *scratch = malloc(3 * (size_t)maxL * sizeof *scratch);
+                if (!T || !Mb || !Mall || !scratch) {
 #pragma omp atomic write
                     oom = 1;
                 }
@@ -320,37 +335,19 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                 for (int o = 0; o < noff; o++) {
                     if (oom)
                         continue;
-                    memset(C, 0, nC * sizeof *C);
-                    if (small) {
-                        memset(C2, 0, 3 * nC * sizeof *C2);
-                        rad_count_pairs8(q8, mask, size, offs[o], C, C2);
-                        for (size_t k = 0; k < nC; k++)
-                            C[k] += C2[k] + C2[nC + k] + C2[2 * nC + k];
-                    } else {
-                        rad_count_pairs(q0, mask, size, B, offs[o], C);
-                    }
-                    const int sh = small ? 8 : 0;
-                    for (int a = 0; a < B; a++)
-                        for (int b = 0; b < B; b++) {
-                            size_t ab = small ? ((size_t)a << sh | (size_t)b) : (size_t)a * B + b;
-                            size_t ba = small ? ((size_t)b << sh | (size_t)a) : (size_t)b * B + a;
-                            Pb[(size_t)a * B + b] = (double)C[ab] + (c->symmetric ? (double)C[ba] : 0.0);
-                        }
+                    if (small)
+                        rad_count_codes8(q8, mask, size, offs[o], sym, T);
+                    else
+                        rad_count_codes16(q0, mask, size, B, offs[o], sym, T);
+                    rad_fold_codes(T, small ? 256 : (size_t)B, B, sym, Mb);
                     for (int oi = 0; oi < nq; oi++) {
                         const int qi = order[oi], L = levels[qi];
                         const int Lp = parent[qi] < 0 ? B : levels[parent[qi]];
-                        const double *Pp = parent[qi] < 0 ? Pb : Pall + poff[parent[qi]];
-                        double *P = Pall + poff[qi];
-                        const int *mp = pmap[qi];
-                        memset(P, 0, (size_t)L * L * sizeof *P);
-                        for (int a = 0; a < Lp; a++) {
-                            double *row = P + (size_t)mp[a] * L;
-                            const double *pr = Pp + (size_t)a * Lp;
-                            for (int b = 0; b < Lp; b++)
-                                row[mp[b]] += pr[b];
-                        }
+                        const uint32_t *Mp = parent[qi] < 0 ? Mb : Mall + poff[parent[qi]];
+                        uint32_t *M = Mall + poff[qi];
+                        rad_coarsen(Mp, Lp, pmap[qi], L, sym, M);
                         double *out = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                        if (rad_props_dense(P, L, scratch, out)) {
+                        if (rad_props_counts(M, L, sym, scratch, out)) {
 #pragma omp critical(rad_fail)
                             if (fail_off < 0) {
                                 fail_off = o;
@@ -359,10 +356,9 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                         }
                     }
                 }
-                free(C);
-                free(C2);
-                free(Pb);
-                free(Pall);
+                free(T);
+                free(Mb);
+                free(Mall);
                 free(scratch);
             }
         }
@@ -423,15 +419,18 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
     if (s)
         return s;
     const size_t n = (size_t)(size[0] * size[1] * size[2]);
-    size_t cnt = 0;
+    size_t cnt = 0, bad = n;
+#pragma omp parallel for schedule(static) reduction(+ : cnt) reduction(min : bad)
     for (size_t i = 0; i < n; i++)
         if (!mask || mask[i]) {
-            if (!isfinite(x[i]))
-                return dolor_error(DOLOR_ENUMERIC, "voxel %zu (x=%zu, y=%zu, z=%zu) is %g: features need finite values", i,
-                                   i % (size_t)size[0], (i / (size_t)size[0]) % (size_t)size[1],
-                                   i / (size_t)(size[0] * size[1]), x[i]);
+            if (!isfinite(x[i]) && i < bad)
+                bad = i; /* the first one, whatever the thread count */
             cnt++;
         }
+    if (bad < n)
+        return dolor_error(DOLOR_ENUMERIC, "voxel %zu (x=%zu, y=%zu, z=%zu) is %g: features need finite values", bad,
+                           bad % (size_t)size[0], (bad / (size_t)size[0]) % (size_t)size[1],
+                           bad / (size_t)(size[0] * size[1]), x[bad]);
     if (!cnt)
         return dolor_error(DOLOR_EINVAL, "the mask is empty (no voxel inside the region)");
     builder b = {calloc(1, sizeof *b.f), 0};
