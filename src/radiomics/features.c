@@ -336,9 +336,9 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                     if (oom)
                         continue;
                     if (small)
-                        rad_count_codes8(q8, mask, size, offs[o], sym, T);
+                        rad_count_codes8(q8, mask, size, offs[o], T);
                     else
-                        rad_count_codes16(q0, mask, size, B, offs[o], sym, T);
+                        rad_count_codes16(q0, mask, size, B, offs[o], T);
                     rad_fold_codes(T, small ? 256 : (size_t)B, B, sym, Mb);
                     for (int oi = 0; oi < nq; oi++) {
                         const int qi = order[oi], L = levels[qi];

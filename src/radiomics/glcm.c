@@ -91,9 +91,10 @@ void rad_count_pairs(const uint16_t *q, const uint8_t *mask, const int64_t size[
 }
 
 /* ---------------- integer counts for the feature set (features.c's fast path) ----------------
- * The pair code is a << 8 | b (or a * B + b); with sym, (min << 8 | max): a symmetric matrix is kept as its upper
- * triangle (i <= j), the diagonal already doubled, so it is counted, folded, coarsened and summed in half the
- * cells. */
+ * Pairs are counted in order (code a << 8 | b, or a * B + b) into one table; a symmetric matrix is then kept as its
+ * upper triangle (i <= j) of C + C^T, the diagonal doubled, so it is coarsened and summed in half the cells.
+ * Counting (min, max) codes straight into the triangle was slower (bench_glcm: the min/max costs more than the
+ * transpose of one 256 x 256 table per offset). */
 
 #if defined(__GNUC__)
 #define RAD_INLINE static inline __attribute__((always_inline))
@@ -101,19 +102,11 @@ void rad_count_pairs(const uint16_t *q, const uint8_t *mask, const int64_t size[
 #define RAD_INLINE static inline
 #endif
 
-RAD_INLINE unsigned pair_code8(unsigned a, unsigned b, int sym)
-{
-    if (!sym)
-        return a << 8 | b;
-    unsigned lo = a < b ? a : b;
-    return lo << 8 | (a ^ b ^ lo);
-}
-
-/* One row of n pairs (a[x], b[x]) into the table T. Chunks of 8 pairs that all equal (v, v) (the background of a
- * reconstruction, a saturated or masked-to-zero region) add 8 to one cell, summed in a register while the run
- * lasts. One table, not one per x mod 4: with the runs taken out, a smaller table in cache beats spreading the
- * increments of one cell over several tables (bench/bench_glcm). */
-RAD_INLINE void count_row8(const uint8_t *a, const uint8_t *b, int64_t n, int sym, uint32_t *T)
+/* One row of n pairs (a[x], b[x]) into the table T (row stride 256). Chunks of 8 pairs that all equal (v, v) (the
+ * background of a reconstruction, a saturated or masked-to-zero region) add 8 to one cell, summed in a register
+ * while the run lasts. One table, not one per x mod 4: with the runs taken out, a smaller table in cache beats
+ * spreading the increments of one cell over several tables. */
+RAD_INLINE void count_row8(const uint8_t *a, const uint8_t *b, int64_t n, uint32_t *T)
 {
     unsigned rv = 0;
     uint32_t rn = 0;
@@ -134,15 +127,14 @@ RAD_INLINE void count_row8(const uint8_t *a, const uint8_t *b, int64_t n, int sy
             continue;
         }
         for (int k = 0; k < 8; k++)
-            T[pair_code8(a[x + k], b[x + k], sym)]++;
+            T[(unsigned)a[x + k] << 8 | b[x + k]]++;
     }
     T[rv * 257u] += rn;
     for (; x < n; x++)
-        T[pair_code8(a[x], b[x], sym)]++;
+        T[(unsigned)a[x] << 8 | b[x]]++;
 }
 
-RAD_INLINE void count8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], int sym,
-                       uint32_t *T)
+void rad_count_codes8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], uint32_t *T)
 {
     const int64_t nx = size[0], ny = size[1], nz = size[2];
     int64_t z0, z1, y0, y1, x0, x1;
@@ -157,24 +149,15 @@ RAD_INLINE void count8(const uint8_t *q, const uint8_t *mask, const int64_t size
                 const uint8_t *ma = mask + row, *mb = mask + row + step;
                 for (int64_t x = 0; x < x1 - x0; x++)
                     if (ma[x] && mb[x])
-                        T[pair_code8(a[x], b[x], sym)]++;
+                        T[(unsigned)a[x] << 8 | b[x]]++;
             } else {
-                count_row8(a, b, x1 - x0, sym, T);
+                count_row8(a, b, x1 - x0, T);
             }
         }
 }
 
-void rad_count_codes8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], int sym,
-                      uint32_t *T)
-{
-    if (sym)
-        count8(q, mask, size, off, 1, T);
-    else
-        count8(q, mask, size, off, 0, T);
-}
-
 void rad_count_codes16(const uint16_t *q, const uint8_t *mask, const int64_t size[3], int B, const int off[3],
-                       int sym, uint32_t *T)
+                       uint32_t *T)
 {
     const int64_t nx = size[0], ny = size[1], nz = size[2];
     int64_t z0, z1, y0, y1, x0, x1;
@@ -185,30 +168,28 @@ void rad_count_codes16(const uint16_t *q, const uint8_t *mask, const int64_t siz
         for (int64_t y = y0; y < y1; y++) {
             const int64_t row = (z * ny + y) * nx;
             const uint16_t *a = q + row, *b = q + row + step;
-            for (int64_t x = x0; x < x1; x++) {
-                if (mask && !(mask[row + x] && mask[row + step + x]))
-                    continue;
-                unsigned u = a[x], v = b[x];
-                if (sym && u > v) {
-                    unsigned t = u;
-                    u = v;
-                    v = t;
-                }
-                T[(size_t)u * B + v]++;
-            }
+            for (int64_t x = x0; x < x1; x++)
+                if (!mask || (mask[row + x] && mask[row + step + x]))
+                    T[(size_t)a[x] * B + b[x]]++;
         }
 }
 
 void rad_fold_codes(uint32_t *T, size_t rstride, int B, int sym, uint32_t *M)
 {
     for (int a = 0; a < B; a++) {
-        uint32_t *out = M + (size_t)a * B, *t = T + (size_t)a * rstride;
-        const int b0 = sym ? a : 0;
-        memcpy(out + b0, t + b0, (size_t)(B - b0) * sizeof *out);
-        memset(t + b0, 0, (size_t)(B - b0) * sizeof *t);
-        if (sym)
-            out[a] *= 2;
+        uint32_t *out = M + (size_t)a * B;
+        const uint32_t *t = T + (size_t)a * rstride;
+        if (!sym) {
+            memcpy(out, t, (size_t)B * sizeof *out);
+            continue;
+        }
+        /* column a of T: B cache lines, reused by the next 15 values of a */
+        out[a] = 2 * t[a];
+        for (int b = a + 1; b < B; b++)
+            out[b] = t[b] + T[(size_t)b * rstride + a];
     }
+    for (int a = 0; a < B; a++)
+        memset(T + (size_t)a * rstride, 0, (size_t)B * sizeof *T);
 }
 
 void rad_coarsen(const uint32_t *Mp, int Lp, const int *map, int L, int sym, uint32_t *M)
