@@ -134,13 +134,24 @@ static dolor_status check_config(const dolor_features_config *c, int is2d, dolor
     return DOLOR_OK;
 }
 
-/* the GLCM part: props[((qi * nd + di) * ndir + k) * 6 + p] */
+/* values per (levels, offset): the six properties, then the IBSI features when asked for */
+static int rad_glcm_nvalues(const dolor_features_config *c)
+{
+    return DOLOR_GLCM_NPROPS + (c->glcm_ibsi ? DOLOR_GLCM_IBSI_N : 0);
+}
+
+static const char *glcm_value_name(int p)
+{
+    return p < DOLOR_GLCM_NPROPS ? dolor_glcm_prop_name(p) : dolor_glcm_ibsi_name(p - DOLOR_GLCM_NPROPS);
+}
+
+/* the GLCM part: props[((qi * nd + di) * ndir + k) * NP + p], NP = rad_glcm_nvalues(c) */
 static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8_t *mask,
                              const dolor_features_config *c, const dolor_glcm_dir *dirs, int ndir, int nq,
                              const dolor_quant *qz, double *props)
 {
     const size_t n = (size_t)(size[0] * size[1] * size[2]);
-    const int nd = c->n_distances, noff = nd * ndir;
+    const int nd = c->n_distances, noff = nd * ndir, NP = rad_glcm_nvalues(c);
     int (*offs)[3] = malloc((size_t)noff * sizeof *offs);
     if (!offs)
         return dolor_error(DOLOR_ENOMEM, "out of memory");
@@ -327,7 +338,8 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                 uint32_t *T = calloc(small ? 65536 : (size_t)B * B, sizeof *T);
                 uint32_t *Mb = malloc((size_t)B * B * sizeof *Mb), *Mall = malloc((ptot ? ptot : 1) * sizeof *Mall);
                 uint64_t *scratch = malloc(3 * (size_t)maxL * sizeof *scratch);
-                if (!T || !Mb || !Mall || !scratch) {
+                double *Pd = c->glcm_ibsi ? malloc((size_t)maxL * maxL * sizeof *Pd) : NULL;
+                if (!T || !Mb || !Mall || !scratch || (c->glcm_ibsi && !Pd)) {
 #pragma omp atomic write
                     oom = 1;
                 }
@@ -346,8 +358,15 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                         const uint32_t *Mp = parent[qi] < 0 ? Mb : Mall + poff[parent[qi]];
                         uint32_t *M = Mall + poff[qi];
                         rad_coarsen(Mp, Lp, pmap[qi], L, sym, M);
-                        double *out = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                        if (rad_props_counts(M, L, sym, scratch, out)) {
+                        double *out = props + ((size_t)qi * noff + o) * NP;
+                        int bad = rad_props_counts(M, L, sym, scratch, out) != DOLOR_OK;
+                        if (!bad && c->glcm_ibsi) {
+                            for (int i = 0; i < L; i++)
+                                for (int j = 0; j < L; j++)
+                                    Pd[(size_t)i * L + j] = !sym || j >= i ? M[(size_t)i * L + j] : M[(size_t)j * L + i];
+                            bad = dolor_glcm_ibsi_features(Pd, L, out + DOLOR_GLCM_NPROPS) != DOLOR_OK;
+                        }
+                        if (bad) {
 #pragma omp critical(rad_fail)
                             if (fail_off < 0) {
                                 fail_off = o;
@@ -357,6 +376,7 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                     }
                 }
                 free(T);
+                free(Pd);
                 free(Mb);
                 free(Mall);
                 free(scratch);
@@ -380,14 +400,27 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
             free(offs);
             return dolor_error(DOLOR_ENOMEM, "out of memory for %zu voxels x %d quantisations", n, nq);
         }
-        for (int qi = 0; qi < nq && !s; qi++)
+        for (int qi = 0; qi < nq && !s; qi++) {
             s = dolor_quantise(x, mask, n, &qz[qi], qbuf + (size_t)qi * n, &levels[qi]);
+            if (!s && c->glcm_ibsi && levels[qi] > 4096)
+                s = dolor_error(DOLOR_EINVAL, "glcm_ibsi: %d grey levels; the IBSI GLCM features take at most 4096",
+                                levels[qi]);
+        }
         if (!s) {
 #pragma omp parallel for schedule(dynamic, 1) collapse(2)
             for (int qi = 0; qi < nq; qi++)
                 for (int o = 0; o < noff; o++) {
-                    double *pr = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                    if (dolor_glcm_props_region(qbuf + (size_t)qi * n, mask, size, levels[qi], offs[o], c->symmetric, pr)) {
+                    double *pr = props + ((size_t)qi * noff + o) * NP;
+                    const uint16_t *qq = qbuf + (size_t)qi * n;
+                    int bad = dolor_glcm_props_region(qq, mask, size, levels[qi], offs[o], c->symmetric, pr) != DOLOR_OK;
+                    if (!bad && c->glcm_ibsi) {
+                        const int L = levels[qi];
+                        double *P = malloc((size_t)L * L * sizeof *P);
+                        bad = !P || dolor_glcm_counts(qq, mask, size, L, offs[o], c->symmetric, P) ||
+                              dolor_glcm_ibsi_features(P, L, pr + DOLOR_GLCM_NPROPS);
+                        free(P);
+                    }
+                    if (bad) {
 #pragma omp critical(rad_fail)
                         if (fail_off < 0) {
                             fail_off = o;
@@ -474,7 +507,8 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
                                    .hi = c->range_hi};
         }
         const int nd = c->n_distances;
-        double *props = malloc((size_t)nq * nd * ndir * DOLOR_GLCM_NPROPS * sizeof *props);
+        const int NP = rad_glcm_nvalues(c);
+        double *props = malloc((size_t)nq * nd * ndir * NP * sizeof *props);
         if (!props)
             s = dolor_error(DOLOR_ENOMEM, "out of memory");
         if (!s)
@@ -486,18 +520,18 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
             else
                 snprintf(qname, sizeof qname, "L%d", c->levels[qi]);
             for (int di = 0; di < nd; di++) {
-                const double *pb = props + ((size_t)qi * nd + di) * ndir * DOLOR_GLCM_NPROPS;
+                const double *pb = props + ((size_t)qi * nd + di) * ndir * NP;
                 if (c->per_direction)
                     for (int k = 0; k < ndir; k++)
-                        for (int p = 0; p < DOLOR_GLCM_NPROPS; p++)
-                            oom |= add(&b, pb[k * DOLOR_GLCM_NPROPS + p], "glcm_%s_d%d_dir(%d,%d,%d)_%s", qname,
-                                       c->distances[di], dirs[k].dz, dirs[k].dy, dirs[k].dx, dolor_glcm_prop_name(p));
+                        for (int p = 0; p < NP; p++)
+                            oom |= add(&b, pb[k * NP + p], "glcm_%s_d%d_dir(%d,%d,%d)_%s", qname, c->distances[di],
+                                       dirs[k].dz, dirs[k].dy, dirs[k].dx, glcm_value_name(p));
                 if (c->direction_mean)
-                    for (int p = 0; p < DOLOR_GLCM_NPROPS; p++) {
+                    for (int p = 0; p < NP; p++) {
                         double m = 0;
                         for (int k = 0; k < ndir; k++)
-                            m += pb[k * DOLOR_GLCM_NPROPS + p];
-                        oom |= add(&b, m / ndir, "glcm_%s_d%d_mean_%s", qname, c->distances[di], dolor_glcm_prop_name(p));
+                            m += pb[k * NP + p];
+                        oom |= add(&b, m / ndir, "glcm_%s_d%d_mean_%s", qname, c->distances[di], glcm_value_name(p));
                     }
             }
         }
