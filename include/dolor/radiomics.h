@@ -366,10 +366,14 @@ void dolor_feature_set_free(dolor_feature_set *f); /* NULL-safe */
  * same dimensionality gives the same columns. GLCM work over
  * (distance, direction) pairs runs in parallel (OpenMP) unless called from
  * inside a parallel region. When the region holds integers spanning at most
- * 4096 values, the co-occurrences are counted once per offset on those
- * values and summed into each level count's bins (exactly the same counts as
- * quantising first, far fewer passes over the volume).
- * Errors: DOLOR_EINVAL (bad config: names the key and value; empty mask),
+ * 1024 values, or the level counts' bins have a common refinement of at most
+ * 1024 classes (levels <= 4096, fewer than 2^31 voxels), the co-occurrences
+ * are counted once per offset on that refinement, in integers, and summed
+ * into each level count's bins (exactly the same counts as quantising first,
+ * far fewer passes over the volume); the six properties then come from exact
+ * integer sums (docs/radiomics.md, "Speed").
+ * Errors: DOLOR_EINVAL (bad config: names the key and value; empty mask;
+ * glcm_ibsi with more than 4096 grey levels),
  * DOLOR_ESHAPE (region smaller than a GLCM distance: names region size,
  * distance and direction), DOLOR_ENUMERIC (NaN/Inf voxel; Nakagami on a
  * constant region), DOLOR_ENOMEM. */
