@@ -337,6 +337,177 @@ static void test_glcm_general_path(void)
     dolor_feature_set_free(fs);
 }
 
+/* The feature set's integer path (8-bit and 16-bit refinements, runs of equal pairs, non-symmetric, masked)
+ * against quantise-first dolor_glcm_props_region (double matrices), every direction, 1e-12 relative. Rows of 37
+ * voxels hold whole 8-pair chunks and a tail; the volume has a zero background, a constant 255 slab and a
+ * constant patch, so the run-skipping count is exercised. */
+static void test_glcm_fast_paths(void)
+{
+    const int64_t size[3] = {37, 11, 9};
+    const size_t n = 37 * 11 * 9;
+    double *x = malloc(n * sizeof *x);
+    uint8_t *mask = malloc(n);
+    uint16_t *q = malloc(n * sizeof *q);
+    dolor_rng r;
+    dolor_rng_seed(&r, 2027);
+    dolor_glcm_dir dirs[13];
+    dolor_glcm_directions(3, dirs);
+    static const int lv8[4] = {8, 24, 256, 96}, lv16[2] = {16, 900}, lvf[2] = {8, 12};
+    int n_case = 0;
+    for (int kind = 0; kind < 3; kind++) /* 0: integers 0..255, 1: integers 0..899, 2: non-integer values */
+        for (int sym = 0; sym < 2; sym++)
+            for (int masked = 0; masked < 2; masked++) {
+                for (size_t i = 0; i < n; i++) {
+                    size_t xi = i % 37, yi = (i / 37) % 11, zi = i / (37 * 11);
+                    double top = kind == 1 ? 900 : 256;
+                    double v = floor(top * dolor_rng_uniform(&r));
+                    if (xi < 20 && yi < 6)
+                        v = 0; /* background */
+                    else if (zi == 4)
+                        v = top - 1; /* constant slab */
+                    else if (xi >= 24 && yi >= 5)
+                        v = 7; /* constant patch */
+                    x[i] = kind == 2 ? v + 0.5 : v;
+                    mask[i] = !masked || dolor_rng_uniform(&r) < 0.85 || (xi < 20 && yi < 6);
+                }
+                dolor_features_config cfg;
+                dolor_features_config_default(&cfg);
+                cfg.firstorder = cfg.nakagami = 0;
+                cfg.direction_mean = 0;
+                cfg.symmetric = sym;
+                const int *lv = kind == 0 ? lv8 : kind == 1 ? lv16 : lvf;
+                cfg.n_levels = kind == 0 ? 4 : 2;
+                memcpy(cfg.levels, lv, (size_t)cfg.n_levels * sizeof *lv);
+                cfg.range_set = kind == 0;
+                cfg.range_lo = 0;
+                cfg.range_hi = 256;
+                cfg.n_distances = 2;
+                cfg.distances[0] = 1;
+                cfg.distances[1] = 3;
+                dolor_feature_set *fs = NULL;
+                CHECK_OK(dolor_features_compute(x, size, masked ? mask : NULL, &cfg, &fs));
+                CHECK(fs && fs->n == cfg.n_levels * 2 * 13 * 6);
+                for (int qi = 0; fs && qi < cfg.n_levels; qi++) {
+                    dolor_quant qz = {.mode = DOLOR_QUANT_BIN_COUNT, .levels = lv[qi], .range_set = cfg.range_set,
+                                      .lo = 0, .hi = 256};
+                    int L = 0;
+                    CHECK_OK(dolor_quantise(x, masked ? mask : NULL, n, &qz, q, &L));
+                    for (int di = 0; di < 2; di++)
+                        for (int k = 0; k < 13; k++) {
+                            int off[3];
+                            dolor_glcm_offset(dirs[k], cfg.distances[di], DOLOR_GLCM_CHEBYSHEV, off);
+                            double props[6];
+                            CHECK_OK(dolor_glcm_props_region(q, masked ? mask : NULL, size, L, off, sym, props));
+                            int k0 = ((qi * 2 + di) * 13 + k) * 6;
+                            for (int p = 0; p < 6; p++) {
+                                char what[160];
+                                snprintf(what, sizeof what, "kind %d sym %d mask %d %s", kind, sym, masked,
+                                         fs->names[k0 + p]);
+                                cmp_rel(what, fs->values[k0 + p], props[p], 1e-12);
+                            }
+                        }
+                }
+                dolor_feature_set_free(fs);
+                n_case++;
+            }
+    CHECK(n_case == 12);
+    free(x);
+    free(mask);
+    free(q);
+}
+
+/* IBSI's other GLCM features (glcm_ibsi) against NumPy on scikit-image's matrices
+ * (tests/fixtures/radiomics/glcm_ibsi.json from tools/gen_radiomics_fixtures.py), 1e-10 relative: per direction
+ * and direction means, on the integer path and (values + 0.25 beside a 1100-level count) on the quantise-first
+ * path; the six properties keep their columns before them. */
+static void test_glcm_ibsi(void)
+{
+    jv *root = load_json(DOLOR_TEST_FIXTURES "/radiomics/glcm_ibsi.json");
+    if (!root)
+        return;
+    jv *cases = jget(root, "cases");
+    int nc = 0;
+    double worst = 0;
+    for (int ci = 0; cases && ci < cases->n; ci++) {
+        jv *c = cases->items[ci], *exp = jget(c, "expected_d_a");
+        const int L = (int)jget(c, "levels")->num, H = (int)jget(c, "height")->num, W = (int)jget(c, "width")->num;
+        const int64_t size[3] = {W, H, 1};
+        double *x = malloc((size_t)W * H * sizeof *x);
+        jflat(jget(c, "image"), x, 0);
+        for (int pass = 0; pass < 2; pass++) {
+            dolor_features_config cfg;
+            dolor_features_config_default(&cfg);
+            cfg.firstorder = cfg.nakagami = 0;
+            cfg.glcm_ibsi = 1;
+            cfg.symmetric = jget(c, "symmetric")->num != 0;
+            cfg.n_levels = pass ? 2 : 1;
+            cfg.levels[0] = L;
+            cfg.levels[1] = 1100;
+            cfg.range_set = 1;
+            cfg.range_lo = 0;
+            cfg.range_hi = L;
+            cfg.n_distances = 2;
+            cfg.distances[0] = 1;
+            cfg.distances[1] = 2;
+            cfg.offset_rule = DOLOR_GLCM_ROUNDED;
+            double *xv = malloc((size_t)W * H * sizeof *xv);
+            for (int i = 0; i < W * H; i++)
+                xv[i] = x[i] + (pass ? 0.25 : 0);
+            dolor_feature_set *fs = NULL;
+            CHECK_OK(dolor_features_compute(xv, size, NULL, &cfg, &fs));
+            const int per = DOLOR_GLCM_NPROPS + DOLOR_GLCM_IBSI_N;
+            CHECK(fs && fs->n == cfg.n_levels * 2 * 5 * per);
+            int seen = 0;
+            for (int k = 0; fs && k < fs->n; k++) {
+                int L2, d, dz, dy, dx;
+                char name[64];
+                double want;
+                if (sscanf(fs->names[k], "glcm_L%d_d%d_dir(%d,%d,%d)_%63s", &L2, &d, &dz, &dy, &dx, name) == 6) {
+                    int a = -1;
+                    for (int t = 0; t < 4; t++)
+                        if (angles4[t].dy == dy && angles4[t].dx == dx)
+                            a = t;
+                    jv *e = jget(exp, name);
+                    if (L2 != L || !e || a < 0)
+                        continue;
+                    want = e->items[d - 1]->items[a]->num;
+                } else if (sscanf(fs->names[k], "glcm_L%d_d%d_mean_%63s", &L2, &d, name) == 3) {
+                    jv *e = jget(exp, name);
+                    if (L2 != L || !e)
+                        continue;
+                    want = 0;
+                    for (int t = 0; t < 4; t++)
+                        want += e->items[d - 1]->items[t]->num / 4;
+                } else {
+                    continue;
+                }
+                char what[200];
+                snprintf(what, sizeof what, "%s pass %d %s", jget(c, "name")->str, pass, fs->names[k]);
+                double r = fabs(fs->values[k] - want) / (fabs(want) > 1e-13 ? fabs(want) : 1);
+                worst = r > worst ? r : worst;
+                cmp_rel(what, fs->values[k], want, 1e-10);
+                seen++;
+            }
+            CHECKF(seen == 2 * 5 * DOLOR_GLCM_IBSI_N, "%s: %d IBSI columns compared", jget(c, "name")->str, seen);
+            if (fs && pass == 0 && ci == 0)
+                CHECKF(!strcmp(fs->names[6], "glcm_L16_d1_dir(0,0,1)_joint_maximum") &&
+                           !strcmp(fs->names[per - 1], "glcm_L16_d1_dir(0,0,1)_information_correlation_2"),
+                       "%s ... %s", fs->names[6], fs->names[per - 1]);
+            dolor_feature_set_free(fs);
+            free(xv);
+        }
+        free(x);
+        nc++;
+    }
+    CHECK(nc == 4);
+    printf("glcm_ibsi.json: %d cases x %d IBSI features, max relative difference %.3g\n", nc, DOLOR_GLCM_IBSI_N, worst);
+    jfree(root);
+    /* study7020 stays 7020 columns; glcm_ibsi off by default */
+    dolor_features_config cfg;
+    dolor_features_config_study7020(&cfg);
+    CHECK(cfg.glcm_ibsi == 0);
+}
+
 static void test_glcm_constant_and_errors(void)
 {
     /* constant region: correlation 0/0 -> 1 (scikit-image) */
@@ -644,6 +815,8 @@ int main(void)
     test_glcm_oracle();
     test_glcm_3d();
     test_glcm_general_path();
+    test_glcm_fast_paths();
+    test_glcm_ibsi();
     test_glcm_constant_and_errors();
     test_nakagami();
     test_firstorder();

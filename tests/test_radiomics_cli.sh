@@ -34,6 +34,12 @@ n=$(csv_columns "$T/f.csv")
 # parallel over images gives the same numbers as one thread
 "$BIN" features "$T/a.mha" "$T/b.mha" -o "$T/f1.csv" -t 1 2>/dev/null
 cmp -s "$T/f.csv" "$T/f1.csv" && ok || bad "1 and 2 threads differ"
+# IBSI's other GLCM features are opt-in: 20 more per (levels, distance, direction or mean), same six before them
+"$BIN" features --glcm-ibsi "$T/a.mha" -o "$T/fi.csv" 2>/dev/null || bad "--glcm-ibsi failed"
+n=$(csv_columns "$T/fi.csv")
+[[ $n -eq $((1 + 22 + 4 + 14 * 26)) ]] && ok || bad "--glcm-ibsi: $n columns"
+hdr=$(head -1 "$T/fi.csv")
+[[ "$hdr" == *'"glcm_L32_d1_dir(1,-1,1)_information_correlation_2"'* && "$hdr" == *glcm_L32_d1_mean_joint_entropy* ]] && ok || bad "IBSI names: $hdr"
 # the study preset: 7020 columns
 "$BIN" features --preset study7020 --distances 1,2,3,4,5 "$T/a.mha" -o "$T/s.csv" 2>/dev/null || bad "preset failed"
 n=$(csv_columns "$T/s.csv")

@@ -142,6 +142,41 @@ const char *dolor_glcm_prop_name(dolor_glcm_prop p);
  * Errors: DOLOR_ENUMERIC (P sums to 0: no voxel pair in the region). */
 dolor_status dolor_glcm_props(const double *P, int levels, double props[DOLOR_GLCM_NPROPS]);
 
+/* IBSI's other GLCM features (Zwanenburg et al., Radiology 2020; IBSI reference manual section 3.6 and its
+ * names), opt-in in the feature set (dolor_features_config.glcm_ibsi). p = P / sum P, grey levels numbered
+ * i, j = 1..L as in IBSI (this matters for the averages and autocorrelation only), p_{x-y}(k) = sum of p over
+ * |i - j| = k, p_{x+y}(k) over i + j = k, mu = joint average. Logarithms are base 2, over non-zero p only. */
+typedef enum dolor_glcm_ibsi {
+    DOLOR_GLCM_JOINT_MAXIMUM = 0,     /* max p */
+    DOLOR_GLCM_JOINT_AVERAGE,         /* sum i p */
+    DOLOR_GLCM_JOINT_VARIANCE,        /* sum (i - mu)^2 p */
+    DOLOR_GLCM_JOINT_ENTROPY,         /* -sum p log2 p  (HXY) */
+    DOLOR_GLCM_DIFF_AVERAGE,          /* sum k p_{x-y}(k) (= dissimilarity) */
+    DOLOR_GLCM_DIFF_VARIANCE,         /* sum (k - difference average)^2 p_{x-y}(k) */
+    DOLOR_GLCM_DIFF_ENTROPY,          /* -sum p_{x-y} log2 p_{x-y} */
+    DOLOR_GLCM_SUM_AVERAGE,           /* sum k p_{x+y}(k), k = 2..2L */
+    DOLOR_GLCM_SUM_VARIANCE,          /* sum (k - sum average)^2 p_{x+y}(k) */
+    DOLOR_GLCM_SUM_ENTROPY,           /* -sum p_{x+y} log2 p_{x+y} */
+    DOLOR_GLCM_INV_DIFF,              /* sum p_{x-y}(k) / (1 + k) */
+    DOLOR_GLCM_INV_DIFF_NORM,         /* sum p_{x-y}(k) / (1 + k / L) */
+    DOLOR_GLCM_INV_DIFF_MOM_NORM,     /* sum p_{x-y}(k) / (1 + (k / L)^2) */
+    DOLOR_GLCM_INV_VARIANCE,          /* sum_{k >= 1} p_{x-y}(k) / k^2 */
+    DOLOR_GLCM_AUTOCORRELATION,       /* sum i j p */
+    DOLOR_GLCM_CLUSTER_TENDENCY,      /* sum (i + j - mu_i - mu_j)^2 p */
+    DOLOR_GLCM_CLUSTER_SHADE,         /* ... ^3 */
+    DOLOR_GLCM_CLUSTER_PROMINENCE,    /* ... ^4 */
+    DOLOR_GLCM_IMC1,                  /* (HXY - HXY1) / max(HX, HY); 0 for a constant region (0/0) */
+    DOLOR_GLCM_IMC2,                  /* sqrt(1 - exp(-2 (HXY2 - HXY))) */
+    DOLOR_GLCM_IBSI_N
+} dolor_glcm_ibsi;
+
+/* Column names: "joint_maximum", ..., "information_correlation_1", "information_correlation_2". */
+const char *dolor_glcm_ibsi_name(dolor_glcm_ibsi f);
+
+/* The IBSI features of one dense levels x levels matrix P (counts or probabilities).
+ * Errors: DOLOR_EINVAL (levels outside 2..4096), DOLOR_ENUMERIC (P sums to 0), DOLOR_ENOMEM. */
+dolor_status dolor_glcm_ibsi_features(const double *P, int levels, double out[DOLOR_GLCM_IBSI_N]);
+
 /* Counts and properties in one call for any levels 2..65536: dense matrix
  * for levels <= 4096, a sorted list of the non-zero (i, j) pairs above.
  * Errors: those of dolor_glcm_counts (levels range 2..65536) and
@@ -294,6 +329,9 @@ typedef struct dolor_features_config {
     int per_direction;                      /* columns per direction */
     int direction_mean;                     /* columns averaged over the directions (mean of the property values) */
     int symmetric;                          /* 1 (default in presets): symmetric GLCM */
+    int glcm_ibsi;                          /* 1: add IBSI's 20 other GLCM features (dolor_glcm_ibsi) after the six
+                                             * properties of each (levels, distance, direction); at most 4096
+                                             * levels. Off by default and in study7020 (which stays 7020). */
     /* first order: values as given; entropy/uniformity on a bin-width
      * discretisation (fo_bin_width, PyRadiomics default 25) */
     int firstorder;
@@ -328,10 +366,14 @@ void dolor_feature_set_free(dolor_feature_set *f); /* NULL-safe */
  * same dimensionality gives the same columns. GLCM work over
  * (distance, direction) pairs runs in parallel (OpenMP) unless called from
  * inside a parallel region. When the region holds integers spanning at most
- * 4096 values, the co-occurrences are counted once per offset on those
- * values and summed into each level count's bins (exactly the same counts as
- * quantising first, far fewer passes over the volume).
- * Errors: DOLOR_EINVAL (bad config: names the key and value; empty mask),
+ * 1024 values, or the level counts' bins have a common refinement of at most
+ * 1024 classes (levels <= 4096, fewer than 2^31 voxels), the co-occurrences
+ * are counted once per offset on that refinement, in integers, and summed
+ * into each level count's bins (exactly the same counts as quantising first,
+ * far fewer passes over the volume); the six properties then come from exact
+ * integer sums (docs/radiomics.md, "Speed").
+ * Errors: DOLOR_EINVAL (bad config: names the key and value; empty mask;
+ * glcm_ibsi with more than 4096 grey levels),
  * DOLOR_ESHAPE (region smaller than a GLCM distance: names region size,
  * distance and direction), DOLOR_ENUMERIC (NaN/Inf voxel; Nakagami on a
  * constant region), DOLOR_ENOMEM. */

@@ -19,7 +19,7 @@ typedef struct {
     int ndirs;
     double bin_width, fo_bin_width, range[2];
     int range_set;
-    int per_direction, direction_mean, firstorder, nakagami, glcm, crop_to_mask; /* -1 = not given */
+    int per_direction, direction_mean, firstorder, nakagami, glcm, glcm_ibsi, crop_to_mask; /* -1 = not given */
     int regions[DOLOR_FEAT_MAX_LIST], nregions, per_slice;
     double spacing[3];
     int spacing_set;
@@ -41,6 +41,8 @@ static const dolor_opt_spec specs[] = {
     {"direction-mean", 0, OPT_FLAG, "a column averaged over the directions (default on; off in study7020)",
      DOLOR_OPT_AT(feat_opts, direction_mean)},
     {"glcm", 0, OPT_FLAG, "GLCM features (default on)", DOLOR_OPT_AT(feat_opts, glcm)},
+    {"glcm-ibsi", 0, OPT_FLAG, "add IBSI's 20 other GLCM features (joint average ... information correlation 2; "
+     "default off, also in study7020)", DOLOR_OPT_AT(feat_opts, glcm_ibsi)},
     {"firstorder", 0, OPT_FLAG, "first-order statistics (default on; off in study7020)",
      DOLOR_OPT_AT(feat_opts, firstorder)},
     {"fo-bin-width", 0, OPT_NUM, "bin width of the first-order entropy/uniformity histogram (default 25)",
@@ -215,6 +217,7 @@ static dolor_status build_config(const feat_opts *o, dolor_features_config *c)
     if (o->per_direction >= 0) c->per_direction = o->per_direction;
     if (o->direction_mean >= 0) c->direction_mean = o->direction_mean;
     if (o->glcm >= 0) c->glcm = o->glcm;
+    if (o->glcm_ibsi >= 0) c->glcm_ibsi = o->glcm_ibsi;
     if (o->firstorder >= 0) c->firstorder = o->firstorder;
     if (o->nakagami >= 0) c->nakagami = o->nakagami;
     if (o->fo_bin_width > 0) c->fo_bin_width = o->fo_bin_width;
@@ -437,7 +440,7 @@ out:
 
 int dolor_cmd_features(int argc, char **argv)
 {
-    feat_opts o = {.per_direction = -1, .direction_mean = -1, .firstorder = -1, .nakagami = -1, .glcm = -1,
+    feat_opts o = {.per_direction = -1, .direction_mean = -1, .firstorder = -1, .nakagami = -1, .glcm = -1, .glcm_ibsi = -1,
                    .crop_to_mask = -1};
     int npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;

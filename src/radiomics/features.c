@@ -134,13 +134,24 @@ static dolor_status check_config(const dolor_features_config *c, int is2d, dolor
     return DOLOR_OK;
 }
 
-/* the GLCM part: props[((qi * nd + di) * ndir + k) * 6 + p] */
+/* values per (levels, offset): the six properties, then the IBSI features when asked for */
+static int rad_glcm_nvalues(const dolor_features_config *c)
+{
+    return DOLOR_GLCM_NPROPS + (c->glcm_ibsi ? DOLOR_GLCM_IBSI_N : 0);
+}
+
+static const char *glcm_value_name(int p)
+{
+    return p < DOLOR_GLCM_NPROPS ? dolor_glcm_prop_name(p) : dolor_glcm_ibsi_name(p - DOLOR_GLCM_NPROPS);
+}
+
+/* the GLCM part: props[((qi * nd + di) * ndir + k) * NP + p], NP = rad_glcm_nvalues(c) */
 static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8_t *mask,
                              const dolor_features_config *c, const dolor_glcm_dir *dirs, int ndir, int nq,
                              const dolor_quant *qz, double *props)
 {
     const size_t n = (size_t)(size[0] * size[1] * size[2]);
-    const int nd = c->n_distances, noff = nd * ndir;
+    const int nd = c->n_distances, noff = nd * ndir, NP = rad_glcm_nvalues(c);
     int (*offs)[3] = malloc((size_t)noff * sizeof *offs);
     if (!offs)
         return dolor_error(DOLOR_ENOMEM, "out of memory");
@@ -157,12 +168,13 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     /* region bounds, integer check */
     double mn = INFINITY, mx = -INFINITY;
     int integer = 1;
+#pragma omp parallel for schedule(static) reduction(min : mn) reduction(max : mx) reduction(&& : integer)
     for (size_t i = 0; i < n; i++)
         if (!mask || mask[i]) {
-            mn = fmin(mn, x[i]);
-            mx = fmax(mx, x[i]);
-            if (x[i] != floor(x[i]))
-                integer = 0;
+            const double v = x[i];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            integer = integer && v == floor(v);
         }
     int levels[DOLOR_FEAT_MAX_LIST], maxL = 0;
     double lo_edge[DOLOR_FEAT_MAX_LIST];
@@ -196,7 +208,8 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
     for (int qi = 0; qi < nq; qi++)
         bsum += levels[qi] - 1;
     const int raw = integer && span <= 1024;
-    if ((raw || bsum <= 1024) && maxL <= 4096) {
+    /* integer counts below 2^32: N = 2 pairs <= 2 n */
+    if ((raw || bsum <= 1024) && maxL <= 4096 && n <= (size_t)INT32_MAX) {
         /* fast path: count once per offset on the refinement, sum into each level count's bins */
         int smin = 0, smax = 0;
         if (!raw) {
@@ -225,22 +238,28 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
         size_t *poff = malloc((size_t)nq * sizeof *poff), ptot = 0;
         int oom = !(q0 || q8) || !map || !order || !parent || !pmap || !poff;
         if (!oom && !raw)
-            memset(map, 0, (size_t)nq * B * sizeof *map);
-        for (size_t i = 0; !oom && i < n; i++) {
+            memset(map, 0xff, (size_t)nq * B * sizeof *map); /* -1: no voxel in that class */
+        if (!oom && raw) {
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++) {
+                const int v = !mask || mask[i] ? (int)(x[i] - mn) : 0;
+                if (small)
+                    q8[i] = (uint8_t)v;
+                else
+                    q0[i] = (uint16_t)v;
+            }
+        }
+        for (size_t i = 0; !oom && !raw && i < n; i++) {
             int v = 0;
             if (!mask || mask[i]) {
-                if (raw) {
-                    v = (int)(x[i] - mn);
-                } else {
-                    int qv[DOLOR_FEAT_MAX_LIST], sm = 0;
-                    for (int qi = 0; qi < nq; qi++) {
-                        double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
-                        sm += qv[qi] = rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
-                    }
-                    v = sm - smin;
-                    for (int qi = 0; qi < nq; qi++)
-                        map[qi * B + v] = qv[qi];
+                int qv[DOLOR_FEAT_MAX_LIST], sm = 0;
+                for (int qi = 0; qi < nq; qi++) {
+                    double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
+                    sm += qv[qi] = rad_quant_value(x[i], &qz[qi], lo, hi, lo_edge[qi]);
                 }
+                v = sm - smin;
+                for (int qi = 0; qi < nq; qi++)
+                    map[qi * B + v] = qv[qi];
             }
             if (small)
                 q8[i] = (uint8_t)v;
@@ -251,6 +270,11 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
             double lo = qz[qi].range_set ? qz[qi].lo : mn, hi = qz[qi].range_set ? qz[qi].hi : mx;
             for (int v = 0; raw && v < B; v++)
                 map[qi * B + v] = rad_quant_value(mn + v, &qz[qi], lo, hi, lo_edge[qi]);
+            /* an empty class takes its lower neighbour's level, so that every map is non-decreasing (class 0,
+             * the minimum, is never empty) */
+            for (int v = 1; !raw && v < B; v++)
+                if (map[qi * B + v] < 0)
+                    map[qi * B + v] = map[qi * B + v - 1];
             order[qi] = qi;
             poff[qi] = ptot;
             ptot += (size_t)levels[qi] * levels[qi];
@@ -299,20 +323,23 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                 memcpy(pmap[qi], map + qi * B, (size_t)B * sizeof *f);
             } else {
                 for (int k = 0; k < Lp; k++)
-                    pmap[qi][k] = 0;
+                    pmap[qi][k] = -1;
                 for (int v = 0; v < B; v++)
                     pmap[qi][map[best * B + v]] = map[qi * B + v];
+                for (int k = 0, prev = 0; k < Lp; k++) /* unused parent levels: non-decreasing fill */
+                    prev = pmap[qi][k] = pmap[qi][k] < 0 ? prev : pmap[qi][k];
             }
             free(f);
         }
         if (!oom) {
+            const int sym = c->symmetric != 0;
 #pragma omp parallel
             {
-                const size_t nC = small ? 65536 : (size_t)B * B;
-                uint32_t *C = malloc(nC * sizeof *C), *C2 = small ? malloc(3 * nC * sizeof *C2) : NULL;
-                double *Pb = malloc((size_t)B * B * sizeof *Pb), *Pall = malloc((ptot ? ptot : 1) * sizeof *Pall);
-                double *scratch = malloc(5 * (size_t)(maxL > B ? maxL : B) * sizeof *scratch);
-                if (!C || (small && !C2) || !Pb || !Pall || !scratch) {
+                uint32_t *T = calloc(small ? 65536 : (size_t)B * B, sizeof *T);
+                uint32_t *Mb = malloc((size_t)B * B * sizeof *Mb), *Mall = malloc((ptot ? ptot : 1) * sizeof *Mall);
+                uint64_t *scratch = malloc(3 * (size_t)maxL * sizeof *scratch);
+                double *Pd = c->glcm_ibsi ? malloc((size_t)maxL * maxL * sizeof *Pd) : NULL;
+                if (!T || !Mb || !Mall || !scratch || (c->glcm_ibsi && !Pd)) {
 #pragma omp atomic write
                     oom = 1;
                 }
@@ -320,37 +347,26 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                 for (int o = 0; o < noff; o++) {
                     if (oom)
                         continue;
-                    memset(C, 0, nC * sizeof *C);
-                    if (small) {
-                        memset(C2, 0, 3 * nC * sizeof *C2);
-                        rad_count_pairs8(q8, mask, size, offs[o], C, C2);
-                        for (size_t k = 0; k < nC; k++)
-                            C[k] += C2[k] + C2[nC + k] + C2[2 * nC + k];
-                    } else {
-                        rad_count_pairs(q0, mask, size, B, offs[o], C);
-                    }
-                    const int sh = small ? 8 : 0;
-                    for (int a = 0; a < B; a++)
-                        for (int b = 0; b < B; b++) {
-                            size_t ab = small ? ((size_t)a << sh | (size_t)b) : (size_t)a * B + b;
-                            size_t ba = small ? ((size_t)b << sh | (size_t)a) : (size_t)b * B + a;
-                            Pb[(size_t)a * B + b] = (double)C[ab] + (c->symmetric ? (double)C[ba] : 0.0);
-                        }
+                    if (small)
+                        rad_count_codes8(q8, mask, size, offs[o], T);
+                    else
+                        rad_count_codes16(q0, mask, size, B, offs[o], T);
+                    rad_fold_codes(T, small ? 256 : (size_t)B, B, sym, Mb);
                     for (int oi = 0; oi < nq; oi++) {
                         const int qi = order[oi], L = levels[qi];
                         const int Lp = parent[qi] < 0 ? B : levels[parent[qi]];
-                        const double *Pp = parent[qi] < 0 ? Pb : Pall + poff[parent[qi]];
-                        double *P = Pall + poff[qi];
-                        const int *mp = pmap[qi];
-                        memset(P, 0, (size_t)L * L * sizeof *P);
-                        for (int a = 0; a < Lp; a++) {
-                            double *row = P + (size_t)mp[a] * L;
-                            const double *pr = Pp + (size_t)a * Lp;
-                            for (int b = 0; b < Lp; b++)
-                                row[mp[b]] += pr[b];
+                        const uint32_t *Mp = parent[qi] < 0 ? Mb : Mall + poff[parent[qi]];
+                        uint32_t *M = Mall + poff[qi];
+                        rad_coarsen(Mp, Lp, pmap[qi], L, sym, M);
+                        double *out = props + ((size_t)qi * noff + o) * NP;
+                        int bad = rad_props_counts(M, L, sym, scratch, out) != DOLOR_OK;
+                        if (!bad && c->glcm_ibsi) {
+                            for (int i = 0; i < L; i++)
+                                for (int j = 0; j < L; j++)
+                                    Pd[(size_t)i * L + j] = !sym || j >= i ? M[(size_t)i * L + j] : M[(size_t)j * L + i];
+                            bad = dolor_glcm_ibsi_features(Pd, L, out + DOLOR_GLCM_NPROPS) != DOLOR_OK;
                         }
-                        double *out = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                        if (rad_props_dense(P, L, scratch, out)) {
+                        if (bad) {
 #pragma omp critical(rad_fail)
                             if (fail_off < 0) {
                                 fail_off = o;
@@ -359,10 +375,10 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
                         }
                     }
                 }
-                free(C);
-                free(C2);
-                free(Pb);
-                free(Pall);
+                free(T);
+                free(Pd);
+                free(Mb);
+                free(Mall);
                 free(scratch);
             }
         }
@@ -384,14 +400,27 @@ static dolor_status glcm_all(const double *x, const int64_t size[3], const uint8
             free(offs);
             return dolor_error(DOLOR_ENOMEM, "out of memory for %zu voxels x %d quantisations", n, nq);
         }
-        for (int qi = 0; qi < nq && !s; qi++)
+        for (int qi = 0; qi < nq && !s; qi++) {
             s = dolor_quantise(x, mask, n, &qz[qi], qbuf + (size_t)qi * n, &levels[qi]);
+            if (!s && c->glcm_ibsi && levels[qi] > 4096)
+                s = dolor_error(DOLOR_EINVAL, "glcm_ibsi: %d grey levels; the IBSI GLCM features take at most 4096",
+                                levels[qi]);
+        }
         if (!s) {
 #pragma omp parallel for schedule(dynamic, 1) collapse(2)
             for (int qi = 0; qi < nq; qi++)
                 for (int o = 0; o < noff; o++) {
-                    double *pr = props + ((size_t)qi * noff + o) * DOLOR_GLCM_NPROPS;
-                    if (dolor_glcm_props_region(qbuf + (size_t)qi * n, mask, size, levels[qi], offs[o], c->symmetric, pr)) {
+                    double *pr = props + ((size_t)qi * noff + o) * NP;
+                    const uint16_t *qq = qbuf + (size_t)qi * n;
+                    int bad = dolor_glcm_props_region(qq, mask, size, levels[qi], offs[o], c->symmetric, pr) != DOLOR_OK;
+                    if (!bad && c->glcm_ibsi) {
+                        const int L = levels[qi];
+                        double *P = malloc((size_t)L * L * sizeof *P);
+                        bad = !P || dolor_glcm_counts(qq, mask, size, L, offs[o], c->symmetric, P) ||
+                              dolor_glcm_ibsi_features(P, L, pr + DOLOR_GLCM_NPROPS);
+                        free(P);
+                    }
+                    if (bad) {
 #pragma omp critical(rad_fail)
                         if (fail_off < 0) {
                             fail_off = o;
@@ -423,15 +452,18 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
     if (s)
         return s;
     const size_t n = (size_t)(size[0] * size[1] * size[2]);
-    size_t cnt = 0;
+    size_t cnt = 0, bad = n;
+#pragma omp parallel for schedule(static) reduction(+ : cnt) reduction(min : bad)
     for (size_t i = 0; i < n; i++)
         if (!mask || mask[i]) {
-            if (!isfinite(x[i]))
-                return dolor_error(DOLOR_ENUMERIC, "voxel %zu (x=%zu, y=%zu, z=%zu) is %g: features need finite values", i,
-                                   i % (size_t)size[0], (i / (size_t)size[0]) % (size_t)size[1],
-                                   i / (size_t)(size[0] * size[1]), x[i]);
+            if (!isfinite(x[i]) && i < bad)
+                bad = i; /* the first one, whatever the thread count */
             cnt++;
         }
+    if (bad < n)
+        return dolor_error(DOLOR_ENUMERIC, "voxel %zu (x=%zu, y=%zu, z=%zu) is %g: features need finite values", bad,
+                           bad % (size_t)size[0], (bad / (size_t)size[0]) % (size_t)size[1],
+                           bad / (size_t)(size[0] * size[1]), x[bad]);
     if (!cnt)
         return dolor_error(DOLOR_EINVAL, "the mask is empty (no voxel inside the region)");
     builder b = {calloc(1, sizeof *b.f), 0};
@@ -475,7 +507,8 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
                                    .hi = c->range_hi};
         }
         const int nd = c->n_distances;
-        double *props = malloc((size_t)nq * nd * ndir * DOLOR_GLCM_NPROPS * sizeof *props);
+        const int NP = rad_glcm_nvalues(c);
+        double *props = malloc((size_t)nq * nd * ndir * NP * sizeof *props);
         if (!props)
             s = dolor_error(DOLOR_ENOMEM, "out of memory");
         if (!s)
@@ -487,18 +520,18 @@ dolor_status dolor_features_compute(const double *x, const int64_t size[3], cons
             else
                 snprintf(qname, sizeof qname, "L%d", c->levels[qi]);
             for (int di = 0; di < nd; di++) {
-                const double *pb = props + ((size_t)qi * nd + di) * ndir * DOLOR_GLCM_NPROPS;
+                const double *pb = props + ((size_t)qi * nd + di) * ndir * NP;
                 if (c->per_direction)
                     for (int k = 0; k < ndir; k++)
-                        for (int p = 0; p < DOLOR_GLCM_NPROPS; p++)
-                            oom |= add(&b, pb[k * DOLOR_GLCM_NPROPS + p], "glcm_%s_d%d_dir(%d,%d,%d)_%s", qname,
-                                       c->distances[di], dirs[k].dz, dirs[k].dy, dirs[k].dx, dolor_glcm_prop_name(p));
+                        for (int p = 0; p < NP; p++)
+                            oom |= add(&b, pb[k * NP + p], "glcm_%s_d%d_dir(%d,%d,%d)_%s", qname, c->distances[di],
+                                       dirs[k].dz, dirs[k].dy, dirs[k].dx, glcm_value_name(p));
                 if (c->direction_mean)
-                    for (int p = 0; p < DOLOR_GLCM_NPROPS; p++) {
+                    for (int p = 0; p < NP; p++) {
                         double m = 0;
                         for (int k = 0; k < ndir; k++)
-                            m += pb[k * DOLOR_GLCM_NPROPS + p];
-                        oom |= add(&b, m / ndir, "glcm_%s_d%d_mean_%s", qname, c->distances[di], dolor_glcm_prop_name(p));
+                            m += pb[k * NP + p];
+                        oom |= add(&b, m / ndir, "glcm_%s_d%d_mean_%s", qname, c->distances[di], glcm_value_name(p));
                     }
             }
         }

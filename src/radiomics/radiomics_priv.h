@@ -19,10 +19,21 @@ void rad_count_pairs(const uint16_t *q, const uint8_t *mask, const int64_t size[
                      uint32_t *C);
 /* Properties of a dense levels x levels matrix; scratch holds 5 * levels doubles. */
 dolor_status rad_props_dense(const double *P, int levels, double *scratch, double props[DOLOR_GLCM_NPROPS]);
-/* Pair counts of 8-bit levels into C (256 x 256, index a << 8 | b); without a mask, x mod 4 = 1, 2, 3 go to the
- * three tables C2, C2 + 65536, C2 + 131072 (add them to C). */
-void rad_count_pairs8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], uint32_t *C,
-                      uint32_t *C2);
+/* The feature set's integer path (counts < 2^32: at most 2^31 - 1 voxels). Ordered pair counts: the code of
+ * (a, b) is a << 8 | b in a table of 65536 cells (rad_count_codes8, 8-bit levels) or a * B + b in one of B x B
+ * (rad_count_codes16). */
+void rad_count_codes8(const uint8_t *q, const uint8_t *mask, const int64_t size[3], const int off[3], uint32_t *T);
+void rad_count_codes16(const uint16_t *q, const uint8_t *mask, const int64_t size[3], int B, const int off[3],
+                       uint32_t *T);
+/* Copy the pair table T (row a at T + a * rstride) into the B x B matrix M and zero T. sym: M holds the upper
+ * triangle (j >= i) of T + T^T (its diagonal is 2 T[i][i]); the lower triangle is not written. */
+void rad_fold_codes(uint32_t *T, size_t rstride, int B, int sym, uint32_t *M);
+/* M (L x L) = the Lp x Lp matrix Mp with its levels merged by map (non-decreasing, Lp entries, values < L);
+ * sym: both are upper triangles as rad_fold_codes makes them. */
+void rad_coarsen(const uint32_t *Mp, int Lp, const int *map, int L, int sym, uint32_t *M);
+/* The six properties of an L x L count matrix (sym: upper triangle of a symmetric one), from exact integer sums;
+ * w holds 3 L. Errors: DOLOR_ENUMERIC (no pair). */
+dolor_status rad_props_counts(const uint32_t *M, int L, int sym, uint64_t *w, double props[DOLOR_GLCM_NPROPS]);
 /* Quantise one value (the rule of dolor_quantise) given the region's bounds. */
 int rad_quant_value(double x, const dolor_quant *qz, double lo, double hi, double low_edge);
 
