@@ -253,6 +253,29 @@ static void folders(const char *dir)
         CHECKF(n == 3, "pass %d: %d frames", pass, n);
         dolor_video_close(r);
     }
+    /* resized 2x down: align_corners=False samples x' at 2x' + 0.5, the mean of columns 2x', 2x' + 1, so the
+     * ramp 20 + 2x gives 21 + 4x' (rows 0..4 are below the square); libswscale's bilinear within 2 */
+    for (int pass = 0; pass < 2; pass++) {
+        dolor_video_reader *r = NULL;
+        snprintf(path, sizeof path, pass ? "%s/f%%03d.png" : "%s", sub);
+        dolor_video_open_opts o = {.want_ncomp = 1, .width = W / 2, .height = H / 2};
+        CHECK_OK(dolor_video_open(path, &o, &r));
+        if (!r)
+            continue;
+        CHECK(dolor_video_get_info(r)->width == W / 2 && dolor_video_get_info(r)->src_width == W);
+        dolor_image *fr = NULL;
+        CHECK_OK(dolor_video_read(r, &fr, NULL, NULL));
+        if (fr) {
+            CHECK(fr->size[0] == W / 2 && fr->size[1] == H / 2);
+            int bad = 0;
+            for (int y = 0; y < 4; y++)
+                for (int x = 1; x < W / 2 - 1; x++)
+                    bad += fabs((double)((uint8_t *)fr->data)[y * (W / 2) + x] - (21 + 4 * x)) > (pass ? 2 : 0);
+            CHECKF(bad == 0, "pass %d: %d resized pixels off", pass, bad);
+        }
+        dolor_image_free(fr);
+        dolor_video_close(r);
+    }
     for (int f = 0; f < 3; f++)
         dolor_image_free(img[f]);
 }

@@ -36,10 +36,13 @@ typedef struct dolor_video_open_opts {
     const char *format;   /* FFmpeg input format ("v4l2", "image2", "mjpeg"), NULL: probed from the content */
     int want_ncomp;       /* 1 grey, 3 RGB, 0: the source's (1 for grey pixel formats and grey volumes, else 3) */
     double fps;           /* frames per second for inputs without timestamps (volumes, folders); 0: 30 */
+    int width, height;    /* > 0: frames are resized to width x height (bilinear; libswscale for FFmpeg inputs,
+                             PyTorch's align_corners=False sampling for the others); 0: the source's size */
 } dolor_video_open_opts;
 
 typedef struct dolor_video_info {
-    int width, height;    /* pixels */
+    int width, height;    /* pixels of the frames read (after the resize asked in the options) */
+    int src_width, src_height; /* pixels of the source */
     int ncomp;            /* components of the frames read: 1 or 3 */
     double fps;           /* nominal frames per second (FFmpeg's average frame rate; 0 if unknown) */
     int64_t nframes;      /* frames the container declares, -1 if it does not say */
@@ -51,8 +54,9 @@ typedef struct dolor_video_info {
 /* Open a video file, image sequence, volume or capture URL (see the header comment). opts may be NULL.
  * Errors: DOLOR_ENOTFOUND (no such file), DOLOR_EIO (cannot open a URL or device), DOLOR_EFORMAT (not a
  * video FFmpeg recognises, no video stream, malformed header; FFmpeg's message quoted), DOLOR_EUNSUPPORTED
- * (a codec this libavcodec cannot decode, named with its FourCC: "x.avi: unsupported video codec 'ZZZZ'",
- * a volume that is not uint8/uint16/grey/RGB), DOLOR_EINVAL (want_ncomp not 0/1/3), DOLOR_ENOMEM. */
+ * (a codec this libavcodec cannot decode, named with its FourCC: "x.avi: unsupported video codec 'ZZZZ'";
+ * a 4D volume with several slices per time point), DOLOR_EINVAL (want_ncomp not 0/1/3, width/height outside
+ * 0..16384), DOLOR_ENOMEM. */
 dolor_status dolor_video_open(const char *url, const dolor_video_open_opts *opts, dolor_video_reader **out);
 
 /* What dolor_video_open found (valid until dolor_video_close). */

@@ -17,6 +17,7 @@ DECL(bench)
 DECL(features)
 DECL(forest)
 DECL(study)
+DECL(stream)
 #undef DECL
 
 static const struct {
@@ -35,6 +36,7 @@ static const struct {
     {"features", dolor_cmd_features, "texture features (first order, Nakagami, GLCM) of 2D/3D images -> CSV"},
     {"forest", dolor_cmd_forest, "random forest on a feature table: train, predict, cross-validate"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
+    {"stream", dolor_cmd_stream, "segment a video live: decode, infer, draw on threads; overlay video, live view"},
 };
 
 static void usage(FILE *fp)

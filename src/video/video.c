@@ -146,6 +146,38 @@ static dolor_status plane_to_frame(const dolor_image *src, int64_t p, int ncomp,
     return DOLOR_OK;
 }
 
+/* Bilinear resize of a uint8 frame (PyTorch F.interpolate(mode='bilinear', align_corners=False) sampling). */
+static dolor_status resize_u8(const dolor_image *src, int ow, int oh, dolor_image **out)
+{
+    int iw = (int)src->size[0], ih = (int)src->size[1], nc = src->ncomp;
+    dolor_status s = dolor_image_create2d(out, DOLOR_U8, nc, ow, oh);
+    if (s)
+        return s;
+    const uint8_t *a = src->data;
+    uint8_t *d = (*out)->data;
+    double sx = (double)iw / ow, sy = (double)ih / oh;
+    (*out)->spacing[0] = src->spacing[0] * sx;
+    (*out)->spacing[1] = src->spacing[1] * sy;
+    for (int y = 0; y < oh; y++) {
+        double fy = (y + 0.5) * sy - 0.5;
+        fy = fy < 0 ? 0 : fy;
+        int y0 = (int)fy, y1 = y0 + 1 < ih ? y0 + 1 : ih - 1;
+        double wy = fy - y0;
+        for (int x = 0; x < ow; x++) {
+            double fx = (x + 0.5) * sx - 0.5;
+            fx = fx < 0 ? 0 : fx;
+            int x0 = (int)fx, x1 = x0 + 1 < iw ? x0 + 1 : iw - 1;
+            double wx = fx - x0;
+            for (int c = 0; c < nc; c++) {
+                double v = (1 - wy) * ((1 - wx) * a[((size_t)y0 * iw + x0) * nc + c] + wx * a[((size_t)y0 * iw + x1) * nc + c]) +
+                           wy * ((1 - wx) * a[((size_t)y1 * iw + x0) * nc + c] + wx * a[((size_t)y1 * iw + x1) * nc + c]);
+                d[((size_t)y * ow + x) * nc + c] = (uint8_t)(v + 0.5);
+            }
+        }
+    }
+    return DOLOR_OK;
+}
+
 static void value_range(const dolor_image *img, double *lo, double *hi)
 {
     *lo = 0;
@@ -319,6 +351,10 @@ dolor_status dolor_video_open(const char *url, const dolor_video_open_opts *opts
     pthread_once(&av_once, av_setup);
     if (opts && opts->want_ncomp != 0 && opts->want_ncomp != 1 && opts->want_ncomp != 3)
         return dolor_error(DOLOR_EINVAL, "%s: want_ncomp is %d (0, 1 or 3)", url, opts->want_ncomp);
+    if (opts && (opts->width < 0 || opts->height < 0 || opts->width > 16384 || opts->height > 16384 ||
+                 (opts->width > 0) != (opts->height > 0)))
+        return dolor_error(DOLOR_EINVAL, "%s: resize to %dx%d (both 1..16384, or both 0)", url, opts->width,
+                           opts->height);
     dolor_video_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->name = strdup(url))) {
         free(r);
@@ -356,6 +392,12 @@ dolor_status dolor_video_open(const char *url, const dolor_video_open_opts *opts
     }
     if (opts && opts->want_ncomp)
         r->info.ncomp = opts->want_ncomp;
+    r->info.src_width = r->info.width;
+    r->info.src_height = r->info.height;
+    if (opts && opts->width > 0) {
+        r->info.width = opts->width;
+        r->info.height = opts->height;
+    }
     *out = r;
     return DOLOR_OK;
 }
@@ -426,24 +468,24 @@ static dolor_status read_ffmpeg(dolor_video_reader *r, dolor_image **frame, doub
                                av_why(ret, why, sizeof why));
     }
     AVFrame *f = r->frm;
-    if (f->width != r->info.width || f->height != r->info.height) {
+    if (f->width != r->info.src_width || f->height != r->info.src_height) {
         av_frame_unref(f);
         return dolor_error(DOLOR_EUNSUPPORTED, "%s: frame %lld is %dx%d, the stream started at %dx%d (size changes "
-                           "are not supported)", r->name, (long long)r->next, f->width, f->height, r->info.width,
-                           r->info.height);
+                           "are not supported)", r->name, (long long)r->next, f->width, f->height, r->info.src_width,
+                           r->info.src_height);
     }
     enum AVPixelFormat dst = r->info.ncomp == 1 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24;
-    r->sws = sws_getCachedContext(r->sws, f->width, f->height, (enum AVPixelFormat)f->format, f->width, f->height,
-                                  dst, SWS_BILINEAR, NULL, NULL, NULL);
+    r->sws = sws_getCachedContext(r->sws, f->width, f->height, (enum AVPixelFormat)f->format, r->info.width,
+                                  r->info.height, dst, SWS_BILINEAR, NULL, NULL, NULL);
     dolor_status s = DOLOR_OK;
     if (!r->sws)
         s = dolor_error(DOLOR_EUNSUPPORTED, "%s: frame %lld: cannot convert pixel format %s", r->name,
                         (long long)r->next, av_get_pix_fmt_name((enum AVPixelFormat)f->format));
     if (!s)
-        s = dolor_image_create2d(frame, DOLOR_U8, r->info.ncomp, f->width, f->height);
+        s = dolor_image_create2d(frame, DOLOR_U8, r->info.ncomp, r->info.width, r->info.height);
     if (!s) {
         uint8_t *dp[4] = {(*frame)->data, NULL, NULL, NULL};
-        int dl[4] = {f->width * r->info.ncomp, 0, 0, 0};
+        int dl[4] = {r->info.width * r->info.ncomp, 0, 0, 0};
         sws_scale(r->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dp, dl);
         int64_t pts = f->best_effort_timestamp;
         if (pts == AV_NOPTS_VALUE || r->info.fps <= 0) {
@@ -475,10 +517,10 @@ dolor_status dolor_video_read(dolor_video_reader *r, dolor_image **frame, double
             return DOLOR_OK;
         dolor_image *img = NULL;
         s = dolor_image_read(r->files[r->next], &img);
-        if (!s && (img->size[0] != r->info.width || img->size[1] != r->info.height ||
+        if (!s && (img->size[0] != r->info.src_width || img->size[1] != r->info.src_height ||
                    (img->ndim > 2 && img->size[2] != 1)))
             s = dolor_error(DOLOR_ESHAPE, "%s: %lldx%lld but the first frame is %dx%d", r->files[r->next],
-                            (long long)img->size[0], (long long)img->size[1], r->info.width, r->info.height);
+                            (long long)img->size[0], (long long)img->size[1], r->info.src_width, r->info.src_height);
         if (!s) {
             double lo, hi;
             value_range(img, &lo, &hi);
@@ -490,6 +532,12 @@ dolor_status dolor_video_read(dolor_video_reader *r, dolor_image **frame, double
         t = (double)r->next * r->frame_ms;
     } else {
         s = read_ffmpeg(r, frame, &t);
+    }
+    if (!s && *frame && r->kind != SRC_FFMPEG &&
+        ((*frame)->size[0] != r->info.width || (*frame)->size[1] != r->info.height)) {
+        dolor_image *big = *frame;
+        s = resize_u8(big, r->info.width, r->info.height, frame);
+        dolor_image_free(big);
     }
     if (s) {
         dolor_image_free(*frame);
