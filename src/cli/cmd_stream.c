@@ -23,8 +23,8 @@ typedef struct {
 } stream_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"model", 'm', OPT_STR, "segmentation checkpoint (dolor train; a 1-channel model takes any video, converted to "
-     "grey as in training); without it the video is only decoded, resized and re-encoded", .metavar = "CKPT",
+    {"model", 'm', OPT_STR, "segmentation checkpoint (dolor train: 1 input channel; grey and RGB videos are "
+     "converted to grey as in training); without it the video is only decoded, resized and re-encoded", .metavar = "CKPT",
      DOLOR_OPT_AT(stream_opts, model)},
     {"out", 'o', OPT_STR, "overlay video (.mp4 .mkv .avi .mov), with the input's timestamps", .metavar = "OUT.mp4",
      DOLOR_OPT_AT(stream_opts, out)},
@@ -74,7 +74,7 @@ static const dolor_cmd_desc stream_cmd = {
                "them; exit code 2.\n"
                "\n"
                "exit codes: 0 success, 1 runtime failure, 2 bad input (options, unreadable or damaged video,\n"
-               "unsupported codec, a model whose input channels are neither 1 nor the video's, port in use)\n",
+               "unsupported codec, a model whose input is not 1 grey channel, port in use)\n",
 };
 
 /* ---- bounded queue of frames ---- */
@@ -458,10 +458,11 @@ int dolor_cmd_stream(int argc, char **argv)
         goto fail;
     const dolor_video_info *vi = dolor_video_get_info(p.first);
     p.ncomp = vi->ncomp;
-    if (o.model && p.meta.in_channels != 1 && p.meta.in_channels != vi->ncomp) {
-        s = dolor_error(DOLOR_ESHAPE, "%s takes %d input channels but %s has %d (%s); a model for dolor stream "
-                        "takes 1 (grey, any video is converted) or the video's channel count", o.model,
-                        p.meta.in_channels, p.input, vi->ncomp, vi->ncomp == 1 ? "grey" : "RGB");
+    if (o.model && p.meta.in_channels != 1) {
+        /* dolor's segmenters take grey input (1 channel) and convert any video to it, as training did */
+        s = dolor_error(DOLOR_ESHAPE, "%s takes %d input channels but %s has %d (%s) and is segmented as 1 grey "
+                        "channel, as dolor train's models are", o.model, p.meta.in_channels, p.input, vi->ncomp,
+                        vi->ncomp == 1 ? "grey" : "RGB");
         goto fail;
     }
     if (o.model && (s = dolor_checkpoint_load(o.model, &p.net, NULL, &p.meta)))
