@@ -8,7 +8,7 @@
 #include "dolor/eval.h"
 
 typedef struct {
-    char *pred, *truth, *outdir, *classes, *labels, *probs;
+    char *pred, *truth, *outdir, *classes, *labels, *probs, *readers;
     long truth_threshold;
     int allow_missing, quiet;
 } eval_opts;
@@ -29,6 +29,9 @@ static const dolor_opt_spec specs[] = {
     {"probs", 0, OPT_STR, "class probabilities from dolor predict --probs (OUT/probs): predictions are their argmax, "
      "and per-class pixel ROC/AUC, confusion row percentages and SVGs are added (--pred is not used)", .metavar = "DIR",
      DOLOR_OPT_AT(eval_opts, probs)},
+    {"readers", 0, OPT_STR, "man-machine comparison: label maps of several readers of the same images, e.g. "
+     "senior=DIR,junior=DIR,model=DIR: per-image IoU/DSC, Friedman test, repeated-measures ANOVA, Bonferroni "
+     "Wilcoxon signed rank post hoc (--pred is not used)", .metavar = "NAME=DIR,...", DOLOR_OPT_AT(eval_opts, readers)},
     {"truth-threshold", 0, OPT_INT, "with --probs: truth value >= N is the foreground class (lossy JPEG masks; "
      "Kvasir-SEG: 128)", .def = "off", DOLOR_OPT_RANGE(1, 65535), DOLOR_OPT_AT(eval_opts, truth_threshold)},
 };
@@ -71,6 +74,7 @@ int dolor_cmd_eval(int argc, char **argv)
     free(eo.classes);
     free(eo.labels);
     free(eo.probs);
+    free(eo.readers);
     return rc;
 }
 
@@ -80,12 +84,14 @@ static int eval_run(const eval_opts *eo)
     const char *pred = eo->pred, *truth = eo->truth, *outdir = eo->outdir, *classes = eo->classes,
                *labels_s = eo->labels;
     int allow_missing = eo->allow_missing, quiet = eo->quiet;
+    if (eo->readers && (pred || eo->probs))
+        return dolor_cli_usage_error(cmd, "--readers compares readers' folders: give it without --pred and --probs");
     if (eo->probs && pred)
         return dolor_cli_usage_error(cmd, "--probs evaluates the argmax of the probabilities: give --pred or --probs");
     if (eo->truth_threshold && !eo->probs)
         return dolor_cli_usage_error(cmd, "--truth-threshold is used with --probs");
-    if (!(pred || eo->probs) || !truth)
-        return dolor_cli_usage_error(cmd, "--pred (or --probs) and --truth are required");
+    if (!(pred || eo->probs || eo->readers) || !truth)
+        return dolor_cli_usage_error(cmd, "--pred (or --probs, --readers) and --truth are required");
     if (pred && !dolor_cli_is_dir(pred))
         return dolor_cli_usage_error(cmd, "--pred: '%s' is not a directory", pred);
     if (!dolor_cli_is_dir(truth))
@@ -132,6 +138,13 @@ static int eval_run(const eval_opts *eo)
         }
         for (int i = 0; i < nlab; i++)
             labels[i] = i + 1;
+    }
+    if (eo->readers) {
+        dolor_eval_readers_args ra = {.readers = eo->readers, .truth = truth, .out = outdir ? outdir : "readers_eval",
+                                      .labels = labels, .nlabels = nlab, .names = names, .nnames = nnames,
+                                      .quiet = quiet};
+        rc = dolor_cli_eval_readers(&ra);
+        goto done;
     }
     if (eo->probs) {
         size_t n = strlen(eo->probs) + 8;

@@ -313,7 +313,7 @@ dolor_status dolor_pixel_roc_write(const dolor_pixel_roc *r, const char *dir)
             s = s ? s : e;
         }
     } else {
-        for (int i = 0; i < opened; i++)
+        for (int i = 0; i < opened - 1; i++) /* the last one attempted failed to open */
             dolor_outfile_abort(&f[i]);
     }
     for (int c = 0; c < r->k; c++)
@@ -334,7 +334,7 @@ dolor_status dolor_seg_eval_write_study(const dolor_seg_eval *ev, const char *di
     for (int i = 0; i < 3 && !s; i++, opened++)
         s = open_out(&f[i], dir, i == 0 ? "confusion_pct.csv" : i == 1 ? "confusion.svg" : "class_metrics.csv");
     if (s) {
-        for (int i = 0; i < opened; i++)
+        for (int i = 0; i < opened - 1; i++)
             dolor_outfile_abort(&f[i]);
         return s;
     }
