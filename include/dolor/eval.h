@@ -238,7 +238,9 @@ typedef struct dolor_roc_curve {
 dolor_status dolor_pixel_roc_curve(const dolor_pixel_roc *r, int c, int keep_all, dolor_roc_curve *out);
 void dolor_roc_curve_free(dolor_roc_curve *c); /* frees the arrays; NULL-safe */
 
-/* Write dir/roc.csv (class,threshold,fpr,tpr; drop_intermediate points), dir/auc.csv (class,auc,n_pos,n_neg;
+/* Write dir/roc.csv (class,threshold,fpr,tpr: the curve without intermediate points, thinned to points 1e-4 or
+ * more apart in fpr or tpr, so 20000 rows at most per class; the AUC is computed on every point),
+ * dir/auc.csv (class,auc,n_pos,n_neg;
  * NA where undefined) and dir/roc.svg (one curve per foreground class, AUC in the legend), each atomically.
  * Errors: DOLOR_EIO, DOLOR_ENOMEM. */
 dolor_status dolor_pixel_roc_write(const dolor_pixel_roc *r, const char *dir);

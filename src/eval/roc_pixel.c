@@ -255,7 +255,14 @@ dolor_status dolor_pixel_roc_write(const dolor_pixel_roc *r, const char *dir)
         fprintf(f[1].fp, "class,auc,n_pos,n_neg\n");
         for (int c = 0; c < r->k; c++) {
             if (ok[c]) {
+                /* thinned for the file: a point is written when it is 1e-4 or more from the last one written in
+                 * fpr or tpr (and the last point always); the AUC uses every point */
+                double lx = -1, ly = -1;
                 for (size_t i = 0; i < cv[c].n; i++) {
+                    if (i + 1 < cv[c].n && fabs(cv[c].fpr[i] - lx) < 1e-4 && fabs(cv[c].tpr[i] - ly) < 1e-4)
+                        continue;
+                    lx = cv[c].fpr[i];
+                    ly = cv[c].tpr[i];
                     dolor_csv_write_field(f[0].fp, r->names[c]);
                     if (isinf(cv[c].threshold[i]))
                         fprintf(f[0].fp, ",Inf,%.10g,%.10g\n", cv[c].fpr[i], cv[c].tpr[i]);
