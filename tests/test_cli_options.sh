@@ -38,6 +38,7 @@ predict --model $T/m -o $T/o $img --epochs 3|--epochs
 eval --pred $T --truth $T --epochs 3|--epochs
 phantom -o $T/ph --folds 5|--folds
 info --window auto $img|--window
+stream --model $T/m $img --epochs 3|--epochs
 convert --epochs 3 $img $T/x.nii|--epochs
 features -o $T/f.csv --trees 10 $img|--trees
 forest train $F --label label --epochs 3|--epochs
@@ -84,6 +85,7 @@ forest cv|--folds|--importance
 study|--out|--epochs
 study run|--out|--epochs
 study check|--config|--out
+stream|--live|--epochs
 EOF
 # value names, defaults and ranges come from the table
 "$BIN" phantom --help >"$T/help" 2>&1
@@ -121,6 +123,8 @@ forest train $F --label label --trees abc#--trees|'abc' is not an integer
 forest train $F --label label --trees 0#--trees|0 is outside 1..100000
 forest cv $F --label label --folds 1#--folds|1 is outside 2..1000
 forest predict $F --model $T/m -o $T/p.csv --threads 2000#--threads|2000 is outside 1..1024
+stream --model $T/m $img --repeat abc#--repeat|'abc' is not an integer
+stream --model $T/m $img --queue 0#--queue|0 is outside 1..1024
 EOF
 [[ ! -e "$T/ph" ]] && ok || bad "a rejected phantom command wrote $T/ph"
 
