@@ -259,13 +259,13 @@ static void *decode_main(void *arg)
             s = dolor_video_read(r, &img, &pts, &idx);
             if (s || !img)
                 break;
+            double dec_ms = dolor_time_ms() - a;
             pts += offset;
             last = pts;
             if (pace) {
                 if (t0 < 0)
                     t0 = a - pts;
                 sleep_ms(t0 + pts - dolor_time_ms()); /* a camera delivers the frame at its time */
-                a = dolor_time_ms();
             }
             double b = dolor_time_ms();
             item *it = calloc(1, sizeof *it);
@@ -278,7 +278,7 @@ static void *decode_main(void *arg)
             it->pts_ms = pts;
             it->index = p->nread;
             it->t_in = b;
-            it->t_dec = b - a;
+            it->t_dec = dec_ms;
             pthread_mutex_lock(&p->mu);
             if (p->nread == 0)
                 p->t_first_in = b;
