@@ -37,7 +37,7 @@ static const dolor_opt_spec specs[] = {
      "frame that finds the inference queue full is dropped (counted); without it no frame is dropped",
      DOLOR_OPT_AT(stream_opts, live)},
     {"serve", 0, OPT_STR, "serve the live view (HTML page, MJPEG stream, per-frame class areas) on ADDR:PORT; "
-     "loopback only unless ADDR is another address", .metavar = "127.0.0.1:8080", DOLOR_OPT_AT(stream_opts, serve)},
+     "connections from outside 127.0.0.0/8 are refused whatever ADDR is, as are other Hosts and Origins", .metavar = "127.0.0.1:8080", DOLOR_OPT_AT(stream_opts, serve)},
     {"snapshots", 0, OPT_STR, "where the live view's snapshot button saves the frame and its label map",
      .metavar = "DIR", .def = "snapshots", DOLOR_OPT_AT(stream_opts, snapshots)},
     {"size", 0, OPT_STR, "resize frames to WxH before everything (e.g. 256x256)", .metavar = "WxH",
