@@ -117,7 +117,9 @@ if [[ -n "$chrome" ]]; then
   shot=${DOLOR_SCREENSHOT:-$T/live.png}
   ch=("$chrome" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=700,800
       --virtual-time-budget=3000 --user-data-dir="$T/chrome")
-  timeout 120 "${ch[@]}" --screenshot="$shot" "$U/" > "$T/chrome.log" 2>&1
+  for _ in 1 2; do # a cold start of Chromium on a loaded machine can take minutes: one retry
+    timeout 180 "${ch[@]}" --screenshot="$shot" "$U/" > "$T/chrome.log" 2>&1 && [[ -s "$shot" ]] && break
+  done
   [[ -s "$shot" && $(head -c 4 "$shot" | od -An -c | tr -d ' ') == 211PNG ]] && ok || bad "no screenshot: $(tail -3 "$T/chrome.log")"
   d1=$(timeout 120 "${ch[@]}" --dump-dom "$U/" 2>/dev/null)
   d2=$(timeout 120 "${ch[@]}" --dump-dom "$U/" 2>/dev/null)
