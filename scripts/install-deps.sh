@@ -10,6 +10,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config
       libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libnifti2-dev
       libopenjp2-7-dev libcharls-dev libdcmtk-dev r-mathlib libcjson-dev libyaml-dev
+      libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libmicrohttpd-dev
       chromium libopenmpi-dev openmpi-bin)
 auto=0
 args=()

@@ -38,6 +38,7 @@ predict --model $T/m -o $T/o $img --epochs 3|--epochs
 eval --pred $T --truth $T --epochs 3|--epochs
 phantom -o $T/ph --folds 5|--folds
 info --window auto $img|--window
+stream --model $T/m $img --epochs 3|--epochs
 convert --epochs 3 $img $T/x.nii|--epochs
 features -o $T/f.csv --trees 10 $img|--trees
 forest train $F --label label --epochs 3|--epochs
@@ -97,6 +98,7 @@ detect predict|--max-det|--epochs
 detect eval|--val-list|--mosaic
 detect labels|--min-pixels|--epochs
 ldh|--bulging-mm|--epochs
+stream|--live|--epochs
 EOF
 # value names, defaults and ranges come from the table
 "$BIN" phantom --help >"$T/help" 2>&1
@@ -137,6 +139,8 @@ forest predict $F --model $T/m -o $T/p.csv --threads 2000#--threads|2000 is outs
 phantom --kind axial-disc -o $T/ph --spacing-mm 3#--spacing-mm|3 is outside 0.1..2
 ldh --masks $T --pose $T -o $T/l.csv --focal-mm abc#--focal-mm|'abc' is not a number
 ldh --masks $T --pose $T -o $T/l.csv --disc-label 0#--disc-label|0 is outside 1..65535
+stream --model $T/m $img --repeat abc#--repeat|'abc' is not an integer
+stream --model $T/m $img --queue 0#--queue|0 is outside 1..1024
 EOF
 [[ ! -e "$T/ph" ]] && ok || bad "a rejected phantom command wrote $T/ph"
 

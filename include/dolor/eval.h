@@ -205,6 +205,53 @@ void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp);
  * filters them). */
 double dolor_eval_quantile7(const double *x, size_t n, double p);
 
+/* ======================= pixel-level ROC (one class against the rest) ======================= */
+
+/* Collects per-pixel class probabilities and truth classes over many images, then gives for each class c
+ * the ROC curve of "pixel is class c" scored by the probability of c (one against the rest), over ALL
+ * distinct scores (no fixed grid), and its AUC by the exact trapezoid rule over those points, which equals
+ * scikit-learn's roc_auc_score(truth == c, prob[:, c]) and the Mann-Whitney estimate with ties counted 1/2.
+ * Memory: 4 bytes per class and 1 byte per pixel added. Not thread-safe. */
+typedef struct dolor_pixel_roc dolor_pixel_roc;
+
+/* num_classes 2..256 incl. background; names as dolor_seg_eval_create. Errors: DOLOR_EINVAL, DOLOR_ENOMEM. */
+dolor_status dolor_pixel_roc_create(int num_classes, const char *const *class_names, dolor_pixel_roc **out);
+void dolor_pixel_roc_free(dolor_pixel_roc *r); /* NULL-safe */
+
+/* Add n pixels: probs [K, n] (plane c holds every pixel's probability of class c, K = num_classes), truth [n]
+ * class indices. Errors: DOLOR_EINVAL (a truth value >= K or a probability that is NaN or outside [0, 1],
+ * naming the pixel), DOLOR_ENOMEM. On error nothing is added. */
+dolor_status dolor_pixel_roc_add(dolor_pixel_roc *r, const float *probs, const uint8_t *truth, size_t n);
+
+/* ROC of class c. Points run from (0, 0) (threshold +Inf) to (1, 1) (the lowest score): at threshold t a pixel
+ * is called class c when its probability >= t. With keep_all == 0, points on a straight segment between
+ * their neighbours are left out (scikit-learn's drop_intermediate): the AUC is the same.
+ * Errors: DOLOR_EINVAL (c out of range), DOLOR_ENUMERIC (the class has no positive or no negative pixel:
+ * AUC undefined), DOLOR_ENOMEM. */
+typedef struct dolor_roc_curve {
+    size_t n;                  /* points */
+    double *fpr, *tpr;         /* [n] false-positive rate (1 - specificity), true-positive rate (sensitivity) */
+    double *threshold;         /* [n] probability threshold, +Inf first */
+    double auc;
+    uint64_t n_pos, n_neg;     /* pixels of the class and of the rest */
+} dolor_roc_curve;
+dolor_status dolor_pixel_roc_curve(const dolor_pixel_roc *r, int c, int keep_all, dolor_roc_curve *out);
+void dolor_roc_curve_free(dolor_roc_curve *c); /* frees the arrays; NULL-safe */
+
+/* Write dir/roc.csv (class,threshold,fpr,tpr: the curve without intermediate points, thinned to points 1e-4 or
+ * more apart in fpr or tpr, so 20000 rows at most per class; the AUC is computed on every point),
+ * dir/auc.csv (class,auc,n_pos,n_neg;
+ * NA where undefined) and dir/roc.svg (one curve per foreground class, AUC in the legend), each atomically.
+ * Errors: DOLOR_EIO, DOLOR_ENOMEM. */
+dolor_status dolor_pixel_roc_write(const dolor_pixel_roc *r, const char *dir);
+
+/* Write the pixel confusion matrix of ev as dir/confusion_pct.csv (row percentages: each truth row sums to
+ * 100), dir/confusion.svg (counts and row percentages, shaded by the percentage) and dir/class_metrics.csv:
+ * per class the pooled pixel accuracy, precision, recall, IoU and DSC from the summed confusion matrix
+ * (one class against the rest) and the mean over cases of IoU and DSC, then a row "mean" of the foreground
+ * classes. Errors: DOLOR_EIO. */
+dolor_status dolor_seg_eval_write_study(const dolor_seg_eval *ev, const char *dir);
+
 /* ======================= folders of label maps ======================= */
 
 /* Options for dolor_seg_eval_folders (zero-initialise, then set). */

@@ -179,6 +179,35 @@ dolor_status dolor_stats_p_adjust(const double *p, size_t m, dolor_p_adjust meth
 dolor_status dolor_stats_pairwise_t(const double *y, const int *g, size_t n, int k, int pool_sd,
                                     dolor_p_adjust adjust, double *p, double *t);
 
+/* ---- Repeated measures: y[n * k] row-major, y[i*k + j] = subject i under condition j (complete blocks) ----
+ * Used for reader studies: subjects are images, conditions are readers (senior, junior, model, ...). */
+
+/* Friedman rank sum test, R friedman.test(y) with y an n x k matrix: ranks within each subject (average
+ * ranks for ties), statistic = 12 sum_j (R_j - n(k+1)/2)^2 / (n k (k+1) - sum(t^3 - t)/(k - 1)), df = k - 1,
+ * p = P(chi-square_df > statistic). Errors: DOLOR_EINVAL (k < 2), DOLOR_ENUMERIC (n < 2, NaN/Inf naming the
+ * subject and condition, every block tied), DOLOR_ENOMEM. */
+dolor_status dolor_stats_friedman(const double *y, size_t n, int k, dolor_test_result *out);
+
+/* One-way repeated-measures ANOVA, R summary(aov(y ~ condition + Error(subject/condition))): the
+ * subject stratum holds SS_subjects (df n - 1); the within stratum F = MS_conditions / MS_error with
+ * df k - 1 and (n - 1)(k - 1), sphericity assumed (no Greenhouse-Geisser correction). */
+typedef struct dolor_rm_anova {
+    double ss_subjects, ss_conditions, ss_error;
+    double df_subjects, df_conditions, df_error;
+    double ms_conditions, ms_error;
+    double F, p;
+} dolor_rm_anova;
+/* Errors: as dolor_stats_friedman; DOLOR_ENUMERIC when the residual variance is zero. */
+dolor_status dolor_stats_rm_anova(const double *y, size_t n, int k, dolor_rm_anova *out);
+
+/* Post-hoc paired comparisons, R pairwise.wilcox.test(y, condition, paired = TRUE, p.adjust.method): for
+ * i > j, Wilcoxon signed rank of condition i against condition j (exact and correct as
+ * dolor_stats_wilcoxon_signed) into p[i*k + j] and V[i*k + j] (V may be NULL; R's lower triangle), the
+ * p-values adjusted over the k(k-1)/2 pairs; other entries NaN, as is a pair whose differences are all 0.
+ * Errors: as dolor_stats_friedman. */
+dolor_status dolor_stats_pairwise_wilcoxon_paired(const double *y, size_t n, int k, int exact, int correct,
+                                                  dolor_p_adjust adjust, double *p, double *V);
+
 /* ---- Correlation (R stats::cor.test) ---- */
 /* Pearson r: statistic t = r sqrt(n-2)/sqrt(1-r^2), df = n-2, p two-sided and
  * one-sided, estimate r, CI by Fisher z (n >= 4 for the CI). n >= 3.

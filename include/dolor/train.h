@@ -166,6 +166,13 @@ dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, c
                                  dolor_segment_scratch **scratch, dolor_image **classes);
 void dolor_segment_scratch_free(dolor_segment_scratch *s);
 
+/* As dolor_segment_image, and when probs is not NULL the softmax class probabilities at the image's size:
+ * probs [K, H, W] (K = meta->num_classes, H x W the image's size; caller allocates K*H*W floats),
+ * probs[c*H*W + y*W + x] = exp(l_c - max_j l_j) / sum_k exp(l_k - max_j l_j) of the bilinearly resized
+ * logits l at that pixel, so the argmax of probs is *classes. Errors: as dolor_segment_image. */
+dolor_status dolor_segment_image_probs(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                       dolor_segment_scratch **scratch, dolor_image **classes, float *probs);
+
 /* Class-index map -> label-value map (meta->label_values), same geometry. */
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels);
 

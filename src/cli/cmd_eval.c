@@ -3,11 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval_study.h"
 #include "opts.h"
 #include "dolor/eval.h"
 
 typedef struct {
-    char *pred, *truth, *outdir, *classes, *labels;
+    char *pred, *truth, *outdir, *classes, *labels, *probs, *readers;
+    long truth_threshold;
     int allow_missing, quiet;
 } eval_opts;
 
@@ -24,11 +26,19 @@ static const dolor_opt_spec specs[] = {
     {"allow-missing", 0, OPT_FLAG, "skip truth files without a prediction (warning) instead of failing",
      DOLOR_OPT_AT(eval_opts, allow_missing)},
     {"quiet", 'q', OPT_FLAG, "do not print the table", DOLOR_OPT_AT(eval_opts, quiet)},
+    {"probs", 0, OPT_STR, "class probabilities from dolor predict --probs (OUT/probs): predictions are their argmax, "
+     "and per-class pixel ROC/AUC, confusion row percentages and SVGs are added (--pred is not used)", .metavar = "DIR",
+     DOLOR_OPT_AT(eval_opts, probs)},
+    {"readers", 0, OPT_STR, "man-machine comparison: label maps of several readers of the same images, e.g. "
+     "senior=DIR,junior=DIR,model=DIR: per-image IoU/DSC, Friedman test, repeated-measures ANOVA, Bonferroni "
+     "Wilcoxon signed rank post hoc (--pred is not used)", .metavar = "NAME=DIR,...", DOLOR_OPT_AT(eval_opts, readers)},
+    {"truth-threshold", 0, OPT_INT, "with --probs: truth value >= N is the foreground class (lossy JPEG masks; "
+     "Kvasir-SEG: 128)", .def = "off", DOLOR_OPT_RANGE(1, 65535), DOLOR_OPT_AT(eval_opts, truth_threshold)},
 };
 
 static const dolor_cmd_desc eval_cmd = {
     .name = "eval",
-    .usage = "--pred DIR --truth DIR [--classes NAMES] [--labels VALUES] [-o OUTDIR]",
+    .usage = "--pred DIR | --probs DIR  --truth DIR [--classes NAMES] [--labels VALUES] [-o OUTDIR]",
     .summary = "Compare predicted label maps with ground truth, case by case and class by class:\n"
                "Dice (DSC), IoU (Jaccard), precision (PPV), recall (sensitivity), specificity, accuracy,\n"
                "HD95 and ASSD in mm (MONAI definitions; spacing from the truth file, 1 mm per pixel for a\n"
@@ -63,6 +73,8 @@ int dolor_cmd_eval(int argc, char **argv)
     free(eo.outdir);
     free(eo.classes);
     free(eo.labels);
+    free(eo.probs);
+    free(eo.readers);
     return rc;
 }
 
@@ -72,9 +84,15 @@ static int eval_run(const eval_opts *eo)
     const char *pred = eo->pred, *truth = eo->truth, *outdir = eo->outdir, *classes = eo->classes,
                *labels_s = eo->labels;
     int allow_missing = eo->allow_missing, quiet = eo->quiet;
-    if (!pred || !truth)
-        return dolor_cli_usage_error(cmd, "--pred and --truth are required");
-    if (!dolor_cli_is_dir(pred))
+    if (eo->readers && (pred || eo->probs))
+        return dolor_cli_usage_error(cmd, "--readers compares readers' folders: give it without --pred and --probs");
+    if (eo->probs && pred)
+        return dolor_cli_usage_error(cmd, "--probs evaluates the argmax of the probabilities: give --pred or --probs");
+    if (eo->truth_threshold && !eo->probs)
+        return dolor_cli_usage_error(cmd, "--truth-threshold is used with --probs");
+    if (!(pred || eo->probs || eo->readers) || !truth)
+        return dolor_cli_usage_error(cmd, "--pred (or --probs, --readers) and --truth are required");
+    if (pred && !dolor_cli_is_dir(pred))
         return dolor_cli_usage_error(cmd, "--pred: '%s' is not a directory", pred);
     if (!dolor_cli_is_dir(truth))
         return dolor_cli_usage_error(cmd, "--truth: '%s' is not a directory", truth);
@@ -120,6 +138,23 @@ static int eval_run(const eval_opts *eo)
         }
         for (int i = 0; i < nlab; i++)
             labels[i] = i + 1;
+    }
+    if (eo->readers) {
+        dolor_eval_readers_args ra = {.readers = eo->readers, .truth = truth, .out = outdir ? outdir : "readers_eval",
+                                      .labels = labels, .nlabels = nlab, .names = names, .nnames = nnames,
+                                      .quiet = quiet};
+        rc = dolor_cli_eval_readers(&ra);
+        goto done;
+    }
+    if (eo->probs) {
+        size_t n = strlen(eo->probs) + 8;
+        if (!outdir && (outbuf = malloc(n)))
+            snprintf(outbuf, n, "%s/eval", eo->probs);
+        dolor_eval_probs_args pa = {.probs = eo->probs, .truth = truth, .out = outdir ? outdir : outbuf,
+                                    .labels = labels, .nlabels = nlab, .names = names, .nnames = nnames,
+                                    .truth_threshold = eo->truth_threshold, .quiet = quiet};
+        rc = pa.out ? dolor_cli_eval_probs(&pa) : dolor_cli_fail(cmd, dolor_error(DOLOR_ENOMEM, "out of memory"));
+        goto done;
     }
     dolor_seg_folder_opts o = {0};
     o.pred_dir = pred;

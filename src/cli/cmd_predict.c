@@ -14,7 +14,7 @@
 
 typedef struct {
     char *model, *out;
-    int overlay;
+    int overlay, probs;
     long threads;
 } predict_opts;
 
@@ -24,6 +24,8 @@ static const dolor_opt_spec specs[] = {
     {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT", DOLOR_OPT_AT(predict_opts, out)},
     {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines",
      DOLOR_OPT_AT(predict_opts, overlay)},
+    {"probs", 0, OPT_FLAG, "also write OUT/probs/<stem>.nii.gz: the softmax probability of every class, float32 "
+     "x, y, class (for dolor eval --probs: ROC curves)", DOLOR_OPT_AT(predict_opts, probs)},
     {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024),
      DOLOR_OPT_AT(predict_opts, threads)},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
@@ -31,7 +33,7 @@ static const dolor_opt_spec specs[] = {
 
 static const dolor_cmd_desc predict_cmd = {
     .name = "predict",
-    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay]",
+    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay] [--probs]",
     .summary = "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
                "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
                "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
@@ -199,14 +201,22 @@ int dolor_cmd_predict(int argc, char **argv)
         double f0 = dolor_time_ms();
         if (i == 1)
             wall0 = f0;
-        dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL;
+        dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL, *pim = NULL;
         char stem[1024], path[4096];
         int nifti = 0;
         stem_of(files[i], stem, sizeof stem, &nifti);
         s = dolor_image_read(files[i], &img);
         double t0 = dolor_time_ms();
+        if (!s && o.probs) {
+            int64_t psz[3] = {img->size[0], img->size[1], meta.num_classes};
+            s = dolor_image_create(&pim, DOLOR_F32, 1, 3, psz);
+            if (!s) {
+                pim->spacing[0] = img->spacing[0];
+                pim->spacing[1] = img->spacing[1];
+            }
+        }
         if (!s)
-            s = dolor_segment_image(net, &meta, img, &scratch, &cls);
+            s = dolor_segment_image_probs(net, &meta, img, &scratch, &cls, pim ? pim->data : NULL);
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
@@ -232,10 +242,20 @@ int dolor_cmd_predict(int argc, char **argv)
                 s = dolor_png_write(path, ov);
             }
         }
+        if (!s && pim) {
+            snprintf(path, sizeof path, "%s/probs", o.out);
+            if (i == 0)
+                s = dolor_mkdir_p(path);
+            if (!s) {
+                snprintf(path, sizeof path, "%s/probs/%s.nii.gz", o.out, stem);
+                s = dolor_image_write(path, pim);
+            }
+        }
         dolor_image_free(img);
         dolor_image_free(cls);
         dolor_image_free(lab);
         dolor_image_free(ov);
+        dolor_image_free(pim);
         if (s)
             goto fail;
         if (i == 0)

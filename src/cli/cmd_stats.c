@@ -20,8 +20,9 @@ static const stats_cmd *const stats_cmds[] = {
     &stats_cmd_samplesize, &stats_cmd_randomise,                                              /* planning */
     &stats_cmd_table,                                                                         /* study tables */
     &stats_cmd_score,                                                                         /* clinical scores */
+    &stats_cmd_friedman, &stats_cmd_rmanova,                                                  /* repeated measures */
 };
-enum { STATS_NCMDS = 21 };
+enum { STATS_NCMDS = 23 };
 _Static_assert(sizeof stats_cmds / sizeof *stats_cmds == STATS_NCMDS, "stats subcommand table");
 
 static const stats_cmd *find_cmd(const char *name)

@@ -26,7 +26,7 @@ typedef struct {
     int nclasses;
     int labels[DOLOR_MAX_CLASSES];
     int nlabels;
-    long size, base, depth, threads;
+    long size, base, depth, threads, mask_threshold;
     double val_fraction;
     dolor_upsample upsample;
     dolor_train_config tc;
@@ -74,6 +74,9 @@ static const dolor_opt_spec specs[] = {
      DOLOR_OPT_AT(train_opts, val_fraction)},
     {"val-list", 0, OPT_STR, "text file of validation stems, one per line (instead of --val-fraction)",
      DOLOR_OPT_AT(train_opts, val_list)},
+    {"mask-threshold", 0, OPT_INT, "binarise lossy (JPEG) masks: value >= N is the one class, else background "
+     "(one class only; Kvasir-SEG: 128)", .def = "off", DOLOR_OPT_RANGE(1, 65535),
+     DOLOR_OPT_AT(train_opts, mask_threshold)},
     {"seed", 0, OPT_INT, "random seed for split, shuffling, augmentation and weights", .def = "42",
      DOLOR_OPT_RANGE(0, 0x7fffffff)},
     {"augment", 0, OPT_FLAG, "augmentation on (default); --no-augment turns it off"},
@@ -138,7 +141,7 @@ _Static_assert(NSPECS <= 64, "train_opts.given holds 64 options");
 
 /* Options of one task only: giving one to the other task is an error. */
 static const char *const seg_only[] = {"images",  "masks", "labels",    "label-desc",  "base",      "depth",
-                                       "upsample", "val-list", "hflip", "gamma", "ce-weight", "dice-weight",
+                                       "upsample", "val-list", "mask-threshold", "hflip", "gamma", "ce-weight", "dice-weight",
                                        "final-eval", "init"};
 static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col", "optimizer",
                                        "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
@@ -1196,7 +1199,7 @@ int dolor_cmd_train(int argc, char **argv)
         for (int c = 0; c < meta.num_classes; c++)
             names[c] = meta.class_names[c];
         dolor_dataset_config dc = {imgdir, maskdir, meta.num_classes, names, meta.label_values, meta.height,
-                                   meta.width};
+                                   meta.width, (int)o.mask_threshold};
         s = dolor_dataset_open(&dc, &ds);
         if (s)
             goto fail;

@@ -19,6 +19,7 @@ DECL(forest)
 DECL(study)
 DECL(detect)
 DECL(ldh)
+DECL(stream)
 #undef DECL
 
 static const struct {
@@ -39,6 +40,7 @@ static const struct {
     {"detect", dolor_cmd_detect, "YOLOv8 detection, instance segmentation and keypoints: train, predict, eval"},
     {"ldh", dolor_cmd_ldh, "grade lumbar disc herniation (MSU) from disc masks and keypoints; agreement with truth"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
+    {"stream", dolor_cmd_stream, "segment a video live: decode, infer, draw on threads; overlay video, live view"},
 };
 
 static void usage(FILE *fp)

@@ -66,6 +66,7 @@ extern const stats_cmd stats_cmd_diag, stats_cmd_roc, stats_cmd_delong;         
 extern const stats_cmd stats_cmd_samplesize, stats_cmd_randomise;                       /* stats_planning.c */
 extern const stats_cmd stats_cmd_table;                                                 /* stats_table1.c */
 extern const stats_cmd stats_cmd_score;                                                 /* stats_scores.c */
+extern const stats_cmd stats_cmd_friedman, stats_cmd_rmanova;                           /* stats_repeated.c */
 
 /* ---- options shared by many subcommands (designated initializers, so opts.h may grow fields) ---- */
 #define STATS_OPT_FORMAT                                                                                      \

@@ -58,6 +58,12 @@ static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model
 dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
                                  dolor_segment_scratch **scratch, dolor_image **classes)
 {
+    return dolor_segment_image_probs(net, meta, img, scratch, classes, NULL);
+}
+
+dolor_status dolor_segment_image_probs(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                       dolor_segment_scratch **scratch, dolor_image **classes, float *probs)
+{
     *classes = NULL;
     if (img->ndim > 3 || (img->ndim == 3 && img->size[2] != 1))
         return dolor_error(DOLOR_EINVAL, "segment: image is %dD (%lldx%lldx%lld); this model segments 2D images",
@@ -105,6 +111,14 @@ dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, c
             }
         }
         out[p] = (uint8_t)best;
+        if (probs) {
+            /* softmax over the classes, shifted by the largest logit (bv) */
+            double z = 0;
+            for (int c = 0; c < k; c++)
+                z += exp((double)sc->full[(size_t)c * plane + p] - (double)bv);
+            for (int c = 0; c < k; c++)
+                probs[(size_t)c * plane + p] = (float)(exp((double)sc->full[(size_t)c * plane + p] - (double)bv) / z);
+        }
     }
 done:
     if (!scratch)
