@@ -435,6 +435,119 @@ static void test_converted_weights(void)
     fx_free(&f);
 }
 
+/* One colour table (issue 12): label-map palettes, labels.txt tables and overlays show class c in
+ * dolor_label_colour(c), which holds the Okabe-Ito palette (values typed from Okabe & Ito 2008). */
+static void test_colour_table(void)
+{
+    static const uint8_t okabe_ito[8][3] = {{0, 0, 0},      {230, 159, 0}, {86, 180, 233}, {0, 158, 115},
+                                            {240, 228, 66}, {0, 114, 178}, {213, 94, 0},   {204, 121, 167}};
+    int bad = 0;
+    for (int c = 0; c < 8; c++) {
+        uint8_t rgb[3];
+        dolor_label_colour(c, rgb);
+        bad += memcmp(rgb, okabe_ito[c], 3) != 0;
+    }
+    CHECKF(bad == 0, "%d of the first 8 colours are not Okabe-Ito's", bad);
+    /* later classes: distinct from each other and from the first 8 */
+    uint8_t all[DOLOR_MAX_CLASSES][3];
+    for (int c = 0; c < DOLOR_MAX_CLASSES; c++)
+        dolor_label_colour(c, all[c]);
+    int dup = 0;
+    for (int a = 0; a < DOLOR_MAX_CLASSES; a++)
+        for (int b = a + 1; b < DOLOR_MAX_CLASSES; b++)
+            dup += memcmp(all[a], all[b], 3) == 0;
+    CHECKF(dup == 0, "%d pairs of classes share a colour", dup);
+
+    /* the palette PNG (no palette given) */
+    dolor_image *lab = NULL, *cls = NULL, *img = NULL, *ov = NULL, *ov2 = NULL, *tr = NULL;
+    CHECK_OK(dolor_image_create2d(&lab, DOLOR_U8, 1, 40, 30));
+    if (!lab)
+        return;
+    for (int p = 0; p < 40 * 30; p++)
+        ((uint8_t *)lab->data)[p] = (uint8_t)(p % 5);
+    char path[600];
+    snprintf(path, sizeof path, "%s/pal.png", tmpdir);
+    CHECK_OK(dolor_png_write_labels(path, lab, NULL, 0));
+    /* PLTE read with a minimal chunk walk (independent of dolor's reader) */
+    size_t len = 0;
+    unsigned char *buf = (unsigned char *)dolor_test_slurp(path, &len);
+    int checked = 0;
+    for (size_t o = 8; buf && o + 12 <= len;) {
+        size_t n = (size_t)buf[o] << 24 | (size_t)buf[o + 1] << 16 | (size_t)buf[o + 2] << 8 | buf[o + 3];
+        if (!memcmp(buf + o + 4, "PLTE", 4)) {
+            for (int v = 0; v < 5 && (size_t)v * 3 + 3 <= n; v++, checked++)
+                bad += memcmp(buf + o + 8 + 3 * v, all[v], 3) != 0;
+            break;
+        }
+        o += 12 + n;
+    }
+    free(buf);
+    CHECKF(checked == 5 && bad == 0, "palette PNG: %d entries checked, %d differ from dolor_label_colour", checked,
+           bad);
+    /* label values that are not class indices: value 255 holds class 1 */
+    uint8_t pal[256 * 3];
+    const int values[2] = {0, 255};
+    dolor_label_palette(values, 2, pal);
+    CHECK(!memcmp(pal + 3 * 255, all[1], 3) && !memcmp(pal, all[0], 3) && !memcmp(pal + 3 * 2, all[2], 3));
+    /* the ITK-SNAP table */
+    const char *names[3] = {"background", "nerve", "vessel"};
+    dolor_label_table *t = NULL;
+    CHECK_OK(dolor_label_table_from_classes(names, 3, &t));
+    CHECK(t && !memcmp(t->labels[1].rgb, all[1], 3) && !memcmp(t->labels[2].rgb, all[2], 3));
+    dolor_label_table_free(t);
+
+    /* the overlay: an isolated class-2 square's outline is exactly colour 2 */
+    CHECK_OK(dolor_image_create2d(&img, DOLOR_U8, 1, 80, 60));
+    CHECK_OK(dolor_image_create2d(&cls, DOLOR_U8, 1, 80, 60));
+    CHECK_OK(dolor_image_create2d(&tr, DOLOR_U8, 1, 80, 60));
+    if (!img || !cls || !tr)
+        goto done;
+    memset(img->data, 100, 80 * 60);
+    for (int y = 35; y < 45; y++)
+        for (int x = 55; x < 65; x++) {
+            ((uint8_t *)cls->data)[y * 80 + x] = 2;
+            ((uint8_t *)tr->data)[(y - 2) * 80 + x - 2] = 1;
+        }
+    CHECK_OK(dolor_overlay_make(img, cls, 3, NULL, &ov));
+    const uint8_t *o = ov ? ov->data : NULL;
+    CHECK(o && !memcmp(o + (35 * 80 + 60) * 3, all[2], 3));
+    /* inside: 0.45 colour + 0.55 grey (hand: 0.55*100 + 0.45*86 = 93.7 -> 94 red) */
+    CHECK(o && o[(40 * 80 + 60) * 3] == 94 && o[(40 * 80 + 60) * 3 + 1] == 136);
+    /* without options the render is the plain overlay */
+    CHECK_OK(dolor_overlay_render(img, cls, 3, NULL, &ov2));
+    CHECK(ov && ov2 && !memcmp(ov->data, ov2->data, 80 * 60 * 3));
+    dolor_image_free(ov2);
+    ov2 = NULL;
+    /* legend (case ID, nerve, vessel, truth) and the truth contour */
+    dolor_overlay_opts oo = {.class_names = names, .case_id = "c7", .truth = tr};
+    CHECK_OK(dolor_overlay_render(img, cls, 3, &oo, &ov2));
+    const uint8_t *q = ov2 ? ov2->data : NULL;
+    /* scale 1: box from (0,0), text lines 9 px apart from y = 2; swatches 7x7 at x = 2 */
+    CHECK(q && q[0] == 0 && q[1] == 0 && q[2] == 0);
+    CHECK(q && !memcmp(q + (13 * 80 + 5) * 3, all[1], 3));  /* nerve swatch, line 2 */
+    CHECK(q && !memcmp(q + (22 * 80 + 5) * 3, all[2], 3));  /* vessel swatch, line 3 */
+    /* "C" of the case ID: its top row is .###. -> (3,2) on, (2,2) off */
+    CHECK(q && q[(2 * 80 + 3) * 3] == 255 && q[(2 * 80 + 2) * 3] == 0);
+    /* truth square (53..62, 33..42): its right edge x = 62 at y = 40 is white or black, never a class colour */
+    const uint8_t *e = q ? q + (40 * 80 + 62) * 3 : NULL;
+    CHECK(e && (e[0] == e[1] && e[1] == e[2]) && (e[0] == 0 || e[0] == 255));
+    /* a bad truth size is an error */
+    dolor_image *small = NULL;
+    CHECK_OK(dolor_image_create2d(&small, DOLOR_U8, 1, 4, 4));
+    oo.truth = small;
+    dolor_image *ov3 = NULL;
+    CHECK_ERR(dolor_overlay_render(img, cls, 3, &oo, &ov3), DOLOR_ESHAPE, "truth");
+    CHECK(ov3 == NULL);
+    dolor_image_free(small);
+done:
+    dolor_image_free(lab);
+    dolor_image_free(cls);
+    dolor_image_free(img);
+    dolor_image_free(tr);
+    dolor_image_free(ov);
+    dolor_image_free(ov2);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -442,6 +555,7 @@ int main(void)
         return 1;
     }
     test_schedule();
+    test_colour_table();
     test_checkpoint();
     test_training_run();
     test_resume_identical();

@@ -155,12 +155,32 @@ dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_mod
 
 /* Colour overlay for display: grey (or RGB) img blended with class colours
  * (alpha 0.45) and class outlines, as uint8 RGB of img's size. colours:
- * 3 bytes per class (NULL = dolor's default table: nerve yellow, vessel
- * red, then green, blue, ...). */
+ * 3 bytes per class (NULL = dolor_label_colour, io.h: the colours of the
+ * label-map palettes and labels.txt). Errors: DOLOR_EINVAL (classes not
+ * uint8 x1), DOLOR_ESHAPE (sizes differ), DOLOR_ENOMEM. */
 dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *classes, int num_classes,
                                 const uint8_t *colours, dolor_image **rgb);
-/* dolor's default class colour table (RGB, DOLOR_MAX_CLASSES entries, 0 = black). */
-const uint8_t *dolor_class_colours(void);
+
+/* What a readable overlay shows besides the prediction (zero-initialise). */
+typedef struct dolor_overlay_opts {
+    const char *const *class_names; /* [num_classes] (0 = background, not shown): a legend line per
+                                       foreground class, a swatch in its colour and its name; NULL = none */
+    const char *case_id;            /* first legend line (the case's stem); NULL = none */
+    const dolor_image *truth;       /* ground truth as a uint8 class-index map of the same size, or NULL:
+                                       its class boundaries drawn dashed white/black over the prediction
+                                       (and a "truth" legend line) */
+    const uint8_t *colours;         /* 3 bytes per class; NULL = dolor_label_colour */
+} dolor_overlay_opts;
+
+/* dolor_overlay_make plus what opts asks for: the truth contour, and a
+ * legend box at the top-left (black, white text in a built-in 5x7 font,
+ * upper case; scaled 2x when the image's smaller side is at least 384
+ * pixels). opts NULL = dolor_overlay_make. Errors: those of
+ * dolor_overlay_make, DOLOR_EINVAL (num_classes outside
+ * 1..DOLOR_MAX_CLASSES), DOLOR_ESHAPE (truth not uint8 x1 of the same
+ * size). */
+dolor_status dolor_overlay_render(const dolor_image *img, const dolor_image *classes, int num_classes,
+                                  const dolor_overlay_opts *opts, dolor_image **rgb);
 
 /* ---- Classification training (src/train/classify.c) ----
  * A classifier (a registry net with one [N, K] output, e.g. "resnet") trained on a

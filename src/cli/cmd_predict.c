@@ -1,5 +1,5 @@
 /* dolor predict: apply a checkpoint to images or folders; write label maps and overlays. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "dolor/data.h"
 #include "dolor/io.h"
 #include "dolor/train.h"
@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 typedef struct {
-    char *model, *out;
+    char *model, *out, *truth;
     int overlay;
     long threads;
 } predict_opts;
@@ -22,8 +23,10 @@ static const dolor_opt_spec specs[] = {
     {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)", .metavar = "CKPT",
      DOLOR_OPT_AT(predict_opts, model)},
     {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT", DOLOR_OPT_AT(predict_opts, out)},
-    {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines",
-     DOLOR_OPT_AT(predict_opts, overlay)},
+    {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines, "
+     "a legend naming each class in its colour, and the case ID", DOLOR_OPT_AT(predict_opts, overlay)},
+    {"truth", 0, OPT_STR, "ground-truth label maps (same stems, the model's label values): their contour is drawn "
+     "dashed over each overlay (needs --overlay)", .metavar = "DIR", DOLOR_OPT_AT(predict_opts, truth)},
     {"threads", 't', OPT_INT, "CPU threads", .def = "all cores", DOLOR_OPT_RANGE(1, 1024),
      DOLOR_OPT_AT(predict_opts, threads)},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys", .metavar = "FILE.json"},
@@ -31,7 +34,7 @@ static const dolor_opt_spec specs[] = {
 
 static const dolor_cmd_desc predict_cmd = {
     .name = "predict",
-    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay]",
+    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay [--truth DIR]]",
     .summary = "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
                "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
                "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
@@ -49,73 +52,20 @@ static int is_image_name(const char *n) { return dolor_path_stem_len(n, input_ex
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void free_list(char **v, size_t n)
+/* One input case: its channel files (one for an image, several for an nnU-Net case) and its stem. */
+typedef struct {
+    char *paths[DOLOR_MAX_CHANNELS];
+    int nfiles;
+    char stem[1024];
+    int nifti; /* the label map is NIfTI (3D-capable geometry) */
+} pred_input;
+
+static void free_inputs(pred_input *v, size_t n)
 {
-    for (size_t j = 0; j < n; j++)
-        free(v[j]);
+    for (size_t i = 0; v && i < n; i++)
+        for (int k = 0; k < DOLOR_MAX_CHANNELS; k++)
+            free(v[i].paths[k]);
     free(v);
-}
-
-/* Append a copy of "dir/name" (dir may be NULL) to the list. */
-static int push(char ***v, size_t *k, size_t *cap, const char *dir, const char *name)
-{
-    if (*k == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        char **nv = realloc(*v, nc * sizeof **v);
-        if (!nv)
-            return -1;
-        *v = nv;
-        *cap = nc;
-    }
-    size_t len = (dir ? strlen(dir) + 1 : 0) + strlen(name) + 1;
-    char *p = malloc(len);
-    if (!p)
-        return -1;
-    if (dir)
-        snprintf(p, len, "%s/%s", dir, name);
-    else
-        snprintf(p, len, "%s", name);
-    (*v)[(*k)++] = p;
-    return 0;
-}
-
-/* Expand inputs (files or folders) into a sorted list of image paths. */
-static dolor_status collect_inputs(char **pos, int npos, char ***files, size_t *n)
-{
-    size_t cap = 0, k = 0;
-    char **v = NULL;
-    for (int i = 0; i < npos; i++) {
-        if (dolor_cli_is_dir(pos[i])) {
-            DIR *d = opendir(pos[i]);
-            if (!d) {
-                free_list(v, k);
-                return dolor_error(DOLOR_EIO, "%s: cannot open folder", pos[i]);
-            }
-            size_t first = k;
-            struct dirent *e;
-            while ((e = readdir(d))) {
-                if (e->d_name[0] == '.' || !is_image_name(e->d_name))
-                    continue;
-                if (push(&v, &k, &cap, pos[i], e->d_name) != 0) {
-                    closedir(d);
-                    free_list(v, k);
-                    return dolor_error(DOLOR_ENOMEM, "out of memory");
-                }
-            }
-            closedir(d);
-            if (k == first) {
-                free_list(v, k);
-                return dolor_error(DOLOR_ENOTFOUND, "%s: no images (.png .jpg .nii .nii.gz .mha .dcm) in folder", pos[i]);
-            }
-            qsort(v + first, k - first, sizeof *v, cmp_str);
-        } else if (push(&v, &k, &cap, NULL, pos[i]) != 0) {
-            free_list(v, k);
-            return dolor_error(DOLOR_ENOMEM, "out of memory");
-        }
-    }
-    *files = v;
-    *n = k;
-    return DOLOR_OK;
 }
 
 /* Stem (file name without its extension) and whether the output should be NIfTI. */
@@ -129,6 +79,184 @@ static void stem_of(const char *path, char *stem, size_t n, int *nifti_out)
     *nifti_out = which >= 0 && which < N_NIFTI_OUT;
 }
 
+static int push(pred_input **v, size_t *k, size_t *cap)
+{
+    if (*k == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        pred_input *nv = realloc(*v, nc * sizeof **v);
+        if (!nv)
+            return -1;
+        *v = nv;
+        *cap = nc;
+    }
+    memset(&(*v)[*k], 0, sizeof **v);
+    (*k)++;
+    return 0;
+}
+
+/* The file ending of an nnU-Net images folder (imagesTs/, imagesTr/, or any folder beside a dataset.json,
+ * or any folder for a multi-channel model) whose image files are all CASE_XXXX<ending>; NULL otherwise. */
+static const char *nnunet_ending(const char *dir, char **names, size_t n, int channels)
+{
+    const char *b = NULL;
+    char parent[4096];
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    for (size_t i = dl; i > 0 && !b; i--)
+        if (dir[i - 1] == '/')
+            b = dir + i;
+    if (!b)
+        b = dir;
+    snprintf(parent, sizeof parent, "%.*s", (int)(b - dir), dir);
+    int named = !strncmp(b, "imagesTs", 8) || !strncmp(b, "imagesTr", 8) ||
+                dolor_nnunet_is_dataset(parent[0] ? parent : ".") || channels > 1;
+    if (!named || !n)
+        return NULL;
+    int which = -1;
+    for (size_t i = 0; i < n; i++) {
+        int w;
+        size_t sl = dolor_path_stem_len(names[i], input_exts, N_INPUT_EXTS, &w);
+        if (sl < 6 || names[i][sl - 5] != '_' || (i && w != which))
+            return NULL;
+        for (size_t q = sl - 4; q < sl; q++)
+            if (names[i][q] < '0' || names[i][q] > '9')
+                return NULL;
+        which = w;
+    }
+    return input_exts[which];
+}
+
+/* Expand inputs (files or folders) into cases: a folder's images in stem order, or its nnU-Net cases. */
+static dolor_status collect_inputs(char **pos, int npos, int channels, pred_input **out, size_t *n)
+{
+    size_t cap = 0, k = 0;
+    pred_input *v = NULL;
+    dolor_status s = DOLOR_OK;
+    for (int i = 0; !s && i < npos; i++) {
+        if (!dolor_cli_is_dir(pos[i])) {
+            if (push(&v, &k, &cap) || !(v[k - 1].paths[0] = strdup(pos[i]))) {
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                break;
+            }
+            v[k - 1].nfiles = 1;
+            stem_of(pos[i], v[k - 1].stem, sizeof v[k - 1].stem, &v[k - 1].nifti);
+            continue;
+        }
+        DIR *d = opendir(pos[i]);
+        if (!d) {
+            s = dolor_error(DOLOR_EIO, "%s: cannot open folder", pos[i]);
+            break;
+        }
+        char **names = NULL;
+        size_t nn = 0, ncap = 0;
+        struct dirent *e;
+        while (!s && (e = readdir(d))) {
+            if (e->d_name[0] == '.' || !is_image_name(e->d_name))
+                continue;
+            if (nn == ncap) {
+                ncap = ncap ? 2 * ncap : 64;
+                char **nv = realloc(names, ncap * sizeof *names);
+                if (!nv) {
+                    s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                    break;
+                }
+                names = nv;
+            }
+            if (!(names[nn] = strdup(e->d_name)))
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+            else
+                nn++;
+        }
+        closedir(d);
+        if (!s && nn == 0)
+            s = dolor_error(DOLOR_ENOTFOUND, "%s: no images (.png .jpg .nii .nii.gz .mha .dcm) in folder", pos[i]);
+        if (!s)
+            qsort(names, nn, sizeof *names, cmp_str);
+        const char *ending = s ? NULL : nnunet_ending(pos[i], names, nn, channels);
+        if (ending) {
+            dolor_nnunet_case *cases = NULL;
+            size_t nc = 0;
+            s = dolor_nnunet_list_cases(pos[i], ending, channels, &cases, &nc);
+            for (size_t c = 0; !s && c < nc; c++) {
+                if (push(&v, &k, &cap)) {
+                    s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                    break;
+                }
+                pred_input *p = &v[k - 1];
+                p->nfiles = cases[c].nfiles;
+                for (int q = 0; q < DOLOR_MAX_CHANNELS; q++) {
+                    p->paths[q] = cases[c].channel_paths[q];
+                    cases[c].channel_paths[q] = NULL;
+                }
+                snprintf(p->stem, sizeof p->stem, "%s", cases[c].id);
+                int w;
+                dolor_path_stem_len(p->paths[0], input_exts, N_INPUT_EXTS, &w);
+                p->nifti = w >= 0 && w < N_NIFTI_OUT;
+            }
+            dolor_nnunet_cases_free(cases, nc);
+        } else {
+            for (size_t j = 0; !s && j < nn; j++) {
+                if (push(&v, &k, &cap) || asprintf(&v[k - 1].paths[0], "%s/%s", pos[i], names[j]) < 0) {
+                    if (k)
+                        v[k - 1].paths[0] = NULL;
+                    s = dolor_error(DOLOR_ENOMEM, "out of memory");
+                    break;
+                }
+                v[k - 1].nfiles = 1;
+                stem_of(names[j], v[k - 1].stem, sizeof v[k - 1].stem, &v[k - 1].nifti);
+            }
+        }
+        for (size_t j = 0; j < nn; j++)
+            free(names[j]);
+        free(names);
+    }
+    if (s) {
+        free_inputs(v, k);
+        return s;
+    }
+    *out = v;
+    *n = k;
+    return DOLOR_OK;
+}
+
+/* The ground truth of one case for its overlay: DIR/<stem> with a label-map extension, its label values
+ * mapped to the model's classes (values the model does not know count as background). */
+static dolor_status read_truth(const char *dir, const char *stem, const dolor_model_meta *meta,
+                               const dolor_image *cls, dolor_image **out)
+{
+    static const char *const exts[] = {".png", ".nii.gz", ".nii", ".mha", ".mhd"};
+    *out = NULL;
+    char path[4096];
+    int found = 0;
+    for (size_t e = 0; e < sizeof exts / sizeof *exts && !found; e++) {
+        snprintf(path, sizeof path, "%s/%s%s", dir, stem, exts[e]);
+        found = access(path, R_OK) == 0;
+    }
+    if (!found)
+        return dolor_error(DOLOR_ENOTFOUND, "--truth %s: no label map for '%s' (%s.png, .nii.gz, .nii, .mha, .mhd)",
+                           dir, stem, stem);
+    dolor_image *t = NULL;
+    dolor_status s = dolor_image_read(path, &t);
+    if (!s && (t->ncomp != 1 || t->size[0] != cls->size[0] || t->size[1] != cls->size[1] ||
+               dolor_image_nvox(t) != dolor_image_nvox(cls)))
+        s = dolor_error(DOLOR_ESHAPE, "%s: %lldx%lld with %d component(s), but the image is %lldx%lld", path,
+                        (long long)t->size[0], (long long)t->size[1], t->ncomp, (long long)cls->size[0],
+                        (long long)cls->size[1]);
+    if (!s)
+        s = dolor_image_create(out, DOLOR_U8, 1, cls->ndim, cls->size);
+    for (size_t i = 0; !s && i < dolor_image_nvox(cls); i++) {
+        double v = dolor_image_get(t, i);
+        uint8_t c = 0;
+        for (int k = 1; k < meta->num_classes; k++)
+            if (v == meta->label_values[k])
+                c = (uint8_t)k;
+        ((uint8_t *)(*out)->data)[i] = c;
+    }
+    dolor_image_free(t);
+    return s;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -139,7 +267,8 @@ int dolor_cmd_predict(int argc, char **argv)
 {
     predict_opts o = {0};
     int npos = 0, rc = DOLOR_EXIT_OK;
-    char **pos = NULL, **files = NULL;
+    char **pos = NULL;
+    pred_input *files = NULL;
     size_t nfiles = 0;
     dolor_net *net = NULL;
     dolor_segment_scratch *scratch = NULL;
@@ -153,37 +282,40 @@ int dolor_cmd_predict(int argc, char **argv)
         rc = dolor_cli_usage_error("predict", "need --model CKPT, -o OUT and at least one image or folder");
         goto out;
     }
+    if (o.truth && !o.overlay) {
+        rc = dolor_cli_usage_error("predict", "--truth draws the ground truth on the overlays: give --overlay too");
+        goto out;
+    }
+    if (o.truth && !dolor_cli_is_dir(o.truth)) {
+        rc = dolor_cli_usage_error("predict", "--truth: '%s' is not a folder", o.truth);
+        goto out;
+    }
     if (o.threads)
         omp_set_num_threads((int)o.threads);
     s = dolor_checkpoint_load(o.model, &net, NULL, &meta);
+    const int channels = meta.in_channels > 0 ? meta.in_channels : 1;
     if (!s)
-        s = collect_inputs(pos, npos, &files, &nfiles);
+        s = collect_inputs(pos, npos, channels, &files, &nfiles);
     /* two inputs with one stem would overwrite each other's label map */
-    for (size_t i = 0; !s && i < nfiles; i++) {
-        char si[1024], sj[1024];
-        int ni, nj;
-        stem_of(files[i], si, sizeof si, &ni);
-        for (size_t j = i + 1; !s && j < nfiles; j++) {
-            stem_of(files[j], sj, sizeof sj, &nj);
-            if (strcmp(si, sj) == 0)
+    for (size_t i = 0; !s && i < nfiles; i++)
+        for (size_t j = i + 1; !s && j < nfiles; j++)
+            if (strcmp(files[i].stem, files[j].stem) == 0)
                 s = dolor_error(DOLOR_EINVAL, "%s and %s have the same stem '%s' (their label maps would collide)",
-                                files[i], files[j], si);
-        }
-    }
+                                files[i].paths[0], files[j].paths[0], files[i].stem);
     /* every input is read and checked first (decoding, 2D, no NaN/Inf: what segmenting needs), so that
      * a bad image anywhere in the list fails before any label map in OUT is written or replaced */
     if (!s) {
-        float *chk = malloc(sizeof(float) * (size_t)meta.height * (size_t)meta.width);
+        float *chk = malloc(sizeof(float) * (size_t)channels * (size_t)meta.height * (size_t)meta.width);
         if (!chk)
             s = dolor_error(DOLOR_ENOMEM, "out of memory");
         for (size_t i = 0; !s && i < nfiles; i++) {
             dolor_image *img = NULL;
-            s = dolor_image_read(files[i], &img);
+            s = dolor_image_read_channels((const char *const *)files[i].paths, files[i].nfiles, &img);
             if (!s)
-                s = dolor_preprocess_image(img, meta.height, meta.width, chk);
+                s = dolor_preprocess_channels(img, channels, meta.height, meta.width, chk);
             dolor_image_free(img);
-            if (s && !strstr(dolor_errmsg(), files[i]))
-                dolor_error_prefix(s, "%s", files[i]);
+            if (s && !strstr(dolor_errmsg(), files[i].paths[0]))
+                dolor_error_prefix(s, "%s", files[i].paths[0]);
         }
         free(chk);
     }
@@ -200,10 +332,10 @@ int dolor_cmd_predict(int argc, char **argv)
         if (i == 1)
             wall0 = f0;
         dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL;
-        char stem[1024], path[4096];
-        int nifti = 0;
-        stem_of(files[i], stem, sizeof stem, &nifti);
-        s = dolor_image_read(files[i], &img);
+        char path[4096];
+        const char *stem = files[i].stem;
+        int nifti = files[i].nifti;
+        s = dolor_image_read_channels((const char *const *)files[i].paths, files[i].nfiles, &img);
         double t0 = dolor_time_ms();
         if (!s)
             s = dolor_segment_image(net, &meta, img, &scratch, &cls);
@@ -211,8 +343,8 @@ int dolor_cmd_predict(int argc, char **argv)
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
         /* errors so far concern this input; those below name the output file or folder */
-        if (s && !strstr(dolor_errmsg(), files[i]))
-            dolor_error_prefix(s, "%s", files[i]);
+        if (s && !strstr(dolor_errmsg(), files[i].paths[0]))
+            dolor_error_prefix(s, "%s", files[i].paths[0]);
         if (!s && i == 0) {
             s = dolor_mkdir_p(o.out); /* only once there is a result to write */
             snprintf(path, sizeof path, "%s/overlays", o.out);
@@ -220,9 +352,18 @@ int dolor_cmd_predict(int argc, char **argv)
                 fprintf(stderr, "removed temporary files left in %s by an interrupted run\n", o.out);
         }
         if (!s)
-            s = dolor_cli_write_labelmap(o.out, stem, lab, nifti, NULL, 0);
+            s = dolor_cli_write_labelmap(o.out, stem, lab, nifti, meta.label_values, meta.num_classes, NULL, 0);
         if (!s && o.overlay) {
-            s = dolor_overlay_make(img, cls, meta.num_classes, NULL, &ov);
+            dolor_image *tcls = NULL;
+            if (o.truth)
+                s = read_truth(o.truth, stem, &meta, cls, &tcls);
+            const char *names[DOLOR_MAX_CLASSES];
+            for (int c = 0; c < meta.num_classes; c++)
+                names[c] = meta.class_names[c];
+            dolor_overlay_opts oo = {.class_names = names, .case_id = stem, .truth = tcls};
+            if (!s)
+                s = dolor_overlay_render(img, cls, meta.num_classes, &oo, &ov);
+            dolor_image_free(tcls);
             /* overlays in their own folder, so OUT holds only label maps (dolor eval reads it) */
             snprintf(path, sizeof path, "%s/overlays", o.out);
             if (!s && i == 0)
@@ -242,7 +383,7 @@ int dolor_cmd_predict(int argc, char **argv)
             first_ms = ms;
         total_ms += ms;
         frame_ms[i] = dolor_time_ms() - f0;
-        printf("%s  %.1f ms\n", files[i], ms);
+        printf("%s  %.1f ms\n", files[i].nfiles > 1 ? files[i].stem : files[i].paths[0], ms);
     }
     double wall = nfiles > 1 ? dolor_time_ms() - wall0 : 0;
     {
@@ -256,7 +397,7 @@ int dolor_cmd_predict(int argc, char **argv)
         s = dolor_label_table_from_classes(names, meta.num_classes, &lt);
         for (int c = 0; !s && c < meta.num_classes; c++) {
             lt->labels[c].index = meta.label_values[c];
-            memcpy(lt->labels[c].rgb, dolor_class_colours() + 3 * c, 3);
+            dolor_label_colour(c, lt->labels[c].rgb);
         }
         if (!s)
             s = dolor_label_table_write(lpath, lt);
@@ -280,13 +421,12 @@ fail:
     rc = dolor_cli_fail("predict", s);
 out:
     free(frame_ms);
-    for (size_t i = 0; i < nfiles; i++)
-        free(files[i]);
-    free(files);
+    free_inputs(files, nfiles);
     free(pos);
     dolor_segment_scratch_free(scratch);
     dolor_net_free(net);
     free(o.model);
     free(o.out);
+    free(o.truth);
     return rc;
 }

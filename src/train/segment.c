@@ -1,4 +1,5 @@
 /* Whole-image inference (preprocess -> forward -> resize back -> argmax) and overlays. */
+#include "dolor/io.h"
 #include "dolor/train.h"
 
 #include <math.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 
 struct dolor_segment_scratch {
-    int h, w, k;
+    int h, w, k, c;
     dolor_tensor *x, *logits;
     float *full;        /* [K, oh, ow] logits at the image's size */
     size_t full_cap;    /* floats */
@@ -22,10 +23,11 @@ void dolor_segment_scratch_free(dolor_segment_scratch *s)
     free(s);
 }
 
-static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model_meta *meta, size_t full_floats)
+static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model_meta *meta, int channels,
+                                   size_t full_floats)
 {
     dolor_segment_scratch *s = *sp;
-    if (s && (s->h != meta->height || s->w != meta->width || s->k != meta->num_classes)) {
+    if (s && (s->h != meta->height || s->w != meta->width || s->k != meta->num_classes || s->c != channels)) {
         dolor_segment_scratch_free(s);
         s = *sp = NULL;
     }
@@ -36,7 +38,8 @@ static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model
         s->h = meta->height;
         s->w = meta->width;
         s->k = meta->num_classes;
-        dolor_status st = dolor_tensor_create4(&s->x, 1, 1, s->h, s->w);
+        s->c = channels;
+        dolor_status st = dolor_tensor_create4(&s->x, 1, channels, s->h, s->w);
         if (!st)
             st = dolor_tensor_create4(&s->logits, 1, s->k, s->h, s->w);
         if (st) {
@@ -67,17 +70,19 @@ dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, c
     dolor_status s = dolor_net_input_shape(net, 0, &ndim, in_dims);
     if (s)
         return s;
-    if (ndim != 4 || in_dims[1] != 1)
-        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model (%s) expects %lld input channels in %dD (only 1-channel "
-                           "2D models segment images)", dolor_net_arch(net), (long long)in_dims[1], ndim - 2);
+    if (ndim != 4 || in_dims[1] < 1 || in_dims[1] > DOLOR_MAX_CHANNELS)
+        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model (%s) expects %lld input channels in %dD (2D models of "
+                           "1..%d channels segment images)", dolor_net_arch(net), (long long)in_dims[1], ndim - 2,
+                           DOLOR_MAX_CHANNELS);
+    const int channels = (int)in_dims[1];
     int ow = (int)img->size[0], oh = (int)img->size[1], k = meta->num_classes;
     dolor_segment_scratch *local = NULL;
     dolor_segment_scratch **sp = scratch ? scratch : &local;
-    s = scratch_ensure(sp, meta, (size_t)k * (size_t)ow * (size_t)oh);
+    s = scratch_ensure(sp, meta, channels, (size_t)k * (size_t)ow * (size_t)oh);
     if (s)
         goto done;
     dolor_segment_scratch *sc = *sp;
-    s = dolor_preprocess_image(img, meta->height, meta->width, sc->x->data);
+    s = dolor_preprocess_channels(img, channels, meta->height, meta->width, sc->x->data);
     if (!s)
         s = dolor_net_forward(net, sc->x, sc->logits, 0);
     if (s)
@@ -131,16 +136,6 @@ dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_mod
     return DOLOR_OK;
 }
 
-static const uint8_t default_colours[DOLOR_MAX_CLASSES * 3] = {
-    0, 0, 0,       255, 220, 0,   230, 30, 30,   40, 200, 60,   40, 120, 255,  220, 60, 220,
-    0, 210, 210,   255, 140, 0,   150, 90, 255,  160, 255, 120, 255, 120, 160, 120, 60, 0,
-    0, 128, 128,   128, 128, 0,   128, 0, 128,   200, 200, 200, 90, 160, 255,  255, 200, 120,
-    120, 255, 200, 200, 120, 255, 255, 90, 90,   90, 255, 90,   90, 90, 255,   255, 255, 90,
-    90, 255, 255,  255, 90, 255,  180, 140, 80,  80, 140, 180,  140, 80, 180,  180, 80, 140,
-    80, 180, 140,  255, 255, 255};
-
-const uint8_t *dolor_class_colours(void) { return default_colours; }
-
 dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *classes, int num_classes,
                                 const uint8_t *colours, dolor_image **rgb)
 {
@@ -152,8 +147,12 @@ dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *class
         return dolor_error(DOLOR_ESHAPE, "overlay: label map is %lldx%lld but image is %lldx%lld",
                            (long long)classes->size[0], (long long)classes->size[1], (long long)img->size[0],
                            (long long)img->size[1]);
-    if (!colours)
-        colours = default_colours;
+    uint8_t table[DOLOR_MAX_CLASSES * 3];
+    if (!colours) {
+        for (int c = 0; c < DOLOR_MAX_CLASSES; c++)
+            dolor_label_colour(c, table + 3 * c);
+        colours = table;
+    }
     int w = (int)img->size[0], h = (int)img->size[1];
     dolor_status s = dolor_image_create2d(rgb, DOLOR_U8, 3, w, h);
     if (s)
