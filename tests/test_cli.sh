@@ -111,6 +111,39 @@ mkdir -p "$T/emptytruth"
 expect_fail 2 "no label map for '0000'" -- "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images/0000.png" \
   -o "$T/predt3" --overlay --truth "$T/emptytruth"
 
+# --- ensembles, test-time mirroring and the validation list (issue 12) ---
+if "$BIN" predict --model "$T/run/best.safetensors,$T/run/best.safetensors" "$T/ph/images" -o "$T/ens" > "$T/ens.log" 2>&1
+then ok; else bad "predict with an ensemble failed: $(tail -2 "$T/ens.log")"; fi
+nd=0
+for f in "$T"/pred/*.png; do cmp -s "$f" "$T/ens/$(basename "$f")" || nd=$((nd + 1)); done
+((nd == 0)) && ok || bad "an ensemble of the model with itself differs from the model on $nd label maps"
+# --tta: mirrored left-right by default (the model was trained with horizontal flips)
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images" -o "$T/tta" --tta > "$T/tta.log" 2>&1 &&
+   [[ -s "$T/tta/0000.png" ]]; then ok; else bad "predict --tta failed: $(tail -2 "$T/tta.log")"; fi
+expect_fail 2 "--tta-axes chooses the mirrorings of --tta" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x1" --tta-axes ud
+expect_fail 2 "--tta-axes: 'diag' is not lr, ud or lr,ud" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x1" --tta --tta-axes diag
+# a model with other classes, trained without flips
+"$BIN" phantom -o "$T/phn" -n 12 --size 64 --seed 4 --vessel-prob 0 -q >/dev/null 2>&1
+if "$BIN" train --data "$T/phn" --classes nerve --labels 1 -o "$T/run1" --size 32 --base 8 --depth 2 --epochs 1 \
+     --batch 4 --no-hflip --no-final-eval -q > "$T/run1.log" 2>&1; then ok; else bad "train 1 class: $(tail -2 "$T/run1.log")"; fi
+expect_fail 2 "checkpoint 2 of the ensemble" -- "$BIN" predict --model "$T/run/best.safetensors,$T/run1/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x2"
+expect_fail 2 "checkpoint 1 was not trained with horizontal flips" -- "$BIN" predict --model "$T/run1/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x3" --tta
+if "$BIN" predict --model "$T/run1/best.safetensors" "$T/ph/images/0000.png" -o "$T/x4" --tta --tta-axes ud \
+     > "$T/x4.log" 2>&1; then ok; else bad "--tta --tta-axes ud: $(tail -2 "$T/x4.log")"; fi
+[[ ! -e "$T/x1" && ! -e "$T/x2" && ! -e "$T/x3" ]] && ok || bad "a rejected predict wrote its output folder"
+# --list: the validation list that train wrote selects the cases
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images" -o "$T/vl" --list "$T/run/val_list.txt" \
+     > "$T/vl.log" 2>&1; then ok; else bad "predict --list failed: $(tail -2 "$T/vl.log")"; fi
+[[ "$(ls "$T/vl" | grep -c '\.png$')" -eq "$(grep -cv '^#' "$T/run/val_list.txt")" ]] && ok || bad "--list: $(ls "$T/vl")"
+for st in $(grep -v '^#' "$T/run/val_list.txt"); do cmp -s "$T/vl/$st.png" "$T/pred/$st.png" || bad "--list: $st differs"; done
+printf '0001\nnot_a_case\n' > "$T/badlist.txt"
+expect_fail 2 "line 2: no input image for 'not_a_case'" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images" -o "$T/x5" --list "$T/badlist.txt"
+
 # --- bad checkpoints and images for predict ---
 head -c 2000 "$T/run/best.safetensors" > "$T/trunc.safetensors"
 expect_fail 2 "truncated" -- "$BIN" predict --model "$T/trunc.safetensors" "$T/ph/images/0000.png" -o "$T/p2"

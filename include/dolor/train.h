@@ -150,6 +150,27 @@ dolor_status dolor_segment_image(dolor_net *net, const dolor_model_meta *meta, c
                                  dolor_segment_scratch **scratch, dolor_image **classes);
 void dolor_segment_scratch_free(dolor_segment_scratch *s);
 
+/* Test-time augmentation of dolor_segment_ensemble (zero-initialise = none). */
+typedef struct dolor_segment_opts {
+    int mirror_x; /* also segment the image mirrored left-right (x) and mirror the result back */
+    int mirror_y; /* also mirrored up-down (y); with both, every combination (4 passes, as nnU-Net mirrors) */
+} dolor_segment_opts;
+
+/* Ensemble and test-time mirroring: for each of the nnets models and each mirroring of opts, the image is
+ * preprocessed as for that model (dolor_preprocess_channels), mirrored, segmented, the logits mirrored
+ * back and resized to the image's size (bilinear), and turned into softmax probabilities; the class map
+ * is the argmax of the mean probability over all passes. (nnU-Net v2 averages logits instead; dolor
+ * averages probabilities, so an over-confident member weighs no more than the others.) An ensemble of
+ * one model without mirroring gives dolor_segment_image's classes (the argmax of softmax is that of the
+ * logits). The models must agree on input channels, number of classes, and class names and label values;
+ * their input sizes may differ. *classes: uint8 class map with img's size and geometry.
+ * Errors: DOLOR_EINVAL (no model, 3D input, models that disagree: names the model and what differs),
+ * DOLOR_EUNSUPPORTED (a model that does not take 1..4 channels in 2D), those of
+ * dolor_preprocess_channels, nn errors, DOLOR_ENOMEM. */
+dolor_status dolor_segment_ensemble(dolor_net *const *nets, const dolor_model_meta *metas, int nnets,
+                                    const dolor_image *img, const dolor_segment_opts *opts,
+                                    dolor_segment_scratch **scratch, dolor_image **classes);
+
 /* Class-index map -> label-value map (meta->label_values), same geometry. */
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels);
 

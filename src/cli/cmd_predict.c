@@ -14,14 +14,24 @@
 #include <unistd.h>
 
 typedef struct {
-    char *model, *out, *truth;
-    int overlay;
+    char *model, *out, *truth, *tta_axes, *list;
+    int overlay, tta;
     long threads;
 } predict_opts;
 
+#define MAX_MODELS 16
+
 static const dolor_opt_spec specs[] = {
-    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors) (required)", .metavar = "CKPT",
-     DOLOR_OPT_AT(predict_opts, model)},
+    {"model", 'm', OPT_STR, "checkpoint written by dolor train (best.safetensors), or several separated by commas: "
+     "an ensemble averaging their softmax probabilities (same classes and input channels) (required)",
+     .metavar = "CKPT[,CKPT...]", DOLOR_OPT_AT(predict_opts, model)},
+    {"tta", 0, OPT_FLAG, "test-time augmentation: also segment the mirrored image(s) and average the probabilities",
+     DOLOR_OPT_AT(predict_opts, tta)},
+    {"tta-axes", 0, OPT_STR, "mirror axes of --tta: lr (left-right), ud (up-down) or lr,ud (all 4 combinations)",
+     .metavar = "AXES", .def = "lr when every model was trained with horizontal flips, else give it",
+     DOLOR_OPT_AT(predict_opts, tta_axes)},
+    {"list", 0, OPT_STR, "only the cases whose stems this file lists (one per line, '#' comments; the "
+     "val_list.txt that dolor train writes)", .metavar = "FILE", DOLOR_OPT_AT(predict_opts, list)},
     {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT", DOLOR_OPT_AT(predict_opts, out)},
     {"overlay", 0, OPT_FLAG, "also write OUT/overlays/<stem>.png: the image with coloured classes and outlines, "
      "a legend naming each class in its colour, and the case ID", DOLOR_OPT_AT(predict_opts, overlay)},
@@ -34,12 +44,18 @@ static const dolor_opt_spec specs[] = {
 
 static const dolor_cmd_desc predict_cmd = {
     .name = "predict",
-    .usage = "--model best.safetensors IMAGE|FOLDER... -o OUT [--overlay [--truth DIR]]",
+    .usage = "--model best.safetensors[,...] IMAGE|FOLDER... -o OUT [--overlay [--truth DIR]] [--tta] [--list FILE]",
     .summary = "Segments each image with the checkpoint and writes OUT/<stem>.png (a palette PNG label map holding the\n"
                "label values the model was trained with, at the image's original size) or OUT/<stem>.nii.gz for\n"
                "NIfTI/MetaImage/DICOM inputs (same geometry, opens aligned in ITK-SNAP and 3D Slicer). Prints the time\n"
                "per image in milliseconds (preprocessing + network + resizing, without file I/O). OUT/labels.txt is an\n"
-               "ITK-SNAP label description (names and colours) for the label maps.",
+               "ITK-SNAP label description (names and colours) for the label maps.\n"
+               "\n"
+               "A folder in the nnU-Net layout (imagesTs/ or imagesTr/ of a dataset, CASE_XXXX channel files) gives one\n"
+               "case per CASE, its channel files stacked, and OUT/CASE.png. With several models (--model a,b,...) and/or\n"
+               "--tta the class map is the argmax of the mean softmax probability over every model and mirroring.\n"
+               "Mirror left-right only where side does not matter (the models were trained with flips): not for\n"
+               "labels such as left and right muscles.",
     DOLOR_CMD_SPECS(specs),
 };
 
@@ -263,6 +279,86 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Keep only the inputs whose stems FILE lists (blank lines and '#' lines skipped, a known image extension
+ * stripped); a listed stem without an input is an error. */
+static dolor_status filter_by_list(const char *path, pred_input *v, size_t *n)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return dolor_error(DOLOR_ENOTFOUND, "--list %s: cannot open", path);
+    char *keep = calloc(*n ? *n : 1, 1);
+    if (!keep) {
+        fclose(fp);
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    char line[4096];
+    int lineno = 0, listed = 0;
+    dolor_status s = DOLOR_OK;
+    while (!s && fgets(line, sizeof line, fp)) {
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t len = strlen(p);
+        while (len && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+            p[--len] = 0;
+        if (!len || p[0] == '#')
+            continue;
+        size_t sl = dolor_path_stem_len(p, input_exts, N_INPUT_EXTS, NULL);
+        if (sl)
+            p[sl] = 0;
+        listed++;
+        int found = 0;
+        for (size_t i = 0; i < *n; i++)
+            if (!strcmp(v[i].stem, p))
+                found = keep[i] = 1;
+        if (!found)
+            s = dolor_error(DOLOR_ENOTFOUND, "--list %s: line %d: no input image for '%s'", path, lineno, p);
+    }
+    fclose(fp);
+    if (!s && !listed)
+        s = dolor_error(DOLOR_EINVAL, "--list %s: lists no case", path);
+    if (!s) {
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++) {
+            if (keep[i]) {
+                v[k++] = v[i];
+            } else {
+                for (int q = 0; q < DOLOR_MAX_CHANNELS; q++)
+                    free(v[i].paths[q]);
+            }
+        }
+        *n = k;
+    }
+    free(keep);
+    return s;
+}
+
+/* "lr", "ud", "lr,ud" (or "ud,lr"; "x", "y" accepted) -> mirror flags. */
+static dolor_status parse_axes(const char *v, dolor_segment_opts *so)
+{
+    so->mirror_x = so->mirror_y = 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "lr") || !strcmp(t, "x"))
+            so->mirror_x = 1;
+        else if (!strcmp(t, "ud") || !strcmp(t, "y"))
+            so->mirror_y = 1;
+        else
+            return dolor_error(DOLOR_EINVAL, "--tta-axes: '%s' is not lr, ud or lr,ud", v);
+    }
+    if (!so->mirror_x && !so->mirror_y)
+        return dolor_error(DOLOR_EINVAL, "--tta-axes: '%s' names no axis (lr, ud or lr,ud)", v);
+    return DOLOR_OK;
+}
+
+/* 1 when the checkpoint's training options had augmentation with horizontal flips. */
+static int trained_with_hflip(const dolor_model_meta *m)
+{
+    return strstr(m->train_json, "\"augment\":true") && strstr(m->train_json, "\"hflip\":true");
+}
+
 int dolor_cmd_predict(int argc, char **argv)
 {
     predict_opts o = {0};
@@ -270,10 +366,13 @@ int dolor_cmd_predict(int argc, char **argv)
     char **pos = NULL;
     pred_input *files = NULL;
     size_t nfiles = 0;
-    dolor_net *net = NULL;
+    dolor_net *net = NULL, *nets[MAX_MODELS] = {0};
+    static dolor_model_meta metas[MAX_MODELS];
+    int nmodels = 0;
+    dolor_segment_opts so = {0};
     dolor_segment_scratch *scratch = NULL;
     double *frame_ms = NULL; /* read + segment + write, per input */
-    dolor_model_meta meta;
+    dolor_model_meta meta = {0};
     dolor_status s = DOLOR_OK;
     if ((rc = dolor_cmd_front(&predict_cmd, argc, argv, dolor_opt_bind, &o, &pos, &npos, NULL)) >= 0)
         goto out;
@@ -292,10 +391,61 @@ int dolor_cmd_predict(int argc, char **argv)
     }
     if (o.threads)
         omp_set_num_threads((int)o.threads);
-    s = dolor_checkpoint_load(o.model, &net, NULL, &meta);
+    if (o.tta_axes && !o.tta) {
+        rc = dolor_cli_usage_error("predict", "--tta-axes chooses the mirrorings of --tta: give --tta too");
+        goto out;
+    }
+    if (o.tta_axes && (s = parse_axes(o.tta_axes, &so))) {
+        rc = dolor_cli_usage_error("predict", "%s", dolor_errmsg());
+        goto out;
+    }
+    {
+        /* the models: one, or an ensemble given as CKPT,CKPT,... */
+        char *list = strdup(o.model), *save = NULL;
+        if (!list)
+            s = dolor_error(DOLOR_ENOMEM, "out of memory");
+        for (char *t = list ? strtok_r(list, ",", &save) : NULL; !s && t; t = strtok_r(NULL, ",", &save)) {
+            if (nmodels == MAX_MODELS) {
+                s = dolor_error(DOLOR_EINVAL, "--model: more than %d checkpoints", MAX_MODELS);
+                break;
+            }
+            s = dolor_checkpoint_load(t, &nets[nmodels], NULL, &metas[nmodels]);
+            if (!s)
+                nmodels++;
+        }
+        free(list);
+        for (int m = 1; !s && m < nmodels; m++) {
+            const dolor_model_meta *a = &metas[0], *b = &metas[m];
+            int same = a->num_classes == b->num_classes && a->in_channels == b->in_channels;
+            for (int c = 0; same && c < a->num_classes; c++)
+                same = a->label_values[c] == b->label_values[c] && !strcmp(a->class_names[c], b->class_names[c]);
+            if (!same)
+                s = dolor_error(DOLOR_EINVAL, "--model: checkpoint %d of the ensemble (%d input channels, %d classes) "
+                                "does not match checkpoint 1 (%d input channels, %d classes) in input channels, "
+                                "class names or label values", m + 1, b->in_channels, b->num_classes,
+                                a->in_channels, a->num_classes);
+        }
+        if (!s && nmodels == 0)
+            s = dolor_error(DOLOR_EINVAL, "--model: no checkpoint given");
+        if (!s) {
+            meta = metas[0];
+            net = nets[0];
+        }
+    }
+    if (!s && o.tta && !o.tta_axes) {
+        for (int m = 0; m < nmodels; m++)
+            if (!trained_with_hflip(&metas[m])) {
+                rc = dolor_cli_usage_error("predict", "--tta: checkpoint %d was not trained with horizontal flips, so "
+                                           "left-right may matter to it: choose the mirror axes with --tta-axes", m + 1);
+                goto out;
+            }
+        so.mirror_x = 1;
+    }
     const int channels = meta.in_channels > 0 ? meta.in_channels : 1;
     if (!s)
         s = collect_inputs(pos, npos, channels, &files, &nfiles);
+    if (!s && o.list)
+        s = filter_by_list(o.list, files, &nfiles);
     /* two inputs with one stem would overwrite each other's label map */
     for (size_t i = 0; !s && i < nfiles; i++)
         for (size_t j = i + 1; !s && j < nfiles; j++)
@@ -338,7 +488,8 @@ int dolor_cmd_predict(int argc, char **argv)
         s = dolor_image_read_channels((const char *const *)files[i].paths, files[i].nfiles, &img);
         double t0 = dolor_time_ms();
         if (!s)
-            s = dolor_segment_image(net, &meta, img, &scratch, &cls);
+            s = nmodels == 1 && !o.tta ? dolor_segment_image(net, &meta, img, &scratch, &cls)
+                                       : dolor_segment_ensemble(nets, metas, nmodels, img, &so, &scratch, &cls);
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
@@ -424,8 +575,11 @@ out:
     free_inputs(files, nfiles);
     free(pos);
     dolor_segment_scratch_free(scratch);
-    dolor_net_free(net);
+    for (int m = 0; m < nmodels; m++)
+        dolor_net_free(nets[m]);
     free(o.model);
+    free(o.tta_axes);
+    free(o.list);
     free(o.out);
     free(o.truth);
     return rc;
