@@ -144,6 +144,14 @@ printf '0001\nnot_a_case\n' > "$T/badlist.txt"
 expect_fail 2 "line 2: no input image for 'not_a_case'" -- "$BIN" predict --model "$T/run/best.safetensors" \
   "$T/ph/images" -o "$T/x5" --list "$T/badlist.txt"
 
+# --sliding: native resolution (64x64 images, 32x32 tiles overlapping by half: 3 x 3 tiles)
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images/0000.png" -o "$T/sl" --sliding 0.5 > "$T/sl.log" 2>&1 &&
+   "$BIN" info "$T/sl/0000.png" 2>&1 | grep -q "size        64 x 64"; then ok; else bad "predict --sliding: $(tail -2 "$T/sl.log")"; fi
+expect_fail 2 "--sliding: 0.99 is outside 0..0.95" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x6" --sliding 0.99
+expect_fail 2 "--sliding takes one model" -- "$BIN" predict --model "$T/run/best.safetensors,$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x6" --sliding 0.5
+
 # --- bad checkpoints and images for predict ---
 head -c 2000 "$T/run/best.safetensors" > "$T/trunc.safetensors"
 expect_fail 2 "truncated" -- "$BIN" predict --model "$T/trunc.safetensors" "$T/ph/images/0000.png" -o "$T/p2"

@@ -356,6 +356,24 @@ static void test_training_run(void)
             CHECK_ERR(dolor_segment_ensemble(two, metas, 2, vim, NULL, &es, &bad), DOLOR_EINVAL, "2 classes");
             CHECK(bad == NULL);
             CHECK_ERR(dolor_segment_ensemble(two, metas, 0, vim, NULL, &es, &bad), DOLOR_EINVAL, "no model");
+            /* sliding windows on an image of exactly one tile: whole-image inference (weights cancel) */
+            dolor_image *sl = NULL, *big = NULL, *slb = NULL;
+            CHECK(vim->size[0] == meta.width && vim->size[1] == meta.height);
+            CHECK_OK(dolor_segment_sliding(net, &meta, vim, 0.5, &sl));
+            CHECK(sl && c1 && !memcmp(sl->data, c1->data, n));
+            /* a larger image at native resolution: several tiles, size and geometry kept */
+            CHECK_OK(dolor_image_create2d(&big, DOLOR_U8, 1, 70, 45));
+            if (big) {
+                big->spacing[0] = 0.3;
+                for (size_t p = 0; p < 70 * 45; p++)
+                    ((uint8_t *)big->data)[p] = (uint8_t)(60 + (p * 37) % 30);
+                CHECK_OK(dolor_segment_sliding(net, &meta, big, 0.5, &slb));
+                CHECK(slb && slb->size[0] == 70 && slb->size[1] == 45 && slb->spacing[0] == 0.3);
+            }
+            CHECK_ERR(dolor_segment_sliding(net, &meta, vim, 1.0, &bad), DOLOR_EINVAL, "overlap 1");
+            dolor_image_free(sl);
+            dolor_image_free(big);
+            dolor_image_free(slb);
         }
         dolor_segment_scratch_free(es);
         dolor_image_free(vim);
@@ -601,6 +619,93 @@ done:
     dolor_image_free(ov2);
 }
 
+/* Sliding windows (issue 12): tile origins, the Gaussian importance map and the blend against a NumPy/SciPy
+ * transcription of nnU-Net v2 (tools/gen_sliding_fixtures.py). */
+static int read_floats(const char *path, double *v, int cap)
+{
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp && n < cap && fscanf(fp, "%lf", &v[n]) == 1)
+        n++;
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+typedef struct {
+    int th, tw;
+} blend_ctx;
+
+static dolor_status blend_tile(void *ctx, int y0, int x0, int t, float *l)
+{
+    blend_ctx *b = ctx;
+    for (int y = 0; y < b->th; y++)
+        for (int x = 0; x < b->tw; x++) {
+            l[y * b->tw + x] = (float)(sin(0.3 * (y0 + y) + 0.2 * (x0 + x)) + 0.1 * t);
+            l[b->th * b->tw + y * b->tw + x] = (float)(0.05 * ((y0 + y) + x0));
+        }
+    return DOLOR_OK;
+}
+
+static void test_sliding(void)
+{
+    const char *fix = DOLOR_TEST_FIXTURES "/sliding";
+    static double want[64 * 64];
+    static float got[64 * 64];
+    const int sizes[3][2] = {{8, 6}, {16, 24}, {64, 64}};
+    for (int i = 0; i < 3; i++) {
+        char p[600];
+        int h = sizes[i][0], w = sizes[i][1];
+        snprintf(p, sizeof p, "%s/gaussian_%dx%d.txt", fix, h, w);
+        int n = read_floats(p, want, 64 * 64);
+        CHECKF(n == h * w, "%s: %d values", p, n);
+        dolor_gaussian_importance(h, w, 1.0 / 8, got);
+        double worst = 0;
+        for (int k = 0; k < n; k++)
+            worst = fmax(worst, fabs(got[k] - want[k]) / want[k]);
+        CHECKF(worst < 1e-6, "Gaussian %dx%d: worst relative difference %.3g from SciPy", h, w, worst);
+        CHECK(got[(h / 2) * w + w / 2] == 1.0f);
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/steps.csv", fix);
+    FILE *fp = fopen(p, "r");
+    CHECKF(fp != NULL, "missing %s", p);
+    char line[512];
+    int rows = 0, bad = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        int image, tile;
+        double st;
+        char rest[400];
+        if (sscanf(line, "%d,%d,%lf,%399[^\n]", &image, &tile, &st, rest) != 4)
+            continue;
+        int steps[64], n = dolor_sliding_steps(image, tile, st, steps, 64), k = 0, off = 0, v, used;
+        while (sscanf(rest + off, "%d%n", &v, &used) == 1) {
+            bad += k >= n || steps[k] != v;
+            k++;
+            off += used;
+        }
+        bad += k != n;
+        rows++;
+    }
+    if (fp)
+        fclose(fp);
+    CHECKF(rows == 10 && bad == 0, "%d step rows, %d differ from nnU-Net's", rows, bad);
+    int st1[4];
+    CHECK(dolor_sliding_steps(5, 8, 0.5, st1, 4) == -1 && dolor_sliding_steps(8, 8, 0.0, st1, 4) == -1);
+    /* the blend of synthetic tile logits */
+    static double wb[2 * 20 * 13];
+    static float ob[2 * 20 * 13];
+    snprintf(p, sizeof p, "%s/blend.txt", fix);
+    CHECK(read_floats(p, wb, 2 * 20 * 13) == 2 * 20 * 13);
+    blend_ctx bc = {8, 6};
+    CHECK_OK(dolor_sliding_window(20, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob));
+    double worst = 0;
+    for (int k = 0; k < 2 * 20 * 13; k++)
+        worst = fmax(worst, fabs(ob[k] - wb[k]));
+    CHECKF(worst < 1e-5, "blend: worst difference %.3g from NumPy", worst);
+    CHECK_ERR(dolor_sliding_window(5, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob), DOLOR_EINVAL, "tile 6x8");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -609,6 +714,7 @@ int main(void)
     }
     test_schedule();
     test_colour_table();
+    test_sliding();
     test_checkpoint();
     test_training_run();
     test_resume_identical();

@@ -171,6 +171,40 @@ dolor_status dolor_segment_ensemble(dolor_net *const *nets, const dolor_model_me
                                     const dolor_image *img, const dolor_segment_opts *opts,
                                     dolor_segment_scratch **scratch, dolor_image **classes);
 
+/* ---- Sliding-window inference (src/train/sliding.c), nnU-Net v2's definitions ----
+ * (nnunetv2/inference/sliding_window_prediction.py; tools/gen_sliding_fixtures.py transcribes them). */
+
+/* Tile origins along one axis: n = ceil((image - tile) / (tile * step_fraction)) + 1 tiles, origin i =
+ * round(i * (image - tile) / (n - 1)) (half to even, as numpy), 0 for n == 1. Writes n <= cap values to
+ * steps and returns n; -1 when image < tile, tile < 1, step_fraction outside (0, 1] or n > cap. */
+int dolor_sliding_steps(int image, int tile, double step_fraction, int *steps, int cap);
+
+/* Gaussian importance map [h, w] of a tile: a delta at (h/2, w/2) smoothed with sigma = sigma_scale *
+ * (h, w) (nnU-Net: 1/8) and SciPy's truncation at 4 sigma, divided by its maximum (1 at the centre), its
+ * zeros replaced by the smallest non-zero value: exp(-(dy^2/sy^2 + dx^2/sx^2) / 2) in float32. */
+void dolor_gaussian_importance(int h, int w, double sigma_scale, float *out);
+
+/* The logits [k, th, tw] of the tile with origin (y0, x0) (index counts tiles row by row). */
+typedef dolor_status (*dolor_tile_fn)(void *ctx, int y0, int x0, int index, float *logits);
+
+/* Gaussian-weighted mean of tile logits over an image of height x width: tiles of th x tw at the
+ * origins of dolor_sliding_steps (rows outer, columns inner), each logit weighted by the importance map
+ * (sigma 1/8 of the tile), summed in double and divided by the summed weights per pixel: out
+ * [k, height, width]. Errors: DOLOR_EINVAL (image smaller than the tile, bad step), fn's errors,
+ * DOLOR_ENOMEM. */
+dolor_status dolor_sliding_window(int height, int width, int th, int tw, double step_fraction, int k,
+                                  dolor_tile_fn fn, void *ctx, float *out);
+
+/* Segment img at its native resolution with tiles of the network size (meta->height x meta->width):
+ * each channel z-scored over the whole image (no resizing), padded with 0 (the mean) to at least one
+ * tile, centred; tiles overlapping by `overlap` (0.5 = nnU-Net's tile_step_size 0.5) blended with
+ * dolor_sliding_window; argmax. For models trained on patches at native resolution; a model trained on
+ * resized whole images sees another scale here. *classes: uint8, img's size and geometry.
+ * Errors: DOLOR_EINVAL (overlap outside [0, 1), 3D image), DOLOR_EUNSUPPORTED (model not 2D 1..4
+ * channels), those of dolor_preprocess_channels, nn errors, DOLOR_ENOMEM. */
+dolor_status dolor_segment_sliding(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                   double overlap, dolor_image **classes);
+
 /* Class-index map -> label-value map (meta->label_values), same geometry. */
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels);
 

@@ -7,6 +7,7 @@
 #include "opts.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ typedef struct {
     char *model, *out, *truth, *tta_axes, *list;
     int overlay, tta;
     long threads;
+    double sliding; /* overlap of --sliding; NaN when not given */
 } predict_opts;
 
 #define MAX_MODELS 16
@@ -30,6 +32,9 @@ static const dolor_opt_spec specs[] = {
     {"tta-axes", 0, OPT_STR, "mirror axes of --tta: lr (left-right), ud (up-down) or lr,ud (all 4 combinations)",
      .metavar = "AXES", .def = "lr when every model was trained with horizontal flips, else give it",
      DOLOR_OPT_AT(predict_opts, tta_axes)},
+    {"sliding", 0, OPT_NUM, "segment at native resolution with tiles of the network size overlapping by this "
+     "fraction, blended with nnU-Net's Gaussian weights (sigma 1/8 of the tile; nnU-Net uses 0.5)", .metavar = "OVERLAP",
+     DOLOR_OPT_RANGE(0, 0.95), DOLOR_OPT_AT(predict_opts, sliding)},
     {"list", 0, OPT_STR, "only the cases whose stems this file lists (one per line, '#' comments; the "
      "val_list.txt that dolor train writes)", .metavar = "FILE", DOLOR_OPT_AT(predict_opts, list)},
     {"out", 'o', OPT_STR, "output folder (required)", .metavar = "OUT", DOLOR_OPT_AT(predict_opts, out)},
@@ -362,6 +367,7 @@ static int trained_with_hflip(const dolor_model_meta *m)
 int dolor_cmd_predict(int argc, char **argv)
 {
     predict_opts o = {0};
+    o.sliding = NAN;
     int npos = 0, rc = DOLOR_EXIT_OK;
     char **pos = NULL;
     pred_input *files = NULL;
@@ -391,6 +397,10 @@ int dolor_cmd_predict(int argc, char **argv)
     }
     if (o.threads)
         omp_set_num_threads((int)o.threads);
+    if (!isnan(o.sliding) && o.tta) {
+        rc = dolor_cli_usage_error("predict", "--sliding and --tta cannot be combined yet");
+        goto out;
+    }
     if (o.tta_axes && !o.tta) {
         rc = dolor_cli_usage_error("predict", "--tta-axes chooses the mirrorings of --tta: give --tta too");
         goto out;
@@ -427,6 +437,8 @@ int dolor_cmd_predict(int argc, char **argv)
         }
         if (!s && nmodels == 0)
             s = dolor_error(DOLOR_EINVAL, "--model: no checkpoint given");
+        if (!s && nmodels > 1 && !isnan(o.sliding))
+            s = dolor_error(DOLOR_EINVAL, "--sliding takes one model (ensembles with sliding windows are not built yet)");
         if (!s) {
             meta = metas[0];
             net = nets[0];
@@ -488,8 +500,9 @@ int dolor_cmd_predict(int argc, char **argv)
         s = dolor_image_read_channels((const char *const *)files[i].paths, files[i].nfiles, &img);
         double t0 = dolor_time_ms();
         if (!s)
-            s = nmodels == 1 && !o.tta ? dolor_segment_image(net, &meta, img, &scratch, &cls)
-                                       : dolor_segment_ensemble(nets, metas, nmodels, img, &so, &scratch, &cls);
+            s = !isnan(o.sliding) ? dolor_segment_sliding(net, &meta, img, o.sliding, &cls)
+                : nmodels == 1 && !o.tta ? dolor_segment_image(net, &meta, img, &scratch, &cls)
+                                         : dolor_segment_ensemble(nets, metas, nmodels, img, &so, &scratch, &cls);
         double ms = dolor_time_ms() - t0;
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
