@@ -270,7 +270,7 @@ static dolor_status read_case(const char *tpath, const char *ppath, value_map *v
             s = dolor_error(DOLOR_ENOMEM, "out of memory");
     }
     int ndist = 0;
-    h->spacing_unknown = ti->spacing_unknown;
+    h->spacing_unknown = ti ? ti->spacing_unknown : 0;
     for (int j = 0; !s && j < h->nv; j++) {
         h->hd95[j] = h->assd[j] = NAN;
         if (h->vals[j] == 0 || ndist >= MAX_DIST_VALUES || ti->size[3] > 1)
