@@ -22,6 +22,7 @@ cat <<MSG
 Demo finished. Outputs:
   $OUT/run/log.csv                 per-epoch loss, validation Dice per class, learning rate, seconds
   $OUT/run/best.safetensors        the trained model (loads in PyTorch with safetensors)
-  $OUT/pred/overlays/*.png         test images with nerve (yellow) and artery (red) drawn in
+  $OUT/pred/overlays/*.png         test images with the nerve (orange) and vessel (sky blue) classes drawn in,
+                                   a legend naming each class in its colour, and the case ID
   $OUT/eval/summary.csv            Dice, IoU, precision, recall, specificity per class on the unseen test set
 MSG

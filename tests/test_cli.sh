@@ -42,8 +42,10 @@ expect_fail 2 "matching mask" -- "$BIN" train --data "$T/nomask" --classes nerve
 [[ ! -e "$T/o2" ]] && ok || bad "failed train created its output folder"
 
 # --- tiny end-to-end run ---
-if "$BIN" train --data "$T/ph" --classes nerve,vessel --labels 1,2 -o "$T/run" --size 32 --base 8 --depth 2 \
-     --epochs 2 --batch 4 --quiet > "$T/train.log" 2>&1; then ok; else bad "train failed: $(tail -5 "$T/train.log")"; fi
+# (DOLOR_PROGRESS=tty: bars drawn as on a terminal, so --quiet must be what silences them)
+if DOLOR_PROGRESS=tty "$BIN" train --data "$T/ph" --classes nerve,vessel --labels 1,2 -o "$T/run" --size 32 --base 8 \
+     --depth 2 --epochs 2 --batch 4 --quiet > "$T/train.log" 2>&1; then ok; else bad "train failed: $(tail -5 "$T/train.log")"; fi
+grep -q "loading" "$T/train.log" && bad "--quiet still printed the loading bar: $(grep loading "$T/train.log")" || ok
 for f in best.safetensors last.safetensors log.csv split.csv val_eval/summary.csv; do
   [[ -s "$T/run/$f" ]] && ok || bad "train did not write $f"
 done
@@ -56,6 +58,99 @@ grep -q "ms" "$T/pred.log" && ok || bad "predict printed no timing"
 if "$BIN" eval --pred "$T/pred" --truth "$T/ph/masks" --classes nerve,vessel --labels 1,2 -o "$T/ev" > "$T/ev.log" 2>&1
 then ok; else bad "eval failed: $(tail -3 "$T/ev.log")"; fi
 [[ -s "$T/ev/summary.csv" && -s "$T/ev/per_case.csv" && -s "$T/ev/confusion.csv" ]] && ok || bad "eval CSVs missing"
+
+# --- val_eval/ (written by train) equals dolor eval on val_pred/ against the masks (issue 12) ---
+"$BIN" eval --pred "$T/run/val_pred" --truth "$T/ph/masks" --classes nerve,vessel --labels 1,2 --allow-missing -q \
+  -o "$T/veq" >/dev/null 2>&1 || bad "eval of val_pred failed"
+for f in per_case.csv summary.csv confusion.csv; do
+  cmp -s "$T/run/val_eval/$f" "$T/veq/$f" && ok || bad "val_eval/$f differs from dolor eval: $(diff "$T/run/val_eval/$f" "$T/veq/$f" | head -5)"
+done
+# the phantom's PNGs carry a pixel size (pHYs): HD95 in mm, with values (not NA) where a class is in both
+head -1 "$T/run/val_eval/per_case.csv" | grep -q ',hd95_mm,assd_mm$' && ok || bad "val_eval per_case.csv header: $(head -1 "$T/run/val_eval/per_case.csv")"
+awk -F, 'NR > 1 && $2 == "nerve" && $7 > 0 && $13 == "NA" { bad = 1 } NR > 1 && $2 == "nerve" && $13 != "NA" { n++ }
+  END { exit bad || !n }' "$T/run/val_eval/per_case.csv" && ok || bad "val_eval has HD95 NA where the nerve is found"
+grep -q "HD95 mm median" "$T/train.log" && ok || bad "train's validation table lacks 'HD95 mm': $(grep HD95 "$T/train.log")"
+
+# --- HD95 units follow the spacing: the same label maps without a pixel size (pHYs removed) -> pixels ---
+strip_phys() { # copy PNG $1 to $2 without its pHYs chunk (length 9: 4 + 4 + 9 + 4 bytes)
+  local off
+  off=$(grep -obUa pHYs "$1" | head -1 | cut -d: -f1)
+  if [[ -z "$off" ]]; then bad "$1 has no pHYs chunk"; return; fi
+  { head -c $((off - 4)) "$1"; tail -c +$((off + 18)) "$1"; } >"$2"
+}
+mkdir -p "$T/nopx/pred" "$T/nopx/truth"
+for f in "$T"/run/val_pred/*.png; do
+  b=$(basename "$f")
+  strip_phys "$f" "$T/nopx/pred/$b"
+  strip_phys "$T/ph/masks/$b" "$T/nopx/truth/$b"
+done
+"$BIN" info "$T/nopx/truth/$b" 2>&1 | grep -q "spacing     unknown" && ok || bad "pHYs not removed: $("$BIN" info "$T/nopx/truth/$b" 2>&1 | grep -i spacing)"
+"$BIN" eval --pred "$T/nopx/pred" --truth "$T/nopx/truth" --classes nerve,vessel --labels 1,2 -o "$T/nopx/ev" \
+  > "$T/nopx.log" 2>&1 || bad "eval without pixel size failed: $(tail -2 "$T/nopx.log")"
+grep -q "HD95 px median" "$T/nopx.log" && ! grep -q "HD95 mm" "$T/nopx.log" && ok || bad "no pixel size, yet: $(grep HD95 "$T/nopx.log")"
+head -1 "$T/nopx/ev/per_case.csv" | grep -q ',hd95_px,assd_px$' && ok || bad "per_case.csv header without pixel size: $(head -1 "$T/nopx/ev/per_case.csv")"
+grep -q '^nerve,hd95_px,' "$T/nopx/ev/summary.csv" && ok || bad "summary.csv lacks nerve,hd95_px"
+
+# --- one colour table: labels.txt, the label-map PNG palette and the overlay legend agree (Okabe-Ito 1, 2) ---
+awk '$1 == 1 && $2 == 230 && $3 == 159 && $4 == 0 && $8 == "\"nerve\"" { a = 1 }
+     $1 == 2 && $2 == 86 && $3 == 180 && $4 == 233 && $8 == "\"vessel\"" { b = 1 } END { exit !(a && b) }' \
+  "$T/pred/labels.txt" && ok || bad "labels.txt colours: $(tail -3 "$T/pred/labels.txt")"
+plte() { # the first N palette entries of a PNG as "r g b r g b ..."
+  local off
+  off=$(grep -obUa PLTE "$1" | head -1 | cut -d: -f1)
+  [[ -n "$off" ]] && od -An -tu1 -j $((off + 4)) -N $((3 * $2)) "$1" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//'
+}
+[[ "$(plte "$T/pred/0000.png" 3)" == "0 0 0 230 159 0 86 180 233" ]] && ok || bad "label-map palette: $(plte "$T/pred/0000.png" 3)"
+[[ "$(plte "$T/run/val_pred/$(ls "$T/run/val_pred" | head -1)" 3)" == "0 0 0 230 159 0 86 180 233" ]] && ok || bad "val_pred palette"
+# overlays with the ground-truth contour; --truth without --overlay, or a missing truth file: exit 2
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images/0000.png" -o "$T/predt" --overlay --truth "$T/ph/masks" \
+     > "$T/predt.log" 2>&1 && [[ -s "$T/predt/overlays/0000.png" ]]; then ok; else bad "predict --truth failed: $(tail -2 "$T/predt.log")"; fi
+expect_fail 2 "--truth draws the ground truth on the overlays" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/predt2" --truth "$T/ph/masks"
+mkdir -p "$T/emptytruth"
+expect_fail 2 "no label map for '0000'" -- "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images/0000.png" \
+  -o "$T/predt3" --overlay --truth "$T/emptytruth"
+
+# --- ensembles, test-time mirroring and the validation list (issue 12) ---
+if "$BIN" predict --model "$T/run/best.safetensors,$T/run/best.safetensors" "$T/ph/images" -o "$T/ens" > "$T/ens.log" 2>&1
+then ok; else bad "predict with an ensemble failed: $(tail -2 "$T/ens.log")"; fi
+nd=0
+for f in "$T"/pred/*.png; do cmp -s "$f" "$T/ens/$(basename "$f")" || nd=$((nd + 1)); done
+((nd == 0)) && ok || bad "an ensemble of the model with itself differs from the model on $nd label maps"
+# --tta: mirrored left-right by default (the model was trained with horizontal flips)
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images" -o "$T/tta" --tta > "$T/tta.log" 2>&1 &&
+   [[ -s "$T/tta/0000.png" ]]; then ok; else bad "predict --tta failed: $(tail -2 "$T/tta.log")"; fi
+expect_fail 2 "--tta-axes chooses the mirrorings of --tta" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x1" --tta-axes ud
+expect_fail 2 "--tta-axes: 'diag' is not lr, ud or lr,ud" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x1" --tta --tta-axes diag
+# a model with other classes, trained without flips
+"$BIN" phantom -o "$T/phn" -n 12 --size 64 --seed 4 --vessel-prob 0 -q >/dev/null 2>&1
+if "$BIN" train --data "$T/phn" --classes nerve --labels 1 -o "$T/run1" --size 32 --base 8 --depth 2 --epochs 1 \
+     --batch 4 --no-hflip --no-final-eval -q > "$T/run1.log" 2>&1; then ok; else bad "train 1 class: $(tail -2 "$T/run1.log")"; fi
+expect_fail 2 "checkpoint 2 of the ensemble" -- "$BIN" predict --model "$T/run/best.safetensors,$T/run1/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x2"
+expect_fail 2 "checkpoint 1 was not trained with horizontal flips" -- "$BIN" predict --model "$T/run1/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x3" --tta
+if "$BIN" predict --model "$T/run1/best.safetensors" "$T/ph/images/0000.png" -o "$T/x4" --tta --tta-axes ud \
+     > "$T/x4.log" 2>&1; then ok; else bad "--tta --tta-axes ud: $(tail -2 "$T/x4.log")"; fi
+[[ ! -e "$T/x1" && ! -e "$T/x2" && ! -e "$T/x3" ]] && ok || bad "a rejected predict wrote its output folder"
+# --list: the validation list that train wrote selects the cases
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images" -o "$T/vl" --list "$T/run/val_list.txt" \
+     > "$T/vl.log" 2>&1; then ok; else bad "predict --list failed: $(tail -2 "$T/vl.log")"; fi
+[[ "$(ls "$T/vl" | grep -c '\.png$')" -eq "$(grep -cv '^#' "$T/run/val_list.txt")" ]] && ok || bad "--list: $(ls "$T/vl")"
+for st in $(grep -v '^#' "$T/run/val_list.txt"); do cmp -s "$T/vl/$st.png" "$T/pred/$st.png" || bad "--list: $st differs"; done
+printf '0001\nnot_a_case\n' > "$T/badlist.txt"
+expect_fail 2 "line 2: no input image for 'not_a_case'" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images" -o "$T/x5" --list "$T/badlist.txt"
+
+# --sliding: native resolution (64x64 images, 32x32 tiles overlapping by half: 3 x 3 tiles)
+if "$BIN" predict --model "$T/run/best.safetensors" "$T/ph/images/0000.png" -o "$T/sl" --sliding 0.5 > "$T/sl.log" 2>&1 &&
+   "$BIN" info "$T/sl/0000.png" 2>&1 | grep -q "size        64 x 64"; then ok; else bad "predict --sliding: $(tail -2 "$T/sl.log")"; fi
+expect_fail 2 "--sliding: 0.99 is outside 0..0.95" -- "$BIN" predict --model "$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x6" --sliding 0.99
+expect_fail 2 "--sliding takes one model" -- "$BIN" predict --model "$T/run/best.safetensors,$T/run/best.safetensors" \
+  "$T/ph/images/0000.png" -o "$T/x6" --sliding 0.5
 
 # --- bad checkpoints and images for predict ---
 head -c 2000 "$T/run/best.safetensors" > "$T/trunc.safetensors"

@@ -163,4 +163,29 @@ run 2 "no-such.json" -- convert --config "$T/no-such.json" "$img" "$T/x.nii"
 printf '{"out": "%s/st"}\n' "$T" >"$T/study.json"
 run 2 "dataset: missing" -- study run "$T/s.yaml" --config "$T/study.json"
 run 2 "--out is not an option of dolor study check" -- study check "$T/s.yaml" --config "$T/study.json"
+# ---- no prefix matching of long options, anywhere (issue 12: --class was taken as --classes) ----
+run 2 "--class is not an option of dolor eval" -- eval --pred "$T" --truth "$T" --class nerve
+run 2 "--class is not an option of dolor train" -- train --data "$T/d" --class a -o "$T/o"
+# every long option of every command above, less its last letter (unless that is an option too): exit 2
+nprefix=0
+for args in train predict eval phantom info convert features "forest train" "forest predict" "forest cv" "study run"; do
+  # shellcheck disable=SC2086
+  opts=$("$BIN" $args --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]*' | sort -u)
+  ncmd=0
+  for o in $opts; do
+    ((ncmd >= 10)) && break # one parser serves every command: ten options each keep the test short
+    [[ ${#o} -lt 5 || $o == --help || $o == --config ]] && continue
+    cut=${o%?}
+    grep -qx -- "$cut" <<<"$opts" && continue
+    # shellcheck disable=SC2086
+    "$BIN" $args "$cut" 1 >"$T/out" 2>"$T/err" </dev/null
+    rc=$?
+    if [[ $rc -ne 2 ]] || ! grep -q -- "$cut" "$T/err"; then
+      bad "dolor $args $cut 1 exited $rc (expected 2, unknown option): $(head -c 300 "$T/err")"
+    fi
+    nprefix=$((nprefix + 1))
+    ncmd=$((ncmd + 1))
+  done
+done
+((nprefix >= 60)) && ok || bad "only $nprefix option prefixes tried (the --help parsing broke?)"
 finish

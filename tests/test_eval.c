@@ -271,13 +271,28 @@ static void test_quantile7(void)
 static const char *fg_names[] = {"nerve", "vessel"};
 
 /* Compare a per-case table (ours or the evaluator's CSV) with the expected one. */
-static void compare_per_case(const table *got, const table *want, double rel)
+/* A fixture's column name in unit px: the fixtures are written with the mm names ("hd95_mm"); the
+ * truth PNGs of tests/fixtures/eval/truth carry no pixel size, so dolor names those columns "_px". */
+static const char *in_unit(const char *name, const char *unit, char *buf, size_t n)
+{
+    size_t l = strlen(name);
+    if (!strcmp(unit, "px") && l > 3 && !strcmp(name + l - 3, "_mm")) {
+        snprintf(buf, n, "%.*s_px", (int)(l - 3), name);
+        return buf;
+    }
+    return name;
+}
+
+static void compare_per_case(const table *got, const table *want, double rel, const char *unit)
 {
     CHECKF(got->nrows == want->nrows, "per_case rows %d vs %d", got->nrows, want->nrows);
     int n = got->nrows < want->nrows ? got->nrows : want->nrows;
-    for (int c = 0; c < 14; c++)
-        CHECKF(got->cells[0][c] && want->cells[0][c] && strcmp(got->cells[0][c], want->cells[0][c]) == 0,
-               "header column %d", c);
+    for (int c = 0; c < 14; c++) {
+        char buf[64];
+        CHECKF(got->cells[0][c] && want->cells[0][c] &&
+                   strcmp(got->cells[0][c], in_unit(want->cells[0][c], unit, buf, sizeof buf)) == 0,
+               "header column %d: %s", c, got->cells[0][c]);
+    }
     int bad = 0;
     for (int r = 1; r < n; r++) {
         for (int c = 0; c < 2; c++)
@@ -329,6 +344,11 @@ static void test_folders(void)
     }
     CHECK(dolor_seg_eval_count(ev) == 8);
     CHECK(dolor_seg_eval_num_classes(ev) == 3);
+    /* HD95 units follow the spacing: these truth PNGs have no pHYs chunk, so distances are pixels */
+    CHECK(strcmp(dolor_seg_eval_distance_unit(ev), "px") == 0);
+    CHECK(strcmp(dolor_seg_eval_metric_column(ev, DOLOR_SEG_HD95), "hd95_px") == 0 &&
+          strcmp(dolor_seg_eval_metric_column(ev, DOLOR_SEG_ASSD), "assd_px") == 0 &&
+          strcmp(dolor_seg_eval_metric_column(ev, DOLOR_SEG_DICE), "dice") == 0);
     CHECK(strcmp(dolor_seg_eval_case_id(ev, 6), "c07") == 0); /* the NIfTI prediction */
     CHECK(strcmp(dolor_seg_eval_class_name(ev, 1), "nerve") == 0);
 
@@ -408,7 +428,7 @@ static void test_folders(void)
     table *gp = read_table(path);
     CHECK(gp != NULL);
     if (gp)
-        compare_per_case(gp, wp, 1e-9); /* %.10g */
+        compare_per_case(gp, wp, 1e-9, "px"); /* %.10g */
     free_table(gp);
     snprintf(path, sizeof path, "%s/summary.csv", out);
     table *gs = read_table(path);
@@ -419,7 +439,8 @@ static void test_folders(void)
         for (int r = 0; r < gs->nrows && r < ws->nrows; r++)
             for (int c = 0; c < 9; c++) {
                 if (r == 0 || c < 3 || c == 8) {
-                    bad += strcmp(gs->cells[r][c], ws->cells[r][c]) != 0;
+                    char buf[64];
+                    bad += strcmp(gs->cells[r][c], in_unit(ws->cells[r][c], "px", buf, sizeof buf)) != 0;
                 } else {
                     double a = num(gs->cells[r][c]), b = num(ws->cells[r][c]);
                     bad += !(fabs(a - b) <= 1e-9 * (1 + fabs(b)) || (isnan(a) && isnan(b)));
@@ -448,6 +469,8 @@ static void test_folders(void)
            "table:\n%s", pbuf);
     snprintf(want_line, sizeof want_line, "%.3f [%.3f, %.3f]", nd.median, nd.p25, nd.p75);
     CHECKF(pbuf && strstr(pbuf, want_line), "missing '%s'", want_line);
+    CHECKF(pbuf && strstr(pbuf, "HD95 px median") && !strstr(pbuf, "HD95 mm") && strstr(pbuf, "in pixels (px)"),
+           "table does not give HD95 in pixels:\n%s", pbuf);
     /* vessel row: n 6, empty 2 */
     CHECKF(pbuf && strstr(pbuf, "vessel         6     2"), "table:\n%s", pbuf);
     free(pbuf);
@@ -554,6 +577,12 @@ static void test_surface(void)
     CHECK_NEAR(dolor_seg_eval_case_metric(ev, 0, 1, DOLOR_SEG_ASSD), want, 1e-12);
     CHECK(isnan(dolor_seg_eval_case_metric(ev, 0, 2, DOLOR_SEG_HD95))); /* class 2 absent */
     CHECK(isnan(dolor_seg_eval_case_metric(ev, 0, 0, DOLOR_SEG_HD95))); /* background */
+    CHECK(strcmp(dolor_seg_eval_distance_unit(ev), "mm") == 0);
+    /* a truth without a pixel size after one with: an error naming the case, nothing added */
+    t->spacing_unknown = 1;
+    CHECK_ERR(dolor_seg_eval_add_image(ev, "nopx", t, p), DOLOR_EINVAL, "nopx: the ground truth has no pixel size");
+    CHECK(dolor_seg_eval_count(ev) == 1 && strcmp(dolor_seg_eval_distance_unit(ev), "mm") == 0);
+    t->spacing_unknown = 0;
     CHECK(dolor_seg_eval_case_counts(ev, 0, 1).fp == 1 && dolor_seg_eval_case_counts(ev, 0, 1).fn == 1);
     /* 2x2 square truth at x 1..2, y 1..2; pred the same square plus a pixel at
      * (5, 6): from pred's surface to truth's: 0 (4x) and sqrt(3^2 + 4^2) *
@@ -632,6 +661,8 @@ static void test_surface(void)
     CHECK_OK(dolor_seg_eval_folders(&o, &ev));
     if (w3 && ev) {
         CHECK(dolor_seg_eval_count(ev) == 2);
+        CHECK(strcmp(dolor_seg_eval_distance_unit(ev), "mm") == 0); /* NIfTI: the spacing is known */
+        CHECK(strcmp(dolor_seg_eval_metric_column(ev, DOLOR_SEG_HD95), "hd95_mm") == 0);
         int bad = 0;
         for (int r = 1; r < w3->nrows; r++) {
             size_t i = (size_t)(r - 1) / 2;
@@ -869,7 +900,7 @@ static void test_cli(void)
     table *got = read_table(path), *want = read_table(FIX "/expected_per_case.csv");
     CHECK(got && want);
     if (got && want)
-        compare_per_case(got, want, 1e-9);
+        compare_per_case(got, want, 1e-9, "px");
     free_table(got);
     free_table(want);
     CHECKF(so && strstr(so, "nerve") && strstr(so, "Pixel confusion matrix"), "stdout: %s", so);
@@ -888,8 +919,17 @@ static void test_cli(void)
     CHECK(dolor_test_run(NULL, &se, "eval --pred %s/truth --truth %s/pred -o %s/o3", FIX, FIX, dir) == 2);
     CHECKF(se && strstr(se, "z_extra.png has no prediction"), "stderr: %s", se);
     free(se);
-    /* --allow-missing: skipped with a warning, exit 0 */
+    /* as truth, pred/ mixes PNGs without a pixel size and a NIfTI with one: HD95 in px and mm cannot be
+     * summarised together (exit 2, naming the case) */
     CHECK(dolor_test_run(NULL, &se, "eval --pred %s/truth --truth %s/pred --allow-missing -q -o %s/o4", FIX, FIX,
+                         dir) == 2);
+    CHECKF(se && strstr(se, "c07: the ground truth has a pixel size, but earlier cases' truths have none"),
+           "stderr: %s", se);
+    free(se);
+    /* --allow-missing: skipped with a warning, exit 0 (the PNG predictions only as truth) */
+    snprintf(pd, sizeof pd, "%s/predpng", dir);
+    CHECK(dolor_test_sh("mkdir -p %s && cp %s/pred/*.png %s/", pd, FIX, pd) == 0);
+    CHECK(dolor_test_run(NULL, &se, "eval --pred %s/truth --truth %s --allow-missing -q -o %s/o4", FIX, pd,
                          dir) == 0);
     CHECKF(se && strstr(se, "z_extra.png has no prediction") && strstr(se, "skipped"), "stderr: %s", se);
     free(se);

@@ -314,6 +314,77 @@ static void test_training_run(void)
         CHECK(rows == 11 && m2.epoch == 11 && opt2->step == 11 * 3);
     }
 
+    /* ensembles and test-time mirroring (issue 12) on the trained toy model and a validation image */
+    {
+        dolor_image *vim = NULL, *c1 = NULL, *c2 = NULL, *c3 = NULL, *ct = NULL, *fim = NULL, *cft = NULL;
+        CHECK_OK(dolor_image_read(dolor_dataset_image_path(ds, va[0]), &vim));
+        dolor_net *two[2] = {net, net};
+        dolor_model_meta metas[2] = {meta, meta};
+        dolor_segment_scratch *es = NULL;
+        if (vim) {
+            CHECK_OK(dolor_segment_image(net, &meta, vim, NULL, &c1));
+            CHECK_OK(dolor_segment_ensemble(two, metas, 1, vim, NULL, &es, &c2));
+            CHECK_OK(dolor_segment_ensemble(two, metas, 2, vim, NULL, &es, &c3));
+            size_t n = dolor_image_nvox(vim);
+            /* one model: the argmax of the probabilities is that of the logits; the same model twice: the same */
+            CHECK(c1 && c2 && c3 && !memcmp(c1->data, c2->data, n) && !memcmp(c2->data, c3->data, n));
+            dolor_segment_opts tt = {.mirror_x = 1};
+            CHECK_OK(dolor_segment_ensemble(two, metas, 1, vim, &tt, &es, &ct));
+            /* a task without a side (squares and discs): the mirrored pass agrees with the plain one */
+            size_t agree = 0;
+            for (size_t p = 0; c1 && ct && p < n; p++)
+                agree += ((uint8_t *)c1->data)[p] == ((uint8_t *)ct->data)[p];
+            CHECKF(agree >= n * 95 / 100, "TTA changed %zu of %zu pixels", n - agree, n);
+            /* left-right TTA is mirror-equivariant: segmenting the mirrored image gives the mirrored map */
+            CHECK_OK(dolor_image_clone(vim, &fim));
+            int w = (int)vim->size[0], h = (int)vim->size[1];
+            for (int y = 0; fim && y < h; y++)
+                for (int x = 0; x < w; x++)
+                    ((uint8_t *)fim->data)[y * w + x] = ((uint8_t *)vim->data)[y * w + (w - 1 - x)];
+            CHECK_OK(dolor_segment_ensemble(two, metas, 1, fim, &tt, &es, &cft));
+            size_t same = 0;
+            for (int y = 0; ct && cft && y < h; y++)
+                for (int x = 0; x < w; x++)
+                    same += ((uint8_t *)cft->data)[y * w + x] == ((uint8_t *)ct->data)[y * w + (w - 1 - x)];
+            CHECKF(same >= n * 99 / 100, "mirrored TTA differs at %zu of %zu pixels", n - same, n);
+            /* models that disagree: an error naming what differs */
+            dolor_image *bad = NULL;
+            metas[1].label_values[2] = 7;
+            CHECK_ERR(dolor_segment_ensemble(two, metas, 2, vim, NULL, &es, &bad), DOLOR_EINVAL, "model 2's class 2");
+            metas[1] = meta;
+            metas[1].num_classes = 2;
+            CHECK_ERR(dolor_segment_ensemble(two, metas, 2, vim, NULL, &es, &bad), DOLOR_EINVAL, "2 classes");
+            CHECK(bad == NULL);
+            CHECK_ERR(dolor_segment_ensemble(two, metas, 0, vim, NULL, &es, &bad), DOLOR_EINVAL, "no model");
+            /* sliding windows on an image of exactly one tile: whole-image inference (weights cancel) */
+            dolor_image *sl = NULL, *big = NULL, *slb = NULL;
+            CHECK(vim->size[0] == meta.width && vim->size[1] == meta.height);
+            CHECK_OK(dolor_segment_sliding(net, &meta, vim, 0.5, &sl));
+            CHECK(sl && c1 && !memcmp(sl->data, c1->data, n));
+            /* a larger image at native resolution: several tiles, size and geometry kept */
+            CHECK_OK(dolor_image_create2d(&big, DOLOR_U8, 1, 70, 45));
+            if (big) {
+                big->spacing[0] = 0.3;
+                for (size_t p = 0; p < 70 * 45; p++)
+                    ((uint8_t *)big->data)[p] = (uint8_t)(60 + (p * 37) % 30);
+                CHECK_OK(dolor_segment_sliding(net, &meta, big, 0.5, &slb));
+                CHECK(slb && slb->size[0] == 70 && slb->size[1] == 45 && slb->spacing[0] == 0.3);
+            }
+            CHECK_ERR(dolor_segment_sliding(net, &meta, vim, 1.0, &bad), DOLOR_EINVAL, "overlap 1");
+            dolor_image_free(sl);
+            dolor_image_free(big);
+            dolor_image_free(slb);
+        }
+        dolor_segment_scratch_free(es);
+        dolor_image_free(vim);
+        dolor_image_free(fim);
+        dolor_image_free(c1);
+        dolor_image_free(c2);
+        dolor_image_free(c3);
+        dolor_image_free(ct);
+        dolor_image_free(cft);
+    }
+
     /* whole-image inference keeps size and geometry; labels map back to values */
     dolor_image *img = NULL, *cls = NULL, *lab = NULL, *ov = NULL;
     dolor_image_create2d(&img, DOLOR_U8, 1, 45, 37);
@@ -435,6 +506,206 @@ static void test_converted_weights(void)
     fx_free(&f);
 }
 
+/* One colour table (issue 12): label-map palettes, labels.txt tables and overlays show class c in
+ * dolor_label_colour(c), which holds the Okabe-Ito palette (values typed from Okabe & Ito 2008). */
+static void test_colour_table(void)
+{
+    static const uint8_t okabe_ito[8][3] = {{0, 0, 0},      {230, 159, 0}, {86, 180, 233}, {0, 158, 115},
+                                            {240, 228, 66}, {0, 114, 178}, {213, 94, 0},   {204, 121, 167}};
+    int bad = 0;
+    for (int c = 0; c < 8; c++) {
+        uint8_t rgb[3];
+        dolor_label_colour(c, rgb);
+        bad += memcmp(rgb, okabe_ito[c], 3) != 0;
+    }
+    CHECKF(bad == 0, "%d of the first 8 colours are not Okabe-Ito's", bad);
+    /* later classes: distinct from each other and from the first 8 */
+    uint8_t all[DOLOR_MAX_CLASSES][3];
+    for (int c = 0; c < DOLOR_MAX_CLASSES; c++)
+        dolor_label_colour(c, all[c]);
+    int dup = 0;
+    for (int a = 0; a < DOLOR_MAX_CLASSES; a++)
+        for (int b = a + 1; b < DOLOR_MAX_CLASSES; b++)
+            dup += memcmp(all[a], all[b], 3) == 0;
+    CHECKF(dup == 0, "%d pairs of classes share a colour", dup);
+
+    /* the palette PNG (no palette given) */
+    dolor_image *lab = NULL, *cls = NULL, *img = NULL, *ov = NULL, *ov2 = NULL, *tr = NULL;
+    CHECK_OK(dolor_image_create2d(&lab, DOLOR_U8, 1, 40, 30));
+    if (!lab)
+        return;
+    for (int p = 0; p < 40 * 30; p++)
+        ((uint8_t *)lab->data)[p] = (uint8_t)(p % 5);
+    char path[600];
+    snprintf(path, sizeof path, "%s/pal.png", tmpdir);
+    CHECK_OK(dolor_png_write_labels(path, lab, NULL, 0));
+    /* PLTE read with a minimal chunk walk (independent of dolor's reader) */
+    size_t len = 0;
+    unsigned char *buf = (unsigned char *)dolor_test_slurp(path, &len);
+    int checked = 0;
+    for (size_t o = 8; buf && o + 12 <= len;) {
+        size_t n = (size_t)buf[o] << 24 | (size_t)buf[o + 1] << 16 | (size_t)buf[o + 2] << 8 | buf[o + 3];
+        if (!memcmp(buf + o + 4, "PLTE", 4)) {
+            for (int v = 0; v < 5 && (size_t)v * 3 + 3 <= n; v++, checked++)
+                bad += memcmp(buf + o + 8 + 3 * v, all[v], 3) != 0;
+            break;
+        }
+        o += 12 + n;
+    }
+    free(buf);
+    CHECKF(checked == 5 && bad == 0, "palette PNG: %d entries checked, %d differ from dolor_label_colour", checked,
+           bad);
+    /* label values that are not class indices: value 255 holds class 1 */
+    uint8_t pal[256 * 3];
+    const int values[2] = {0, 255};
+    dolor_label_palette(values, 2, pal);
+    CHECK(!memcmp(pal + 3 * 255, all[1], 3) && !memcmp(pal, all[0], 3) && !memcmp(pal + 3 * 2, all[2], 3));
+    /* the ITK-SNAP table */
+    const char *names[3] = {"background", "nerve", "vessel"};
+    dolor_label_table *t = NULL;
+    CHECK_OK(dolor_label_table_from_classes(names, 3, &t));
+    CHECK(t && !memcmp(t->labels[1].rgb, all[1], 3) && !memcmp(t->labels[2].rgb, all[2], 3));
+    dolor_label_table_free(t);
+
+    /* the overlay: an isolated class-2 square's outline is exactly colour 2 */
+    CHECK_OK(dolor_image_create2d(&img, DOLOR_U8, 1, 80, 60));
+    CHECK_OK(dolor_image_create2d(&cls, DOLOR_U8, 1, 80, 60));
+    CHECK_OK(dolor_image_create2d(&tr, DOLOR_U8, 1, 80, 60));
+    if (!img || !cls || !tr)
+        goto done;
+    memset(img->data, 100, 80 * 60);
+    for (int y = 35; y < 45; y++)
+        for (int x = 55; x < 65; x++) {
+            ((uint8_t *)cls->data)[y * 80 + x] = 2;
+            ((uint8_t *)tr->data)[(y - 2) * 80 + x - 2] = 1;
+        }
+    CHECK_OK(dolor_overlay_make(img, cls, 3, NULL, &ov));
+    const uint8_t *o = ov ? ov->data : NULL;
+    CHECK(o && !memcmp(o + (35 * 80 + 60) * 3, all[2], 3));
+    /* inside: 0.45 colour + 0.55 grey (hand: 0.55*100 + 0.45*86 = 93.7 -> 94 red) */
+    CHECK(o && o[(40 * 80 + 60) * 3] == 94 && o[(40 * 80 + 60) * 3 + 1] == 136);
+    /* without options the render is the plain overlay */
+    CHECK_OK(dolor_overlay_render(img, cls, 3, NULL, &ov2));
+    CHECK(ov && ov2 && !memcmp(ov->data, ov2->data, 80 * 60 * 3));
+    dolor_image_free(ov2);
+    ov2 = NULL;
+    /* legend (case ID, nerve, vessel, truth) and the truth contour */
+    dolor_overlay_opts oo = {.class_names = names, .case_id = "c7", .truth = tr};
+    CHECK_OK(dolor_overlay_render(img, cls, 3, &oo, &ov2));
+    const uint8_t *q = ov2 ? ov2->data : NULL;
+    /* scale 1: box from (0,0), text lines 9 px apart from y = 2; swatches 7x7 at x = 2 */
+    CHECK(q && q[0] == 0 && q[1] == 0 && q[2] == 0);
+    CHECK(q && !memcmp(q + (13 * 80 + 5) * 3, all[1], 3));  /* nerve swatch, line 2 */
+    CHECK(q && !memcmp(q + (22 * 80 + 5) * 3, all[2], 3));  /* vessel swatch, line 3 */
+    /* "C" of the case ID: its top row is .###. -> (3,2) on, (2,2) off */
+    CHECK(q && q[(2 * 80 + 3) * 3] == 255 && q[(2 * 80 + 2) * 3] == 0);
+    /* truth square (53..62, 33..42): its right edge x = 62 at y = 40 is white or black, never a class colour */
+    const uint8_t *e = q ? q + (40 * 80 + 62) * 3 : NULL;
+    CHECK(e && (e[0] == e[1] && e[1] == e[2]) && (e[0] == 0 || e[0] == 255));
+    /* a bad truth size is an error */
+    dolor_image *small = NULL;
+    CHECK_OK(dolor_image_create2d(&small, DOLOR_U8, 1, 4, 4));
+    oo.truth = small;
+    dolor_image *ov3 = NULL;
+    CHECK_ERR(dolor_overlay_render(img, cls, 3, &oo, &ov3), DOLOR_ESHAPE, "truth");
+    CHECK(ov3 == NULL);
+    dolor_image_free(small);
+done:
+    dolor_image_free(lab);
+    dolor_image_free(cls);
+    dolor_image_free(img);
+    dolor_image_free(tr);
+    dolor_image_free(ov);
+    dolor_image_free(ov2);
+}
+
+/* Sliding windows (issue 12): tile origins, the Gaussian importance map and the blend against a NumPy/SciPy
+ * transcription of nnU-Net v2 (tools/gen_sliding_fixtures.py). */
+static int read_floats(const char *path, double *v, int cap)
+{
+    FILE *fp = fopen(path, "r");
+    int n = 0;
+    while (fp && n < cap && fscanf(fp, "%lf", &v[n]) == 1)
+        n++;
+    if (fp)
+        fclose(fp);
+    return n;
+}
+
+typedef struct {
+    int th, tw;
+} blend_ctx;
+
+static dolor_status blend_tile(void *ctx, int y0, int x0, int t, float *l)
+{
+    blend_ctx *b = ctx;
+    for (int y = 0; y < b->th; y++)
+        for (int x = 0; x < b->tw; x++) {
+            l[y * b->tw + x] = (float)(sin(0.3 * (y0 + y) + 0.2 * (x0 + x)) + 0.1 * t);
+            l[b->th * b->tw + y * b->tw + x] = (float)(0.05 * ((y0 + y) + x0));
+        }
+    return DOLOR_OK;
+}
+
+static void test_sliding(void)
+{
+    const char *fix = DOLOR_TEST_FIXTURES "/sliding";
+    static double want[64 * 64];
+    static float got[64 * 64];
+    const int sizes[3][2] = {{8, 6}, {16, 24}, {64, 64}};
+    for (int i = 0; i < 3; i++) {
+        char p[600];
+        int h = sizes[i][0], w = sizes[i][1];
+        snprintf(p, sizeof p, "%s/gaussian_%dx%d.txt", fix, h, w);
+        int n = read_floats(p, want, 64 * 64);
+        CHECKF(n == h * w, "%s: %d values", p, n);
+        dolor_gaussian_importance(h, w, 1.0 / 8, got);
+        double worst = 0;
+        for (int k = 0; k < n; k++)
+            worst = fmax(worst, fabs(got[k] - want[k]) / want[k]);
+        CHECKF(worst < 1e-6, "Gaussian %dx%d: worst relative difference %.3g from SciPy", h, w, worst);
+        CHECK(got[(h / 2) * w + w / 2] == 1.0f);
+    }
+    char p[600];
+    snprintf(p, sizeof p, "%s/steps.csv", fix);
+    FILE *fp = fopen(p, "r");
+    CHECKF(fp != NULL, "missing %s", p);
+    char line[512];
+    int rows = 0, bad = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        int image, tile;
+        double st;
+        char rest[400];
+        if (sscanf(line, "%d,%d,%lf,%399[^\n]", &image, &tile, &st, rest) != 4)
+            continue;
+        int steps[64], n = dolor_sliding_steps(image, tile, st, steps, 64), k = 0, off = 0, v, used;
+        while (sscanf(rest + off, "%d%n", &v, &used) == 1) {
+            bad += k >= n || steps[k] != v;
+            k++;
+            off += used;
+        }
+        bad += k != n;
+        rows++;
+    }
+    if (fp)
+        fclose(fp);
+    CHECKF(rows == 10 && bad == 0, "%d step rows, %d differ from nnU-Net's", rows, bad);
+    int st1[4];
+    CHECK(dolor_sliding_steps(5, 8, 0.5, st1, 4) == -1 && dolor_sliding_steps(8, 8, 0.0, st1, 4) == -1);
+    /* the blend of synthetic tile logits */
+    static double wb[2 * 20 * 13];
+    static float ob[2 * 20 * 13];
+    snprintf(p, sizeof p, "%s/blend.txt", fix);
+    CHECK(read_floats(p, wb, 2 * 20 * 13) == 2 * 20 * 13);
+    blend_ctx bc = {8, 6};
+    CHECK_OK(dolor_sliding_window(20, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob));
+    double worst = 0;
+    for (int k = 0; k < 2 * 20 * 13; k++)
+        worst = fmax(worst, fabs(ob[k] - wb[k]));
+    CHECKF(worst < 1e-5, "blend: worst difference %.3g from NumPy", worst);
+    CHECK_ERR(dolor_sliding_window(5, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob), DOLOR_EINVAL, "tile 6x8");
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -442,6 +713,8 @@ int main(void)
         return 1;
     }
     test_schedule();
+    test_colour_table();
+    test_sliding();
     test_checkpoint();
     test_training_run();
     test_resume_identical();

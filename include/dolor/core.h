@@ -151,13 +151,18 @@ void dolor_free_aligned(void *p);
  * lines at most every 10 s and at finish. Output goes to stderr. */
 typedef struct dolor_progress dolor_progress;
 
-/* total <= 0 means unknown. Returns NULL only on allocation failure (then the
- * other calls accept NULL and do nothing). */
+/* total <= 0 means unknown. Returns NULL on allocation failure or while bars
+ * are switched off (dolor_progress_set_enabled(0)); the other calls accept
+ * NULL and do nothing. */
 dolor_progress *dolor_progress_create(const char *label, int64_t total);
 /* Set items done and the suffix text (may be NULL). Redraws at most 10x/s. */
 void dolor_progress_update(dolor_progress *p, int64_t done, const char *suffix);
 /* Print the final line (with elapsed time) and free. NULL-safe. */
 void dolor_progress_finish(dolor_progress *p, const char *suffix);
+/* Switch every progress bar of the process on (default) or off (a CLI's -q):
+ * bars created while off are NULL and print nothing. Not thread-safe: call
+ * before starting work. */
+void dolor_progress_set_enabled(int on);
 
 /* Monotonic time in milliseconds (for timing; CLOCK_MONOTONIC). */
 double dolor_time_ms(void);

@@ -22,6 +22,9 @@ extern "C" {
 
 /* ======================= datasets ======================= */
 
+/* Most input channels a model or dataset takes (a dolor_image holds 1..4 components per voxel). */
+#define DOLOR_MAX_CHANNELS 4
+
 typedef struct dolor_dataset dolor_dataset;
 
 typedef struct dolor_dataset_config {
@@ -33,10 +36,15 @@ typedef struct dolor_dataset_config {
     int height, width;               /* network input size, default (0) 256 x 256 */
     int mask_threshold;              /* > 0: binarise lossy masks (JPEG): value >= threshold -> label_values[1], else
                                         label_values[0] (needs num_classes == 2; Kvasir-SEG: 128). 0 = off */
+    int channels;                    /* input channels per case (dolor_preprocess_channels): 0 = 1 with image_dir,
+                                        dataset.json's channel count with nnunet_dir; 1 = grey (colour -> BT.601);
+                                        2..4 = the image's components kept (3 with an RGB image: R, G, B) */
+    const char *nnunet_dir;          /* an nnU-Net v2 dataset folder (dataset.json, imagesTr/CASE_XXXX<ending>,
+                                        labelsTr/CASE<ending>) instead of image_dir/mask_dir (then both NULL) */
 } dolor_dataset_config;
 
 /* Fill cfg with defaults: no folders, num_classes 2, NULL names/values
- * (background/class1 with values 0/1), 256 x 256, no threshold. */
+ * (background/class1 with values 0/1), 256 x 256, no threshold, channels 0. */
 void dolor_dataset_config_default(dolor_dataset_config *cfg);
 
 /* Lists and loads every image and its mask into memory, preprocessed to
@@ -63,6 +71,11 @@ void dolor_dataset_config_default(dolor_dataset_config *cfg);
  *   and any error of dolor_image_read (DOLOR_EIO, DOLOR_EFORMAT, ...), DOLOR_ENOMEM.
  * When several cases fail, the error of the first one (in stem order) is reported. */
 dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset **out);
+/* With cfg->nnunet_dir: the cases of imagesTr/ (see dolor_nnunet_list_cases), each with its label map
+ * labelsTr/CASE<file_ending>, stems = case IDs; channel files stacked with dolor_image_read_channels.
+ * Further errors: those of dolor_nnunet_info_read and dolor_nnunet_list_cases, DOLOR_ENOTFOUND (a case
+ * without a label map, a label map without a case), DOLOR_EFORMAT (numTraining differs from the cases
+ * found), DOLOR_ESHAPE (an image's components do not give cfg->channels). */
 void dolor_dataset_free(dolor_dataset *ds); /* NULL-safe */
 
 size_t dolor_dataset_count(const dolor_dataset *ds);
@@ -72,7 +85,12 @@ const char *dolor_dataset_image_path(const dolor_dataset *ds, size_t i);
 const char *dolor_dataset_mask_path(const dolor_dataset *ds, size_t i);
 /* Size of the image file as read (pixels), before resizing. */
 void dolor_dataset_orig_size(const dolor_dataset *ds, size_t i, int *width, int *height);
-const float *dolor_dataset_image(const dolor_dataset *ds, size_t i);   /* [height*width] preprocessed */
+const float *dolor_dataset_image(const dolor_dataset *ds, size_t i);   /* [channels*height*width] preprocessed */
+/* Input channels per case (1 for grey). dolor_dataset_image_path gives the first channel's file. */
+int dolor_dataset_channels(const dolor_dataset *ds);
+/* Case i's image as read (before preprocessing): its file, or its channel files stacked
+ * (dolor_image_read_channels). Errors: those of dolor_image_read_channels. */
+dolor_status dolor_dataset_read_image(const dolor_dataset *ds, size_t i, dolor_image **img);
 const uint8_t *dolor_dataset_mask(const dolor_dataset *ds, size_t i);  /* [height*width] class indices */
 int dolor_dataset_height(const dolor_dataset *ds);
 int dolor_dataset_width(const dolor_dataset *ds);
@@ -87,6 +105,64 @@ dolor_status dolor_dataset_mask_orig(const dolor_dataset *ds, size_t i, uint8_t 
 /* Fraction of pixels of each class over the given cases (idx NULL = all cases) in the resized masks;
    frac: [num_classes], sums to 1 (all 0 when n == 0). For class weights and sanity checks. */
 void dolor_dataset_class_fractions(const dolor_dataset *ds, const size_t *idx, size_t n, double *frac);
+
+/* ======================= nnU-Net v2 datasets and multi-channel images =======================
+ * The layout of nnU-Net v2 (Isensee et al., Nature Methods 18:203, 2021; its documentation
+ * "dataset_format.md"): DIR/dataset.json, DIR/imagesTr/CASE_XXXX<file_ending> (XXXX = the channel,
+ * 0000 first), DIR/labelsTr/CASE<file_ending>, DIR/imagesTs/ for test cases. */
+
+typedef struct dolor_nnunet_info {
+    int nchannels;                           /* entries of channel_names, 1..DOLOR_MAX_CHANNELS */
+    char channel_names[DOLOR_MAX_CHANNELS][64]; /* "0", "1", ... in order ("water", "fat") */
+    int nlabels;                             /* entries of labels, background included (2..255) */
+    char (*label_names)[64];                 /* [nlabels], in increasing order of value */
+    int *label_values;                       /* [nlabels]: 0, 1, ..., nlabels - 1 */
+    char file_ending[16];                    /* ".nii.gz", ".png", ... */
+    long num_training;                       /* numTraining; -1 when absent */
+} dolor_nnunet_info;
+
+/* 1 when dir/dataset.json exists (readable), else 0. */
+int dolor_nnunet_is_dataset(const char *dir);
+
+/* Read dir/dataset.json (cJSON): channel_names (or v1's modality), labels (name -> value; values must be
+ * 0..n-1 with 0 present, nnU-Net's rule), file_ending, numTraining (optional). Errors, each naming the
+ * file and the key: DOLOR_ENOTFOUND (no file), DOLOR_EFORMAT (not JSON, a key missing or of the wrong
+ * type, duplicate or non-consecutive label values), DOLOR_EUNSUPPORTED (regions: a label given as a
+ * list; more than DOLOR_MAX_CHANNELS channels), DOLOR_ENOMEM. */
+dolor_status dolor_nnunet_info_read(const char *dir, dolor_nnunet_info **out);
+void dolor_nnunet_info_free(dolor_nnunet_info *info); /* NULL-safe */
+
+/* One case of an images folder: its ID and channel files. */
+typedef struct dolor_nnunet_case {
+    char *id;                                 /* "CASE" of CASE_0000<ending> */
+    char *channel_paths[DOLOR_MAX_CHANNELS];  /* [nfiles] used */
+    int nfiles;                               /* nchannels, or 1: a single CASE_0000 file holding every channel
+                                                 as components (an RGB PNG for channels R, G, B; only when
+                                                 every case of the folder is a single file) */
+} dolor_nnunet_case;
+
+/* The cases of images_dir (files CASE_XXXX<file_ending>; hidden files and other endings ignored),
+ * sorted by ID. Errors: DOLOR_ENOTFOUND (no folder, no case, a case missing one of channels
+ * 0..nchannels-1 when it has more than channel 0: names the file expected), DOLOR_EFORMAT (a file
+ * with the ending not named CASE_XXXX, a channel number >= nchannels), DOLOR_ENOMEM. Free with
+ * dolor_nnunet_cases_free. */
+dolor_status dolor_nnunet_list_cases(const char *images_dir, const char *file_ending, int nchannels,
+                                     dolor_nnunet_case **out, size_t *n);
+void dolor_nnunet_cases_free(dolor_nnunet_case *cases, size_t n); /* NULL-safe */
+
+/* Read n channel files (1..DOLOR_MAX_CHANNELS) as one image: n == 1 as dolor_image_read gives it; else
+ * each file must hold one component and all the same size; the result is float32 with n components
+ * (component k = file k) and the first file's geometry. Errors: those of dolor_image_read,
+ * DOLOR_EUNSUPPORTED (a file with several components), DOLOR_ESHAPE (sizes differ: names both files). */
+dolor_status dolor_image_read_channels(const char *const *paths, int n, dolor_image **out);
+
+/* Network input of a model with `channels` inputs: channels <= 1: dolor_preprocess_image (grey). Else
+ * each channel c (component c; a grey image is replicated for channels == 3, an RGBA image's alpha is
+ * dropped) is resized to height x width (bilinear) and z-scored on its own (nnU-Net's per-channel
+ * ZScoreNormalization): out [channels, height, width]. Errors: DOLOR_ESHAPE (components do not give
+ * the channels; not 2D), DOLOR_ENUMERIC (NaN/Inf: names the pixel and channel), DOLOR_EINVAL,
+ * DOLOR_ENOMEM. */
+dolor_status dolor_preprocess_channels(const dolor_image *img, int channels, int height, int width, float *out);
 
 /* Seeded hold-out split: fraction val_fraction (0 < f < 1; default 0.2) of
  * the cases go to validation: n_val = round(f * count), at least 1 and at

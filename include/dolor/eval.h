@@ -18,7 +18,11 @@
  *
  * Surface distances (MONAI's definitions; only for cases whose geometry is
  * known: dolor_seg_eval_add_image and dolor_seg_eval_folders), in mm using
- * the truth's voxel spacing, for foreground classes:
+ * the truth's voxel spacing, or in pixels when the truth has no pixel size
+ * (dolor_image.spacing_unknown: a PNG without pHYs, a JPEG without a
+ * density; the unit is then "px" in the printed table and the CSV columns
+ * are hd95_px, assd_px; one evaluator holds one unit: mixing truths with
+ * and without a pixel size is an error), for foreground classes:
  *   surface of a mask = its voxels with a face neighbour outside the mask or
  *     on the array border (MONAI get_mask_edges: mask XOR binary erosion);
  *   d(A->B) = exact Euclidean distance from each surface voxel of A to the
@@ -78,8 +82,9 @@ typedef enum dolor_seg_metric {
     DOLOR_SEG_RECALL,
     DOLOR_SEG_SPECIFICITY,
     DOLOR_SEG_ACCURACY,
-    DOLOR_SEG_HD95,        /* mm; only for cases added with dolor_seg_eval_add_image or from folders */
-    DOLOR_SEG_ASSD,        /* mm; idem */
+    DOLOR_SEG_HD95,        /* mm or pixels (dolor_seg_eval_distance_unit); only for cases added with
+                              dolor_seg_eval_add_image or from folders */
+    DOLOR_SEG_ASSD,        /* idem */
     DOLOR_SEG_NMETRICS
 } dolor_seg_metric;
 
@@ -87,6 +92,15 @@ typedef enum dolor_seg_metric {
  * "recall", "specificity", "accuracy", "hd95_mm", "assd_mm"); "?" for an
  * invalid value. */
 const char *dolor_seg_metric_name(dolor_seg_metric m);
+
+/* Unit of the evaluator's HD95 and ASSD: "px" when its cases' ground truth
+ * has no pixel size (dolor_image.spacing_unknown), "mm" otherwise (also
+ * before any case with geometry is added). */
+const char *dolor_seg_eval_distance_unit(const dolor_seg_eval *ev);
+
+/* Column name of a metric in this evaluator's CSV files: as
+ * dolor_seg_metric_name, but "hd95_px" and "assd_px" when the unit is px. */
+const char *dolor_seg_eval_metric_column(const dolor_seg_eval *ev, dolor_seg_metric m);
 
 /* Summary of one metric for one class over the cases (see top of file). */
 typedef struct dolor_seg_summary {
@@ -134,11 +148,12 @@ dolor_status dolor_seg_eval_add_confusion(dolor_seg_eval *ev, const char *case_i
 /* Add one case from label images, with surface distances. truth and pred:
  * 2D or 3D (nt == 1), one component, any integer or float dtype holding
  * integer class indices 0..num_classes-1, the same size; spacing is taken
- * from truth (mm). Same counts as dolor_seg_eval_add, plus HD95 and ASSD per
+ * from truth (mm, or pixels when truth->spacing_unknown). Same counts as dolor_seg_eval_add, plus HD95 and ASSD per
  * foreground class (see top of file).
  * Errors: DOLOR_ESHAPE (sizes differ, naming both), DOLOR_EUNSUPPORTED
  * (ncomp != 1, a 4th dimension), DOLOR_EINVAL (a value that is not a class:
- * names the case, "truth" or "pred", the value and the voxel index),
+ * names the case, "truth" or "pred", the value and the voxel index; a truth
+ * whose spacing_unknown differs from earlier cases'),
  * DOLOR_ENOMEM. */
 dolor_status dolor_seg_eval_add_image(dolor_seg_eval *ev, const char *case_id, const dolor_image *truth,
                                       const dolor_image *pred);
@@ -180,7 +195,7 @@ uint64_t dolor_seg_eval_confusion(const dolor_seg_eval *ev, int t, int p);
 
 /* Write into dir (created with parents if needed), each file atomically:
  *   per_case.csv  case,class,tp,fp,fn,tn,iou,dice,precision,recall,specificity,accuracy,
- *                 hd95_mm,assd_mm
+ *                 hd95_mm,assd_mm (hd95_px,assd_px when the unit is px)
  *                 one row per case and class (background included), in order
  *                 of addition; undefined values are written as NA.
  *   summary.csv   class,metric,n,mean,sd,median,p25,p75,n_empty

@@ -50,6 +50,10 @@ typedef struct dolor_image {
     double origin[3];             /* mm, LPS, centre of voxel (0,0,0) */
     double direction[9];          /* row-major 3x3, columns are axis unit vectors */
     void *data;                   /* nvox * ncomp elements of dtype, 64-byte aligned */
+    int spacing_unknown;          /* 1: the file gave no pixel size (a PNG without pHYs, a JPEG without a
+                                     density in dots per cm, a DICOM without PixelSpacing or ultrasound
+                                     regions): spacing[0..1] are the 1 mm default, and distances measured
+                                     on the image are in pixels. 0 (dolor_image_create's default): known */
 } dolor_image;
 
 /* Bytes per element of a dtype (1, 2, 4 or 8). */
@@ -80,7 +84,7 @@ dolor_status dolor_image_clone(const dolor_image *src, dolor_image **out);
 /* New image with the same size, geometry and ncomp, converted to dtype
  * (rounded and clamped for integer targets). Errors: DOLOR_ENOMEM. */
 dolor_status dolor_image_convert(const dolor_image *src, dolor_dtype dtype, dolor_image **out);
-/* Copy spacing, origin and direction from src to dst. */
+/* Copy spacing (with spacing_unknown), origin and direction from src to dst. */
 void dolor_image_copy_geometry(dolor_image *dst, const dolor_image *src);
 
 /* Index (i, j, k) -> physical point (mm), and back (continuous index). */

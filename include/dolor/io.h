@@ -81,8 +81,8 @@ dolor_status dolor_png_write(const char *path, const dolor_image *img);
  * values lie in 0..255) as an 8-bit palette PNG whose indices are the label
  * values, so dolor_png_read gives the labels back. palette[3*v..3*v+2] is
  * the RGB colour of value v for v < ncolors (1..256); values without a
- * colour (or all, with palette NULL) get a default table: 0 black, 1 red,
- * 2 green, 3 blue, 4 yellow, 5 cyan, 6 magenta, ... The PLTE chunk holds
+ * colour (or all, with palette NULL) get dolor_label_colour(v) (dolor's one
+ * colour table, below). The PLTE chunk holds
  * max(max label + 1, ncolors) entries. Viewers show colours, readers get
  * labels. Atomic. Errors: DOLOR_EINVAL (ncomp != 1, float dtype, value out
  * of 0..255 named with its pixel, ncolors out of 1..256), DOLOR_EIO. */
@@ -254,10 +254,27 @@ dolor_status dolor_label_table_write(const char *path, const dolor_label_table *
 /* The label with this index, or NULL. */
 const dolor_label *dolor_label_table_find(const dolor_label_table *t, int index);
 
+/* dolor's one colour table, used for every label colour it shows: label-map
+ * PNG palettes, overlays and their legends, ITK-SNAP labels.txt, reports.
+ * Class (or label) index 0 (background) and negative indices are black;
+ * 1..7 are the Okabe-Ito colour-blind-safe palette (Okabe & Ito 2008,
+ * "Color Universal Design"; Wong, Nature Methods 8:441, 2011): 1 orange
+ * (230,159,0), 2 sky blue (86,180,233), 3 bluish green (0,158,115),
+ * 4 yellow (240,228,66), 5 blue (0,114,178), 6 vermillion (213,94,0),
+ * 7 reddish purple (204,121,167); 8 and above are hues spread by the golden
+ * ratio (HSV with h = frac(0.618034 index), s 0.75, v 0.95). */
+void dolor_label_colour(int index, uint8_t rgb[3]);
+
+/* A 256-entry RGB palette for a label map whose class c (0..n-1) is stored
+ * as label value values[c]: entry values[c] gets dolor_label_colour(c), so
+ * the palette PNG, the overlay and labels.txt show each class in one colour
+ * even when label values are not class indices (e.g. 0/255 masks); other
+ * entries v get dolor_label_colour(v). values NULL: entry v gets colour v. */
+void dolor_label_palette(const int *values, int n, uint8_t pal[256 * 3]);
+
 /* Table for a segmentation task whose class c (0..n-1) has label value c:
- * names[0] is the background (alpha 0, hidden, black), classes 1..6 get
- * ITK-SNAP's default colours (red, green, blue, yellow, cyan, magenta),
- * later ones golden-ratio hues. Errors: DOLOR_EINVAL (n < 1, a NULL, too long
+ * names[0] is the background (alpha 0, hidden, black), class c gets
+ * dolor_label_colour(c). Errors: DOLOR_EINVAL (n < 1, a NULL, too long
  * or quoted name), DOLOR_ENOMEM. */
 dolor_status dolor_label_table_from_classes(const char *const *names, int n, dolor_label_table **out);
 

@@ -173,17 +173,92 @@ void dolor_segment_scratch_free(dolor_segment_scratch *s);
 dolor_status dolor_segment_image_probs(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
                                        dolor_segment_scratch **scratch, dolor_image **classes, float *probs);
 
+/* Test-time augmentation of dolor_segment_ensemble (zero-initialise = none). */
+typedef struct dolor_segment_opts {
+    int mirror_x; /* also segment the image mirrored left-right (x) and mirror the result back */
+    int mirror_y; /* also mirrored up-down (y); with both, every combination (4 passes, as nnU-Net mirrors) */
+} dolor_segment_opts;
+
+/* Ensemble and test-time mirroring: for each of the nnets models and each mirroring of opts, the image is
+ * preprocessed as for that model (dolor_preprocess_channels), mirrored, segmented, the logits mirrored
+ * back and resized to the image's size (bilinear), and turned into softmax probabilities; the class map
+ * is the argmax of the mean probability over all passes. (nnU-Net v2 averages logits instead; dolor
+ * averages probabilities, so an over-confident member weighs no more than the others.) An ensemble of
+ * one model without mirroring gives dolor_segment_image's classes (the argmax of softmax is that of the
+ * logits). The models must agree on input channels, number of classes, and class names and label values;
+ * their input sizes may differ. *classes: uint8 class map with img's size and geometry.
+ * Errors: DOLOR_EINVAL (no model, 3D input, models that disagree: names the model and what differs),
+ * DOLOR_EUNSUPPORTED (a model that does not take 1..4 channels in 2D), those of
+ * dolor_preprocess_channels, nn errors, DOLOR_ENOMEM. */
+dolor_status dolor_segment_ensemble(dolor_net *const *nets, const dolor_model_meta *metas, int nnets,
+                                    const dolor_image *img, const dolor_segment_opts *opts,
+                                    dolor_segment_scratch **scratch, dolor_image **classes);
+
+/* ---- Sliding-window inference (src/train/sliding.c), nnU-Net v2's definitions ----
+ * (nnunetv2/inference/sliding_window_prediction.py; tools/gen_sliding_fixtures.py transcribes them). */
+
+/* Tile origins along one axis: n = ceil((image - tile) / (tile * step_fraction)) + 1 tiles, origin i =
+ * round(i * (image - tile) / (n - 1)) (half to even, as numpy), 0 for n == 1. Writes n <= cap values to
+ * steps and returns n; -1 when image < tile, tile < 1, step_fraction outside (0, 1] or n > cap. */
+int dolor_sliding_steps(int image, int tile, double step_fraction, int *steps, int cap);
+
+/* Gaussian importance map [h, w] of a tile: a delta at (h/2, w/2) smoothed with sigma = sigma_scale *
+ * (h, w) (nnU-Net: 1/8) and SciPy's truncation at 4 sigma, divided by its maximum (1 at the centre), its
+ * zeros replaced by the smallest non-zero value: exp(-(dy^2/sy^2 + dx^2/sx^2) / 2) in float32. */
+void dolor_gaussian_importance(int h, int w, double sigma_scale, float *out);
+
+/* The logits [k, th, tw] of the tile with origin (y0, x0) (index counts tiles row by row). */
+typedef dolor_status (*dolor_tile_fn)(void *ctx, int y0, int x0, int index, float *logits);
+
+/* Gaussian-weighted mean of tile logits over an image of height x width: tiles of th x tw at the
+ * origins of dolor_sliding_steps (rows outer, columns inner), each logit weighted by the importance map
+ * (sigma 1/8 of the tile), summed in double and divided by the summed weights per pixel: out
+ * [k, height, width]. Errors: DOLOR_EINVAL (image smaller than the tile, bad step), fn's errors,
+ * DOLOR_ENOMEM. */
+dolor_status dolor_sliding_window(int height, int width, int th, int tw, double step_fraction, int k,
+                                  dolor_tile_fn fn, void *ctx, float *out);
+
+/* Segment img at its native resolution with tiles of the network size (meta->height x meta->width):
+ * each channel z-scored over the whole image (no resizing), padded with 0 (the mean) to at least one
+ * tile, centred; tiles overlapping by `overlap` (0.5 = nnU-Net's tile_step_size 0.5) blended with
+ * dolor_sliding_window; argmax. For models trained on patches at native resolution; a model trained on
+ * resized whole images sees another scale here. *classes: uint8, img's size and geometry.
+ * Errors: DOLOR_EINVAL (overlap outside [0, 1), 3D image), DOLOR_EUNSUPPORTED (model not 2D 1..4
+ * channels), those of dolor_preprocess_channels, nn errors, DOLOR_ENOMEM. */
+dolor_status dolor_segment_sliding(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                   double overlap, dolor_image **classes);
+
 /* Class-index map -> label-value map (meta->label_values), same geometry. */
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels);
 
 /* Colour overlay for display: grey (or RGB) img blended with class colours
  * (alpha 0.45) and class outlines, as uint8 RGB of img's size. colours:
- * 3 bytes per class (NULL = dolor's default table: nerve yellow, vessel
- * red, then green, blue, ...). */
+ * 3 bytes per class (NULL = dolor_label_colour, io.h: the colours of the
+ * label-map palettes and labels.txt). Errors: DOLOR_EINVAL (classes not
+ * uint8 x1), DOLOR_ESHAPE (sizes differ), DOLOR_ENOMEM. */
 dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *classes, int num_classes,
                                 const uint8_t *colours, dolor_image **rgb);
-/* dolor's default class colour table (RGB, DOLOR_MAX_CLASSES entries, 0 = black). */
-const uint8_t *dolor_class_colours(void);
+
+/* What a readable overlay shows besides the prediction (zero-initialise). */
+typedef struct dolor_overlay_opts {
+    const char *const *class_names; /* [num_classes] (0 = background, not shown): a legend line per
+                                       foreground class, a swatch in its colour and its name; NULL = none */
+    const char *case_id;            /* first legend line (the case's stem); NULL = none */
+    const dolor_image *truth;       /* ground truth as a uint8 class-index map of the same size, or NULL:
+                                       its class boundaries drawn dashed white/black over the prediction
+                                       (and a "truth" legend line) */
+    const uint8_t *colours;         /* 3 bytes per class; NULL = dolor_label_colour */
+} dolor_overlay_opts;
+
+/* dolor_overlay_make plus what opts asks for: the truth contour, and a
+ * legend box at the top-left (black, white text in a built-in 5x7 font,
+ * upper case; scaled 2x when the image's smaller side is at least 384
+ * pixels). opts NULL = dolor_overlay_make. Errors: those of
+ * dolor_overlay_make, DOLOR_EINVAL (num_classes outside
+ * 1..DOLOR_MAX_CLASSES), DOLOR_ESHAPE (truth not uint8 x1 of the same
+ * size). */
+dolor_status dolor_overlay_render(const dolor_image *img, const dolor_image *classes, int num_classes,
+                                  const dolor_overlay_opts *opts, dolor_image **rgb);
 
 /* ---- Classification training (src/train/classify.c) ----
  * A classifier (a registry net with one [N, K] output, e.g. "resnet") trained on a

@@ -831,14 +831,14 @@ static dolor_status write_overlay(const char *path, const float *pix, int w, int
     if (s)
         return s;
     uint8_t *p = o->data;
-    const uint8_t *pal = dolor_class_colours();
     for (size_t e = 0; e < (size_t)w * h; e++) {
         float v = pix[e] < 0 ? 0 : pix[e] > 1 ? 1 : pix[e];
         p[3 * e] = p[3 * e + 1] = p[3 * e + 2] = (uint8_t)lrintf(v * 255);
     }
     for (size_t i = 0; i < l->n; i++) {
         const dolor_det_object *ob = &l->obj[i];
-        const uint8_t *c = pal + 3 * (1 + ob->cls % (DOLOR_MAX_CLASSES - 1));
+        uint8_t c[3];
+        dolor_label_colour(ob->cls + 1, c); /* the class's colour in label maps, overlays and labels.txt */
         if (ob->mask && l->w == w && l->h == h)
             for (size_t e = 0; e < (size_t)w * h; e++)
                 if (ob->mask[e])

@@ -41,9 +41,9 @@ static const dolor_cmd_desc eval_cmd = {
     .usage = "--pred DIR | --probs DIR  --truth DIR [--classes NAMES] [--labels VALUES] [-o OUTDIR]",
     .summary = "Compare predicted label maps with ground truth, case by case and class by class:\n"
                "Dice (DSC), IoU (Jaccard), precision (PPV), recall (sensitivity), specificity, accuracy,\n"
-               "HD95 and ASSD in mm (MONAI definitions; spacing from the truth file, 1 mm per pixel for a\n"
-               "PNG without a pixel size), with mean +/- SD and median [P25, P75] per class and the pixel\n"
-               "confusion matrix.\n"
+               "HD95 and ASSD (MONAI definitions) in mm with the truth file's spacing, or in pixels (px:\n"
+               "columns hd95_px, assd_px) when the truth files give no pixel size (a PNG without pHYs),\n"
+               "with mean +/- SD and median [P25, P75] per class and the pixel confusion matrix.\n"
                "\n"
                "Files are matched by stem: truth/case7.png goes with pred/case7.png or pred/case7.nii.gz.\n"
                "Label maps: .png (palette or grey), .nii, .nii.gz, .mha, .mhd; other files are ignored.",

@@ -45,7 +45,10 @@ static void print_geometry(const dolor_image *img, int dicom)
         printf("  frames      %lld\n", (long long)(img->ndim > 2 ? img->size[2] : 1));
     else if (img->ndim > 3)
         printf("  frames      %lld (t, %.6g ms apart)\n", (long long)img->size[3], img->spacing[3]);
-    printf("  spacing mm  %.6g %.6g %.6g\n", img->spacing[0], img->spacing[1], img->spacing[2]);
+    if (img->spacing_unknown)
+        printf("  spacing     unknown (the file gives no pixel size; distances are in pixels)\n");
+    else
+        printf("  spacing mm  %.6g %.6g %.6g\n", img->spacing[0], img->spacing[1], img->spacing[2]);
     printf("  origin mm   %.6g %.6g %.6g (LPS)\n", img->origin[0], img->origin[1], img->origin[2]);
     printf("  direction   [%.6g %.6g %.6g; %.6g %.6g %.6g; %.6g %.6g %.6g] (columns = axes)\n", img->direction[0],
            img->direction[1], img->direction[2], img->direction[3], img->direction[4], img->direction[5],

@@ -27,6 +27,7 @@ typedef struct {
     int labels[DOLOR_MAX_CLASSES];
     int nlabels;
     long size, base, depth, threads, mask_threshold;
+    int channels;           /* --channels: input channels (0 = from the data) */
     double val_fraction;
     dolor_upsample upsample;
     dolor_train_config tc;
@@ -45,8 +46,11 @@ typedef struct {
 } train_opts;
 
 static const dolor_opt_spec specs[] = {
-    {"data", 'd', OPT_STR, "dataset folder holding images/ and masks/ (sets --images and --masks)",
+    {"data", 'd', OPT_STR, "dataset folder holding images/ and masks/ (sets --images and --masks), or an nnU-Net v2 "
+     "dataset (dataset.json, imagesTr/, labelsTr/; classes and channels from dataset.json)",
      DOLOR_OPT_AT(train_opts, data)},
+    {"channels", 0, OPT_STR, "input channels: grey (colour converted), rgb (R, G, B kept) or a count 1..4 (the "
+     "images' components)", .metavar = "grey|rgb|N", .def = "grey; an nnU-Net dataset's channel_names"},
     {"images", 0, OPT_STR, "folder of images (PNG, JPEG, NIfTI)", DOLOR_OPT_AT(train_opts, images)},
     {"masks", 0, OPT_STR, "folder of label maps matched to images by file stem", DOLOR_OPT_AT(train_opts, masks)},
     {"classes", 'c', OPT_LIST, "foreground class names, e.g. nerve,vessel (background is class 0)"},
@@ -142,7 +146,7 @@ _Static_assert(NSPECS <= 64, "train_opts.given holds 64 options");
 /* Options of one task only: giving one to the other task is an error. */
 static const char *const seg_only[] = {"images",  "masks", "labels",    "label-desc",  "base",      "depth",
                                        "upsample", "val-list", "mask-threshold", "hflip", "gamma", "ce-weight", "dice-weight",
-                                       "final-eval", "init"};
+                                       "final-eval", "init", "channels"};
 static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col", "optimizer",
                                        "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
                                        "focal-alpha", "focal-gamma", "step-size", "lr-gamma",    "flip",
@@ -291,7 +295,8 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
     }
     if (!strcmp(n, "augment")) { o->tc.augment = on; return DOLOR_OK; }
     if (!strcmp(n, "hflip")) { o->tc.aug.hflip = on; return DOLOR_OK; }
-    if (!strcmp(n, "quiet")) { o->tc.quiet = on; return DOLOR_OK; }
+    if (!strcmp(n, "quiet")) { o->tc.quiet = on; dolor_progress_set_enabled(!on); return DOLOR_OK; }
+    if (!strcmp(n, "channels")) return dolor_cli_parse_channels(v, &o->channels);
     /* numbers: checked against the table's type and range before apply */
     struct { const char *name; int *dst; } ints[] = {
         {"epochs", &o->tc.epochs}, {"batch", &o->tc.batch_size}, {"warmup", &o->tc.warmup_epochs},
@@ -385,7 +390,7 @@ static dolor_status final_eval(const char *out, dolor_dataset *ds, const size_t 
     for (size_t i = 0; !s && i < nval; i++) {
         dolor_image *img = NULL, *cls = NULL, *lab = NULL;
         uint8_t *truth = NULL;
-        s = dolor_image_read(dolor_dataset_image_path(ds, val[i]), &img);
+        s = dolor_dataset_read_image(ds, val[i], &img);
         double t0 = dolor_time_ms();
         if (!s)
             s = dolor_segment_image(net, &meta, img, &scratch, &cls);
@@ -398,12 +403,14 @@ static dolor_status final_eval(const char *out, dolor_dataset *ds, const size_t 
         /* the mask at the image's original size, by the dataset's own label rules */
         if (!s)
             s = dolor_dataset_mask_orig(ds, val[i], truth);
+        /* with the mask file's geometry, so HD95/ASSD and their unit are those of dolor eval on val_pred/ */
         if (!s)
-            s = dolor_seg_eval_add(ev, dolor_dataset_stem(ds, val[i]), truth, cls->data, dolor_image_nvox(cls));
+            s = dolor_cli_eval_add_truth(ev, ds, val[i], truth, cls);
         if (!s)
             s = dolor_classes_to_labels(cls, &meta, &lab);
         if (!s)
-            s = dolor_cli_write_labelmap(dir, dolor_dataset_stem(ds, val[i]), lab, 0, NULL, 0);
+            s = dolor_cli_write_labelmap(dir, dolor_dataset_stem(ds, val[i]), lab, 0, meta.label_values,
+                                         meta.num_classes, NULL, 0);
         free(truth);
         dolor_image_free(img);
         dolor_image_free(cls);
@@ -532,7 +539,7 @@ static dolor_status model_config(const train_opts *o, int num_classes, char **js
     cJSON *c = cJSON_CreateObject();
     if (!c)
         return dolor_error(DOLOR_ENOMEM, "out of memory");
-    cJSON_AddNumberToObject(c, "in_channels", 1);
+    cJSON_AddNumberToObject(c, "in_channels", o->channels > 0 ? o->channels : 1);
     cJSON_AddNumberToObject(c, "num_classes", num_classes);
     if (is_unet(o)) {
         cJSON_AddNumberToObject(c, "base_channels", (double)o->base);
@@ -1045,6 +1052,13 @@ int dolor_cmd_train(int argc, char **argv)
         snprintf(imgdir, sizeof imgdir, "%s/images", o.data);
         snprintf(maskdir, sizeof maskdir, "%s/masks", o.data);
     }
+    /* an nnU-Net v2 dataset: classes (when not given) and channels from its dataset.json */
+    int nnunet = o.data && !o.images && !o.masks && dolor_nnunet_is_dataset(o.data);
+    if (nnunet && (s = dolor_cli_nnunet_defaults(o.data, !o.classes && !o.resume && !o.init, &o.classes, &o.nclasses,
+                                                 o.labels, &o.nlabels, &o.channels))) {
+        rc = dolor_cli_usage_error("train", "%s", dolor_errmsg());
+        goto out;
+    }
     if (o.images)
         snprintf(imgdir, sizeof imgdir, "%s", o.images);
     if (o.masks)
@@ -1184,7 +1198,7 @@ int dolor_cmd_train(int argc, char **argv)
             s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config);
         if (!s) {
             snprintf(meta.arch_name, sizeof meta.arch_name, "%s", an);
-            meta.in_channels = 1;
+            meta.in_channels = o.channels > 0 ? o.channels : 1;
             if (dolor_net_config(net))
                 meta.arch = *dolor_net_config(net);
             s = dolor_net_init(net, o.tc.seed);
@@ -1200,6 +1214,11 @@ int dolor_cmd_train(int argc, char **argv)
             names[c] = meta.class_names[c];
         dolor_dataset_config dc = {imgdir, maskdir, meta.num_classes, names, meta.label_values, meta.height,
                                    meta.width, (int)o.mask_threshold};
+        dc.channels = meta.in_channels > 0 ? meta.in_channels : 1;
+        if (nnunet) {
+            dc.nnunet_dir = o.data;
+            dc.image_dir = dc.mask_dir = NULL;
+        }
         s = dolor_dataset_open(&dc, &ds);
         if (s)
             goto fail;

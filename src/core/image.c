@@ -129,6 +129,7 @@ void dolor_image_set(dolor_image *img, size_t e, double v)
 void dolor_image_copy_geometry(dolor_image *dst, const dolor_image *src)
 {
     memcpy(dst->spacing, src->spacing, sizeof dst->spacing);
+    dst->spacing_unknown = src->spacing_unknown;
     memcpy(dst->origin, src->origin, sizeof dst->origin);
     memcpy(dst->direction, src->direction, sizeof dst->direction);
 }

@@ -18,7 +18,10 @@ struct dolor_dataset {
     int height, width, num_classes, mask_threshold;
     char **stems, **image_paths, **mask_paths;
     int *orig_w, *orig_h;
-    float *images;   /* [n, height*width] */
+    int channels;    /* input channels per case */
+    char **chan_paths; /* [n * DOLOR_MAX_CHANNELS] channel files (nnU-Net layout), NULL: image_paths */
+    int *nfiles;     /* [n] channel files per case (with chan_paths) */
+    float *images;   /* [n, channels*height*width] */
     uint8_t *masks;  /* [n, height*width] */
     char **class_names;
     int *label_values;

@@ -120,6 +120,11 @@ void dolor_dataset_free(dolor_dataset *ds)
         if (ds->mask_paths)
             free(ds->mask_paths[i]);
     }
+    if (ds->chan_paths)
+        for (size_t i = 0; i < ds->n * DOLOR_MAX_CHANNELS; i++)
+            free(ds->chan_paths[i]);
+    free(ds->chan_paths);
+    free(ds->nfiles);
     free(ds->stems);
     free(ds->image_paths);
     free(ds->mask_paths);
@@ -185,7 +190,9 @@ static dolor_status load_case(dolor_dataset *ds, size_t i)
     dolor_image *img = NULL, *mask = NULL;
     const char *ip = ds->image_paths[i], *mp = ds->mask_paths[i];
     size_t hw = (size_t)ds->height * ds->width;
-    dolor_status s = dolor_image_read(ip, &img);
+    dolor_status s = ds->chan_paths ? dolor_image_read_channels((const char *const *)ds->chan_paths +
+                                                                    i * DOLOR_MAX_CHANNELS, ds->nfiles[i], &img)
+                                    : dolor_image_read(ip, &img);
     if (s)
         return s;
     for (int a = 2; a < img->ndim; a++)
@@ -210,7 +217,7 @@ static dolor_status load_case(dolor_dataset *ds, size_t i)
                             (long long)mask->size[1], (long long)img->size[0], (long long)img->size[1]);
         goto done;
     }
-    s = dolor_preprocess_image(img, ds->height, ds->width, ds->images + i * hw);
+    s = dolor_preprocess_channels(img, ds->channels, ds->height, ds->width, ds->images + i * hw * ds->channels);
     if (s) {
         dolor_error_prefix(s, "%s", ip);
         goto done;
@@ -225,8 +232,13 @@ done:
 dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset **out)
 {
     *out = NULL;
-    if (!cfg || !cfg->image_dir || !cfg->mask_dir)
-        return dolor_error(DOLOR_EINVAL, "dataset: image_dir and mask_dir are required");
+    if (!cfg || (!cfg->nnunet_dir && (!cfg->image_dir || !cfg->mask_dir)))
+        return dolor_error(DOLOR_EINVAL, "dataset: image_dir and mask_dir (or nnunet_dir) are required");
+    if (cfg->nnunet_dir && (cfg->image_dir || cfg->mask_dir))
+        return dolor_error(DOLOR_EINVAL, "dataset: nnunet_dir %s replaces image_dir and mask_dir: give one or the "
+                           "other", cfg->nnunet_dir);
+    if (cfg->channels < 0 || cfg->channels > DOLOR_MAX_CHANNELS)
+        return dolor_error(DOLOR_EINVAL, "dataset: %d channels (must be 0..%d)", cfg->channels, DOLOR_MAX_CHANNELS);
     int nc = cfg->num_classes;
     if (nc < 2 || nc > 255)
         return dolor_error(DOLOR_EINVAL, "dataset: num_classes is %d (must be 2..255, background included)", nc);
@@ -245,15 +257,68 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
                                        cfg->label_values[a]);
 
     entry *im = NULL, *mk = NULL;
-    size_t nim = 0, nmk = 0;
-    dolor_status s = list_dir(cfg->image_dir, "image", &im, &nim);
-    if (s)
-        return s;
-    s = list_dir(cfg->mask_dir, "mask", &mk, &nmk);
-    if (s) {
-        free_entries(im, nim);
-        return s;
+    size_t nim = 0, nmk = 0, ncases = 0;
+    dolor_nnunet_case *cases = NULL;
+    int C = cfg->channels;
+    char idir[4096], ldir[4096];
+    dolor_dataset_config nn_cfg;
+    dolor_status s = DOLOR_OK;
+    if (cfg->nnunet_dir) {
+        /* the nnU-Net layout, listed as the two folders imagesTr/ and labelsTr/ with the case IDs as stems */
+        dolor_nnunet_info *info = NULL;
+        s = dolor_nnunet_info_read(cfg->nnunet_dir, &info);
+        if (s)
+            return s;
+        snprintf(idir, sizeof idir, "%s/imagesTr", cfg->nnunet_dir);
+        snprintf(ldir, sizeof ldir, "%s/labelsTr", cfg->nnunet_dir);
+        char probe[32];
+        snprintf(probe, sizeof probe, "x%s", info->file_ending);
+        if (stem_len(probe) != 1)
+            s = dolor_error(DOLOR_EUNSUPPORTED, "%s/dataset.json: file_ending '%s' (dolor trains on " EXT_LIST ")",
+                            cfg->nnunet_dir, info->file_ending);
+        if (!s)
+            s = dolor_nnunet_list_cases(idir, info->file_ending, info->nchannels, &cases, &ncases);
+        if (!s && info->num_training >= 0 && (size_t)info->num_training != ncases)
+            s = dolor_error(DOLOR_EFORMAT, "%s/dataset.json: numTraining is %ld but %s holds %zu cases",
+                            cfg->nnunet_dir, info->num_training, idir, ncases);
+        if (!C)
+            C = info->nchannels;
+        dolor_nnunet_info_free(info);
+        if (!s) {
+            im = calloc(ncases, sizeof *im);
+            if (!im)
+                s = dolor_error(DOLOR_ENOMEM, "out of memory");
+            for (size_t i = 0; !s && i < ncases; i++, nim++) {
+                im[i].stem = strdup(cases[i].id);
+                im[i].path = strdup(cases[i].channel_paths[0]);
+                if (!im[i].stem || !im[i].path)
+                    s = dolor_error(DOLOR_ENOMEM, "out of memory");
+            }
+        }
+        if (!s)
+            s = list_dir(ldir, "label", &mk, &nmk);
+        if (s) {
+            free_entries(im, nim);
+            dolor_nnunet_cases_free(cases, ncases);
+            return s;
+        }
+        nn_cfg = *cfg;
+        nn_cfg.image_dir = idir;
+        nn_cfg.mask_dir = ldir;
+        cfg = &nn_cfg;
+    } else {
+        if (!C)
+            C = 1;
+        s = list_dir(cfg->image_dir, "image", &im, &nim);
+        if (s)
+            return s;
+        s = list_dir(cfg->mask_dir, "mask", &mk, &nmk);
+        if (s) {
+            free_entries(im, nim);
+            return s;
+        }
     }
+
     if (nim == 0 || nmk == 0) {
         s = dolor_error(DOLOR_ENOTFOUND, "%s: no %s (" EXT_LIST ")", nim == 0 ? cfg->image_dir : cfg->mask_dir,
                         nim == 0 ? "images" : "masks");
@@ -302,6 +367,7 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
     size_t n = nim, hw = (size_t)H * W;
     ds->height = H;
     ds->width = W;
+    ds->channels = C;
     ds->num_classes = nc;
     ds->mask_threshold = cfg->mask_threshold;
     ds->stems = calloc(n, sizeof(char *));
@@ -309,12 +375,25 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
     ds->mask_paths = calloc(n, sizeof(char *));
     ds->orig_w = calloc(n, sizeof(int));
     ds->orig_h = calloc(n, sizeof(int));
-    ds->images = dolor_alloc_aligned(n * hw * sizeof(float));
+    ds->images = dolor_alloc_aligned(n * hw * (size_t)C * sizeof(float));
+    if (cases) {
+        ds->chan_paths = calloc(n * DOLOR_MAX_CHANNELS, sizeof(char *));
+        ds->nfiles = calloc(n, sizeof(int));
+        for (size_t i = 0; ds->chan_paths && ds->nfiles && i < n; i++) { /* cases are in stem order, as im */
+            ds->nfiles[i] = cases[i].nfiles;
+            for (int k = 0; k < DOLOR_MAX_CHANNELS; k++) {
+                ds->chan_paths[i * DOLOR_MAX_CHANNELS + (size_t)k] = cases[i].channel_paths[k];
+                cases[i].channel_paths[k] = NULL;
+            }
+        }
+    }
     ds->masks = dolor_alloc_aligned(n * hw);
     ds->class_names = calloc((size_t)nc, sizeof(char *));
     ds->label_values = malloc(sizeof(int) * (size_t)nc);
     int ok = ds->stems && ds->image_paths && ds->mask_paths && ds->orig_w && ds->orig_h && ds->images && ds->masks &&
-             ds->class_names && ds->label_values;
+             ds->class_names && ds->label_values && (!cases || (ds->chan_paths && ds->nfiles));
+    dolor_nnunet_cases_free(cases, ncases);
+    cases = NULL;
     if (ok)
         ds->n = n;
     for (size_t i = 0; ok && i < n; i++) { /* take ownership of the strings */
@@ -388,6 +467,7 @@ dolor_status dolor_dataset_open(const dolor_dataset_config *cfg, dolor_dataset *
 fail_lists:
     free_entries(im, nim);
     free_entries(mk, nmk);
+    dolor_nnunet_cases_free(cases, ncases);
     return s;
 }
 
@@ -404,7 +484,14 @@ void dolor_dataset_orig_size(const dolor_dataset *ds, size_t i, int *width, int 
 }
 const float *dolor_dataset_image(const dolor_dataset *ds, size_t i)
 {
-    return ds->images + i * (size_t)ds->height * ds->width;
+    return ds->images + i * (size_t)ds->channels * ds->height * ds->width;
+}
+int dolor_dataset_channels(const dolor_dataset *ds) { return ds->channels; }
+dolor_status dolor_dataset_read_image(const dolor_dataset *ds, size_t i, dolor_image **img)
+{
+    if (!ds->chan_paths)
+        return dolor_image_read(ds->image_paths[i], img);
+    return dolor_image_read_channels((const char *const *)ds->chan_paths + i * DOLOR_MAX_CHANNELS, ds->nfiles[i], img);
 }
 const uint8_t *dolor_dataset_mask(const dolor_dataset *ds, size_t i)
 {

@@ -18,12 +18,12 @@ struct dolor_loader {
     dolor_augment_config aug;
     uint64_t seed;
     size_t nbatches;
-    int H, W;
+    int H, W, C;      /* C: input channels per case */
     /* producer position */
     int p_epoch;
     size_t p_batch;
     /* staging slot */
-    float *s_img;     /* [bs, H*W] */
+    float *s_img;     /* [bs, C*H*W] */
     uint8_t *s_lab;   /* [bs, H*W] */
     size_t *s_cases;  /* [bs] */
     int s_count, s_epoch;
@@ -62,7 +62,7 @@ static void epoch_order(dolor_loader *ld, int epoch)
 /* Fills the staging slot with the producer's current position (called without the lock; the slot is empty). */
 static void produce(dolor_loader *ld)
 {
-    size_t hw = (size_t)ld->H * ld->W;
+    size_t hw = (size_t)ld->H * ld->W, chw = hw * (size_t)ld->C;
     if (ld->p_batch == 0)
         epoch_order(ld, ld->p_epoch);
     if (ld->p_batch >= ld->nbatches) { /* end-of-epoch marker */
@@ -76,15 +76,19 @@ static void produce(dolor_loader *ld)
     size_t cnt = ld->n - start < (size_t)ld->bs ? ld->n - start : (size_t)ld->bs;
     for (size_t k = 0; k < cnt; k++) {
         size_t c = ld->order[start + k];
-        float *img = ld->s_img + k * hw;
+        float *img = ld->s_img + k * chw;
         uint8_t *lab = ld->s_lab + k * hw;
-        memcpy(img, dolor_dataset_image(ld->ds, c), hw * sizeof(float));
+        memcpy(img, dolor_dataset_image(ld->ds, c), chw * sizeof(float));
         memcpy(lab, dolor_dataset_mask(ld->ds, c), hw);
         ld->s_cases[k] = c;
         if (ld->has_aug) {
             dolor_rng r;
             dolor_rng_seed(&r, mix64(ld->seed ^ mix64(((uint64_t)ld->p_epoch << 32) ^ (uint64_t)c)));
-            dolor_augment_apply(&ld->aug, &r, img, lab, ld->H, ld->W, ld->work);
+            /* one draw for the case: every channel gets the same rotation, flip and intensity change */
+            dolor_augment_params prm;
+            dolor_augment_draw(&ld->aug, &r, &prm);
+            for (int ch = 0; ch < ld->C; ch++)
+                dolor_augment_apply_params(&prm, img + (size_t)ch * hw, ch ? NULL : lab, ld->H, ld->W, ld->work);
         }
     }
     ld->s_count = (int)cnt;
@@ -167,6 +171,7 @@ dolor_status dolor_loader_create_at(const dolor_dataset *ds, const size_t *indic
     ld->seed = seed;
     ld->H = dolor_dataset_height(ds);
     ld->W = dolor_dataset_width(ds);
+    ld->C = dolor_dataset_channels(ds);
     ld->nbatches = drop_last ? n / (size_t)batch_size : (n + (size_t)batch_size - 1) / (size_t)batch_size;
     if (first_epoch < 0)
         first_epoch = 0;
@@ -179,7 +184,7 @@ dolor_status dolor_loader_create_at(const dolor_dataset *ds, const size_t *indic
     size_t hw = (size_t)ld->H * ld->W;
     ld->indices = malloc(n * sizeof(size_t));
     ld->order = malloc(n * sizeof(size_t));
-    ld->s_img = dolor_alloc_aligned((size_t)batch_size * hw * sizeof(float));
+    ld->s_img = dolor_alloc_aligned((size_t)batch_size * hw * (size_t)ld->C * sizeof(float));
     ld->s_lab = malloc((size_t)batch_size * hw);
     ld->s_cases = malloc((size_t)batch_size * sizeof(size_t));
     ld->work = dolor_alloc_aligned(dolor_augment_work_size(ld->H, ld->W));
@@ -204,18 +209,19 @@ dolor_status dolor_loader_create_at(const dolor_dataset *ds, const size_t *indic
 dolor_status dolor_loader_next(dolor_loader *ld, dolor_tensor *images, uint8_t *labels, size_t *cases, int *count)
 {
     *count = 0;
-    if (!images || images->ndim != 4 || images->shape[0] < ld->bs || images->shape[1] != 1 ||
+    if (!images || images->ndim != 4 || images->shape[0] < ld->bs || images->shape[1] != ld->C ||
         images->shape[2] != ld->H || images->shape[3] != ld->W)
-        return dolor_error(DOLOR_ESHAPE, "loader: images tensor must be [%d, 1, %d, %d]", ld->bs, ld->H, ld->W);
-    size_t hw = (size_t)ld->H * ld->W, bs = (size_t)ld->bs;
+        return dolor_error(DOLOR_ESHAPE, "loader: images tensor must be [%d, %d, %d, %d]", ld->bs, ld->C, ld->H,
+                           ld->W);
+    size_t hw = (size_t)ld->H * ld->W, bs = (size_t)ld->bs, chw = hw * (size_t)ld->C;
     pthread_mutex_lock(&ld->mu);
     while (!ld->full)
         pthread_cond_wait(&ld->cv, &ld->mu);
     pthread_mutex_unlock(&ld->mu);
     /* the producer waits while full == 1: the slot is ours */
     size_t cnt = (size_t)ld->s_count;
-    memcpy(images->data, ld->s_img, cnt * hw * sizeof(float));
-    memset(images->data + cnt * hw, 0, (bs - cnt) * hw * sizeof(float));
+    memcpy(images->data, ld->s_img, cnt * chw * sizeof(float));
+    memset(images->data + cnt * chw, 0, (bs - cnt) * chw * sizeof(float));
     if (labels) {
         memcpy(labels, ld->s_lab, cnt * hw);
         memset(labels + cnt * hw, 0, (bs - cnt) * hw);

@@ -19,6 +19,10 @@
 dolor_status dolor_seg_surface_distances(const uint8_t *a, const uint8_t *b, const int64_t dims[3], const double sp[3],
                                          double *hd95, double *assd);
 
+/* Record the distance unit of a case with geometry (spacing_unknown: its truth has no pixel size, so
+ * distances are in pixels). Errors: DOLOR_EINVAL when it differs from earlier cases' (names case_id). */
+dolor_status dolor_seg_eval_note_spacing(dolor_seg_eval *ev, const char *case_id, int spacing_unknown);
+
 /* Store the surface distances of case i, class c (from the folder reader). */
 void dolor_seg_eval_set_distances(dolor_seg_eval *ev, size_t i, int c, double hd95, double assd);
 

@@ -132,7 +132,8 @@ typedef struct case_hist {
     int nv;
     int64_t vals[MAX_DISTINCT];
     uint64_t *hist; /* [nv][nv], rows = truth value index */
-    double hd95[MAX_DISTINCT], assd[MAX_DISTINCT]; /* per value (mm), NaN if absent from one file */
+    double hd95[MAX_DISTINCT], assd[MAX_DISTINCT]; /* per value (mm, or pixels), NaN if absent from one file */
+    int spacing_unknown;                           /* the truth file has no pixel size */
 } case_hist;
 
 /* Value table for one case: value -> local index. */
@@ -269,6 +270,7 @@ static dolor_status read_case(const char *tpath, const char *ppath, value_map *v
             s = dolor_error(DOLOR_ENOMEM, "out of memory");
     }
     int ndist = 0;
+    h->spacing_unknown = ti ? ti->spacing_unknown : 0;
     for (int j = 0; !s && j < h->nv; j++) {
         h->hd95[j] = h->assd[j] = NAN;
         if (h->vals[j] == 0 || ndist >= MAX_DIST_VALUES || ti->size[3] > 1)
@@ -514,6 +516,8 @@ dolor_status dolor_seg_eval_folders(const dolor_seg_folder_opts *o, dolor_seg_ev
         for (int a = 0; a < h->nv; a++)
             for (int b = 0; b < h->nv; b++)
                 cm[(size_t)cls[a] * (size_t)k + (size_t)cls[b]] += h->hist[(size_t)a * (size_t)h->nv + (size_t)b];
+        if ((s = dolor_seg_eval_note_spacing(ev, h->stem, h->spacing_unknown)))
+            goto done;
         if ((s = dolor_seg_eval_add_confusion(ev, h->stem, cm)))
             goto done;
         for (int j = 0; j < h->nv; j++) {

@@ -17,6 +17,7 @@ struct dolor_seg_eval {
     double *dist;       /* [cap][k][2]: hd95, assd (mm), NaN when unknown */
     uint64_t *conf;     /* [k][k] pixel confusion, rows = truth */
     uint64_t *scratch;  /* [k][k] one case's confusion */
+    int unit;           /* distances: 0 no case with geometry yet, 1 mm, 2 pixels (no pixel size) */
 };
 
 static const char *metric_names[DOLOR_SEG_NMETRICS] = {"iou",         "dice",     "precision", "recall",
@@ -25,6 +26,31 @@ static const char *metric_names[DOLOR_SEG_NMETRICS] = {"iou",         "dice",   
 const char *dolor_seg_metric_name(dolor_seg_metric m)
 {
     return (unsigned)m < DOLOR_SEG_NMETRICS ? metric_names[m] : "?";
+}
+
+const char *dolor_seg_eval_distance_unit(const dolor_seg_eval *ev)
+{
+    return ev && ev->unit == 2 ? "px" : "mm";
+}
+
+const char *dolor_seg_eval_metric_column(const dolor_seg_eval *ev, dolor_seg_metric m)
+{
+    if (ev && ev->unit == 2 && m == DOLOR_SEG_HD95)
+        return "hd95_px";
+    if (ev && ev->unit == 2 && m == DOLOR_SEG_ASSD)
+        return "assd_px";
+    return dolor_seg_metric_name(m);
+}
+
+dolor_status dolor_seg_eval_note_spacing(dolor_seg_eval *ev, const char *case_id, int spacing_unknown)
+{
+    int u = spacing_unknown ? 2 : 1;
+    if (ev->unit && ev->unit != u)
+        return dolor_error(DOLOR_EINVAL, "%s: the ground truth has %s pixel size, but earlier cases' truths have %s: "
+                           "distances in mm and in pixels cannot be summarised together", case_id,
+                           spacing_unknown ? "no" : "a", spacing_unknown ? "one" : "none");
+    ev->unit = u;
+    return DOLOR_OK;
 }
 
 dolor_status dolor_seg_eval_create(int num_classes, const char *const *class_names, dolor_seg_eval **out)
@@ -86,6 +112,7 @@ void dolor_seg_eval_reset(dolor_seg_eval *ev)
         ev->ids[i] = NULL;
     }
     ev->ncases = 0;
+    ev->unit = 0;
     memset(ev->conf, 0, (size_t)ev->k * (size_t)ev->k * sizeof *ev->conf);
 }
 
@@ -265,8 +292,13 @@ dolor_status dolor_seg_eval_add_image(dolor_seg_eval *ev, const char *case_id, c
         s = to_classes(truth, ev->k, case_id, "truth", t);
     if (!s)
         s = to_classes(pred, ev->k, case_id, "pred", p);
+    int unit_before = ev->unit;
+    if (!s)
+        s = dolor_seg_eval_note_spacing(ev, case_id, truth->spacing_unknown);
     if (!s)
         s = dolor_seg_eval_add(ev, case_id, t, p, n);
+    if (s)
+        ev->unit = unit_before;
     if (!s) {
         size_t ci = ev->ncases - 1;
         const int64_t dims[3] = {truth->size[0], truth->size[1], truth->size[2]};
@@ -562,7 +594,7 @@ dolor_status dolor_seg_eval_write_csv(const dolor_seg_eval *ev, const char *dir)
         return s;
     fputs("case,class,tp,fp,fn,tn", f.fp);
     for (int m = 0; m < DOLOR_SEG_NMETRICS; m++)
-        fprintf(f.fp, ",%s", metric_names[m]);
+        fprintf(f.fp, ",%s", dolor_seg_eval_metric_column(ev, (dolor_seg_metric)m));
     fputc('\n', f.fp);
     for (size_t i = 0; i < ev->ncases; i++) {
         for (int c = 0; c < k; c++) {
@@ -589,7 +621,7 @@ dolor_status dolor_seg_eval_write_csv(const dolor_seg_eval *ev, const char *dir)
         for (int m = 0; m < DOLOR_SEG_NMETRICS; m++) {
             dolor_seg_summary sm = dolor_seg_eval_summary(ev, c, (dolor_seg_metric)m);
             csv_str(f.fp, ev->names[c]);
-            fprintf(f.fp, ",%s,%zu,", metric_names[m], sm.n);
+            fprintf(f.fp, ",%s,%zu,", dolor_seg_eval_metric_column(ev, (dolor_seg_metric)m), sm.n);
             csv_num(f.fp, sm.mean);
             fputc(',', f.fp);
             csv_num(f.fp, sm.sd);
@@ -672,7 +704,7 @@ void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp)
             "Dice median [P25, P75]", "IoU mean +/- SD", "IoU median [P25, P75]", "precision", "recall",
             "specificity");
     if (have_hd)
-        fprintf(fp, "  %s", "HD95 mm median [P25, P75] (n)");
+        fprintf(fp, "  HD95 %s median [P25, P75] (n)", ev->unit == 2 ? "px" : "mm");
     fputc('\n', fp);
     for (int c = 0; c < k; c++) {
         dolor_seg_summary d = dolor_seg_eval_summary(ev, c, DOLOR_SEG_DICE);
@@ -704,7 +736,10 @@ void dolor_seg_eval_print(const dolor_seg_eval *ev, FILE *fp)
     fprintf(fp, "mean foreground Dice (mean of the class means): %s\n", fg);
     fprintf(fp, "(n = cases where Dice is defined; empty = class absent from truth and prediction, excluded;\n"
                 " precision/recall/specificity are means over the cases where each is defined%s)\n",
-            have_hd ? ";\n HD95 = 95th-percentile Hausdorff distance, over cases with the class in truth and prediction"
+            have_hd ? (ev->unit == 2 ? ";\n HD95 = 95th-percentile Hausdorff distance, over cases with the class in truth and "
+                                       "prediction,\n in pixels (px): the ground truth has no pixel size"
+                                     : ";\n HD95 = 95th-percentile Hausdorff distance, over cases with the class in truth and "
+                                       "prediction,\n in mm (the ground truth's pixel spacing)")
                     : "");
 
     fprintf(fp, "\nPixel confusion matrix (rows = truth, columns = prediction): counts\n");

@@ -730,6 +730,8 @@ static void set_geometry(const dolor_dicom *d, dolor_image *img, long frames)
                fabs(v[0]) > 0 && fabs(v[1]) > 0 && isfinite(v[0]) && isfinite(v[1])) {
         img->spacing[0] = fabs(v[0]) * 10.0; /* cm -> mm (PhysicalUnits 3 = cm) */
         img->spacing[1] = fabs(v[1]) * 10.0;
+    } else {
+        img->spacing_unknown = 1;
     }
     if (num_of(d, sbs, 0, &v[0]) && v[0] > 0)
         img->spacing[2] = v[0];

@@ -130,6 +130,8 @@ static dolor_status decode(FILE *fp, const uint8_t *buf, size_t len, const char 
     if (cinfo.saw_JFIF_marker && cinfo.density_unit == 2 && cinfo.X_density > 0 && cinfo.Y_density > 0) {
         im->spacing[0] = 10.0 / cinfo.X_density;
         im->spacing[1] = 10.0 / cinfo.Y_density;
+    } else {
+        im->spacing_unknown = 1;
     }
     jpeg_finish_decompress(&cinfo);
     jpeg_destroy_decompress(&cinfo);

@@ -14,14 +14,14 @@
 #include <string.h>
 #include <strings.h>
 
-/* ITK-SNAP's default colours for labels 1..6; later labels get colours
- * spread around the hue circle. */
-static void default_colour(int index, uint8_t rgb[3])
+/* dolor's one colour table (io.h): 0 black, 1..7 Okabe & Ito's colour-blind-safe palette, then hues
+ * spread around the circle by the golden ratio. */
+void dolor_label_colour(int index, uint8_t rgb[3])
 {
-    static const uint8_t first[7][3] = {{0, 0, 0},     {255, 0, 0},   {0, 255, 0},  {0, 0, 255},
-                                        {255, 255, 0}, {0, 255, 255}, {255, 0, 255}};
-    if (index >= 0 && index < 7) {
-        memcpy(rgb, first[index], 3);
+    static const uint8_t first[8][3] = {{0, 0, 0},      {230, 159, 0}, {86, 180, 233}, {0, 158, 115},
+                                        {240, 228, 66}, {0, 114, 178}, {213, 94, 0},   {204, 121, 167}};
+    if (index < 8) {
+        memcpy(rgb, first[index < 0 ? 0 : index], 3);
         return;
     }
     double h = fmod(index * 0.618033988749895, 1.0) * 6.0, s = 0.75, v = 0.95;
@@ -39,6 +39,15 @@ static void default_colour(int index, uint8_t rgb[3])
     rgb[0] = (uint8_t)lround(r * 255);
     rgb[1] = (uint8_t)lround(g * 255);
     rgb[2] = (uint8_t)lround(b * 255);
+}
+
+void dolor_label_palette(const int *values, int n, uint8_t pal[256 * 3])
+{
+    for (int v = 0; v < 256; v++)
+        dolor_label_colour(v, pal + 3 * v);
+    for (int c = 0; values && c < n; c++)
+        if (values[c] >= 0 && values[c] < 256)
+            dolor_label_colour(c, pal + 3 * values[c]);
 }
 
 dolor_status dolor_label_table_create(int n, dolor_label_table **out)
@@ -317,7 +326,7 @@ dolor_status dolor_label_table_from_classes(const char *const *names, int n, dol
                                i);
         }
         l->index = i;
-        default_colour(i, l->rgb);
+        dolor_label_colour(i, l->rgb);
         l->alpha = i == 0 ? 0.0 : 1.0;
         l->visible = i != 0;
         l->mesh_visible = i != 0;

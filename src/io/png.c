@@ -176,6 +176,8 @@ static dolor_status read_png(png_ctx *cx, dolor_image **out)
     if (png_get_pHYs(png, info, &rx, &ry, &unit) && unit == PNG_RESOLUTION_METER && rx > 0 && ry > 0) {
         im->spacing[0] = 1000.0 / (double)rx;
         im->spacing[1] = 1000.0 / (double)ry;
+    } else {
+        im->spacing_unknown = 1;
     }
     free(rows);
     png_destroy_read_struct(&png, &info, NULL);
@@ -261,7 +263,7 @@ static dolor_status write_png(const char *path, const dolor_image *img, int colo
         png_set_PLTE(png, info, palette, npal);
     /* Physical size: pHYs in pixels per metre, only when the spacing is not the 1 mm default. */
     double sx = img->spacing[0], sy = img->spacing[1];
-    if ((sx != 1.0 || sy != 1.0) && sx > 0 && sy > 0 && isfinite(sx) && isfinite(sy)) {
+    if (!img->spacing_unknown && (sx != 1.0 || sy != 1.0) && sx > 0 && sy > 0 && isfinite(sx) && isfinite(sy)) {
         double rx = nearbyint(1000.0 / sx), ry = nearbyint(1000.0 / sy);
         if (rx >= 1 && ry >= 1 && rx < 2147483647.0 && ry < 2147483647.0)
             png_set_pHYs(png, info, (png_uint_32)rx, (png_uint_32)ry, PNG_RESOLUTION_METER);
@@ -297,25 +299,6 @@ dolor_status dolor_png_write(const char *path, const dolor_image *img)
     if (img->ncomp < 1 || img->ncomp > 4)
         return dolor_error(DOLOR_EINVAL, "%s: %d components per pixel (PNG holds 1..4)", path, img->ncomp);
     return write_png(path, img, types[img->ncomp], img->dtype == DOLOR_U16 ? 16 : 8, NULL, 0, NULL);
-}
-
-/* Default label colours: 0 black, then distinct saturated colours (ITK-SNAP-like), then a hash. */
-static void default_colour(int v, png_color *c)
-{
-    static const uint8_t tab[][3] = {{0, 0, 0},       {255, 0, 0},   {0, 255, 0},     {0, 0, 255},
-                                     {255, 255, 0},   {0, 255, 255}, {255, 0, 255},   {255, 239, 213},
-                                     {0, 0, 205},     {205, 133, 63}, {210, 180, 140}, {102, 205, 170},
-                                     {0, 0, 128},     {0, 139, 139}, {46, 139, 87},   {255, 228, 225}};
-    if (v < (int)(sizeof tab / sizeof *tab)) {
-        c->red = tab[v][0];
-        c->green = tab[v][1];
-        c->blue = tab[v][2];
-        return;
-    }
-    uint32_t x = (uint32_t)v * 2654435761u;
-    c->red = (png_byte)(64 + (x >> 8) % 192);
-    c->green = (png_byte)(64 + (x >> 16) % 192);
-    c->blue = (png_byte)(64 + (x >> 24) % 192);
 }
 
 dolor_status dolor_png_write_labels(const char *path, const dolor_image *labels, const uint8_t *palette, int ncolors)
@@ -362,7 +345,11 @@ dolor_status dolor_png_write_labels(const char *path, const dolor_image *labels,
             pal[v].green = palette[3 * v + 1];
             pal[v].blue = palette[3 * v + 2];
         } else {
-            default_colour(v, &pal[v]);
+            uint8_t rgb[3];
+            dolor_label_colour(v, rgb);
+            pal[v].red = rgb[0];
+            pal[v].green = rgb[1];
+            pal[v].blue = rgb[2];
         }
     }
     dolor_image hdr = *labels;

@@ -115,6 +115,11 @@ dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor
         snprintf(buf, sizeof buf,
                  "{\"depth\":%d,\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"trilinear\",\"normalize\":\"zscore\"}",
                  meta->depth, meta->height, meta->width);
+    else if (meta->in_channels > 1) /* dolor_preprocess_channels: each channel resized and z-scored on its own */
+        snprintf(buf, sizeof buf,
+                 "{\"height\":%d,\"width\":%d,\"channels\":%d,\"grey\":\"none\",\"resize\":\"bilinear\","
+                 "\"normalize\":\"zscore per channel\"}",
+                 meta->height, meta->width, meta->in_channels);
     else
         snprintf(buf, sizeof buf,
                  "{\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"bilinear\",\"normalize\":\"zscore\"}",

@@ -68,8 +68,16 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
                              dolor_model_meta *meta, double *best_dice)
 {
     const int H = dolor_dataset_height(ds), W = dolor_dataset_width(ds), K = meta->num_classes;
+    const int C = dolor_dataset_channels(ds);
     if (n_train == 0)
         return dolor_error(DOLOR_EINVAL, "train: no training cases");
+    {
+        int ind = 0;
+        int64_t idm[5];
+        if (dolor_net_input_shape(net, 0, &ind, idm) == DOLOR_OK && ind == 4 && idm[1] != C)
+            return dolor_error(DOLOR_ESHAPE, "train: the model takes %lld input channels but the dataset has %d",
+                               (long long)idm[1], C);
+    }
     int B = cfg->batch_size < (int)n_train ? cfg->batch_size : (int)n_train;
     /* data-parallel (train.h dolor_train_dist): this rank's share of every batch; rank 0 alone writes files */
     const dolor_train_dist *dist = cfg->dist && cfg->dist->size > 1 ? cfg->dist : NULL;
@@ -100,13 +108,13 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
     if (!s && n_val)
         s = dolor_loader_create(ds, val_idx, n_val, 1, 0, 0, NULL, cfg->seed, &vl);
     if (!s)
-        s = dolor_tensor_create4(&x, B, 1, H, W);
+        s = dolor_tensor_create4(&x, B, C, H, W);
     if (!s)
         s = dolor_tensor_create4(&logits, B, K, H, W);
     if (!s)
         s = dolor_tensor_create4(&dlogits, B, K, H, W);
     if (!s)
-        s = dolor_tensor_create4(&x1, 1, 1, H, W);
+        s = dolor_tensor_create4(&x1, 1, C, H, W);
     if (!s)
         s = dolor_tensor_create4(&logits1, 1, K, H, W);
     if (s)

@@ -1,4 +1,5 @@
 /* Whole-image inference (preprocess -> forward -> resize back -> argmax) and overlays. */
+#include "dolor/io.h"
 #include "dolor/train.h"
 
 #include <math.h>
@@ -6,10 +7,14 @@
 #include <string.h>
 
 struct dolor_segment_scratch {
-    int h, w, k;
+    int h, w, k, c;
     dolor_tensor *x, *logits;
     float *full;        /* [K, oh, ow] logits at the image's size */
     size_t full_cap;    /* floats */
+    float *acc;         /* [K, oh, ow] summed probabilities (ensembles, TTA) */
+    size_t acc_cap;
+    float *x0;          /* [C, h, w] the preprocessed image before mirroring */
+    size_t x0_cap;
 };
 
 void dolor_segment_scratch_free(dolor_segment_scratch *s)
@@ -19,31 +24,40 @@ void dolor_segment_scratch_free(dolor_segment_scratch *s)
     dolor_tensor_free(s->x);
     dolor_tensor_free(s->logits);
     dolor_free_aligned(s->full);
+    dolor_free_aligned(s->acc);
+    dolor_free_aligned(s->x0);
     free(s);
 }
 
-static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model_meta *meta, size_t full_floats)
+static dolor_status scratch_ensure(dolor_segment_scratch **sp, const dolor_model_meta *meta, int channels,
+                                   size_t full_floats)
 {
     dolor_segment_scratch *s = *sp;
-    if (s && (s->h != meta->height || s->w != meta->width || s->k != meta->num_classes)) {
-        dolor_segment_scratch_free(s);
-        s = *sp = NULL;
+    if (s && (s->h != meta->height || s->w != meta->width || s->k != meta->num_classes || s->c != channels)) {
+        /* another network size: new tensors, the image-size buffers are kept */
+        dolor_tensor_free(s->x);
+        dolor_tensor_free(s->logits);
+        s->x = s->logits = NULL;
     }
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s)
             return dolor_error(DOLOR_ENOMEM, "segment: out of memory");
+        *sp = s;
+    }
+    if (!s->x) {
         s->h = meta->height;
         s->w = meta->width;
         s->k = meta->num_classes;
-        dolor_status st = dolor_tensor_create4(&s->x, 1, 1, s->h, s->w);
+        s->c = channels;
+        dolor_status st = dolor_tensor_create4(&s->x, 1, channels, s->h, s->w);
         if (!st)
             st = dolor_tensor_create4(&s->logits, 1, s->k, s->h, s->w);
         if (st) {
-            dolor_segment_scratch_free(s);
+            dolor_tensor_free(s->x);
+            s->x = NULL;
             return st;
         }
-        *sp = s;
     }
     if (s->full_cap < full_floats) {
         dolor_free_aligned(s->full);
@@ -73,17 +87,19 @@ dolor_status dolor_segment_image_probs(dolor_net *net, const dolor_model_meta *m
     dolor_status s = dolor_net_input_shape(net, 0, &ndim, in_dims);
     if (s)
         return s;
-    if (ndim != 4 || in_dims[1] != 1)
-        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model (%s) expects %lld input channels in %dD (only 1-channel "
-                           "2D models segment images)", dolor_net_arch(net), (long long)in_dims[1], ndim - 2);
+    if (ndim != 4 || in_dims[1] < 1 || in_dims[1] > DOLOR_MAX_CHANNELS)
+        return dolor_error(DOLOR_EUNSUPPORTED, "segment: model (%s) expects %lld input channels in %dD (2D models of "
+                           "1..%d channels segment images)", dolor_net_arch(net), (long long)in_dims[1], ndim - 2,
+                           DOLOR_MAX_CHANNELS);
+    const int channels = (int)in_dims[1];
     int ow = (int)img->size[0], oh = (int)img->size[1], k = meta->num_classes;
     dolor_segment_scratch *local = NULL;
     dolor_segment_scratch **sp = scratch ? scratch : &local;
-    s = scratch_ensure(sp, meta, (size_t)k * (size_t)ow * (size_t)oh);
+    s = scratch_ensure(sp, meta, channels, (size_t)k * (size_t)ow * (size_t)oh);
     if (s)
         goto done;
     dolor_segment_scratch *sc = *sp;
-    s = dolor_preprocess_image(img, meta->height, meta->width, sc->x->data);
+    s = dolor_preprocess_channels(img, channels, meta->height, meta->width, sc->x->data);
     if (!s)
         s = dolor_net_forward(net, sc->x, sc->logits, 0);
     if (s)
@@ -126,6 +142,155 @@ done:
     return s;
 }
 
+/* Mirror planes [c][h][w] in place along x (left-right) and/or y (up-down). */
+static void mirror(float *d, int c, int h, int w, int mx, int my)
+{
+    for (int k = 0; k < c; k++) {
+        float *p = d + (size_t)k * (size_t)h * (size_t)w;
+        if (mx)
+            for (int y = 0; y < h; y++)
+                for (int a = 0, b = w - 1; a < b; a++, b--) {
+                    float t = p[(size_t)y * w + a];
+                    p[(size_t)y * w + a] = p[(size_t)y * w + b];
+                    p[(size_t)y * w + b] = t;
+                }
+        if (my)
+            for (int a = 0, b = h - 1; a < b; a++, b--)
+                for (int x = 0; x < w; x++) {
+                    float t = p[(size_t)a * w + x];
+                    p[(size_t)a * w + x] = p[(size_t)b * w + x];
+                    p[(size_t)b * w + x] = t;
+                }
+    }
+}
+
+static dolor_status ensure_buf(float **b, size_t *cap, size_t n)
+{
+    if (*cap >= n)
+        return DOLOR_OK;
+    dolor_free_aligned(*b);
+    *b = dolor_alloc_aligned(n * sizeof(float));
+    *cap = *b ? n : 0;
+    return *b ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "segment: out of memory for %zu floats", n);
+}
+
+dolor_status dolor_segment_ensemble(dolor_net *const *nets, const dolor_model_meta *metas, int nnets,
+                                    const dolor_image *img, const dolor_segment_opts *opts,
+                                    dolor_segment_scratch **scratch, dolor_image **classes)
+{
+    *classes = NULL;
+    dolor_segment_opts none = {0};
+    if (!opts)
+        opts = &none;
+    if (nnets < 1 || !nets || !metas)
+        return dolor_error(DOLOR_EINVAL, "segment: no model");
+    if (img->ndim > 3 || (img->ndim == 3 && img->size[2] != 1))
+        return dolor_error(DOLOR_EINVAL, "segment: image is %dD (%lldx%lldx%lld); this model segments 2D images",
+                           img->ndim, (long long)img->size[0], (long long)img->size[1], (long long)img->size[2]);
+    const int k = metas[0].num_classes;
+    int channels = 0;
+    for (int m = 0; m < nnets; m++) {
+        int ndim;
+        int64_t in_dims[5];
+        dolor_status s = dolor_net_input_shape(nets[m], 0, &ndim, in_dims);
+        if (s)
+            return s;
+        if (ndim != 4 || in_dims[1] < 1 || in_dims[1] > DOLOR_MAX_CHANNELS)
+            return dolor_error(DOLOR_EUNSUPPORTED, "segment: model %d (%s) expects %lld input channels in %dD", m + 1,
+                               dolor_net_arch(nets[m]), (long long)in_dims[1], ndim - 2);
+        if (m == 0)
+            channels = (int)in_dims[1];
+        if (in_dims[1] != channels)
+            return dolor_error(DOLOR_EINVAL, "segment: model %d takes %lld input channels but model 1 takes %d", m + 1,
+                               (long long)in_dims[1], channels);
+        if (metas[m].num_classes != k)
+            return dolor_error(DOLOR_EINVAL, "segment: model %d has %d classes but model 1 has %d", m + 1,
+                               metas[m].num_classes, k);
+        for (int c = 0; c < k; c++)
+            if (metas[m].label_values[c] != metas[0].label_values[c] ||
+                strcmp(metas[m].class_names[c], metas[0].class_names[c]))
+                return dolor_error(DOLOR_EINVAL, "segment: model %d's class %d is %s=%d but model 1's is %s=%d", m + 1,
+                                   c, metas[m].class_names[c], metas[m].label_values[c], metas[0].class_names[c],
+                                   metas[0].label_values[c]);
+    }
+    int ow = (int)img->size[0], oh = (int)img->size[1];
+    size_t plane = (size_t)ow * (size_t)oh;
+    dolor_segment_scratch *local = NULL;
+    dolor_segment_scratch **sp = scratch ? scratch : &local;
+    dolor_status s = DOLOR_OK;
+    /* mirrorings: none, x, y, x and y (nnU-Net's test-time mirroring: every combination of the allowed axes) */
+    int variants[4][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}}, nvar = 0, use[4];
+    for (int v = 0; v < 4; v++)
+        if ((!variants[v][0] || opts->mirror_x) && (!variants[v][1] || opts->mirror_y))
+            use[nvar++] = v;
+    int count = 0;
+    for (int m = 0; !s && m < nnets; m++) {
+        const dolor_model_meta *meta = &metas[m];
+        s = scratch_ensure(sp, meta, channels, (size_t)k * plane);
+        dolor_segment_scratch *sc = *sp;
+        size_t chw = (size_t)channels * (size_t)meta->height * (size_t)meta->width;
+        if (!s)
+            s = ensure_buf(&sc->acc, &sc->acc_cap, (size_t)k * plane);
+        if (!s)
+            s = ensure_buf(&sc->x0, &sc->x0_cap, chw);
+        if (!s && m == 0)
+            memset(sc->acc, 0, sizeof(float) * (size_t)k * plane);
+        if (!s)
+            s = dolor_preprocess_channels(img, channels, meta->height, meta->width, sc->x0);
+        for (int vi = 0; !s && vi < nvar; vi++) {
+            int mx = variants[use[vi]][0], my = variants[use[vi]][1];
+            memcpy(sc->x->data, sc->x0, chw * sizeof(float));
+            mirror(sc->x->data, channels, meta->height, meta->width, mx, my);
+            s = dolor_net_forward(nets[m], sc->x, sc->logits, 0);
+            if (s)
+                break;
+            mirror(sc->logits->data, k, meta->height, meta->width, mx, my);
+            dolor_resize_bilinear(sc->logits->data, k, meta->height, meta->width, sc->full, oh, ow);
+            /* softmax per pixel, summed */
+            for (size_t p = 0; p < plane; p++) {
+                float mxv = sc->full[p];
+                for (int c = 1; c < k; c++)
+                    mxv = sc->full[(size_t)c * plane + p] > mxv ? sc->full[(size_t)c * plane + p] : mxv;
+                double sum = 0;
+                for (int c = 0; c < k; c++)
+                    sum += exp((double)sc->full[(size_t)c * plane + p] - mxv);
+                for (int c = 0; c < k; c++)
+                    sc->acc[(size_t)c * plane + p] += (float)(exp((double)sc->full[(size_t)c * plane + p] - mxv) / sum);
+            }
+            count++;
+        }
+    }
+    if (!s) {
+        int64_t size[2] = {ow, oh};
+        s = dolor_image_create(classes, DOLOR_U8, 1, 2, size);
+    }
+    if (!s) {
+        dolor_segment_scratch *sc = *sp;
+        dolor_image_copy_geometry(*classes, img);
+        if (img->ndim == 3) {
+            (*classes)->ndim = 3;
+            (*classes)->size[2] = 1;
+        }
+        uint8_t *out = (*classes)->data;
+        float inv = 1.0f / (float)count;
+        for (size_t p = 0; p < plane; p++) {
+            int best = 0;
+            float bv = sc->acc[p] * inv;
+            for (int c = 1; c < k; c++) {
+                float v = sc->acc[(size_t)c * plane + p] * inv;
+                if (v > bv) {
+                    bv = v;
+                    best = c;
+                }
+            }
+            out[p] = (uint8_t)best;
+        }
+    }
+    if (!scratch)
+        dolor_segment_scratch_free(local);
+    return s;
+}
+
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels)
 {
     int maxv = 0;
@@ -145,16 +310,6 @@ dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_mod
     return DOLOR_OK;
 }
 
-static const uint8_t default_colours[DOLOR_MAX_CLASSES * 3] = {
-    0, 0, 0,       255, 220, 0,   230, 30, 30,   40, 200, 60,   40, 120, 255,  220, 60, 220,
-    0, 210, 210,   255, 140, 0,   150, 90, 255,  160, 255, 120, 255, 120, 160, 120, 60, 0,
-    0, 128, 128,   128, 128, 0,   128, 0, 128,   200, 200, 200, 90, 160, 255,  255, 200, 120,
-    120, 255, 200, 200, 120, 255, 255, 90, 90,   90, 255, 90,   90, 90, 255,   255, 255, 90,
-    90, 255, 255,  255, 90, 255,  180, 140, 80,  80, 140, 180,  140, 80, 180,  180, 80, 140,
-    80, 180, 140,  255, 255, 255};
-
-const uint8_t *dolor_class_colours(void) { return default_colours; }
-
 dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *classes, int num_classes,
                                 const uint8_t *colours, dolor_image **rgb)
 {
@@ -166,8 +321,12 @@ dolor_status dolor_overlay_make(const dolor_image *img, const dolor_image *class
         return dolor_error(DOLOR_ESHAPE, "overlay: label map is %lldx%lld but image is %lldx%lld",
                            (long long)classes->size[0], (long long)classes->size[1], (long long)img->size[0],
                            (long long)img->size[1]);
-    if (!colours)
-        colours = default_colours;
+    uint8_t table[DOLOR_MAX_CLASSES * 3];
+    if (!colours) {
+        for (int c = 0; c < DOLOR_MAX_CLASSES; c++)
+            dolor_label_colour(c, table + 3 * c);
+        colours = table;
+    }
     int w = (int)img->size[0], h = (int)img->size[1];
     dolor_status s = dolor_image_create2d(rgb, DOLOR_U8, 3, w, h);
     if (s)
