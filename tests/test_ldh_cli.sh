@@ -78,11 +78,17 @@ cp "$P"/labels/pose/*.txt "$F/pose/"
 : >"$F/seg/0004.txt"   # no disc predicted (an empty mask)
 : >"$F/pose/0010.txt"  # no keypoints predicted
 rm "$F/pose/0021.txt"  # no pose file at all
+# a lower-scored second object (a square in the canal, between DP and CP) after slice 0000's disc: not part of it
+awk '{ x = ($9 + $24) / 2; y = ($10 + $25) / 2; d = 0.03
+  printf "0 %f %f %f %f %f %f %f %f\n", x - d, y - d, x + d, y - d, x + d, y + d, x - d, y + d }' \
+  "$P/labels/pose/0000.txt" >>"$F/seg/0000.txt"
 if "$BIN" ldh --segment "$F/seg" --images "$P/images" --pose "$F/pose" -o "$T/fail.csv" --truth "$P/truth.csv" \
   --agreement "$T/fail_agree.csv" >"$T/stdout" 2>"$T/err"; then ok; else bad "--segment with failures: $(cat "$T/err")"; fi
 [[ "$(grep -c ',failed,' "$T/fail.csv")" -eq 3 ]] && grep -q "^0004,,,,failed," "$T/fail.csv" \
   && grep -q "^0021,,,,failed," "$T/fail.csv" && ok || bad "failed rows: $(grep failed "$T/fail.csv")"
 grep -q "slice 0010 not graded" "$T/err" && ok || bad "no note of the failed slice: $(cat "$T/err")"
+[[ "$(grep ^0000, "$T/fail.csv" | cut -d, -f1-5)" == "$(grep ^0000, "$P/truth.csv" | cut -d, -f1-5)" ]] && ok \
+  || bad "a second object changed slice 0000: $(grep ^0000, "$T/fail.csv" "$P/truth.csv")"
 # 33/36 right. R: psych::cohen.kappa(data.frame(truth, dolor)) with the 3 slices rated 'failed' (a 19th category):
 # types 0.9121951 (CI 0.8177411 to 1, clipped), grades (5 levels) 0.8884298 (CI 0.7711733 to 1); linear over the 33 graded slices: 1
 for want in "accuracy, 18 types: 33/36 = 0.9167" "accuracy, 4 grades: 33/36 = 0.9167" "kappa, 18 types, unweighted: 0.9122 (95% CI 0.8177 to 1.0000)" "kappa, 4 grades, unweighted: 0.8884 (95% CI 0.7712 to 1.0000)" \

@@ -24,7 +24,7 @@ typedef struct {
 static const dolor_opt_spec specs[] = {
     {"masks", 0, OPT_STR, "disc masks: label maps (PNG, NIfTI, MetaImage), one per slice, named like the pose labels",
      .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, masks)},
-    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; the union of its polygons), with "
+    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; the first polygon: predictions come highest score first), with "
      "--images for the size and spacing", .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, segment)},
     {"images", 0, OPT_STR, "the slices (DIR/SLICE.png, .nii, .nii.gz or .mha), for --segment", .metavar = "DIR",
      DOLOR_OPT_AT(ldh_opts, images)},
@@ -182,9 +182,10 @@ static dolor_status grade_slice(const ldh_opts *o, const char *stem, const char 
         dolor_det_yolo_config sc = {.kind = DOLOR_DET_YOLO_SEGMENT, .ncls = 1000};
         if ((s = dolor_det_yolo_read(ppath, &sc, w, h, &sl)))
             goto done;
-        for (size_t k = 0; k < sl.n; k++)
-            for (size_t i = 0; i < (size_t)w * h; i++)
-                mask[i] |= sl.obj[k].mask[i] != 0;
+        /* the first object only, as for --pose: dolor detect predict writes the highest score first, and its
+           lower-scored near-duplicates (kept by NMS below its IoU) or false positives must not widen the disc */
+        for (size_t i = 0; sl.n && i < (size_t)w * h; i++)
+            mask[i] = sl.obj[0].mask[i] != 0;
     }
     snprintf(ppath, sizeof ppath, "%s/%s.txt", o->pose, stem);
     if (!file_exists(ppath)) {
