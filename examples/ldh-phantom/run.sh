@@ -6,39 +6,53 @@
 #   examples/ldh-phantom/run.sh [OUT]          # the documented run (sizes below; hours on 2 busy cores)
 #   QUICK=1 examples/ldh-phantom/run.sh [OUT]  # a smoke run: few slices, few epochs (minutes; numbers meaningless)
 #
-# Every size is a variable: NTRAIN=360 SIZE=512 EPOCHS=60 examples/ldh-phantom/run.sh /tmp/ldh
+# Every size is a variable: NTRAIN=360 SIZE=512 EPOCHS2_SEG=40 EPOCHS2_POSE=40 examples/ldh-phantom/run.sh /tmp/ldh
 set -euo pipefail
 OUT=${1:-/tmp/dolor-ldh-phantom}
 DOLOR=${DOLOR:-$(cd "$(dirname "$0")/../.." && pwd)/build/dolor}
 if [[ -n ${QUICK:-} ]]; then
-  : "${NTRAIN:=36}" "${NTEST:=18}" "${SIZE:=256}" "${EPOCHS:=3}" "${BATCH:=4}" "${CLOSE_MOSAIC:=1}"
+  : "${NTRAIN:=36}" "${NTEST:=18}" "${EPOCHS1:=2}" "${EPOCHS2_SEG:=0}" "${EPOCHS2_POSE:=0}" "${BATCH:=4}"
 fi
 NTRAIN=${NTRAIN:-180}          # training slices (18 MSU types x 10); 10 % of them validate (best.safetensors)
 NTEST=${NTEST:-90}             # held-out slices (18 x 5), another seed
-SIZE=${SIZE:-320}              # network input (the 512 x 512 slices are letterboxed to SIZE)
+SIZE=${SIZE:-256}              # network input (the 512 x 512 slices are letterboxed to SIZE)
 SCALE=${SCALE:-n}              # YOLOv8 scale
-EPOCHS=${EPOCHS:-25}
 BATCH=${BATCH:-8}
-CLOSE_MOSAIC=${CLOSE_MOSAIC:-8}
-TIME_LIMIT=${TIME_LIMIT:-}     # minutes per model (dolor detect train --time-limit), empty: none
+# two stages, as in the documented run: a short first run (check that log.csv moves), then each model continued
+# from its best checkpoint (--init) for more epochs (0: no second stage)
+EPOCHS1=${EPOCHS1:-5}
+EPOCHS2_SEG=${EPOCHS2_SEG:-9}
+EPOCHS2_POSE=${EPOCHS2_POSE:-14}
+MOSAIC=${MOSAIC:-0}            # short schedules: no mosaic (the held-out slices are plain); zoom/translate/HSV stay
+TIME_LIMIT2_SEG=${TIME_LIMIT2_SEG:-13} TIME_LIMIT2_POSE=${TIME_LIMIT2_POSE:-15}  # minutes (empty: none)
 THREADS=${THREADS:-}           # CPU threads per model, empty: all cores
 SEED_TRAIN=${SEED_TRAIN:-11} SEED_TEST=${SEED_TEST:-99}
 export OMP_WAIT_POLICY=passive
 run() { echo "+ $*" >&2; nice "$@"; }
-common=(--classes disc --size "$SIZE" --scale "$SCALE" --epochs "$EPOCHS" --batch "$BATCH"
-        --close-mosaic "$CLOSE_MOSAIC" --val-fraction 0.1 -q)
-[[ -n $TIME_LIMIT ]] && common+=(--time-limit "$TIME_LIMIT")
+common=(--classes disc --size "$SIZE" --scale "$SCALE" --batch "$BATCH" --warmup 1 --mosaic "$MOSAIC"
+        --close-mosaic 0 --val-fraction 0.1 -q)
 [[ -n $THREADS ]] && common+=(-t "$THREADS")
+seg=(--yolo-labels "$OUT/train/labels/segment" --head segment)
+pose=(--yolo-labels "$OUT/train/labels/pose" --head pose --keypoints 9 --kdim 3)
 mkdir -p "$OUT"
 SECONDS=0
 run "$DOLOR" phantom --kind axial-disc -o "$OUT/train" -n "$NTRAIN" --seed "$SEED_TRAIN" -q
 run "$DOLOR" phantom --kind axial-disc -o "$OUT/test" -n "$NTEST" --seed "$SEED_TEST" -q
 # the two models (left-right flip stays off: side matters); in parallel, each on its share of the cores
-run "$DOLOR" detect train --images "$OUT/train/images" --yolo-labels "$OUT/train/labels/segment" --head segment \
-  "${common[@]}" -o "$OUT/seg" &
-run "$DOLOR" detect train --images "$OUT/train/images" --yolo-labels "$OUT/train/labels/pose" --head pose \
-  --keypoints 9 --kdim 3 "${common[@]}" -o "$OUT/pose" &
+T=(detect train --images "$OUT/train/images")
+run "$DOLOR" "${T[@]}" "${seg[@]}" "${common[@]}" --epochs "$EPOCHS1" -o "$OUT/seg1" &
+run "$DOLOR" "${T[@]}" "${pose[@]}" "${common[@]}" --epochs "$EPOCHS1" -o "$OUT/pose1" &
 wait %1 && wait %2
+ln -sfn seg1 "$OUT/seg" && ln -sfn pose1 "$OUT/pose"
+if (( EPOCHS2_SEG > 0 )); then
+  run "$DOLOR" "${T[@]}" "${seg[@]}" "${common[@]}" --epochs "$EPOCHS2_SEG" --init "$OUT/seg1/best.safetensors" \
+    ${TIME_LIMIT2_SEG:+--time-limit "$TIME_LIMIT2_SEG"} -o "$OUT/seg2" && ln -sfn seg2 "$OUT/seg" &
+fi
+if (( EPOCHS2_POSE > 0 )); then
+  run "$DOLOR" "${T[@]}" "${pose[@]}" "${common[@]}" --epochs "$EPOCHS2_POSE" --init "$OUT/pose1/best.safetensors" \
+    ${TIME_LIMIT2_POSE:+--time-limit "$TIME_LIMIT2_POSE"} -o "$OUT/pose2" && ln -sfn pose2 "$OUT/pose" &
+fi
+wait
 echo "training: ${SECONDS} s" >&2
 # held-out metrics of each head (mask mAP; keypoint error in px and mm)
 run "$DOLOR" detect eval --model "$OUT/seg/best.safetensors" --images "$OUT/test/images" \
