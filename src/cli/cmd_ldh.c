@@ -24,8 +24,8 @@ typedef struct {
 static const dolor_opt_spec specs[] = {
     {"masks", 0, OPT_STR, "disc masks: label maps (PNG, NIfTI, MetaImage), one per slice, named like the pose labels",
      .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, masks)},
-    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; the first polygon: predictions come highest score first), with "
-     "--images for the size and spacing", .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, segment)},
+    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; its first object, as predict writes the highest "
+     "score first), with --images for the size and spacing", .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, segment)},
     {"images", 0, OPT_STR, "the slices (DIR/SLICE.png, .nii, .nii.gz or .mha), for --segment", .metavar = "DIR",
      DOLOR_OPT_AT(ldh_opts, images)},
     {"pose", 0, OPT_STR, "YOLO pose labels DIR/SLICE.txt: box + 9 keypoints x y [v] (the first object is used)",
