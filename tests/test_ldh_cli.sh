@@ -6,6 +6,7 @@
 #  - agreement against a truth table with 4 changed rows: accuracy by hand, Cohen's kappa and its 95% CI against
 #    R psych 2.2.9 cohen.kappa (unweighted, 18 types and 4 grades; the linear weighted kappa of the grades with
 #    w = 1 - |i - j| / 3);
+#  - --segment (predictions): a slice without a prediction is a failed row counted as wrong (kappa: R psych);
 #  - bad input exits 2 naming the file and line.
 set -u
 . "$(dirname "$0")/lib.sh" ldhcli
@@ -68,6 +69,34 @@ done
 # per type: 1-A truth {0007, 0020}, dolor {0002, 0020}: precision 0.5, recall 0.5; 3-A truth {0030}, dolor {0012, 0030}
 grep -qE "^  1-A +2 +2 +0.5000 +0.5000 +0.5000$" "$T/stdout" && ok || bad "1-A row: $(grep ' 1-A ' "$T/stdout")"
 grep -qE "^  3-A +1 +2 +0.5000 +1.0000 +0.6667$" "$T/stdout" && ok || bad "3-A row: $(grep ' 3-A ' "$T/stdout")"
+
+# ---- predictions (--segment): a slice without a prediction is a 'failed' row, counted as wrong; the run goes on ----
+F=$T/fail
+mkdir -p "$F/seg" "$F/pose"
+cp "$P"/labels/segment/*.txt "$F/seg/"
+cp "$P"/labels/pose/*.txt "$F/pose/"
+: >"$F/seg/0004.txt"   # no disc predicted (an empty mask)
+: >"$F/pose/0010.txt"  # no keypoints predicted
+rm "$F/pose/0021.txt"  # no pose file at all
+# a lower-scored second object (a square in the canal, between DP and CP) after slice 0000's disc: not part of it
+awk '{ x = ($9 + $24) / 2; y = ($10 + $25) / 2; d = 0.03
+  printf "0 %f %f %f %f %f %f %f %f\n", x - d, y - d, x + d, y - d, x + d, y + d, x - d, y + d }' \
+  "$P/labels/pose/0000.txt" >>"$F/seg/0000.txt"
+if "$BIN" ldh --segment "$F/seg" --images "$P/images" --pose "$F/pose" -o "$T/fail.csv" --truth "$P/truth.csv" \
+  --agreement "$T/fail_agree.csv" >"$T/stdout" 2>"$T/err"; then ok; else bad "--segment with failures: $(cat "$T/err")"; fi
+[[ "$(grep -c ',failed,' "$T/fail.csv")" -eq 3 ]] && grep -q "^0004,,,,failed," "$T/fail.csv" \
+  && grep -q "^0021,,,,failed," "$T/fail.csv" && ok || bad "failed rows: $(grep failed "$T/fail.csv")"
+grep -q "slice 0010 not graded" "$T/err" && ok || bad "no note of the failed slice: $(cat "$T/err")"
+[[ "$(grep ^0000, "$T/fail.csv" | cut -d, -f1-5)" == "$(grep ^0000, "$P/truth.csv" | cut -d, -f1-5)" ]] && ok \
+  || bad "a second object changed slice 0000: $(grep ^0000, "$T/fail.csv" "$P/truth.csv")"
+# 33/36 right. R: psych::cohen.kappa(data.frame(truth, dolor)) with the 3 slices rated 'failed' (a 19th category):
+# types 0.9121951 (CI 0.8177411 to 1, clipped), grades (5 levels) 0.8884298 (CI 0.7711733 to 1); linear over the 33 graded slices: 1
+for want in "accuracy, 18 types: 33/36 = 0.9167" "accuracy, 4 grades: 33/36 = 0.9167" "kappa, 18 types, unweighted: 0.9122 (95% CI 0.8177 to 1.0000)" "kappa, 4 grades, unweighted: 0.8884 (95% CI 0.7712 to 1.0000)" \
+  "not graded: 3/36 slices"; do
+  grep -qF "$want" "$T/stdout" && ok || bad "agreement lacks '$want': $(cat "$T/stdout")"
+done
+grep -q "^failed,slices,36,3,0.083333,,$" "$T/fail_agree.csv" && ok || bad "agree.csv: $(tail -3 "$T/fail_agree.csv")"
+# --masks (the truth) keeps exit 2 for a missing pose file (below)
 
 # ---- bad input: exit 2, the file (and line) named ----
 B=$T/bad

@@ -24,8 +24,8 @@ typedef struct {
 static const dolor_opt_spec specs[] = {
     {"masks", 0, OPT_STR, "disc masks: label maps (PNG, NIfTI, MetaImage), one per slice, named like the pose labels",
      .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, masks)},
-    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; the union of its polygons), with "
-     "--images for the size and spacing", .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, segment)},
+    {"segment", 0, OPT_STR, "disc masks as YOLO segment labels (DIR/SLICE.txt; its first object, as predict writes the highest "
+     "score first), with --images for the size and spacing", .metavar = "DIR", DOLOR_OPT_AT(ldh_opts, segment)},
     {"images", 0, OPT_STR, "the slices (DIR/SLICE.png, .nii, .nii.gz or .mha), for --segment", .metavar = "DIR",
      DOLOR_OPT_AT(ldh_opts, images)},
     {"pose", 0, OPT_STR, "YOLO pose labels DIR/SLICE.txt: box + 9 keypoints x y [v] (the first object is used)",
@@ -54,9 +54,12 @@ static const dolor_cmd_desc ldh_cmd = {
                "and F1, Cohen's kappa with 95% CI (unweighted for the 18 types; unweighted and linear for the 4 grades).",
     DOLOR_CMD_SPECS(specs),
     .no_positionals = 1,
-    .details = "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (a slice without keypoints or mask, a\n"
-               "keypoint count other than 9, invalid keypoints, an empty mask, a truth row with an unknown slice,\n"
-               "grade or type: the message names the file and line)\n",
+    .details = "With --segment (predictions, e.g. dolor detect predict's labels) a slice whose prediction is missing\n"
+               "(no pose file, no object, an empty mask) or whose keypoints cannot be graded is a row of type\n"
+               "'failed', counted as wrong against --truth, and the run goes on.\n\n"
+               "exit codes: 0 success, 1 runtime failure (I/O), 2 bad input (--masks: a slice without keypoints or\n"
+               "mask, invalid keypoints, an empty mask; a keypoint count other than 9, a malformed label file, a\n"
+               "truth row with an unknown slice, grade or type: the message names the file and line)\n",
 };
 
 static int is_image_name(const char *n)
@@ -132,10 +135,21 @@ static dolor_status find_image(const char *dir, const char *stem, char *path, si
 typedef struct slice_row {
     char *name;
     dolor_ldh_result r;
+    int failed; /* --segment (predictions): no disc or no keypoints predicted, or keypoints that cannot be graded */
 } slice_row;
 
+/* --segment: a slice without a prediction is a graded failure (a row, counted as wrong), not an error: note it */
+static dolor_status prediction_failed(const char *stem, dolor_status s, int *failed)
+{
+    fprintf(stderr, "dolor ldh: slice %s not graded: %s\n", stem, dolor_errmsg());
+    (void)s;
+    *failed = 1;
+    return DOLOR_OK;
+}
+
 /* read one slice: mask + spacing, keypoints; grade it */
-static dolor_status grade_slice(const ldh_opts *o, const char *stem, const char *mask_file, dolor_ldh_result *res)
+static dolor_status grade_slice(const ldh_opts *o, const char *stem, const char *mask_file, dolor_ldh_result *res,
+                                int *failed)
 {
     char path[4096], ppath[4096];
     dolor_image *img = NULL;
@@ -168,13 +182,16 @@ static dolor_status grade_slice(const ldh_opts *o, const char *stem, const char 
         dolor_det_yolo_config sc = {.kind = DOLOR_DET_YOLO_SEGMENT, .ncls = 1000};
         if ((s = dolor_det_yolo_read(ppath, &sc, w, h, &sl)))
             goto done;
-        for (size_t k = 0; k < sl.n; k++)
-            for (size_t i = 0; i < (size_t)w * h; i++)
-                mask[i] |= sl.obj[k].mask[i] != 0;
+        /* the first object only, as for --pose: dolor detect predict writes the highest score first, and its
+           lower-scored near-duplicates (kept by NMS below its IoU) or false positives must not widen the disc */
+        for (size_t i = 0; sl.n && i < (size_t)w * h; i++)
+            mask[i] = sl.obj[0].mask[i] != 0;
     }
     snprintf(ppath, sizeof ppath, "%s/%s.txt", o->pose, stem);
     if (!file_exists(ppath)) {
         s = dolor_error(DOLOR_ENOTFOUND, "%s: missing (slice %s has no keypoints)", ppath, stem);
+        if (o->segment)
+            s = prediction_failed(stem, s, failed);
         goto done;
     }
     dolor_det_yolo_config pc = {.kind = DOLOR_DET_YOLO_POSE, .ncls = 1000, .nkpt = DOLOR_LDH_NKPT, .kdim = 3};
@@ -191,11 +208,17 @@ static dolor_status grade_slice(const ldh_opts *o, const char *stem, const char 
         goto done;
     if (kl.n == 0) {
         s = dolor_error(DOLOR_EFORMAT, "%s: no object (need one line: class, box and 9 keypoints)", ppath);
+        if (o->segment)
+            s = prediction_failed(stem, s, failed);
         goto done;
     }
     if ((s = dolor_ldh_grade(mask, w, h, spacing, kl.obj[0].kpt, 3,
-                             &(dolor_ldh_params){.focal_mm = o->focal_mm, .bulging_mm = o->bulging_mm}, res)))
+                             &(dolor_ldh_params){.focal_mm = o->focal_mm, .bulging_mm = o->bulging_mm}, res))) {
         s = dolor_error_prefix(s, "%s + %s", path, ppath);
+        /* predictions: an empty predicted mask or keypoints that cannot be graded fail this slice only */
+        if (o->segment && (s == DOLOR_EINVAL || s == DOLOR_ENUMERIC))
+            s = prediction_failed(stem, s, failed);
+    }
 done:
     dolor_image_free(img);
     free(mask);
@@ -204,8 +227,12 @@ done:
     return s;
 }
 
-static void write_row(FILE *fp, const char *name, const dolor_ldh_result *r)
+static void write_row(FILE *fp, const char *name, const dolor_ldh_result *r, int failed)
 {
+    if (failed) { /* no grade: empty fields, type 'failed' */
+        fprintf(fp, "%s,,,,failed,,,,,,,,,,\n", name);
+        return;
+    }
     fprintf(fp, "%s,%d,%s,%s,%s,%s,%d,%.4f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%ld\n", name, r->grade, r->zone,
             dolor_ldh_side_name(r->side), r->type_name, dolor_ldh_region_name(r->region), r->bulging, r->ratio,
             r->extent_mm, r->ref_mm, r->focal_max_mm, r->convexity_mm, r->if_width_mm, r->canal_ap_mm,
@@ -236,8 +263,13 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
         return s;
     }
     int *tg = malloc((size_t)n * sizeof *tg), *tt = malloc((size_t)n * sizeof *tt);
-    double *gtab = calloc(16, sizeof *gtab), *ttab = calloc(DOLOR_LDH_NTYPE * DOLOR_LDH_NTYPE, sizeof *ttab);
-    if (!tg || !tt || !gtab || !ttab) {
+    /* a failed slice (no prediction) is one more category that the truth never has: 19 types, 5 grades; it counts
+       as a disagreement in the accuracy and the unweighted kappas; the linear kappa (ordered grades) is over the
+       graded slices only (gtab_ok) */
+    enum { NT = DOLOR_LDH_NTYPE + 1, NG = 5 };
+    double *gtab = calloc(NG * NG, sizeof *gtab), *ttab = calloc(NT * NT, sizeof *ttab),
+           *gok = calloc(16, sizeof *gok);
+    if (!tg || !tt || !gtab || !ttab || !gok) {
         s = dolor_error(DOLOR_ENOMEM, "out of memory");
         goto done;
     }
@@ -285,15 +317,30 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
             s = dolor_error(DOLOR_EFORMAT, "%s: slice '%s' is missing", o->truth, rows[i].name);
             goto done;
         }
-    int agree_t = 0, agree_g = 0;
+    int agree_t = 0, agree_g = 0, nfail = 0;
     for (int i = 0; i < n; i++) {
-        gtab[tg[i] * 4 + rows[i].r.grade] += 1; /* rows: truth, columns: dolor */
-        ttab[tt[i] * DOLOR_LDH_NTYPE + rows[i].r.type] += 1;
-        agree_t += tt[i] == rows[i].r.type;
-        agree_g += tg[i] == rows[i].r.grade;
+        int pg = rows[i].failed ? NG - 1 : rows[i].r.grade, pt = rows[i].failed ? NT - 1 : rows[i].r.type;
+        gtab[tg[i] * NG + pg] += 1; /* rows: truth, columns: dolor */
+        ttab[tt[i] * NT + pt] += 1;
+        if (!rows[i].failed)
+            gok[tg[i] * 4 + pg] += 1;
+        agree_t += tt[i] == pt;
+        agree_g += tg[i] == pg;
+        nfail += rows[i].failed;
     }
-    dolor_kappa_result kt = kappa_of(ttab, DOLOR_LDH_NTYPE, DOLOR_KAPPA_UNWEIGHTED),
-                       kg = kappa_of(gtab, 4, DOLOR_KAPPA_UNWEIGHTED), kl = kappa_of(gtab, 4, DOLOR_KAPPA_LINEAR);
+    /* without failures the extra category is empty in both raters and drops out of kappa: fold it away to keep
+       the K x K tables */
+    int kt_n = nfail ? NT : DOLOR_LDH_NTYPE, kg_n = nfail ? NG : 4;
+    if (!nfail) {
+        for (int r = 0; r < DOLOR_LDH_NTYPE; r++)
+            for (int c = 0; c < DOLOR_LDH_NTYPE; c++)
+                ttab[r * DOLOR_LDH_NTYPE + c] = ttab[r * NT + c];
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                gtab[r * 4 + c] = gtab[r * NG + c];
+    }
+    dolor_kappa_result kt = kappa_of(ttab, kt_n, DOLOR_KAPPA_UNWEIGHTED),
+                       kg = kappa_of(gtab, kg_n, DOLOR_KAPPA_UNWEIGHTED), kl = kappa_of(gok, 4, DOLOR_KAPPA_LINEAR);
     dolor_outfile of;
     int have_of = 0;
     if (o->agreement) {
@@ -309,7 +356,13 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
         printf("  accuracy, 4 grades: %d/%d = %.4f\n", agree_g, n, (double)agree_g / n);
         printf("  kappa, 18 types, unweighted: %.4f (95%% CI %.4f to %.4f)\n", kt.kappa, kt.ci_lower, kt.ci_upper);
         printf("  kappa, 4 grades, unweighted: %.4f (95%% CI %.4f to %.4f)\n", kg.kappa, kg.ci_lower, kg.ci_upper);
-        printf("  kappa, 4 grades, linear:     %.4f (95%% CI %.4f to %.4f)\n", kl.kappa, kl.ci_lower, kl.ci_upper);
+        printf("  kappa, 4 grades, linear:     %.4f (95%% CI %.4f to %.4f)", kl.kappa, kl.ci_lower, kl.ci_upper);
+        if (nfail)
+            printf(" over the %d graded slices", n - nfail);
+        printf("\n");
+        if (nfail)
+            printf("  not graded: %d/%d slices (counted as wrong; 'failed' is one more category in the unweighted "
+                   "kappas)\n", nfail, n);
         printf("  %-8s %7s %7s %9s %9s %9s\n", "type", "n_truth", "n_pred", "precision", "recall", "F1");
     }
     if (fps[1]) {
@@ -317,12 +370,14 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
         fprintf(fps[1], "accuracy,grades,%d,%d,%.6f,,\n", n, n, (double)agree_g / n);
         fprintf(fps[1], "kappa_unweighted,types,%d,%d,%.6f,%.6f,%.6f\n", n, n, kt.kappa, kt.ci_lower, kt.ci_upper);
         fprintf(fps[1], "kappa_unweighted,grades,%d,%d,%.6f,%.6f,%.6f\n", n, n, kg.kappa, kg.ci_lower, kg.ci_upper);
-        fprintf(fps[1], "kappa_linear,grades,%d,%d,%.6f,%.6f,%.6f\n", n, n, kl.kappa, kl.ci_lower, kl.ci_upper);
+        fprintf(fps[1], "kappa_linear,grades,%d,%d,%.6f,%.6f,%.6f\n", n, n - nfail, kl.kappa, kl.ci_lower,
+                kl.ci_upper);
+        fprintf(fps[1], "failed,slices,%d,%d,%.6f,,\n", n, nfail, (double)nfail / n);
     }
     for (int c = 0; c < DOLOR_LDH_NTYPE; c++) {
-        double tp = ttab[c * DOLOR_LDH_NTYPE + c], nt = 0, np = 0;
-        for (int j = 0; j < DOLOR_LDH_NTYPE; j++)
-            nt += ttab[c * DOLOR_LDH_NTYPE + j], np += ttab[j * DOLOR_LDH_NTYPE + c];
+        double tp = ttab[c * kt_n + c], nt = 0, np = 0;
+        for (int j = 0; j < kt_n; j++)
+            nt += ttab[c * kt_n + j], np += ttab[j * kt_n + c];
         double pr = np > 0 ? tp / np : NAN, rc = nt > 0 ? tp / nt : NAN;
         double f1 = pr + rc > 0 ? 2 * pr * rc / (pr + rc) : (np > 0 && nt > 0 ? 0 : NAN);
         if (fps[0])
@@ -336,7 +391,7 @@ static dolor_status agreement(const ldh_opts *o, slice_row *rows, int n)
     if (have_of)
         s = dolor_outfile_commit(&of);
 done:
-    free(tg), free(tt), free(gtab), free(ttab);
+    free(tg), free(tt), free(gtab), free(ttab), free(gok);
     dolor_csv_free(t);
     return s;
 }
@@ -364,7 +419,7 @@ static int ldh_run(ldh_opts *o)
         s = dolor_error(DOLOR_ENOMEM, "out of memory");
     for (int i = 0; i < n && !s; i++) {
         rows[i].name = stems[i];
-        s = grade_slice(o, stems[i], names[i], &rows[i].r);
+        s = grade_slice(o, stems[i], names[i], &rows[i].r, &rows[i].failed);
     }
     if (!s) {
         dolor_outfile of;
@@ -372,12 +427,17 @@ static int ldh_run(ldh_opts *o)
             fprintf(of.fp, "slice,grade,zone,side,type,region,bulging,ratio,extent_mm,ref_mm,focal_max_mm,"
                            "convexity_mm,if_width_mm,canal_ap_mm,herniated_px\n");
             for (int i = 0; i < n; i++)
-                write_row(of.fp, rows[i].name, &rows[i].r);
+                write_row(of.fp, rows[i].name, &rows[i].r, rows[i].failed);
             s = dolor_outfile_commit(&of);
         }
     }
+    int nfail = 0;
+    for (int i = 0; !s && i < n; i++)
+        nfail += rows[i].failed;
     if (!s && !o->quiet)
-        printf("graded %d slices -> %s\n", n, o->out);
+        printf("graded %d slices -> %s\n", n - nfail, o->out);
+    if (!s && !o->quiet && nfail && !o->truth)
+        printf("not graded (no prediction or ungradable keypoints): %d slices (type 'failed')\n", nfail);
     if (!s && o->truth)
         s = agreement(o, rows, n);
     free(rows);
