@@ -116,8 +116,11 @@ if [[ -n "$chrome" ]]; then
   for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/stats.json" && break; sleep 0.1; done
   shot=${DOLOR_SCREENSHOT:-$T/live.png}
   ch=("$chrome" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=700,800
-      --virtual-time-budget=3000 --user-data-dir="$T/chrome")
-  for _ in 1 2; do # a cold start of Chromium on a loaded machine can take minutes: one retry
+      --virtual-time-budget=3000 --timeout=20000 --user-data-dir="$T/chrome")
+  # --timeout: Chromium stops by itself after 20 s of real time (and writes what it has) should the page's
+  # endless frame loop keep virtual time from running out on a loaded machine; a cold start can still take
+  # minutes there: two retries
+  for _ in 1 2 3; do
     timeout 180 "${ch[@]}" --screenshot="$shot" "$U/" > "$T/chrome.log" 2>&1 && [[ -s "$shot" ]] && break
   done
   [[ -s "$shot" && $(head -c 4 "$shot" | od -An -c | tr -d ' ') == 211PNG ]] && ok || bad "no screenshot: $(tail -3 "$T/chrome.log")"
