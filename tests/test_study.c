@@ -127,7 +127,7 @@ static void test_config(void)
          "models:\n  - {name: rf, arch: forest, levels: [16, 1]}\n", DOLOR_EINVAL,
          "models[0].levels[1]: 1 is out of range [2, 4096]"},
         {"study: {name: s1}\n" BASE_DATASET BASE_SPLIT "models:\n  - {name: rf, arch: forest}\n", DOLOR_EINVAL,
-         "models[0].arch: forest is not a model for a segmentation study (unet)"},
+         "models[0].arch: forest is not a model for a segmentation study (unet, resnet_unet or fastseg)"},
         {"study: {name: s1, task: classification}\ndataset: {csv: c.csv}\n" BASE_SPLIT
          "models:\n  - {name: rf, arch: forest, epochs: 5}\n", DOLOR_EINVAL,
          "models[0].epochs: not used by arch forest"},

@@ -17,7 +17,8 @@
  *   dataset: {images: ph/images, masks: ph/masks, patients: ph/patients.csv,
  *             classes: [nerve, vessel], labels: [1, 2]}
  *   split:   {method: kfold, folds: 5, val_share: 0.2, seed: 42}
- *   models:  [{name: unet16, arch: unet, base: 16, depth: 4, size: 256, epochs: 40}]
+ *   models:  [{name: unet16, arch: unet, base: 16, depth: 4, size: 256, epochs: 40},
+ *             {name: fastseg32, arch: fastseg, options: {width: 32}, size: 256, epochs: 40}]
  *   stats:   {sd: sample}
  *
  * Output folder (dolor_study_run):
@@ -55,14 +56,16 @@ typedef enum dolor_study_split_method {
     DOLOR_STUDY_HOLDOUT = 1 /* one train/validation/test split by patient in the ratios a:b:c */
 } dolor_study_split_method;
 
-/* One model to train in every fold: a U-Net (segmentation), a ResNet classifier (the registry's "resnet",
+/* One model to train in every fold: a U-Net, a ResNet-encoder U-Net or the fast segmenter (segmentation;
+ * src/nn/arch/unet.c, resnet_unet.c, fastseg.c), a ResNet classifier (the registry's "resnet",
  * 2D or 3D) or a random forest on texture features (ml.h, radiomics.h) (classification). */
 typedef struct dolor_study_model {
     char *name;        /* folder name under jobs/: letters, digits, '-', '_', '.' */
-    char *arch;        /* "unet", "resnet" or "forest" */
+    char *arch;        /* segmentation: "unet", "resnet_unet" or "fastseg"; classification: "resnet" or "forest" */
+    char *options;     /* resnet_unet, fastseg: registry options (nn.h) as a flat JSON object, or NULL */
     int base, depth;   /* U-Net: channels at level 0, number of downsamplings; ResNet: width, depth 10/18/34/50/101 */
     char *upsample;    /* "transposed" or "bilinear" */
-    int size;          /* network input, square, pixels; divisible by 2^depth */
+    int size;          /* segmentation network input, square, pixels; U-Net: divisible by 2^depth */
     int epochs, batch, warmup;
     double lr, wd;
     char *schedule;    /* "cosine", "poly", "constant" */

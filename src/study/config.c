@@ -1,7 +1,9 @@
 /* Study config: YAML (libyaml's document API) checked against one schema table. */
 #define _POSIX_C_SOURCE 200809L
 #include "dolor/stats.h"
+#include "dolor/nn.h"
 #include "dolor/study.h"
+#include "study_priv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,9 +12,12 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <cjson/cJSON.h>
 #include <yaml.h>
 
-typedef enum { K_MAP, K_SEQMAP, K_STR, K_CHOICE, K_INT, K_NUM, K_BOOL, K_STRLIST, K_INTLIST, K_NUMLIST } kind;
+/* K_OPTMAP: a mapping of scalar options passed through to the architecture registry (nn.h), stored as its flat
+ * JSON object; the registry checks the keys and ranges. */
+typedef enum { K_MAP, K_SEQMAP, K_STR, K_CHOICE, K_INT, K_NUM, K_BOOL, K_STRLIST, K_INTLIST, K_NUMLIST, K_OPTMAP } kind;
 
 /* One key. `off` is the field in dolor_study_config (top level) or dolor_study_model (models[].*);
  * lists have a count field at `off_n`. choices: '|'-separated. */
@@ -71,14 +76,17 @@ static const key_def schema[] = {
     {"split.seed", K_INT, 0, "42", 0, INT_MAX, NULL, C(split_seed), 0, "seed of the split"},
     {"models", K_SEQMAP, 1, NULL, 1, DOLOR_STUDY_MAX_MODELS, NULL, 0, 0, "models compared in every fold"},
     {"models[].name", K_STR, 1, NULL, NONE, NULL, M(name), 0, "model name (folder jobs/<name>)"},
-    {"models[].arch", K_CHOICE, 0, "unet", NONE, "unet|resnet|forest", M(arch), 0,
-     "unet (segmentation); resnet or forest (classification)"},
+    {"models[].arch", K_CHOICE, 0, "unet", NONE, "unet|resnet_unet|fastseg|resnet|forest", M(arch), 0,
+     "unet, resnet_unet or fastseg (segmentation); resnet or forest (classification)"},
+    {"models[].options", K_OPTMAP, 0, NULL, NONE, NULL, M(options), 0,
+     "resnet_unet, fastseg: architecture options as a mapping, e.g. {encoder_depth: 18, triplet_attention: 1} "
+     "(the keys of `dolor train --help`; in_channels and num_classes come from the data)"},
     {"models[].base", K_INT, 0, "16", 1, 512, NULL, M(base), 0, "U-Net channels at the first level; ResNet width"},
     {"models[].depth", K_INT, 0, "4", 1, 101, NULL, M(depth), 0,
      "U-Net number of downsamplings (1-7); ResNet depth (10, 18, 34, 50, 101)"},
     {"models[].upsample", K_CHOICE, 0, "transposed", NONE, "transposed|bilinear", M(upsample), 0,
      "decoder upsampling"},
-    {"models[].size", K_INT, 0, "256", 16, 4096, NULL, M(size), 0, "U-Net input size, pixels (square)"},
+    {"models[].size", K_INT, 0, "256", 16, 4096, NULL, M(size), 0, "segmentation input size, pixels (square)"},
     {"models[].shape", K_INTLIST, 0, NULL, 2, 3, NULL, M(shape), M(n_shape), "ResNet input [H, W] or [D, H, W]"},
     {"models[].epochs", K_INT, 0, "50", 1, 100000, NULL, M(epochs), 0, "training epochs"},
     {"models[].batch", K_INT, 0, "8", 1, 1024, NULL, M(batch), 0, "mini-batch size"},
@@ -125,8 +133,8 @@ static const char *kind_name(kind k)
 {
     static const char *const n[] = {"a mapping", "a list of mappings", "a string", "a string", "an integer",
                                     "a number", "true or false", "a list of strings", "a list of integers",
-                                    "a list of numbers"};
-    _Static_assert(sizeof n / sizeof *n == K_NUMLIST + 1, "kind names");
+                                    "a list of numbers", "a mapping of architecture options"};
+    _Static_assert(sizeof n / sizeof *n == K_OPTMAP + 1, "kind names");
     return n[k];
 }
 
@@ -326,6 +334,59 @@ static dolor_status store_list(const ctx *c, const key_def *d, const char *path,
     return DOLOR_OK;
 }
 
+/* Store a mapping of scalar options as a flat JSON object: a plain scalar that reads as a number is a number,
+ * true/false are 1/0, anything else a string. The registry checks the keys when the study is checked. */
+static dolor_status store_optmap(const ctx *c, const char *path, const yaml_node_t *v, char **dst)
+{
+    char got[96];
+    describe(v, got, sizeof got);
+    if (v->type != YAML_MAPPING_NODE)
+        return key_error(c, path, v, "expected a mapping of architecture options, got %s", got);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = yaml_document_get_node(c->doc, p->key), *e = yaml_document_get_node(c->doc, p->value);
+        char kp[256];
+        snprintf(kp, sizeof kp, "%s.%s", path, k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value
+                                                                              : "?");
+        dolor_status s = DOLOR_OK;
+        if (!k || k->type != YAML_SCALAR_NODE || !e)
+            s = key_error(c, path, k, "keys must be plain strings");
+        else if (e->type != YAML_SCALAR_NODE) {
+            describe(e, got, sizeof got);
+            s = key_error(c, kp, e, "expected a number or a string, got %s", got);
+        } else if (cJSON_GetObjectItemCaseSensitive(o, (const char *)k->data.scalar.value))
+            s = key_error(c, kp, k, "given twice");
+        else if (!strcmp((const char *)k->data.scalar.value, "in_channels") ||
+                 !strcmp((const char *)k->data.scalar.value, "num_classes"))
+            s = key_error(c, kp, k, "comes from the data (dataset.classes, the images), not from options");
+        if (s) {
+            cJSON_Delete(o);
+            return s;
+        }
+        const char *t = (const char *)e->data.scalar.value;
+        double dv;
+        int bv;
+        cJSON *item = is_plain(e) && parse_num(t, &dv)    ? cJSON_CreateNumber(dv)
+                      : is_plain(e) && parse_bool(t, &bv) ? cJSON_CreateNumber(bv)
+                                                          : cJSON_CreateString(t);
+        if (!item || !cJSON_AddItemToObject(o, (const char *)k->data.scalar.value, item)) {
+            cJSON_Delete(item);
+            cJSON_Delete(o);
+            return dolor_error(DOLOR_ENOMEM, "out of memory");
+        }
+    }
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!js)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    free(*dst);
+    *dst = strdup(js);
+    cJSON_free(js);
+    return *dst ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+}
+
 /* Check and store a mapping node: prefix is the schema prefix ("", "split", "models[]"), shown is the path
  * used in messages ("models[1]"); base is where its fields go. */
 static dolor_status walk_map(const ctx *c, const yaml_node_t *map, const char *prefix, const char *shown, void *base,
@@ -368,6 +429,8 @@ static dolor_status walk_value(const ctx *c, const key_def *d, const char *shown
     case K_INTLIST:
     case K_NUMLIST:
         return store_list(c, d, shown, v, base);
+    case K_OPTMAP:
+        return store_optmap(c, shown, v, (char **)((char *)base + d->off));
     default:
         if (v->type != YAML_SCALAR_NODE)
             return key_error(c, shown, v, "expected %s, got %s", d->type == K_CHOICE ? d->choices : kind_name(d->type),
@@ -498,6 +561,7 @@ void dolor_study_config_free(dolor_study_config *c)
     for (int i = 0; i < DOLOR_STUDY_MAX_MODELS; i++) {
         free(c->models[i].name);
         free(c->models[i].arch);
+        free(c->models[i].options);
         free(c->models[i].upsample);
         free(c->models[i].schedule);
         free(c->models[i].shape);
@@ -506,6 +570,36 @@ void dolor_study_config_free(dolor_study_config *c)
         free(c->models[i].distances);
     }
     free(c);
+}
+
+int dolor_study_model_is_registry_seg(const dolor_study_model *md)
+{
+    return md->arch && (!strcmp(md->arch, "resnet_unet") || !strcmp(md->arch, "fastseg"));
+}
+
+dolor_status dolor_study_model_arch_json(const dolor_study_config *c, const dolor_study_model *md, char **json)
+{
+    *json = NULL;
+    cJSON *o = md->options ? cJSON_Parse(md->options) : cJSON_CreateObject();
+    if (!o)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    if (!cJSON_AddNumberToObject(o, "in_channels", 1) ||
+        !cJSON_AddNumberToObject(o, "num_classes", c->n_classes + 1)) {
+        cJSON_Delete(o);
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    }
+    if (!strcmp(md->arch, "unet")) {
+        cJSON_AddNumberToObject(o, "base_channels", md->base);
+        cJSON_AddNumberToObject(o, "depth", md->depth);
+        cJSON_AddStringToObject(o, "upsample", md->upsample);
+    }
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (js) {
+        *json = strdup(js);
+        cJSON_free(js);
+    }
+    return *json ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
 }
 
 static dolor_status check_config(const ctx *cx, dolor_study_config *c)
@@ -574,21 +668,25 @@ static dolor_status check_config(const ctx *cx, dolor_study_config *c)
         for (int j = 0; j < m; j++)
             if (!strcmp(c->models[j].name, md->name))
                 return key_error(cx, p, NULL, "\"%s\" is also models[%d].name", md->name, j);
-        int unet = !strcmp(md->arch, "unet");
+        int unet = !strcmp(md->arch, "unet"), registry_seg = dolor_study_model_is_registry_seg(md);
+        int seg = unet || registry_seg;
         /* a key the model's architecture does not use is an error, not a silent no-op */
         {
-            static const char *const only_unet[] = {"upsample", "size", NULL};
+            static const char *const only_unet[] = {"upsample", NULL};
+            static const char *const only_seg[] = {"size", NULL};
+            static const char *const only_registry_seg[] = {"options", NULL};
+            static const char *const unet_or_resnet[] = {"base", "depth", NULL};
             static const char *const only_resnet[] = {"shape", "optimizer", "momentum", "step_size", NULL};
-            static const char *const nets[] = {"base", "depth", "epochs", "batch", "warmup", "lr", "wd", "schedule",
-                                               "augment", NULL};
+            static const char *const nets[] = {"epochs", "batch", "warmup", "lr", "wd", "schedule", "augment", NULL};
             static const char *const only_forest[] = {"trees", "max_features", "levels", "distances", "firstorder",
                                                       "nakagami", NULL};
             int forest = !strcmp(md->arch, "forest"), resnet = !strcmp(md->arch, "resnet");
-            const char *const *bad[3] = {unet ? NULL : only_unet, resnet ? NULL : only_resnet,
-                                         forest ? NULL : only_forest};
-            const char *const *lists[4] = {bad[0], bad[1], bad[2], forest ? nets : NULL};
+            const char *const *lists[] = {unet ? NULL : only_unet,       seg ? NULL : only_seg,
+                                          registry_seg ? NULL : only_registry_seg,
+                                          unet || resnet ? NULL : unet_or_resnet, resnet ? NULL : only_resnet,
+                                          forest ? nets : NULL,          forest ? NULL : only_forest};
             int first = (int)(find_key("models[].name") - schema);
-            for (int l = 0; l < 4; l++)
+            for (size_t l = 0; l < sizeof lists / sizeof *lists; l++)
                 for (int k = 0; lists[l] && lists[l][k]; k++) {
                     char kp[64];
                     snprintf(kp, sizeof kp, "models[].%s", lists[l][k]);
@@ -596,19 +694,43 @@ static dolor_status check_config(const ctx *cx, dolor_study_config *c)
                     int bit = kd ? (int)(kd - schema) - first : -1;
                     if (bit >= 0 && bit < 64 && (md->given >> bit & 1)) {
                         snprintf(p, sizeof p, "models[%d].%s", m, lists[l][k]);
-                        return key_error(cx, p, NULL, "not used by arch %s (dolor study schema says which keys each "
-                                         "architecture takes)", md->arch);
+                        return key_error(cx, p, NULL, "not used by arch %s (%sdolor study schema says which keys "
+                                         "each architecture takes)", md->arch,
+                                         registry_seg && l == 3 ? "give it in options; " : "");
                     }
                 }
             if (!strcmp(md->schedule, "step") && !resnet) {
                 snprintf(p, sizeof p, "models[%d].schedule", m);
-                return key_error(cx, p, NULL, "step is for arch resnet (the U-Net takes cosine, poly, constant)");
+                return key_error(cx, p, NULL, "step is for arch resnet (segmentation takes cosine, poly, constant)");
             }
         }
-        if (unet == c->classification) {
+        if (seg == c->classification) {
             snprintf(p, sizeof p, "models[%d].arch", m);
             return key_error(cx, p, NULL, "%s is not a model for a %s study (%s)", md->arch, c->task,
-                             c->classification ? "resnet or forest" : "unet");
+                             c->classification ? "resnet or forest" : "unet, resnet_unet or fastseg");
+        }
+        if (registry_seg) {
+            /* build the network once, so that a wrong option is reported now with its key, not after hours */
+            char *js = NULL;
+            dolor_status s = dolor_study_model_arch_json(c, md, &js);
+            dolor_net *net = NULL;
+            if (!s)
+                s = dolor_arch_build(md->arch, js, &net);
+            int ond = 0;
+            int64_t od[5];
+            if (!s && (dolor_net_num_outputs(net) != 1 || dolor_net_output_shape(net, 0, &ond, od) || ond != 4))
+                s = dolor_error(DOLOR_EINVAL, "does not segment 2D images (its output is not [N, K, H, W])");
+            dolor_net_free(net);
+            free(js);
+            if (s == DOLOR_ENOMEM)
+                return s;
+            if (s) {
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", dolor_errmsg());
+                snprintf(p, sizeof p, "models[%d].options", m);
+                return key_error(cx, p, NULL, "arch %s: %s", md->arch, msg);
+            }
+            continue;
         }
         if (!strcmp(md->arch, "resnet")) {
             int d = md->depth;

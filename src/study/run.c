@@ -178,10 +178,15 @@ static void job_text(const dolor_study_config *cfg, const dolor_study_model *md,
 {
     size_t o = 0;
 #define ADD(...) (o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, __VA_ARGS__))
-    ADD("model %s\narch %s\nbase %d\ndepth %d\nupsample %s\nsize %d\nepochs %d\nbatch %d\nwarmup %d\n"
-        "lr %.17g\nwd %.17g\nschedule %s\naugment %d\nseed %d\nclasses", md->name, md->arch, md->base, md->depth,
-        md->upsample, md->size, md->epochs, md->batch, md->warmup, md->lr, md->wd, md->schedule, md->augment,
-        md->seed);
+    /* a registry segmenter's line is its options (base/depth/upsample are the U-Net's), so U-Net jobs keep the
+     * job.txt they had before other architectures joined */
+    if (dolor_study_model_is_registry_seg(md))
+        ADD("model %s\narch %s\noptions %s\n", md->name, md->arch, md->options ? md->options : "{}");
+    else
+        ADD("model %s\narch %s\nbase %d\ndepth %d\nupsample %s\n", md->name, md->arch, md->base, md->depth,
+            md->upsample);
+    ADD("size %d\nepochs %d\nbatch %d\nwarmup %d\nlr %.17g\nwd %.17g\nschedule %s\naugment %d\nseed %d\nclasses",
+        md->size, md->epochs, md->batch, md->warmup, md->lr, md->wd, md->schedule, md->augment, md->seed);
     for (int c = 0; c < cfg->n_classes; c++)
         ADD(" %s=%d", cfg->classes[c], cfg->labels ? cfg->labels[c] : c + 1);
     if (cfg->masks2)
@@ -283,12 +288,24 @@ static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_mod
         s = dolor_checkpoint_load(last, &net, &opt, &meta);
         if (s)
             return dolor_error_prefix(s, "resuming %s", jobdir);
-        if (meta.height != md->size || meta.arch.base_channels != md->base || meta.arch.depth != md->depth) {
+        char *want = NULL;
+        s = dolor_study_model_arch_json(cfg, md, &want);
+        dolor_net *fresh = NULL;
+        char wantcfg[sizeof meta.arch_config];
+        if (!s)
+            s = dolor_arch_build(md->arch, want, &fresh);
+        if (!s)
+            s = dolor_net_config_json(fresh, wantcfg, sizeof wantcfg);
+        dolor_net_free(fresh);
+        free(want);
+        if (!s && (meta.height != md->size || strcmp(meta.arch_name, md->arch) || strcmp(meta.arch_config, wantcfg)))
+            s = dolor_error(DOLOR_EINVAL, "%s: holds a %s %s model of size %d but the config says %s %s, size %d (use a "
+                            "new output folder when the models change)", last, meta.arch_name, meta.arch_config,
+                            meta.height, md->arch, wantcfg, md->size);
+        if (s) {
             dolor_net_free(net);
             dolor_adamw_free(opt);
-            return dolor_error(DOLOR_EINVAL, "%s: holds a model of size %d, base %d, depth %d but the config says %d, "
-                               "%d, %d (use a new output folder when the models change)", last, meta.height,
-                               meta.arch.base_channels, meta.arch.depth, md->size, md->base, md->depth);
+            return s;
         }
         dolor_model_meta bm;
         if (dolor_checkpoint_read_meta(bestp, &bm) == DOLOR_OK && !isnan(bm.val_dice))
@@ -303,15 +320,21 @@ static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_mod
             meta.label_values[c] = cfg->labels ? cfg->labels[c - 1] : c;
         }
         meta.height = meta.width = md->size;
-        dolor_unet_config_default(&meta.arch);
-        meta.arch.in_channels = 1;
-        meta.arch.num_classes = meta.num_classes;
-        meta.arch.base_channels = md->base;
-        meta.arch.depth = md->depth;
-        meta.arch.upsample = !strcmp(md->upsample, "bilinear") ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
         meta.seed = (uint64_t)md->seed;
         meta.val_dice = NAN;
-        s = dolor_unet_create(&meta.arch, &net);
+        meta.in_channels = 1;
+        char *js = NULL;
+        s = dolor_study_model_arch_json(cfg, md, &js);
+        if (!s)
+            s = dolor_arch_build(md->arch, js, &net);
+        free(js);
+        if (!s)
+            s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config);
+        if (!s) {
+            snprintf(meta.arch_name, sizeof meta.arch_name, "%s", md->arch);
+            if (dolor_net_config(net))
+                meta.arch = *dolor_net_config(net);
+        }
         if (!s)
             s = dolor_net_init(net, (uint64_t)md->seed);
         if (s) {

@@ -11,6 +11,13 @@ size_t dolor_study_stem_len(const char *s);
  * differs when the folder was made with other settings. */
 dolor_status dolor_study_check_job_text(const char *jobdir, const char *want);
 
+/* 1 when md->arch is a registry segmenter configured by models[].options ("resnet_unet", "fastseg"). */
+int dolor_study_model_is_registry_seg(const dolor_study_model *md);
+/* The registry config (nn.h) of segmentation model md as a flat JSON object (caller frees): in_channels 1 and
+ * num_classes (classes + background) from the data, then the U-Net's base/depth/upsample or models[].options.
+ * Errors: DOLOR_ENOMEM. */
+dolor_status dolor_study_model_arch_json(const dolor_study_config *c, const dolor_study_model *md, char **json);
+
 /* The classification study (cfg->classification): see dolor_study_run. */
 dolor_status dolor_study_run_classification(const dolor_study_config *cfg, const char *out_dir);
 
