@@ -120,7 +120,9 @@ if [[ -n "$chrome" ]]; then
   # --timeout: Chromium stops by itself after 20 s of real time (and writes what it has) should the page's
   # endless frame loop keep virtual time from running out on a loaded machine; a cold start can still take
   # minutes there: two retries
+  # each attempt starts without a screenshot, so a file left by a failed one cannot pass the check
   for _ in 1 2 3; do
+    rm -f "$shot"
     timeout 180 "${ch[@]}" --screenshot="$shot" "$U/" > "$T/chrome.log" 2>&1 && [[ -s "$shot" ]] && break
   done
   [[ -s "$shot" && $(head -c 4 "$shot" | od -An -c | tr -d ' ') == 211PNG ]] && ok || bad "no screenshot: $(tail -3 "$T/chrome.log")"
