@@ -174,15 +174,6 @@ static int exists(const char *p)
     return access(p, F_OK) == 0;
 }
 
-static size_t job_cases(const dolor_study_split *sp, int f, int which, size_t *idx)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < sp->n; i++)
-        if (sp->set[(size_t)f * sp->n + i] == which)
-            idx[m++] = i;
-    return m;
-}
-
 /* ---- texture features of every case for one forest model: jobs/<model>/features.csv ---- */
 static dolor_status case_features(const dolor_study_model *md, const cases *c, size_t i, dolor_feature_set **out)
 {
@@ -326,8 +317,8 @@ static dolor_status forest_job(const dolor_study_model *md, const char *jobdir, 
                                const dolor_study_split *sp, int f, const double *X, int p, size_t *idx)
 {
     /* the forest has no checkpoint to choose: it grows on the training and validation cases together */
-    size_t nfit = job_cases(sp, f, DOLOR_SPLIT_TRAIN, idx);
-    nfit += job_cases(sp, f, DOLOR_SPLIT_VAL, idx + nfit);
+    size_t nfit = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TRAIN, idx);
+    nfit += dolor_study_job_cases(sp, f, DOLOR_SPLIT_VAL, idx + nfit);
     double *Xf = malloc((nfit + 1) * (size_t)p * sizeof *Xf), *Xt = NULL, *pr = NULL, *prob = NULL;
     int *y = malloc((nfit + 1) * sizeof *y);
     dolor_forest *fo = NULL;
@@ -343,7 +334,7 @@ static dolor_status forest_job(const dolor_study_model *md, const char *jobdir, 
     prm.seed = (uint64_t)md->seed + (uint64_t)f;
     if (!s)
         s = dolor_forest_fit(Xf, nfit, p, y, 2, &prm, &fo);
-    size_t nte = s ? 0 : job_cases(sp, f, DOLOR_SPLIT_TEST, idx);
+    size_t nte = s ? 0 : dolor_study_job_cases(sp, f, DOLOR_SPLIT_TEST, idx);
     if (!s) {
         Xt = malloc((nte + 1) * (size_t)p * sizeof *Xt);
         pr = malloc((nte + 1) * 2 * sizeof *pr);
@@ -438,8 +429,8 @@ static dolor_status cnn_job(const dolor_study_config *cfg, const dolor_study_mod
                             const cases *c, const dolor_study_split *sp, int f, const dolor_cls_dataset *ds,
                             size_t *tr, size_t *va, size_t *te)
 {
-    size_t ntr = job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = job_cases(sp, f, DOLOR_SPLIT_VAL, va);
-    size_t nte = job_cases(sp, f, DOLOR_SPLIT_TEST, te);
+    size_t ntr = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = dolor_study_job_cases(sp, f, DOLOR_SPLIT_VAL, va);
+    size_t nte = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TEST, te);
     dolor_cls_train_config ct;
     dolor_cls_train_config_default(&ct);
     ct.out_dir = jobdir;
@@ -595,6 +586,57 @@ static dolor_status collect(FILE *fp, const char *jobdir, const char *model, int
     return DOLOR_OK;
 }
 
+/* The classification study's jobs for dolor_study_run_jobs; the CNN dataset is reopened when a model's input
+ * shape differs. */
+typedef struct cls_jobs {
+    const dolor_study_config *cfg;
+    const cases *c;
+    const dolor_study_split *sp;
+    double **X; /* forest features per model */
+    int *P;
+    dolor_cls_dataset *ds;
+    const dolor_study_model *ds_model;
+    size_t *tr, *va, *te;
+} cls_jobs;
+
+static char *cls_job_text(void *ctx, int m, int f)
+{
+    const cls_jobs *j = ctx;
+    return job_text(j->cfg, &j->cfg->models[m], j->c, j->sp, f);
+}
+
+static dolor_status cls_job_run(void *ctx, int m, int f, const char *jobdir)
+{
+    cls_jobs *j = ctx;
+    const dolor_study_model *md = &j->cfg->models[m];
+    dolor_status s = DOLOR_OK;
+    dolor_outfile_clean_stale(jobdir);
+    if (!strcmp(md->arch, "forest"))
+        s = forest_job(md, jobdir, j->c, j->sp, f, j->X[m], j->P[m], j->tr);
+    else {
+        if (!j->ds || j->ds_model->n_shape != md->n_shape ||
+            memcmp(j->ds_model->shape, md->shape, (size_t)md->n_shape * sizeof *md->shape)) {
+            dolor_cls_dataset_free(j->ds);
+            j->ds = NULL;
+            s = open_cls(j->cfg, j->c, md, &j->ds);
+            j->ds_model = md;
+        }
+        if (!s)
+            s = cnn_job(j->cfg, md, jobdir, j->c, j->sp, f, j->ds, j->tr, j->va, j->te);
+    }
+    if (!s) {
+        char done[4200];
+        snprintf(done, sizeof done, "%s/done.txt", jobdir);
+        dolor_outfile o;
+        s = dolor_outfile_open(&o, done, 1);
+        if (!s) {
+            fprintf(o.fp, "model %s fold %d: done\n", md->name, f + 1);
+            s = dolor_outfile_commit(&o);
+        }
+    }
+    return s;
+}
+
 dolor_status dolor_study_run_classification(const dolor_study_config *cfg, const char *out_dir)
 {
     if (cfg->threads)
@@ -616,7 +658,6 @@ dolor_status dolor_study_run_classification(const dolor_study_config *cfg, const
     double **X = calloc((size_t)cfg->n_models, sizeof *X);
     int *P = calloc((size_t)cfg->n_models, sizeof *P);
     dolor_cls_dataset *ds = NULL;
-    const dolor_study_model *ds_model = NULL;
     if (!tr || !va || !te || !X || !P) {
         s = dolor_error(DOLOR_ENOMEM, "out of memory");
         goto done;
@@ -655,66 +696,13 @@ dolor_status dolor_study_run_classification(const dolor_study_config *cfg, const
             snprintf(path, sizeof path, "%s/jobs/%s/features.csv", out_dir, cfg->models[m].name);
             s = forest_features(&cfg->models[m], &c, path, &X[m], &P[m]);
         }
-    int njobs = cfg->n_models * sp->k, jobno = 0, ran = 0;
-    double t0 = dolor_time_ms();
-    for (int m = 0; !s && m < cfg->n_models; m++) {
-        const dolor_study_model *md = &cfg->models[m];
-        for (int f = 0; !s && f < sp->k; f++, jobno++) {
-            if (jobno % rk.size != rk.rank)
-                continue;
-            char jobdir[4096], done[4200];
-            snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
-            snprintf(done, sizeof done, "%s/done.txt", jobdir);
-            char *jt = job_text(cfg, md, &c, sp, f);
-            if (!jt) {
-                s = dolor_error(DOLOR_ENOMEM, "out of memory");
-                break;
-            }
-            s = dolor_study_check_job_text(jobdir, jt);
-            free(jt);
-            if (s)
-                break;
-            if (exists(done)) {
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d) already done, skipped\n", jobno + 1, njobs,
-                        md->name, f + 1, sp->k);
-                continue;
-            }
-            dolor_outfile_clean_stale(jobdir);
-            double el = (dolor_time_ms() - t0) / 1000.0;
-            if (ran)
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)%s, %.0f s so far, ETA %.0f s\n", jobno + 1,
-                        njobs, md->name, f + 1, sp->k, rk.size > 1 ? " on this rank" : "", el,
-                        el / ran * ((njobs - jobno + rk.size - 1) / rk.size));
-            else
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno + 1, njobs, md->name, f + 1,
-                        sp->k);
-            if (!strcmp(md->arch, "forest"))
-                s = forest_job(md, jobdir, &c, sp, f, X[m], P[m], tr);
-            else {
-                if (!ds || ds_model->n_shape != md->n_shape ||
-                    memcmp(ds_model->shape, md->shape, (size_t)md->n_shape * sizeof *md->shape)) {
-                    dolor_cls_dataset_free(ds);
-                    ds = NULL;
-                    s = open_cls(cfg, &c, md, &ds);
-                    ds_model = md;
-                }
-                if (!s)
-                    s = cnn_job(cfg, md, jobdir, &c, sp, f, ds, tr, va, te);
-            }
-            if (!s) {
-                dolor_outfile o;
-                s = dolor_outfile_open(&o, done, 1);
-                if (!s) {
-                    fprintf(o.fp, "model %s fold %d: done\n", md->name, f + 1);
-                    s = dolor_outfile_commit(&o);
-                }
-            }
-            if (s)
-                s = dolor_error_prefix(s, "model %s, fold %d", md->name, f + 1);
-            ran++;
-        }
-    }
-    s = dolor_study_status_all(s);
+    if (!s) {
+        cls_jobs cj = {cfg, &c, sp, X, P, NULL, NULL, tr, va, te};
+        static const dolor_study_job_ops ops = {cls_job_text, cls_job_run};
+        s = dolor_study_run_jobs(cfg, out_dir, sp->k, &ops, &cj);
+        ds = cj.ds;
+    } else
+        s = dolor_study_status_all(s); /* every rank stops together */
     if (s || rk.rank != 0)
         goto done;
     snprintf(path, sizeof path, "%s/per_case.csv", out_dir);

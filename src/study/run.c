@@ -44,15 +44,6 @@ static dolor_status open_dataset(const dolor_study_config *cfg, int size, dolor_
 }
 
 /* Indices of the cases of job f in set `which`. */
-static size_t job_cases(const dolor_study_split *sp, int f, int which, size_t *idx)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < sp->n; i++)
-        if (sp->set[(size_t)f * sp->n + i] == which)
-            idx[m++] = i;
-    return m;
-}
-
 /* Evaluate best.safetensors of a job on its test cases at original size -> jobdir/test_eval/. */
 /* The second annotator's mask of case i: masks2/<the mask's file name>. */
 static void mask2_path(const dolor_study_config *cfg, dolor_dataset *ds, size_t i, char *buf, size_t cap)
@@ -251,8 +242,8 @@ dolor_status dolor_study_check_job_text(const char *jobdir, const char *want)
 static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_model *md, const char *jobdir,
                             dolor_dataset *ds, const dolor_study_split *sp, int f, size_t *tr, size_t *va, size_t *te)
 {
-    size_t ntr = job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = job_cases(sp, f, DOLOR_SPLIT_VAL, va);
-    size_t nte = job_cases(sp, f, DOLOR_SPLIT_TEST, te);
+    size_t ntr = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = dolor_study_job_cases(sp, f, DOLOR_SPLIT_VAL, va);
+    size_t nte = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TEST, te);
     dolor_status s = dolor_mkdir_p(jobdir);
     if (s)
         return s;
@@ -544,6 +535,40 @@ static dolor_status overlay_grid(const dolor_study_config *cfg, dolor_dataset *d
     return dolor_outfile_commit(&idx);
 }
 
+/* The segmentation study's jobs for dolor_study_run_jobs; ds is reopened when a model's input size differs. */
+typedef struct seg_jobs {
+    const dolor_study_config *cfg;
+    const dolor_study_split *sp;
+    dolor_dataset *ds;
+    int ds_size;
+    size_t *tr, *va, *te;
+} seg_jobs;
+
+static char *seg_job_text(void *ctx, int m, int f)
+{
+    const seg_jobs *j = ctx;
+    size_t cap = 64 + 64 * (j->sp->n + 16) + 4096;
+    char *jt = malloc(cap);
+    if (jt)
+        job_text(j->cfg, &j->cfg->models[m], j->sp, f, jt, cap);
+    return jt;
+}
+
+static dolor_status seg_job_run(void *ctx, int m, int f, const char *jobdir)
+{
+    seg_jobs *j = ctx;
+    const dolor_study_model *md = &j->cfg->models[m];
+    if (md->size != j->ds_size) {
+        dolor_dataset_free(j->ds);
+        j->ds = NULL;
+        dolor_status s = open_dataset(j->cfg, md->size, &j->ds);
+        if (s)
+            return s;
+        j->ds_size = md->size;
+    }
+    return run_job(j->cfg, md, jobdir, j->ds, j->sp, f, j->tr, j->va, j->te);
+}
+
 dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
 {
     if (cfg->classification)
@@ -591,7 +616,7 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
         int K = cfg->n_classes + 1;
         double frac[DOLOR_MAX_CLASSES];
         for (int f = 0; !s && f < sp->k; f++) {
-            size_t nte = job_cases(sp, f, DOLOR_SPLIT_TEST, te);
+            size_t nte = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TEST, te);
             dolor_dataset_class_fractions(ds, te, nte, frac);
             for (int c = 1; c < K; c++)
                 if (frac[c] == 0) {
@@ -612,54 +637,10 @@ dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)
             goto done;
         }
     }
-    int njobs = cfg->n_models * sp->k, jobno = 0, ran = 0;
-    double t0 = dolor_time_ms();
-    for (int m = 0; !s && m < cfg->n_models; m++) {
-        const dolor_study_model *md = &cfg->models[m];
-        for (int f = 0; !s && f < sp->k; f++) {
-            jobno++;
-            if ((jobno - 1) % rk.size != rk.rank)
-                continue;
-            char jobdir[4096], done[4200];
-            snprintf(jobdir, sizeof jobdir, "%s/jobs/%s/fold%d", out_dir, md->name, f + 1);
-            snprintf(done, sizeof done, "%s/done.txt", jobdir);
-            char *jt = malloc(64 + 64 * (sp->n + 16) + 4096);
-            if (!jt) {
-                s = dolor_error(DOLOR_ENOMEM, "out of memory");
-                break;
-            }
-            job_text(cfg, md, sp, f, jt, 64 + 64 * (sp->n + 16) + 4096);
-            s = dolor_study_check_job_text(jobdir, jt);
-            free(jt);
-            if (s)
-                break;
-            if (exists(done)) {
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d) already done, skipped\n", jobno, njobs,
-                        md->name, f + 1, sp->k);
-                continue;
-            }
-            if (md->size != ds_size) {
-                dolor_dataset_free(ds);
-                ds = NULL;
-                s = open_dataset(cfg, md->size, &ds);
-                if (s)
-                    break;
-                ds_size = md->size;
-            }
-            double el = (dolor_time_ms() - t0) / 1000.0;
-            int left = (njobs - jobno + rk.size) / rk.size; /* this rank's jobs still to run, this one included */
-            if (ran)
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)%s, %.0f s so far, ETA %.0f s\n", jobno,
-                        njobs, md->name, f + 1, sp->k, rk.size > 1 ? " on this rank" : "", el, el / ran * left);
-            else
-                fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno, njobs, md->name, f + 1, sp->k);
-            s = run_job(cfg, md, jobdir, ds, sp, f, tr, va, te);
-            if (s)
-                s = dolor_error_prefix(s, "model %s, fold %d", md->name, f + 1);
-            ran++;
-        }
-    }
-    s = dolor_study_status_all(s);
+    seg_jobs sj = {cfg, sp, ds, ds_size, tr, va, te};
+    static const dolor_study_job_ops ops = {seg_job_text, seg_job_run};
+    s = dolor_study_run_jobs(cfg, out_dir, sp->k, &ops, &sj);
+    ds = sj.ds;
     if (s || rk.rank != 0)
         goto done;
     /* per-case results of every job, then the tables */
