@@ -133,7 +133,7 @@ static const char *kind_name(kind k)
 {
     static const char *const n[] = {"a mapping", "a list of mappings", "a string", "a string", "an integer",
                                     "a number", "true or false", "a list of strings", "a list of integers",
-                                    "a list of numbers", "a mapping of architecture options"};
+                                    "a list of numbers", "a mapping"};
     _Static_assert(sizeof n / sizeof *n == K_OPTMAP + 1, "kind names");
     return n[k];
 }
