@@ -12,7 +12,8 @@
  *     (its strict shape inference must agree with the value_info shapes dolor writes);
  *   with --ort (ctest test_nn_onnx_ort): run the model in ONNX Runtime (node bench/ort/check.js, onnxruntime-node
  *     1.30.0 CPU) on the same input and compare every output: max |ort - dolor| <= 1e-4 * max(1, max |dolor|).
- *     node or bench/ort/node_modules/onnxruntime-node missing: exit 77 (ctest SKIP), saying how to set it up. */
+ *     node or bench/ort/node_modules/onnxruntime-node missing: exit 77 (ctest SKIP), saying how to set it up.
+ * test_nn_onnx --ort --full (by hand): the same for the default configs at their working sizes (docs/onnx.md). */
 #include "check.h"
 #include "test_util.h"
 #include "dolor/nn.h"
@@ -496,6 +497,20 @@ int main(int argc, char **argv)
     }
     if (!dolor_test_tmpdir(tmp, sizeof tmp, "onnx"))
         return dolor_test_finish();
+    if (argc > 2 && !strcmp(argv[2], "--full")) {
+        /* by hand (docs/onnx.md), not in ctest: the default configs at their working sizes */
+        static const int64_t u256[4] = {1, 1, 256, 256}, ru256[4] = {1, 3, 256, 256}, fs512[4] = {1, 1, 512, 512},
+                             r224[4] = {1, 3, 224, 224}, y640[4] = {1, 3, 640, 640}, r3d[5] = {1, 1, 32, 128, 128};
+        run_case("full_unet", arch("unet", NULL), 21, 4, u256);
+        run_case("full_resnet_unet50_ta", arch("resnet_unet", "{\"triplet_attention\": 1}"), 22, 4, ru256);
+        run_case("full_fastseg", arch("fastseg", "{\"in_channels\": 1}"), 23, 4, fs512);
+        run_case("full_resnet50", arch("resnet", "{\"depth\": 50}"), 24, 4, r224);
+        run_case("full_resnet18_3d", arch("resnet", "{\"depth\": 18, \"spatial_dims\": 3, \"in_channels\": 1, "
+                                       "\"num_classes\": 2}"), 25, 5, r3d);
+        run_case("full_yolov8s_segment", arch("yolov8", "{\"task\": \"segment\", \"scale\": \"s\"}"), 26, 4, y640);
+        dolor_test_rm_rf(tmp);
+        return dolor_test_finish();
+    }
     if (!ort_mode)
         test_errors();
     static const int64_t u[4] = {2, 1, 32, 24}, r2[4] = {2, 3, 64, 64}, r3[5] = {1, 1, 16, 32, 32},
