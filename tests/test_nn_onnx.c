@@ -343,7 +343,7 @@ static void run_case(const char *name, dolor_net *net, uint64_t seed, int ndim, 
     int nout = dolor_net_num_outputs(net);
     dolor_tensor *outs[8] = {0}, *xt = NULL;
     int64_t xd[5];
-    memcpy(xd, dims, sizeof xd);
+    memcpy(xd, dims, sizeof(int64_t) * (size_t)ndim);
     CHECK_OK(dolor_tensor_create(&xt, ndim, xd));
     for (int64_t i = 0; xt && i < nn_shape_numel(&in); i++)
         xt->data[i] = (float)dolor_rng_normal(&r);
