@@ -11,7 +11,7 @@ pkgs=(build-essential cmake pkg-config
       libdnnl-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libnifti2-dev
       libopenjp2-7-dev libcharls-dev libdcmtk-dev r-mathlib libcjson-dev libyaml-dev
       libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libmicrohttpd-dev
-      chromium libopenmpi-dev openmpi-bin)
+      chromium libopenmpi-dev openmpi-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev)
 auto=0
 args=()
 for arg in "$@"; do
@@ -19,7 +19,8 @@ for arg in "$@"; do
     --auto) auto=1 ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev); args+=("$arg") ;;
     --tools) pkgs+=(python3-torch python3-numpy python3-scipy python3-pydicom python3-gdcm dcmtk python3-nibabel python3-pil
-                    r-base-core r-cran-proc r-cran-psych r-cran-car libgdcm-tools libopenjp2-tools python3-skimage python3-sklearn); args+=("$arg") ;;
+                    r-base-core r-cran-proc r-cran-psych r-cran-car libgdcm-tools libopenjp2-tools python3-skimage python3-sklearn
+                    python3-onnx); args+=("$arg") ;;
     --fresh) pkgs+=(mmdebstrap); args+=("$arg") ;;
     *) echo "install-deps: unknown option $arg (see the comment at the top of $0)" >&2; exit 2 ;;
   esac

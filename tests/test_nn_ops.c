@@ -42,7 +42,7 @@ static void test_table(void)
     CHECK(sizeof OPS / sizeof OPS[0] == NN_OP_COUNT);
     for (int k = 0; k < NN_OP_COUNT; k++) {
         const nn_op_def *d = nn_op_defs[k];
-        CHECKF(d && (int)d->kind == k && d->name && d->infer_shape && d->plan_forward && d->plan_backward &&
+        CHECKF(d && (int)d->kind == k && d->name && d->infer_shape && d->plan_forward && d->plan_backward && d->export_onnx &&
                    d->min_inputs >= 1 && d->max_inputs >= d->min_inputs,
                "table entry %d (%s) is incomplete or describes another kind", k, d && d->name ? d->name : "?");
         CHECKF(d && kind_of(d->name) == k, "table entry %d is named %s", k, d ? d->name : "?");

@@ -290,6 +290,35 @@ dolor_status dolor_arch_build_limited(const char *name, const char *config_json,
  * Errors: DOLOR_EINVAL (not built by the registry, or n too small: the message gives the size). */
 dolor_status dolor_net_config_json(const dolor_net *net, char *buf, size_t n);
 
+/* ---- ONNX export (src/nn/onnx.c; the op mapping, limits and measured agreement: docs/onnx.md) ----
+ * Writes net as an ONNX model for INFERENCE at ONE FIXED INPUT SHAPE: a ModelProto of IR version 8
+ * with the default-domain opset 17 (ONNX 1.12), batch norm with its running statistics and epsilon,
+ * dropout as the identity. Every value's shape is fixed at the export shape (graph input, outputs
+ * and value_info, and the Resize sizes of an upsample-to-a-reference); run the model on another
+ * size and export again.
+ *   input_dims: the input shape, ndim entries: [N, C, H, W] or [N, C, D, H, W] ([N, F] for a net
+ *     whose input is flat), C the net's input channels; NULL (ndim ignored): every graph input at its
+ *     nominal shape (dolor_net_input_shape).
+ *   Graph input "image" ("image0", "image1", ... for a net with several inputs), float32 of that
+ *   shape; graph outputs the net's own names (dolor_net_output_name: "logits" for the segmenters
+ *   and classifiers, YOLOv8's maps "box_cls_p3", ...) in the net's order, float32, the shapes
+ *   dolor_net_run returns at that input. Initializers: every parameter and buffer tensor, in the
+ *   order and with the PyTorch state_dict names of dolor_net_tensor_at (so their element count is
+ *   dolor_net_num_params + dolor_net_num_buffers), float32. Metadata: "dolor_architecture" and
+ *   "dolor_config" (dolor_net_config_json) for a registry net.
+ * The file is written to a temporary file next to path and renamed onto it (dolor_outfile_open).
+ * Each op kind maps to ONNX nodes through its own export callback in the op table (docs/nn.md).
+ * ONNX Runtime 1.30 (CPU) computes the dolor outputs within 1e-4 * max(1, max |y|) on every registry
+ * architecture (tests/test_nn_onnx.c).
+ * Errors: DOLOR_EINVAL (net or path NULL or empty, net not finalized, an input dim < 1 or > 2^30),
+ * DOLOR_ESHAPE (ndim or channels differ from the net's input; U-Net spatial sizes that are not
+ * multiples of 2^depth; a shape the net's operations cannot take at this input, named by the
+ * operation), DOLOR_EUNSUPPORTED (an input shape given for a net with several inputs; an operation
+ * kind without an ONNX export, named with its index, module name and kind; a model over protobuf's
+ * 2 GiB limit, since external data is not written), DOLOR_ENOMEM, DOLOR_EIO (the file cannot be
+ * created, written or renamed; the message names it). */
+dolor_status dolor_net_export_onnx(const dolor_net *net, const int64_t *input_dims, int ndim, const char *path);
+
 /* ---- Losses ----
  * On logits [N, K, H, W] (plain NCHW) and labels uint8 [N, H, W] (values < K). Each returns the
  * loss in *loss and, if dlogits != NULL, ADDS weight * dLoss/dlogits into dlogits (same shape as

@@ -33,6 +33,14 @@ dolor_status dolor_cli_parse_double(const char *opt, const char *s, double lo, d
 dolor_status dolor_cli_split_list(const char *opt, const char *s, char ***items, int *n);
 void dolor_cli_free_list(char **items);
 
+/* --arch-opt KEY=VALUE into a JSON value (a cJSON item, the caller owns it): a number if all of VALUE is one,
+ * true/false as 1/0, else a string. */
+struct cJSON *dolor_cli_kv_value(const char *v);
+/* --arch-opt KEY=VALUE,... items kv[0..n) as one flat JSON object for dolor_arch_build (a later KEY replaces an
+ * earlier one), values as dolor_cli_kv_value; *json malloc'ed (caller frees). Errors: DOLOR_EINVAL (an item that
+ * is not KEY=VALUE; the message starts with opt), DOLOR_ENOMEM. */
+dolor_status dolor_cli_arch_json(const char *opt, char *const *kv, int n, char **json);
+
 /* 1 if path is an existing directory. */
 int dolor_cli_is_dir(const char *path);
 

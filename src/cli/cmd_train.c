@@ -520,18 +520,6 @@ static void join_ints(char *buf, size_t cap, const int *v, int first, int n)
 
 static int is_unet(const train_opts *o) { return !o->arch || !strcmp(o->arch, "unet"); }
 
-/* KEY=VALUE into a JSON value: a number if all of VALUE is one, true/false as 1/0, else a string. */
-static cJSON *kv_value(const char *v)
-{
-    char *end;
-    double d = strtod(v, &end);
-    if (end != v && !*end && isfinite(d))
-        return cJSON_CreateNumber(d);
-    if (!strcmp(v, "true") || !strcmp(v, "false"))
-        return cJSON_CreateNumber(!strcmp(v, "true"));
-    return cJSON_CreateString(v);
-}
-
 /* The architecture config of a new model: in_channels and num_classes from the data, the U-Net's
  * --base/--depth/--upsample, then --arch-opt on top. Caller frees *json. */
 static dolor_status model_config(const train_opts *o, int num_classes, char **json)
@@ -551,7 +539,7 @@ static dolor_status model_config(const train_opts *o, int num_classes, char **js
         const char *eq = strchr(o->arch_kv[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
         cJSON_DeleteItemFromObjectCaseSensitive(c, key);
-        cJSON_AddItemToObject(c, key, kv_value(eq + 1));
+        cJSON_AddItemToObject(c, key, dolor_cli_kv_value(eq + 1));
     }
     *json = cJSON_PrintUnformatted(c);
     cJSON_Delete(c);
@@ -567,7 +555,7 @@ static int arch_opt_conflict(const train_opts *o, const dolor_model_meta *m, cha
         char key[64];
         const char *eq = strchr(o->arch_kv[i], '=');
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
-        cJSON *sv = cJSON_GetObjectItemCaseSensitive(c, key), *gv = kv_value(eq + 1);
+        cJSON *sv = cJSON_GetObjectItemCaseSensitive(c, key), *gv = dolor_cli_kv_value(eq + 1);
         bad = !sv || (cJSON_IsNumber(gv) != cJSON_IsNumber(sv)) ||
               (cJSON_IsNumber(gv) ? gv->valuedouble != sv->valuedouble
                                   : !cJSON_IsString(sv) || strcmp(gv->valuestring, sv->valuestring));
@@ -859,7 +847,7 @@ static int train_classify(train_opts *o)
             const char *eq = strchr(o->arch_kv[i], '=');
             snprintf(key, sizeof key, "%.*s", (int)(eq - o->arch_kv[i]), o->arch_kv[i]);
             cJSON_DeleteItemFromObjectCaseSensitive(c, key);
-            cJSON_AddItemToObject(c, key, kv_value(eq + 1));
+            cJSON_AddItemToObject(c, key, dolor_cli_kv_value(eq + 1));
         }
         cfgjs = cJSON_PrintUnformatted(c);
         cJSON_Delete(c);

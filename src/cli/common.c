@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -126,4 +128,37 @@ int dolor_cli_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+cJSON *dolor_cli_kv_value(const char *v)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end != v && !*end && isfinite(d))
+        return cJSON_CreateNumber(d);
+    if (!strcmp(v, "true") || !strcmp(v, "false"))
+        return cJSON_CreateNumber(!strcmp(v, "true"));
+    return cJSON_CreateString(v);
+}
+
+dolor_status dolor_cli_arch_json(const char *opt, char *const *kv, int n, char **json)
+{
+    *json = NULL;
+    cJSON *c = cJSON_CreateObject();
+    if (!c)
+        return dolor_error(DOLOR_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(kv[i], '=');
+        if (!eq || eq == kv[i] || !eq[1]) {
+            cJSON_Delete(c);
+            return dolor_error(DOLOR_EINVAL, "%s: '%s' is not KEY=VALUE", opt, kv[i]);
+        }
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - kv[i]), kv[i]);
+        cJSON_DeleteItemFromObjectCaseSensitive(c, key);
+        cJSON_AddItemToObject(c, key, dolor_cli_kv_value(eq + 1));
+    }
+    *json = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    return *json ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
 }

@@ -20,6 +20,7 @@ DECL(study)
 DECL(detect)
 DECL(ldh)
 DECL(stream)
+DECL(export)
 #undef DECL
 
 static const struct {
@@ -41,6 +42,7 @@ static const struct {
     {"ldh", dolor_cmd_ldh, "grade lumbar disc herniation (MSU) from disc masks and keypoints; agreement with truth"},
     {"study", dolor_cmd_study, "run a whole study from one YAML config: patient-level CV, tables, methods"},
     {"stream", dolor_cmd_stream, "segment a video live: decode, infer, draw on threads; overlay video, live view"},
+    {"export", dolor_cmd_export, "write a checkpoint as an ONNX model (opset 17, fixed input shape)"},
 };
 
 static void usage(FILE *fp)

@@ -158,13 +158,17 @@ typedef struct nn_value {
 } nn_value;
 
 struct nn_plan;
+struct nn_onnx; /* an ONNX graph being written (onnx.h, onnx.c) */
 
 /* One entry per operation kind (ops/table.c). Shapes: infer_shape computes the output shape from
  * the input shapes (an error names the operation and the shapes). add_params declares the op's
  * parameter tensors (at build time, input shapes known); init_params fills them with PyTorch's
  * default initialisation (rng != NULL) or the neutral values a new graph starts with (rng NULL).
- * plan_forward / plan_backward append the op's steps to the plan's programs. NULL add_params /
- * init_params: no parameters; NULL plan_backward: no input gradient (never NULL today). */
+ * plan_forward / plan_backward append the op's steps to the plan's programs. export_onnx appends
+ * the ONNX nodes that compute the op in inference (through the builder of onnx.h; the last node
+ * writes nn_onnx_value(ox, op->out)). NULL add_params / init_params: no parameters; NULL
+ * plan_backward: no input gradient (never NULL today); NULL export_onnx: dolor_net_export_onnx
+ * refuses the net with DOLOR_EUNSUPPORTED naming the kind (never NULL today). */
 typedef struct nn_op_def {
     nn_op_kind kind;
     const char *name;
@@ -174,6 +178,7 @@ typedef struct nn_op_def {
     void (*init_params)(dolor_net *g, const nn_op *op, dolor_rng *rng);
     dolor_status (*plan_forward)(dolor_net *g, struct nn_plan *p, int oi);
     dolor_status (*plan_backward)(dolor_net *g, struct nn_plan *p, int oi);
+    dolor_status (*export_onnx)(const dolor_net *g, struct nn_onnx *ox, int oi);
 } nn_op_def;
 
 extern const nn_op_def *const nn_op_defs[];
@@ -228,6 +233,10 @@ int nn_set_output(dolor_net *g, int v, const char *name);
 /* Set by dolor_arch_build_limited() around a registry build: graphs created on this thread take it as
  * their param_limit. */
 extern _Thread_local size_t nn_build_param_limit;
+
+/* Shapes of every value (vs[nvals]) for the graph inputs' shapes in_shapes[ninputs]. Errors: the
+ * first operation whose shape inference fails (DOLOR_ESHAPE / DOLOR_EINVAL, named by its message). */
+dolor_status nn_graph_infer_shapes(const dolor_net *g, const nn_shape *in_shapes, nn_shape *vs);
 
 /* Fails with the first building error, else allocates params/grads/buffers (neutral init). If no
  * output was set, `output` is used (compat with the single-output callers). */

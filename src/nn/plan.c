@@ -485,7 +485,7 @@ out:
 
 /* Shapes of all values for the given input shapes (the builder checked them at the nominal ones;
  * other input sizes can still fail here, e.g. a concat of a pooled odd size). */
-static dolor_status infer_all(const dolor_net *g, const nn_shape *in_shapes, nn_shape *vs)
+dolor_status nn_graph_infer_shapes(const dolor_net *g, const nn_shape *in_shapes, nn_shape *vs)
 {
     for (int k = 0; k < g->ninputs; k++)
         vs[g->inputs[k]] = in_shapes[k];
@@ -531,7 +531,7 @@ static dolor_status plan_build(dolor_net *g, nn_plan *p)
         for (int k = 0; k < g->noutputs; k++)
             p->last_use[g->outputs[k]] = g->nops; /* read by the output reorder at the end */
     }
-    dolor_status st = infer_all(g, p->in_shape, vs);
+    dolor_status st = nn_graph_infer_shapes(g, p->in_shape, vs);
     for (int i = 0; i < g->nvals; i++) {
         p->v[i].s = vs[i];
         p->v[i].needs_diff = p->training && (g->vals[i].input_idx < 0 || g->need_input_grad);

@@ -19,6 +19,7 @@
  * x forward instead of six reorders, three multiplications and two additions. Other layouts are
  * reordered to plain first. OpenMP over rows; backward gate gradients are summed per thread and
  * then reduced, so the result does not depend on scheduling beyond float summation order. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <omp.h>
@@ -300,7 +301,36 @@ static dolor_status plan_zpool_bwd(dolor_net *g, nn_plan *p, int oi)
     return dx_end(p, op->in[0], &d);
 }
 
-const nn_op_def nn_op_zpool_def = {NN_OP_ZPOOL, "zpool", 1, 1, zpool_infer, NULL, NULL, plan_zpool_fwd, plan_zpool_bwd};
+/* ONNX: Concat(ReduceMax, ReduceMean) over the pooled axis (keepdims 1, axis p[1]; opset 17 takes axes as an
+ * attribute), then Transpose(p) when the op pools a permuted view: zpool(x.permute(p)) = the pooled pair with
+ * the axes of x reordered by p, so x itself is never transposed. */
+static dolor_status zpool_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const int *pm = op->p.perm.perm;
+    int ident = zp_identity(pm);
+    int64_t axis = ident ? 1 : pm[1];
+    const char *x = nn_onnx_value(ox, op->in[0]), *mx = nn_onnx_tmp(ox), *mean = nn_onnx_tmp(ox);
+    const char *out = nn_onnx_value(ox, op->out), *cat = ident ? out : nn_onnx_tmp(ox);
+    nn_onnx_node *n = nn_onnx_unary(ox, "ReduceMax", x, mx);
+    nn_onnx_attr_ints(ox, n, "axes", &axis, 1);
+    nn_onnx_attr_int(ox, n, "keepdims", 1);
+    n = nn_onnx_unary(ox, "ReduceMean", x, mean);
+    nn_onnx_attr_ints(ox, n, "axes", &axis, 1);
+    nn_onnx_attr_int(ox, n, "keepdims", 1);
+    const char *pair[2] = {mx, mean};
+    n = nn_onnx_add_node(ox, "Concat", pair, 2, cat);
+    nn_onnx_attr_int(ox, n, "axis", axis);
+    if (!ident) {
+        int64_t perm[4] = {pm[0], pm[1], pm[2], pm[3]};
+        n = nn_onnx_unary(ox, "Transpose", cat, out);
+        nn_onnx_attr_ints(ox, n, "perm", perm, 4);
+    }
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_zpool_def = {NN_OP_ZPOOL, "zpool", 1, 1, zpool_infer, NULL, NULL, plan_zpool_fwd, plan_zpool_bwd,
+                                   zpool_export};
 
 /* --------------------------------------------------------- triplet gate ---- */
 
@@ -484,5 +514,31 @@ static dolor_status plan_tgate_bwd(dolor_net *g, nn_plan *p, int oi)
     return DOLOR_OK;
 }
 
+/* ONNX: the gates rotated back by Transpose (g_cw [N, 1, C, W] -> [N, C, 1, W] by (0, 2, 1, 3), g_hc
+ * [N, 1, H, C] -> [N, C, H, 1] by (0, 3, 2, 1)) and broadcast by Mul, summed in the kernel's order
+ * ((x g_hw + x g_cw) + x g_hc) * (1/3). */
+static dolor_status tgate_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    static const int64_t p_cw[4] = {0, 2, 1, 3}, p_hc[4] = {0, 3, 2, 1};
+    const char *x = nn_onnx_value(ox, op->in[0]), *gcw = nn_onnx_tmp(ox), *ghc = nn_onnx_tmp(ox);
+    nn_onnx_attr_ints(ox, nn_onnx_unary(ox, "Transpose", nn_onnx_value(ox, op->in[1]), gcw), "perm", p_cw, 4);
+    nn_onnx_attr_ints(ox, nn_onnx_unary(ox, "Transpose", nn_onnx_value(ox, op->in[2]), ghc), "perm", p_hc, 4);
+    const char *a[2] = {x, nn_onnx_value(ox, op->in[3])}, *b[2] = {x, gcw}, *c[2] = {x, ghc};
+    const char *xa = nn_onnx_tmp(ox), *xb = nn_onnx_tmp(ox), *xc = nn_onnx_tmp(ox), *s1 = nn_onnx_tmp(ox);
+    const char *s2 = nn_onnx_tmp(ox);
+    nn_onnx_add_node(ox, "Mul", a, 2, xa);
+    nn_onnx_add_node(ox, "Mul", b, 2, xb);
+    const char *ab[2] = {xa, xb};
+    nn_onnx_add_node(ox, "Add", ab, 2, s1);
+    nn_onnx_add_node(ox, "Mul", c, 2, xc);
+    const char *abc[2] = {s1, xc};
+    nn_onnx_add_node(ox, "Add", abc, 2, s2);
+    const float third = 1.f / 3.f;
+    const char *d[2] = {s2, nn_onnx_const_f32(ox, &third, 1, 1)};
+    nn_onnx_add_node(ox, "Mul", d, 2, nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_triplet_gate_def = {NN_OP_TRIPLET_GATE, "triplet_gate", 4, 4, tgate_infer, NULL, NULL,
-                                          plan_tgate_fwd, plan_tgate_bwd};
+                                          plan_tgate_fwd, plan_tgate_bwd, tgate_export};

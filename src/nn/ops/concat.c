@@ -2,6 +2,7 @@
  * torch.split along channels) and flattening (torch.flatten(x, 1)). Where the layouts allow it
  * (nnp_chan_block: channel blocks outermost after N, offsets on block boundaries) these are
  * copies of contiguous runs; otherwise oneDNN reorders through sub-memories. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdio.h>
@@ -151,8 +152,20 @@ static dolor_status plan_concat_bwd(dolor_net *g, nn_plan *p, int oi)
     return DOLOR_OK;
 }
 
+/* ONNX Concat on axis 1. */
+static dolor_status concat_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *in[NN_OP_MAX_IN];
+    for (int k = 0; k < op->nin; k++)
+        in[k] = nn_onnx_value(ox, op->in[k]);
+    nn_onnx_node *n = nn_onnx_add_node(ox, "Concat", in, op->nin, nn_onnx_value(ox, op->out));
+    nn_onnx_attr_int(ox, n, "axis", 1);
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_concat_def = {NN_OP_CONCAT, "concat", 2, NN_OP_MAX_IN, concat_infer, NULL, NULL, plan_concat_fwd,
-                                    plan_concat_bwd};
+                                    plan_concat_bwd, concat_export};
 
 /* ----------------------------------------------------------------- slice ---- */
 
@@ -245,7 +258,19 @@ static dolor_status plan_slice_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
-const nn_op_def nn_op_slice_def = {NN_OP_SLICE, "slice", 1, 1, slice_infer, NULL, NULL, plan_slice_fwd, plan_slice_bwd};
+/* ONNX Slice (opset 13: starts, ends, axes as int64 inputs): channels [c0, c1) of axis 1. */
+static dolor_status slice_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    int64_t c0 = op->p.slice.c0, c1 = op->p.slice.c1, axis = 1;
+    const char *in[4] = {nn_onnx_value(ox, op->in[0]), nn_onnx_const_i64(ox, &c0, 1), nn_onnx_const_i64(ox, &c1, 1),
+                         nn_onnx_const_i64(ox, &axis, 1)};
+    nn_onnx_add_node(ox, "Slice", in, 4, nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_slice_def = {NN_OP_SLICE, "slice", 1, 1, slice_infer, NULL, NULL, plan_slice_fwd, plan_slice_bwd,
+                                   slice_export};
 
 /* --------------------------------------------------------------- flatten ---- */
 
@@ -287,5 +312,14 @@ static dolor_status plan_flatten_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
+/* ONNX Flatten(axis 1): [N, C, ...] -> [N, C * ...], row-major as torch.flatten(x, 1). */
+static dolor_status flatten_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_onnx_node *n = nn_onnx_unary(ox, "Flatten", nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    nn_onnx_attr_int(ox, n, "axis", 1);
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_flatten_def = {NN_OP_FLATTEN, "flatten", 1, 1, flatten_infer, NULL, NULL, plan_flatten_fwd,
-                                     plan_flatten_bwd};
+                                     plan_flatten_bwd, flatten_export};

@@ -7,6 +7,7 @@
  * transposed [I, O/g, k...]); weights are reordered into the primitive's layout at the start of
  * each forward (and backward, when backward-data wants another layout), weight gradients are
  * reordered back into the flat gradient buffer. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <math.h>
@@ -811,7 +812,33 @@ static dolor_status plan_deconv_bwd(dolor_net *g, nn_plan *p, int oi)
     return p->ops[oi].ext ? plan_deconv1x1_bwd(g, p, oi) : plan_conv_bwd(g, p, oi);
 }
 
+/* ONNX Conv / ConvTranspose (opset 11 semantics, unchanged to 17): the weight in torch's layout is ONNX's
+ * ([O, I/g, k...] / [I, O/g, k...]), pads = torch's padding on both sides of every axis. */
+static dolor_status conv_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const nn_conv_params *c = &op->p.conv;
+    int nsp = nn_onnx_shape(ox, op->in[0])->ndim - 2, st[3], dil[3];
+    for (int a = 0; a < 3; a++) {
+        st[a] = c->stride[a] > 0 ? c->stride[a] : 1;
+        dil[a] = c->dil[a] > 0 ? c->dil[a] : 1;
+    }
+    const char *in[3] = {nn_onnx_value(ox, op->in[0]), nn_onnx_param(ox, op->t[0]),
+                         op->t[1] >= 0 ? nn_onnx_param(ox, op->t[1]) : NULL};
+    int deconv = op->kind == NN_OP_DECONV;
+    nn_onnx_node *n = nn_onnx_add_node(ox, deconv ? "ConvTranspose" : "Conv", in, c->bias ? 3 : 2,
+                                       nn_onnx_value(ox, op->out));
+    nn_onnx_attr_axes(ox, n, "kernel_shape", c->k, nsp);
+    nn_onnx_attr_axes(ox, n, "strides", st, nsp);
+    nn_onnx_attr_axes(ox, n, "dilations", dil, nsp);
+    nn_onnx_attr_pads(ox, n, c->pad, nsp);
+    nn_onnx_attr_int(ox, n, "group", c->groups > 0 ? c->groups : 1);
+    if (deconv)
+        nn_onnx_attr_axes(ox, n, "output_padding", c->out_pad, nsp);
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_conv_def = {NN_OP_CONV, "conv", 1, 1, conv_infer, conv_add_params, conv_init, plan_conv_fwd,
-                                  plan_conv_bwd};
+                                  plan_conv_bwd, conv_export};
 const nn_op_def nn_op_deconv_def = {NN_OP_DECONV, "deconv", 1, 1, conv_infer, conv_add_params, conv_init,
-                                    plan_deconv_fwd, plan_deconv_bwd};
+                                    plan_deconv_fwd, plan_deconv_bwd, conv_export};

@@ -4,6 +4,7 @@
  * so it does not depend on the thread count and a run is reproducible from dolor_net_init's seed;
  * it differs from PyTorch's generator, so tests check the definition, not torch's draws.
  * Works on the input's own layout (element-wise; blocked padding stays zero). */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <string.h>
@@ -109,5 +110,13 @@ static dolor_status plan_drop_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
+/* Inference: the identity (ONNX Identity; torch's exporter writes Dropout only for training). */
+static dolor_status drop_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_onnx_unary(ox, "Identity", nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_dropout_def = {NN_OP_DROPOUT, "dropout", 1, 1, drop_infer, NULL, drop_init, plan_drop_fwd,
-                                     plan_drop_bwd};
+                                     plan_drop_bwd, drop_export};

@@ -1,5 +1,6 @@
 /* Element-wise operations on oneDNN: activations (ReLU, LeakyReLU, sigmoid, tanh, SiLU) and the
  * binary add / multiply with broadcasting (residual additions, attention gates). */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdlib.h>
@@ -78,13 +79,56 @@ static dolor_status plan_act_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
-const nn_op_def nn_op_relu_def = {NN_OP_RELU, "relu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+/* ONNX: Relu, LeakyRelu(alpha), Sigmoid, Tanh; SiLU as x * Sigmoid(x) (opset 17 has no SiLU); scale as
+ * Mul by a float scalar constant. */
+static dolor_status unary_export(const dolor_net *g, nn_onnx *ox, int oi, const char *op_type)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_onnx_unary(ox, op_type, nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+static dolor_status relu_export(const dolor_net *g, nn_onnx *ox, int oi) { return unary_export(g, ox, oi, "Relu"); }
+static dolor_status sigmoid_export(const dolor_net *g, nn_onnx *ox, int oi) { return unary_export(g, ox, oi, "Sigmoid"); }
+static dolor_status tanh_export(const dolor_net *g, nn_onnx *ox, int oi) { return unary_export(g, ox, oi, "Tanh"); }
+
+static dolor_status leaky_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_onnx_node *n = nn_onnx_unary(ox, "LeakyRelu", nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    nn_onnx_attr_float(ox, n, "alpha", op->p.act.alpha);
+    return nn_onnx_status(ox);
+}
+
+static dolor_status silu_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *x = nn_onnx_value(ox, op->in[0]), *sg = nn_onnx_tmp(ox);
+    nn_onnx_unary(ox, "Sigmoid", x, sg);
+    const char *in[2] = {x, sg};
+    nn_onnx_add_node(ox, "Mul", in, 2, nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
+static dolor_status scale_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *in[2] = {nn_onnx_value(ox, op->in[0]), nn_onnx_const_f32(ox, &op->p.act.alpha, 1, 1)};
+    nn_onnx_add_node(ox, "Mul", in, 2, nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_relu_def = {NN_OP_RELU, "relu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd,
+                                  relu_export};
 const nn_op_def nn_op_leaky_relu_def = {NN_OP_LEAKY_RELU, "leaky_relu", 1, 1, same_infer, NULL, NULL, plan_act_fwd,
-                                        plan_act_bwd};
-const nn_op_def nn_op_sigmoid_def = {NN_OP_SIGMOID, "sigmoid", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
-const nn_op_def nn_op_tanh_def = {NN_OP_TANH, "tanh", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
-const nn_op_def nn_op_silu_def = {NN_OP_SILU, "silu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
-const nn_op_def nn_op_scale_def = {NN_OP_SCALE, "scale", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd};
+                                        plan_act_bwd, leaky_export};
+const nn_op_def nn_op_sigmoid_def = {NN_OP_SIGMOID, "sigmoid", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd,
+                                     sigmoid_export};
+const nn_op_def nn_op_tanh_def = {NN_OP_TANH, "tanh", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd,
+                                  tanh_export};
+const nn_op_def nn_op_silu_def = {NN_OP_SILU, "silu", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd,
+                                  silu_export};
+const nn_op_def nn_op_scale_def = {NN_OP_SCALE, "scale", 1, 1, same_infer, NULL, NULL, plan_act_fwd, plan_act_bwd,
+                                   scale_export};
 
 /* ---------------------------------------------------------- add, multiply ---- */
 
@@ -330,5 +374,18 @@ static dolor_status plan_binary_bwd(dolor_net *g, nn_plan *p, int oi)
     return DOLOR_OK;
 }
 
-const nn_op_def nn_op_add_def = {NN_OP_ADD, "add", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd};
-const nn_op_def nn_op_mul_def = {NN_OP_MUL, "mul", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd};
+/* ONNX Add / Mul: their multidirectional (numpy) broadcasting covers dolor's same-rank extent-1 axes. */
+static dolor_status binary_export(const dolor_net *g, nn_onnx *ox, int oi, const char *op_type)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *in[2] = {nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->in[1])};
+    nn_onnx_add_node(ox, op_type, in, 2, nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+static dolor_status add_export(const dolor_net *g, nn_onnx *ox, int oi) { return binary_export(g, ox, oi, "Add"); }
+static dolor_status mul_export(const dolor_net *g, nn_onnx *ox, int oi) { return binary_export(g, ox, oi, "Mul"); }
+
+const nn_op_def nn_op_add_def = {NN_OP_ADD, "add", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd,
+                                 add_export};
+const nn_op_def nn_op_mul_def = {NN_OP_MUL, "mul", 2, 2, binary_infer, NULL, NULL, plan_binary_fwd, plan_binary_bwd,
+                                 mul_export};

@@ -1,5 +1,6 @@
 /* Fully connected layer (torch.nn.Linear(F, O), weight [O, F], bias [O]) on [N, F] values, with
  * oneDNN's inner product. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <math.h>
@@ -138,5 +139,16 @@ static dolor_status plan_lin_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
+/* ONNX Gemm(x, W, b, transB 1): x W^T + b with torch's weight [O, F]; without a bias, C is left out. */
+static dolor_status lin_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *in[3] = {nn_onnx_value(ox, op->in[0]), nn_onnx_param(ox, op->t[0]),
+                         op->p.lin.bias ? nn_onnx_param(ox, op->t[1]) : NULL};
+    nn_onnx_node *n = nn_onnx_add_node(ox, "Gemm", in, op->p.lin.bias ? 3 : 2, nn_onnx_value(ox, op->out));
+    nn_onnx_attr_int(ox, n, "transB", 1);
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_linear_def = {NN_OP_LINEAR, "linear", 1, 1, lin_infer, lin_add_params, lin_init, plan_lin_fwd,
-                                    plan_lin_bwd};
+                                    plan_lin_bwd, lin_export};

@@ -1,6 +1,7 @@
 /* Batch normalisation (torch.nn.BatchNorm2d / BatchNorm3d, eps 1e-5 or given, momentum 0.1 or given), optionally
  * fused with a ReLU, on oneDNN. Training normalises with the batch statistics (biased variance)
  * and updates the running statistics with the unbiased variance, as PyTorch does. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdlib.h>
@@ -137,4 +138,20 @@ static dolor_status plan_bn_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
-const nn_op_def nn_op_bn_def = {NN_OP_BN, "batch_norm", 1, 1, bn_infer, bn_add_params, bn_init, plan_bn_fwd, plan_bn_bwd};
+/* ONNX BatchNormalization (opset 15, inference: training_mode 0) with the running statistics and the op's
+ * epsilon (torch's 1e-5 unless set), then Relu when the ReLU is fused. */
+static dolor_status bn_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const char *in[5] = {nn_onnx_value(ox, op->in[0]), nn_onnx_param(ox, op->t[0]), nn_onnx_param(ox, op->t[1]),
+                         nn_onnx_param(ox, op->t[2]), nn_onnx_param(ox, op->t[3])};
+    const char *out = nn_onnx_value(ox, op->out), *y = op->p.bn.relu ? nn_onnx_tmp(ox) : out;
+    nn_onnx_node *n = nn_onnx_add_node(ox, "BatchNormalization", in, 5, y);
+    nn_onnx_attr_float(ox, n, "epsilon", NN_BN_EPS(op));
+    if (op->p.bn.relu)
+        nn_onnx_unary(ox, "Relu", y, out);
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_bn_def = {NN_OP_BN, "batch_norm", 1, 1, bn_infer, bn_add_params, bn_init, plan_bn_fwd, plan_bn_bwd,
+                                bn_export};

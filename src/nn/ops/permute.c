@@ -1,5 +1,6 @@
 /* Axis permutation (torch.Tensor.permute with the batch axis kept first). Z-pool, which pools over
  * any axis of a 4-D tensor without permuting it, is in ops/attention.c. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdio.h>
@@ -65,5 +66,18 @@ static dolor_status plan_permute_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
+/* ONNX Transpose(perm): output axis i is input axis perm[i], as torch.permute. */
+static dolor_status permute_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    int64_t perm[NN_MAX_DIMS];
+    int nd = nn_onnx_shape(ox, op->in[0])->ndim;
+    for (int i = 0; i < nd; i++)
+        perm[i] = op->p.perm.perm[i];
+    nn_onnx_node *n = nn_onnx_unary(ox, "Transpose", nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    nn_onnx_attr_ints(ox, n, "perm", perm, nd);
+    return nn_onnx_status(ox);
+}
+
 const nn_op_def nn_op_permute_def = {NN_OP_PERMUTE, "permute", 1, 1, permute_infer, NULL, NULL, plan_permute_fwd,
-                                     plan_permute_bwd};
+                                     plan_permute_bwd, permute_export};

@@ -2,6 +2,7 @@
  * (torch.nn.MaxPoolNd / AvgPoolNd, ceil_mode=False, dilation 1; average pooling with
  * count_include_pad as torch), and global average pooling ([N, C, ...] -> [N, C, 1, ...], as
  * torch.nn.AdaptiveAvgPoolNd(1)). */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdlib.h>
@@ -112,6 +113,33 @@ static dolor_status plan_pool_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
-const nn_op_def nn_op_maxpool_def = {NN_OP_MAXPOOL, "max_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd};
-const nn_op_def nn_op_avgpool_def = {NN_OP_AVGPOOL, "avg_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd};
-const nn_op_def nn_op_gap_def = {NN_OP_GAP, "global_avg_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd};
+/* ONNX MaxPool / AveragePool (ceil_mode 0, torch's padding on both sides; count_include_pad as the op's) and
+ * GlobalAveragePool. */
+static dolor_status pool_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const nn_pool_params *q = &op->p.pool;
+    int nsp = nn_onnx_shape(ox, op->in[0])->ndim - 2;
+    nn_onnx_node *n = nn_onnx_unary(ox, op->kind == NN_OP_MAXPOOL ? "MaxPool" : "AveragePool",
+                                    nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    nn_onnx_attr_axes(ox, n, "kernel_shape", q->k, nsp);
+    nn_onnx_attr_axes(ox, n, "strides", q->stride, nsp);
+    nn_onnx_attr_pads(ox, n, q->pad, nsp);
+    if (op->kind == NN_OP_AVGPOOL)
+        nn_onnx_attr_int(ox, n, "count_include_pad", q->count_include_pad ? 1 : 0);
+    return nn_onnx_status(ox);
+}
+
+static dolor_status gap_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    nn_onnx_unary(ox, "GlobalAveragePool", nn_onnx_value(ox, op->in[0]), nn_onnx_value(ox, op->out));
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_maxpool_def = {NN_OP_MAXPOOL, "max_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd,
+                                     pool_export};
+const nn_op_def nn_op_avgpool_def = {NN_OP_AVGPOOL, "avg_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd,
+                                     pool_export};
+const nn_op_def nn_op_gap_def = {NN_OP_GAP, "global_avg_pool", 1, 1, pool_infer, NULL, NULL, plan_pool_fwd, plan_pool_bwd,
+                                 gap_export};

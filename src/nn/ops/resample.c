@@ -4,6 +4,7 @@
  * align_corners=False): oneDNN's nearest takes source index floor((dst + 0.5) * in / out), which is
  * torch's 'nearest-exact'; for integer factors it equals 'nearest'). The reference only gives the
  * size: it receives no gradient. */
+#include "../onnx.h"
 #include "../plan.h"
 
 #include <stdlib.h>
@@ -123,4 +124,33 @@ static dolor_status plan_rs_bwd(dolor_net *g, nn_plan *p, int oi)
     return nnp_diff_done(p, &p->bwd, op->in[0], accum);
 }
 
-const nn_op_def nn_op_upsample_def = {NN_OP_UPSAMPLE, "upsample", 1, 2, rs_infer, NULL, NULL, plan_rs_fwd, plan_rs_bwd};
+/* ONNX Resize (opset 13 semantics, unchanged to 17), with the source coordinate of each mode as torch's:
+ *  - integer factors, nearest (torch 'nearest': src = floor(dst / s)): scales, asymmetric + floor;
+ *  - to a reference's size, nearest (torch 'nearest-exact': src = floor((dst + 0.5) in / out)): sizes fixed at
+ *    the export shape, half_pixel + round_prefer_ceil (round((dst + 0.5) in / out - 0.5), halves up);
+ *  - linear, align_corners=False (src = (dst + 0.5) / s - 0.5, clamped at the edges): half_pixel linear, by
+ *    scales or by sizes. */
+static dolor_status rs_export(const dolor_net *g, nn_onnx *ox, int oi)
+{
+    const nn_op *op = &g->ops[oi];
+    const nn_shape *so = nn_onnx_shape(ox, op->out);
+    int nearest = op->p.rs.mode == NN_RESAMPLE_NEAREST, to_size = op->nin == 2;
+    const char *in[4] = {nn_onnx_value(ox, op->in[0]), "", "", ""};
+    if (to_size) {
+        in[3] = nn_onnx_const_i64(ox, so->d, so->ndim);
+    } else {
+        float f[NN_MAX_DIMS] = {1.f, 1.f};
+        for (int a = 2; a < so->ndim; a++)
+            f[a] = (float)op->p.rs.scale[a - 2];
+        in[2] = nn_onnx_const_f32(ox, f, so->ndim, 0);
+    }
+    nn_onnx_node *n = nn_onnx_add_node(ox, "Resize", in, to_size ? 4 : 3, nn_onnx_value(ox, op->out));
+    nn_onnx_attr_string(ox, n, "mode", nearest ? "nearest" : "linear");
+    nn_onnx_attr_string(ox, n, "coordinate_transformation_mode", nearest && !to_size ? "asymmetric" : "half_pixel");
+    if (nearest)
+        nn_onnx_attr_string(ox, n, "nearest_mode", to_size ? "round_prefer_ceil" : "floor");
+    return nn_onnx_status(ox);
+}
+
+const nn_op_def nn_op_upsample_def = {NN_OP_UPSAMPLE, "upsample", 1, 2, rs_infer, NULL, NULL, plan_rs_fwd, plan_rs_bwd,
+                                      rs_export};
