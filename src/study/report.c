@@ -445,7 +445,8 @@ dolor_status dolor_study_report(const char *dir, const char *config_path, const 
           "text-align:right}th{background:#f3f3f3}caption{text-align:left;font-weight:bold;padding:4px 0}"
           ".f{font-weight:normal;color:#888;font-size:11px}pre{background:#f7f7f7;padding:8px;font-size:12px;"
           "overflow:auto}svg.fig{border:1px solid #eee;margin:4px}figure{margin:0;text-align:center;font-size:11px}"
-          ".grid img{height:128px;image-rendering:pixelated}</style></head><body>\n<h1>",
+          ".grid{width:100%;table-layout:fixed}.grid th{width:10%}.grid img{width:100%;height:auto;"
+          "image-rendering:pixelated}</style></head><body>\n<h1>",
           fp);
     esc(fp, title);
     fputs("</h1>\n", fp);
