@@ -106,6 +106,38 @@ dolor_status det_head_read(dolor_net *net, int imgsz, det_head *h)
     return DOLOR_OK;
 }
 
+dolor_status dolor_det_bias_init(dolor_net *net)
+{
+    if (!net)
+        return dolor_error(DOLOR_EINVAL, "detection bias init: net NULL");
+    det_head h;
+    dolor_status s = det_head_read(net, 8 << 7, &h); /* any size that every stride divides */
+    if (s)
+        return s;
+    float *P = dolor_net_params(net);
+    for (int l = 0; l < h.nmaps; l++)
+        for (int br = 0; br < 2; br++) {
+            char want[64];
+            snprintf(want, sizeof want, "model.22.%s.%d.2.bias", br ? "cv3" : "cv2", l);
+            int n = dolor_net_num_tensors(net), found = 0;
+            for (int i = 0; i < n && !found; i++) {
+                dolor_net_tensor t;
+                if ((s = dolor_net_tensor_at(net, i, &t)))
+                    return s;
+                if (t.is_buffer || strcmp(t.name, want))
+                    continue;
+                found = 1;
+                double v = br ? log(5.0 / h.nc / pow(640.0 / h.strides[l], 2)) : 1.0;
+                for (size_t k = 0; k < t.numel; k++)
+                    P[t.offset + k] = (float)v;
+            }
+            if (!found)
+                return dolor_error(DOLOR_EINVAL, "detection bias init: the net has no tensor '%s'", want);
+        }
+    dolor_net_params_changed(net);
+    return DOLOR_OK;
+}
+
 /* output tensors of the net for batch B at size S */
 static dolor_status make_outputs(dolor_net *net, const det_head *h, int B, int S, dolor_tensor **outs)
 {
