@@ -9,6 +9,8 @@
  * images (PreciseBN, dolor_net_set_bn_momentum): with tens of images the running statistics (momentum 0.03)
  * lag weights that change quickly, and the network in inference mode scores nothing (seen on SPIDER: box
  * mAP50 0 after 40 epochs while the training-mode outputs found the vertebrae).
+ * A fresh net starts from Detect.bias_init (dolor_det_bias_init, which `dolor detect train` calls; this
+ * function does not, since the net may be a checkpoint being continued).
  * Other differences from Ultralytics, on purpose or for now: no gradient accumulation to a nominal batch of 64,
  * weight decay on every parameter (Ultralytics spares biases and batch-norm weights), one warm-up for
  * every parameter group (no separate bias warm-up from 0.1), grey images. */
