@@ -268,6 +268,243 @@ static void test_train_run(void)
     }
 }
 
+/* dolor_det_bias_init (Ultralytics' Detect.bias_init): the last bias of each box branch is 1, of each class
+ * branch log(5 / nc / (640 / s)^2) (nc 2: -7.8478 at stride 8, -6.4615 at 16, -5.0752 at 32, by hand), nothing
+ * else moves; and what it is for: the classification loss of one batch from the fresh net, which without it
+ * is the BCE of ~0.69 per anchor and class summed over every background anchor (hundreds), is then small. */
+static void test_bias_init(void)
+{
+    static const char *const tasks[3] = {"detect", "segment", "pose"};
+    static const double want_cls[3] = {-7.847766, -6.461472, -5.075177};
+    for (int task = 0; task < 3; task++) {
+        char js[512];
+        snprintf(js, sizeof js,
+                 "{\"task\":\"%s\",\"scale\":\"custom\",\"width\":0.125,\"depth\":0.33,\"max_channels\":256,"
+                 "\"in_channels\":1,\"num_classes\":2%s}",
+                 tasks[task], task == 1 ? ",\"num_masks\":8,\"proto_channels\":32" : task == 2 ? ",\"num_keypoints\":4" : "");
+        dolor_net *net = NULL;
+        CHECK_OK(dolor_arch_build("yolov8", js, &net));
+        if (!net)
+            return;
+        CHECK_OK(dolor_net_init(net, 5));
+        const size_t np = dolor_net_num_params(net);
+        float *before = malloc(np * sizeof *before);
+        if (!before)
+            return;
+        memcpy(before, dolor_net_params(net), np * sizeof *before);
+        /* one 64 x 64 batch of 2 with an object each; the class loss part before and after */
+        const int B = 2, S = 64;
+        dolor_tensor *x = NULL, *outs[8] = {0};
+        CHECK_OK(dolor_tensor_create4(&x, B, 1, S, S));
+        const int nout = dolor_net_num_outputs(net);
+        for (int k = 0; k < nout; k++) {
+            int nd;
+            int64_t d[5];
+            CHECK_OK(dolor_net_output_shape(net, k, &nd, d));
+            int stride = k < 6 ? 8 << (k % 3) : 4; /* box_cls, mask_coef or keypoints per level; proto */
+            CHECK_OK(dolor_tensor_create4(&outs[k], B, d[1], S / stride, S / stride));
+        }
+        for (size_t i = 0; i < x->numel; i++) {
+            int c = (int)(i % S), r = (int)(i / S % S);
+            x->data[i] = c >= 16 && c < 40 && r >= 20 && r < 44 ? 0.9f : 0.1f;
+        }
+        float kp[2][12];
+        uint16_t *masks = calloc((size_t)B * (S / 4) * (S / 4), sizeof *masks);
+        dolor_yolo_instance in[2];
+        for (int b = 0; b < B; b++) {
+            in[b] = (dolor_yolo_instance){.image = b, .cls = b, .box = {16, 20, 40, 44}, .keypoints = NULL};
+            for (int k = 0; k < 4; k++) {
+                kp[b][3 * k] = k == 0 || k == 3 ? 16.5f : 39.5f;
+                kp[b][3 * k + 1] = k < 2 ? 20.5f : 43.5f;
+                kp[b][3 * k + 2] = 2;
+            }
+            if (task == 2)
+                in[b].keypoints = kp[b];
+            for (int r = 5; r < 11; r++)
+                for (int c = 4; c < 10; c++)
+                    masks[(size_t)b * 256 + r * 16 + c] = 1;
+        }
+        dolor_yolo_targets tg = {in, 2, masks};
+        dolor_yolo_loss_config lc;
+        dolor_yolo_loss_config_default(&lc, (dolor_yolo_task)task, 2);
+        lc.num_masks = task == 1 ? 8 : 0;
+        lc.num_keypoints = task == 2 ? 4 : 0;
+        lc.keypoint_dims = task == 2 ? 3 : 0;
+        dolor_yolo_loss *L = NULL;
+        CHECK_OK(dolor_yolo_loss_create(&lc, B, S, S, &L));
+        const int icls = task == 0 ? 1 : task == 1 ? 2 : 3; /* the parts: box, [seg | pose, kobj], cls, dfl */
+        float parts[2][8], tot;
+        const dolor_tensor *ins[1] = {x};
+        for (int pass = 0; pass < 2 && L; pass++) {
+            if (pass == 1)
+                CHECK_OK(dolor_det_bias_init(net));
+            CHECK_OK(dolor_net_run(net, ins, outs, 1));
+            CHECK_OK(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)outs, &tg, parts[pass], &tot, NULL));
+        }
+        if (getenv("DOLOR_TEST_VERBOSE"))
+            fprintf(stderr, "%s: class loss %g -> %g\n", tasks[task], (double)parts[0][icls], (double)parts[1][icls]);
+        CHECKF(parts[0][icls] > 20, "%s: class loss without the bias init %g (expected hundreds)", tasks[task],
+               (double)parts[0][icls]);
+        CHECKF(parts[1][icls] < 2, "%s: class loss with the bias init %g (expected ~1)", tasks[task],
+               (double)parts[1][icls]);
+        /* the tensors */
+        const float *P = dolor_net_params(net);
+        int nbox = 0, ncls = 0;
+        size_t moved = 0;
+        for (int i = 0; i < dolor_net_num_tensors(net); i++) {
+            dolor_net_tensor t;
+            CHECK_OK(dolor_net_tensor_at(net, i, &t));
+            if (t.is_buffer)
+                continue;
+            int lvl = -1, end = 0, is_box = 0, is_cls = 0; /* end: the whole name matched */
+            if (sscanf(t.name, "model.22.cv2.%d.2.bias%n", &lvl, &end) == 1 && end && !t.name[end])
+                is_box = 1;
+            else if ((end = 0, sscanf(t.name, "model.22.cv3.%d.2.bias%n", &lvl, &end)) == 1 && end && !t.name[end])
+                is_cls = 1;
+            for (size_t k = 0; k < t.numel; k++) {
+                float v = P[t.offset + k];
+                if (is_box)
+                    nbox += v == 1.0f;
+                else if (is_cls)
+                    ncls += fabs(v - want_cls[lvl]) < 1e-5;
+                else
+                    moved += v != before[t.offset + k];
+            }
+        }
+        CHECKF(nbox == 3 * 64 && ncls == 3 * 2 && moved == 0, "%s: %d box biases 1 (of 192), %d class biases (of 6), %zu "
+               "other values moved", tasks[task], nbox, ncls, moved);
+        dolor_yolo_loss_free(L);
+        dolor_tensor_free(x);
+        for (int k = 0; k < 8; k++)
+            dolor_tensor_free(outs[k]);
+        free(masks);
+        free(before);
+        dolor_net_free(net);
+    }
+    CHECK_ERR(dolor_det_bias_init(NULL), DOLOR_EINVAL, "NULL");
+    dolor_unet_config uc;
+    dolor_unet_config_default(&uc);
+    dolor_net *un = NULL;
+    CHECK_OK(dolor_unet_create(&uc, &un));
+    CHECK_ERR(dolor_det_bias_init(un), DOLOR_EINVAL, "not yolov8");
+    dolor_net_free(un);
+}
+
+/* the segment head's box and class maps are the detect head's: with the same weights (copied by name) and the
+ * same batch, the gradients reaching the box and class branches (model.22.cv2, cv3) are identical in detect
+ * and segment mode, and the shared backbone's differ (the mask loss reaches it through proto and cv4) */
+static void test_segment_box_grads(void)
+{
+    const int B = 2, S = 64;
+    dolor_net *net[2] = {NULL, NULL};
+    for (int t = 0; t < 2; t++) {
+        char js[512];
+        snprintf(js, sizeof js,
+                 "{\"task\":\"%s\",\"scale\":\"custom\",\"width\":0.125,\"depth\":0.33,\"max_channels\":256,"
+                 "\"in_channels\":1,\"num_classes\":1%s}",
+                 t ? "segment" : "detect", t ? ",\"num_masks\":8,\"proto_channels\":32" : "");
+        CHECK_OK(dolor_arch_build("yolov8", js, &net[t]));
+        if (!net[t])
+            return;
+        CHECK_OK(dolor_net_init(net[t], 11 + (uint64_t)t));
+        CHECK_OK(dolor_det_bias_init(net[t]));
+    }
+    /* every tensor of the detect net into the segment net */
+    int copied = 0, missing = 0;
+    for (int i = 0; i < dolor_net_num_tensors(net[0]); i++) {
+        dolor_net_tensor a, b;
+        CHECK_OK(dolor_net_tensor_at(net[0], i, &a));
+        int found = 0;
+        for (int j = 0; j < dolor_net_num_tensors(net[1]) && !found; j++) {
+            if (dolor_net_tensor_at(net[1], j, &b))
+                break;
+            found = !strcmp(a.name, b.name) && a.numel == b.numel && a.is_buffer == b.is_buffer;
+        }
+        if (!found) {
+            missing++;
+            continue;
+        }
+        float *src = a.is_buffer ? dolor_net_buffers(net[0]) : dolor_net_params(net[0]);
+        float *dst = b.is_buffer ? dolor_net_buffers(net[1]) : dolor_net_params(net[1]);
+        memcpy(dst + b.offset, src + a.offset, a.numel * sizeof *dst);
+        copied++;
+    }
+    dolor_net_params_changed(net[1]);
+    CHECKF(missing == 0 && copied > 100, "%d tensors copied, %d missing", copied, missing);
+    dolor_tensor *x = NULL;
+    CHECK_OK(dolor_tensor_create4(&x, B, 1, S, S));
+    for (size_t i = 0; i < x->numel; i++) {
+        int c = (int)(i % S), r = (int)(i / S % S);
+        x->data[i] = c >= 12 && c < 44 && r >= 18 && r < 46 ? 0.85f : 0.1f + 0.05f * sinf((float)i * 0.37f);
+    }
+    uint16_t masks[2 * 16 * 16] = {0};
+    dolor_yolo_instance in[2];
+    for (int b = 0; b < B; b++) {
+        in[b] = (dolor_yolo_instance){.image = b, .cls = 0, .box = {12, 18, 44, 46}, .keypoints = NULL};
+        for (int r = 18 / 4; r < 46 / 4; r++)
+            for (int c = 12 / 4; c < 44 / 4; c++)
+                masks[b * 256 + r * 16 + c] = 1;
+    }
+    dolor_yolo_targets tg = {in, 2, masks};
+    float parts[2][8], tot;
+    for (int t = 0; t < 2; t++) {
+        dolor_tensor *o[8] = {0}, *d[8] = {0};
+        const int no = dolor_net_num_outputs(net[t]);
+        for (int k = 0; k < no; k++) {
+            int nd;
+            int64_t dd[5];
+            CHECK_OK(dolor_net_output_shape(net[t], k, &nd, dd));
+            int st = k < 6 ? 8 << (k % 3) : 4;
+            CHECK_OK(dolor_tensor_create4(&o[k], B, dd[1], S / st, S / st));
+            CHECK_OK(dolor_tensor_create4(&d[k], B, dd[1], S / st, S / st));
+        }
+        dolor_yolo_loss_config lc;
+        dolor_yolo_loss_config_default(&lc, (dolor_yolo_task)t, 1);
+        lc.num_masks = t ? 8 : 0;
+        dolor_yolo_loss *L = NULL;
+        CHECK_OK(dolor_yolo_loss_create(&lc, B, S, S, &L));
+        const dolor_tensor *ins[1] = {x};
+        CHECK_OK(dolor_net_run(net[t], ins, o, 1));
+        CHECK_OK(dolor_yolo_loss_compute(L, (const dolor_tensor *const *)o, &tg, parts[t], &tot, d));
+        CHECK_OK(dolor_net_backward_outputs(net[t], (const dolor_tensor *const *)d));
+        dolor_yolo_loss_free(L);
+        for (int k = 0; k < 8; k++) {
+            dolor_tensor_free(o[k]);
+            dolor_tensor_free(d[k]);
+        }
+    }
+    /* the parts box, cls, dfl (detect) and box, seg, cls, dfl (segment) */
+    CHECKF(parts[0][0] == parts[1][0] && parts[0][1] == parts[1][2] && parts[0][2] == parts[1][3] && parts[1][1] > 0,
+           "detect box %g cls %g dfl %g, segment box %g seg %g cls %g dfl %g", (double)parts[0][0], (double)parts[0][1],
+           (double)parts[0][2], (double)parts[1][0], (double)parts[1][1], (double)parts[1][2], (double)parts[1][3]);
+    double head_diff = 0, head_norm = 0, bb_diff = 0;
+    const float *g0 = dolor_net_grads(net[0]), *g1 = dolor_net_grads(net[1]);
+    for (int i = 0; i < dolor_net_num_tensors(net[0]); i++) {
+        dolor_net_tensor a, b;
+        CHECK_OK(dolor_net_tensor_at(net[0], i, &a));
+        if (a.is_buffer)
+            continue;
+        for (int j = 0; j < dolor_net_num_tensors(net[1]); j++)
+            if (!dolor_net_tensor_at(net[1], j, &b) && !strcmp(a.name, b.name))
+                break;
+        int head = !strncmp(a.name, "model.22.cv2.", 13) || !strncmp(a.name, "model.22.cv3.", 13);
+        for (size_t k = 0; k < a.numel; k++) {
+            double u = g0[a.offset + k], v = g1[b.offset + k];
+            if (head) {
+                head_diff = fmax(head_diff, fabs(u - v));
+                head_norm += u * u;
+            } else if (!strncmp(a.name, "model.0.", 8))
+                bb_diff = fmax(bb_diff, fabs(u - v));
+        }
+    }
+    CHECKF(head_diff == 0 && head_norm > 0, "box/class branch gradients differ by %g (norm %g)", head_diff,
+           sqrt(head_norm));
+    CHECKF(bb_diff > 0, "the backbone gradient is the same with and without the mask loss");
+    dolor_tensor_free(x);
+    dolor_net_free(net[0]);
+    dolor_net_free(net[1]);
+}
+
 static void test_errors(void)
 {
     det_sampler *sm = NULL;
@@ -288,6 +525,8 @@ int main(void)
     test_letterbox();
     test_augmented();
     test_train_run();
+    test_bias_init();
+    test_segment_box_grads();
     test_errors();
     return dolor_test_finish();
 }

@@ -392,6 +392,15 @@ typedef struct dolor_det_train_data {
     const char *const *names;
 } dolor_det_train_data;
 
+/* Ultralytics' Detect.bias_init (ultralytics/nn/modules/head.py, 8.1) on a freshly initialised yolov8 net
+ * of any task: the last 1x1 convolution of each box branch ("model.22.cv2.<i>.2.bias") set to 1.0 and of
+ * each class branch ("model.22.cv3.<i>.2.bias") to log(5 / nc / (640 / s_i)^2), s_i the level's stride
+ * (8, 16, 32): a prior of about 5 objects per 640 x 640 image spread over nc classes, so that at the start
+ * every anchor scores ~1e-3 and the background's classification loss does not swamp the rest (without it
+ * the loss starts at hundreds and the first epochs go to lowering every score). Errors: DOLOR_EINVAL (NULL,
+ * not a yolov8 net, a bias tensor missing). */
+dolor_status dolor_det_bias_init(dolor_net *net);
+
 /* Train the yolov8 net (registry "yolov8", any task) on train, validating on val (may be NULL or empty)
  * after every epoch with COCO's mAP50 and mAP50:95 of boxes, masks (segment) and keypoints (pose, OKS),
  * precision and recall at conf 0.25 and the mean keypoint error in pixels; best.safetensors is the

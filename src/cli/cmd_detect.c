@@ -714,7 +714,8 @@ static int cmd_train(det_opts *o)
                             (int)(eq - o->arch_kv[k]), o->arch_kv[k], eq + 1);
         }
         snprintf(json + off, L - (size_t)off, "}");
-        if ((s = dolor_arch_build("yolov8", json, &net)) || (s = dolor_net_init(net, (uint64_t)o->seed)))
+        if ((s = dolor_arch_build("yolov8", json, &net)) || (s = dolor_net_init(net, (uint64_t)o->seed)) ||
+            (s = dolor_det_bias_init(net))) /* Ultralytics' Detect.bias_init */
             goto fail;
         snprintf(meta.arch_name, sizeof meta.arch_name, "yolov8");
         if ((s = dolor_net_config_json(net, meta.arch_config, sizeof meta.arch_config)))

@@ -9,6 +9,8 @@
  * images (PreciseBN, dolor_net_set_bn_momentum): with tens of images the running statistics (momentum 0.03)
  * lag weights that change quickly, and the network in inference mode scores nothing (seen on SPIDER: box
  * mAP50 0 after 40 epochs while the training-mode outputs found the vertebrae).
+ * A fresh net starts from Detect.bias_init (dolor_det_bias_init, which `dolor detect train` calls; this
+ * function does not, since the net may be a checkpoint being continued).
  * Other differences from Ultralytics, on purpose or for now: no gradient accumulation to a nominal batch of 64,
  * weight decay on every parameter (Ultralytics spares biases and batch-norm weights), one warm-up for
  * every parameter group (no separate bias warm-up from 0.1), grey images. */
@@ -103,6 +105,38 @@ dolor_status det_head_read(dolor_net *net, int imgsz, det_head *h)
     if (imgsz % (8 << (h->nmaps - 1)))
         return dolor_error(DOLOR_EINVAL, "detection: image size %d is not a multiple of %d", imgsz,
                            8 << (h->nmaps - 1));
+    return DOLOR_OK;
+}
+
+dolor_status dolor_det_bias_init(dolor_net *net)
+{
+    if (!net)
+        return dolor_error(DOLOR_EINVAL, "detection bias init: net NULL");
+    det_head h;
+    dolor_status s = det_head_read(net, 8 << 7, &h); /* any size that every stride divides */
+    if (s)
+        return s;
+    float *P = dolor_net_params(net);
+    for (int l = 0; l < h.nmaps; l++)
+        for (int br = 0; br < 2; br++) {
+            char want[64];
+            snprintf(want, sizeof want, "model.22.%s.%d.2.bias", br ? "cv3" : "cv2", l);
+            int n = dolor_net_num_tensors(net), found = 0;
+            for (int i = 0; i < n && !found; i++) {
+                dolor_net_tensor t;
+                if ((s = dolor_net_tensor_at(net, i, &t)))
+                    return s;
+                if (t.is_buffer || strcmp(t.name, want))
+                    continue;
+                found = 1;
+                double v = br ? log(5.0 / h.nc / pow(640.0 / h.strides[l], 2)) : 1.0;
+                for (size_t k = 0; k < t.numel; k++)
+                    P[t.offset + k] = (float)v;
+            }
+            if (!found)
+                return dolor_error(DOLOR_EINVAL, "detection bias init: the net has no tensor '%s'", want);
+        }
+    dolor_net_params_changed(net);
     return DOLOR_OK;
 }
 
