@@ -254,6 +254,13 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
         meta->arch.base_channels = vals[2];
         meta->arch.depth = vals[3];
         meta->arch.upsample = strcmp(up->valuestring, "bilinear") == 0 ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+        /* absent in checkpoints from before the 3D U-Net: 2D */
+        cJSON *sd = cJSON_GetObjectItemCaseSensitive(c, "spatial_dims");
+        if (sd && !json_int(sd, 2, 3)) {
+            cJSON_Delete(c);
+            return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.spatial_dims is not 2 or 3", path);
+        }
+        meta->arch.spatial_dims = sd ? sd->valueint : 2;
     }
     cJSON_Delete(c);
     meta->num_classes = meta->arch.num_classes;
