@@ -647,6 +647,67 @@ static dolor_status blend_tile(void *ctx, int y0, int x0, int t, float *l)
     return DOLOR_OK;
 }
 
+/* 3D tile logits of tools/gen_sliding_fixtures.py blend3d.txt */
+static dolor_status blend_tile3d(void *ctx, const int *o, int t, float *l)
+{
+    const int *T = ctx;
+    size_t tv = (size_t)T[0] * T[1] * T[2], i = 0;
+    for (int z = 0; z < T[0]; z++)
+        for (int y = 0; y < T[1]; y++)
+            for (int x = 0; x < T[2]; x++, i++) {
+                l[i] = (float)(sin(0.3 * (o[1] + y) + 0.2 * (o[2] + x) - 0.25 * (o[0] + z)) + 0.1 * t);
+                l[tv + i] = (float)(0.05 * ((o[1] + y) + o[2]) + 0.03 * o[0]);
+            }
+    return DOLOR_OK;
+}
+
+/* 3D sliding windows: the Gaussian (sigma = tile / 8 per axis) and the blend at 40 % overlap against
+ * the NumPy/SciPy transcription; the 2D map is the 3D one with a depth of 1. */
+static void test_sliding3d(void)
+{
+    const char *fix = DOLOR_TEST_FIXTURES "/sliding";
+    static double want[16 * 16 * 16];
+    static float got[16 * 16 * 16], g2[16 * 24];
+    const int tiles[2][3] = {{6, 8, 5}, {16, 16, 16}};
+    for (int i = 0; i < 2; i++) {
+        char p[600];
+        const int *t = tiles[i];
+        snprintf(p, sizeof p, "%s/gaussian_%dx%dx%d.txt", fix, t[0], t[1], t[2]);
+        int n = read_floats(p, want, 16 * 16 * 16);
+        CHECKF(n == t[0] * t[1] * t[2], "%s: %d values", p, n);
+        dolor_gaussian_importance_nd(3, t, 1.0 / 8, got);
+        double worst = 0;
+        for (int k = 0; k < n; k++)
+            worst = fmax(worst, fabs(got[k] - want[k]) / want[k]);
+        CHECKF(worst < 1e-6, "Gaussian %dx%dx%d: worst relative difference %.3g from SciPy", t[0], t[1], t[2], worst);
+        CHECK(got[((size_t)(t[0] / 2) * t[1] + t[1] / 2) * t[2] + t[2] / 2] == 1.0f);
+    }
+    const int one[3] = {1, 16, 24};
+    dolor_gaussian_importance_nd(3, one, 1.0 / 8, got);
+    dolor_gaussian_importance(16, 24, 1.0 / 8, g2);
+    int same = 1;
+    for (int k = 0; k < 16 * 24; k++)
+        same &= got[k] == g2[k];
+    CHECK(same);
+    enum { D = 11, H = 20, W = 13 };
+    static double wb[2 * D * H * W];
+    static float ob[2 * D * H * W];
+    char p[600];
+    snprintf(p, sizeof p, "%s/blend3d.txt", fix);
+    CHECK(read_floats(p, wb, 2 * D * H * W) == 2 * D * H * W);
+    const int size[3] = {D, H, W}, tile[3] = {6, 8, 6};
+    CHECK_OK(dolor_sliding_window_nd(3, size, tile, 0.6, 2, blend_tile3d, (void *)tile, ob));
+    double worst = 0;
+    for (int k = 0; k < 2 * D * H * W; k++)
+        worst = fmax(worst, fabs(ob[k] - wb[k]));
+    CHECKF(worst < 1e-5, "blend 3D: worst difference %.3g from NumPy", worst);
+    const int small[3] = {5, 20, 13};
+    CHECK_ERR(dolor_sliding_window_nd(3, small, tile, 0.5, 2, blend_tile3d, (void *)tile, ob), DOLOR_EINVAL,
+              "image 13x20x5, tile 6x8x6");
+    CHECK_ERR(dolor_sliding_window_nd(4, size, tile, 0.5, 2, blend_tile3d, (void *)tile, ob), DOLOR_EINVAL,
+              "4 spatial axes");
+}
+
 static void test_sliding(void)
 {
     const char *fix = DOLOR_TEST_FIXTURES "/sliding";
@@ -704,6 +765,7 @@ static void test_sliding(void)
         worst = fmax(worst, fabs(ob[k] - wb[k]));
     CHECKF(worst < 1e-5, "blend: worst difference %.3g from NumPy", worst);
     CHECK_ERR(dolor_sliding_window(5, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob), DOLOR_EINVAL, "tile 6x8");
+    test_sliding3d();
 }
 
 int main(void)

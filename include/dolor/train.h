@@ -207,6 +207,25 @@ int dolor_sliding_steps(int image, int tile, double step_fraction, int *steps, i
  * zeros replaced by the smallest non-zero value: exp(-(dy^2/sy^2 + dx^2/sx^2) / 2) in float32. */
 void dolor_gaussian_importance(int h, int w, double sigma_scale, float *out);
 
+/* The same map for a tile of nsp (2 or 3) axes, tile[0] outermost ([d, h, w] in 3D; sigma = sigma_scale
+ * * tile[a] on every axis, nnU-Net's compute_gaussian), out [tile[0], ..., tile[nsp-1]] row-major.
+ * dolor_gaussian_importance is this with nsp 2. */
+void dolor_gaussian_importance_nd(int nsp, const int *tile, double sigma_scale, float *out);
+
+/* The logits [k, tile...] of the tile at origin[0..nsp-1] (outermost axis first; index counts tiles with
+ * the outermost axis slowest). */
+typedef dolor_status (*dolor_tile_nd_fn)(void *ctx, const int *origin, int index, float *logits);
+
+/* Gaussian-weighted mean of tile logits over an image of nsp (2 or 3) axes, size[0] outermost ([D, H, W]
+ * in 3D): tiles of `tile` at the origins of dolor_sliding_steps on every axis (step_fraction = 1 - overlap;
+ * nnU-Net's tile_step_size 0.5), each logit weighted by the importance map (sigma 1/8 of the tile per
+ * axis), summed in double and divided by the summed weights per voxel: out [k, size...]. The one
+ * implementation of sliding windows (dolor_sliding_window is nsp 2). Errors: DOLOR_EINVAL (nsp not 2 or
+ * 3, k < 1, an axis smaller than the tile, bad step: names both sizes x first), fn's errors,
+ * DOLOR_ENOMEM. */
+dolor_status dolor_sliding_window_nd(int nsp, const int *size, const int *tile, double step_fraction, int k,
+                                     dolor_tile_nd_fn fn, void *ctx, float *out);
+
 /* The logits [k, th, tw] of the tile with origin (y0, x0) (index counts tiles row by row). */
 typedef dolor_status (*dolor_tile_fn)(void *ctx, int y0, int x0, int index, float *logits);
 
