@@ -11,6 +11,10 @@ in tests/fixtures/plan/expected.txt, one record per line:
   class K voxels
   plan NAME max_patch_voxels memory_mb base batch tx ty tz px py pz depth   (target mm, patch voxels, x y z)
 
+and tests/fixtures/plan/oblique_qform.nii (tests/test_train.c test_volume_affine): a 12 x 10 x 6 uint16 volume
+with an oblique affine (rotated 20 degrees about z and 10 about x, spacing 0.9 x 1.1 x 3.3 mm, an
+origin off zero) stored as a qform only (sform_code 0, as the Dixon water volumes are), uncompressed.
+
 Run by hand: /usr/bin/python3 tools/gen_plan_fixtures.py
 """
 import json
@@ -101,8 +105,24 @@ def plan(spacing, sizes, max_vox, memory_mb, base, batch):
         p[int(np.argmax(r))] -= f
 
 
+def oblique():
+    a, b = np.radians(20), np.radians(10)
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    aff = np.eye(4)
+    aff[:3, :3] = rz @ rx @ np.diag([0.9, 1.1, 3.3])
+    aff[:3, 3] = [-31.5, 12.25, 40.0]
+    x, y, z = np.meshgrid(np.arange(12), np.arange(10), np.arange(6), indexing="ij")
+    data = (100 + 10 * x + 3 * y + 50 * (z > 2)).astype(np.uint16)
+    img = nib.Nifti1Image(data, None)
+    img.set_qform(aff, 1)
+    img.set_sform(None, 0)
+    nib.save(img, os.path.join(OUT, "oblique_qform.nii"))
+
+
 def main():
     make()
+    oblique()
     spacing, sizes, fg, counts = fingerprint()
     with open(os.path.join(OUT, "expected.txt"), "w") as f:
         for (cid, _, _), sp, sz in zip(CASES, spacing, sizes):

@@ -111,7 +111,12 @@ dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor
     free(vs);
     cJSON_Delete(names);
     cJSON_Delete(values);
-    if (meta->depth > 0) /* a 3D classifier: trilinear to depth x height x width */
+    if (meta->depth > 0 && !strcmp(meta->task, "segmentation")) /* 3D segmentation: patches at the plan's spacing */
+        snprintf(buf, sizeof buf,
+                 "{\"depth\":%d,\"height\":%d,\"width\":%d,\"channels\":%d,\"resize\":\"to the plan's spacing\","
+                 "\"normalize\":\"plan (train.plan)\",\"inference\":\"3D sliding windows\"}",
+                 meta->depth, meta->height, meta->width, meta->in_channels);
+    else if (meta->depth > 0) /* a 3D classifier: trilinear to depth x height x width */
         snprintf(buf, sizeof buf,
                  "{\"depth\":%d,\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"trilinear\",\"normalize\":\"zscore\"}",
                  meta->depth, meta->height, meta->width);
