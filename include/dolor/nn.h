@@ -3,7 +3,7 @@
  * operations (convolution with stride/dilation/groups, transposed convolution,
  * batch norm, activations, pooling, upsampling, concat/slice, broadcast
  * add/mul, flatten, linear) with forward and backward passes, an architecture
- * registry with the 2D U-Net as its first entry, softmax cross-entropy and soft
+ * registry with the U-Net (2D or 3D) as its first entry, softmax cross-entropy and soft
  * Dice losses, and AdamW. How the engine is organised and how to add an
  * operation: docs/nn.md.
  *

@@ -349,7 +349,7 @@ static void help(void)
     }
     printf("\nexample (usgra-nerve):\n  dolor train --data ../shared/data/usgra-nerve --classes nerve,vessel --labels 1,2 "
            "-o runs/usgra --epochs 40\n");
-    printf("\n3D segmentation by a plan (--plan PLAN.json from dolor plan; docs/nnunet-3d.md):\n"
+    printf("\n3D segmentation by a plan (--plan PLAN.json from dolor plan; docs/nnunet.md):\n"
            "  dolor train --plan PLAN.json [--data DIR] -o OUT [--epochs E --iterations I --lr --wd --seed ...]\n"
            "Trains the plan's 3D U-Net on every case of the nnU-Net dataset's imagesTr/ (resampled to the plan's\n"
            "spacing, normalised per channel as the plan says) with random patches, a third of each batch centred on\n"

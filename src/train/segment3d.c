@@ -280,6 +280,9 @@ dolor_status dolor_train3d_run(const dolor_train3d_config *cfg, const dolor_plan
     uint8_t *yb = NULL;
     FILE *log = NULL;
     char path[4300], idir[4200];
+    if (pl->nclasses < 2 || pl->nclasses > DOLOR_MAX_CLASSES || pl->nchannels < 1 || pl->nchannels > DOLOR_MAX_CHANNELS)
+        return dolor_error(DOLOR_EINVAL, "train3d: the plan has %d classes (2..%d) and %d channels (1..%d)",
+                           pl->nclasses, DOLOR_MAX_CLASSES, pl->nchannels, DOLOR_MAX_CHANNELS);
     dolor_status s = dolor_nnunet_info_read(cfg->data_dir, &info);
     if (!s && (info->nchannels != pl->nchannels || info->nlabels != pl->nclasses))
         s = dolor_error(DOLOR_EINVAL, "%s/dataset.json: %d channels and %d labels, the plan has %d and %d",
