@@ -6,6 +6,7 @@
 #include "dolor/data.h"
 #include "dolor/io.h"
 
+#include <math.h>
 #include <unistd.h>
 
 #define FIX DOLOR_TEST_FIXTURES "/data/"
@@ -863,6 +864,100 @@ static void test_usgra(void)
     dolor_dataset_free(ds);
 }
 
+
+/* ---------------- dataset fingerprint and plan vs a NumPy transcription (tools/gen_plan_fixtures.py) ---------------- */
+
+static int close_to(double a, double b, double rel) { return fabs(a - b) <= rel * fmax(1.0, fabs(b)); }
+
+static void test_plan(void)
+{
+    const char *ds = DOLOR_TEST_FIXTURES "/plan/Dataset900_Tiny";
+    dolor_fingerprint *fp = NULL;
+    CHECK_OK(dolor_fingerprint_compute(ds, &fp));
+    FILE *f = fopen(DOLOR_TEST_FIXTURES "/plan/expected.txt", "r");
+    CHECK(f != NULL);
+    if (!fp || !f) {
+        if (f)
+            fclose(f);
+        dolor_fingerprint_free(fp);
+        return;
+    }
+    CHECK(fp->ncases == 3 && fp->nchannels == 2 && fp->nclasses == 3 && !strcmp(fp->channel_names[1], "CT"));
+    char line[512], id[64], name[64];
+    int ncase = 0, nint = 0, ncls = 0, nplan = 0;
+    while (fgets(line, sizeof line, f)) {
+        double v[12];
+        long long iv[4];
+        int c;
+        if (sscanf(line, "case %63s %lf %lf %lf %lld %lld %lld", id, &v[0], &v[1], &v[2], &iv[0], &iv[1], &iv[2]) == 7) {
+            CHECKF(!strcmp(fp->case_ids[ncase], id), "case %d is %s, NumPy has %s", ncase, fp->case_ids[ncase], id);
+            for (int a = 0; a < 3; a++)
+                CHECKF(close_to(fp->spacing[ncase][a], v[a], 1e-7) && fp->size[ncase][a] == iv[a],
+                       "case %s axis %d: spacing %g size %lld, NumPy %g %lld", id, a, fp->spacing[ncase][a],
+                       (long long)fp->size[ncase][a], v[a], iv[a]);
+            ncase++;
+        } else if (sscanf(line, "intensity %d %lf %lf %lf %lf %lf %lf %lf %lld", &c, &v[0], &v[1], &v[2], &v[3], &v[4],
+                          &v[5], &v[6], &iv[0]) == 9 && c >= 0 && c < 2) {
+            const dolor_intensity_stats *st = &fp->intensity[c];
+            double got[7] = {st->mean, st->sd, st->median, st->p00_5, st->p99_5, st->min, st->max};
+            for (int k = 0; k < 7; k++)
+                CHECKF(close_to(got[k], v[k], 1e-9), "channel %d statistic %d: %.12g, NumPy %.12g", c, k, got[k], v[k]);
+            CHECK(st->n == iv[0]);
+            nint++;
+        } else if (sscanf(line, "class %d %lld", &c, &iv[0]) == 2 && c >= 0 && c < 3) {
+            CHECKF(fp->class_voxels[c] == iv[0], "class %d: %lld voxels, NumPy %lld", c,
+                   (long long)fp->class_voxels[c], iv[0]);
+            ncls++;
+        } else if (sscanf(line, "plan %63s %lld %lf %lld %lld %lf %lf %lf %lf %lf %lf %lf", name, &iv[0], &v[0], &iv[1],
+                          &iv[2], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 12) {
+            dolor_plan_opts po = {.max_patch_voxels = (long)iv[0], .memory_mb = v[0], .base_channels = (int)iv[1],
+                                  .batch_size = (int)iv[2]};
+            dolor_plan pl;
+            CHECK_OK(dolor_plan_derive(fp, ds, &po, &pl));
+            for (int a = 0; a < 3; a++)
+                CHECKF(close_to(pl.target_spacing[a], v[1 + a], 1e-7) && pl.patch[a] == (int)v[4 + a],
+                       "plan %s axis %d: spacing %.9g patch %d, NumPy %.9g %d", name, a, pl.target_spacing[a],
+                       pl.patch[a], v[1 + a], (int)v[4 + a]);
+            CHECKF(pl.depth == (int)v[7], "plan %s: depth %d, NumPy %d", name, pl.depth, (int)v[7]);
+            CHECK(!pl.ct[0] && pl.ct[1] && close_to(pl.ct_clip[1][0], fp->intensity[1].p00_5, 0));
+            /* written and read back */
+            char path[4200];
+            snprintf(path, sizeof path, "%s/plan_%s.json", root, name);
+            CHECK_OK(dolor_plan_write(&pl, fp, path));
+            dolor_plan back;
+            CHECK_OK(dolor_plan_read(path, &back));
+            CHECK(back.patch[0] == pl.patch[0] && back.patch[2] == pl.patch[2] && back.depth == pl.depth &&
+                  back.nclasses == 3 && back.ct[1] == 1 && close_to(back.ct_sd[1], pl.ct_sd[1], 1e-9) &&
+                  close_to(back.target_spacing[2], pl.target_spacing[2], 1e-9) && !strcmp(back.class_names[2], "b"));
+            nplan++;
+        }
+    }
+    fclose(f);
+    CHECK(ncase == 3 && nint == 2 && ncls == 3 && nplan == 3);
+    /* errors: options out of range, a plan edited badly */
+    dolor_plan pl;
+    dolor_plan_opts po;
+    dolor_plan_opts_default(&po);
+    po.max_patch_voxels = 10;
+    CHECK_ERR(dolor_plan_derive(fp, ds, &po, &pl), DOLOR_EINVAL, "max_patch_voxels 10");
+    dolor_plan_opts_default(&po);
+    po.memory_mb = 0.01;
+    CHECK_ERR(dolor_plan_derive(fp, ds, &po, &pl), DOLOR_EINVAL, "no patch of at least 8 voxels");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/bad_plan.json", root);
+    FILE *b = fopen(path, "w");
+    fprintf(b, "{\"dolor_plan\": 1, \"dataset\": \"x\", \"configuration\": \"3d_fullres\", \"channels\": [\"a\"], "
+               "\"classes\": [\"bg\", \"fg\"], \"target_spacing_mm_xyz\": [1, 1, 1], \"patch_size_xyz\": [16, 16, 12], "
+               "\"batch_size\": 2, \"architecture\": \"unet\", \"arch_config\": {\"in_channels\": 1, "
+               "\"num_classes\": 2, \"base_channels\": 4, \"depth\": 3, \"spatial_dims\": 3}}");
+    fclose(b);
+    CHECK_ERR(dolor_plan_read(path, &pl), DOLOR_EFORMAT, "\"patch_size_xyz\"[2] = 12 is not a multiple of 2^depth = 8");
+    CHECK_ERR(dolor_plan_read("/nonexistent/plan.json", &pl), DOLOR_ENOTFOUND, "cannot open");
+    dolor_fingerprint *f2 = NULL;
+    CHECK_ERR(dolor_fingerprint_compute(root, &f2), DOLOR_ENOTFOUND, "dataset.json");
+    dolor_fingerprint_free(fp);
+}
+
 int main(void)
 {
     test_fixture();
@@ -877,6 +972,7 @@ int main(void)
         test_loader(ds);
     }
     dolor_dataset_free(ds);
+    test_plan();
     CHECK(dolor_test_rm_rf(root) == 0);
     test_usgra();
     return dolor_test_finish();

@@ -640,12 +640,17 @@ static void five_steps(const fx_file *f, const char *file, const char *arch, con
     int64_t od[5];
     dolor_net_output_shape(g, 0, &nd, od);
     od[0] = x->shape[0];
-    if (nd == 4) {
-        od[2] = x->shape[2];
-        od[3] = x->shape[3];
+    if (nd >= 4)
+        for (int a = 2; a < nd; a++)
+            od[a] = x->shape[a];
+    /* for the loss: a classifier's [N, K] as [N, K, 1, 1], a 3D net's [N, K, D, H, W] as [N, K, D*H, W]
+       (the same softmax cross-entropy: a mean over every voxel) */
+    dolor_tensor *y = NULL, *dy = NULL, *y4 = NULL, *dy4 = NULL;
+    int64_t o4[4] = {od[0], od[1], nd >= 4 ? od[2] : 1, nd >= 4 ? od[3] : 1};
+    if (nd == 5) {
+        o4[2] = od[2] * od[3];
+        o4[3] = od[4];
     }
-    dolor_tensor *y = NULL, *dy = NULL, *y4 = NULL, *dy4 = NULL; /* a classifier's [N, K] as [N, K, 1, 1] for the loss */
-    int64_t o4[4] = {od[0], od[1], nd == 4 ? od[2] : 1, nd == 4 ? od[3] : 1};
     CHECK_OK(dolor_tensor_create(&y, nd, od));
     CHECK_OK(dolor_tensor_create(&dy, nd, od));
     CHECK_OK(dolor_tensor_create(&y4, 4, o4));
@@ -1083,7 +1088,7 @@ static void test_registry(void)
         CHECK(strcmp(dolor_net_arch(a), "unet") == 0 && dolor_net_config(a)->depth == 2);
         char js[256];
         CHECK_OK(dolor_net_config_json(a, js, sizeof js));
-        CHECK(strcmp(js, "{\"in_channels\": 1, \"num_classes\": 3, \"base_channels\": 8, \"depth\": 2, \"upsample\": \"bilinear\"}") == 0);
+        CHECK(strcmp(js, "{\"in_channels\": 1, \"num_classes\": 3, \"base_channels\": 8, \"depth\": 2, \"upsample\": \"bilinear\", \"spatial_dims\": 2}") == 0);
         dolor_net *r = NULL; /* round trip */
         CHECK_OK(dolor_arch_build("unet", js, &r));
         CHECK(r && dolor_net_num_params(r) == dolor_net_num_params(a));
@@ -1102,7 +1107,18 @@ static void test_registry(void)
     CHECK_ERR(dolor_arch_build("unet", "{\"upsample\": \"cubic\"}", &a), DOLOR_EINVAL, "\"cubic\"");
     CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 2,}", &a), DOLOR_EINVAL, "unet config: JSON");
     CHECK_ERR(dolor_arch_build("unet", "{\"depth\": 0}", &a), DOLOR_EINVAL, "depth 0");
+    CHECK_ERR(dolor_arch_build("unet", "{\"spatial_dims\": 1}", &a), DOLOR_EINVAL, "\"spatial_dims\" 1 is not 2 or 3");
     CHECK(a == NULL);
+    /* 3D: the same tensors with one more kernel axis (3x3 -> 3x3x3, 2x2 -> 2x2x2) */
+    dolor_net *u2 = NULL, *u3 = NULL;
+    CHECK_OK(dolor_arch_build("unet", "{\"depth\": 2, \"base_channels\": 4}", &u2));
+    CHECK_OK(dolor_arch_build("unet", "{\"depth\": 2, \"base_channels\": 4, \"spatial_dims\": 3}", &u3));
+    if (u2 && u3) {
+        CHECK(dolor_net_num_tensors(u2) == dolor_net_num_tensors(u3) && dolor_net_config(u3)->spatial_dims == 3);
+        CHECK(dolor_net_num_params(u3) > dolor_net_num_params(u2));
+    }
+    dolor_net_free(u2);
+    dolor_net_free(u3);
 }
 
 /* dolor_net_set_bn_momentum: 1/k on the k-th batch leaves the plain mean of the batch means and of the
@@ -1189,6 +1205,7 @@ int main(void)
     test_arch("resnet18.bin");
     test_arch("resnet50.bin");
     test_arch("resnet3d10.bin");
+    test_arch("unet3d.bin"); /* the 3D U-Net on [2, 2, 16, 16, 16] */
     test_arch("resnet_unet_18ta.bin");
     test_arch("resnet_unet_50ta.bin");
     test_arch("fastseg.bin");

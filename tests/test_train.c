@@ -647,6 +647,67 @@ static dolor_status blend_tile(void *ctx, int y0, int x0, int t, float *l)
     return DOLOR_OK;
 }
 
+/* 3D tile logits of tools/gen_sliding_fixtures.py blend3d.txt */
+static dolor_status blend_tile3d(void *ctx, const int *o, int t, float *l)
+{
+    const int *T = ctx;
+    size_t tv = (size_t)T[0] * T[1] * T[2], i = 0;
+    for (int z = 0; z < T[0]; z++)
+        for (int y = 0; y < T[1]; y++)
+            for (int x = 0; x < T[2]; x++, i++) {
+                l[i] = (float)(sin(0.3 * (o[1] + y) + 0.2 * (o[2] + x) - 0.25 * (o[0] + z)) + 0.1 * t);
+                l[tv + i] = (float)(0.05 * ((o[1] + y) + o[2]) + 0.03 * o[0]);
+            }
+    return DOLOR_OK;
+}
+
+/* 3D sliding windows: the Gaussian (sigma = tile / 8 per axis) and the blend at 40 % overlap against
+ * the NumPy/SciPy transcription; the 2D map is the 3D one with a depth of 1. */
+static void test_sliding3d(void)
+{
+    const char *fix = DOLOR_TEST_FIXTURES "/sliding";
+    static double want[16 * 16 * 16];
+    static float got[16 * 16 * 16], g2[16 * 24];
+    const int tiles[2][3] = {{6, 8, 5}, {16, 16, 16}};
+    for (int i = 0; i < 2; i++) {
+        char p[600];
+        const int *t = tiles[i];
+        snprintf(p, sizeof p, "%s/gaussian_%dx%dx%d.txt", fix, t[0], t[1], t[2]);
+        int n = read_floats(p, want, 16 * 16 * 16);
+        CHECKF(n == t[0] * t[1] * t[2], "%s: %d values", p, n);
+        dolor_gaussian_importance_nd(3, t, 1.0 / 8, got);
+        double worst = 0;
+        for (int k = 0; k < n; k++)
+            worst = fmax(worst, fabs(got[k] - want[k]) / want[k]);
+        CHECKF(worst < 1e-6, "Gaussian %dx%dx%d: worst relative difference %.3g from SciPy", t[0], t[1], t[2], worst);
+        CHECK(got[((size_t)(t[0] / 2) * t[1] + t[1] / 2) * t[2] + t[2] / 2] == 1.0f);
+    }
+    const int one[3] = {1, 16, 24};
+    dolor_gaussian_importance_nd(3, one, 1.0 / 8, got);
+    dolor_gaussian_importance(16, 24, 1.0 / 8, g2);
+    int same = 1;
+    for (int k = 0; k < 16 * 24; k++)
+        same &= got[k] == g2[k];
+    CHECK(same);
+    enum { D = 11, H = 20, W = 13 };
+    static double wb[2 * D * H * W];
+    static float ob[2 * D * H * W];
+    char p[600];
+    snprintf(p, sizeof p, "%s/blend3d.txt", fix);
+    CHECK(read_floats(p, wb, 2 * D * H * W) == 2 * D * H * W);
+    const int size[3] = {D, H, W}, tile[3] = {6, 8, 6};
+    CHECK_OK(dolor_sliding_window_nd(3, size, tile, 0.6, 2, blend_tile3d, (void *)tile, ob));
+    double worst = 0;
+    for (int k = 0; k < 2 * D * H * W; k++)
+        worst = fmax(worst, fabs(ob[k] - wb[k]));
+    CHECKF(worst < 1e-5, "blend 3D: worst difference %.3g from NumPy", worst);
+    const int small[3] = {5, 20, 13};
+    CHECK_ERR(dolor_sliding_window_nd(3, small, tile, 0.5, 2, blend_tile3d, (void *)tile, ob), DOLOR_EINVAL,
+              "image 13x20x5, tile 6x8x6");
+    CHECK_ERR(dolor_sliding_window_nd(4, size, tile, 0.5, 2, blend_tile3d, (void *)tile, ob), DOLOR_EINVAL,
+              "4 spatial axes");
+}
+
 static void test_sliding(void)
 {
     const char *fix = DOLOR_TEST_FIXTURES "/sliding";
@@ -704,6 +765,131 @@ static void test_sliding(void)
         worst = fmax(worst, fabs(ob[k] - wb[k]));
     CHECKF(worst < 1e-5, "blend: worst difference %.3g from NumPy", worst);
     CHECK_ERR(dolor_sliding_window(5, 13, 8, 6, 0.5, 2, blend_tile, &bc, ob), DOLOR_EINVAL, "tile 6x8");
+    test_sliding3d();
+}
+
+
+/* ---- 3D prediction keeps the input's affine (issue 12): raw NIfTI-1 headers compared as ITK-SNAP reads them ---- */
+
+/* The voxel-to-RAS affine of a NIfTI-1 header (348 bytes): the sform when sform_code > 0 (want_q 0), else or
+ * with want_q the qform from its quaternion (NIfTI-1 standard, nifti1.h method 2). Returns 0 if neither. */
+static int nifti_affine(const unsigned char *h, int want_q, double A[3][4])
+{
+    short qc, sc;
+    float f[4];
+    memcpy(&qc, h + 252, 2);
+    memcpy(&sc, h + 254, 2);
+    if (sc > 0 && !want_q) {
+        for (int r = 0; r < 3; r++) {
+            memcpy(f, h + 280 + 16 * r, 16);
+            for (int c = 0; c < 4; c++)
+                A[r][c] = f[c];
+        }
+        return 1;
+    }
+    if (qc <= 0)
+        return 0;
+    float q[6], pd[8];
+    memcpy(q, h + 256, 24);
+    memcpy(pd, h + 76, 32);
+    double b = q[0], c = q[1], d = q[2], a = 1.0 - (b * b + c * c + d * d);
+    a = a > 0 ? sqrt(a) : 0;
+    double R[3][3] = {{a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)},
+                      {2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)},
+                      {2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b}};
+    double sp[3] = {pd[1], pd[2], (pd[0] < 0 ? -1.0 : 1.0) * pd[3]};
+    for (int r = 0; r < 3; r++) {
+        for (int k = 0; k < 3; k++)
+            A[r][k] = R[r][k] * sp[k];
+        A[r][3] = q[3 + r];
+    }
+    return 1;
+}
+
+static int read_header(const char *path, unsigned char h[348])
+{
+    FILE *f = fopen(path, "rb");
+    int ok = f && fread(h, 1, 348, f) == 348;
+    if (f)
+        fclose(f);
+    return ok;
+}
+
+static void test_volume_affine(void)
+{
+    const char *in = DOLOR_TEST_FIXTURES "/plan/oblique_qform.nii";
+    dolor_image *img = NULL;
+    CHECK_OK(dolor_image_read(in, &img));
+    dolor_net *net = NULL;
+    CHECK_OK(dolor_arch_build("unet", "{\"in_channels\": 1, \"num_classes\": 3, \"base_channels\": 2, \"depth\": 1, "
+                                      "\"spatial_dims\": 3}", &net));
+    if (!img || !net) {
+        dolor_image_free(img);
+        dolor_net_free(net);
+        return;
+    }
+    CHECK_OK(dolor_net_init(net, 7));
+    dolor_model_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.in_channels = 1;
+    meta.num_classes = 3;
+    for (int k = 0; k < 3; k++)
+        meta.label_values[k] = k;
+    meta.width = 8; /* a patch smaller than the volume along x and y, larger along z (padded) */
+    meta.height = 8;
+    meta.depth = 8;
+    snprintf(meta.task, sizeof meta.task, "segmentation");
+    /* at the image's own spacing, then at another (resampled there and back) */
+    const char *plans[2] = {"{\"plan\": {\"target_spacing_mm_xyz\": [0.9, 1.1, 3.3], \"normalization\": [{\"scheme\": "
+                            "\"zscore\"}]}}",
+                            "{\"plan\": {\"target_spacing_mm_xyz\": [0.6, 0.8, 2.0], \"normalization\": [{\"scheme\": "
+                            "\"zscore\"}]}}"};
+    unsigned char hi[348], ho[348];
+    CHECK(read_header(in, hi));
+    double Ai[3][4], Aq[3][4], Ao[3][4], Aoq[3][4];
+    short sci;
+    memcpy(&sci, hi + 254, 2);
+    CHECK(sci == 0 && nifti_affine(hi, 0, Ai) && nifti_affine(hi, 1, Aq)); /* the fixture has a qform only */
+    for (int p = 0; p < 2; p++) {
+        snprintf(meta.train_json, sizeof meta.train_json, "%s", plans[p]);
+        dolor_image *cls = NULL;
+        CHECK_OK(dolor_segment_volume(net, &meta, img, 0.5, &cls));
+        if (!cls)
+            continue;
+        CHECK(cls->size[0] == 12 && cls->size[1] == 10 && cls->size[2] == 6 && cls->dtype == DOLOR_U8);
+        int inrange = 1;
+        for (size_t i = 0; i < dolor_image_nvox(cls); i++)
+            inrange &= ((uint8_t *)cls->data)[i] < 3;
+        CHECK(inrange);
+        char out[600];
+        snprintf(out, sizeof out, "%s/affine_%d.nii", tmpdir, p);
+        CHECK_OK(dolor_image_write(out, cls));
+        CHECK(read_header(out, ho));
+        short sco, qco;
+        memcpy(&qco, ho + 252, 2);
+        memcpy(&sco, ho + 254, 2);
+        CHECK(qco > 0 && sco > 0 && nifti_affine(ho, 0, Ao) && nifti_affine(ho, 1, Aoq));
+        double worst = 0, worstq = 0;
+        for (int r = 0; r < 3; r++)
+            for (int c = 0; c < 4; c++) {
+                worst = fmax(worst, fabs(Ao[r][c] - Ai[r][c]));   /* what ITK-SNAP uses: sform, else qform */
+                worstq = fmax(worstq, fabs(Aoq[r][c] - Aq[r][c])); /* and the qform on its own */
+            }
+        CHECKF(worst < 1e-4 && worstq < 1e-4, "plan %d: output affine differs from the input's by %.3g (sform) and "
+               "%.3g (qform)", p, worst, worstq);
+        dolor_image_free(cls);
+    }
+    /* a 2D U-Net or a checkpoint without its plan is refused */
+    meta.train_json[0] = 0;
+    dolor_image *bad = NULL;
+    CHECK_ERR(dolor_segment_volume(net, &meta, img, 0.5, &bad), DOLOR_EFORMAT, "train.plan");
+    CHECK_ERR(dolor_segment_volume(net, &meta, img, 1.0, &bad), DOLOR_EINVAL, "overlap 1");
+    dolor_net *n2 = NULL;
+    CHECK_OK(dolor_arch_build("unet", "{\"depth\": 1, \"base_channels\": 2}", &n2));
+    CHECK_ERR(dolor_segment_volume(n2, &meta, img, 0.5, &bad), DOLOR_EUNSUPPORTED, "not a 3D U-Net");
+    dolor_net_free(n2);
+    dolor_net_free(net);
+    dolor_image_free(img);
 }
 
 int main(void)
@@ -715,6 +901,7 @@ int main(void)
     test_schedule();
     test_colour_table();
     test_sliding();
+    test_volume_affine();
     test_checkpoint();
     test_training_run();
     test_resume_identical();

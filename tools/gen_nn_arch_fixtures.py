@@ -3,7 +3,7 @@
 tools/nn_twins.py against its PyTorch twin on the same deterministic weights (det_fill) and input.
 
 Run by hand with Debian's torch (1.13): /usr/bin/python3 tools/gen_nn_arch_fixtures.py
-(argument "yolov8": only the YOLOv8 fixtures, yolov8_{detect,segment,pose,decode}.bin; their format is
+(argument "unet3d": only unet3d.bin, the 3D U-Net; argument "yolov8": only the YOLOv8 fixtures, yolov8_{detect,segment,pose,decode}.bin; their format is
 in gen_multi and gen_decode below)
 
 Per file (format of tools/gen_nn_fixtures.py, b"DNF1" records):
@@ -41,6 +41,11 @@ CASES = [
           upsample="bilinear"), (2, 3, 64, 64)),
     ("fastseg.bin", "fastseg", dict(in_channels=1, num_classes=4, width=8), (2, 1, 40, 44)),
 ]
+# the 3D U-Net (two channels as Dixon water + fat, five classes as background + four muscles); its own
+# seed, written after the others so adding it left their files unchanged
+UNET3D_CASE = ("unet3d.bin", "unet",
+               dict(in_channels=2, num_classes=5, base_channels=4, depth=2, upsample="transposed", spatial_dims=3),
+               (2, 2, 16, 16, 16))
 
 
 def config_json(cfg):
@@ -74,8 +79,8 @@ def gen(fname, arch, cfg, xshape):
         w.add("y_eval", m(x))
     # 5 AdamW steps with softmax cross-entropy, from the same weights
     k = y.shape[1]
-    n_lab = xshape[0] * xshape[2] * xshape[3]
-    labels = ((torch.arange(n_lab) * 7 // 11) % k).reshape(xshape[0], xshape[2], xshape[3])
+    n_lab = int(np.prod([xshape[0]] + list(xshape[2:])))
+    labels = ((torch.arange(n_lab) * 7 // 11) % k).reshape([xshape[0]] + list(xshape[2:]))
     w.add("labels", labels.double())
     m = nn_twins.build(arch, cfg).double()
     det_fill(m)
@@ -233,8 +238,12 @@ def gen_decode(fname="yolov8_decode.bin"):
 
 
 def main(argv=None):
-    """No argument: every fixture; "yolov8": only the YOLOv8 ones."""
+    """No argument: every fixture; "yolov8": only the YOLOv8 ones; "unet3d": only unet3d.bin."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv == ["unet3d"]:
+        torch.manual_seed(83)
+        gen(*UNET3D_CASE)
+        return
     if argv == ["yolov8"]:
         for c in Y8_CASES:
             gen_multi(*c)
@@ -247,6 +256,8 @@ def main(argv=None):
     for c in Y8_CASES:
         gen_multi(*c)
     gen_decode()
+    torch.manual_seed(83)
+    gen(*UNET3D_CASE)
 
 
 if __name__ == "__main__":

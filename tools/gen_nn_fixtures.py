@@ -24,15 +24,23 @@ import torch.nn.functional as F
 
 # ----------------------------------------------------------------------------- model ----
 
-class DoubleConv(nn.Module):
-    """(conv3x3 no bias -> BN -> ReLU) x 2"""
+def _nd(spatial_dims):
+    """The torch.nn modules and functions of a 2D or 3D U-Net."""
+    if spatial_dims == 3:
+        return nn.Conv3d, nn.BatchNorm3d, nn.ConvTranspose3d, F.max_pool3d, "trilinear"
+    return nn.Conv2d, nn.BatchNorm2d, nn.ConvTranspose2d, F.max_pool2d, "bilinear"
 
-    def __init__(self, cin, cout):
+
+class DoubleConv(nn.Module):
+    """(conv3x3 (3x3x3 in 3D) no bias -> BN -> ReLU) x 2"""
+
+    def __init__(self, cin, cout, spatial_dims=2):
         super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
+        Conv, BN = _nd(spatial_dims)[:2]
+        self.conv1 = Conv(cin, cout, 3, padding=1, bias=False)
+        self.bn1 = BN(cout)
+        self.conv2 = Conv(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = BN(cout)
 
     def forward(self, x):
         x = F.relu(self.bn1(self.conv1(x)))
@@ -40,40 +48,43 @@ class DoubleConv(nn.Module):
 
 
 class BilinearUp(nn.Module):
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, spatial_dims=2):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, 1)
+        self.conv = _nd(spatial_dims)[0](cin, cout, 1)
+        self.mode = _nd(spatial_dims)[4]
 
     def forward(self, x):
-        return self.conv(F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+        return self.conv(F.interpolate(x, scale_factor=2, mode=self.mode, align_corners=False))
 
 
 class UNet(nn.Module):
-    """Same architecture and names as dolor_unet_create (include/dolor/nn.h)."""
+    """Same architecture and names as dolor_unet_create (include/dolor/nn.h); spatial_dims 3: the
+    3D U-Net (Conv3d, BatchNorm3d, max_pool3d, ConvTranspose3d or trilinear), same names."""
 
-    def __init__(self, in_channels=1, num_classes=2, base_channels=16, depth=4, bilinear=False):
+    def __init__(self, in_channels=1, num_classes=2, base_channels=16, depth=4, bilinear=False, spatial_dims=2):
         super().__init__()
         self.depth = depth
+        Conv, _, Deconv, self.pool, _ = _nd(spatial_dims)
         c = [base_channels << l for l in range(depth + 1)]
         cin = in_channels
         for l in range(depth):
-            setattr(self, "enc%d" % l, DoubleConv(cin, c[l]))
+            setattr(self, "enc%d" % l, DoubleConv(cin, c[l], spatial_dims))
             cin = c[l]
-        self.bottleneck = DoubleConv(c[depth - 1], c[depth])
+        self.bottleneck = DoubleConv(c[depth - 1], c[depth], spatial_dims)
         for l in range(depth - 1, -1, -1):
             if bilinear:
-                setattr(self, "up%d" % l, BilinearUp(c[l + 1], c[l]))
+                setattr(self, "up%d" % l, BilinearUp(c[l + 1], c[l], spatial_dims))
             else:
-                setattr(self, "up%d" % l, nn.ConvTranspose2d(c[l + 1], c[l], 2, stride=2))
-            setattr(self, "dec%d" % l, DoubleConv(2 * c[l], c[l]))
-        self.head = nn.Conv2d(c[0], num_classes, 1)
+                setattr(self, "up%d" % l, Deconv(c[l + 1], c[l], 2, stride=2))
+            setattr(self, "dec%d" % l, DoubleConv(2 * c[l], c[l], spatial_dims))
+        self.head = Conv(c[0], num_classes, 1)
 
     def forward(self, x):
         skips = []
         for l in range(self.depth):
             x = getattr(self, "enc%d" % l)(x)
             skips.append(x)
-            x = F.max_pool2d(x, 2)
+            x = self.pool(x, 2)
         x = self.bottleneck(x)
         for l in range(self.depth - 1, -1, -1):
             x = getattr(self, "up%d" % l)(x)

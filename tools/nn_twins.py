@@ -178,8 +178,14 @@ class FastSeg(nn.Module):
         return F.interpolate(self.head(y), size=tuple(x.shape[2:]), mode="bilinear", align_corners=False)
 
 
+def unet(in_channels=1, num_classes=2, base_channels=16, depth=4, upsample="transposed", spatial_dims=2):
+    """The registry's "unet" config to class UNet of tools/gen_nn_fixtures.py (2D or 3D)."""
+    from gen_nn_fixtures import UNet
+    return UNet(in_channels, num_classes, base_channels, depth, upsample == "bilinear", spatial_dims)
+
+
 def build(arch, cfg):
-    return {"resnet_unet": ResNetUNet, "fastseg": FastSeg, "yolov8": YOLOv8}[arch](**cfg)
+    return {"resnet_unet": ResNetUNet, "fastseg": FastSeg, "yolov8": YOLOv8, "unet": unet}[arch](**cfg)
 
 
 # ---- YOLOv8 (src/nn/arch/yolov8.c), written from Ultralytics' yolov8*.yaml and its Conv, Bottleneck,

@@ -402,6 +402,102 @@ void dolor_cls_augment_default(dolor_cls_augment *a);
 dolor_status dolor_cls_dataset_batch(const dolor_cls_dataset *ds, const size_t *cases, int n,
                                      const dolor_cls_augment *aug, uint64_t seed, int epoch, float *out);
 
+/* ======================= Dataset fingerprint and plan (src/data/plan.c) =======================
+ * nnU-Net's automatic configuration (Isensee, Jaeger, Kohl, Petersen & Maier-Hein, "nnU-Net: a
+ * self-configuring method for deep learning-based biomedical image segmentation", Nature Methods
+ * 18:203-211, 2021; the rules below follow its paper and its v2 ExperimentPlanner, re-derived here, not
+ * copied), for the 3D full-resolution configuration on this machine's CPU:
+ *   fingerprint: per case the spacing (mm) and size (voxels) of channel 0; per channel the mean, sd
+ *     (population), median, 0.5 / 99.5 percentiles (numpy's linear interpolation), min and max of the
+ *     intensities over foreground voxels (label > 0) of every training case pooled; the voxel count of
+ *     every class.
+ *   target spacing: the median spacing per axis; if the coarsest axis is anisotropic (its median spacing
+ *     > 3 x the largest other and its median size x 3 < the smallest other size) it is the 10th
+ *     percentile of that axis's spacings instead, at least the largest other spacing (+ 1e-5 when raised).
+ *   patch: the median size after resampling m_a = median(size_a * spacing_a / target_a); a start
+ *     p_a proportional to 1 / target_a with prod p = max_patch_voxels, rounded, at most m_a; then the
+ *     U-Net depth d = floor(log2(min_a p_a / 4)) clamped to 1..5 (nnU-Net pools while a feature map stays
+ *     >= 4 voxels), each axis rounded up to a multiple of 2^d, and while the patch holds more than
+ *     max_patch_voxels or its estimated training memory exceeds memory_mb, the axis with the largest
+ *     p_a / m_a among those that stay >= 8 voxels loses 2^d voxels. The estimate: batch x sum over levels of (voxels / 8^l) x base 2^l x 28
+ *     float32 values (forward activations of the encoder and decoder blocks and their gradients), a
+ *     planning figure, not a measurement. dolor's U-Net pools all axes together, where nnU-Net would stop
+ *     pooling an axis whose spacing is over twice the finest: the depth is set by the shortest axis.
+ *   normalisation per channel: "zscore" (mean and sd of the case, nnU-Net's ZScoreNormalization, for
+ *     MRI and anything not named CT) or, for a channel named "CT" in dataset.json, "ct": clip to the
+ *     fingerprint's 0.5 / 99.5 percentiles, then z-score with the fingerprint's mean and sd.
+ *   batch size 2 (nnU-Net's minimum), a third of each batch forced to hold foreground. */
+
+#define DOLOR_FP_MAX_CLASSES 64
+
+typedef struct dolor_intensity_stats {
+    double mean, sd, median, p00_5, p99_5, min, max;
+    int64_t n; /* foreground voxels counted */
+} dolor_intensity_stats;
+
+typedef struct dolor_fingerprint {
+    size_t ncases;
+    int nchannels, nclasses;
+    char channel_names[DOLOR_MAX_CHANNELS][64];
+    char class_names[DOLOR_FP_MAX_CLASSES][64];
+    char file_ending[16];
+    char (*case_ids)[64];    /* [ncases] */
+    double (*spacing)[3];    /* [ncases] mm along x, y, z */
+    int64_t (*size)[3];      /* [ncases] voxels along x, y, z */
+    dolor_intensity_stats intensity[DOLOR_MAX_CHANNELS];
+    int64_t class_voxels[DOLOR_FP_MAX_CLASSES];
+} dolor_fingerprint;
+
+/* Fingerprint of the nnU-Net dataset in dir (dataset.json, imagesTr/, labelsTr/; see above). Every case's
+ * channels are read with dolor_image_read_channels and its label map must have the same size. Errors:
+ * those of dolor_nnunet_info_read, dolor_nnunet_list_cases and dolor_image_read_channels,
+ * DOLOR_ENOTFOUND (a case without a label map), DOLOR_ESHAPE (a label map of another size: names both),
+ * DOLOR_EINVAL (a label value outside dataset.json's labels, more than DOLOR_FP_MAX_CLASSES classes),
+ * DOLOR_EUNSUPPORTED (a 4D image), DOLOR_ENOMEM. Free with dolor_fingerprint_free. */
+dolor_status dolor_fingerprint_compute(const char *dir, dolor_fingerprint **out);
+void dolor_fingerprint_free(dolor_fingerprint *fp); /* NULL-safe */
+
+typedef struct dolor_plan {
+    char dataset[1024];          /* the dataset folder the plan was made from */
+    int nchannels, nclasses;
+    char channel_names[DOLOR_MAX_CHANNELS][64];
+    char class_names[DOLOR_FP_MAX_CLASSES][64];
+    double target_spacing[3];    /* mm along x, y, z */
+    int patch[3];                /* voxels along x, y, z (tensor [N, C, z, y, x]) */
+    int batch_size;
+    int depth, base_channels;    /* the "unet" with spatial_dims 3 */
+    int ct[DOLOR_MAX_CHANNELS];  /* 1: "ct" normalisation of that channel, 0: "zscore" */
+    double ct_clip[DOLOR_MAX_CHANNELS][2], ct_mean[DOLOR_MAX_CHANNELS], ct_sd[DOLOR_MAX_CHANNELS];
+    double foreground_fraction;  /* share of each batch forced to hold foreground (1/3) */
+    long max_patch_voxels;
+    double memory_mb;
+    double est_memory_mb;        /* the estimate for the patch chosen */
+} dolor_plan;
+
+/* Plan limits: max_patch_voxels 4096.. (default 262144 = 2^18), memory_mb > 0 (default 2048), base_channels
+ * 1..64 (default 16), batch_size 1..64 (default 2). */
+typedef struct dolor_plan_opts {
+    long max_patch_voxels;
+    double memory_mb;
+    int base_channels, batch_size;
+} dolor_plan_opts;
+void dolor_plan_opts_default(dolor_plan_opts *o);
+
+/* Derive the 3D plan from a fingerprint by the rules above. Errors: DOLOR_EINVAL (an option out of range,
+ * a fingerprint without cases, a dataset whose median size is under 8 voxels on an axis: too small for a
+ * 3D U-Net). */
+dolor_status dolor_plan_derive(const dolor_fingerprint *fp, const char *dataset, const dolor_plan_opts *o,
+                               dolor_plan *plan);
+
+/* Write the plan (and, when fp != NULL, its fingerprint) as JSON to path (temporary file, renamed); the
+ * user may edit it and give it to dolor train --plan. Errors: DOLOR_EIO. */
+dolor_status dolor_plan_write(const dolor_plan *plan, const dolor_fingerprint *fp, const char *path);
+
+/* Read a plan JSON written by dolor_plan_write (the "fingerprint" object is not needed). Errors:
+ * DOLOR_ENOTFOUND / DOLOR_EIO (no file), DOLOR_EFORMAT (not JSON, a key missing or of the wrong type, a
+ * value out of range: names the key), DOLOR_ENOMEM. */
+dolor_status dolor_plan_read(const char *path, dolor_plan *plan);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,7 @@
  * operations (convolution with stride/dilation/groups, transposed convolution,
  * batch norm, activations, pooling, upsampling, concat/slice, broadcast
  * add/mul, flatten, linear) with forward and backward passes, an architecture
- * registry with the 2D U-Net as its first entry, softmax cross-entropy and soft
+ * registry with the U-Net (2D or 3D) as its first entry, softmax cross-entropy and soft
  * Dice losses, and AdamW. How the engine is organised and how to add an
  * operation: docs/nn.md.
  *
@@ -48,9 +48,10 @@ typedef struct dolor_unet_config {
     int base_channels; /* channels at level 0, doubled at each level (default 16) */
     int depth;         /* number of 2x downsamplings (default 4) */
     dolor_upsample upsample;
+    int spatial_dims;  /* 2: [N, C, H, W] images; 3: [N, C, D, H, W] volumes (default 2; 0 is taken as 2) */
 } dolor_unet_config;
 
-/* Defaults: in_channels 1, num_classes 2, base_channels 16, depth 4, transposed. */
+/* Defaults: in_channels 1, num_classes 2, base_channels 16, depth 4, transposed, spatial_dims 2. */
 void dolor_unet_config_default(dolor_unet_config *cfg);
 
 /* Build a U-Net (Ronneberger et al. 2015, with BatchNorm and padded convs):
@@ -62,7 +63,7 @@ void dolor_unet_config_default(dolor_unet_config *cfg);
  *   head: conv1x1 with bias C_0 -> num_classes (logits).
  * Parameters are zero until dolor_net_init(); BN running stats are 0 / 1.
  * Errors: DOLOR_EINVAL (a config value < 1, depth > 8, upsample not in the enum, channel
- * counts too large), DOLOR_EBACKEND (oneDNN engine), DOLOR_ENOMEM. */
+ * counts too large, spatial_dims not 0, 2 or 3), DOLOR_EBACKEND (oneDNN engine), DOLOR_ENOMEM. */
 dolor_status dolor_unet_create(const dolor_unet_config *cfg, dolor_net **out);
 void dolor_net_free(dolor_net *net); /* NULL-safe */
 /* The U-Net's config; NULL for a net that is not a U-Net (dolor_net_arch() is not "unet"). */
@@ -267,7 +268,8 @@ dolor_status dolor_net_backward_outputs(dolor_net *net, const dolor_tensor *cons
  * architecture's defaults, unknown keys are errors), and a net gives its config back as JSON, so
  * a checkpoint can store {name, config} and rebuild the net. Entries (src/nn/arch/registry.c):
  *   "unet": {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4,
- *            "upsample": "transposed" | "bilinear"}  (dolor_unet_create)
+ *            "upsample": "transposed" | "bilinear", "spatial_dims": 2 | 3}  (dolor_unet_create;
+ *            3: the 3D U-Net on [N, C, D, H, W], same tensor names; a config without the key is 2D)
  *   "resnet": {"depth": 18 (10, 18, 34, 50, 101), "in_channels": 3, "num_classes": 1000,
  *              "spatial_dims": 2 | 3, "width": 64}  (src/nn/arch/resnet.c: torchvision's
  *              names and structure; 3D as MedicalNet's classifier, shortcut B; output "logits") */
@@ -286,7 +288,8 @@ dolor_status dolor_arch_build(const char *name, const char *config_json, dolor_n
 dolor_status dolor_arch_build_limited(const char *name, const char *config_json, size_t max_param_bytes,
                                       dolor_net **out);
 /* The config of a registry-built net as JSON into buf (NUL-terminated), e.g.
- * {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4, "upsample": "transposed"}.
+ * {"in_channels": 1, "num_classes": 2, "base_channels": 16, "depth": 4, "upsample": "transposed",
+ * "spatial_dims": 2}.
  * Errors: DOLOR_EINVAL (not built by the registry, or n too small: the message gives the size). */
 dolor_status dolor_net_config_json(const dolor_net *net, char *buf, size_t n);
 

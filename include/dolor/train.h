@@ -207,6 +207,25 @@ int dolor_sliding_steps(int image, int tile, double step_fraction, int *steps, i
  * zeros replaced by the smallest non-zero value: exp(-(dy^2/sy^2 + dx^2/sx^2) / 2) in float32. */
 void dolor_gaussian_importance(int h, int w, double sigma_scale, float *out);
 
+/* The same map for a tile of nsp (2 or 3) axes, tile[0] outermost ([d, h, w] in 3D; sigma = sigma_scale
+ * * tile[a] on every axis, nnU-Net's compute_gaussian), out [tile[0], ..., tile[nsp-1]] row-major.
+ * dolor_gaussian_importance is this with nsp 2. */
+void dolor_gaussian_importance_nd(int nsp, const int *tile, double sigma_scale, float *out);
+
+/* The logits [k, tile...] of the tile at origin[0..nsp-1] (outermost axis first; index counts tiles with
+ * the outermost axis slowest). */
+typedef dolor_status (*dolor_tile_nd_fn)(void *ctx, const int *origin, int index, float *logits);
+
+/* Gaussian-weighted mean of tile logits over an image of nsp (2 or 3) axes, size[0] outermost ([D, H, W]
+ * in 3D): tiles of `tile` at the origins of dolor_sliding_steps on every axis (step_fraction = 1 - overlap;
+ * nnU-Net's tile_step_size 0.5), each logit weighted by the importance map (sigma 1/8 of the tile per
+ * axis), summed in double and divided by the summed weights per voxel: out [k, size...]. The one
+ * implementation of sliding windows (dolor_sliding_window is nsp 2). Errors: DOLOR_EINVAL (nsp not 2 or
+ * 3, k < 1, an axis smaller than the tile, bad step: names both sizes x first), fn's errors,
+ * DOLOR_ENOMEM. */
+dolor_status dolor_sliding_window_nd(int nsp, const int *size, const int *tile, double step_fraction, int k,
+                                     dolor_tile_nd_fn fn, void *ctx, float *out);
+
 /* The logits [k, th, tw] of the tile with origin (y0, x0) (index counts tiles row by row). */
 typedef dolor_status (*dolor_tile_fn)(void *ctx, int y0, int x0, int index, float *logits);
 
@@ -227,6 +246,52 @@ dolor_status dolor_sliding_window(int height, int width, int th, int tw, double 
  * channels), those of dolor_preprocess_channels, nn errors, DOLOR_ENOMEM. */
 dolor_status dolor_segment_sliding(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
                                    double overlap, dolor_image **classes);
+
+/* ---- 3D segmentation from a plan (src/train/segment3d.c; dolor plan, include/dolor/data.h) ----
+ * Every training case of an nnU-Net dataset (imagesTr/, labelsTr/) is read, resampled to the plan's target
+ * spacing where it differs by more than 0.1 % (trilinear for the channels, nearest for the labels; nnU-Net
+ * uses third-order splines for images) and normalised per channel as the plan says (z-score over the case,
+ * or CT clipping and the fingerprint's mean/sd). Each iteration draws plan->batch_size patches of
+ * plan->patch voxels: cases uniformly; the last round(batch * foreground_fraction) patches of the batch
+ * centred on a random voxel of a random foreground class present in the case (nnU-Net's oversampling), the
+ * others anywhere (patches larger than the case are padded with 0 and background). Augmentation: per
+ * channel scale 1 +/- 0.1 and shift +/- 0.1 (z-score units); no mirroring (left and right structures are
+ * different classes). Loss: ce_weight * cross-entropy + dice_weight * soft Dice without background on the
+ * logits [N, K, z, y, x] (viewed as [N, K, z*y, x]); AdamW with the poly schedule (nnU-Net's, with SGD
+ * there). OUT/log.csv (epoch,loss,ce,dice,lr,seconds), OUT/last.safetensors after every epoch (with the
+ * optimizer state) and OUT/best.safetensors at the end: without validation cases the final weights are the
+ * model. The checkpoint's "train" JSON holds the plan's spacing and normalisation, and its preprocessing
+ * the patch (depth = z, height = y, width = x) for dolor_segment_volume. */
+typedef struct dolor_train3d_config {
+    const char *data_dir;      /* the nnU-Net dataset */
+    const char *out_dir;
+    int epochs, iters_per_epoch;
+    double lr, weight_decay, ce_weight, dice_weight;
+    double time_limit_min;     /* > 0: stop after the epoch that passes it */
+    uint64_t seed;
+    int quiet;                 /* 1: no per-epoch lines on stderr */
+} dolor_train3d_config;
+
+/* epochs 50, iters_per_epoch 50, lr 1e-3, weight_decay 1e-4, ce and dice weights 1, seed 42. */
+void dolor_train3d_config_default(dolor_train3d_config *c);
+
+/* Train a 3D U-Net by the plan (see above); *last_loss (may be NULL): the mean loss of the last epoch.
+ * Errors: DOLOR_EINVAL (config out of range, dataset.json's channels or labels differ from the plan's, no
+ * foreground voxel, a label value outside the plan's classes), those of dolor_nnunet_info_read,
+ * dolor_nnunet_list_cases, dolor_image_read_channels, dolor_image_read, DOLOR_ESHAPE (a label map of another
+ * size, a case without the plan's channels), nn errors, DOLOR_EIO (outputs), DOLOR_ENOMEM. */
+dolor_status dolor_train3d_run(const dolor_train3d_config *cfg, const dolor_plan *plan, float *last_loss);
+
+/* Segment a volume img (in_channels components, 2D taken as one slice) with a 3D U-Net checkpoint of
+ * dolor_train3d_run: resampled and normalised as in training, padded with 0 to at least one patch per axis
+ * (centred), 3D sliding windows (dolor_sliding_window_nd; tiles of the patch, Gaussian weights sigma =
+ * patch/8 per axis, step 1 - overlap), probabilities cropped and resampled back to img's grid
+ * (trilinear), argmax. *classes: uint8 class indices [x, y, z], img's size, spacing, origin and direction,
+ * so a NIfTI written from it has the input's affine. Errors: DOLOR_EUNSUPPORTED (not a 3D U-Net),
+ * DOLOR_EINVAL (overlap outside [0, 1)), DOLOR_EFORMAT (no patch size or plan in the checkpoint),
+ * DOLOR_ESHAPE (channels differ), nn errors, DOLOR_ENOMEM. */
+dolor_status dolor_segment_volume(dolor_net *net, const dolor_model_meta *meta, const dolor_image *img,
+                                  double overlap, dolor_image **classes);
 
 /* Class-index map -> label-value map (meta->label_values), same geometry. */
 dolor_status dolor_classes_to_labels(const dolor_image *classes, const dolor_model_meta *meta, dolor_image **labels);

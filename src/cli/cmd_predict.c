@@ -460,6 +460,14 @@ int dolor_cmd_predict(int argc, char **argv)
             }
         so.mirror_x = 1;
     }
+    /* a 3D U-Net from dolor train --plan: volumes, 3D sliding windows (overlap --sliding, default 0.5) */
+    const int vol3d = !s && dolor_net_config(net) && dolor_net_config(net)->spatial_dims == 3;
+    if (vol3d && (nmodels > 1 || o.tta || o.overlay || o.probs || o.truth)) {
+        rc = dolor_cli_usage_error("predict", "a 3D model (%s) takes one --model without --tta, --overlay, --probs or "
+                                   "--truth (for now)", o.model);
+        goto out;
+    }
+    const double overlap3d = isnan(o.sliding) ? 0.5 : o.sliding;
     const int channels = meta.in_channels > 0 ? meta.in_channels : 1;
     if (!s)
         s = collect_inputs(pos, npos, channels, &files, &nfiles);
@@ -480,7 +488,9 @@ int dolor_cmd_predict(int argc, char **argv)
         for (size_t i = 0; !s && i < nfiles; i++) {
             dolor_image *img = NULL;
             s = dolor_image_read_channels((const char *const *)files[i].paths, files[i].nfiles, &img);
-            if (!s)
+            if (!s && vol3d && img->ncomp != channels)
+                s = dolor_error(DOLOR_ESHAPE, "%d channels, the model takes %d", img->ncomp, channels);
+            else if (!s && !vol3d)
                 s = dolor_preprocess_channels(img, channels, meta.height, meta.width, chk);
             dolor_image_free(img);
             if (s && !strstr(dolor_errmsg(), files[i].paths[0]))
@@ -515,7 +525,8 @@ int dolor_cmd_predict(int argc, char **argv)
             }
         }
         if (!s)
-            s = !isnan(o.sliding) ? dolor_segment_sliding(net, &meta, img, o.sliding, &cls)
+            s = vol3d               ? dolor_segment_volume(net, &meta, img, overlap3d, &cls)
+                : !isnan(o.sliding) ? dolor_segment_sliding(net, &meta, img, o.sliding, &cls)
                 : nmodels == 1 && !o.tta
                     ? dolor_segment_image_probs(net, &meta, img, &scratch, &cls, pim ? pim->data : NULL)
                     : dolor_segment_ensemble(nets, metas, nmodels, img, &so, &scratch, &cls);

@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 typedef struct {
-    char *images, *masks, *data, *out, *val_list, *resume, *arch, *init;
+    char *images, *masks, *data, *out, *val_list, *resume, *arch, *init, *plan;
+    long iterations;        /* --plan: iterations per epoch */
     char **classes, **arch_kv;
     int narch_kv;
     int nclasses;
@@ -104,6 +105,10 @@ static const dolor_opt_spec specs[] = {
     {"quiet", 'q', OPT_FLAG, "no progress bar"},
     {"config", 0, OPT_STR, "JSON file with any of these options as keys (command line overrides it)"},
     {"task", 0, OPT_STR, "segment (default) or classify"},
+    {"plan", 0, OPT_STR, "3D segmentation by a plan from dolor plan (nnU-Net dataset; patches, 3D U-Net; see below)",
+     .metavar = "PLAN.json", DOLOR_OPT_AT(train_opts, plan)},
+    {"iterations", 0, OPT_INT, "--plan: iterations (batches) per epoch", .def = "50", DOLOR_OPT_RANGE(1, 1000000),
+     DOLOR_OPT_AT(train_opts, iterations)},
     {"csv", 0, OPT_STR, "classify: CSV listing image,label[,patient] (paths relative to its folder)",
      DOLOR_OPT_AT(train_opts, csv)},
     {"image-col", 0, OPT_STR, "classify: CSV column of the image paths (default image)",
@@ -344,6 +349,14 @@ static void help(void)
     }
     printf("\nexample (usgra-nerve):\n  dolor train --data ../shared/data/usgra-nerve --classes nerve,vessel --labels 1,2 "
            "-o runs/usgra --epochs 40\n");
+    printf("\n3D segmentation by a plan (--plan PLAN.json from dolor plan; docs/nnunet.md):\n"
+           "  dolor train --plan PLAN.json [--data DIR] -o OUT [--epochs E --iterations I --lr --wd --seed ...]\n"
+           "Trains the plan's 3D U-Net on every case of the nnU-Net dataset's imagesTr/ (resampled to the plan's\n"
+           "spacing, normalised per channel as the plan says) with random patches, a third of each batch centred on\n"
+           "foreground (nnU-Net's oversampling), CE + soft Dice, AdamW with the poly schedule. No validation split:\n"
+           "hold cases out in imagesTs/ and run dolor predict + dolor eval. OUT/best.safetensors (final weights),\n"
+           "OUT/last.safetensors (with optimizer state), OUT/log.csv. dolor predict segments volumes with 3D sliding\n"
+           "windows and writes NIfTI label maps with the input's affine.\n");
     printf("\nclassification (--task classify; docs/classification.md):\n"
            "  dolor train --task classify (--csv FILE | --data DIR) -o OUT [--size N | HxW | DxHxW] [options]\n"
            "Trains a classifier (--arch resnet by default: --arch-opt depth=10|18|34|50|101, width=64; 3D with a\n"
@@ -470,6 +483,7 @@ static void opts_init(train_opts *o)
     o->val_fraction = 0.2;
     o->final_eval = 1;
     o->upsample = DOLOR_UP_TRANSPOSED;
+    o->iterations = 50;
 }
 
 static void opts_release(train_opts *o)
@@ -481,6 +495,7 @@ static void opts_release(train_opts *o)
     free(o->val_list);
     free(o->resume);
     free(o->init);
+    free(o->plan);
     free(o->arch);
     free(o->csv);
     free(o->image_col);
@@ -950,6 +965,57 @@ out:
     return rc;
 }
 
+/* Options --plan takes; any other is an error (the plan gives the model, patch, batch and preprocessing). */
+static const char *const plan_ok[] = {"data", "out", "epochs", "lr", "wd", "seed", "threads", "quiet", "time-limit",
+                                      "ce-weight", "dice-weight", "plan", "iterations", "config"};
+
+static int train_plan(train_opts *o)
+{
+    for (int i = 0; i < NSPECS; i++) {
+        if (!o->given[i])
+            continue;
+        int ok = 0;
+        for (size_t j = 0; j < sizeof plan_ok / sizeof *plan_ok; j++)
+            ok |= !strcmp(specs[i].name, plan_ok[j]);
+        if (!ok)
+            return dolor_cli_usage_error("train", "--%s is not used with --plan (the plan gives the model, patch, batch "
+                                         "and preprocessing; edit the plan instead)", specs[i].name);
+    }
+    dolor_plan pl;
+    dolor_status s = dolor_plan_read(o->plan, &pl);
+    if (s)
+        return dolor_cli_usage_error("train", "%s", dolor_errmsg());
+    if (!o->out)
+        return dolor_cli_usage_error("train", "give an output folder with -o OUT");
+    const char *data = o->data ? o->data : pl.dataset;
+    if (!dolor_nnunet_is_dataset(data))
+        return dolor_cli_usage_error("train", "%s: not an nnU-Net dataset (no dataset.json)%s", data,
+                                     o->data ? "" : "; the plan's \"dataset\" (give --data DIR)");
+    if (o->threads)
+        omp_set_num_threads((int)o->threads);
+    dolor_train3d_config c;
+    dolor_train3d_config_default(&c);
+    c.data_dir = data;
+    c.out_dir = o->out;
+    c.epochs = o->tc.epochs;
+    c.iters_per_epoch = (int)o->iterations;
+    c.lr = o->tc.lr;
+    if (spec_given(o, "wd"))
+        c.weight_decay = o->tc.weight_decay;
+    c.ce_weight = o->tc.ce_weight;
+    c.dice_weight = o->tc.dice_weight;
+    c.time_limit_min = o->tc.time_limit_min;
+    c.seed = o->tc.seed;
+    c.quiet = o->tc.quiet;
+    float loss = NAN;
+    s = dolor_train3d_run(&c, &pl, &loss);
+    if (s)
+        return dolor_cli_fail("train", s);
+    printf("final training loss %.4f (no validation cases: the final weights are the model)\ncheckpoints: "
+           "%s/best.safetensors, %s/last.safetensors\nlog: %s/log.csv\n", loss, o->out, o->out, o->out);
+    return DOLOR_EXIT_OK;
+}
+
 int dolor_cmd_train(int argc, char **argv)
 {
     train_opts o;
@@ -1022,6 +1088,19 @@ int dolor_cmd_train(int argc, char **argv)
                                            o.classify ? "classify" : "segment (the default)");
                 goto out;
             }
+    }
+    if (!o.plan && spec_given(&o, "iterations")) {
+        rc = dolor_cli_usage_error("train", "--iterations is a --plan option (2D training counts epochs over the images)");
+        goto out;
+    }
+    if (o.plan) {
+        if (o.classify || o.resume) {
+            rc = dolor_cli_usage_error("train", "--plan trains 3D segmentation from scratch: not with --task classify "
+                                       "or --resume");
+            goto out;
+        }
+        rc = train_plan(&o);
+        goto out;
     }
     if (o.classify && dolor_dist_size() > 1) {
         rc = dolor_cli_usage_error("train", "--task classify does not run data-parallel yet (run it without mpirun)");

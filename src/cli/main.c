@@ -8,6 +8,7 @@
 #define DECL(name) int dolor_cmd_##name(int argc, char **argv) __attribute__((weak));
 DECL(train)
 DECL(predict)
+DECL(plan)
 DECL(eval)
 DECL(phantom)
 DECL(info)
@@ -29,6 +30,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"train", dolor_cmd_train, "train a segmentation network on a folder of images and masks"},
+    {"plan", dolor_cmd_plan, "fingerprint an nnU-Net dataset and derive a 3D training plan (JSON) as nnU-Net does"},
     {"predict", dolor_cmd_predict, "apply a trained checkpoint to images; write label maps and overlays"},
     {"eval", dolor_cmd_eval, "compare predicted label maps with ground truth (Dice, IoU, ...)"},
     {"phantom", dolor_cmd_phantom, "generate a synthetic B-mode nerve-block dataset with masks"},

@@ -111,7 +111,12 @@ dolor_status dolor_checkpoint_save(const char *path, dolor_net *net, const dolor
     free(vs);
     cJSON_Delete(names);
     cJSON_Delete(values);
-    if (meta->depth > 0) /* a 3D classifier: trilinear to depth x height x width */
+    if (meta->depth > 0 && !strcmp(meta->task, "segmentation")) /* 3D segmentation: patches at the plan's spacing */
+        snprintf(buf, sizeof buf,
+                 "{\"depth\":%d,\"height\":%d,\"width\":%d,\"channels\":%d,\"resize\":\"to the plan's spacing\","
+                 "\"normalize\":\"plan (train.plan)\",\"inference\":\"3D sliding windows\"}",
+                 meta->depth, meta->height, meta->width, meta->in_channels);
+    else if (meta->depth > 0) /* a 3D classifier: trilinear to depth x height x width */
         snprintf(buf, sizeof buf,
                  "{\"depth\":%d,\"height\":%d,\"width\":%d,\"grey\":\"bt601\",\"resize\":\"trilinear\",\"normalize\":\"zscore\"}",
                  meta->depth, meta->height, meta->width);
@@ -254,6 +259,13 @@ static dolor_status parse_meta(const char *path, cJSON *md, dolor_model_meta *me
         meta->arch.base_channels = vals[2];
         meta->arch.depth = vals[3];
         meta->arch.upsample = strcmp(up->valuestring, "bilinear") == 0 ? DOLOR_UP_BILINEAR : DOLOR_UP_TRANSPOSED;
+        /* absent in checkpoints from before the 3D U-Net: 2D */
+        cJSON *sd = cJSON_GetObjectItemCaseSensitive(c, "spatial_dims");
+        if (sd && !json_int(sd, 2, 3)) {
+            cJSON_Delete(c);
+            return dolor_error(DOLOR_EFORMAT, "%s: __metadata__.config.spatial_dims is not 2 or 3", path);
+        }
+        meta->arch.spatial_dims = sd ? sd->valueint : 2;
     }
     cJSON_Delete(c);
     meta->num_classes = meta->arch.num_classes;

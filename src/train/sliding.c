@@ -5,6 +5,7 @@
 #include "dolor/train.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,66 +23,156 @@ int dolor_sliding_steps(int image, int tile, double step_fraction, int *steps, i
     return n;
 }
 
+/* Sizes of nsp (2 or 3) axes as 3 with leading 1s, so one loop nest serves 2D and 3D. */
+static int to3(int nsp, const int *v, int o[3])
+{
+    if (nsp < 1 || nsp > 3)
+        return -1;
+    for (int a = 0; a < 3; a++)
+        o[a] = a < 3 - nsp ? 1 : v[a - (3 - nsp)];
+    return 0;
+}
+
+void dolor_gaussian_importance_nd(int nsp, const int *tile, double sigma_scale, float *out)
+{
+    /* gaussian_filter of a centred delta, divided by its maximum: exp(-sum_a d_a^2 / s_a^2 / 2) inside
+     * SciPy's truncation radius (4 sigma) on every axis, 0 outside, zeros then set to the smallest
+     * non-zero value. SciPy filters axis by axis with kernels normalised to sum 1, so the map at an
+     * offset is the product of the 1D kernels there and its maximum the product at the centre. */
+    int t[3];
+    if (to3(nsp, tile, t))
+        return;
+    double sg[3];
+    int c[3], r[3];
+    for (int a = 0; a < 3; a++) {
+        sg[a] = t[a] * sigma_scale;
+        c[a] = t[a] / 2;
+        r[a] = (int)(4.0 * sg[a] + 0.5);
+    }
+    float mn = INFINITY;
+    size_t i = 0;
+    for (int z = 0; z < t[0]; z++)
+        for (int y = 0; y < t[1]; y++)
+            for (int x = 0; x < t[2]; x++, i++) {
+                int d[3] = {z - c[0], y - c[1], x - c[2]}, inside = 1;
+                double e = 0;
+                for (int a = 0; a < 3; a++) {
+                    if (a < 3 - nsp)
+                        continue; /* a padding axis */
+                    inside &= abs(d[a]) <= r[a];
+                    e += (double)d[a] * d[a] / (sg[a] * sg[a]);
+                }
+                float v = inside ? (float)exp(-0.5 * e) : 0.f;
+                out[i] = v;
+                if (v > 0 && v < mn)
+                    mn = v;
+            }
+    for (size_t k = 0; k < i; k++)
+        if (out[k] == 0)
+            out[k] = mn;
+}
+
 void dolor_gaussian_importance(int h, int w, double sigma_scale, float *out)
 {
-    /* gaussian_filter of a centred delta, divided by its maximum: exp(-(dy^2/sy^2 + dx^2/sx^2) / 2) inside
-     * SciPy's truncation radius (4 sigma), 0 outside, zeros then set to the smallest non-zero value */
-    double sy = h * sigma_scale, sx = w * sigma_scale;
-    int cy = h / 2, cx = w / 2, ry = (int)(4.0 * sy + 0.5), rx = (int)(4.0 * sx + 0.5);
-    float mn = INFINITY;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int dy = y - cy, dx = x - cx;
-            float v = 0;
-            if (abs(dy) <= ry && abs(dx) <= rx)
-                v = (float)exp(-0.5 * ((double)dy * dy / (sy * sy) + (double)dx * dx / (sx * sx)));
-            out[(size_t)y * w + x] = v;
-            if (v > 0 && v < mn)
-                mn = v;
+    const int t[2] = {h, w};
+    dolor_gaussian_importance_nd(2, t, sigma_scale, out);
+}
+
+/* "13x20x11": sizes x first (width x height x depth), as messages name images */
+static void fmt_size(char *b, size_t n, int nsp, const int *v)
+{
+    int k = 0;
+    b[0] = 0;
+    for (int a = nsp - 1; a >= 0 && k >= 0 && (size_t)k < n; a--)
+        k += snprintf(b + k, n - (size_t)k, a == nsp - 1 ? "%d" : "x%d", v[a]);
+}
+
+dolor_status dolor_sliding_window_nd(int nsp, const int *size, const int *tile, double step_fraction, int k,
+                                     dolor_tile_nd_fn fn, void *ctx, float *out)
+{
+    enum { CAP = 4096 };
+    static const char *const what = "sliding window";
+    int S[3], T[3], n[3];
+    if (nsp < 2 || nsp > 3 || k < 1)
+        return dolor_error(DOLOR_EINVAL, "%s: %d spatial axes and %d classes (2 or 3 axes, >= 1 class)", what, nsp, k);
+    to3(nsp, size, S);
+    to3(nsp, tile, T);
+    int *st[3] = {NULL, NULL, NULL};
+    dolor_status s = DOLOR_OK;
+    for (int a = 0; a < 3 && !s; a++) {
+        st[a] = malloc(CAP * sizeof(int));
+        if (!st[a])
+            s = dolor_error(DOLOR_ENOMEM, "%s: out of memory", what);
+        else if ((n[a] = dolor_sliding_steps(S[a], T[a], step_fraction, st[a], CAP)) < 0) {
+            char bi[64], bt[64];
+            fmt_size(bi, sizeof bi, nsp, size);
+            fmt_size(bt, sizeof bt, nsp, tile);
+            s = dolor_error(DOLOR_EINVAL, "%s: image %s, tile %s, step %g (the image must be at least the tile and the "
+                            "step in (0, 1])", what, bi, bt, step_fraction);
         }
-    for (size_t i = 0; i < (size_t)h * (size_t)w; i++)
-        if (out[i] == 0)
-            out[i] = mn;
+    }
+    size_t vox = (size_t)S[0] * S[1] * S[2], tv = (size_t)T[0] * T[1] * T[2];
+    float *g = NULL, *tl = NULL;
+    double *acc = NULL, *wsum = NULL;
+    if (!s) {
+        g = malloc(tv * sizeof *g);
+        tl = malloc((size_t)k * tv * sizeof *tl);
+        acc = calloc((size_t)k * vox, sizeof *acc);
+        wsum = calloc(vox, sizeof *wsum);
+        if (!g || !tl || !acc || !wsum) {
+            char bi[64];
+            fmt_size(bi, sizeof bi, nsp, size);
+            s = dolor_error(DOLOR_ENOMEM, "%s: out of memory for %s x %d classes", what, bi, k);
+        }
+    }
+    if (!s)
+        dolor_gaussian_importance_nd(nsp, tile, 1.0 / 8.0, g);
+    int t = 0;
+    for (int a = 0; !s && a < n[0]; a++)
+        for (int b = 0; !s && b < n[1]; b++)
+            for (int e = 0; !s && e < n[2]; e++, t++) {
+                const int o3[3] = {st[0][a], st[1][b], st[2][e]};
+                s = fn(ctx, o3 + (3 - nsp), t, tl);
+                for (int z = 0; !s && z < T[0]; z++)
+                    for (int y = 0; y < T[1]; y++) {
+                        size_t p = ((size_t)(o3[0] + z) * S[1] + (size_t)(o3[1] + y)) * S[2] + (size_t)o3[2];
+                        size_t q = ((size_t)z * T[1] + y) * T[2];
+                        for (int x = 0; x < T[2]; x++) {
+                            wsum[p + x] += g[q + x];
+                            for (int c = 0; c < k; c++)
+                                acc[(size_t)c * vox + p + x] += (double)tl[(size_t)c * tv + q + x] * g[q + x];
+                        }
+                    }
+            }
+    for (size_t p = 0; !s && p < vox; p++)
+        for (int c = 0; c < k; c++)
+            out[(size_t)c * vox + p] = (float)(acc[(size_t)c * vox + p] / wsum[p]);
+    for (int a = 0; a < 3; a++)
+        free(st[a]);
+    free(g);
+    free(tl);
+    free(acc);
+    free(wsum);
+    return s;
+}
+
+typedef struct {
+    dolor_tile_fn fn;
+    void *ctx;
+} tile2d_ctx;
+
+static dolor_status tile2d(void *ctx, const int *origin, int index, float *logits)
+{
+    tile2d_ctx *c = ctx;
+    return c->fn(c->ctx, origin[0], origin[1], index, logits);
 }
 
 dolor_status dolor_sliding_window(int height, int width, int th, int tw, double step_fraction, int k,
                                   dolor_tile_fn fn, void *ctx, float *out)
 {
-    enum { CAP = 4096 };
-    int ys[CAP], xs[CAP];
-    int ny = dolor_sliding_steps(height, th, step_fraction, ys, CAP);
-    int nx = dolor_sliding_steps(width, tw, step_fraction, xs, CAP);
-    if (ny < 0 || nx < 0)
-        return dolor_error(DOLOR_EINVAL, "sliding window: image %dx%d, tile %dx%d, step %g (the image must be at least "
-                           "the tile and the step in (0, 1])", width, height, tw, th, step_fraction);
-    size_t plane = (size_t)height * (size_t)width, tp = (size_t)th * (size_t)tw;
-    float *g = malloc(tp * sizeof *g), *tile = malloc((size_t)k * tp * sizeof *tile);
-    double *acc = calloc((size_t)k * plane, sizeof *acc), *wsum = calloc(plane, sizeof *wsum);
-    dolor_status s = DOLOR_OK;
-    if (!g || !tile || !acc || !wsum)
-        s = dolor_error(DOLOR_ENOMEM, "sliding window: out of memory for %dx%d", width, height);
-    if (!s)
-        dolor_gaussian_importance(th, tw, 1.0 / 8.0, g);
-    int t = 0;
-    for (int a = 0; !s && a < ny; a++)
-        for (int b = 0; !s && b < nx; b++, t++) {
-            s = fn(ctx, ys[a], xs[b], t, tile);
-            for (int y = 0; !s && y < th; y++)
-                for (int x = 0; x < tw; x++) {
-                    size_t p = (size_t)(ys[a] + y) * (size_t)width + (size_t)(xs[b] + x), q = (size_t)y * tw + x;
-                    wsum[p] += g[q];
-                    for (int c = 0; c < k; c++)
-                        acc[(size_t)c * plane + p] += (double)tile[(size_t)c * tp + q] * g[q];
-                }
-        }
-    for (size_t p = 0; !s && p < plane; p++)
-        for (int c = 0; c < k; c++)
-            out[(size_t)c * plane + p] = (float)(acc[(size_t)c * plane + p] / wsum[p]);
-    free(g);
-    free(tile);
-    free(acc);
-    free(wsum);
-    return s;
+    const int size[2] = {height, width}, tile[2] = {th, tw};
+    tile2d_ctx c = {fn, ctx};
+    return dolor_sliding_window_nd(2, size, tile, step_fraction, k, tile2d, &c, out);
 }
 
 typedef struct {
