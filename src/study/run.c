@@ -282,16 +282,19 @@ static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_mod
         char *want = NULL;
         s = dolor_study_model_arch_json(cfg, md, &want);
         dolor_net *fresh = NULL;
-        char wantcfg[sizeof meta.arch_config];
+        char wantcfg[sizeof meta.arch_config], havecfg[sizeof meta.arch_config];
         if (!s)
             s = dolor_arch_build(md->arch, want, &fresh);
         if (!s)
             s = dolor_net_config_json(fresh, wantcfg, sizeof wantcfg);
+        /* the loaded net's config as this version writes it (a key added since, at its default, is not a change) */
+        if (!s)
+            s = dolor_net_config_json(net, havecfg, sizeof havecfg);
         dolor_net_free(fresh);
         free(want);
-        if (!s && (meta.height != md->size || strcmp(meta.arch_name, md->arch) || strcmp(meta.arch_config, wantcfg)))
+        if (!s && (meta.height != md->size || strcmp(meta.arch_name, md->arch) || strcmp(havecfg, wantcfg)))
             s = dolor_error(DOLOR_EINVAL, "%s: holds a %s %s model of size %d but the config says %s %s, size %d (use a "
-                            "new output folder when the models change)", last, meta.arch_name, meta.arch_config,
+                            "new output folder when the models change)", last, meta.arch_name, havecfg,
                             meta.height, md->arch, wantcfg, md->size);
         if (s) {
             dolor_net_free(net);
