@@ -824,6 +824,45 @@ done:
     return rc;
 }
 
+/* The outline of each instance mask of L (w x h, pixel edges, so the polygon fills back to the mask exactly):
+ * (*polys)[j] with (*npts)[j] points, the largest connected component's when a mask has several, NULL for an empty
+ * mask; free with dolor_det_polys_free(*polys, *npts, L->n). Errors: DOLOR_ENOMEM, those of dolor_det_from_labelmap. */
+static dolor_status mask_outlines(const dolor_det_list *L, int w, int h, double ***polys, int **npts)
+{
+    *polys = calloc(L->n + 1, sizeof **polys);
+    *npts = calloc(L->n + 1, sizeof **npts);
+    int32_t *lab = malloc((size_t)w * h * sizeof *lab);
+    dolor_status s = *polys && *npts && lab ? DOLOR_OK : dolor_error(DOLOR_ENOMEM, "out of memory");
+    for (size_t j = 0; !s && j < L->n; j++) {
+        for (size_t e = 0; e < (size_t)w * h; e++)
+            lab[e] = L->obj[j].mask[e] != 0;
+        dolor_det_list cl;
+        dolor_det_list_init(&cl, 0, 0, 0);
+        double **pp = NULL;
+        int *nn = NULL;
+        s = dolor_det_from_labelmap(lab, h, w, 1, 1, DOLOR_DET_CONTOUR_EDGES, &cl, &pp, &nn);
+        if (!s && cl.n) {
+            size_t bi = 0;
+            double ba = -1;
+            for (size_t q = 0; q < cl.n; q++) {
+                double a = (cl.obj[q].box[2] - cl.obj[q].box[0]) * (cl.obj[q].box[3] - cl.obj[q].box[1]);
+                if (a > ba) {
+                    ba = a;
+                    bi = q;
+                }
+            }
+            (*polys)[j] = pp[bi];
+            (*npts)[j] = nn[bi];
+            pp[bi] = NULL;
+        }
+        if (pp)
+            dolor_det_polys_free(pp, nn, cl.n);
+        dolor_det_list_free(&cl);
+    }
+    free(lab);
+    return s;
+}
+
 /* draw a detection list on a grey image: mask tint, box outline, keypoints */
 static dolor_status write_overlay(const char *path, const float *pix, int w, int h, const dolor_det_list *l)
 {
@@ -965,40 +1004,8 @@ static int cmd_predict(det_opts *o, char **args, int nargs)
                                     meta.num_classes, nkpt, 3};
         double **polys = NULL;
         int *npts = NULL;
-        if (pred[i].w) { /* polygons of the masks */
-            polys = calloc(pred[i].n + 1, sizeof *polys);
-            npts = calloc(pred[i].n + 1, sizeof *npts);
-            for (size_t j = 0; polys && npts && j < pred[i].n && !s; j++) {
-                int32_t *lab = calloc((size_t)d.w[i] * d.h[i], sizeof *lab);
-                if (!lab)
-                    break;
-                for (size_t e = 0; e < (size_t)d.w[i] * d.h[i]; e++)
-                    lab[e] = pred[i].obj[j].mask[e] != 0;
-                dolor_det_list cl;
-                dolor_det_list_init(&cl, 0, 0, 0);
-                double **pp = NULL;
-                int *nn = NULL;
-                s = dolor_det_from_labelmap(lab, d.h[i], d.w[i], 1, 1, DOLOR_DET_CONTOUR_EDGES, &cl, &pp, &nn);
-                if (!s && cl.n) { /* the largest component's outline */
-                    size_t bi = 0;
-                    double ba = -1;
-                    for (size_t q = 0; q < cl.n; q++) {
-                        double a = (cl.obj[q].box[2] - cl.obj[q].box[0]) * (cl.obj[q].box[3] - cl.obj[q].box[1]);
-                        if (a > ba) {
-                            ba = a;
-                            bi = q;
-                        }
-                    }
-                    polys[j] = pp[bi];
-                    npts[j] = nn[bi];
-                    pp[bi] = NULL;
-                }
-                if (pp)
-                    dolor_det_polys_free(pp, nn, cl.n);
-                dolor_det_list_free(&cl);
-                free(lab);
-            }
-        }
+        if (pred[i].w) /* polygons of the masks */
+            s = mask_outlines(&pred[i], d.w[i], d.h[i], &polys, &npts);
         snprintf(path, sizeof path, "%s/labels/%s.txt", o->out, d.names[i]);
         if (!s)
             s = dolor_det_yolo_write(path, &pred[i], &yc, d.w[i], d.h[i], (const double *const *)polys, npts);
@@ -1263,31 +1270,8 @@ static int cmd_labels(det_opts *o)
     for (size_t i = 0; !as_map && i < n && !s; i++) {
         double **polys = NULL;
         int *npts = NULL;
-        if (head == 1) { /* outlines of each instance mask (pixel edges: filled back exactly) */
-            polys = calloc(d.lists[i].n + 1, sizeof *polys);
-            npts = calloc(d.lists[i].n + 1, sizeof *npts);
-            for (size_t j = 0; polys && npts && j < d.lists[i].n && !s; j++) {
-                int32_t *lab = calloc((size_t)d.w[i] * d.h[i], sizeof *lab);
-                if (!lab)
-                    break;
-                for (size_t e = 0; e < (size_t)d.w[i] * d.h[i]; e++)
-                    lab[e] = d.lists[i].obj[j].mask[e] != 0;
-                dolor_det_list cl;
-                dolor_det_list_init(&cl, 0, 0, 0);
-                double **pp = NULL;
-                int *nn = NULL;
-                s = dolor_det_from_labelmap(lab, d.h[i], d.w[i], 1, 1, DOLOR_DET_CONTOUR_EDGES, &cl, &pp, &nn);
-                if (!s && cl.n) {
-                    polys[j] = pp[0];
-                    npts[j] = nn[0];
-                    pp[0] = NULL;
-                }
-                if (pp)
-                    dolor_det_polys_free(pp, nn, cl.n);
-                dolor_det_list_free(&cl);
-                free(lab);
-            }
-        }
+        if (head == 1) /* outlines of each instance mask (pixel edges: filled back exactly) */
+            s = mask_outlines(&d.lists[i], d.w[i], d.h[i], &polys, &npts);
         char path[4400];
         snprintf(path, sizeof path, "%s/%s.txt", o->out, d.names[i]);
         if (!s)
