@@ -892,6 +892,70 @@ static void test_volume_affine(void)
     dolor_image_free(img);
 }
 
+/* dolor_patch_origin: nnU-Net v2's get_bbox rule. Expected bounds from its formulas, worked by hand and in
+ * Python (lo = -t // 2, hi = size + t // 2 + t % 2 - patch): the corners drawn over many seeded draws
+ * reach exactly those bounds (past the borders); a patch larger than the volume has padding on both sides
+ * whenever the volume is under half the patch (margin = the patch) or with nnU-Net's margin 0; a
+ * foreground-centred patch holds its voxel at floor(patch / 2), also at the volume's corners. */
+static void test_patch_origin(void)
+{
+    dolor_rng r;
+    dolor_rng_seed(&r, 12);
+    struct { int64_t size; int p, pad; int64_t lo, hi; int both; } cs[] = {
+        {50, 32, -1, -16, 34, 0}, {30, 32, -1, -16, 14, 0}, {20, 20, -1, -10, 10, 0}, {9, 20, -1, -10, -1, 1},
+        {9, 20, 0, -6, -5, 1},    {7, 5, -1, -3, 5, 0},     {40, 16, 0, 0, 24, 0},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        int both = 1, inside = 1; /* both sides padded; the patch overlaps the volume */
+        for (int i = 0; i < 4000; i++) {
+            int64_t o;
+            dolor_patch_origin(&r, 1, &cs[c].size, &cs[c].p, cs[c].pad < 0 ? NULL : &cs[c].pad, NULL, &o);
+            mn = o < mn ? o : mn;
+            mx = o > mx ? o : mx;
+            if (cs[c].both && !(o < 0 && o + cs[c].p > cs[c].size))
+                both = 0;
+            if (o >= cs[c].size || o + cs[c].p <= 0)
+                inside = 0;
+        }
+        CHECKF(mn == cs[c].lo && mx == cs[c].hi, "case %zu: corners [%lld, %lld], want [%lld, %lld]", c,
+               (long long)mn, (long long)mx, (long long)cs[c].lo, (long long)cs[c].hi);
+        CHECKF(both, "case %zu: a patch larger than the volume without padding on both sides", c);
+        CHECKF(inside, "case %zu: a patch that misses the volume", c);
+    }
+    /* 3D with pad = the patch (the training default): past the lower and the upper border on every axis */
+    int64_t n[3] = {64, 48, 20}, lo3[3] = {INT64_MAX, INT64_MAX, INT64_MAX}, hi3[3] = {INT64_MIN, INT64_MIN, INT64_MIN};
+    int P[3] = {32, 32, 20};
+    for (int i = 0; i < 4000; i++) {
+        int64_t o[3];
+        dolor_patch_origin(&r, 3, n, P, NULL, NULL, o);
+        for (int a = 0; a < 3; a++) {
+            lo3[a] = o[a] < lo3[a] ? o[a] : lo3[a];
+            hi3[a] = o[a] > hi3[a] ? o[a] : hi3[a];
+        }
+    }
+    for (int a = 0; a < 3; a++)
+        CHECKF(lo3[a] == -P[a] / 2 && hi3[a] + P[a] == n[a] + P[a] / 2, "axis %d: corners [%lld, %lld]", a,
+               (long long)lo3[a], (long long)hi3[a]);
+    /* foreground-centred: the voxel stays at the patch's centre, wherever it is */
+    int64_t fg[5][3] = {{0, 0, 0}, {63, 47, 19}, {5, 40, 10}, {31, 0, 19}, {63, 23, 0}};
+    int fgok = 1;
+    for (int k = 0; k < 5; k++) {
+        int64_t o[3];
+        dolor_patch_origin(NULL, 3, n, P, NULL, fg[k], o);
+        for (int a = 0; a < 3; a++)
+            if (o[a] + P[a] / 2 != fg[k][a] || fg[k][a] < o[a] || fg[k][a] >= o[a] + P[a])
+                fgok = 0;
+    }
+    CHECKF(fgok, "a foreground-centred patch moved off its voxel");
+    /* nnU-Net's margin 0 (no augmentation enlargement): clamped from below only, the upper side runs over */
+    int64_t sz = 40, c0 = 39, c1 = 2, o0, o1;
+    int p16 = 16, pad0 = 0;
+    dolor_patch_origin(NULL, 1, &sz, &p16, &pad0, &c0, &o0);
+    dolor_patch_origin(NULL, 1, &sz, &p16, &pad0, &c1, &o1);
+    CHECKF(o0 == 31 && o1 == 0, "margin 0: corners %lld and %lld, want 31 and 0", (long long)o0, (long long)o1);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -899,6 +963,7 @@ int main(void)
         return 1;
     }
     test_schedule();
+    test_patch_origin();
     test_colour_table();
     test_sliding();
     test_volume_affine();

@@ -254,7 +254,8 @@ dolor_status dolor_segment_sliding(dolor_net *net, const dolor_model_meta *meta,
  * or CT clipping and the fingerprint's mean/sd). Each iteration draws plan->batch_size patches of
  * plan->patch voxels: cases uniformly; the last round(batch * foreground_fraction) patches of the batch
  * centred on a random voxel of a random foreground class present in the case (nnU-Net's oversampling), the
- * others anywhere (patches larger than the case are padded with 0 and background). Augmentation: per
+ * others anywhere; corners by dolor_patch_origin with pad = the patch, so patches reach up to half a patch
+ * past every border (the normalised images padded with 0, the labels with background). Augmentation: per
  * channel scale 1 +/- 0.1 and shift +/- 0.1 (z-score units); no mirroring (left and right structures are
  * different classes). Loss: ce_weight * cross-entropy + dice_weight * soft Dice without background on the
  * logits [N, K, z, y, x] (viewed as [N, K, z*y, x]); AdamW with the poly schedule (nnU-Net's, with SGD
@@ -262,6 +263,20 @@ dolor_status dolor_segment_sliding(dolor_net *net, const dolor_model_meta *meta,
  * optimizer state) and OUT/best.safetensors at the end: without validation cases the final weights are the
  * model. The checkpoint's "train" JSON holds the plan's spacing and normalisation, and its preprocessing
  * the patch (depth = z, height = y, width = x) for dolor_segment_volume. */
+
+/* The lower corner origin[a] (a < nd) of a patch of patch[a] voxels in a volume of size[a] voxels, by the
+ * rule of nnU-Net v2's data loader (nnunetv2/training/dataloading/data_loader.py, get_bbox), which may put
+ * a patch partly outside the volume (the caller pads): per axis the margin t = pad[a] (pad NULL: t =
+ * patch[a]; nnU-Net's need_to_pad, its augmentation enlargement plus pad_sides), raised to
+ * patch[a] - size[a] where the volume plus t is still smaller than the patch (padding on both sides);
+ * lo = floor(-t / 2), hi = size[a] + floor(t / 2) + (t mod 2) - patch[a]. centre NULL: origin[a] uniform
+ * on [lo, hi] (one dolor_rng_below(r, hi - lo + 1) per axis, axis 0 first); otherwise the patch is centred
+ * on voxel centre[a], clamped only from below as nnU-Net does: origin[a] = max(lo, centre[a] -
+ * floor(patch[a] / 2)), and r is not used. With t = patch[a] the random corners span [-ceil(p / 2),
+ * size - floor(p / 2)] and a centred patch is never moved, so it holds its voxel at floor(p / 2).
+ * Sizes and patches must be >= 1 and pad >= 0 (not checked). */
+void dolor_patch_origin(dolor_rng *r, int nd, const int64_t *size, const int *patch, const int *pad,
+                        const int64_t *centre, int64_t *origin);
 typedef struct dolor_train3d_config {
     const char *data_dir;      /* the nnU-Net dataset */
     const char *out_dir;

@@ -217,17 +217,20 @@ static void extract(const vol3 *v, const int64_t o[3], const int p[3], float *x,
             }
 }
 
-/* a random patch origin along one axis: uniform where the patch fits (or covers the whole axis) */
-static int64_t rand_origin(dolor_rng *r, int64_t n, int p)
+void dolor_patch_origin(dolor_rng *r, int nd, const int64_t *size, const int *patch, const int *pad,
+                        const int64_t *centre, int64_t *origin)
 {
-    int64_t lo = n >= p ? 0 : n - p, hi = n >= p ? n - p : 0;
-    return lo + (int64_t)dolor_rng_below(r, (uint64_t)(hi - lo + 1));
-}
-
-static int64_t clamp_origin(int64_t c, int64_t n, int p)
-{
-    int64_t lo = n >= p ? 0 : n - p, hi = n >= p ? n - p : 0;
-    return c < lo ? lo : c > hi ? hi : c;
+    for (int a = 0; a < nd; a++) {
+        int64_t p = patch[a], t = pad ? pad[a] : p;
+        if (t + size[a] < p) /* still smaller than the patch: pad more, on both sides */
+            t = p - size[a];
+        int64_t lo = -((t + 1) / 2), hi = size[a] + t / 2 + t % 2 - p; /* lo = floor(-t / 2) */
+        if (centre) {
+            int64_t o = centre[a] - p / 2;
+            origin[a] = o < lo ? lo : o;
+        } else
+            origin[a] = lo + (int64_t)dolor_rng_below(r, (uint64_t)(hi - lo + 1));
+    }
 }
 
 static double now_s(void)
@@ -406,11 +409,9 @@ dolor_status dolor_train3d_run(const dolor_train3d_config *cfg, const dolor_plan
                 if (k) {
                     int64_t vi = v->idx[k][dolor_rng_below(&rng, (uint64_t)v->cnt[k])];
                     int64_t c3[3] = {vi % v->n[0], vi / v->n[0] % v->n[1], vi / (v->n[0] * v->n[1])};
-                    for (int a = 0; a < 3; a++)
-                        o[a] = clamp_origin(c3[a] - P[a] / 2, v->n[a], P[a]);
+                    dolor_patch_origin(&rng, 3, v->n, P, NULL, c3, o);
                 } else
-                    for (int a = 0; a < 3; a++)
-                        o[a] = rand_origin(&rng, v->n[a], P[a]);
+                    dolor_patch_origin(&rng, 3, v->n, P, NULL, NULL, o);
                 float *xp = xb->data + (size_t)b * C * pv;
                 extract(v, o, P, xp, yb + (size_t)b * pv);
                 /* intensity augmentation per channel (z-score units): scale 1 +/- 0.1, shift +/- 0.1; no mirroring
