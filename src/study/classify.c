@@ -605,7 +605,7 @@ static char *cls_job_text(void *ctx, int m, int f)
     return job_text(j->cfg, &j->cfg->models[m], j->c, j->sp, f);
 }
 
-static dolor_status cls_job_run(void *ctx, int m, int f, const char *jobdir)
+static dolor_status cls_job_run(void *ctx, int m, int f, const char *jobdir, char *done_line, size_t done_cap)
 {
     cls_jobs *j = ctx;
     const dolor_study_model *md = &j->cfg->models[m];
@@ -624,16 +624,8 @@ static dolor_status cls_job_run(void *ctx, int m, int f, const char *jobdir)
         if (!s)
             s = cnn_job(j->cfg, md, jobdir, j->c, j->sp, f, j->ds, j->tr, j->va, j->te);
     }
-    if (!s) {
-        char done[4200];
-        snprintf(done, sizeof done, "%s/done.txt", jobdir);
-        dolor_outfile o;
-        s = dolor_outfile_open(&o, done, 1);
-        if (!s) {
-            fprintf(o.fp, "model %s fold %d: done\n", md->name, f + 1);
-            s = dolor_outfile_commit(&o);
-        }
-    }
+    if (!s)
+        snprintf(done_line, done_cap, "model %s fold %d: done", md->name, f + 1);
     return s;
 }
 

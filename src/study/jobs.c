@@ -55,7 +55,16 @@ dolor_status dolor_study_run_jobs(const dolor_study_config *cfg, const char *out
                         njobs, md->name, f + 1, folds, rk.size > 1 ? " on this rank" : "", el, el / ran * left);
             else
                 fprintf(stderr, "study: job %d/%d (model %s, fold %d/%d)\n", jobno, njobs, md->name, f + 1, folds);
-            s = ops->run(ctx, m, f, jobdir);
+            char line[512] = "";
+            s = ops->run(ctx, m, f, jobdir, line, sizeof line);
+            if (!s) { /* last, so that a job killed before this point is resumed, not skipped */
+                dolor_outfile o;
+                s = dolor_outfile_open(&o, done, 1);
+                if (!s) {
+                    fprintf(o.fp, "%s\n", line);
+                    s = dolor_outfile_commit(&o);
+                }
+            }
             if (s)
                 s = dolor_error_prefix(s, "model %s, fold %d", md->name, f + 1);
             ran++;

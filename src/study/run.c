@@ -238,9 +238,10 @@ dolor_status dolor_study_check_job_text(const char *jobdir, const char *want)
     return s;
 }
 
-/* Train (or resume) one job, then test it; writes done.txt last. */
+/* Train (or resume) one job, then test it; its done.txt line into done_line. */
 static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_model *md, const char *jobdir,
-                            dolor_dataset *ds, const dolor_study_split *sp, int f, size_t *tr, size_t *va, size_t *te)
+                            dolor_dataset *ds, const dolor_study_split *sp, int f, size_t *tr, size_t *va, size_t *te,
+                            char *done_line, size_t done_cap)
 {
     size_t ntr = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TRAIN, tr), nva = dolor_study_job_cases(sp, f, DOLOR_SPLIT_VAL, va);
     size_t nte = dolor_study_job_cases(sp, f, DOLOR_SPLIT_TEST, te);
@@ -345,17 +346,9 @@ static dolor_status run_job(const dolor_study_config *cfg, const dolor_study_mod
     dolor_adamw_free(opt);
     if (!s)
         s = test_job(cfg, jobdir, ds, te, nte);
-    if (!s) {
-        char done[4096];
-        snprintf(done, sizeof done, "%s/done.txt", jobdir);
-        dolor_outfile o;
-        s = dolor_outfile_open(&o, done, 1);
-        if (!s) {
-            fprintf(o.fp, "model %s fold %d: %zu train, %zu val, %zu test cases; best validation mean Dice %.6f\n",
-                    md->name, f + 1, ntr, nva, nte, best);
-            s = dolor_outfile_commit(&o);
-        }
-    }
+    if (!s)
+        snprintf(done_line, done_cap, "model %s fold %d: %zu train, %zu val, %zu test cases; best validation mean "
+                 "Dice %.6f", md->name, f + 1, ntr, nva, nte, best);
     return s;
 }
 
@@ -557,7 +550,7 @@ static char *seg_job_text(void *ctx, int m, int f)
     return jt;
 }
 
-static dolor_status seg_job_run(void *ctx, int m, int f, const char *jobdir)
+static dolor_status seg_job_run(void *ctx, int m, int f, const char *jobdir, char *done_line, size_t done_cap)
 {
     seg_jobs *j = ctx;
     const dolor_study_model *md = &j->cfg->models[m];
@@ -569,7 +562,7 @@ static dolor_status seg_job_run(void *ctx, int m, int f, const char *jobdir)
             return s;
         j->ds_size = md->size;
     }
-    return run_job(j->cfg, md, jobdir, j->ds, j->sp, f, j->tr, j->va, j->te);
+    return run_job(j->cfg, md, jobdir, j->ds, j->sp, f, j->tr, j->va, j->te, done_line, done_cap);
 }
 
 dolor_status dolor_study_run(const dolor_study_config *cfg, const char *out_dir)

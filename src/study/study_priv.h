@@ -23,13 +23,15 @@ dolor_status dolor_study_model_arch_json(const dolor_study_config *c, const dolo
 size_t dolor_study_job_cases(const dolor_study_split *sp, int f, int which, size_t *idx);
 
 /* One kind of study's jobs: job_text(ctx, m, f) returns the settings of job (model m, fold f) as job.txt holds
- * them (malloc'd; NULL: out of memory); run(ctx, m, f, jobdir) trains and tests it and writes jobdir/done.txt last. */
+ * them (malloc'd; NULL: out of memory); run(ctx, m, f, jobdir, line, cap) trains and tests it and puts a one-line
+ * summary into line (cap bytes), which dolor_study_run_jobs then writes as jobdir/done.txt. */
 typedef struct dolor_study_job_ops {
     char *(*job_text)(void *ctx, int m, int f);
-    dolor_status (*run)(void *ctx, int m, int f, const char *jobdir);
+    dolor_status (*run)(void *ctx, int m, int f, const char *jobdir, char *done_line, size_t done_cap);
 } dolor_study_job_ops;
 /* Run this rank's jobs of the cfg->n_models x folds (model-major; job j on rank j % size): check or write each
- * job's job.txt (dolor_study_check_job_text), skip a job with done.txt, print the job and the ETA, run the rest.
+ * job's job.txt (dolor_study_check_job_text), skip a job with done.txt, print the job and the ETA, run the rest and
+ * write each one's done.txt (temporary file, then rename) when it succeeded.
  * Returns dolor_study_status_all of the first failure (its message prefixed with the model and fold), so every
  * rank stops together. */
 dolor_status dolor_study_run_jobs(const dolor_study_config *cfg, const char *out_dir, int folds,
