@@ -223,6 +223,12 @@ dolor_status dolor_preprocess_mask(const dolor_image *mask, int num_classes, con
  * probabilities back to an image's original size. src and dst must not
  * overlap. */
 void dolor_resize_bilinear(const float *src, int c, int sh, int sw, float *dst, int dh, int dw);
+/* Trilinear resize of C volumes [C, sd, sh, sw] -> [C, dd, dh, dw] with PyTorch
+ * F.interpolate(mode='trilinear', align_corners=False) semantics: separable, each axis as
+ * dolor_resize_bilinear's (source (o + 0.5) * s_in / s_out - 0.5, clamped below at 0). src and dst
+ * must not overlap. Errors: DOLOR_ENOMEM (two intermediate buffers). */
+dolor_status dolor_resize_trilinear(const float *src, int c, int sd, int sh, int sw, float *dst, int dd, int dh,
+                                    int dw);
 
 /* ======================= augmentation ======================= */
 

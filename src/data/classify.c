@@ -527,49 +527,6 @@ static dolor_status resolve_labels(const dolor_cls_config *cfg, const char *src,
 
 /* ------------------------------------------------------------ preprocessing ---- */
 
-/* PyTorch's linear source index (align_corners=False), as dolor_resize_bilinear */
-static void lin_coeffs(int in, int out, int *i0, int *i1, float *l1)
-{
-    double scale = (double)in / (double)out;
-    for (int o = 0; o < out; o++) {
-        double s = scale * (o + 0.5) - 0.5;
-        if (s < 0)
-            s = 0;
-        int a = (int)s;
-        if (a > in - 1)
-            a = in - 1;
-        i0[o] = a;
-        i1[o] = a + (a < in - 1 ? 1 : 0);
-        l1[o] = (float)(s - a);
-    }
-}
-
-/* resize along one axis: src viewed as [outer, in, inner] -> dst [outer, out, inner] */
-static int resize_axis(const float *src, float *dst, size_t outer, int in, int out, size_t inner)
-{
-    int *i0 = malloc(2 * (size_t)out * sizeof *i0);
-    float *l1 = malloc((size_t)out * sizeof *l1);
-    if (!i0 || !l1) {
-        free(i0);
-        free(l1);
-        return 0;
-    }
-    int *i1 = i0 + out;
-    lin_coeffs(in, out, i0, i1, l1);
-    for (size_t a = 0; a < outer; a++)
-        for (int o = 0; o < out; o++) {
-            const float *p0 = src + (a * (size_t)in + (size_t)i0[o]) * inner;
-            const float *p1 = src + (a * (size_t)in + (size_t)i1[o]) * inner;
-            float *q = dst + (a * (size_t)out + (size_t)o) * inner;
-            float l = l1[o], k = 1.f - l;
-            for (size_t j = 0; j < inner; j++)
-                q[j] = k * p0[j] + l * p1[j];
-        }
-    free(i0);
-    free(l1);
-    return 1;
-}
-
 /* grey volume [nz, ny, nx] of an image (first component, or BT.601 luma for RGB) */
 static dolor_status grey_volume(const dolor_image *img, float *g, const char *name)
 {
@@ -593,21 +550,17 @@ static dolor_status preprocess_3d(const dolor_image *img, int D, int H, int W, f
                            (long long)img->size[3]);
     int nx = (int)img->size[0], ny = (int)img->size[1], nz = img->ndim >= 3 ? (int)img->size[2] : 1;
     size_t nv = (size_t)nx * ny * nz;
-    size_t m1 = (size_t)nz * ny * W, m2 = (size_t)nz * H * W;
-    float *g = malloc(nv * sizeof *g), *a = malloc(m1 * sizeof *a), *b = malloc(m2 * sizeof *b);
+    float *g = malloc(nv * sizeof *g);
     dolor_status st = DOLOR_OK;
-    if (!g || !a || !b)
+    if (!g)
         st = dolor_error(DOLOR_ENOMEM, "%s: out of memory resizing %dx%dx%d", name, nx, ny, nz);
     if (!st)
         st = grey_volume(img, g, name);
-    if (!st && (!resize_axis(g, a, (size_t)nz * ny, nx, W, 1) || !resize_axis(a, b, (size_t)nz, ny, H, (size_t)W) ||
-                !resize_axis(b, out, 1, nz, D, (size_t)H * W)))
-        st = dolor_error(DOLOR_ENOMEM, "%s: out of memory resizing", name);
+    if (!st && (st = dolor_resize_trilinear(g, 1, nz, ny, nx, out, D, H, W)))
+        st = dolor_error_prefix(st, "%s", name);
     if (!st)
         dolor_data_zscore(out, (size_t)D * H * W);
     free(g);
-    free(a);
-    free(b);
     return st;
 }
 

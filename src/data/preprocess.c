@@ -73,6 +73,47 @@ void dolor_resize_bilinear(const float *src, int c, int sh, int sw, float *dst, 
     free(lx);
 }
 
+/* resize along one axis: src viewed as [outer, in, inner] -> dst [outer, out, inner]; 0 when out of memory */
+static int resize_axis(const float *src, float *dst, size_t outer, int in, int out, size_t inner)
+{
+    int *i0 = malloc(2 * (size_t)out * sizeof *i0);
+    float *l1 = malloc((size_t)out * sizeof *l1);
+    if (!i0 || !l1) {
+        free(i0);
+        free(l1);
+        return 0;
+    }
+    int *i1 = i0 + out;
+    lin_coeffs(in, out, i0, i1, l1);
+    for (size_t a = 0; a < outer; a++)
+        for (int o = 0; o < out; o++) {
+            const float *p0 = src + (a * (size_t)in + (size_t)i0[o]) * inner;
+            const float *p1 = src + (a * (size_t)in + (size_t)i1[o]) * inner;
+            float *q = dst + (a * (size_t)out + (size_t)o) * inner;
+            float l = l1[o], k = 1.f - l;
+            for (size_t j = 0; j < inner; j++)
+                q[j] = k * p0[j] + l * p1[j];
+        }
+    free(i0);
+    free(l1);
+    return 1;
+}
+
+dolor_status dolor_resize_trilinear(const float *src, int c, int sd, int sh, int sw, float *dst, int dd, int dh,
+                                    int dw)
+{
+    size_t m1 = (size_t)c * sd * sh * dw, m2 = (size_t)c * sd * dh * dw;
+    float *a = malloc(m1 * sizeof *a), *b = malloc(m2 * sizeof *b);
+    int ok = a && b && resize_axis(src, a, (size_t)c * sd * sh, sw, dw, 1) &&
+             resize_axis(a, b, (size_t)c * sd, sh, dh, (size_t)dw) &&
+             resize_axis(b, dst, (size_t)c, sd, dd, (size_t)dh * dw);
+    free(a);
+    free(b);
+    return ok ? DOLOR_OK
+              : dolor_error(DOLOR_ENOMEM, "out of memory resizing %d planes of %dx%dx%d to %dx%dx%d", c, sd, sh, sw,
+                            dd, dh, dw);
+}
+
 static dolor_status check_2d(const dolor_image *img, const char *what)
 {
     for (int i = 2; i < img->ndim; i++)

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* a volume [C][z][y][x] (n[0] = x) with its labels [z][y][x] (class indices) or NULL */
 typedef struct {
@@ -41,36 +40,6 @@ static double src_coord(int64_t o, int64_t n_in, int64_t n_out)
 {
     double c = ((double)o + 0.5) * (double)n_in / (double)n_out - 0.5;
     return c < 0 ? 0 : c > (double)(n_in - 1) ? (double)(n_in - 1) : c;
-}
-
-/* trilinear resampling of C planes [C][z][y][x] from ni to no voxels */
-static void resample_linear(const float *in, int C, const int64_t ni[3], float *out, const int64_t no[3])
-{
-    for (int c = 0; c < C; c++)
-        for (int64_t z = 0; z < no[2]; z++) {
-            double cz = src_coord(z, ni[2], no[2]);
-            int64_t z0 = (int64_t)floor(cz), z1 = z0 + 1 < ni[2] ? z0 + 1 : z0;
-            double fz = cz - (double)z0;
-            for (int64_t y = 0; y < no[1]; y++) {
-                double cy = src_coord(y, ni[1], no[1]);
-                int64_t y0 = (int64_t)floor(cy), y1 = y0 + 1 < ni[1] ? y0 + 1 : y0;
-                double fy = cy - (double)y0;
-                for (int64_t x = 0; x < no[0]; x++) {
-                    double cx = src_coord(x, ni[0], no[0]);
-                    int64_t x0 = (int64_t)floor(cx), x1 = x0 + 1 < ni[0] ? x0 + 1 : x0;
-                    double fx = cx - (double)x0;
-                    const float *p = in + (size_t)c * nvox3(ni);
-#define V(zz, yy, xx) (double)p[((size_t)(zz) * (size_t)ni[1] + (size_t)(yy)) * (size_t)ni[0] + (size_t)(xx)]
-                    double v = (1 - fz) * ((1 - fy) * ((1 - fx) * V(z0, y0, x0) + fx * V(z0, y0, x1)) +
-                                           fy * ((1 - fx) * V(z0, y1, x0) + fx * V(z0, y1, x1))) +
-                               fz * ((1 - fy) * ((1 - fx) * V(z1, y0, x0) + fx * V(z1, y0, x1)) +
-                                     fy * ((1 - fx) * V(z1, y1, x0) + fx * V(z1, y1, x1)));
-#undef V
-                    out[(size_t)c * nvox3(no) + ((size_t)z * (size_t)no[1] + (size_t)y) * (size_t)no[0] + (size_t)x] =
-                        (float)v;
-                }
-            }
-        }
 }
 
 static void resample_nearest(const uint8_t *in, const int64_t ni[3], uint8_t *out, const int64_t no[3])
@@ -150,8 +119,13 @@ static dolor_status load_volume(const dolor_plan *pl, const dolor_image *img, co
         for (int c = 0; c < img->ncomp; c++)
             raw[(size_t)c * nv + i] = (float)dolor_image_get(img, i * (size_t)img->ncomp + (size_t)c);
     if (rs) {
-        resample_linear(raw, img->ncomp, ni, v->x, no);
+        dolor_status s = dolor_resize_trilinear(raw, img->ncomp, (int)ni[2], (int)ni[1], (int)ni[0], v->x, (int)no[2],
+                                                (int)no[1], (int)no[0]);
         free(raw);
+        if (s) {
+            vol_free(v);
+            return dolor_error_prefix(s, "%s", name);
+        }
     }
     for (int c = 0; c < v->C; c++)
         normalise(pl, c, v->x + (size_t)c * nvo, nvo);
@@ -231,13 +205,6 @@ void dolor_patch_origin(dolor_rng *r, int nd, const int64_t *size, const int *pa
         } else
             origin[a] = lo + (int64_t)dolor_rng_below(r, (uint64_t)(hi - lo + 1));
     }
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* the plan's preprocessing as the checkpoint's "train" JSON (read back by plan_from_meta) */
@@ -389,7 +356,7 @@ dolor_status dolor_train3d_run(const dolor_train3d_config *cfg, const dolor_plan
     dolor_rng_seed(&rng, cfg->seed ^ 0x3d3d3d3dULL);
     int64_t total = (int64_t)cfg->epochs * cfg->iters_per_epoch, step = 0;
     int nforce = B - (int)nearbyint((double)B * (1.0 - pl->foreground_fraction)); /* nnU-Net: the last third */
-    double t0 = now_s();
+    double t0 = dolor_time_ms() / 1000.0;
     float loss = NAN;
     for (int ep = 1; !s && ep <= cfg->epochs; ep++) {
         double sum = 0, sce = 0, sdc = 0, lr = 0;
@@ -443,7 +410,7 @@ dolor_status dolor_train3d_run(const dolor_train3d_config *cfg, const dolor_plan
         }
         if (s)
             break;
-        double el = now_s() - t0, I = cfg->iters_per_epoch;
+        double el = dolor_time_ms() / 1000.0 - t0, I = cfg->iters_per_epoch;
         loss = (float)(sum / I);
         fprintf(log, "%d,%.6f,%.6f,%.6f,%.6g,%.1f\n", ep, sum / I, sce / I, sdc / I, lr, el);
         fflush(log);
@@ -609,7 +576,8 @@ dolor_status dolor_segment_volume(dolor_net *net, const dolor_model_meta *meta, 
         if (!(back = malloc(sizeof(float) * (size_t)K * nvi)))
             s = dolor_error(DOLOR_ENOMEM, "segment: out of memory");
         else
-            resample_linear(crop, K, v.n, back, ni);
+            s = dolor_resize_trilinear(crop, K, (int)v.n[2], (int)v.n[1], (int)v.n[0], back, (int)ni[2], (int)ni[1],
+                                       (int)ni[0]);
     }
     const float *pr = rs ? back : crop;
     if (!s)
