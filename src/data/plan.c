@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "data_priv.h"
 #include "dolor/io.h"
+#include "dolor/stats.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -38,24 +39,14 @@ static double percentile_sorted(const float *v, size_t n, double q)
     return (double)v[lo] + f * ((double)v[hi] - (double)v[lo]);
 }
 
+/* numpy.percentile (linear) = R's quantile type 7 of v[0..n-1], q in 0..100; NaN when undefined */
 static double percentile_d(const double *v, size_t n, double q)
 {
-    double *t = malloc(n * sizeof *t);
-    if (!t || n == 0) {
-        free(t);
+    double r;
+    if (dolor_stats_quantile(v, n, q / 100.0, DOLOR_QUANTILE_R7, &r) != DOLOR_OK) {
+        dolor_error_clear();
         return NAN;
     }
-    memcpy(t, v, n * sizeof *t);
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is the number of cases */
-        for (size_t j = i; j > 0 && t[j - 1] > t[j]; j--) {
-            double x = t[j];
-            t[j] = t[j - 1];
-            t[j - 1] = x;
-        }
-    double pos = q / 100.0 * (double)(n - 1);
-    size_t lo = (size_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
-    double r = t[lo] + (pos - (double)lo) * (t[hi] - t[lo]);
-    free(t);
     return r;
 }
 
