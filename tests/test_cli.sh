@@ -190,6 +190,21 @@ for a in "fastseg --arch-opt width=4" "resnet_unet --arch-opt encoder_depth=18,w
   then ok; else bad "resume of --arch $name failed: $(tail -3 "$T/r2_$name.log")"; fi
 done
 
+# --- SGD for segmentation (nnU-Net's optimizer): stored in the checkpoint, continued on --resume ---
+expect_fail 2 "--momentum and --nesterov are for --optimizer sgd" -- "$BIN" train --data "$T/ph" --classes nerve,vessel \
+  -o "$T/sgdx" --momentum 0.9
+expect_fail 2 "--plan trains with AdamW" -- "$BIN" train --data "$T/ph" -o "$T/sgdx" --plan "$T/none.json" --optimizer sgd
+if "$BIN" train --data "$T/ph" --classes nerve,vessel -o "$T/sgd" --size 32 --base 4 --depth 2 --epochs 1 --batch 4 \
+     --optimizer sgd --lr 0.01 --schedule poly --quiet --no-final-eval > "$T/sgd.log" 2>&1
+then ok; else bad "train --optimizer sgd failed: $(tail -3 "$T/sgd.log")"; fi
+grep -q "sgd (momentum 0.99, Nesterov), poly lr 0.01" "$T/sgd.log" && ok || bad "SGD defaults not reported: $(grep training: "$T/sgd.log")"
+if "$BIN" train --data "$T/ph" -o "$T/sgd" --resume "$T/sgd/last.safetensors" --epochs 2 --quiet --no-final-eval \
+     > "$T/sgd2.log" 2>&1
+then ok; else bad "resume of an SGD run failed: $(tail -3 "$T/sgd2.log")"; fi
+grep -q "momentum buffer is not stored" "$T/sgd2.log" && grep -q "sgd (momentum 0.99, Nesterov)" "$T/sgd2.log" && ok ||
+  bad "the resumed run did not continue with SGD: $(cat "$T/sgd2.log")"
+[[ $(grep -c '^[0-9]' "$T/sgd/log.csv") -eq 2 ]] && ok || bad "the resumed SGD log.csv does not have 2 epoch rows"
+
 # --- eval with mismatched sizes ---
 mkdir -p "$T/predbad"
 cp "$T/pred/"0*.png "$T/predbad/" 2>/dev/null

@@ -67,7 +67,7 @@ grep -q "3 classes\|2 classes" "$T/err2.txt" && ok || bad "no training line: $(c
 # options of the other task, and option combinations that do not fit
 expect_fail 2 "--labels is a segmentation option" -- "$BIN" train $CLS --labels 1,2 -o "$T/x"
 expect_fail 2 "--final-eval is a segmentation option" -- "$BIN" train $CLS --no-final-eval -o "$T/x"
-expect_fail 2 "--optimizer is a classification option" -- "$BIN" train --data "$T/p2" --classes nerve --optimizer sgd -o "$T/x"
+expect_fail 2 "--loss is a classification option" -- "$BIN" train --data "$T/p2" --classes nerve --loss ce -o "$T/x"
 expect_fail 2 "--csv is a classification option" -- "$BIN" train --data "$T/p2" --classes nerve --csv a.csv -o "$T/x"
 expect_fail 2 "segmentation takes one square size" -- "$BIN" train --data "$T/p2" --classes nerve --size 16x32x32 -o "$T/x"
 expect_fail 2 "--task: 'detect' is not segment or classify" -- "$BIN" train --task detect -o "$T/x"

@@ -119,12 +119,26 @@ typedef struct dolor_train_dist {
     void *ctx;
 } dolor_train_dist;
 
+/* The optimizers of segmentation and classification training. */
+typedef enum dolor_optimizer_kind {
+    DOLOR_OPT_SGD = 0,  /* dolor_sgd: momentum, dampening 0, nesterov, coupled weight decay */
+    DOLOR_OPT_ADAM = 1, /* dolor_adam_step: coupled L2 weight decay */
+    DOLOR_OPT_ADAMW = 2 /* dolor_adamw_step: decoupled weight decay */
+} dolor_optimizer_kind;
+/* "sgd", "adam", "adamw"; DOLOR_EINVAL naming the value otherwise. */
+dolor_status dolor_optimizer_parse(const char *name, dolor_optimizer_kind *out);
+const char *dolor_optimizer_name(dolor_optimizer_kind k);
+
 typedef struct dolor_train_config {
     const char *out_dir;          /* created if needed: best/last.safetensors, log.csv, val/ */
     int epochs;                   /* total epochs (default 50) */
     int batch_size;               /* default 8 */
     double lr;                    /* peak learning rate (default 1e-3) */
-    double weight_decay;          /* AdamW decoupled decay (default 1e-4) */
+    double weight_decay;          /* AdamW decoupled decay; SGD and Adam: coupled L2 (default 1e-4) */
+    dolor_optimizer_kind optimizer; /* default DOLOR_OPT_ADAMW; DOLOR_OPT_SGD with momentum 0.99 and Nesterov,
+                                     * lr 1e-2 and the poly schedule is nnU-Net's (Isensee et al. 2021) */
+    double momentum;              /* SGD momentum (default 0.99, nnU-Net's) */
+    int nesterov;                 /* SGD with Nesterov momentum (default 1, as nnU-Net) */
     dolor_lr_schedule schedule;   /* default cosine */
     int warmup_epochs;            /* linear warm-up (default 1) */
     double ce_weight, dice_weight;/* loss = ce_weight * CE + dice_weight * soft Dice (default 1, 1) */
@@ -351,14 +365,6 @@ dolor_status dolor_overlay_render(const dolor_image *img, const dolor_image *cla
  * best.safetensors when the validation AUC improves (accuracy when the AUC is
  * undefined), and out_dir/val_predictions.csv (path, patient, label, one
  * probability per class) at the best epoch. */
-typedef enum dolor_optimizer_kind {
-    DOLOR_OPT_SGD = 0,  /* dolor_sgd: momentum, dampening 0, nesterov, coupled weight decay */
-    DOLOR_OPT_ADAM = 1, /* dolor_adam_step: coupled L2 weight decay */
-    DOLOR_OPT_ADAMW = 2 /* dolor_adamw_step: decoupled weight decay */
-} dolor_optimizer_kind;
-/* "sgd", "adam", "adamw"; DOLOR_EINVAL naming the value otherwise. */
-dolor_status dolor_optimizer_parse(const char *name, dolor_optimizer_kind *out);
-const char *dolor_optimizer_name(dolor_optimizer_kind k);
 
 typedef enum dolor_cls_loss {
     DOLOR_CLS_LOSS_BCE = 0,   /* dolor_loss_bce_logits: 1 logit, 2 classes, target = class index */

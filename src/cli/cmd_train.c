@@ -117,9 +117,9 @@ static const dolor_opt_spec specs[] = {
      DOLOR_OPT_AT(train_opts, label_col)},
     {"patient-col", 0, OPT_STR, "classify: CSV column of the patient IDs (default patient, optional)",
      DOLOR_OPT_AT(train_opts, patient_col)},
-    {"optimizer", 0, OPT_STR, "classify: sgd, adam or adamw (default sgd)"},
-    {"momentum", 0, OPT_NUM, "classify: SGD momentum", .def = "0.9", DOLOR_OPT_RANGE(0, 0.999)},
-    {"nesterov", 0, OPT_FLAG, "classify: SGD with Nesterov momentum (default off)"},
+    {"optimizer", 0, OPT_STR, "sgd, adam or adamw (default: segment adamw, classify sgd; --plan: adamw only)"},
+    {"momentum", 0, OPT_NUM, "SGD momentum (default: segment 0.99 as nnU-Net, classify 0.9)", DOLOR_OPT_RANGE(0, 0.999)},
+    {"nesterov", 0, OPT_FLAG, "SGD with Nesterov momentum (default: segment on as nnU-Net, --no-nesterov; classify off)"},
     {"loss", 0, OPT_STR, "classify: bce (1 logit), ce (1 logit per class) or focal (1 logit) (default bce)"},
     {"class-weights", 0, OPT_LIST, "classify, ce: weight per class, e.g. 1,3"},
     {"pos-weight", 0, OPT_NUM, "classify, bce: weight of the positive class", .def = "1", DOLOR_OPT_RANGE(0, 1e6)},
@@ -152,8 +152,8 @@ _Static_assert(NSPECS <= 64, "train_opts.given holds 64 options");
 static const char *const seg_only[] = {"images",  "masks", "labels",    "label-desc",  "base",      "depth",
                                        "upsample", "val-list", "mask-threshold", "hflip", "gamma", "ce-weight", "dice-weight",
                                        "final-eval", "init", "channels"};
-static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col", "optimizer",
-                                       "momentum",  "nesterov",    "loss",        "class-weights", "pos-weight",
+static const char *const cls_only[] = {"csv",       "image-col",   "label-col",   "patient-col",
+                                       "loss",        "class-weights", "pos-weight",
                                        "focal-alpha", "focal-gamma", "step-size", "lr-gamma",    "flip",
                                        "kfold",     "fold"};
 
@@ -334,7 +334,9 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
 static void help(void)
 {
     printf("usage: dolor train [--data DIR | --images DIR --masks DIR] --classes A,B [--labels 1,2] -o OUT [options]\n\n"
-           "Trains a 2D segmentation network (U-Net by default, --arch; oneDNN, CPU) with AdamW on images and label maps matched by file stem, validating\n"
+           "Trains a 2D segmentation network (U-Net by default, --arch; oneDNN, CPU) with AdamW (or --optimizer sgd:\n"
+           "nnU-Net's SGD is --optimizer sgd --lr 0.01 --schedule poly --wd 3e-5, momentum 0.99 with Nesterov by\n"
+           "default) on images and label maps matched by file stem, validating\n"
            "every epoch on a seeded hold-out split (mean Dice over foreground classes). Writes OUT/best.safetensors,\n"
            "OUT/last.safetensors, OUT/log.csv (per-epoch loss, Dice per class, lr, seconds), OUT/split.csv and,\n"
            "at the end, OUT/val_eval/ (per-case and summary metrics of best.safetensors on the validation images\n"
@@ -372,7 +374,7 @@ static void help(void)
            "restarts, Adam/AdamW continue exactly).\n"
            "Options only for segmentation: --images --masks --labels --label-desc --base --depth --upsample\n"
            "--val-list --hflip --gamma --ce-weight --dice-weight --final-eval; only for classify: --csv\n"
-           "--image-col --label-col --patient-col --optimizer --momentum --nesterov --loss --class-weights\n"
+           "--image-col --label-col --patient-col --loss --class-weights\n"
            "--pos-weight --focal-alpha --focal-gamma --step-size --lr-gamma --flip --kfold --fold.\n"
            "example (Med3D recipe, examples/multifidus-3d-resnet18.json):\n"
            "  dolor train --task classify --csv cases.csv --size 64x128x128 --arch-opt depth=18 --batch 4 \\\n"
@@ -512,11 +514,35 @@ static void opts_to_json(const train_opts *o, char *buf, size_t cap)
     snprintf(buf, cap,
              "{\"epochs\":%d,\"batch\":%d,\"lr\":%.17g,\"wd\":%.17g,\"schedule\":\"%s\",\"warmup\":%d,"
              "\"augment\":%s,\"rotate\":%.17g,\"hflip\":%s,\"brightness\":%.17g,\"contrast\":%.17g,\"gamma\":%.17g,"
-             "\"ce-weight\":%.17g,\"dice-weight\":%.17g,\"seed\":%llu,\"val-fraction\":%.17g}",
+             "\"ce-weight\":%.17g,\"dice-weight\":%.17g,\"seed\":%llu,\"val-fraction\":%.17g,\"optimizer\":\"%s\"",
              o->tc.epochs, o->tc.batch_size, o->tc.lr, o->tc.weight_decay, dolor_lr_schedule_name(o->tc.schedule),
              o->tc.warmup_epochs, o->tc.augment ? "true" : "false", o->tc.aug.rotate_deg,
              o->tc.aug.hflip ? "true" : "false", o->tc.aug.brightness, o->tc.aug.contrast, o->tc.aug.gamma,
-             o->tc.ce_weight, o->tc.dice_weight, (unsigned long long)o->tc.seed, o->val_fraction);
+             o->tc.ce_weight, o->tc.dice_weight, (unsigned long long)o->tc.seed, o->val_fraction,
+             dolor_optimizer_name(o->tc.optimizer));
+    size_t n = strlen(buf);
+    if (o->tc.optimizer == DOLOR_OPT_SGD) /* momentum and Nesterov belong to SGD only */
+        snprintf(buf + n, cap - n, ",\"momentum\":%.17g,\"nesterov\":%s}", o->tc.momentum,
+                 o->tc.nesterov ? "true" : "false");
+    else
+        snprintf(buf + n, cap - n, "}");
+}
+
+static int spec_given(const train_opts *o, const char *name);
+
+/* --optimizer, --momentum and --nesterov for segmentation (parsed into the classification config, whose defaults
+ * differ): AdamW unless given; SGD with momentum 0.99 and Nesterov unless given (nnU-Net's). 0 or a usage error. */
+static int seg_optimizer(train_opts *o)
+{
+    o->tc.optimizer = spec_given(o, "optimizer") ? o->ct.optimizer : DOLOR_OPT_ADAMW;
+    o->tc.momentum = spec_given(o, "momentum") ? o->ct.momentum : 0.99;
+    o->tc.nesterov = spec_given(o, "nesterov") ? o->ct.nesterov : 1;
+    if (o->tc.optimizer != DOLOR_OPT_SGD && (spec_given(o, "momentum") || spec_given(o, "nesterov")))
+        return dolor_cli_usage_error("train", "--momentum and --nesterov are for --optimizer sgd (now %s; Adam's "
+                                     "betas are 0.9, 0.999)", dolor_optimizer_name(o->tc.optimizer));
+    if (o->tc.optimizer == DOLOR_OPT_SGD && o->tc.nesterov && !(o->tc.momentum > 0))
+        return dolor_cli_usage_error("train", "Nesterov needs --momentum > 0 (or --no-nesterov)");
+    return 0;
 }
 
 static void join_names(char *buf, size_t cap, const char *const *names, int n)
@@ -1099,6 +1125,11 @@ int dolor_cmd_train(int argc, char **argv)
                                        "or --resume");
             goto out;
         }
+        if (spec_given(&o, "optimizer") || spec_given(&o, "momentum") || spec_given(&o, "nesterov")) {
+            rc = dolor_cli_usage_error("train", "--plan trains with AdamW: --optimizer, --momentum and --nesterov are "
+                                       "2D segmentation and classification options");
+            goto out;
+        }
         rc = train_plan(&o);
         goto out;
     }
@@ -1110,6 +1141,8 @@ int dolor_cmd_train(int argc, char **argv)
         rc = train_classify(&o);
         goto out;
     }
+    if ((rc = seg_optimizer(&o)) != 0)
+        goto out;
     if (o.nsz && (o.nsz != 1 || o.size < 16)) {
         rc = dolor_cli_usage_error("train", "--size %ld%s: segmentation takes one square size N (16..4096)", o.sz[0],
                                    o.nsz > 1 ? "x..." : "");
@@ -1184,10 +1217,12 @@ int dolor_cmd_train(int argc, char **argv)
         s = dolor_checkpoint_load(o.resume, &net, &opt, &meta);
         if (s)
             goto fail;
-        if (!opt) {
+        if (!opt && o.tc.optimizer != DOLOR_OPT_SGD) {
             rc = dolor_cli_usage_error("train", "%s holds no optimizer state; resume from last.safetensors", o.resume);
             goto out;
         }
+        if (o.tc.optimizer == DOLOR_OPT_SGD)
+            fprintf(stderr, "resuming SGD: the momentum buffer is not stored in checkpoints and restarts from zero\n");
         if (meta.epoch >= o.tc.epochs) {
             fprintf(stderr, "dolor train: %s already completed %d epochs (--epochs %d); raise --epochs to continue\n",
                     o.resume, meta.epoch, o.tc.epochs);

@@ -16,6 +16,9 @@ void dolor_train_config_default(dolor_train_config *c)
     c->batch_size = 8;
     c->lr = 1e-3;
     c->weight_decay = 1e-4;
+    c->optimizer = DOLOR_OPT_ADAMW;
+    c->momentum = 0.99;
+    c->nesterov = 1;
     c->schedule = DOLOR_LR_COSINE;
     c->warmup_epochs = 1;
     c->ce_weight = 1.0;
@@ -93,6 +96,7 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
     uint8_t *labels = NULL, *pred = NULL, *label1 = NULL;
     dolor_seg_eval *ev = NULL;
     dolor_adamw *own_opt = NULL;
+    dolor_sgd *sgd = NULL;
     strbuf log = {0};
     char path_last[4096], path_best[4096], path_log[4096];
     snprintf(path_last, sizeof path_last, "%s/last.safetensors", cfg->out_dir);
@@ -134,14 +138,30 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
         if (s)
             goto done;
     }
-    if (!opt) {
-        s = dolor_adamw_create(dolor_net_num_params(net), 0.9f, 0.999f, 1e-8f, (float)cfg->weight_decay, &own_opt);
+    int64_t spe = (int64_t)dolor_loader_batches_per_epoch(tl);
+    /* the optimizer: AdamW or Adam continue a state handed in (resume); SGD's momentum buffer is not stored
+     * in checkpoints, so a resumed SGD run restarts it from zero at step epoch * steps-per-epoch */
+    int64_t step;
+    if (cfg->optimizer == DOLOR_OPT_SGD) {
+        s = dolor_sgd_create(dolor_net_num_params(net), (float)cfg->momentum, 0, (float)cfg->weight_decay,
+                             cfg->nesterov, &sgd);
         if (s)
             goto done;
-        opt = own_opt;
+        opt = NULL;
+        step = (int64_t)meta->epoch * spe;
+    } else {
+        if (!opt) {
+            size_t np = dolor_net_num_params(net);
+            s = cfg->optimizer == DOLOR_OPT_ADAM
+                    ? dolor_adam_create(np, 0.9f, 0.999f, 1e-8f, (float)cfg->weight_decay, &own_opt)
+                    : dolor_adamw_create(np, 0.9f, 0.999f, 1e-8f, (float)cfg->weight_decay, &own_opt);
+            if (s)
+                goto done;
+            opt = own_opt;
+        }
+        step = opt->step;
     }
 
-    int64_t spe = (int64_t)dolor_loader_batches_per_epoch(tl);
     int64_t total = spe * cfg->epochs, warm = spe * cfg->warmup_epochs;
     double best = best_dice ? *best_dice : -1.0;
     if (isnan(best))
@@ -160,10 +180,14 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
             load_old_log(path_log, meta->epoch, &log);
     }
     double t_start = dolor_time_ms();
-    if (writer)
-        fprintf(stderr, "training: %zu cases (%zu validation), batch %d, %lld steps/epoch, epochs %d..%d, %s lr %.2g\n",
-                n_train, n_val, B, (long long)spe, meta->epoch + 1, cfg->epochs,
-                dolor_lr_schedule_name(cfg->schedule), cfg->lr);
+    if (writer) {
+        char mom[64] = "";
+        if (sgd)
+            snprintf(mom, sizeof mom, " (momentum %g%s)", cfg->momentum, cfg->nesterov ? ", Nesterov" : "");
+        fprintf(stderr, "training: %zu cases (%zu validation), batch %d, %lld steps/epoch, epochs %d..%d, %s%s, %s lr %.2g\n",
+                n_train, n_val, B, (long long)spe, meta->epoch + 1, cfg->epochs, dolor_optimizer_name(cfg->optimizer),
+                mom, dolor_lr_schedule_name(cfg->schedule), cfg->lr);
+    }
     if (writer && dist)
         fprintf(stderr, "training: data-parallel on %d ranks, %d cases of each batch per rank, gradients averaged\n",
                 dist->size, shard);
@@ -224,11 +248,17 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
             if (!isfinite(loss)) {
                 dolor_progress_finish(bar, "diverged");
                 s = dolor_error(DOLOR_ENUMERIC, "train: loss is %g at epoch %d step %lld; lower --lr (now %g)", loss,
-                                epoch + 1, (long long)opt->step, cfg->lr);
+                                epoch + 1, (long long)step, cfg->lr);
                 goto done;
             }
-            lr = dolor_lr_at(cfg->schedule, cfg->lr, opt->step, total, warm);
-            dolor_adamw_step(opt, dolor_net_params(net), dolor_net_grads(net), (float)lr);
+            lr = dolor_lr_at(cfg->schedule, cfg->lr, step, total, warm);
+            if (sgd)
+                dolor_sgd_step(sgd, dolor_net_params(net), dolor_net_grads(net), (float)lr);
+            else if (cfg->optimizer == DOLOR_OPT_ADAM)
+                dolor_adam_step(opt, dolor_net_params(net), dolor_net_grads(net), (float)lr);
+            else
+                dolor_adamw_step(opt, dolor_net_params(net), dolor_net_grads(net), (float)lr);
+            step++;
             loss_sum += loss;
             nb++;
             snprintf(suffix, sizeof suffix, "loss %.4f lr %.2e", loss_sum / (double)nb, lr);
@@ -279,7 +309,7 @@ dolor_status dolor_train_run(const dolor_train_config *cfg, dolor_net *net, dolo
         double secs = (dolor_time_ms() - t0) / 1000.0;
         meta->epoch = epoch + 1;
         meta->val_dice = mean;
-        meta->opt_step = opt->step;
+        meta->opt_step = step;
         int improved = nv && !isnan(mean) && mean > best;
         char line[2048];
         snprintf(line, sizeof line, "%d,%.6f,%.6f", epoch + 1, nb ? loss_sum / (double)nb : NAN,
@@ -344,6 +374,7 @@ done:
     free(label1);
     dolor_seg_eval_free(ev);
     dolor_adamw_free(own_opt);
+    dolor_sgd_free(sgd);
     free(log.buf);
     return s;
 }
