@@ -718,8 +718,14 @@ static void cmp_grads(const fx_file *f, const char *file, const dolor_net *g, co
             snprintf(what, sizeof what, "%s gradient of %s (first 32)", file, ti->name);
             cmp_scaled(what, head, F32(gh) + 32 * pi, ti->numel < 32 ? ti->numel : 32,
                        ti->numel == 1 ? scalar_tol : RESNET_GTOL);
+            /* the squared norm doubles the relative error of the gradient it sums (d(g^2)/g^2 = 2 dg/g), so it
+             * gets twice the elementwise tolerance: with one thread oneDNN's weight-gradient reduction of the
+             * input convolution of yolov8 sums in another order and |g|^2 moved by 1.1e-3 relative */
             snprintf(what, sizeof what, "%s |gradient of %s|^2", file, ti->name);
-            cmp(what, &s2, F32(gs) + pi, 1);
+            double ref = F32(gs)[pi];
+            CHECKF(fabs((double)s2 - ref) <= ATOL + 2 * RESNET_GTOL * fabs(ref),
+                   "%s: dolor %.9g, torch %.9g (relative %.3g, limit %.3g)", what, s2, ref,
+                   fabs((double)s2 - ref) / fmax(fabs(ref), 1e-30), 2 * RESNET_GTOL);
         }
         pi++;
     }
