@@ -223,6 +223,11 @@ dolor_status dolor_preprocess_mask(const dolor_image *mask, int num_classes, con
  * probabilities back to an image's original size. src and dst must not
  * overlap. */
 void dolor_resize_bilinear(const float *src, int c, int sh, int sw, float *dst, int dh, int dw);
+/* Bilinear sample of one plane im [h, w] at (x, y) in pixel-index coordinates (pixel centres at integers),
+ * clamped to [0, w - 1] x [0, h - 1] (the edge pixels repeated beyond them): the interpolation of
+ * dolor_augment_apply's rotation and of the detection letterbox and mosaic (which pass x - 0.5, y - 0.5
+ * for coordinates measured from the pixel edges, as cv2.warpAffine's INTER_LINEAR). */
+float dolor_bilinear_at(const float *im, int w, int h, double x, double y);
 /* Trilinear resize of C volumes [C, sd, sh, sw] -> [C, dd, dh, dw] with PyTorch
  * F.interpolate(mode='trilinear', align_corners=False) semantics: separable, each axis as
  * dolor_resize_bilinear's (source (o + 0.5) * s_in / s_out - 0.5, clamped below at 0). src and dst

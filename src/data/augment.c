@@ -57,19 +57,11 @@ static void rotate_flip(double angle_deg, int flip, float *img, uint8_t *mask, i
                     mask[o] = 0;
                 continue;
             }
+            img[o] = dolor_bilinear_at(src, w, h, sx, sy);
             if (sx < 0)
                 sx = 0;
             if (sy < 0)
                 sy = 0;
-            if (sx > w - 1)
-                sx = w - 1;
-            if (sy > h - 1)
-                sy = h - 1;
-            int x0 = (int)sx, y0 = (int)sy;
-            int x1 = x0 < w - 1 ? x0 + 1 : x0, y1 = y0 < h - 1 ? y0 + 1 : y0;
-            double lx = sx - x0, ly = sy - y0;
-            const float *r0 = src + (size_t)y0 * w, *r1 = src + (size_t)y1 * w;
-            img[o] = (float)((1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) + ly * ((1 - lx) * r1[x0] + lx * r1[x1]));
             if (mask) {
                 int nx = (int)floor(sx + 0.5), ny = (int)floor(sy + 0.5);
                 if (nx > w - 1)

@@ -26,6 +26,23 @@ static void lin_coeffs(int in, int out, int *i0, int *i1, float *l1)
     }
 }
 
+float dolor_bilinear_at(const float *im, int w, int h, double x, double y)
+{
+    if (x < 0)
+        x = 0;
+    if (y < 0)
+        y = 0;
+    if (x > w - 1)
+        x = w - 1;
+    if (y > h - 1)
+        y = h - 1;
+    int x0 = (int)x, y0 = (int)y;
+    int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+    double fx = x - x0, fy = y - y0;
+    const float *r0 = im + (size_t)y0 * w, *r1 = im + (size_t)y1 * w;
+    return (float)((1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]));
+}
+
 void dolor_resize_bilinear(const float *src, int c, int sh, int sw, float *dst, int dh, int dw)
 {
     int *x0 = malloc(sizeof(int) * (size_t)(2 * dw + 2 * dh));

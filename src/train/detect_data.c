@@ -69,23 +69,10 @@ void det_sampler_free(det_sampler *s)
     free(s);
 }
 
+/* coordinates from the pixel edges, as cv2.warpAffine */
 static float bilinear(const float *im, int w, int h, double x, double y)
 {
-    x -= 0.5;
-    y -= 0.5;
-    if (x < 0)
-        x = 0;
-    if (y < 0)
-        y = 0;
-    if (x > w - 1)
-        x = w - 1;
-    if (y > h - 1)
-        y = h - 1;
-    int x0 = (int)x, y0 = (int)y;
-    int x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
-    double fx = x - x0, fy = y - y0;
-    const float *r0 = im + (size_t)y0 * w, *r1 = im + (size_t)y1 * w;
-    return (float)((1 - fy) * ((1 - fx) * r0[x0] + fx * r0[x1]) + fy * ((1 - fx) * r1[x0] + fx * r1[x1]));
+    return dolor_bilinear_at(im, w, h, x - 0.5, y - 0.5);
 }
 
 void det_letterbox(const float *in, int w, int h, int S, float *out, double *r, double *padx, double *pady)
