@@ -416,30 +416,39 @@ static void test_training_run(void)
     free(va);
 }
 
+/* The toy dataset of test_training_run (3 classes, 32 x 32), its model description in *m and the seeded
+ * 25% validation split; NULL (a failed check) when it cannot be opened. */
+static dolor_dataset *open_toy(dolor_model_meta *m, size_t **tr, size_t *ntr, size_t **va, size_t *nva)
+{
+    static char d1[600], d2[600];
+    static const char *names[3] = {"background", "nerve", "vessel"};
+    snprintf(d1, sizeof d1, "%s/toy/images", tmpdir);
+    snprintf(d2, sizeof d2, "%s/toy/masks", tmpdir);
+    fill_meta(m, 3, 32);
+    m->epoch = 0;
+    m->val_dice = NAN;
+    dolor_dataset_config dc = {d1, d2, 3, names, m->label_values, 32, 32};
+    dolor_dataset *ds = NULL;
+    CHECK_OK(dolor_dataset_open(&dc, &ds));
+    if (ds)
+        CHECK_OK(dolor_dataset_split(ds, 0.25, 3, NULL, tr, ntr, va, nva));
+    return ds;
+}
+
 /* SGD in the segmentation loop (nnU-Net's optimizer): two steps of dolor_train_run with momentum 0.9, Nesterov
  * and coupled weight decay equal the update of torch.optim.SGD written out here by hand (buf = g + wd p on the
  * first step, buf = m buf + g + wd p after; p -= lr (g + wd p + m buf)) on the same batches, gradients
  * from the same forward/backward. One batch holds every training case, so each epoch is one step. */
 static void test_sgd_run(void)
 {
-    char root[512], out[512], d1[600], d2[600];
-    snprintf(root, sizeof root, "%s/toy", tmpdir);
+    char out[512];
     snprintf(out, sizeof out, "%s/sgd", tmpdir);
-    snprintf(d1, sizeof d1, "%s/images", root);
-    snprintf(d2, sizeof d2, "%s/masks", root);
     dolor_model_meta ma, mr;
-    fill_meta(&ma, 3, 32);
-    ma.epoch = 0;
-    ma.val_dice = NAN;
-    mr = ma;
-    const char *names[3] = {"background", "nerve", "vessel"};
-    dolor_dataset_config dc = {d1, d2, 3, names, ma.label_values, 32, 32};
-    dolor_dataset *ds = NULL;
-    CHECK_OK(dolor_dataset_open(&dc, &ds));
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    dolor_dataset *ds = open_toy(&ma, &tr, &ntr, &va, &nva);
     if (!ds)
         return;
-    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
-    CHECK_OK(dolor_dataset_split(ds, 0.25, 3, NULL, &tr, &ntr, &va, &nva));
+    mr = ma;
     const float lr = 0.05f, m = 0.9f, wd = 1e-3f;
     dolor_train_config tc;
     dolor_train_config_default(&tc);
@@ -535,25 +544,15 @@ static void test_sgd_run(void)
 /* Two epochs in one go and one epoch + a resumed epoch give identical weights. */
 static void test_resume_identical(void)
 {
-    char root[512], out1[512], out2[512], d1[600], d2[600], lastp[600];
-    snprintf(root, sizeof root, "%s/toy", tmpdir);
+    char out1[512], out2[512], lastp[600];
     snprintf(out1, sizeof out1, "%s/straight", tmpdir);
     snprintf(out2, sizeof out2, "%s/split", tmpdir);
-    snprintf(d1, sizeof d1, "%s/images", root);
-    snprintf(d2, sizeof d2, "%s/masks", root);
     dolor_model_meta ma, mb;
-    fill_meta(&ma, 3, 32);
-    ma.epoch = 0;
-    ma.val_dice = NAN;
-    mb = ma;
-    const char *names[3] = {"background", "nerve", "vessel"};
-    dolor_dataset_config dc = {d1, d2, 3, names, ma.label_values, 32, 32};
-    dolor_dataset *ds = NULL;
-    CHECK_OK(dolor_dataset_open(&dc, &ds));
+    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
+    dolor_dataset *ds = open_toy(&ma, &tr, &ntr, &va, &nva);
     if (!ds)
         return;
-    size_t *tr = NULL, *va = NULL, ntr = 0, nva = 0;
-    CHECK_OK(dolor_dataset_split(ds, 0.25, 3, NULL, &tr, &ntr, &va, &nva));
+    mb = ma;
     dolor_train_config tc;
     dolor_train_config_default(&tc);
     tc.batch_size = 6;

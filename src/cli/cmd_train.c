@@ -179,9 +179,9 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         o->classify = !strcmp(v, "classify");
         return DOLOR_OK;
     }
-    if (!strcmp(n, "optimizer")) return dolor_optimizer_parse(v, &o->ct.optimizer);
+    if (!strcmp(n, "optimizer")) return dolor_optimizer_parse(v, &o->tc.optimizer);
     if (!strcmp(n, "loss")) return dolor_cls_loss_parse(v, &o->ct.loss);
-    if (!strcmp(n, "nesterov")) { o->ct.nesterov = on; return DOLOR_OK; }
+    if (!strcmp(n, "nesterov")) { o->tc.nesterov = on; return DOLOR_OK; }
     if (!strcmp(n, "size")) {
         /* N, HxW or DxHxW; the task decides which it accepts (checked once the task is known) */
         o->nsz = 0;
@@ -320,7 +320,7 @@ static dolor_status apply(void *ctx, const dolor_opt_spec *sp, const char *v)
         {"lr", &o->tc.lr}, {"wd", &o->tc.weight_decay},
         {"rotate", &o->tc.aug.rotate_deg}, {"brightness", &o->tc.aug.brightness}, {"contrast", &o->tc.aug.contrast},
         {"gamma", &o->tc.aug.gamma}, {"ce-weight", &o->tc.ce_weight}, {"dice-weight", &o->tc.dice_weight},
-        {"time-limit", &o->tc.time_limit_min}, {"momentum", &o->ct.momentum}, {"pos-weight", &o->ct.pos_weight},
+        {"time-limit", &o->tc.time_limit_min}, {"momentum", &o->tc.momentum}, {"pos-weight", &o->ct.pos_weight},
         {"focal-alpha", &o->ct.focal_alpha}, {"focal-gamma", &o->ct.focal_gamma}, {"lr-gamma", &o->ct.gamma}};
     for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
         if (strcmp(n, nums[i].name))
@@ -530,13 +530,10 @@ static void opts_to_json(const train_opts *o, char *buf, size_t cap)
 
 static int spec_given(const train_opts *o, const char *name);
 
-/* --optimizer, --momentum and --nesterov for segmentation (parsed into the classification config, whose defaults
- * differ): AdamW unless given; SGD with momentum 0.99 and Nesterov unless given (nnU-Net's). 0 or a usage error. */
-static int seg_optimizer(train_opts *o)
+/* Checks --optimizer, --momentum and --nesterov for segmentation (dolor_train_config_default: AdamW; SGD with
+ * momentum 0.99 and Nesterov, nnU-Net's; classification copies them where given). 0 or a usage error. */
+static int seg_optimizer(const train_opts *o)
 {
-    o->tc.optimizer = spec_given(o, "optimizer") ? o->ct.optimizer : DOLOR_OPT_ADAMW;
-    o->tc.momentum = spec_given(o, "momentum") ? o->ct.momentum : 0.99;
-    o->tc.nesterov = spec_given(o, "nesterov") ? o->ct.nesterov : 1;
     if (o->tc.optimizer != DOLOR_OPT_SGD && (spec_given(o, "momentum") || spec_given(o, "nesterov")))
         return dolor_cli_usage_error("train", "--momentum and --nesterov are for --optimizer sgd (now %s; Adam's "
                                      "betas are 0.9, 0.999)", dolor_optimizer_name(o->tc.optimizer));
@@ -696,6 +693,9 @@ static int train_classify(train_opts *o)
     if (spec_given(o, "wd")) ct.weight_decay = o->tc.weight_decay;
     if (spec_given(o, "schedule")) ct.schedule = o->tc.schedule;
     if (spec_given(o, "warmup")) ct.warmup_epochs = o->tc.warmup_epochs;
+    if (spec_given(o, "optimizer")) ct.optimizer = o->tc.optimizer;
+    if (spec_given(o, "momentum")) ct.momentum = o->tc.momentum;
+    if (spec_given(o, "nesterov")) ct.nesterov = o->tc.nesterov;
     if (spec_given(o, "augment")) ct.augment = o->tc.augment;
     if (spec_given(o, "rotate")) ct.aug.rotate_deg = o->tc.aug.rotate_deg;
     if (spec_given(o, "brightness")) ct.aug.shift = o->tc.aug.brightness;
